@@ -1,0 +1,78 @@
+"""Checks on what a member asked for, before anything is spent. Each refusal says what is
+wrong and what is allowed."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from bot.jobs import StoredImage, SubmissionRefused
+from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
+from bot.providers.profiles import ModelProfile
+
+_TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
+
+
+def check_prompt(profile: ModelProfile, prompt: str) -> str:
+    text = prompt.strip()
+    if not text:
+        raise SubmissionRefused("Your prompt is empty. Describe the video you want to see.")
+    if len(text) > profile.prompt_limit:
+        raise SubmissionRefused(
+            f"Your prompt is {len(text):,} characters long; {profile.label} accepts at most "
+            f"{profile.prompt_limit:,}. Please shorten it."
+        )
+    return text
+
+
+def check_options(
+    profile: ModelProfile, orientation: str, duration: int, quality: str | None
+) -> str | None:
+    """Validate the choices (Discord offers only valid ones, but a stale client may not)."""
+    if orientation not in profile.orientations:
+        raise SubmissionRefused(f"Orientation must be one of: {', '.join(profile.orientations)}.")
+    if duration not in profile.durations:
+        allowed = ", ".join(f"{d} s" for d in profile.durations)
+        raise SubmissionRefused(f"{profile.label} makes videos of {allowed}.")
+    if not profile.qualities:
+        return None
+    quality = quality or profile.default_quality
+    if quality not in profile.qualities:
+        raise SubmissionRefused(f"Quality must be one of: {', '.join(profile.qualities)}.")
+    return quality
+
+
+def check_image_size(profile: ModelProfile, size: int) -> None:
+    if profile.max_images < 1:
+        raise SubmissionRefused(f"{profile.label} does not take a reference image.")
+    if size > profile.image_max_bytes:
+        raise SubmissionRefused(
+            f"Your image is {describe_size(size)}; the limit is "
+            f"{describe_size(profile.image_max_bytes)}. Please send a smaller one."
+        )
+
+
+def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
+    """Return the image's real MIME type, judged from its bytes, or refuse it."""
+    check_image_size(profile, len(data))
+    mime = sniff_image_type(data[:16])
+    allowed = ", ".join(_TYPE_NAMES.get(t, t) for t in profile.image_types)
+    if mime is None or mime not in profile.image_types:
+        raise SubmissionRefused(
+            f"That file is not a {allowed} image (I check the file's contents, not its name). "
+            "Please attach a JPEG, PNG or WebP picture."
+        )
+    return mime
+
+
+def store_image(
+    media_dir: Path, data: bytes, mime: str, filename: str, source_url: str | None
+) -> StoredImage:
+    """Keep the reference image in the data directory, so nothing depends on expiring links."""
+    folder = media_dir / "references"
+    folder.mkdir(parents=True, exist_ok=True)
+    extension = IMAGE_EXTENSIONS[mime]
+    path = folder / f"{secrets.token_hex(16)}.{extension}"
+    path.write_bytes(data)
+    stem = Path(filename).stem or "reference"
+    return StoredImage(path=path, filename=f"{stem}.{extension}", mime=mime, source_url=source_url)

@@ -1,0 +1,231 @@
+"""Settings from the environment (and `.env`), validated once at start-up.
+
+Every problem is collected, not just the first, so an operator fixes them all in one go.
+Secrets are wrapped in `Secret` so they never reach a log line, a message or a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+QUOTA_PERIODS = ("day", "week", "month")
+PROVIDERS = ("rivya", "unified")
+
+
+class Secret:
+    """A string that refuses to show itself in repr/str; call `reveal()` where it is needed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class SettingsError(Exception):
+    """Raised with one human-readable line per invalid or missing setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: Secret
+    provider: str
+    model: str
+    rivya_api_key: Secret | None
+    rivya_base_url: str
+    unified_api_key: Secret | None
+    unified_base_url: str | None
+    database_path: Path
+    media_dir: Path
+    dev_guild_id: int | None
+    default_quota: int
+    quota_period: str
+    quota_timezone: str
+    max_active_jobs_per_member: int
+    job_deadline_seconds: float
+    upload_limit_bytes: int
+    rivya_poll_seconds: tuple[float, ...]
+    unified_poll_seconds: tuple[float, ...]
+    provider_timeout_seconds: float
+    status_edit_interval_seconds: float
+    worker_concurrency: int
+    log_level: str
+    secrets: tuple[Secret, ...] = field(default=(), repr=False)
+
+    @property
+    def provider_api_key(self) -> Secret | None:
+        return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
+
+    @property
+    def poll_seconds(self) -> tuple[float, ...]:
+        return self.rivya_poll_seconds if self.provider == "rivya" else self.unified_poll_seconds
+
+
+class _Reader:
+    """Reads typed values from an environment mapping, recording problems instead of raising."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def required(self, name: str, expects: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            self.problems.append(f"{name} is missing: expected {expects}.")
+            return ""
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
+        value = (self.raw(name) or default).lower()
+        if value not in options:
+            self.problems.append(f"{name} must be one of {', '.join(options)} (got {value!r}).")
+            return default
+        return value
+
+    def integer(self, name: str, default: int | None, minimum: int = 0) -> int | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.problems.append(f"{name} must be a whole number (got {value!r}).")
+            return default
+        if number < minimum:
+            self.problems.append(f"{name} must be at least {minimum} (got {number}).")
+            return default
+        return number
+
+    def number(self, name: str, default: float, minimum: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            self.problems.append(f"{name} must be a number (got {value!r}).")
+            return default
+        if number < minimum:
+            self.problems.append(f"{name} must be at least {minimum:g} (got {number:g}).")
+            return default
+        return number
+
+    def seconds_list(self, name: str, default: str) -> tuple[float, ...]:
+        text = self.raw(name) or default
+        try:
+            gaps = tuple(float(part) for part in text.split(",") if part.strip())
+        except ValueError:
+            gaps = ()
+        if not gaps or any(gap <= 0 for gap in gaps):
+            self.problems.append(
+                f"{name} must be a comma-separated list of positive seconds, e.g. 3,5,10,30 "
+                f"(got {text!r})."
+            )
+            return tuple(float(part) for part in default.split(","))
+        return gaps
+
+    def timezone(self, name: str, default: str) -> str:
+        value = self.raw(name) or default
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            self.problems.append(
+                f"{name} must be an IANA time zone such as UTC or Europe/Paris (got {value!r})."
+            )
+            return default
+        return value
+
+    def url(self, name: str, default: str | None) -> str | None:
+        value = self.raw(name) or default
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            self.problems.append(f"{name} must start with http:// or https:// (got {value!r}).")
+        return value.rstrip("/")
+
+
+DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
+DEFAULT_UNIFIED_POLL = "30,30,45,60"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build `Settings` from `env` (default: `os.environ`); raise `SettingsError` on problems."""
+    read = _Reader(os.environ if env is None else env)
+
+    token = read.required("DISCORD_TOKEN", "the bot token from the Discord developer portal")
+    provider = read.choice("PROVIDER", PROVIDERS, "rivya")
+    rivya_key = read.raw("RIVYA_API_KEY")
+    unified_key = read.raw("UNIFIED_API_KEY")
+    unified_base = read.url("UNIFIED_BASE_URL", None)
+    if provider == "rivya" and rivya_key is None:
+        read.problems.append("RIVYA_API_KEY is missing: expected your Rivya key (rvya_sk_...).")
+    if provider == "unified":
+        if unified_key is None:
+            read.problems.append("UNIFIED_API_KEY is missing: expected your gateway's API key.")
+        if unified_base is None:
+            read.problems.append(
+                "UNIFIED_BASE_URL is missing: expected your gateway's base URL, "
+                "e.g. https://api.example.com."
+            )
+
+    database_path = Path(read.raw("DATABASE_PATH") or "./data/sora-bot.sqlite3")
+    media_dir = Path(read.raw("MEDIA_DIR") or str(database_path.parent / "media"))
+    upload_limit_mb = read.number("UPLOAD_LIMIT_MB", 10.0, minimum=1.0)
+    log_level = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
+
+    settings = Settings(
+        discord_token=Secret(token),
+        provider=provider,
+        model=read.raw("MODEL") or "sora-2-pro",
+        rivya_api_key=Secret(rivya_key) if rivya_key else None,
+        rivya_base_url=read.url("RIVYA_BASE_URL", "https://rivya.ai") or "https://rivya.ai",
+        unified_api_key=Secret(unified_key) if unified_key else None,
+        unified_base_url=unified_base,
+        database_path=database_path,
+        media_dir=media_dir,
+        dev_guild_id=read.integer("DEV_GUILD_ID", None, minimum=1),
+        default_quota=read.integer("DEFAULT_QUOTA", 5, minimum=0) or 0,
+        quota_period=read.choice("QUOTA_PERIOD", QUOTA_PERIODS, "day"),
+        quota_timezone=read.timezone("QUOTA_TIMEZONE", "UTC"),
+        max_active_jobs_per_member=read.integer("MAX_ACTIVE_JOBS_PER_MEMBER", 2, minimum=1) or 2,
+        job_deadline_seconds=60 * read.number("JOB_DEADLINE_MINUTES", 30.0, minimum=0.01),
+        upload_limit_bytes=int(upload_limit_mb * 1024 * 1024),
+        rivya_poll_seconds=read.seconds_list("RIVYA_POLL_SECONDS", DEFAULT_RIVYA_POLL),
+        unified_poll_seconds=read.seconds_list("UNIFIED_POLL_SECONDS", DEFAULT_UNIFIED_POLL),
+        provider_timeout_seconds=read.number("PROVIDER_TIMEOUT_SECONDS", 30.0, minimum=0.1),
+        status_edit_interval_seconds=read.number("STATUS_EDIT_INTERVAL_SECONDS", 5.0, minimum=0),
+        worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
+        log_level=log_level.upper(),
+        secrets=tuple(Secret(s) for s in (token, rivya_key, unified_key) if s),
+    )
+    if read.problems:
+        raise SettingsError(read.problems)
+    return settings

@@ -1,0 +1,82 @@
+"""Fetch a finished video: streamed to a temporary file, never whole in memory, with a cap."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+log = logging.getLogger(__name__)
+
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    path: Path
+    size: int
+
+
+class TooLargeToUpload(Exception):
+    """The video is bigger than the upload limit: post the link instead."""
+
+
+class DownloadFailed(Exception):
+    """`permanent` when retrying cannot help (the link is gone)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class VideoDownloader:
+    def __init__(self, session: aiohttp.ClientSession, temp_dir: Path, timeout: float) -> None:
+        self._session = session
+        self._temp_dir = temp_dir
+        # Large files take a while: bound the time between chunks, and the whole at 10 minutes.
+        self._timeout = aiohttp.ClientTimeout(total=600, sock_connect=timeout, sock_read=timeout)
+
+    async def fetch(self, url: str, max_bytes: int) -> Downloaded:
+        """Download `url`; raise `TooLargeToUpload` as soon as it is known to exceed `max_bytes`."""
+        self._temp_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            async with self._session.get(url, timeout=self._timeout) as response:
+                if response.status in (403, 404, 410):
+                    raise DownloadFailed(
+                        f"the video link no longer works (HTTP {response.status})", permanent=True
+                    )
+                if response.status >= 400:
+                    raise DownloadFailed(f"HTTP {response.status}", permanent=False)
+                if response.content_length and response.content_length > max_bytes:
+                    raise TooLargeToUpload()
+                return await self._stream(response, max_bytes)
+        except TimeoutError as error:
+            raise DownloadFailed("the download timed out", permanent=False) from error
+        except aiohttp.ClientError as error:
+            raise DownloadFailed(
+                f"download error ({type(error).__name__})", permanent=False
+            ) from None
+
+    async def _stream(self, response: aiohttp.ClientResponse, max_bytes: int) -> Downloaded:
+        size = 0
+        with tempfile.NamedTemporaryFile(
+            dir=self._temp_dir, prefix="video-", suffix=".mp4", delete=False
+        ) as handle:
+            path = Path(handle.name)
+            try:
+                async for chunk in response.content.iter_chunked(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise TooLargeToUpload()
+                    handle.write(chunk)
+            except BaseException:
+                handle.close()
+                path.unlink(missing_ok=True)
+                raise
+        if size == 0:
+            path.unlink(missing_ok=True)
+            raise DownloadFailed("the video service sent an empty file", permanent=False)
+        return Downloaded(path, size)

@@ -1,0 +1,115 @@
+"""The discord.py client: loads the cogs, syncs commands, runs the worker and health checks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.services import Services
+from bot.worker import Worker
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.sora",)
+HEALTH_RECHECK_SECONDS = 600
+
+
+class SoraBot(commands.Bot):
+    def __init__(self, services: Services) -> None:
+        intents = discord.Intents.default()  # guilds + reactions; no privileged intent needed
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.services = services
+        self.worker: Worker | None = None
+        self._background: list[asyncio.Task[None]] = []
+
+    async def setup_hook(self) -> None:
+        from bot.delivery import VideoDownloader
+        from cogs._presenter import DiscordPresenter
+
+        settings = self.services.settings
+        self.tree.on_error = self.on_app_command_error
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.worker = Worker(
+            jobs=self.services.jobs,
+            provider=self.services.provider,
+            presenter=DiscordPresenter(self),
+            downloader=VideoDownloader(
+                self.services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
+            ),
+            clock=self.services.clock,
+            upload_limit_bytes=settings.upload_limit_bytes,
+            status_edit_interval=settings.status_edit_interval_seconds,
+            concurrency=settings.worker_concurrency,
+        )
+        await self._sync_commands()
+        self._background.append(asyncio.create_task(self.worker.run(), name="worker"))
+        self._background.append(asyncio.create_task(self._recheck_health(), name="health"))
+
+    async def _sync_commands(self) -> None:
+        guild_id = self.services.settings.dev_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d command(s) to guild %s", len(synced), guild_id)
+        else:
+            synced = await self.tree.sync()
+            log.info(
+                "synced %d global command(s); Discord may take a while to show them", len(synced)
+            )
+
+    async def _recheck_health(self) -> None:
+        # A model or key problem found at start-up may be fixed upstream later.
+        while True:
+            await asyncio.sleep(HEALTH_RECHECK_SECONDS)
+            await self.services.check_provider()
+
+    async def on_ready(self) -> None:
+        log.info(
+            "connected as %s (id %s) to %d guild(s)",
+            self.user,
+            getattr(self.user, "id", "?"),
+            len(self.guilds),
+        )
+
+    async def close(self) -> None:
+        if self.worker is not None:
+            await self.worker.stop()
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await super().close()
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """One place for every slash-command error: log it, tell the member kindly."""
+        if isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You can't use this command here."
+        else:
+            log.error(
+                "command %s failed", getattr(interaction.command, "name", "?"), exc_info=error
+            )
+            message = "Something went wrong on my side. Nothing was charged; please try again."
+        await send_ephemeral(interaction, message)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Reply privately, whether or not the interaction was acknowledged yet."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True)
+        else:
+            await interaction.response.send_message(message, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not send an ephemeral reply (the interaction may have expired)")

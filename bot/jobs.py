@@ -1,0 +1,321 @@
+"""The job state machine: accept (with its quota hold), then conditional transitions.
+
+Every transition is `UPDATE ... WHERE id = ? AND state IN (...)`: if another worker (or a
+restarted bot) already moved the job, the update touches no row and the caller backs off.
+Terminal transitions write the quota outcome in the same transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot import quotas
+from bot.clock import Clock
+from bot.models import ACTIVE_STATES, PENDING_AT_PROVIDER, Job, JobOptions, JobState
+from bot.storage.database import Database
+
+_ACTIVE = tuple(state.value for state in ACTIVE_STATES)
+
+
+class SubmissionRefused(Exception):
+    """A friendly, user-facing reason why a job was not accepted. Nothing was spent."""
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    path: Path
+    filename: str
+    mime: str
+    source_url: str | None
+
+
+@dataclass(frozen=True)
+class NewJob:
+    guild_id: int
+    channel_id: int
+    user_id: int
+    prompt: str
+    options: JobOptions
+    image: StoredImage | None = None
+    upload_limit_bytes: int | None = None
+    reply_to_message_id: int | None = None
+    parent_job_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Allowance:
+    limit: int
+    period: quotas.QuotaPeriod
+
+
+class JobStore:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        provider: str,
+        model: str,
+        deadline_seconds: float,
+        max_active_per_member: int,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.provider = provider
+        self.model = model
+        self.deadline_seconds = deadline_seconds
+        self.max_active_per_member = max_active_per_member
+
+    # -- accepting ----------------------------------------------------------------------------
+
+    async def submit(self, new: NewJob, allowance: Allowance) -> Job:
+        """Write the job and its hold atomically, or raise `SubmissionRefused`.
+
+        The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
+        serialised and can never overdraw the allowance or exceed the active-job cap.
+        """
+        now = self.clock.now()
+        period_key = allowance.period.key(now)
+        async with self.db.transaction() as conn:
+            active = await _count(
+                conn,
+                "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? "
+                f"AND state IN ({_marks(_ACTIVE)})",
+                (new.guild_id, new.user_id, *_ACTIVE),
+            )
+            if active >= self.max_active_per_member:
+                raise SubmissionRefused(
+                    f"You already have {active} video(s) in progress, the most allowed at once "
+                    f"is {self.max_active_per_member}. Try again when one of them finishes."
+                )
+            used = await quotas.usage(conn, new.guild_id, new.user_id, period_key)
+            if used >= allowance.limit:
+                reset = int(allowance.period.next_reset(now))
+                raise SubmissionRefused(
+                    f"You have used all {allowance.limit} of your videos for "
+                    f"{allowance.period.noun}. Your allowance resets <t:{reset}:R>."
+                    if allowance.limit
+                    else "Video generation is not enabled for you on this server."
+                )
+            cursor = await conn.execute(
+                "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
+                "options_json, image_path, image_name, image_mime, image_source_url, "
+                "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
+                "next_action_at, deadline_at, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.guild_id,
+                    new.channel_id,
+                    new.user_id,
+                    self.provider,
+                    self.model,
+                    new.prompt,
+                    new.options.to_json(),
+                    str(new.image.path) if new.image else None,
+                    new.image.filename if new.image else None,
+                    new.image.mime if new.image else None,
+                    new.image.source_url if new.image else None,
+                    f"sorabot-{secrets.token_hex(12)}",
+                    new.upload_limit_bytes,
+                    new.reply_to_message_id,
+                    new.parent_job_id,
+                    now,
+                    now + self.deadline_seconds,
+                    now,
+                    now,
+                ),
+            )
+            job_id = cursor.lastrowid
+            assert job_id is not None
+            await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, period_key, now)
+            row = await _row(conn, job_id)
+        return Job.from_row(row)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return Job.from_row(row) if row else None
+
+    async def due(self, now: float, limit: int) -> list[Job]:
+        """Active jobs whose next action time has come, oldest first."""
+        rows = await self.db.fetch_all(
+            f"SELECT * FROM jobs WHERE state IN ({_marks(_ACTIVE)}) AND next_action_at <= ? "
+            "ORDER BY next_action_at LIMIT ?",
+            (*_ACTIVE, now, limit),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def next_due_at(self) -> float | None:
+        row = await self.db.fetch_one(
+            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)})", _ACTIVE
+        )
+        return float(row[0]) if row and row[0] is not None else None
+
+    async def active_for_member(self, guild_id: int, user_id: int) -> list[Job]:
+        rows = await self.db.fetch_all(
+            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "
+            f"AND state IN ({_marks(_ACTIVE)}) ORDER BY id",
+            (guild_id, user_id, *_ACTIVE),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    # -- transitions --------------------------------------------------------------------------
+
+    async def update(self, job: Job, from_states: tuple[JobState, ...], **fields: Any) -> bool:
+        """Set `fields` if the job is still in one of `from_states`; True if it was."""
+        fields["updated_at"] = self.clock.now()
+        async with self.db.transaction() as conn:
+            return await _conditional_update(conn, job.id, from_states, fields)
+
+    async def mark_submit_attempted(self, job: Job) -> bool:
+        return await self.update(job, (JobState.QUEUED,), submit_attempted=1)
+
+    async def record_reference(self, job: Job, reference_url: str) -> bool:
+        return await self.update(job, (JobState.QUEUED,), reference_url=reference_url)
+
+    async def record_submitted(self, job: Job, task_id: str, next_action_at: float) -> bool:
+        return await self.update(
+            job,
+            (JobState.QUEUED,),
+            state=JobState.SUBMITTED.value,
+            provider_task_id=task_id,
+            next_action_at=next_action_at,
+            transient_failures=0,
+        )
+
+    async def record_poll(
+        self, job: Job, state: JobState, progress: int | None, next_action_at: float
+    ) -> bool:
+        return await self.update(
+            job,
+            (JobState.SUBMITTED, JobState.RUNNING),
+            state=state.value,
+            progress=progress,
+            polls=job.polls + 1,
+            next_action_at=next_action_at,
+            transient_failures=0,
+        )
+
+    async def record_succeeded(self, job: Job, video_url: str) -> bool:
+        return await self.update(
+            job,
+            (JobState.SUBMITTED, JobState.RUNNING),
+            state=JobState.SUCCEEDED.value,
+            result_url=video_url,
+            progress=100,
+            polls=job.polls + 1,
+            transient_failures=0,
+            next_action_at=self.clock.now(),
+        )
+
+    async def mark_delivery_started(self, job: Job) -> bool:
+        return await self.update(job, (JobState.SUCCEEDED,), delivery_started=1)
+
+    async def reschedule(self, job: Job, next_action_at: float, failed_attempt: bool) -> bool:
+        """Try again later; `failed_attempt` counts towards the backoff."""
+        failures = job.transient_failures + 1 if failed_attempt else job.transient_failures
+        return await self.update(
+            job, ACTIVE_STATES, next_action_at=next_action_at, transient_failures=failures
+        )
+
+    async def record_status(self, job: Job, message_id: int, text: str) -> None:
+        # Status bookkeeping is allowed in any state: the final edit happens after the outcome.
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
+                "updated_at = ? WHERE id = ?",
+                (message_id, text, now, now, job.id),
+            )
+
+    async def record_delivered(self, job: Job, message_id: int, delivery: str) -> bool:
+        """Mark the result posted and charge the hold, atomically."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            moved = await _conditional_update(
+                conn,
+                job.id,
+                (JobState.SUCCEEDED,),
+                {
+                    "state": JobState.DELIVERED.value,
+                    "result_message_id": message_id,
+                    "delivery": delivery,
+                    "finished_at": now,
+                    "updated_at": now,
+                },
+            )
+            if moved:
+                await quotas.write_outcome(conn, job.id, "charge", "video delivered", now)
+            return moved
+
+    async def finish_unsuccessfully(
+        self, job: Job, state: JobState, code: str | None, message: str
+    ) -> bool:
+        """Fail or expire the job and release its hold, atomically."""
+        assert state in (JobState.FAILED, JobState.EXPIRED)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            moved = await _conditional_update(
+                conn,
+                job.id,
+                ACTIVE_STATES,
+                {
+                    "state": state.value,
+                    "error_code": code,
+                    "error_message": message,
+                    "finished_at": now,
+                    "updated_at": now,
+                },
+            )
+            if moved:
+                await quotas.write_outcome(conn, job.id, "release", f"job {state.value}", now)
+            return moved
+
+    async def expire_if_overdue(self, job: Job) -> bool:
+        if job.state not in PENDING_AT_PROVIDER or self.clock.now() < job.deadline_at:
+            return False
+        minutes = round(self.deadline_seconds / 60)
+        return await self.finish_unsuccessfully(
+            job,
+            JobState.EXPIRED,
+            "deadline",
+            f"The video was not ready within {minutes} minute(s), so the job was stopped.",
+        )
+
+
+def _marks(values: tuple[Any, ...]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+async def _count(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> int:
+    cursor = await conn.execute(sql, params)
+    row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def _row(conn: aiosqlite.Connection, job_id: int) -> aiosqlite.Row:
+    cursor = await conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
+    row = await cursor.fetchone()
+    assert row is not None
+    return row
+
+
+async def _conditional_update(
+    conn: aiosqlite.Connection,
+    job_id: int,
+    from_states: tuple[JobState, ...],
+    fields: dict[str, Any],
+) -> bool:
+    states = tuple(state.value for state in from_states)
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    cursor = await conn.execute(
+        f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({_marks(states)})",
+        (*fields.values(), job_id, *states),
+    )
+    return cursor.rowcount == 1

@@ -1,0 +1,134 @@
+"""The job record and its states, as the rest of the core sees them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"  # row and quota hold written; nothing sent to the provider yet
+    SUBMITTED = "submitted"  # provider task id known
+    RUNNING = "running"  # the provider reports it is generating
+    SUCCEEDED = "succeeded"  # the provider has a video; not yet posted
+    DELIVERED = "delivered"  # posted in the channel and charged
+    FAILED = "failed"  # terminal, quota released
+    EXPIRED = "expired"  # terminal, deadline passed, quota released
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING, JobState.SUCCEEDED)
+PENDING_AT_PROVIDER = (JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING)
+TERMINAL_STATES = (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    orientation: str
+    duration: int
+    quality: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"orientation": self.orientation, "duration": self.duration, "quality": self.quality},
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> JobOptions:
+        data = json.loads(text)
+        return cls(
+            orientation=data["orientation"],
+            duration=int(data["duration"]),
+            quality=data.get("quality"),
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    guild_id: int
+    channel_id: int
+    user_id: int
+    provider: str
+    model: str
+    prompt: str
+    options: JobOptions
+    image_path: Path | None
+    image_name: str | None
+    image_mime: str | None
+    image_source_url: str | None
+    state: JobState
+    idempotency_key: str
+    submit_attempted: bool
+    provider_task_id: str | None
+    progress: int | None
+    status_message_id: int | None
+    status_text: str | None
+    status_edited_at: float | None
+    reply_to_message_id: int | None
+    upload_limit_bytes: int | None
+    reference_url: str | None
+    result_url: str | None
+    result_message_id: int | None
+    delivery: str | None
+    delivery_started: bool
+    error_code: str | None
+    error_message: str | None
+    transient_failures: int
+    polls: int
+    parent_job_id: int | None
+    next_action_at: float
+    deadline_at: float
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @classmethod
+    def from_row(cls, row: Any) -> Job:
+        data = dict(row)
+        return cls(
+            id=data["id"],
+            guild_id=data["guild_id"],
+            channel_id=data["channel_id"],
+            user_id=data["user_id"],
+            provider=data["provider"],
+            model=data["model"],
+            prompt=data["prompt"],
+            options=JobOptions.from_json(data["options_json"]),
+            image_path=Path(data["image_path"]) if data["image_path"] else None,
+            image_name=data["image_name"],
+            image_mime=data["image_mime"],
+            image_source_url=data["image_source_url"],
+            state=JobState(data["state"]),
+            idempotency_key=data["idempotency_key"],
+            submit_attempted=bool(data["submit_attempted"]),
+            provider_task_id=data["provider_task_id"],
+            progress=data["progress"],
+            status_message_id=data["status_message_id"],
+            status_text=data["status_text"],
+            status_edited_at=data["status_edited_at"],
+            reply_to_message_id=data["reply_to_message_id"],
+            upload_limit_bytes=data["upload_limit_bytes"],
+            reference_url=data["reference_url"],
+            result_url=data["result_url"],
+            result_message_id=data["result_message_id"],
+            delivery=data["delivery"],
+            delivery_started=bool(data["delivery_started"]),
+            error_code=data["error_code"],
+            error_message=data["error_message"],
+            transient_failures=data["transient_failures"],
+            polls=data["polls"],
+            parent_job_id=data["parent_job_id"],
+            next_action_at=data["next_action_at"],
+            deadline_at=data["deadline_at"],
+            created_at=data["created_at"],
+            updated_at=data["updated_at"],
+            finished_at=data["finished_at"],
+        )

@@ -1,0 +1,38 @@
+"""The worker's view of the chat platform: a port implemented by the Discord glue in cogs/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from bot.models import Job
+
+
+class UploadTooLarge(Exception):
+    """The platform refused the file for its size (Discord's 413)."""
+
+
+class DeliveryError(Exception):
+    """Posting failed. `permanent` means retrying cannot help (channel gone, no access)."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class JobPresenter(Protocol):
+    async def show_status(self, job: Job, text: str) -> int:
+        """Create the job's status message, or edit it to `text`; return its message id."""
+        ...
+
+    async def find_posted_result(self, job: Job) -> int | None:
+        """The id of a result already posted for `job` (after a crash mid-post), if any."""
+        ...
+
+    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+        """Post the video file (or, when `video` is None, just `text` with the link)."""
+        ...
+
+    async def notify_requester(self, job: Job, text: str) -> None:
+        """Tell the requester about an outcome that is not a video (failure, expiry)."""
+        ...

@@ -1,0 +1,1 @@
+"""Video backends behind one interface; `build_provider` picks the configured one."""

@@ -1,0 +1,36 @@
+"""Small helpers shared by the HTTP backends."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+
+MAX_BODY = 4 * 1024 * 1024  # status answers are small; refuse to buffer anything huge
+
+
+async def read_json(response: aiohttp.ClientResponse) -> Any | None:
+    """The body as JSON, or None when it is not JSON (an HTML error page, a truncated body)."""
+    raw = await response.content.read(MAX_BODY)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """`Retry-After` as seconds: either a number or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+        return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,297 @@
+"""Rivya Public API v1 (https://rivya.ai/api/v1): files, generations, credits, model catalogue.
+
+Creates carry an `Idempotency-Key` equal to the job's key, so retrying a create whose answer
+was lost returns the same task instead of starting (and billing) a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.providers.base import (
+    GenerationRequest,
+    JobRejectedError,
+    ProviderHealth,
+    ProviderMisconfiguredError,
+    ProviderOutOfCreditsError,
+    ReferenceImage,
+    TaskStatus,
+    TransientProviderError,
+    VideoProvider,
+)
+from bot.providers.http import parse_retry_after, read_json
+from bot.providers.profiles import IMAGE_TYPES, ModelProfile
+
+log = logging.getLogger(__name__)
+
+_STATUS_MAP = {"queued": "queued", "processing": "processing", "succeeded": "succeeded"}
+
+
+class RivyaProvider(VideoProvider):
+    name = "rivya"
+    idempotent_create = True
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str,
+        profile: ModelProfile,
+        poll_seconds: tuple[float, ...],
+        timeout_seconds: float,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        super().__init__(profile, poll_seconds)
+        self._base = base_url.rstrip("/") + "/api/v1"
+        self._auth = {"Authorization": f"Bearer {api_key}"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session = session or aiohttp.ClientSession(timeout=self._timeout)
+        self._owns_session = session is None
+
+    async def close(self) -> None:
+        if self._owns_session:
+            await self._session.close()
+
+    # -- public calls -------------------------------------------------------------------------
+
+    async def check(self) -> ProviderHealth:
+        key_ok: bool | None
+        try:
+            credits = await self._call("GET", "/credits")
+            key_ok = True
+            credits_note = f"{credits.get('current_credits', '?')} credits left"
+        except ProviderMisconfiguredError as error:
+            key_ok, credits_note = False, error.user_message
+        except (TransientProviderError, JobRejectedError) as error:
+            key_ok, credits_note = None, f"credits check failed: {error.user_message}"
+
+        try:
+            entry = await self.catalogue_entry(self.profile.model)
+        except (TransientProviderError, JobRejectedError) as error:
+            return ProviderHealth(key_ok, None, f"{credits_note}; catalogue: {error.user_message}")
+        if entry is None:
+            return ProviderHealth(
+                key_ok,
+                False,
+                f"{credits_note}; model {self.profile.model!r} is not in the catalogue",
+            )
+        api_status = entry.get("api_status")
+        available = api_status == "available"
+        return ProviderHealth(
+            key_ok, available, f"{credits_note}; model {self.profile.model!r} is {api_status}"
+        )
+
+    async def catalogue_entry(self, model: str) -> dict[str, Any] | None:
+        catalogue = await self._call("GET", "/models", authorised=False)
+        return find_catalogue_entry(catalogue, model)
+
+    async def prepare_reference(self, image: ReferenceImage, idempotency_key: str) -> str:
+        form = aiohttp.FormData()
+        form.add_field(
+            "file", image.path.read_bytes(), filename=image.filename, content_type=image.mime
+        )
+        form.add_field("kind", "image")
+        form.add_field("model", self.profile.model)
+        form.add_field("client_request_id", idempotency_key)
+        uploaded = await self._call("POST", "/files", data=form)
+        url = uploaded.get("url")
+        if not isinstance(url, str) or not url:
+            raise TransientProviderError("The provider's file upload answer had no URL.")
+        return url
+
+    async def create(self, request: GenerationRequest) -> str:
+        params: dict[str, Any] = {
+            "n_frames": str(request.duration),
+            "aspect_ratio": request.orientation,
+            "remove_watermark": "false",
+            "upload_method": "s3",
+        }
+        if request.quality:
+            params["size"] = request.quality
+        if request.reference_url and request.image:
+            params["referenceMediaItems"] = [
+                {
+                    "url": request.reference_url,
+                    "kind": "image",
+                    "name": request.image.filename,
+                    "mimeType": request.image.mime,
+                }
+            ]
+        body = {
+            "model": request.model,
+            "prompt": request.prompt,
+            "client_request_id": request.idempotency_key,
+            "params": params,
+        }
+        task = await self._call(
+            "POST", "/generations", json_body=body, idempotency_key=request.idempotency_key
+        )
+        task_id = task.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise TransientProviderError("The provider's answer had no task id.")
+        return task_id
+
+    async def status(self, task_id: str) -> TaskStatus:
+        task = await self._call("GET", f"/generations/{task_id}")
+        raw_status = str(task.get("status", "")).lower()
+        progress = _progress(task.get("progress"))
+        if raw_status == "failed":
+            error = task.get("error") or {}
+            reason = error.get("message") if isinstance(error, dict) else str(error)
+            return TaskStatus("failed", failure_reason=reason or "The provider gave no reason.")
+        if raw_status == "succeeded":
+            result = task.get("result") or {}
+            url = result.get("primary_url") or next(iter(result.get("urls") or []), None)
+            if not url:
+                raise TransientProviderError("The provider reported success without a video URL.")
+            return TaskStatus("succeeded", progress=100, video_url=url)
+        # Unknown spellings keep the job polling until its deadline.
+        return TaskStatus(_STATUS_MAP.get(raw_status, "processing"), progress=progress)  # type: ignore[arg-type]
+
+    # -- wire ---------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        data: aiohttp.FormData | None = None,
+        idempotency_key: str | None = None,
+        authorised: bool = True,
+    ) -> Any:
+        headers: dict[str, str] = dict(self._auth) if authorised else {}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        payload = json.dumps(json_body, sort_keys=True) if json_body is not None else data
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            async with self._session.request(
+                method, self._base + path, headers=headers, data=payload, timeout=self._timeout
+            ) as response:
+                body = await read_json(response)
+                if 200 <= response.status < 300:
+                    if body is None:
+                        raise TransientProviderError(
+                            "The video service sent an unreadable answer.", code="malformed"
+                        )
+                    return body
+                raise _error_for(response.status, body, response.headers.get("Retry-After"))
+        except TimeoutError as error:
+            raise TransientProviderError("The video service timed out.", code="timeout") from error
+        except aiohttp.ClientError as error:
+            raise TransientProviderError(
+                f"Could not reach the video service ({type(error).__name__}).", code="network"
+            ) from None
+
+
+def find_catalogue_entry(catalogue: Any, model: str) -> dict[str, Any] | None:
+    """The catalogue entry for `model`; the list may be bare or under `data`/`models`."""
+    entries = catalogue
+    if isinstance(catalogue, dict):
+        entries = catalogue.get("data", catalogue.get("models", []))
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("id") == model:
+            return entry
+    return None
+
+
+def _progress(value: Any) -> int | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0, min(100, round(number)))
+
+
+def _error_for(status: int, body: Any, retry_after_header: str | None) -> Exception:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    request_id = error.get("requestId") if isinstance(error, dict) else None
+    log.warning("rivya answered %s %s (requestId=%s): %s", status, code, request_id, message)
+    detail = message or f"HTTP {status}"
+
+    if code == "rate_limited" or status == 429:
+        return TransientProviderError(
+            "The video service is busy (rate limited).",
+            code="rate_limited",
+            retry_after=parse_retry_after(retry_after_header),
+        )
+    if code == "insufficient_credits" or status == 402:
+        return ProviderOutOfCreditsError(
+            "The video service account is out of credits. The moderators have been told.",
+            code="insufficient_credits",
+        )
+    if status in (401, 403) or (code or "").startswith("api_"):
+        log.error(
+            "rivya refused the API key (%s): check RIVYA_API_KEY and its scopes", code or status
+        )
+        return ProviderMisconfiguredError(
+            "The video service is misconfigured on this server (API key refused). "
+            "An operator has to fix it.",
+            code=code or f"http_{status}",
+        )
+    if code == "idempotency_conflict" or status == 409:
+        # The same key is in flight or was used; asking again later returns the task.
+        return TransientProviderError("The request is still being processed.", code=code)
+    if code == "not_found" or status == 404:
+        return JobRejectedError("The provider no longer knows this task.", code="not_found")
+    if code == "validation_failed" or status in (400, 413, 415, 422):
+        return JobRejectedError(f"The provider rejected the request: {detail}", code=code)
+    if status >= 500:
+        return TransientProviderError(
+            "The video service is temporarily unavailable.", code=code or f"http_{status}"
+        )
+    return JobRejectedError(f"The provider refused the request: {detail}", code=code)
+
+
+def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
+    """Build a profile for a catalogue model that has no built-in profile."""
+    params = {p.get("key", p.get("name")): p for p in _params_list(entry.get("params"))}
+
+    def options(key: str) -> tuple[str, ...]:
+        raw = params.get(key, {}).get("options") or []
+        return tuple(str(o.get("value", o) if isinstance(o, dict) else o) for o in raw)
+
+    durations = tuple(int(float(d)) for d in options("n_frames") if _is_number(d)) or (10,)
+    qualities = options("size")
+    size_default = params.get("size", {}).get("default")
+    reference = entry.get("reference_media") or {}
+    max_images = int(reference.get("max_files", reference.get("max_images", 1)) or 0)
+    return ModelProfile(
+        provider="rivya",
+        model=str(entry["id"]),
+        label=str(entry.get("display_name") or entry["id"]),
+        durations=durations,
+        orientations=options("aspect_ratio") or ("landscape", "portrait"),
+        qualities=qualities,
+        quality_labels={q: q.capitalize() for q in qualities},
+        default_quality=str(size_default)
+        if size_default
+        else (qualities[0] if qualities else None),
+        prompt_limit=int(entry.get("max_prompt_length") or 10_000),
+        max_images=max_images,
+        image_types=IMAGE_TYPES,
+    )
+
+
+def _params_list(params: Any) -> list[dict[str, Any]]:
+    if isinstance(params, list):
+        return [p for p in params if isinstance(p, dict)]
+    if isinstance(params, dict):
+        return [{"key": k, **v} for k, v in params.items() if isinstance(v, dict)]
+    return []
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,78 @@
+"""The words members see: status messages and result captions, as pure functions."""
+
+from __future__ import annotations
+
+import re
+
+from bot.models import Job, JobState
+from bot.providers.profiles import ModelProfile
+
+PROMPT_PREVIEW_CHARS = 1200
+_MENTION = re.compile(r"@(everyone|here|[!&]?\d+)")
+_ROLE_OR_USER = re.compile(r"<(@[!&]?|#)(\d+)>")
+
+
+def neutralise_mentions(text: str) -> str:
+    """Break @everyone, @here and <@id> so echoed text cannot ping anyone."""
+    text = _ROLE_OR_USER.sub(lambda m: f"<{m.group(1)}\u200b{m.group(2)}>", text)
+    return _MENTION.sub(lambda m: f"@\u200b{m.group(1)}", text)
+
+
+def prompt_preview(prompt: str) -> str:
+    text = neutralise_mentions(prompt.strip())
+    if len(text) > PROMPT_PREVIEW_CHARS:
+        text = text[: PROMPT_PREVIEW_CHARS - 1].rstrip() + "…"
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def settings_line(job: Job, profile: ModelProfile | None) -> str:
+    parts = [job.options.orientation.capitalize(), f"{job.options.duration} s"]
+    if job.options.quality:
+        label = profile.quality_label(job.options.quality) if profile else job.options.quality
+        parts.append(str(label))
+    parts.append(profile.label if profile else job.model)
+    if job.image_name:
+        parts.append("with reference image")
+    return " · ".join(parts)
+
+
+def state_line(job: Job) -> str:
+    if job.state is JobState.QUEUED:
+        return "⏳ Queued: sending to the video service…"
+    if job.state is JobState.SUBMITTED:
+        return "⏳ Waiting in the video service's queue…"
+    if job.state is JobState.RUNNING:
+        if job.progress is not None:
+            return f"🎞️ Generating… {job.progress}%"
+        return "🎞️ Generating…"
+    if job.state is JobState.SUCCEEDED:
+        return "📦 Video ready, posting it…"
+    if job.state is JobState.DELIVERED:
+        return "✅ Done: the video is in the reply below."
+    reason = job.error_message or "The video service gave no reason."
+    if job.state is JobState.EXPIRED:
+        return f"⌛ Expired: {reason} It did not count against your quota."
+    return f"❌ Failed: {reason} It did not count against your quota."
+
+
+def status_text(job: Job, profile: ModelProfile | None) -> str:
+    return (
+        f"🎬 **Video job #{job.id}** for <@{job.user_id}>\n"
+        f"{prompt_preview(job.prompt)}\n"
+        f"{settings_line(job, profile)}\n"
+        f"**Status:** {state_line(job)}"
+    )
+
+
+def result_text(job: Job, link: str | None) -> str:
+    head = f"<@{job.user_id}> your video for job #{job.id} is ready."
+    if link is None:
+        return head
+    return (
+        f"{head} It is too large to upload here, so here is the link: {link}\n"
+        "-# The link is the video service's and expires after a while: save the video soon."
+    )
+
+
+def outcome_notice(job: Job) -> str:
+    return f"<@{job.user_id}> job #{job.id}: {state_line(job)}"

@@ -1,0 +1,390 @@
+"""The background loop: submit queued jobs, poll running ones, deliver finished ones.
+
+The database is the queue. Each pass picks the jobs whose `next_action_at` has come and moves
+each one a single step; the result of every step is written before the next is taken, so a
+restart resumes every unfinished job where it stood. One job's failure never stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
+from bot.jobs import JobStore
+from bot.models import PENDING_AT_PROVIDER, Job, JobState
+from bot.presenter import DeliveryError, JobPresenter, UploadTooLarge
+from bot.providers.base import (
+    GenerationRequest,
+    JobRejectedError,
+    OutcomeUnknownError,
+    ProviderMisconfiguredError,
+    ProviderOutOfCreditsError,
+    ReferenceImage,
+    TransientProviderError,
+    VideoProvider,
+)
+from bot.status import outcome_notice, result_text, status_text
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
+# Delivery is not bound by the job deadline (the video exists); bound it by attempts instead.
+MAX_DELIVERY_ATTEMPTS = 8
+# A bug or unexpected answer must not retry forever either.
+MAX_UNEXPECTED_ERRORS = 8
+
+
+def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter, at least `retry_after` when the server asked for it."""
+    delay = min(MAX_BACKOFF_SECONDS, base * (2 ** max(0, failures)))
+    delay *= random.uniform(0.8, 1.2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        provider: VideoProvider,
+        presenter: JobPresenter,
+        downloader: VideoDownloader,
+        clock: Clock,
+        upload_limit_bytes: int,
+        status_edit_interval: float,
+        concurrency: int,
+        idle_wait: float = 1.0,
+    ) -> None:
+        self.jobs = jobs
+        self.provider = provider
+        self.presenter = presenter
+        self.downloader = downloader
+        self.clock = clock
+        self.upload_limit_bytes = upload_limit_bytes
+        self.status_edit_interval = status_edit_interval
+        self.idle_wait = idle_wait
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        # The smallest poll gap is a good base for backoff: fast in tests, sane in production.
+        self._backoff_base = max(0.05, min(2.0, min(provider.poll_seconds)))
+
+    # -- loop ---------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due work now (a job was just accepted)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        log.info("worker started")
+        while not self._stopping:
+            try:
+                await self.run_once()
+                await self._sleep_until_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # e.g. the database was briefly locked; never let the loop die.
+                log.exception("worker pass failed; retrying shortly")
+                await asyncio.sleep(self.idle_wait)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def run_once(self) -> list[asyncio.Task[None]]:
+        """Start a step for every due job not already being handled; return the new tasks."""
+        free = self._concurrency - len(self._inflight)
+        if free <= 0:
+            return []
+        started = []
+        for job in await self.jobs.due(self.clock.now(), limit=free + len(self._inflight)):
+            if job.id in self._inflight or len(self._inflight) >= self._concurrency:
+                continue
+            task = asyncio.create_task(self._guarded_step(job), name=f"job-{job.id}")
+            self._inflight[job.id] = task
+            task.add_done_callback(lambda _t, job_id=job.id: self._step_done(job_id))
+            started.append(task)
+        return started
+
+    async def drain(self, limit_seconds: float) -> None:
+        """Run passes until no job is due or in flight (used by tests and benchmarks)."""
+        async with asyncio.timeout(limit_seconds):
+            while True:
+                started = await self.run_once()
+                if started:
+                    await asyncio.gather(*started)
+                    continue
+                if self._inflight:
+                    await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+                    continue
+                return
+
+    def _step_done(self, job_id: int) -> None:
+        self._inflight.pop(job_id, None)
+        self._wake.set()
+
+    async def _sleep_until_due(self) -> None:
+        next_due = await self.jobs.next_due_at()
+        wait = self.idle_wait
+        if next_due is not None:
+            wait = max(0.0, min(wait, next_due - self.clock.now()))
+        if self._inflight and wait == 0:
+            wait = self.idle_wait  # due jobs are all in flight: wait for one to finish
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _guarded_step(self, job: Job) -> None:
+        async with self._slots:
+            try:
+                await self.step(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                await self._unexpected(job, error)
+
+    # -- one step -----------------------------------------------------------------------------
+
+    async def step(self, job: Job) -> None:
+        """Move `job` one step forward."""
+        if job.state in PENDING_AT_PROVIDER and await self.jobs.expire_if_overdue(job):
+            await self._announce_end(job.id)
+            return
+        if job.status_message_id is None:
+            job = await self._refresh_status(job, force=True)
+        if job.state is JobState.QUEUED:
+            await self._submit(job)
+        elif job.state in (JobState.SUBMITTED, JobState.RUNNING):
+            await self._poll(job)
+        elif job.state is JobState.SUCCEEDED:
+            await self._deliver(job)
+
+    async def _submit(self, job: Job) -> None:
+        if job.submit_attempted and not self.provider.idempotent_create:
+            log.warning(
+                "job %s: a create was sent before a restart and this provider cannot say "
+                "whether it started a task; a task may exist upstream",
+                job.id,
+            )
+            await self._fail(
+                job,
+                "outcome_unknown",
+                "The bot restarted while sending this job and cannot tell whether the video "
+                "service received it.",
+            )
+            return
+        await self.jobs.mark_submit_attempted(job)
+        try:
+            image = _reference_image(job)
+            reference_url = job.reference_url
+            if image and reference_url is None:
+                reference_url = await self.provider.prepare_reference(image, job.idempotency_key)
+                # Kept so a retried create sends the same body under the same idempotency key.
+                await self.jobs.record_reference(job, reference_url)
+            task_id = await self.provider.create(
+                GenerationRequest(
+                    idempotency_key=job.idempotency_key,
+                    model=job.model,
+                    prompt=job.prompt,
+                    orientation=job.options.orientation,
+                    duration=job.options.duration,
+                    quality=job.options.quality,
+                    reference_url=reference_url,
+                    image=image,
+                )
+            )
+        except OutcomeUnknownError as error:
+            log.warning("job %s: create outcome unknown; a task may exist upstream", job.id)
+            await self._fail(job, "outcome_unknown", error.user_message)
+            return
+        except TransientProviderError as error:
+            await self._retry_later(job, error)
+            return
+        except JobRejectedError as error:
+            await self._reject(job, error)
+            return
+        next_at = self.clock.now() + self.provider.poll_delay(0)
+        if await self.jobs.record_submitted(job, task_id, next_at):
+            log.info("job %s submitted as provider task %s", job.id, task_id)
+            await self._refresh_status(await self._reload(job))
+
+    async def _poll(self, job: Job) -> None:
+        assert job.provider_task_id is not None
+        try:
+            status = await self.provider.status(job.provider_task_id)
+        except TransientProviderError as error:
+            await self._retry_later(job, error)
+            return
+        except JobRejectedError as error:
+            await self._reject(job, error)
+            return
+        if status.state == "succeeded" and status.video_url:
+            if await self.jobs.record_succeeded(job, status.video_url):
+                job = await self._reload(job)
+                await self._refresh_status(job, force=True)
+                await self._deliver(job)
+            return
+        if status.state == "failed":
+            await self._fail(job, "generation_failed", _sentence(status.failure_reason))
+            return
+        state = JobState.RUNNING if status.state == "processing" else job.state
+        next_at = self.clock.now() + self.provider.poll_delay(job.polls + 1)
+        if await self.jobs.record_poll(job, state, status.progress, next_at):
+            await self._refresh_status(await self._reload(job))
+
+    async def _deliver(self, job: Job) -> None:
+        assert job.result_url is not None
+        if job.delivery_started:
+            existing = await self.presenter.find_posted_result(job)
+            if existing is not None:
+                log.info("job %s: found the result posted before a restart", job.id)
+                await self._delivered(job, existing, job.delivery or "file")
+                return
+        await self.jobs.mark_delivery_started(job)
+        limit = min(self.upload_limit_bytes, job.upload_limit_bytes or self.upload_limit_bytes)
+        video: Path | None = None
+        try:
+            try:
+                download = await self.downloader.fetch(job.result_url, limit)
+                video = download.path
+            except TooLargeToUpload:
+                video = None
+            except DownloadFailed as error:
+                gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
+                if not gave_up:
+                    await self._retry_later(job, error)
+                    return
+                log.warning(
+                    "job %s: could not download the video (%s); posting the link", job.id, error
+                )
+            await self._post(job, video)
+        finally:
+            if video is not None:
+                video.unlink(missing_ok=True)
+
+    async def _post(self, job: Job, video: Path | None) -> None:
+        assert job.result_url is not None
+        try:
+            if video is not None:
+                try:
+                    message_id = await self.presenter.post_result(
+                        job, video, result_text(job, None)
+                    )
+                    await self._delivered(job, message_id, "file")
+                    return
+                except UploadTooLarge:
+                    log.info("job %s: the platform refused the file as too large", job.id)
+            message_id = await self.presenter.post_result(
+                job, None, result_text(job, job.result_url)
+            )
+            await self._delivered(job, message_id, "link")
+        except DeliveryError as error:
+            if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
+                log.error("job %s: could not post the result: %s", job.id, error)
+                await self._fail(
+                    job,
+                    "delivery_failed",
+                    "The video was made but could not be posted in this channel.",
+                )
+                return
+            await self._retry_later(job, error)
+
+    async def _delivered(self, job: Job, message_id: int, delivery: str) -> None:
+        if await self.jobs.record_delivered(job, message_id, delivery):
+            log.info("job %s delivered as %s (message %s)", job.id, delivery, message_id)
+            await self._refresh_status(await self._reload(job), force=True)
+
+    # -- outcomes -----------------------------------------------------------------------------
+
+    async def _retry_later(self, job: Job, error: Exception) -> None:
+        retry_after = getattr(error, "retry_after", None)
+        delay = backoff_delay(job.transient_failures, self._backoff_base, retry_after)
+        log.info("job %s: %s; retrying in %.1fs", job.id, error, delay)
+        await self.jobs.reschedule(job, self.clock.now() + delay, failed_attempt=True)
+
+    async def _reject(self, job: Job, error: JobRejectedError) -> None:
+        if isinstance(error, ProviderMisconfiguredError):
+            log.error("job %s: the provider refused our credentials (%s)", job.id, error.code)
+        elif isinstance(error, ProviderOutOfCreditsError):
+            log.error("job %s: the provider account is out of credits", job.id)
+        await self._fail(job, error.code or "rejected", error.user_message)
+
+    async def _fail(self, job: Job, code: str, message: str) -> None:
+        if await self.jobs.finish_unsuccessfully(job, JobState.FAILED, code, message):
+            log.info("job %s failed (%s): %s", job.id, code, message)
+            await self._announce_end(job.id)
+
+    async def _announce_end(self, job_id: int) -> None:
+        job = await self.jobs.get(job_id)
+        assert job is not None
+        await self._refresh_status(job, force=True)
+        try:
+            await self.presenter.notify_requester(job, outcome_notice(job))
+        except DeliveryError as error:
+            log.warning("job %s: could not notify the requester: %s", job.id, error)
+
+    async def _unexpected(self, job: Job, error: Exception) -> None:
+        log.error("job %s: unexpected error in state %s", job.id, job.state, exc_info=error)
+        fresh = await self.jobs.get(job.id)
+        if fresh is None or not fresh.is_active:
+            return
+        if fresh.transient_failures + 1 >= MAX_UNEXPECTED_ERRORS:
+            await self._fail(fresh, "internal_error", "Something went wrong inside the bot.")
+            return
+        await self._retry_later(fresh, error)
+
+    # -- status message -----------------------------------------------------------------------
+
+    async def _refresh_status(self, job: Job, force: bool = False) -> Job:
+        """Edit the status message if its text changed and the throttle allows."""
+        text = status_text(job, self.provider.profile)
+        if text == job.status_text and job.status_message_id is not None:
+            return job
+        now = self.clock.now()
+        recently = job.status_edited_at is not None and (
+            now - job.status_edited_at < self.status_edit_interval
+        )
+        if recently and not force and job.status_message_id is not None:
+            return job
+        try:
+            message_id = await self.presenter.show_status(job, text)
+        except DeliveryError as error:
+            log.warning("job %s: status update failed: %s", job.id, error)
+            return job
+        await self.jobs.record_status(job, message_id, text)
+        return await self._reload(job)
+
+    async def _reload(self, job: Job) -> Job:
+        fresh = await self.jobs.get(job.id)
+        assert fresh is not None
+        return fresh
+
+
+def _reference_image(job: Job) -> ReferenceImage | None:
+    if job.image_path is None:
+        return None
+    return ReferenceImage(
+        path=job.image_path,
+        filename=job.image_name or job.image_path.name,
+        mime=job.image_mime or "image/png",
+        source_url=job.image_source_url,
+    )
+
+
+def _sentence(reason: str | None) -> str:
+    text = (reason or "The video service gave no reason.").strip()
+    return text if text.endswith((".", "!", "?")) else text + "."

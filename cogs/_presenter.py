@@ -1,0 +1,136 @@
+"""The worker's `JobPresenter`, done with ordinary bot messages (they never expire)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import discord
+
+from bot.models import Job
+from bot.presenter import DeliveryError, UploadTooLarge
+from bot.status import result_text
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+HISTORY_SCAN = 50
+
+
+def only_requester(job: Job) -> discord.AllowedMentions:
+    return discord.AllowedMentions(
+        everyone=False, roles=False, users=[discord.Object(id=job.user_id)], replied_user=False
+    )
+
+
+def _nonce(job: Job, kind: str) -> str:
+    # Discord returns the existing message when a nonce repeats (<= 25 characters).
+    return f"sora-{job.id}-{kind}"[:25]
+
+
+class DiscordPresenter:
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        channel = self.client.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.client.fetch_channel(channel_id)
+            except discord.HTTPException as error:
+                raise _delivery_error(error) from None
+        if not isinstance(channel, discord.abc.Messageable):
+            raise DeliveryError(f"channel {channel_id} cannot hold messages", permanent=True)
+        return channel
+
+    async def show_status(self, job: Job, text: str) -> int:
+        channel = await self._channel(job.channel_id)
+        if job.status_message_id is not None:
+            message = channel.get_partial_message(job.status_message_id)  # type: ignore[attr-defined]
+            try:
+                await message.edit(content=text, allowed_mentions=NO_PINGS)
+                return job.status_message_id
+            except discord.NotFound:
+                log.info("job %s: status message was deleted; posting a new one", job.id)
+            except discord.HTTPException as error:
+                raise _delivery_error(error) from None
+        reference = _reply_to(job, job.reply_to_message_id)
+        try:
+            message = await channel.send(
+                text,
+                allowed_mentions=NO_PINGS,
+                reference=reference,  # type: ignore[arg-type]
+                nonce=_nonce(job, f"s{job.status_message_id or 0}"),
+            )
+        except discord.HTTPException as error:
+            raise _delivery_error(error) from None
+        return message.id
+
+    async def find_posted_result(self, job: Job) -> int | None:
+        if job.status_message_id is None or self.client.user is None:
+            return None
+        channel = await self._channel(job.channel_id)
+        expected = result_text(job, None)
+        try:
+            async for message in channel.history(  # type: ignore[attr-defined]
+                after=discord.Object(id=job.status_message_id), limit=HISTORY_SCAN
+            ):
+                reference = message.reference
+                if (
+                    message.author.id == self.client.user.id
+                    and reference is not None
+                    and reference.message_id == job.status_message_id
+                    and message.content.startswith(expected)
+                ):
+                    return message.id
+        except discord.HTTPException as error:
+            raise _delivery_error(error) from None
+        return None
+
+    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+        channel = await self._channel(job.channel_id)
+        reference = _reply_to(job, job.status_message_id)
+        kwargs = {
+            "allowed_mentions": only_requester(job),
+            "reference": reference,
+            "nonce": _nonce(job, "result"),
+        }
+        try:
+            if video is not None:
+                file = discord.File(video, filename=f"sora-job-{job.id}.mp4")
+                message = await channel.send(text, file=file, **kwargs)  # type: ignore[arg-type]
+            else:
+                message = await channel.send(text, **kwargs)  # type: ignore[arg-type]
+        except discord.HTTPException as error:
+            if error.status == 413 or error.code == 40005:
+                raise UploadTooLarge() from None
+            raise _delivery_error(error) from None
+        return message.id
+
+    async def notify_requester(self, job: Job, text: str) -> None:
+        channel = await self._channel(job.channel_id)
+        reference = _reply_to(job, job.status_message_id)
+        try:
+            await channel.send(
+                text,
+                allowed_mentions=only_requester(job),
+                reference=reference,  # type: ignore[arg-type]
+                nonce=_nonce(job, "end"),
+            )
+        except discord.HTTPException as error:
+            raise _delivery_error(error) from None
+
+
+def _reply_to(job: Job, message_id: int | None) -> discord.MessageReference | None:
+    if message_id is None:
+        return None
+    return discord.MessageReference(
+        message_id=message_id, channel_id=job.channel_id, fail_if_not_exists=False
+    )
+
+
+def _delivery_error(error: discord.HTTPException) -> DeliveryError:
+    permanent = isinstance(error, discord.Forbidden | discord.NotFound) or error.status in (400,)
+    return DeliveryError(
+        f"Discord answered {error.status} ({error.code}): {error.text}", permanent=permanent
+    )

@@ -1,0 +1,126 @@
+"""Hand-written test doubles for the core's ports (a clock and a chat presenter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.models import Job
+from bot.presenter import DeliveryError, UploadTooLarge
+from bot.providers.base import (
+    GenerationRequest,
+    ProviderHealth,
+    ReferenceImage,
+    TaskStatus,
+    VideoProvider,
+)
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+
+
+class FakeClock:
+    def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00Z
+        self.value = start
+
+    def now(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        self.value += seconds
+
+
+@dataclass
+class PostedResult:
+    job_id: int
+    message_id: int
+    text: str
+    video: bytes | None
+
+
+@dataclass
+class RecordingPresenter:
+    """Keeps what a member would see; can refuse big files or fail a number of times."""
+
+    upload_limit: int = 10 * 1024 * 1024
+    fail_posts: int = 0
+    permanent_failure: bool = False
+    statuses: dict[int, list[str]] = field(default_factory=dict)
+    status_ids: dict[int, int] = field(default_factory=dict)
+    results: list[PostedResult] = field(default_factory=list)
+    notices: list[tuple[int, str]] = field(default_factory=list)
+    _next_id: int = 1000
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    async def show_status(self, job: Job, text: str) -> int:
+        self.statuses.setdefault(job.id, []).append(text)
+        if job.id not in self.status_ids:
+            self.status_ids[job.id] = job.status_message_id or self._new_id()
+        return self.status_ids[job.id]
+
+    async def find_posted_result(self, job: Job) -> int | None:
+        for result in self.results:
+            if result.job_id == job.id:
+                return result.message_id
+        return None
+
+    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+        if self.fail_posts:
+            self.fail_posts -= 1
+            raise DeliveryError("simulated outage", permanent=self.permanent_failure)
+        data = video.read_bytes() if video is not None else None
+        if data is not None and len(data) > self.upload_limit:
+            raise UploadTooLarge()
+        message_id = self._new_id()
+        self.results.append(PostedResult(job.id, message_id, text, data))
+        return message_id
+
+    async def notify_requester(self, job: Job, text: str) -> None:
+        self.notices.append((job.id, text))
+
+    def last_status(self, job_id: int) -> str:
+        return self.statuses[job_id][-1]
+
+
+class ScriptedProvider(VideoProvider):
+    """A backend whose answers are given by the test, one per call, in order.
+
+    Each scripted answer is a `TaskStatus`/task id to return or an exception to raise.
+    """
+
+    name = "scripted"
+
+    def __init__(self, *, idempotent: bool = True, poll_seconds: tuple[float, ...] = (1.0,)):
+        super().__init__(RIVYA_SORA_2_PRO, poll_seconds)
+        self.idempotent_create = idempotent
+        self.creates: list[object] = []
+        self.statuses: list[object] = []
+        self.create_calls: list[GenerationRequest] = []
+        self.status_calls: list[str] = []
+        self.references: list[str] = []
+
+    async def check(self) -> ProviderHealth:
+        return ProviderHealth(True, True, "scripted")
+
+    async def prepare_reference(self, image: ReferenceImage, idempotency_key: str) -> str:
+        url = f"https://files.example/{len(self.references)}/{image.filename}"
+        self.references.append(url)
+        return url
+
+    async def create(self, request: GenerationRequest) -> str:
+        self.create_calls.append(request)
+        return _answer(self.creates.pop(0) if self.creates else "task_1")  # type: ignore[return-value]
+
+    async def status(self, task_id: str) -> TaskStatus:
+        self.status_calls.append(task_id)
+        return _answer(self.statuses.pop(0))  # type: ignore[return-value]
+
+    async def close(self) -> None:
+        return None
+
+
+def _answer(value: object) -> object:
+    if isinstance(value, BaseException):
+        raise value
+    return value

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.checks import check_image_bytes, check_options, check_prompt, store_image
+from bot.jobs import SubmissionRefused
+from bot.media import sniff_image_type
+from bot.providers.profiles import RIVYA_SORA_2_PRO as PROFILE
+from tests.images import JPEG, PNG, WEBP
+
+
+def test_prompt_rules() -> None:
+    assert check_prompt(PROFILE, "  a cat  ") == "a cat"
+    with pytest.raises(SubmissionRefused, match="empty"):
+        check_prompt(PROFILE, "   ")
+    with pytest.raises(SubmissionRefused, match=r"10,001 characters.*at most 10,000"):
+        check_prompt(PROFILE, "x" * 10_001)
+    assert len(check_prompt(PROFILE, "x" * 10_000)) == 10_000
+
+
+def test_options_follow_the_profile() -> None:
+    assert check_options(PROFILE, "portrait", 15, None) == "standard"
+    assert check_options(PROFILE, "landscape", 10, "high") == "high"
+    with pytest.raises(SubmissionRefused, match="10 s, 15 s"):
+        check_options(PROFILE, "portrait", 25, None)
+    with pytest.raises(SubmissionRefused, match="Orientation"):
+        check_options(PROFILE, "square", 10, None)
+    with pytest.raises(SubmissionRefused, match="Quality"):
+        check_options(PROFILE, "portrait", 10, "ultra")
+
+
+@pytest.mark.parametrize(
+    ("data", "mime"), [(PNG, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")]
+)
+def test_images_are_judged_by_their_bytes(data: bytes, mime: str) -> None:
+    assert sniff_image_type(data) == mime
+    assert check_image_bytes(PROFILE, data) == mime
+
+
+def test_png_renamed_gif_passes_and_text_renamed_png_fails(tmp_path: Path) -> None:
+    # The name plays no part: a PNG called .gif is a PNG, text called .png is not an image.
+    mime = check_image_bytes(PROFILE, PNG)
+    stored = store_image(tmp_path, PNG, mime, "photo.gif", None)
+    assert stored.filename == "photo.png" and stored.mime == "image/png"
+    assert stored.path.read_bytes() == PNG
+    with pytest.raises(SubmissionRefused, match="not a JPEG, PNG, WebP image"):
+        check_image_bytes(PROFILE, b"hello, I am text pretending to be a picture")
+    with pytest.raises(SubmissionRefused):
+        check_image_bytes(PROFILE, b"GIF89a" + b"\0" * 32)
+
+
+def test_oversize_image_is_refused_with_the_limit() -> None:
+    with pytest.raises(SubmissionRefused, match="the limit is 10 MB"):
+        check_image_bytes(PROFILE, PNG + b"\0" * (10 * 1024 * 1024))

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Secret, SettingsError, load_settings
+
+BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}
+
+
+def test_defaults() -> None:
+    settings = load_settings(BASE)
+    assert settings.provider == "rivya"
+    assert settings.model == "sora-2-pro"
+    assert settings.rivya_base_url == "https://rivya.ai"
+    assert str(settings.database_path).startswith("data")
+    assert settings.quota_period == "day"
+    assert settings.upload_limit_bytes == 10 * 1024 * 1024
+    assert settings.job_deadline_seconds == 1800
+    assert settings.dev_guild_id is None
+
+
+def test_every_problem_is_reported_once_with_its_variable() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(
+            {
+                "PROVIDER": "rivya",
+                "QUOTA_PERIOD": "fortnight",
+                "DEFAULT_QUOTA": "-1",
+                "DEV_GUILD_ID": "abc",
+                "RIVYA_POLL_SECONDS": "3,0",
+                "QUOTA_TIMEZONE": "Mars/Olympus",
+            }
+        )
+    problems = caught.value.problems
+    for name in (
+        "DISCORD_TOKEN",
+        "RIVYA_API_KEY",
+        "QUOTA_PERIOD",
+        "DEFAULT_QUOTA",
+        "DEV_GUILD_ID",
+        "RIVYA_POLL_SECONDS",
+        "QUOTA_TIMEZONE",
+    ):
+        assert sum(p.startswith(name) for p in problems) == 1, (name, problems)
+
+
+def test_unified_needs_its_own_url_and_key() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DISCORD_TOKEN": "x", "PROVIDER": "unified"})
+    text = " ".join(caught.value.problems)
+    assert "UNIFIED_BASE_URL" in text and "UNIFIED_API_KEY" in text
+
+
+def test_secrets_never_show_in_repr_or_errors() -> None:
+    settings = load_settings(BASE)
+    assert "discord-token-value" not in repr(settings)
+    assert "rvya_sk_secretvalue" not in repr(settings)
+    assert "secretvalue" not in str(Secret("secretvalue"))
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, "RIVYA_BASE_URL": "ftp://x"})
+    assert "rvya_sk" not in str(caught.value)

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import asyncio
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.jobs import Allowance, JobStore, NewJob, SubmissionRefused
+from bot.models import JobOptions, JobState
+from bot.quotas import QuotaPeriod
+from bot.storage.database import Database
+from tests.doubles import FakeClock
+
+DAY = QuotaPeriod("day", ZoneInfo("UTC"))
+
+
+def new_job(user_id: int = 7, guild_id: int = 1) -> NewJob:
+    return NewJob(
+        guild_id=guild_id,
+        channel_id=10,
+        user_id=user_id,
+        prompt="a red fox in the snow",
+        options=JobOptions("landscape", 10, "standard"),
+    )
+
+
+async def ledger(db: Database, job_id: int) -> list[tuple[str, int]]:
+    rows = await db.fetch_all(
+        "SELECT kind, units FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,)
+    )
+    return [(row["kind"], row["units"]) for row in rows]
+
+
+async def used(db: Database, user_id: int = 7) -> int:
+    row = await db.fetch_one(
+        "SELECT COALESCE(SUM(units), 0) FROM quota_ledger WHERE user_id = ?", (user_id,)
+    )
+    assert row is not None
+    return int(row[0])
+
+
+async def test_accepted_job_is_written_with_its_hold(job_store: JobStore, db: Database) -> None:
+    job = await job_store.submit(new_job(), Allowance(3, DAY))
+    assert job.state is JobState.QUEUED
+    assert job.idempotency_key.startswith("sorabot-")
+    assert await ledger(db, job.id) == [("hold", 1)]
+
+
+async def test_full_path_charges_exactly_once(job_store: JobStore, db: Database) -> None:
+    job = await job_store.submit(new_job(), Allowance(3, DAY))
+    assert await job_store.record_submitted(job, "task_1", 0)
+    job = await job_store.get(job.id)
+    assert job is not None
+    assert await job_store.record_poll(job, JobState.RUNNING, 40, 0)
+    job = await job_store.get(job.id)
+    assert job is not None and job.progress == 40
+    assert await job_store.record_succeeded(job, "https://video")
+    job = await job_store.get(job.id)
+    assert job is not None
+    assert await job_store.record_delivered(job, 555, "file")
+    # A second delivery (a second worker, a replay after a crash) changes nothing.
+    assert not await job_store.record_delivered(job, 556, "file")
+    assert not await job_store.finish_unsuccessfully(job, JobState.FAILED, "x", "late failure")
+    assert await ledger(db, job.id) == [("hold", 1), ("charge", 0)]
+    final = await job_store.get(job.id)
+    assert final is not None
+    assert final.state is JobState.DELIVERED and final.result_message_id == 555
+
+
+async def test_failure_releases_once(job_store: JobStore, db: Database) -> None:
+    job = await job_store.submit(new_job(), Allowance(1, DAY))
+    assert await job_store.finish_unsuccessfully(job, JobState.FAILED, "x", "nope")
+    assert not await job_store.finish_unsuccessfully(job, JobState.EXPIRED, "y", "again")
+    assert await ledger(db, job.id) == [("hold", 1), ("release", -1)]
+    assert await used(db) == 0
+    # The released unit can be used again.
+    await job_store.submit(new_job(), Allowance(1, DAY))
+
+
+async def test_transitions_are_conditional(job_store: JobStore) -> None:
+    job = await job_store.submit(new_job(), Allowance(3, DAY))
+    assert await job_store.record_submitted(job, "task_1", 0)
+    # A stale copy of the job (still `queued`) cannot be submitted a second time.
+    assert not await job_store.record_submitted(job, "task_2", 0)
+    fresh = await job_store.get(job.id)
+    assert fresh is not None and fresh.provider_task_id == "task_1"
+    # Nor delivered before it succeeded.
+    assert not await job_store.record_delivered(fresh, 1, "file")
+
+
+async def test_quota_refusal_says_when_it_resets(job_store: JobStore) -> None:
+    await job_store.submit(new_job(), Allowance(1, DAY))
+    with pytest.raises(SubmissionRefused, match=r"all 1 of your videos for today.*<t:\d+:R>"):
+        await job_store.submit(new_job(), Allowance(1, DAY))
+
+
+async def test_zero_allowance_is_refused_plainly(job_store: JobStore) -> None:
+    with pytest.raises(SubmissionRefused, match="not enabled"):
+        await job_store.submit(new_job(), Allowance(0, DAY))
+
+
+async def test_active_job_cap(job_store: JobStore) -> None:
+    first = await job_store.submit(new_job(), Allowance(10, DAY))
+    await job_store.submit(new_job(), Allowance(10, DAY))
+    with pytest.raises(SubmissionRefused, match="2 video\\(s\\) in progress"):
+        await job_store.submit(new_job(), Allowance(10, DAY))
+    await job_store.finish_unsuccessfully(first, JobState.FAILED, "x", "done")
+    await job_store.submit(new_job(), Allowance(10, DAY))
+
+
+async def test_usage_resets_with_the_period(job_store: JobStore, clock: FakeClock) -> None:
+    job = await job_store.submit(new_job(), Allowance(1, DAY))
+    await job_store.finish_unsuccessfully(job, JobState.FAILED, "x", "y")  # frees the active slot
+    await job_store.submit(new_job(), Allowance(1, DAY))
+    with pytest.raises(SubmissionRefused):
+        await job_store.submit(new_job(), Allowance(1, DAY))
+    clock.advance(24 * 3600)
+    await job_store.submit(new_job(), Allowance(1, DAY))
+
+
+async def test_release_after_midnight_refunds_the_day_it_was_taken(
+    job_store: JobStore, db: Database, clock: FakeClock
+) -> None:
+    job = await job_store.submit(new_job(), Allowance(1, DAY))
+    clock.advance(24 * 3600)
+    await job_store.finish_unsuccessfully(job, JobState.EXPIRED, "deadline", "late")
+    rows = await db.fetch_all(
+        "SELECT period_start, SUM(units) AS s FROM quota_ledger GROUP BY period_start"
+    )
+    assert [(r["period_start"], r["s"]) for r in rows] == [("2026-01-01", 0)]
+
+
+async def test_two_hundred_concurrent_submits_never_overdraw(
+    db: Database, clock: FakeClock
+) -> None:
+    store = JobStore(
+        db,
+        clock,
+        provider="rivya",
+        model="sora-2-pro",
+        deadline_seconds=1800,
+        max_active_per_member=1000,
+    )
+    limit = 17
+
+    async def attempt() -> bool:
+        try:
+            await store.submit(new_job(), Allowance(limit, DAY))
+        except SubmissionRefused:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(attempt() for _ in range(200)))
+    assert sum(outcomes) == limit
+    assert await used(db) == limit
+    rows = await db.fetch_all("SELECT COUNT(*) FROM jobs")
+    assert rows[0][0] == limit
+
+
+async def test_concurrent_submits_from_two_connections_never_overdraw(
+    tmp_path, clock: FakeClock
+) -> None:
+    # Two processes (an old bot and its replacement) share the file: IMMEDIATE serialises them.
+    path = tmp_path / "shared.sqlite3"
+    first, second = await Database.open(path), await Database.open(path)
+    try:
+        stores = [
+            JobStore(
+                d,
+                clock,
+                provider="rivya",
+                model="m",
+                deadline_seconds=60,
+                max_active_per_member=1000,
+            )
+            for d in (first, second)
+        ]
+
+        async def attempt(i: int) -> bool:
+            try:
+                await stores[i % 2].submit(new_job(), Allowance(25, DAY))
+            except SubmissionRefused:
+                return False
+            return True
+
+        outcomes = await asyncio.gather(*(attempt(i) for i in range(200)))
+        assert sum(outcomes) == 25
+        assert await used(first) == 25
+    finally:
+        await first.close()
+        await second.close()

@@ -1,0 +1,328 @@
+"""The worker's state machine, with a scripted backend and a recording presenter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from bot.delivery import VideoDownloader
+from bot.jobs import Allowance, JobStore, NewJob, StoredImage
+from bot.models import Job, JobOptions, JobState
+from bot.providers.base import (
+    JobRejectedError,
+    OutcomeUnknownError,
+    ProviderOutOfCreditsError,
+    TaskStatus,
+    TransientProviderError,
+)
+from bot.quotas import QuotaPeriod
+from bot.storage.database import Database
+from bot.worker import MAX_DELIVERY_ATTEMPTS, Worker
+from tests.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.images import PNG
+from tests.video_server import fake_video, video_server
+
+DAY = QuotaPeriod("day", ZoneInfo("UTC"))
+
+
+@dataclass
+class Rig:
+    worker: Worker
+    store: JobStore
+    provider: ScriptedProvider
+    presenter: RecordingPresenter
+    clock: FakeClock
+    db: Database
+    videos: str
+
+    async def submit(self, **overrides: object) -> Job:
+        fields: dict[str, object] = {
+            "guild_id": 1,
+            "channel_id": 10,
+            "user_id": 7,
+            "prompt": "a lighthouse in a storm",
+            "options": JobOptions("portrait", 15, "high"),
+        }
+        fields.update(overrides)
+        return await self.store.submit(NewJob(**fields), Allowance(5, DAY))  # type: ignore[arg-type]
+
+    async def run(self, seconds: float = 0.0) -> None:
+        """Let `seconds` of fake time pass, then run every due step."""
+        self.clock.advance(seconds)
+        await self.worker.drain(limit_seconds=10)
+
+    async def job(self, job_id: int) -> Job:
+        job = await self.store.get(job_id)
+        assert job is not None
+        return job
+
+    async def ledger(self, job_id: int) -> list[str]:
+        rows = await self.db.fetch_all(
+            "SELECT kind FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,)
+        )
+        return [row["kind"] for row in rows]
+
+
+def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
+    return Worker(
+        jobs=rig_parts["store"],
+        provider=provider,
+        presenter=rig_parts["presenter"],
+        downloader=rig_parts["downloader"],
+        clock=rig_parts["clock"],
+        upload_limit_bytes=1024 * 1024,
+        status_edit_interval=0,
+        concurrency=4,
+    )
+
+
+@pytest.fixture
+async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Rig]:
+    store = JobStore(
+        db,
+        clock,
+        provider="scripted",
+        model="sora-2-pro",
+        deadline_seconds=1800,
+        max_active_per_member=5,
+    )
+    provider = ScriptedProvider(poll_seconds=(3, 5, 10))
+    presenter = RecordingPresenter()
+    async with aiohttp.ClientSession() as session, video_server() as videos:
+        parts = {
+            "store": store,
+            "presenter": presenter,
+            "downloader": VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            "clock": clock,
+        }
+        yield Rig(make_worker(parts, provider), store, provider, presenter, clock, db, videos)
+
+
+async def test_happy_path_posts_once_and_charges_once(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.creates = ["task_9"]
+    rig.provider.statuses = [
+        TaskStatus("queued"),
+        TaskStatus("processing", progress=35),
+        TaskStatus("succeeded", video_url=f"{rig.videos}/video/5000"),
+    ]
+    await rig.run()
+    assert (await rig.job(job.id)).state is JobState.SUBMITTED
+    request = rig.provider.create_calls[0]
+    assert request.idempotency_key == job.idempotency_key
+    assert (request.orientation, request.duration, request.quality) == ("portrait", 15, "high")
+    # Nothing is polled before the first gap of the schedule.
+    await rig.run(2.9)
+    assert rig.provider.status_calls == []
+    await rig.run(0.2)
+    await rig.run(5)
+    assert (await rig.job(job.id)).progress == 35
+    assert "Generating… 35%" in rig.presenter.last_status(job.id)
+    await rig.run(10)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "file"
+    assert len(rig.presenter.results) == 1
+    assert rig.presenter.results[0].video == fake_video(5000)
+    assert rig.presenter.results[0].text.startswith(f"<@7> your video for job #{job.id}")
+    assert await rig.ledger(job.id) == ["hold", "charge"]
+    assert "✅ Done" in rig.presenter.last_status(job.id)
+    assert not list((rig.worker.downloader._temp_dir).glob("*")), "temp file left behind"
+
+
+async def test_status_is_edited_only_when_its_text_changes(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("processing", progress=10)] * 3 + [
+        TaskStatus("processing", progress=60)
+    ]
+    await rig.run()
+    for gap in (3, 5, 10, 10):
+        await rig.run(gap)
+    texts = rig.presenter.statuses[job.id]
+    assert len(texts) == len(set(texts)), texts
+    assert [t for t in texts if "%" in t][-2:] == [t for t in texts if "10%" in t or "60%" in t]
+
+
+async def test_provider_failure_releases_and_explains(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("failed", failure_reason="Prompt violates policy")]
+    await rig.run()
+    await rig.run(3)
+    failed = await rig.job(job.id)
+    assert failed.state is JobState.FAILED
+    assert "Prompt violates policy." in rig.presenter.last_status(job.id)
+    assert "did not count against your quota" in rig.presenter.last_status(job.id)
+    assert rig.presenter.notices and rig.presenter.notices[0][1].startswith("<@7>")
+    assert await rig.ledger(job.id) == ["hold", "release"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        JobRejectedError("The provider rejected the request: bad size", "validation_failed"),
+        ProviderOutOfCreditsError("The video service account is out of credits."),
+    ],
+)
+async def test_rejected_create_fails_without_retry(rig: Rig, error: Exception) -> None:
+    job = await rig.submit()
+    rig.provider.creates = [error]
+    await rig.run()
+    assert (await rig.job(job.id)).state is JobState.FAILED
+    assert len(rig.provider.create_calls) == 1
+    assert await rig.ledger(job.id) == ["hold", "release"]
+
+
+async def test_transient_errors_back_off_then_succeed(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.creates = [
+        TransientProviderError("busy", "rate_limited", retry_after=20),
+        TransientProviderError("down", "http_503"),
+        "task_2",
+    ]
+    await rig.run()
+    assert len(rig.provider.create_calls) == 1
+    await rig.run(19)  # Retry-After is honoured
+    assert len(rig.provider.create_calls) == 1
+    await rig.run(1.5)
+    assert len(rig.provider.create_calls) == 2
+    await rig.run(60)
+    assert (await rig.job(job.id)).provider_task_id == "task_2"
+    # Every attempt carries the same idempotency key: no second paid task.
+    assert {c.idempotency_key for c in rig.provider.create_calls} == {job.idempotency_key}
+
+
+async def test_deadline_expires_and_releases(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("processing")] * 500
+    await rig.run()
+    for _ in range(200):
+        await rig.run(10)
+        if (await rig.job(job.id)).state is JobState.EXPIRED:
+            break
+    expired = await rig.job(job.id)
+    assert expired.state is JobState.EXPIRED
+    assert expired.finished_at is not None and expired.finished_at >= expired.deadline_at
+    assert "⌛ Expired" in rig.presenter.last_status(job.id)
+    assert await rig.ledger(job.id) == ["hold", "release"]
+    # The polling was bounded by the schedule: at most deadline / last gap (+ the faster start).
+    assert len(rig.provider.status_calls) <= 1800 / 10 + 3
+
+
+async def test_oversize_video_is_posted_as_a_link(rig: Rig) -> None:
+    job = await rig.submit()
+    url = f"{rig.videos}/video/{2 * 1024 * 1024}"
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=url)]
+    await rig.run()
+    await rig.run(3)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "link"
+    assert done.result_url == url
+    result = rig.presenter.results[0]
+    assert result.video is None and url in result.text and "expires" in result.text
+
+
+async def test_upload_refused_by_discord_falls_back_to_link(rig: Rig) -> None:
+    rig.presenter.upload_limit = 1000  # Discord's real limit is lower than we were told
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/5000")]
+    await rig.run()
+    await rig.run(3)
+    done = await rig.job(job.id)
+    assert done.delivery == "link" and len(rig.presenter.results) == 1
+
+
+async def test_member_limit_smaller_than_setting_wins(rig: Rig) -> None:
+    job = await rig.submit(upload_limit_bytes=1000)
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/5000")]
+    await rig.run()
+    await rig.run(3)
+    assert (await rig.job(job.id)).delivery == "link"
+
+
+async def test_expired_video_link_still_reaches_the_member(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/gone")]
+    await rig.run()
+    await rig.run(3)
+    done = await rig.job(job.id)
+    assert done.delivery == "link" and done.state is JobState.DELIVERED
+
+
+async def test_discord_outage_is_retried_then_given_up_with_release(rig: Rig) -> None:
+    rig.presenter.fail_posts = 100
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    await rig.run()
+    await rig.run(3)
+    for _ in range(MAX_DELIVERY_ATTEMPTS + 2):
+        await rig.run(400)
+    final = await rig.job(job.id)
+    assert final.state is JobState.FAILED and final.error_code == "delivery_failed"
+    assert final.result_url is not None  # the link is kept in the database
+    assert await rig.ledger(job.id) == ["hold", "release"]
+
+
+async def test_crash_after_posting_is_not_posted_twice(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    await rig.run()
+    await rig.run(3)
+    # Simulate the crash: the post happened but the database still says `succeeded`.
+    await rig.db.fetch_all(
+        "UPDATE jobs SET state = 'succeeded', result_message_id = NULL, finished_at = NULL "
+        "WHERE id = ?",
+        (job.id,),
+    )
+    await rig.db.fetch_all("DELETE FROM quota_ledger WHERE kind = 'charge'")
+    await rig.run()
+    assert len(rig.presenter.results) == 1
+    assert (await rig.job(job.id)).state is JobState.DELIVERED
+    assert await rig.ledger(job.id) == ["hold", "charge"]
+
+
+async def test_non_idempotent_create_is_never_retried_after_a_restart(rig: Rig) -> None:
+    rig.provider.idempotent_create = False
+    job = await rig.submit()
+    rig.provider.creates = [OutcomeUnknownError("The request timed out after it was sent.")]
+    await rig.run()
+    failed = await rig.job(job.id)
+    assert failed.state is JobState.FAILED and failed.error_code == "outcome_unknown"
+    assert len(rig.provider.create_calls) == 1
+    # And a job whose create was in flight when the process died is failed, not resent.
+    second = await rig.submit()
+    await rig.db.fetch_all("UPDATE jobs SET submit_attempted = 1 WHERE id = ?", (second.id,))
+    await rig.run()
+    assert (await rig.job(second.id)).error_code == "outcome_unknown"
+    assert len(rig.provider.create_calls) == 1
+
+
+async def test_reference_image_is_uploaded_once_and_reused_on_retry(
+    rig: Rig, tmp_path: Path
+) -> None:
+    image_path = tmp_path / "ref.png"
+    image_path.write_bytes(PNG)
+    image = StoredImage(image_path, "ref.png", "image/png", "https://cdn.example/ref.png")
+    job = await rig.submit(image=image)
+    rig.provider.creates = [TransientProviderError("timeout", "timeout"), "task_3"]
+    await rig.run()
+    await rig.run(60)
+    assert len(rig.provider.references) == 1
+    urls = [c.reference_url for c in rig.provider.create_calls]
+    assert urls == [rig.provider.references[0]] * 2
+    assert (await rig.job(job.id)).state is JobState.SUBMITTED
+
+
+async def test_one_broken_job_does_not_stop_the_others(rig: Rig) -> None:
+    first = await rig.submit(user_id=1)
+    second = await rig.submit(user_id=2)
+    # Whichever job is created first hits a bug (an unexpected exception type).
+    rig.provider.creates = [KeyError("boom"), "task_ok"]
+    await rig.run()
+    jobs = sorted([await rig.job(first.id), await rig.job(second.id)], key=lambda j: j.state)
+    assert [j.state for j in jobs] == [JobState.QUEUED, JobState.SUBMITTED]
+    broken = jobs[0]  # rescheduled with backoff, not lost
+    assert broken.transient_failures == 1 and broken.next_action_at > rig.clock.now()

@@ -1,0 +1,44 @@
+"""A tiny HTTP server that serves fake videos of a chosen size, for download tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from aiohttp import web
+
+MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+
+
+def fake_video(size: int) -> bytes:
+    return (MP4_HEAD + b"\x11" * max(0, size - len(MP4_HEAD)))[:size]
+
+
+@asynccontextmanager
+async def video_server() -> AsyncIterator[str]:
+    """Serve `GET /video/<size>` (streamed, with Content-Length) and `/gone` (404)."""
+
+    async def video(request: web.Request) -> web.StreamResponse:
+        data = fake_video(int(request.match_info["size"]))
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        response.content_length = len(data)
+        await response.prepare(request)
+        for start in range(0, len(data), 65536):
+            await response.write(data[start : start + 65536])
+        return response
+
+    async def gone(_request: web.Request) -> web.Response:
+        return web.Response(status=404, text="expired")
+
+    app = web.Application()
+    app.router.add_get("/video/{size}", video)
+    app.router.add_get("/gone", gone)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -17,6 +17,7 @@ import aiosqlite
 from bot import quotas
 from bot.clock import Clock
 from bot.models import ACTIVE_STATES, PENDING_AT_PROVIDER, Job, JobOptions, JobState
+from bot.quotas import Allowance
 from bot.storage.database import Database
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
@@ -45,12 +46,6 @@ class NewJob:
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None
-
-
-@dataclass(frozen=True)
-class Allowance:
-    limit: int
-    period: quotas.QuotaPeriod
 
 
 class JobStore:

@@ -48,6 +48,27 @@ class QuotaPeriod:
         return {"day": "today", "week": "this week", "month": "this month"}[self.kind]
 
 
+@dataclass(frozen=True)
+class Allowance:
+    limit: int
+    period: QuotaPeriod
+
+
+class QuotaPolicy:
+    """Who may generate and how much. Here: the configured default for every member."""
+
+    def __init__(self, default_limit: int, period: QuotaPeriod) -> None:
+        self.default_limit = default_limit
+        self.period = period
+
+    async def allowance(self, guild_id: int, user_id: int, role_ids: tuple[int, ...]) -> Allowance:
+        return Allowance(self.default_limit, self.period)
+
+    async def check_admission(self, guild_id: int, user_id: int, prompt: str) -> None:
+        """Raise `SubmissionRefused` for members or prompts that may not generate at all."""
+        return None
+
+
 async def usage(conn: aiosqlite.Connection, guild_id: int, user_id: int, period_key: str) -> int:
     cursor = await conn.execute(
         "SELECT COALESCE(SUM(units), 0) FROM quota_ledger "

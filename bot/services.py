@@ -11,11 +11,12 @@ import aiohttp
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.jobs import Allowance, JobStore
+from bot.jobs import JobStore
 from bot.providers.base import ProviderHealth, VideoProvider
 from bot.providers.factory import build_provider
-from bot.quotas import QuotaPeriod
+from bot.quotas import QuotaPeriod, QuotaPolicy
 from bot.storage.database import Database
+from bot.submission import Submitter
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,8 @@ class Services:
     provider: VideoProvider
     jobs: JobStore
     clock: Clock
+    policy: QuotaPolicy
+    submitter: Submitter = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
@@ -37,10 +40,6 @@ class Services:
     @property
     def profile(self):
         return self.provider.profile
-
-    def allowance_for(self, guild_id: int, user_id: int) -> Allowance:
-        period = QuotaPeriod(self.settings.quota_period, ZoneInfo(self.settings.quota_timezone))
-        return Allowance(limit=self.settings.default_quota, period=period)
 
     async def check_provider(self) -> ProviderHealth:
         """Ask the provider whether the key works and the model is available; never raises."""
@@ -83,4 +82,16 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         deadline_seconds=settings.job_deadline_seconds,
         max_active_per_member=settings.max_active_jobs_per_member,
     )
-    return Services(settings=settings, db=db, http=http, provider=provider, jobs=jobs, clock=clock)
+    policy = QuotaPolicy(
+        settings.default_quota,
+        QuotaPeriod(settings.quota_period, ZoneInfo(settings.quota_timezone)),
+    )
+    return Services(
+        settings=settings,
+        db=db,
+        http=http,
+        provider=provider,
+        jobs=jobs,
+        clock=clock,
+        policy=policy,
+    )

@@ -14,17 +14,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.checks import (
-    check_image_bytes,
-    check_image_size,
-    check_options,
-    check_prompt,
-    store_image,
-)
-from bot.jobs import NewJob, StoredImage, SubmissionRefused
-from bot.models import JobOptions, JobState
+from bot.checks import check_image_size
+from bot.jobs import SubmissionRefused
+from bot.models import Job, JobState
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
+from bot.submission import Ask, ImageUpload, Requester
 
 if TYPE_CHECKING:
     from bot.discord_app import SoraBot
@@ -58,77 +53,41 @@ class SoraCog(commands.Cog):
     ) -> None:
         # Acknowledge first: Discord gives us 3 seconds, the checks below may do I/O.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        stored: StoredImage | None = None
         try:
             channel = _usable_channel(interaction)
-            profile = self.services.profile
-            self._check_service()
-            text = check_prompt(profile, prompt)
-            chosen_quality = check_options(profile, orientation, duration, quality)
-            if image is not None:
-                stored = await self._fetch_image(profile, image)
-            assert interaction.guild_id is not None
-            job = await self.services.jobs.submit(
-                NewJob(
-                    guild_id=interaction.guild_id,
+            upload = await self._fetch_image(image) if image is not None else None
+            job = await self.services.submitter.submit(
+                requester_of(interaction),
+                Ask(
+                    prompt=prompt,
+                    orientation=orientation,
+                    duration=duration,
+                    quality=quality,
                     channel_id=channel.id,
-                    user_id=interaction.user.id,
-                    prompt=text,
-                    options=JobOptions(orientation, duration, chosen_quality),
-                    image=stored,
+                    upload=upload,
                     upload_limit_bytes=_upload_limit(interaction),
                 ),
-                self.services.allowance_for(interaction.guild_id, interaction.user.id),
             )
         except SubmissionRefused as refusal:
-            if stored is not None:
-                stored.path.unlink(missing_ok=True)
             await interaction.followup.send(str(refusal), ephemeral=True)
             return
-
-        status = status_text(job, profile)
-        try:
-            message = await channel.send(status, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as error:
-            log.warning("job %s: could not post the status message: %s", job.id, error)
-            await self.services.jobs.finish_unsuccessfully(
-                job,
-                JobState.FAILED,
-                "no_channel_access",
-                "I could not post in that channel.",
-            )
+        message = await post_status_message(self.bot, job, channel)
+        if message is None:
             await interaction.followup.send(
                 "I can't post messages in this channel, so I did not start the video. "
                 "Nothing was charged. Ask a moderator to check my permissions.",
                 ephemeral=True,
             )
             return
-        await self.services.jobs.record_status(job, message.id, status)
-        if self.bot.worker is not None:
-            self.bot.worker.wake()
         await interaction.followup.send(
             f"Job #{job.id} accepted: {message.jump_url}\nI'll post the video there and mention "
             "you when it's ready (usually a few minutes). You are only charged if you get a video.",
             ephemeral=True,
         )
 
-    def _check_service(self) -> None:
-        health = self.services.health
-        if health.model_available is False:
-            raise SubmissionRefused(
-                f"The model {self.services.profile.model} is not available from the video "
-                "service right now, so I can't make videos. The operator has been told."
-            )
-        if health.key_ok is False:
-            raise SubmissionRefused(
-                "The video service is misconfigured on this server (its API key was refused). "
-                "The operator has been told."
-            )
-
-    async def _fetch_image(
-        self, profile: ModelProfile, attachment: discord.Attachment
-    ) -> StoredImage:
-        check_image_size(profile, attachment.size)
+    async def _fetch_image(self, attachment: discord.Attachment) -> ImageUpload:
+        # Refuse by declared size before downloading; the bytes are checked again after.
+        check_image_size(self.services.profile, attachment.size)
         try:
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
                 data = await attachment.read()
@@ -136,10 +95,41 @@ class SoraCog(commands.Cog):
             raise SubmissionRefused(
                 "I could not download your image from Discord. Please try again."
             ) from None
-        mime = check_image_bytes(profile, data)
-        return store_image(
-            self.services.settings.media_dir, data, mime, attachment.filename, attachment.url
+        return ImageUpload(data=data, filename=attachment.filename, source_url=attachment.url)
+
+
+def requester_of(interaction: discord.Interaction) -> Requester:
+    assert interaction.guild_id is not None
+    roles = getattr(interaction.user, "roles", [])
+    return Requester(
+        guild_id=interaction.guild_id,
+        user_id=interaction.user.id,
+        role_ids=tuple(role.id for role in roles),
+    )
+
+
+async def post_status_message(
+    bot: SoraBot, job: Job, channel: discord.abc.Messageable
+) -> discord.Message | None:
+    """Post the job's public status message; if that is impossible, fail the job (released)."""
+    text = status_text(job, bot.services.profile)
+    reference = None
+    if job.reply_to_message_id is not None:
+        reference = discord.MessageReference(
+            message_id=job.reply_to_message_id, channel_id=job.channel_id, fail_if_not_exists=False
         )
+    try:
+        message = await channel.send(text, allowed_mentions=NO_PINGS, reference=reference)  # type: ignore[arg-type]
+    except discord.HTTPException as error:
+        log.warning("job %s: could not post the status message: %s", job.id, error)
+        await bot.services.jobs.finish_unsuccessfully(
+            job, JobState.FAILED, "no_channel_access", "I could not post in that channel."
+        )
+        return None
+    await bot.services.jobs.record_status(job, message.id, text)
+    if bot.worker is not None:
+        bot.worker.wake()
+    return message
 
 
 def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | discord.Thread:

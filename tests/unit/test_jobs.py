@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs import Allowance, JobStore, NewJob, SubmissionRefused
+from bot.jobs import JobStore, NewJob, SubmissionRefused
 from bot.models import JobOptions, JobState
-from bot.quotas import QuotaPeriod
+from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from tests.doubles import FakeClock
 

@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
-from bot.jobs import Allowance, JobStore, NewJob, StoredImage
+from bot.jobs import JobStore, NewJob, StoredImage
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import (
     JobRejectedError,
@@ -20,7 +20,7 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.quotas import QuotaPeriod
+from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from bot.worker import MAX_DELIVERY_ATTEMPTS, Worker
 from tests.doubles import FakeClock, RecordingPresenter, ScriptedProvider

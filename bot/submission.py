@@ -1,0 +1,117 @@
+"""Admission: every check a new job must pass, then the atomic write with its quota hold.
+
+`/sora` and re-runs both come through here, so they obey exactly the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.checks import check_image_bytes, check_options, check_prompt, store_image
+from bot.jobs import JobStore, NewJob, StoredImage, SubmissionRefused
+from bot.models import Job, JobOptions
+from bot.providers.base import ProviderHealth
+from bot.providers.profiles import ModelProfile
+from bot.quotas import QuotaPolicy
+
+# Returns the provider's latest start-up/periodic check result.
+HealthSource = Callable[[], ProviderHealth]
+
+
+@dataclass(frozen=True)
+class Requester:
+    guild_id: int
+    user_id: int
+    role_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImageUpload:
+    """A reference image as received: bytes not yet checked."""
+
+    data: bytes
+    filename: str
+    source_url: str | None
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a member asked for, and where the answer goes."""
+
+    prompt: str
+    orientation: str
+    duration: int
+    quality: str | None
+    channel_id: int
+    upload: ImageUpload | None = None
+    stored_image: StoredImage | None = None  # a re-run reuses the original's kept image
+    upload_limit_bytes: int | None = None
+    reply_to_message_id: int | None = None
+    parent_job_id: int | None = None
+
+
+class Submitter:
+    def __init__(
+        self,
+        *,
+        jobs: JobStore,
+        policy: QuotaPolicy,
+        profile: ModelProfile,
+        media_dir: Path,
+        health: HealthSource,
+    ) -> None:
+        self.jobs = jobs
+        self.policy = policy
+        self.profile = profile
+        self.media_dir = media_dir
+        self.health = health
+
+    async def submit(self, requester: Requester, ask: Ask) -> Job:
+        """Accept the job or raise `SubmissionRefused`; a refusal spends nothing."""
+        self._check_service()
+        prompt = check_prompt(self.profile, ask.prompt)
+        quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
+        await self.policy.check_admission(requester.guild_id, requester.user_id, prompt)
+        image = ask.stored_image
+        if ask.upload is not None:
+            mime = check_image_bytes(self.profile, ask.upload.data)
+            image = store_image(
+                self.media_dir, ask.upload.data, mime, ask.upload.filename, ask.upload.source_url
+            )
+        allowance = await self.policy.allowance(
+            requester.guild_id, requester.user_id, requester.role_ids
+        )
+        try:
+            return await self.jobs.submit(
+                NewJob(
+                    guild_id=requester.guild_id,
+                    channel_id=ask.channel_id,
+                    user_id=requester.user_id,
+                    prompt=prompt,
+                    options=JobOptions(ask.orientation, ask.duration, quality),
+                    image=image,
+                    upload_limit_bytes=ask.upload_limit_bytes,
+                    reply_to_message_id=ask.reply_to_message_id,
+                    parent_job_id=ask.parent_job_id,
+                ),
+                allowance,
+            )
+        except SubmissionRefused:
+            if image is not None and ask.upload is not None:
+                image.path.unlink(missing_ok=True)  # only the copy made for this attempt
+            raise
+
+    def _check_service(self) -> None:
+        health = self.health()
+        if health.model_available is False:
+            raise SubmissionRefused(
+                f"The model {self.profile.model} is not available from the video service right "
+                "now, so I can't make videos. The operator has been told."
+            )
+        if health.key_ok is False:
+            raise SubmissionRefused(
+                "The video service is misconfigured on this server (its API key was refused). "
+                "The operator has been told."
+            )

@@ -42,6 +42,18 @@ def check_options(
     return quality
 
 
+def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict[str, bool]:
+    """Every toggle of the profile with a value: the member's choice or the default."""
+    unknown = set(chosen) - {t.name for t in profile.toggles}
+    if unknown:
+        raise SubmissionRefused(f"{profile.label} has no option {', '.join(sorted(unknown))}.")
+    values = {}
+    for toggle in profile.toggles:
+        value = chosen.get(toggle.name)
+        values[toggle.name] = toggle.default if value is None else bool(value)
+    return values
+
+
 def check_image_size(profile: ModelProfile, size: int) -> None:
     if profile.max_images < 1:
         raise SubmissionRefused(f"{profile.label} does not take a reference image.")

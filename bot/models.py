@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -29,10 +29,16 @@ class JobOptions:
     orientation: str
     duration: int
     quality: str | None = None
+    toggles: dict[str, bool] = field(default_factory=dict)  # backend-specific yes/no options
 
     def to_json(self) -> str:
         return json.dumps(
-            {"orientation": self.orientation, "duration": self.duration, "quality": self.quality},
+            {
+                "orientation": self.orientation,
+                "duration": self.duration,
+                "quality": self.quality,
+                "toggles": self.toggles,
+            },
             sort_keys=True,
         )
 
@@ -43,6 +49,7 @@ class JobOptions:
             orientation=data["orientation"],
             duration=int(data["duration"]),
             quality=data.get("quality"),
+            toggles={str(k): bool(v) for k, v in (data.get("toggles") or {}).items()},
         )
 
 

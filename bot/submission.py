@@ -6,10 +6,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.checks import check_image_bytes, check_options, check_prompt, store_image
+from bot.checks import (
+    check_image_bytes,
+    check_options,
+    check_prompt,
+    check_toggles,
+    store_image,
+)
 from bot.jobs import JobStore, NewJob, StoredImage, SubmissionRefused
 from bot.models import Job, JobOptions
 from bot.providers.base import ProviderHealth
@@ -45,6 +51,7 @@ class Ask:
     duration: int
     quality: str | None
     channel_id: int
+    toggles: dict[str, bool | None] = field(default_factory=dict)
     upload: ImageUpload | None = None
     stored_image: StoredImage | None = None  # a re-run reuses the original's kept image
     upload_limit_bytes: int | None = None
@@ -73,6 +80,7 @@ class Submitter:
         self._check_service()
         prompt = check_prompt(self.profile, ask.prompt)
         quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
+        toggles = check_toggles(self.profile, ask.toggles)
         await self.policy.check_admission(requester.guild_id, requester.user_id, prompt)
         image = ask.stored_image
         if ask.upload is not None:
@@ -90,7 +98,7 @@ class Submitter:
                     channel_id=ask.channel_id,
                     user_id=requester.user_id,
                     prompt=prompt,
-                    options=JobOptions(ask.orientation, ask.duration, quality),
+                    options=JobOptions(ask.orientation, ask.duration, quality, toggles),
                     image=image,
                     upload_limit_bytes=ask.upload_limit_bytes,
                     reply_to_message_id=ask.reply_to_message_id,

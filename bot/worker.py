@@ -203,6 +203,7 @@ class Worker:
                     orientation=job.options.orientation,
                     duration=job.options.duration,
                     quality=job.options.quality,
+                    toggles=job.options.toggles,
                     reference_url=reference_url,
                     image=image,
                 )

@@ -7,8 +7,9 @@ exactly what the configured model accepts.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -50,6 +51,7 @@ class SoraCog(commands.Cog):
         duration: int,
         image: discord.Attachment | None,
         quality: str | None,
+        toggles: dict[str, bool | None],
     ) -> None:
         # Acknowledge first: Discord gives us 3 seconds, the checks below may do I/O.
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -63,6 +65,7 @@ class SoraCog(commands.Cog):
                     orientation=orientation,
                     duration=duration,
                     quality=quality,
+                    toggles=toggles,
                     channel_id=channel.id,
                     upload=upload,
                     upload_limit_bytes=_upload_limit(interaction),
@@ -168,57 +171,69 @@ def _upload_limit(interaction: discord.Interaction) -> int | None:
 
 
 def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Command:
-    """Build `/sora` with the choices of `profile`; `quality` only if the model has tiers."""
-    if profile.qualities:
+    """Build `/sora` with exactly the options and choices `profile` allows.
 
-        async def sora(
-            interaction: discord.Interaction,
-            prompt: str,
-            orientation: str,
-            duration: int,
-            image: discord.Attachment | None = None,
-            quality: str | None = None,
-        ) -> None:
-            await cog.handle_sora(interaction, prompt, orientation, duration, image, quality)
-
-        sora = app_commands.describe(
-            quality=f"Quality tier (default: {profile.quality_label(profile.default_quality)})"
-        )(sora)
-        sora = app_commands.choices(
-            quality=[
-                app_commands.Choice(name=profile.quality_label(q) or q, value=q)
-                for q in profile.qualities
-            ]
-        )(sora)
-    else:
-
-        async def sora(  # type: ignore[misc]
-            interaction: discord.Interaction,
-            prompt: str,
-            orientation: str,
-            duration: int,
-            image: discord.Attachment | None = None,
-        ) -> None:
-            await cog.handle_sora(interaction, prompt, orientation, duration, image, None)
-
-    sora = app_commands.describe(
-        prompt=f"What should happen in the video (up to {profile.prompt_limit:,} characters)",
-        orientation="Portrait (vertical) or landscape (horizontal)",
-        duration="Length of the video",
-        image="Optional reference image: JPEG, PNG or WebP, up to "
+    The callback's signature is assembled from the profile (discord.py reads it to declare the
+    options), so a backend's own options appear only when that backend is active.
+    """
+    parameters = [
+        _param("interaction", discord.Interaction),
+        _param("prompt", str),
+        _param("orientation", str),
+        _param("duration", int),
+        _param("image", discord.Attachment | None, default=None),
+    ]
+    descriptions = {
+        "prompt": f"What should happen in the video (up to {profile.prompt_limit:,} characters)",
+        "orientation": "Portrait (vertical) or landscape (horizontal)",
+        "duration": "Length of the video",
+        "image": "Optional reference image: JPEG, PNG or WebP, up to "
         f"{profile.image_max_bytes // (1024 * 1024)} MB",
-    )(sora)
-    sora = app_commands.choices(
-        orientation=[
+    }
+    choices: dict[str, list[app_commands.Choice]] = {
+        "orientation": [
             app_commands.Choice(name=o.capitalize(), value=o) for o in profile.orientations
         ],
-        duration=[app_commands.Choice(name=f"{d} seconds", value=d) for d in profile.durations],
-    )(sora)
+        "duration": [app_commands.Choice(name=f"{d} seconds", value=d) for d in profile.durations],
+    }
+    if profile.offers_quality_choice:
+        parameters.append(_param("quality", str | None, default=None))
+        default_label = profile.quality_label(profile.default_quality)
+        descriptions["quality"] = f"Quality (default: {default_label})"
+        choices["quality"] = [
+            app_commands.Choice(name=profile.quality_label(q) or q, value=q)
+            for q in profile.qualities
+        ]
+    for toggle in profile.toggles:
+        parameters.append(_param(toggle.name, bool | None, default=None))
+        descriptions[toggle.name] = toggle.description
+
+    toggle_names = [toggle.name for toggle in profile.toggles]
+
+    async def sora(interaction: discord.Interaction, **options: Any) -> None:
+        await cog.handle_sora(
+            interaction,
+            prompt=options["prompt"],
+            orientation=options["orientation"],
+            duration=options["duration"],
+            image=options.get("image"),
+            quality=options.get("quality"),
+            toggles={name: options.get(name) for name in toggle_names},
+        )
+
+    sora.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    callback = app_commands.choices(**choices)(app_commands.describe(**descriptions)(sora))
     command = app_commands.Command(
-        name="sora", description=f"Make a video with {profile.label}", callback=sora
+        name="sora", description=f"Make a video with {profile.label}", callback=callback
     )
     command.guild_only = True
     return command
+
+
+def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:
+    return inspect.Parameter(
+        name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=annotation, default=default
+    )
 
 
 async def setup(bot: SoraBot) -> None:

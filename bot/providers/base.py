@@ -33,6 +33,7 @@ class GenerationRequest:
     orientation: str
     duration: int
     quality: str | None
+    toggles: dict[str, bool]
     reference_url: str | None  # what `prepare_reference` returned, if there is an image
     image: ReferenceImage | None
 

@@ -8,8 +8,9 @@ import aiohttp
 
 from bot.config import Settings
 from bot.providers.base import JobRejectedError, TransientProviderError, VideoProvider
-from bot.providers.profiles import ModelProfile, built_in_profile
-from bot.providers.rivya import RivyaProvider, profile_from_catalogue
+from bot.providers.profiles import BUILT_IN_PROFILES, ModelProfile, built_in_profile
+from bot.providers.rivya import RivyaProvider, fetch_catalogue, profile_from_catalogue
+from bot.providers.unified import UnifiedProvider
 
 log = logging.getLogger(__name__)
 
@@ -21,36 +22,52 @@ class ProfileUnavailable(Exception):
 async def build_provider(settings: Settings, session: aiohttp.ClientSession) -> VideoProvider:
     key = settings.provider_api_key
     assert key is not None  # validated by load_settings
+    profile = built_in_profile(settings.provider, settings.model)
     if settings.provider == "rivya":
-        provider = RivyaProvider(
+        if profile is None:
+            profile = await _learn_rivya_profile(settings, session)
+        return RivyaProvider(
             base_url=settings.rivya_base_url,
             api_key=key.reveal(),
-            profile=built_in_profile("rivya", settings.model) or _unknown(settings.model),
+            profile=profile,
             poll_seconds=settings.rivya_poll_seconds,
             timeout_seconds=settings.provider_timeout_seconds,
             session=session,
         )
-        if built_in_profile("rivya", settings.model) is None:
-            provider.profile = await _learn_rivya_profile(provider, settings.model)
-        return provider
-    raise ProfileUnavailable(f"PROVIDER={settings.provider} is not supported by this build.")
+    if profile is None:
+        known = sorted(m for (p, m) in BUILT_IN_PROFILES if p == "unified")
+        raise ProfileUnavailable(
+            f"MODEL={settings.model} is not a model the unified backend knows; "
+            f"use one of: {', '.join(known)}."
+        )
+    assert settings.unified_base_url is not None
+    return UnifiedProvider(
+        base_url=settings.unified_base_url,
+        api_key=key.reveal(),
+        profile=profile,
+        poll_seconds=settings.unified_poll_seconds,
+        timeout_seconds=settings.provider_timeout_seconds,
+        session=session,
+    )
 
 
-def _unknown(model: str) -> ModelProfile:
-    # Stands in only until the catalogue answer replaces it, before anything is offered.
-    return ModelProfile(provider="rivya", model=model, label=model, durations=())
-
-
-async def _learn_rivya_profile(provider: RivyaProvider, model: str) -> ModelProfile:
+async def _learn_rivya_profile(settings: Settings, session: aiohttp.ClientSession) -> ModelProfile:
     try:
-        entry = await provider.catalogue_entry(model)
+        entry = await fetch_catalogue(
+            session, settings.rivya_base_url, settings.model, settings.provider_timeout_seconds
+        )
     except (TransientProviderError, JobRejectedError) as error:
         raise ProfileUnavailable(
-            f"MODEL={model} has no built-in profile and the Rivya catalogue could not be read "
-            f"({error.user_message}). Try again later or pick a built-in model."
+            f"MODEL={settings.model} has no built-in profile and the Rivya catalogue could not "
+            f"be read ({error.user_message}). Try again later or pick a built-in model."
         ) from None
     if entry is None:
-        raise ProfileUnavailable(f"MODEL={model} is not in the Rivya model catalogue.")
+        raise ProfileUnavailable(f"MODEL={settings.model} is not in the Rivya model catalogue.")
     profile = profile_from_catalogue(entry)
-    log.info("built a profile for %s from the Rivya catalogue", model)
+    log.info(
+        "built a profile for %s from the Rivya catalogue: durations %s, qualities %s",
+        settings.model,
+        profile.durations,
+        profile.qualities,
+    )
     return profile

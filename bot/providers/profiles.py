@@ -8,6 +8,15 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 
 
 @dataclass(frozen=True)
+class Toggle:
+    """A yes/no option only some backends have, offered as an optional `/sora` option."""
+
+    name: str  # the option's name in Discord and the key in the job's options
+    description: str
+    default: bool
+
+
+@dataclass(frozen=True)
 class ModelProfile:
     provider: str
     model: str
@@ -21,6 +30,11 @@ class ModelProfile:
     max_images: int = 1
     image_max_bytes: int = 10 * 1024 * 1024
     image_types: tuple[str, ...] = IMAGE_TYPES
+    toggles: tuple[Toggle, ...] = ()
+
+    @property
+    def offers_quality_choice(self) -> bool:
+        return len(self.qualities) > 1
 
     def quality_label(self, quality: str | None) -> str | None:
         if quality is None:
@@ -37,10 +51,38 @@ RIVYA_SORA_2_PRO = ModelProfile(
     quality_labels={"standard": "Standard", "high": "High"},
     default_quality="standard",
     prompt_limit=10_000,
+    toggles=(Toggle("remove_watermark", "Remove the watermark (default: no)", False),),
+)
+
+UNIFIED_SORA_2_PRO = ModelProfile(
+    provider="unified",
+    model="sora-2-pro",
+    label="Sora 2 Pro",
+    durations=(15, 25),
+    qualities=("large",),
+    quality_labels={"large": "1080p"},
+    default_quality="large",
+    prompt_limit=10_000,
+    toggles=(
+        Toggle("watermark", "Allow a watermarked video if a clean one fails (default: no)", False),
+        Toggle("private", "Keep the video unpublished at the provider (default: yes)", True),
+    ),
+)
+
+UNIFIED_SORA_2 = ModelProfile(
+    provider="unified",
+    model="sora-2",
+    label="Sora 2",
+    durations=(10,),
+    qualities=("small",),
+    quality_labels={"small": "720p"},
+    default_quality="small",
+    prompt_limit=10_000,
+    toggles=UNIFIED_SORA_2_PRO.toggles,
 )
 
 BUILT_IN_PROFILES: dict[tuple[str, str], ModelProfile] = {
-    (RIVYA_SORA_2_PRO.provider, RIVYA_SORA_2_PRO.model): RIVYA_SORA_2_PRO,
+    (p.provider, p.model): p for p in (RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO, UNIFIED_SORA_2)
 }
 
 

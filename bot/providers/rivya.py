@@ -107,7 +107,7 @@ class RivyaProvider(VideoProvider):
         params: dict[str, Any] = {
             "n_frames": str(request.duration),
             "aspect_ratio": request.orientation,
-            "remove_watermark": "false",
+            "remove_watermark": "true" if request.toggles.get("remove_watermark") else "false",
             "upload_method": "s3",
         }
         if request.quality:
@@ -188,6 +188,21 @@ class RivyaProvider(VideoProvider):
             raise TransientProviderError(
                 f"Could not reach the video service ({type(error).__name__}).", code="network"
             ) from None
+
+
+async def fetch_catalogue(
+    session: aiohttp.ClientSession, base_url: str, model: str, timeout_seconds: float
+) -> dict[str, Any] | None:
+    """The public catalogue entry for `model` (no key needed), or None if it is not listed."""
+    reader = RivyaProvider(
+        base_url=base_url,
+        api_key="",
+        profile=ModelProfile(provider="rivya", model=model, label=model, durations=()),
+        poll_seconds=(1.0,),
+        timeout_seconds=timeout_seconds,
+        session=session,
+    )
+    return await reader.catalogue_entry(model)
 
 
 def find_catalogue_entry(catalogue: Any, model: str) -> dict[str, Any] | None:

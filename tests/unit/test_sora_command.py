@@ -1,0 +1,78 @@
+"""`/sora` offers exactly what the active model profile allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+import pytest
+from discord import app_commands
+
+from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO, ModelProfile
+from cogs.sora import build_sora_command
+
+
+class RecordingCog:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    async def handle_sora(self, interaction: Any, **kwargs: Any) -> None:
+        self.calls.append(kwargs)
+
+
+def declared(profile: ModelProfile) -> dict[str, dict[str, Any]]:
+    tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    command = build_sora_command(RecordingCog(), profile)  # type: ignore[arg-type]
+    return {option["name"]: option for option in command.to_dict(tree)["options"]}
+
+
+def choice_values(option: dict[str, Any]) -> list[Any]:
+    return [choice["value"] for choice in option["choices"]]
+
+
+def test_rivya_options() -> None:
+    options = declared(RIVYA_SORA_2_PRO)
+    assert list(options) == [
+        "prompt",
+        "orientation",
+        "duration",
+        "image",
+        "quality",
+        "remove_watermark",
+    ]
+    assert choice_values(options["duration"]) == [10, 15]
+    assert choice_values(options["quality"]) == ["standard", "high"]
+    assert choice_values(options["orientation"]) == ["landscape", "portrait"]
+    assert [o["name"] for o in options.values() if o["required"]] == [
+        "prompt",
+        "orientation",
+        "duration",
+    ]
+
+
+def test_unified_options_are_its_own() -> None:
+    options = declared(UNIFIED_SORA_2_PRO)
+    assert choice_values(options["duration"]) == [15, 25]
+    assert "quality" not in options  # one size only: nothing to choose
+    assert "remove_watermark" not in options
+    assert options["watermark"]["type"] == 5 and options["private"]["type"] == 5
+
+
+@pytest.mark.parametrize("profile", [RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO])
+async def test_callback_passes_every_option_through(profile: ModelProfile) -> None:
+    cog = RecordingCog()
+    command = build_sora_command(cog, profile)  # type: ignore[arg-type]
+    toggles = {t.name: True for t in profile.toggles}
+    await command.callback(  # type: ignore[call-arg]
+        None, prompt="p", orientation="portrait", duration=profile.durations[-1], **toggles
+    )
+    assert cog.calls == [
+        {
+            "prompt": "p",
+            "orientation": "portrait",
+            "duration": profile.durations[-1],
+            "image": None,
+            "quality": None,
+            "toggles": toggles,
+        }
+    ]

@@ -31,6 +31,7 @@ class ModelProfile:
     image_max_bytes: int = 10 * 1024 * 1024
     image_types: tuple[str, ...] = IMAGE_TYPES
     toggles: tuple[Toggle, ...] = ()
+    fixed_params: dict[str, str] = field(default_factory=dict)  # sent as-is with every create
 
     @property
     def offers_quality_choice(self) -> bool:
@@ -52,6 +53,7 @@ RIVYA_SORA_2_PRO = ModelProfile(
     default_quality="standard",
     prompt_limit=10_000,
     toggles=(Toggle("remove_watermark", "Remove the watermark (default: no)", False),),
+    fixed_params={"upload_method": "s3"},
 )
 
 UNIFIED_SORA_2_PRO = ModelProfile(

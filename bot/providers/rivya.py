@@ -24,7 +24,7 @@ from bot.providers.base import (
     VideoProvider,
 )
 from bot.providers.http import parse_retry_after, read_json
-from bot.providers.profiles import IMAGE_TYPES, ModelProfile
+from bot.providers.profiles import IMAGE_TYPES, ModelProfile, Toggle
 
 log = logging.getLogger(__name__)
 
@@ -105,13 +105,14 @@ class RivyaProvider(VideoProvider):
 
     async def create(self, request: GenerationRequest) -> str:
         params: dict[str, Any] = {
+            **self.profile.fixed_params,
             "n_frames": str(request.duration),
             "aspect_ratio": request.orientation,
-            "remove_watermark": "true" if request.toggles.get("remove_watermark") else "false",
-            "upload_method": "s3",
         }
         if request.quality:
             params["size"] = request.quality
+        for toggle in self.profile.toggles:
+            params[toggle.name] = "true" if request.toggles.get(toggle.name) else "false"
         if request.reference_url and request.image:
             params["referenceMediaItems"] = [
                 {
@@ -279,6 +280,18 @@ def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
     size_default = params.get("size", {}).get("default")
     reference = entry.get("reference_media") or {}
     max_images = int(reference.get("max_files", reference.get("max_images", 1)) or 0)
+    toggles = tuple(
+        Toggle(key, f"{params[key].get('label') or key} (default: no)", False)
+        for key in params
+        if set(options(key)) == {"true", "false"}
+    )
+    # Params the bot has no option for are sent with their catalogue default.
+    handled = {"size", "n_frames", "aspect_ratio", *(t.name for t in toggles)}
+    fixed = {
+        key: str(param["default"])
+        for key, param in params.items()
+        if key not in handled and param.get("default") is not None
+    }
     return ModelProfile(
         provider="rivya",
         model=str(entry["id"]),
@@ -293,6 +306,8 @@ def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
         prompt_limit=int(entry.get("max_prompt_length") or 10_000),
         max_images=max_images,
         image_types=IMAGE_TYPES,
+        toggles=toggles,
+        fixed_params=fixed,
     )
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from yarl import URL
 
 from bot.providers.base import (
     GenerationRequest,
@@ -138,7 +139,8 @@ class UnifiedProvider(VideoProvider):
         raise _create_error(status, answer, retry_after)
 
     async def status(self, task_id: str) -> TaskStatus:
-        url = f"{self._base}/v1/video/query?id={quote(task_id, safe='')}"
+        # encoded=True: yarl would otherwise turn %3A back into the colon gateways choke on.
+        url = URL(f"{self._base}/v1/video/query?id={quote(task_id, safe='')}", encoded=True)
         try:
             async with self._session.get(
                 url, headers=self._auth, timeout=self._timeout

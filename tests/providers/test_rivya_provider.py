@@ -1,0 +1,223 @@
+"""RivyaProvider against the Rivya simulator: the wire contract and every error path."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.providers.base import (
+    GenerationRequest,
+    JobRejectedError,
+    ProviderMisconfiguredError,
+    ProviderOutOfCreditsError,
+    ReferenceImage,
+    TransientProviderError,
+)
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.providers.rivya import RivyaProvider, fetch_catalogue, profile_from_catalogue
+from tests.images import PNG
+from tests.sims.rivya import RivyaSimulator
+
+KEY = "rvya_sk_test"
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[RivyaSimulator]:
+    async with RivyaSimulator(api_key=KEY) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+async def provider(sim: RivyaSimulator) -> AsyncIterator[RivyaProvider]:
+    async with aiohttp.ClientSession() as session:
+        yield RivyaProvider(
+            base_url=sim.base_url,
+            api_key=KEY,
+            profile=RIVYA_SORA_2_PRO,
+            poll_seconds=(3.0,),
+            timeout_seconds=0.5,
+            session=session,
+        )
+
+
+def request(**overrides: object) -> GenerationRequest:
+    fields: dict[str, object] = {
+        "idempotency_key": "sorabot-abc",
+        "model": "sora-2-pro",
+        "prompt": "a paper boat on a river",
+        "orientation": "portrait",
+        "duration": 15,
+        "quality": "high",
+        "toggles": {"remove_watermark": True},
+        "reference_url": None,
+        "image": None,
+    }
+    fields.update(overrides)
+    return GenerationRequest(**fields)  # type: ignore[arg-type]
+
+
+async def test_check_reports_key_and_model(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+    health = await provider.check()
+    assert (health.key_ok, health.model_available) == (True, True)
+    sim.set_model_status("sora-2-pro", "coming_soon")
+    assert (await provider.check()).model_available is False
+    sim.key_status = "revoked"
+    assert (await provider.check()).key_ok is False
+
+
+async def test_check_with_the_catalogue_down_cannot_tell(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    sim.inject("models", "server_error", times=None)
+    health = await provider.check()
+    assert health.model_available is None and not health.refuses_jobs
+
+
+async def test_create_sends_the_documented_body_and_polls_to_success(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    task_id = await provider.create(request())
+    sent = sim.requests_to("create")[0]
+    assert sent.headers["Idempotency-Key"] == "sorabot-abc"
+    assert sent.authorization == f"Bearer {KEY}"
+    assert sent.json["params"] == {
+        "n_frames": "15",
+        "aspect_ratio": "portrait",
+        "size": "high",
+        "remove_watermark": "true",
+        "upload_method": "s3",
+    }
+    assert sent.json["client_request_id"] == "sorabot-abc"
+    states = [(await provider.status(task_id)).state for _ in range(3)]
+    assert states[-1] == "succeeded"
+    final = await provider.status(task_id)
+    assert final.video_url == sim.media_url(task_id)
+
+
+async def test_a_retried_create_returns_the_same_task(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    sim.inject("create", "drop", after=True)  # created upstream, answer lost
+    with pytest.raises(TransientProviderError):
+        await provider.create(request())
+    task_id = await provider.create(request())
+    assert len(sim.created_tasks) == 1 and sim.created_tasks[0].id == task_id
+
+
+async def test_reference_image_is_uploaded_and_referenced(
+    sim: RivyaSimulator, provider: RivyaProvider, tmp_path: Path
+) -> None:
+    path = tmp_path / "ref.png"
+    path.write_bytes(PNG)
+    image = ReferenceImage(path, "ref.png", "image/png", None)
+    url = await provider.prepare_reference(image, "sorabot-abc")
+    upload = sim.uploads[0]
+    assert upload.data == PNG and upload.kind == "image" and upload.model == "sora-2-pro"
+    await provider.create(request(reference_url=url, image=image))
+    items = sim.requests_to("create")[0].json["params"]["referenceMediaItems"]
+    assert items == [{"url": url, "kind": "image", "name": "ref.png", "mimeType": "image/png"}]
+
+
+async def test_upload_rejected_for_its_type(
+    sim: RivyaSimulator, provider: RivyaProvider, tmp_path: Path
+) -> None:
+    sim.inject("upload", "upload_rejected")
+    path = tmp_path / "ref.png"
+    path.write_bytes(PNG)
+    with pytest.raises(JobRejectedError, match="rejected"):
+        await provider.prepare_reference(ReferenceImage(path, "r.png", "image/png", None), "k")
+
+
+@pytest.mark.parametrize(
+    ("mode", "options", "error", "retry_after"),
+    [
+        ("validation_failed", {}, JobRejectedError, None),
+        ("insufficient_credits", {}, ProviderOutOfCreditsError, None),
+        ("rate_limited", {"retry_after": 7}, TransientProviderError, 7.0),
+        ("rate_limited", {}, TransientProviderError, None),
+        ("server_error", {}, TransientProviderError, None),
+        ("server_error", {"status": 502}, TransientProviderError, None),
+        ("public_api_disabled", {}, TransientProviderError, None),
+        ("timeout", {}, TransientProviderError, None),
+        ("malformed_json", {}, TransientProviderError, None),
+        ("html", {}, TransientProviderError, None),
+        ("wrong_content_type", {}, None, None),  # the body is still JSON: read it
+    ],
+)
+async def test_create_errors_map_to_what_the_worker_must_do(
+    sim: RivyaSimulator,
+    provider: RivyaProvider,
+    mode: str,
+    options: dict,
+    error: type[Exception] | None,
+    retry_after: float | None,
+) -> None:
+    sim.inject("create", mode, **options)
+    if error is None:
+        assert await provider.create(request())
+        return
+    with pytest.raises(error) as caught:
+        await provider.create(request())
+    if retry_after is not None:
+        assert caught.value.retry_after == retry_after  # type: ignore[attr-defined]
+
+
+async def test_bad_key_is_an_operator_error(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+    sim.key_status = "expired"
+    with pytest.raises(ProviderMisconfiguredError) as caught:
+        await provider.create(request())
+    assert KEY not in str(caught.value)
+
+
+async def test_failed_task_reason_and_unknown_task(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    sim.fail_next("The scene could not be rendered.")
+    task_id = await provider.create(request())
+    statuses = [await provider.status(task_id) for _ in range(3)]
+    assert statuses[-1].state == "failed"
+    assert statuses[-1].failure_reason == "The scene could not be rendered."
+    with pytest.raises(JobRejectedError, match="no longer knows"):
+        await provider.status("task_missing")
+
+
+async def test_profile_from_the_catalogue(sim: RivyaSimulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        entry = await fetch_catalogue(session, sim.base_url, "sora-2-pro", 2)
+        assert await fetch_catalogue(session, sim.base_url, "no-such-model", 2) is None
+    assert entry is not None
+    profile = profile_from_catalogue(entry)
+    assert profile.durations == RIVYA_SORA_2_PRO.durations
+    assert profile.qualities == RIVYA_SORA_2_PRO.qualities
+    assert [t.name for t in profile.toggles] == ["remove_watermark"]
+    assert profile.fixed_params == {"upload_method": "s3"}
+    assert profile.prompt_limit == 10_000 and profile.max_images == 1
+
+
+async def test_a_catalogue_only_model_round_trips(sim: RivyaSimulator) -> None:
+    # A model the bot has never heard of: its profile comes from the catalogue, and the
+    # simulator (strict about params and options) accepts what the bot then sends.
+    entry = {**sim.model("sora-2-pro"), "id": "sora-3", "display_name": "Sora 3"}
+    entry["params"] = [
+        {**p, "options": ["5", "20"], "default": "5"} if p["key"] == "n_frames" else p
+        for p in entry["params"]
+    ]
+    sim.catalogue.append(entry)
+    async with aiohttp.ClientSession() as session:
+        fetched = await fetch_catalogue(session, sim.base_url, "sora-3", 2)
+        assert fetched is not None
+        profile = profile_from_catalogue(fetched)
+        assert profile.durations == (5, 20) and profile.label == "Sora 3"
+        provider = RivyaProvider(
+            base_url=sim.base_url,
+            api_key=KEY,
+            profile=profile,
+            poll_seconds=(1,),
+            timeout_seconds=2,
+            session=session,
+        )
+        task_id = await provider.create(request(model="sora-3", duration=20))
+        assert task_id

@@ -1,0 +1,30 @@
+"""Checks several route groups share."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import errors
+from ..bodies import RequestBody
+from ..world import FakeChannel
+
+if TYPE_CHECKING:
+    from ..server import FakeDiscord
+
+
+def require_channel(sim: FakeDiscord, channel_id: str) -> FakeChannel:
+    channel = sim.world.channel_by_id(int(channel_id)) if channel_id.isdigit() else None
+    if channel is None:
+        raise errors.unknown_channel()
+    return channel
+
+
+def require_guild(sim: FakeDiscord, guild_id: str) -> None:
+    if guild_id != str(sim.world.guild_id):
+        raise errors.unknown_guild()
+
+
+def check_upload(sim: FakeDiscord, body: RequestBody) -> None:
+    """Discord refuses a request whose files add up to more than the upload limit."""
+    if body.total_upload_size > sim.settings.upload_limit:
+        raise errors.request_too_large()

@@ -63,6 +63,12 @@ class Settings:
     quota_period: str
     quota_timezone: str
     max_active_jobs_per_member: int
+    max_active_jobs_per_guild: int
+    submit_cooldown_seconds: float
+    mod_role_ids: tuple[int, ...]
+    quota_log_channel_id: int | None
+    image_retention_days: float
+    media_max_bytes: int
     job_deadline_seconds: float
     upload_limit_bytes: int
     rivya_poll_seconds: tuple[float, ...]
@@ -137,6 +143,18 @@ class _Reader:
             self.problems.append(f"{name} must be at least {minimum:g} (got {number:g}).")
             return default
         return number
+
+    def id_list(self, name: str) -> tuple[int, ...]:
+        """Comma-separated Discord ids (snowflakes); empty means none."""
+        text = self.raw(name) or ""
+        parts = [part.strip() for part in text.split(",") if part.strip()]
+        if not all(part.isascii() and part.isdigit() and int(part) > 0 for part in parts):
+            self.problems.append(
+                f"{name} must be a comma-separated list of Discord ids, e.g. "
+                f"123456789012345678,234567890123456789 (got {text!r})."
+            )
+            return ()
+        return tuple(dict.fromkeys(int(part) for part in parts))
 
     def seconds_list(self, name: str, default: str) -> tuple[float, ...]:
         text = self.raw(name) or default
@@ -216,6 +234,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         quota_period=read.choice("QUOTA_PERIOD", QUOTA_PERIODS, "day"),
         quota_timezone=read.timezone("QUOTA_TIMEZONE", "UTC"),
         max_active_jobs_per_member=read.integer("MAX_ACTIVE_JOBS_PER_MEMBER", 2, minimum=1) or 2,
+        max_active_jobs_per_guild=read.integer("MAX_ACTIVE_JOBS_PER_GUILD", 10, minimum=1) or 10,
+        submit_cooldown_seconds=read.number("SUBMIT_COOLDOWN_SECONDS", 30.0, minimum=0),
+        mod_role_ids=read.id_list("MOD_ROLE_IDS"),
+        quota_log_channel_id=read.integer("QUOTA_LOG_CHANNEL_ID", None, minimum=1),
+        image_retention_days=read.number("IMAGE_RETENTION_DAYS", 30.0, minimum=0.01),
+        media_max_bytes=int(read.number("MEDIA_MAX_MB", 2048.0, minimum=1.0) * 1024 * 1024),
         job_deadline_seconds=60 * read.number("JOB_DEADLINE_MINUTES", 30.0, minimum=0.01),
         upload_limit_bytes=int(upload_limit_mb * 1024 * 1024),
         rivya_poll_seconds=read.seconds_list("RIVYA_POLL_SECONDS", DEFAULT_RIVYA_POLL),

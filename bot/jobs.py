@@ -58,6 +58,7 @@ class JobStore:
         model: str,
         deadline_seconds: float,
         max_active_per_member: int,
+        accept_grace_seconds: float = 0.0,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -65,6 +66,7 @@ class JobStore:
         self.model = model
         self.deadline_seconds = deadline_seconds
         self.max_active_per_member = max_active_per_member
+        self.accept_grace_seconds = accept_grace_seconds
 
     # -- accepting ----------------------------------------------------------------------------
 
@@ -72,10 +74,10 @@ class JobStore:
         """Write the job and its hold atomically, or raise `SubmissionRefused`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
-        serialised and can never overdraw the allowance or exceed the active-job cap.
+        serialised and can never overdraw the allowance or exceed an active-job cap.
         """
         now = self.clock.now()
-        period_key = allowance.period.key(now)
+        refusal: str | None = None
         async with self.db.transaction() as conn:
             active = await _count(
                 conn,
@@ -88,47 +90,70 @@ class JobStore:
                     f"You already have {active} video(s) in progress, the most allowed at once "
                     f"is {self.max_active_per_member}. Try again when one of them finishes."
                 )
-            used = await quotas.usage(conn, new.guild_id, new.user_id, period_key)
-            if used >= allowance.limit:
-                reset = int(allowance.period.next_reset(now))
-                raise SubmissionRefused(
-                    f"You have used all {allowance.limit} of your videos for "
-                    f"{allowance.period.noun}. Your allowance resets <t:{reset}:R>."
-                    if allowance.limit
-                    else "Video generation is not enabled for you on this server."
+            if allowance.max_active_per_guild is not None:
+                in_guild = await _count(
+                    conn,
+                    "SELECT COUNT(*) FROM jobs WHERE guild_id = ? "
+                    f"AND state IN ({_marks(_ACTIVE)})",
+                    (new.guild_id, *_ACTIVE),
                 )
-            cursor = await conn.execute(
-                "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
-                "options_json, image_path, image_name, image_mime, image_source_url, "
-                "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
-                "next_action_at, deadline_at, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    new.guild_id,
-                    new.channel_id,
-                    new.user_id,
-                    self.provider,
-                    self.model,
-                    new.prompt,
-                    new.options.to_json(),
-                    str(new.image.path) if new.image else None,
-                    new.image.filename if new.image else None,
-                    new.image.mime if new.image else None,
-                    new.image.source_url if new.image else None,
-                    f"sorabot-{secrets.token_hex(12)}",
-                    new.upload_limit_bytes,
-                    new.reply_to_message_id,
-                    new.parent_job_id,
-                    now,
-                    now + self.deadline_seconds,
-                    now,
-                    now,
-                ),
+                if in_guild >= allowance.max_active_per_guild:
+                    raise SubmissionRefused(quotas.guild_full_message(in_guild))
+            if allowance.cooldown_seconds > 0:
+                cursor = await conn.execute(
+                    "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?",
+                    (new.guild_id, new.user_id),
+                )
+                last = (await cursor.fetchone() or (None,))[0]
+                if last is not None and now - last < allowance.cooldown_seconds:
+                    wait = last + allowance.cooldown_seconds - now
+                    raise SubmissionRefused(quotas.cooldown_message(wait))
+            balance = await quotas.read_balance(
+                conn, new.guild_id, new.user_id, allowance.limit, allowance.period, now
             )
-            job_id = cursor.lastrowid
-            assert job_id is not None
-            await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, period_key, now)
-            row = await _row(conn, job_id)
+            # Settling a deduction is kept even if this submit is then refused: it only ever
+            # takes what this period still had, so it cannot be taken twice.
+            balance = await quotas.settle_owed(
+                conn, new.guild_id, new.user_id, balance, allowance.period, now
+            )
+            if balance.remaining <= 0:
+                refusal = quotas.exhausted_message(balance, allowance.period, now)
+            else:
+                cursor = await conn.execute(
+                    "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
+                    "options_json, image_path, image_name, image_mime, image_source_url, "
+                    "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
+                    "next_action_at, deadline_at, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        new.guild_id,
+                        new.channel_id,
+                        new.user_id,
+                        self.provider,
+                        self.model,
+                        new.prompt,
+                        new.options.to_json(),
+                        str(new.image.path) if new.image else None,
+                        new.image.filename if new.image else None,
+                        new.image.mime if new.image else None,
+                        new.image.source_url if new.image else None,
+                        f"sorabot-{secrets.token_hex(12)}",
+                        new.upload_limit_bytes,
+                        new.reply_to_message_id,
+                        new.parent_job_id,
+                        now + self.accept_grace_seconds,  # see `hand_to_worker`
+                        now + self.deadline_seconds,
+                        now,
+                        now,
+                    ),
+                )
+                job_id = cursor.lastrowid
+                assert job_id is not None
+                label = None if balance.from_bonus else allowance.period.day_key(now)
+                await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, label, now)
+                row = await _row(conn, job_id)
+        if refusal is not None:
+            raise SubmissionRefused(refusal)
         return Job.from_row(row)
 
     # -- reading ------------------------------------------------------------------------------
@@ -167,6 +192,17 @@ class JobStore:
         fields["updated_at"] = self.clock.now()
         async with self.db.transaction() as conn:
             return await _conditional_update(conn, job.id, from_states, fields)
+
+    async def hand_to_worker(self, job: Job, image_source_url: str | None = None) -> bool:
+        """Make a just-accepted job due now, once its status message exists.
+
+        Until then the worker leaves it alone, so it cannot post a second status message.
+        `image_source_url` replaces the reference image's public link (a re-run's fresh one).
+        """
+        fields: dict[str, Any] = {"next_action_at": self.clock.now()}
+        if image_source_url is not None:
+            fields["image_source_url"] = image_source_url
+        return await self.update(job, (JobState.QUEUED,), **fields)
 
     async def mark_submit_attempted(self, job: Job) -> bool:
         return await self.update(job, (JobState.QUEUED,), submit_attempted=1)

@@ -1,17 +1,43 @@
 """Allowance rules and the quota ledger.
 
-Usage in a period is the sum of ledger `units` for that period: a hold adds 1, a release takes
-it back, a charge turns the hold into a spend without changing the sum. The hold row records
-the period it counts against, so a job that ends after midnight refunds the day it was taken.
+A ledger row's `units` is the change in usage it causes; its `period_start` says where:
+- a local date (YYYY-MM-DD in QUOTA_TIMEZONE), the day the unit was taken. A period's usage is
+  the sum over the dates it spans, so a guild that switches from day to week neither loses nor
+  double-counts what was used this week.
+- NULL: the member's bonus balance, which never resets. A grant of N is a row of -N there; a
+  video paid from the bonus is a hold of +1 there.
+A hold adds 1, a release takes it back, a charge turns the hold into a spend (0). An outcome
+copies its hold's `period_start`, so a job ending after midnight refunds the day it was taken.
+
+The limit itself comes from rules set by moderators (bot/quota_rules.py): a member's own
+override, else the highest of their roles' allowances, else the guild default, else the
+settings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import logging
+import math
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import aiosqlite
+
+from bot import blocklist, quota_rules
+from bot.quota_rules import MemberRules
+from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+BLOCKED_MESSAGE = (
+    "A moderator has blocked you from making videos on this server. "
+    "Ask a moderator if you think this is a mistake."
+)
+BLOCKLIST_MESSAGE = (
+    "Your prompt contains a word or phrase that is not allowed on this server, so I did not "
+    "start the video. Nothing was charged. Please rephrase it."
+)
 
 
 @dataclass(frozen=True)
@@ -30,53 +56,240 @@ class QuotaPeriod:
         return datetime(day.year, day.month, day.day, tzinfo=self.timezone)
 
     def key(self, moment: float) -> str:
-        """A stable label for the period containing `moment`, stored on ledger rows."""
+        """A stable label for the period containing `moment`: the date it starts."""
         return self.start_of(moment).date().isoformat()
 
+    def day_key(self, moment: float) -> str:
+        """The local date of `moment`: the label a unit taken then is stored under."""
+        return datetime.fromtimestamp(moment, self.timezone).date().isoformat()
+
+    def span(self, moment: float) -> tuple[str, str]:
+        """First date of the period containing `moment`, and first date of the next one."""
+        start = self.start_of(moment).date()
+        return start.isoformat(), self._next_start(start).isoformat()
+
     def next_reset(self, moment: float) -> float:
-        start = self.start_of(moment)
-        if self.kind == "day":
-            nxt = start.date() + timedelta(days=1)
-        elif self.kind == "week":
-            nxt = start.date() + timedelta(days=7)
-        else:
-            nxt = (start.date().replace(day=28) + timedelta(days=4)).replace(day=1)
+        nxt = self._next_start(self.start_of(moment).date())
         return datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.timezone).timestamp()
+
+    def _next_start(self, start: date) -> date:
+        if self.kind == "day":
+            return start + timedelta(days=1)
+        if self.kind == "week":
+            return start + timedelta(days=7)
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
     @property
     def noun(self) -> str:
         return {"day": "today", "week": "this week", "month": "this month"}[self.kind]
 
+    @property
+    def per(self) -> str:
+        return per(self.kind)
+
+
+def per(kind: str) -> str:
+    """How a limit is said for a period kind: "per day", "per week", "per month"."""
+    return f"per {kind}"
+
 
 @dataclass(frozen=True)
 class Allowance:
+    """What one member may do now; `JobStore.submit` checks all of it inside its transaction."""
+
     limit: int
     period: QuotaPeriod
+    source: str = "default"  # which rule gave the limit: "member", "role" or "default"
+    role_id: int | None = None  # the role, when source is "role"
+    max_active_per_guild: int | None = None  # None: no guild-wide cap
+    cooldown_seconds: float = 0.0  # least time between two accepted jobs of one member
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A member's standing in the current period, read from the ledger."""
+
+    limit: int
+    used: int  # units counted in the current period
+    bonus: int  # grants not yet used; negative while a deduction is still owed
+
+    @property
+    def period_left(self) -> int:
+        """What the period still offers, once anything owed is taken from it."""
+        return max(0, self.limit - self.used + min(self.bonus, 0))
+
+    @property
+    def remaining(self) -> int:
+        return self.period_left + max(self.bonus, 0)
+
+    @property
+    def owed(self) -> int:
+        return max(0, -self.bonus)
+
+    @property
+    def from_bonus(self) -> bool:
+        """True when the next video must come out of the bonus, the period being spent."""
+        return self.limit - self.used <= 0 and self.bonus > 0
+
+
+@dataclass(frozen=True)
+class QuotaDefaults:
+    """The settings a guild without rules of its own falls back to."""
+
+    limit: int
+    period: str
+    timezone: ZoneInfo
+    max_active_per_guild: int | None = None
+    cooldown_seconds: float = 0.0
+
+
+def resolve(defaults: QuotaDefaults, rules: MemberRules) -> Allowance:
+    """Override, else the highest role allowance, else the guild default, else settings.
+
+    A role allowance replaces the default even when it is lower, so a role can also restrict.
+    """
+    default = rules.guild_default
+    base = Allowance(
+        default.limit if default else defaults.limit,
+        QuotaPeriod(default.period if default else defaults.period, defaults.timezone),
+        max_active_per_guild=defaults.max_active_per_guild,
+        cooldown_seconds=defaults.cooldown_seconds,
+    )
+    if rules.override is not None:
+        return replace(base, limit=rules.override, source="member")
+    if rules.role_limits:
+        # Highest allowance; among equals the lowest role id, so the answer is stable.
+        role_id, limit = max(rules.role_limits.items(), key=lambda item: (item[1], -item[0]))
+        return replace(base, limit=limit, source="role", role_id=role_id)
+    return base
 
 
 class QuotaPolicy:
-    """Who may generate and how much. Here: the configured default for every member."""
+    """Who may generate and how much, from the rules moderators set in the database."""
 
-    def __init__(self, default_limit: int, period: QuotaPeriod) -> None:
-        self.default_limit = default_limit
-        self.period = period
+    def __init__(self, db: Database, defaults: QuotaDefaults) -> None:
+        self.db = db
+        self.defaults = defaults
 
-    async def allowance(self, guild_id: int, user_id: int, role_ids: tuple[int, ...]) -> Allowance:
-        return Allowance(self.default_limit, self.period)
+    async def allowance(
+        self, guild_id: int, user_id: int, role_ids: tuple[int, ...] = ()
+    ) -> Allowance:
+        async with self.db.transaction() as conn:
+            return await self.allowance_in(conn, guild_id, user_id, role_ids)
+
+    async def allowance_in(
+        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
+    ) -> Allowance:
+        """The same, inside a transaction the caller already holds."""
+        rules = await quota_rules.member_rules(conn, guild_id, user_id, role_ids)
+        return resolve(self.defaults, rules)
+
+    async def period_in(self, conn: aiosqlite.Connection, guild_id: int) -> QuotaPeriod:
+        default = await quota_rules.guild_default(conn, guild_id)
+        kind = default.period if default else self.defaults.period
+        return QuotaPeriod(kind, self.defaults.timezone)
 
     async def check_admission(self, guild_id: int, user_id: int, prompt: str) -> None:
         """Raise `SubmissionRefused` for members or prompts that may not generate at all."""
-        return None
+        from bot.jobs import SubmissionRefused  # bot.jobs imports this module
+
+        async with self.db.transaction() as conn:
+            block = await quota_rules.get_block(conn, guild_id, user_id)
+            entries = await blocklist.entries(conn, guild_id)
+        if block is not None:
+            raise SubmissionRefused(BLOCKED_MESSAGE)
+        hit = blocklist.first_match(entries, prompt)
+        if hit is not None:
+            # The entry's id, never its text: the log must not repeat the matched term.
+            log.info(
+                "guild %s: a prompt by %s matched blocklist entry #%s", guild_id, user_id, hit.id
+            )
+            raise SubmissionRefused(BLOCKLIST_MESSAGE)
 
 
-async def usage(conn: aiosqlite.Connection, guild_id: int, user_id: int, period_key: str) -> int:
-    cursor = await conn.execute(
-        "SELECT COALESCE(SUM(units), 0) FROM quota_ledger "
-        "WHERE guild_id = ? AND user_id = ? AND period_start = ?",
-        (guild_id, user_id, period_key),
-    )
+# -- ledger ---------------------------------------------------------------------------------
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> int:
+    cursor = await conn.execute(sql, params)
     row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+async def period_usage(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
+) -> int:
+    start, end = period.span(now)
+    return await _scalar(
+        conn,
+        "SELECT SUM(units) FROM quota_ledger WHERE guild_id = ? AND user_id = ? "
+        "AND period_start >= ? AND period_start < ?",
+        (guild_id, user_id, start, end),
+    )
+
+
+async def pending_holds(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
+) -> int:
+    """Holds in the current period whose job has no outcome yet."""
+    start, end = period.span(now)
+    return await _scalar(
+        conn,
+        "SELECT COUNT(*) FROM quota_ledger AS h WHERE h.guild_id = ? AND h.user_id = ? "
+        "AND h.kind = 'hold' AND h.period_start >= ? AND h.period_start < ? "
+        "AND NOT EXISTS (SELECT 1 FROM quota_ledger AS o WHERE o.job_id = h.job_id "
+        "AND o.kind IN ('charge', 'release'))",
+        (guild_id, user_id, start, end),
+    )
+
+
+async def bonus_balance(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+    return -(
+        await _scalar(
+            conn,
+            "SELECT SUM(units) FROM quota_ledger "
+            "WHERE guild_id = ? AND user_id = ? AND period_start IS NULL",
+            (guild_id, user_id),
+        )
+    )
+
+
+async def read_balance(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    limit: int,
+    period: QuotaPeriod,
+    now: float,
+) -> Balance:
+    used = await period_usage(conn, guild_id, user_id, period, now)
+    return Balance(limit, used, await bonus_balance(conn, guild_id, user_id))
+
+
+async def settle_owed(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    balance: Balance,
+    period: QuotaPeriod,
+    now: float,
+) -> Balance:
+    """Pay what a negative grant left owing out of this period's room, as two ledger rows.
+
+    Runs when the member asks for a video, so a deduction costs only videos they would
+    otherwise have made, once, and never resets away.
+    """
+    units = min(balance.owed, max(0, balance.limit - balance.used))
+    if units == 0:
+        return balance
+    reason = f"{units} owed video(s) settled from this period"
+    for label, change in ((period.day_key(now), units), (None, -units)):
+        await conn.execute(
+            "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
+            "actor_id, reason, created_at) VALUES (?, ?, NULL, 'adjustment', ?, ?, NULL, ?, ?)",
+            (guild_id, user_id, change, label, reason, now),
+        )
+    return Balance(balance.limit, balance.used + units, balance.bonus + units)
 
 
 async def write_hold(
@@ -84,9 +297,10 @@ async def write_hold(
     job_id: int,
     guild_id: int,
     user_id: int,
-    period_key: str,
+    period_key: str | None,
     now: float,
 ) -> None:
+    """Hold one unit for the job; `period_key` None takes it from the bonus balance."""
     await conn.execute(
         "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
         "actor_id, reason, created_at) VALUES (?, ?, ?, 'hold', 1, ?, ?, 'job accepted', ?)",
@@ -110,3 +324,65 @@ async def write_outcome(
         (kind, 0 if kind == "charge" else -1, reason, now, job_id),
     )
     return cursor.rowcount == 1
+
+
+async def write_adjustment(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    kind: str,
+    units: int,
+    period_key: str | None,
+    actor_id: int,
+    reason: str | None,
+    now: float,
+) -> int:
+    """A moderator's grant (bonus, `period_key` None) or adjustment; returns the row id."""
+    assert kind in ("grant", "adjustment")
+    cursor = await conn.execute(
+        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
+        "actor_id, reason, created_at) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+        (guild_id, user_id, kind, units, period_key, actor_id, reason, now),
+    )
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+# -- refusals (the words; `JobStore.submit` raises them) -------------------------------------
+
+
+def exhausted_message(balance: Balance, period: QuotaPeriod, now: float) -> str:
+    if balance.limit == 0 and balance.bonus <= 0:
+        return "Video generation is not enabled for you on this server."
+    reset = int(period.next_reset(now))
+    if balance.owed:
+        return (
+            f"You have no videos left for {period.noun}: a moderator's deduction still takes "
+            f"{balance.owed} more from your allowance. It resets <t:{reset}:R>."
+        )
+    return (
+        f"You have used all {balance.limit} of your videos for {period.noun}. "
+        f"Your allowance resets <t:{reset}:R>."
+    )
+
+
+def guild_full_message(active: int) -> str:
+    return (
+        f"The server has {active} videos in progress, the most it allows at once. "
+        "Try again in a few minutes, when some of them have finished."
+    )
+
+
+def cooldown_message(wait_seconds: float) -> str:
+    return (
+        f"You just started a video. Please wait {wait_words(wait_seconds)} before starting "
+        "another one."
+    )
+
+
+def wait_words(seconds: float) -> str:
+    whole = max(1, math.ceil(seconds))
+    if whole < 90:
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = math.ceil(whole / 60)
+    return f"{minutes} minutes"

@@ -12,15 +12,20 @@ import aiohttp
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.jobs import JobStore
+from bot.moderation import ModerationService
 from bot.providers.base import ProviderHealth, VideoProvider
 from bot.providers.factory import build_provider
-from bot.quotas import QuotaPeriod, QuotaPolicy
+from bot.providers.profiles import ModelProfile
+from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from bot.submission import Submitter
 
 log = logging.getLogger(__name__)
 
 HEALTH_CHECK_TIMEOUT = 20.0
+# A new job waits this long for its status message before the worker takes it anyway (the
+# command hands it over at once; this only matters if the bot stopped in between).
+ACCEPT_GRACE_SECONDS = 30.0
 
 
 @dataclass
@@ -32,13 +37,14 @@ class Services:
     jobs: JobStore
     clock: Clock
     policy: QuotaPolicy
+    moderation: ModerationService
     submitter: Submitter = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
 
     @property
-    def profile(self):
+    def profile(self) -> ModelProfile:
         return self.provider.profile
 
     async def check_provider(self) -> ProviderHealth:
@@ -81,12 +87,22 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         model=provider.profile.model,
         deadline_seconds=settings.job_deadline_seconds,
         max_active_per_member=settings.max_active_jobs_per_member,
+        accept_grace_seconds=ACCEPT_GRACE_SECONDS,
     )
     policy = QuotaPolicy(
-        settings.default_quota,
-        QuotaPeriod(settings.quota_period, ZoneInfo(settings.quota_timezone)),
+        db,
+        QuotaDefaults(
+            limit=settings.default_quota,
+            period=settings.quota_period,
+            timezone=ZoneInfo(settings.quota_timezone),
+            max_active_per_guild=settings.max_active_jobs_per_guild,
+            cooldown_seconds=settings.submit_cooldown_seconds,
+        ),
     )
-    return Services(
+    moderation = ModerationService(
+        db=db, clock=clock, jobs=jobs, policy=policy, mod_role_ids=settings.mod_role_ids
+    )
+    services = Services(
         settings=settings,
         db=db,
         http=http,
@@ -94,4 +110,14 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         jobs=jobs,
         clock=clock,
         policy=policy,
+        moderation=moderation,
     )
+    # Built last: its health source reads `services.health`, which checks keep updating.
+    services.submitter = Submitter(
+        jobs=jobs,
+        policy=policy,
+        profile=provider.profile,
+        media_dir=settings.media_dir,
+        health=lambda: services.health,
+    )
+    return services

@@ -333,7 +333,7 @@ class SimServer(Generic[TaskT]):
     async def wait_for(
         self,
         predicate: Callable[[], T],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the bounded wait is this helper's purpose
+        timeout: float = 5.0,
     ) -> T:
         """Wait until predicate() is truthy and return its value.
 
@@ -349,7 +349,7 @@ class SimServer(Generic[TaskT]):
         self,
         endpoint: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109 - see wait_for
+        timeout: float = 5.0,
     ) -> list[RecordedRequest]:
         """Wait until `endpoint` has received at least `count` requests; return them all."""
         await self.wait_for(lambda: len(self.requests_to(endpoint)) >= count, timeout)

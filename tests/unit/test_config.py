@@ -59,3 +59,44 @@ def test_secrets_never_show_in_repr_or_errors() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, "RIVYA_BASE_URL": "ftp://x"})
     assert "rvya_sk" not in str(caught.value)
+
+
+def test_moderation_and_abuse_control_defaults() -> None:
+    settings = load_settings(BASE)
+    assert settings.mod_role_ids == ()
+    assert settings.quota_log_channel_id is None
+    assert settings.submit_cooldown_seconds == 30
+    assert settings.max_active_jobs_per_guild == 10
+
+
+def test_moderation_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "MOD_ROLE_IDS": " 111111111111111111, 222222222222222222 ,111111111111111111",
+            "QUOTA_LOG_CHANNEL_ID": "333333333333333333",
+            "SUBMIT_COOLDOWN_SECONDS": "0",
+            "MAX_ACTIVE_JOBS_PER_GUILD": "3",
+        }
+    )
+    assert settings.mod_role_ids == (111111111111111111, 222222222222222222)
+    assert settings.quota_log_channel_id == 333333333333333333
+    assert settings.submit_cooldown_seconds == 0
+    assert settings.max_active_jobs_per_guild == 3
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MOD_ROLE_IDS", "123,moderators"),
+        ("MOD_ROLE_IDS", "123,-4"),
+        ("MOD_ROLE_IDS", "１２３"),  # full-width digits are not an id
+        ("QUOTA_LOG_CHANNEL_ID", "#mod-log"),
+        ("SUBMIT_COOLDOWN_SECONDS", "-1"),
+        ("MAX_ACTIVE_JOBS_PER_GUILD", "0"),
+    ],
+)
+def test_invalid_moderation_settings_name_their_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, name: value})
+    assert [p.split()[0] for p in caught.value.problems] == [name]

@@ -8,7 +8,7 @@ import pytest
 from bot.jobs import JobStore, SubmissionRefused
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import QuotaPeriod, QuotaPolicy
+from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.submission import Ask, ImageUpload, Requester, Submitter
 from tests.images import PNG
 
@@ -18,7 +18,7 @@ MEMBER = Requester(guild_id=1, user_id=7)
 def make_submitter(store: JobStore, media: Path, health: ProviderHealth, limit: int = 1):
     return Submitter(
         jobs=store,
-        policy=QuotaPolicy(limit, QuotaPeriod("day", ZoneInfo("UTC"))),
+        policy=QuotaPolicy(store.db, QuotaDefaults(limit, "day", ZoneInfo("UTC"))),
         profile=RIVYA_SORA_2_PRO,
         media_dir=media,
         health=lambda: health,

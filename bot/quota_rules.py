@@ -1,0 +1,169 @@
+"""The quota rules moderators set: guild default, role allowances, member overrides, blocks.
+
+Plain reads and writes on a connection the caller holds, so a moderator's change and its audit
+row commit together (see bot/moderation.py); how the rules combine is in bot/quotas.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+
+@dataclass(frozen=True)
+class GuildDefault:
+    limit: int
+    period: str
+
+
+@dataclass(frozen=True)
+class MemberRules:
+    guild_default: GuildDefault | None
+    override: int | None
+    role_limits: dict[int, int]  # role id -> limit, for the member's roles that have one
+
+
+@dataclass(frozen=True)
+class Block:
+    reason: str | None
+    blocked_by: int
+    blocked_at: float
+
+
+async def _one(
+    conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]
+) -> aiosqlite.Row | None:
+    cursor = await conn.execute(sql, params)
+    return await cursor.fetchone()
+
+
+async def member_rules(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
+) -> MemberRules:
+    role_limits: dict[int, int] = {}
+    if role_ids:
+        marks = ", ".join("?" for _ in role_ids)
+        cursor = await conn.execute(
+            "SELECT role_id, quota_limit FROM quota_role_limits "
+            f"WHERE guild_id = ? AND role_id IN ({marks})",
+            (guild_id, *role_ids),
+        )
+        role_limits = {int(row[0]): int(row[1]) for row in await cursor.fetchall()}
+    return MemberRules(
+        guild_default=await guild_default(conn, guild_id),
+        override=await get_override(conn, guild_id, user_id),
+        role_limits=role_limits,
+    )
+
+
+async def guild_default(conn: aiosqlite.Connection, guild_id: int) -> GuildDefault | None:
+    row = await _one(
+        conn,
+        "SELECT quota_limit, period FROM quota_guild_defaults WHERE guild_id = ?",
+        (guild_id,),
+    )
+    return GuildDefault(int(row[0]), str(row[1])) if row else None
+
+
+async def set_guild_default(
+    conn: aiosqlite.Connection, guild_id: int, limit: int, period: str, actor_id: int, now: float
+) -> None:
+    await conn.execute(
+        "INSERT INTO quota_guild_defaults (guild_id, quota_limit, period, updated_by, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+        "quota_limit = excluded.quota_limit, period = excluded.period, "
+        "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        (guild_id, limit, period, actor_id, now),
+    )
+
+
+async def get_role_limit(conn: aiosqlite.Connection, guild_id: int, role_id: int) -> int | None:
+    row = await _one(
+        conn,
+        "SELECT quota_limit FROM quota_role_limits WHERE guild_id = ? AND role_id = ?",
+        (guild_id, role_id),
+    )
+    return int(row[0]) if row else None
+
+
+async def set_role_limit(
+    conn: aiosqlite.Connection, guild_id: int, role_id: int, limit: int, actor_id: int, now: float
+) -> None:
+    await conn.execute(
+        "INSERT INTO quota_role_limits (guild_id, role_id, quota_limit, updated_by, updated_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, role_id) DO UPDATE SET "
+        "quota_limit = excluded.quota_limit, updated_by = excluded.updated_by, "
+        "updated_at = excluded.updated_at",
+        (guild_id, role_id, limit, actor_id, now),
+    )
+
+
+async def clear_role_limit(conn: aiosqlite.Connection, guild_id: int, role_id: int) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM quota_role_limits WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
+    )
+    return cursor.rowcount == 1
+
+
+async def get_override(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int | None:
+    row = await _one(
+        conn,
+        "SELECT quota_limit FROM quota_member_overrides WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    )
+    return int(row[0]) if row else None
+
+
+async def set_override(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, limit: int, actor_id: int, now: float
+) -> None:
+    await conn.execute(
+        "INSERT INTO quota_member_overrides (guild_id, user_id, quota_limit, updated_by, "
+        "updated_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET "
+        "quota_limit = excluded.quota_limit, updated_by = excluded.updated_by, "
+        "updated_at = excluded.updated_at",
+        (guild_id, user_id, limit, actor_id, now),
+    )
+
+
+async def clear_override(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM quota_member_overrides WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    )
+    return cursor.rowcount == 1
+
+
+async def get_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Block | None:
+    row = await _one(
+        conn,
+        "SELECT reason, blocked_by, blocked_at FROM quota_blocks "
+        "WHERE guild_id = ? AND user_id = ?",
+        (guild_id, user_id),
+    )
+    return Block(row[0], int(row[1]), float(row[2])) if row else None
+
+
+async def add_block(
+    conn: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    reason: str | None,
+    actor_id: int,
+    now: float,
+) -> bool:
+    """False if the member was already blocked (the first block and its reason stand)."""
+    cursor = await conn.execute(
+        "INSERT OR IGNORE INTO quota_blocks (guild_id, user_id, reason, blocked_by, blocked_at) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (guild_id, user_id, reason, actor_id, now),
+    )
+    return cursor.rowcount == 1
+
+
+async def remove_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
+    cursor = await conn.execute(
+        "DELETE FROM quota_blocks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+    )
+    return cursor.rowcount == 1

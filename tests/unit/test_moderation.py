@@ -1,0 +1,328 @@
+"""`/quota`'s decisions without Discord: who may do what, what each action records, the log."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.jobs import JobStore, NewJob
+from bot.models import Job, JobOptions, JobState
+from bot.moderation import NOT_A_MODERATOR, Actor, Done, ModerationService, Refused
+from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.storage.database import Database
+from tests.doubles import FakeClock
+
+GUILD = 1
+MEMBER = 7
+MOD_ROLE = 900
+ROLE = 501
+MOD = Actor(GUILD, 99, manage_guild=True)
+ROLE_MOD = Actor(GUILD, 98, role_ids=(GUILD, MOD_ROLE))
+PLAIN = Actor(GUILD, MEMBER, role_ids=(GUILD, ROLE))
+
+Call = Callable[[ModerationService, Actor], Awaitable[object]]
+
+# Every moderator command, with arguments that would succeed for a moderator.
+MODERATOR_COMMANDS: dict[str, Call] = {
+    "set": lambda s, a: s.set_limit(a, MEMBER, 3, "trusted"),
+    "clear": lambda s, a: s.clear_limit(a, MEMBER),
+    "grant": lambda s, a: s.grant(a, MEMBER, 2, "event winner"),
+    "reset": lambda s, a: s.reset(a, MEMBER),
+    "default": lambda s, a: s.set_default(a, 4, "week"),
+    "role": lambda s, a: s.set_role(a, ROLE, 8),
+    "role-clear": lambda s, a: s.clear_role(a, ROLE),
+    "block": lambda s, a: s.block(a, 8, "spam"),
+    "unblock": lambda s, a: s.unblock(a, MEMBER),
+    "log": lambda s, a: s.log(a),
+    "blocklist add": lambda s, a: s.blocklist_add(a, "splatter"),
+    "blocklist remove": lambda s, a: s.blocklist_remove(a, "gore"),
+    "blocklist list": lambda s, a: s.blocklist_list(a),
+}
+TABLES = (
+    "quota_ledger",
+    "moderation_actions",
+    "quota_guild_defaults",
+    "quota_role_limits",
+    "quota_member_overrides",
+    "quota_blocks",
+    "prompt_blocklist",
+)
+
+
+@pytest.fixture
+def service(db: Database, clock: FakeClock, job_store: JobStore) -> ModerationService:
+    policy = QuotaPolicy(db, QuotaDefaults(5, "day", ZoneInfo("UTC")))
+    return ModerationService(
+        db=db, clock=clock, jobs=job_store, policy=policy, mod_role_ids=(MOD_ROLE,)
+    )
+
+
+async def prepare(service: ModerationService) -> None:
+    """State in which every moderator command has something to act on."""
+    await service.set_limit(MOD, MEMBER, 2)
+    await service.set_role(MOD, ROLE, 6)
+    await service.block(MOD, MEMBER)
+    await service.blocklist_add(MOD, "gore")
+    allowance = await service.policy.allowance(GUILD, MEMBER)
+    failed = await service.jobs.submit(new_job(), allowance)
+    await service.jobs.finish_unsuccessfully(failed, JobState.FAILED, "x", "y")
+    await deliver(service.jobs, await service.jobs.submit(new_job(), allowance))  # charged
+
+
+def new_job() -> NewJob:
+    return NewJob(GUILD, 10, MEMBER, "a fox", JobOptions("landscape", 10))
+
+
+async def deliver(store: JobStore, job: Job) -> None:
+    assert await store.record_submitted(job, "task", 0)
+    submitted = await store.get(job.id)
+    assert submitted is not None and await store.record_succeeded(submitted, "https://v")
+    succeeded = await store.get(job.id)
+    assert succeeded is not None and await store.record_delivered(succeeded, 1, "file")
+
+
+async def row_counts(db: Database) -> dict[str, int]:
+    counts = {}
+    for table in TABLES:
+        row = await db.fetch_one(f"SELECT COUNT(*) FROM {table}")
+        assert row is not None
+        counts[table] = row[0]
+    return counts
+
+
+# -- who may do what ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(MODERATOR_COMMANDS))
+async def test_a_member_is_refused_every_moderator_command_and_nothing_changes(
+    service: ModerationService, db: Database, name: str
+) -> None:
+    await prepare(service)
+    before = await row_counts(db)
+    with pytest.raises(Refused) as refused:
+        await MODERATOR_COMMANDS[name](service, PLAIN)
+    assert str(refused.value) == NOT_A_MODERATOR
+    assert await row_counts(db) == before
+
+
+@pytest.mark.parametrize("name", list(MODERATOR_COMMANDS))
+@pytest.mark.parametrize("actor", [MOD, ROLE_MOD], ids=["manage-server", "mod-role"])
+async def test_moderators_by_permission_or_role_may_run_every_command(
+    service: ModerationService, name: str, actor: Actor
+) -> None:
+    await prepare(service)
+    result = await MODERATOR_COMMANDS[name](service, actor)
+    assert isinstance(result, Done | str)
+
+
+async def test_members_see_their_own_quota_only(service: ModerationService) -> None:
+    own = await service.view(PLAIN, MEMBER, PLAIN.role_ids)
+    assert f"<@{MEMBER}>" in own
+    with pytest.raises(Refused, match="Only moderators can look at another member"):
+        await service.view(PLAIN, 8, ())
+    assert "<@8>" in await service.view(MOD, 8, ())
+
+
+# -- every action is recorded once ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in MODERATOR_COMMANDS if n not in ("log", "blocklist list")]
+)
+async def test_every_moderator_action_leaves_exactly_one_record(
+    service: ModerationService, db: Database, clock: FakeClock, name: str
+) -> None:
+    await prepare(service)
+    clock.advance(60)
+    actions_before = await row_counts(db)
+    log_before = await service.log(MOD)
+    done = await MODERATOR_COMMANDS[name](service, MOD)
+    assert isinstance(done, Done)
+    after = await row_counts(db)
+    assert after["moderation_actions"] == actions_before["moderation_actions"] + 1
+    row = await db.fetch_one("SELECT * FROM moderation_actions WHERE id = ?", (done.action_id,))
+    assert row is not None
+    assert (row["actor_id"], row["guild_id"], row["created_at"]) == (
+        MOD.user_id,
+        GUILD,
+        clock.now(),
+    )
+    assert row["detail"]
+    # The log grows by exactly one entry (a grant's ledger row is not shown twice).
+    assert _total(await service.log(MOD)) == _total(log_before) + 1
+    newest = (await service.log(MOD)).splitlines()[1]
+    assert f"<@{MOD.user_id}> {row['detail']}" in newest
+
+
+def _total(log_text: str) -> int:
+    header = log_text.splitlines()[0]
+    return int(header.rsplit("(", 1)[1].split()[0])
+
+
+async def test_who_what_whom_why_and_when_are_recorded(
+    service: ModerationService, db: Database, clock: FakeClock
+) -> None:
+    done = await service.grant(MOD, MEMBER, 3, "  won the   contest ")
+    row = await db.fetch_one("SELECT * FROM moderation_actions WHERE id = ?", (done.action_id,))
+    assert row is not None
+    assert row["action"] == "grant"
+    assert row["target_user_id"] == MEMBER
+    assert row["reason"] == "won the contest"
+    assert row["created_at"] == clock.now()
+    ledger = await db.fetch_one("SELECT * FROM quota_ledger WHERE id = ?", (row["ledger_id"],))
+    assert ledger is not None
+    assert (ledger["kind"], ledger["units"], ledger["period_start"]) == ("grant", -3, None)
+    assert (ledger["actor_id"], ledger["reason"]) == (MOD.user_id, "won the contest")
+    assert done.log_line == (
+        f"<@{MOD.user_id}> granted 3 bonus video(s) to <@{MEMBER}> — reason: won the contest"
+    )
+    assert "Their bonus is now 3." in done.reply
+
+
+async def test_refused_no_ops_record_nothing(service: ModerationService, db: Database) -> None:
+    before = await row_counts(db)
+    for attempt, message in [
+        (service.clear_limit(MOD, MEMBER), "has no personal limit"),
+        (service.clear_role(MOD, ROLE), "has no allowance"),
+        (service.unblock(MOD, MEMBER), "is not blocked"),
+        (service.reset(MOD, MEMBER), "nothing to give back"),
+        (service.blocklist_remove(MOD, "gore"), "not on the blocklist"),
+        (service.grant(MOD, MEMBER, 0), "not 0"),
+        (service.set_limit(MOD, MEMBER, 1001), "between 0 and 1000"),
+        (service.set_default(MOD, 3, "fortnight"), "day, week, month"),
+        (service.block(MOD, MEMBER, "x" * 201), "at most 200"),
+        (service.blocklist_add(MOD, "a*b"), "start or the end"),
+    ]:
+        with pytest.raises(Refused, match=message):
+            await attempt
+    assert await row_counts(db) == before
+
+
+async def test_blocking_twice_keeps_the_first_block(service: ModerationService) -> None:
+    await service.block(MOD, MEMBER, "first")
+    with pytest.raises(Refused, match="already blocked"):
+        await service.block(MOD, MEMBER, "second")
+    status = await service.status(MOD, MEMBER, ())
+    assert status.block is not None and status.block.reason == "first"
+
+
+# -- reset ----------------------------------------------------------------------------------
+
+
+async def test_reset_gives_back_used_videos_but_not_ones_in_progress(
+    service: ModerationService, job_store: JobStore
+) -> None:
+    allowance = await service.policy.allowance(GUILD, MEMBER)
+    await deliver(job_store, await job_store.submit(new_job(), allowance))
+    in_progress = await job_store.submit(new_job(), allowance)
+    done = await service.reset(MOD, MEMBER, "bad batch")
+    assert "1 video(s) given back" in done.reply
+    with pytest.raises(Refused, match="Their 1 video\\(s\\) in progress"):
+        await service.reset(MOD, MEMBER)
+    # The one in progress fails: its hold is released, and usage does not go below zero.
+    await job_store.finish_unsuccessfully(in_progress, JobState.FAILED, "x", "y")
+    status = await service.status(MOD, MEMBER, ())
+    assert (status.balance.used, status.balance.remaining) == (0, 5)
+
+
+# -- view -----------------------------------------------------------------------------------
+
+
+async def test_view_shows_used_remaining_bonus_reset_and_jobs(
+    service: ModerationService, job_store: JobStore, clock: FakeClock
+) -> None:
+    await service.set_role(MOD, ROLE, 3)
+    await service.grant(MOD, MEMBER, 2)
+    job = await job_store.submit(
+        new_job(),
+        await service.policy.allowance(GUILD, MEMBER, PLAIN.role_ids),
+    )
+    await job_store.record_status(job, 555, "status")
+    text = await service.view(PLAIN, MEMBER, PLAIN.role_ids)
+    reset = int(clock.now() + 24 * 3600)
+    assert f"Allowance: 3 per day (from the role <@&{ROLE}>)" in text
+    assert "Used today: 1 · Left: **4** (2 today + 2 bonus)" in text
+    assert "Bonus videos: 2" in text
+    assert f"Resets <t:{reset}:R>" in text
+    assert f"[job #{job.id}](https://discord.com/channels/{GUILD}/10/555) (queued)" in text
+
+
+async def test_blocked_members_see_it_but_only_moderators_see_why(
+    service: ModerationService,
+) -> None:
+    await service.block(MOD, MEMBER, "spam links")
+    own = await service.view(PLAIN, MEMBER, ())
+    assert "Blocked from making videos" in own and "spam links" not in own
+    assert "reason: spam links" in await service.view(MOD, MEMBER, ())
+
+
+async def test_view_shows_what_is_owed(service: ModerationService) -> None:
+    await service.grant(MOD, MEMBER, -7)
+    text = await service.view(PLAIN, MEMBER, ())
+    assert "Left: **0**" in text
+    assert "Owed: 7 video(s)" in text
+
+
+# -- log ------------------------------------------------------------------------------------
+
+
+async def test_log_is_newest_first_and_paged(service: ModerationService, clock: FakeClock) -> None:
+    for limit in range(25):
+        clock.advance(1)
+        await service.set_limit(MOD, MEMBER, limit)
+    first = (await service.log(MOD)).splitlines()
+    assert "page 1 of 3 (25 entries)" in first[0]
+    assert "to 24 (was 23)" in first[1] and "to 15 (was 14)" in first[10]
+    assert first[-1] == "Older entries: `/quota log page:2`."
+    last = (await service.log(MOD, page=3)).splitlines()
+    assert "page 3 of 3" in last[0] and len(last) == 6
+    assert "to 0 (was not set)" in last[-1]
+    assert (await service.log(MOD, page=99)).splitlines()[0] == last[0]
+
+
+async def test_log_for_a_member_merges_jobs_and_actions(
+    service: ModerationService, job_store: JobStore, clock: FakeClock
+) -> None:
+    await service.set_role(MOD, ROLE, 3)  # not about the member: not in their log
+    clock.advance(1)
+    job = await job_store.submit(
+        new_job(),
+        await service.policy.allowance(GUILD, MEMBER),
+    )
+    clock.advance(1)
+    await job_store.finish_unsuccessfully(job, JobState.FAILED, "x", "y")
+    clock.advance(1)
+    await service.grant(MOD, MEMBER, 1, "sorry about that")
+    lines = (await service.log(MOD, MEMBER)).splitlines()
+    assert f"Quota log for <@{MEMBER}>" in lines[0] and "(3 entries)" in lines[0]
+    assert "granted 1 bonus video(s)" in lines[1] and "sorry about that" in lines[1]
+    assert f"job #{job.id}: 1 video given back" in lines[2]
+    assert f"job #{job.id}: 1 video held" in lines[3]
+    assert await service.log(MOD, 8) == "Nothing in the quota log for <@8> yet."
+
+
+# -- blocklist ------------------------------------------------------------------------------
+
+
+async def test_blocklist_terms_stay_out_of_the_log_channel(service: ModerationService) -> None:
+    added = await service.blocklist_add(MOD, "  Blood   BATH ")
+    assert "blood bath" not in added.log_line.lower()
+    assert "||blood bath||" in added.reply  # the moderator sees what was stored
+    assert "||blood bath||" in await service.blocklist_list(MOD)
+    with pytest.raises(Refused, match="already on the blocklist"):
+        await service.blocklist_add(MOD, "blood bath")
+    removed = await service.blocklist_remove(MOD, "BLOOD BATH")
+    assert "blood" not in removed.log_line.lower()
+    assert "empty" in await service.blocklist_list(MOD)
+
+
+async def test_the_blocklist_has_a_size_limit(
+    service: ModerationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.blocklist.MAX_ENTRIES_PER_GUILD", 2)
+    await service.blocklist_add(MOD, "one")
+    await service.blocklist_add(MOD, "two")
+    with pytest.raises(Refused, match="full \\(2 entries\\)"):
+        await service.blocklist_add(MOD, "three")

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.delivery import VideoDownloader
+from bot.models import ACTIVE_STATES
+from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.sora",)
+EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results")
 HEALTH_RECHECK_SECONDS = 600
+RETENTION_SWEEP_SECONDS = 6 * 3600
 
 
 class SoraBot(commands.Bot):
@@ -29,10 +34,13 @@ class SoraBot(commands.Bot):
         )
         self.services = services
         self.worker: Worker | None = None
+        settings = services.settings
+        self.downloader = VideoDownloader(
+            services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
+        )
         self._background: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
-        from bot.delivery import VideoDownloader
         from cogs._presenter import DiscordPresenter
 
         settings = self.services.settings
@@ -43,9 +51,7 @@ class SoraBot(commands.Bot):
             jobs=self.services.jobs,
             provider=self.services.provider,
             presenter=DiscordPresenter(self),
-            downloader=VideoDownloader(
-                self.services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
-            ),
+            downloader=self.downloader,
             clock=self.services.clock,
             upload_limit_bytes=settings.upload_limit_bytes,
             status_edit_interval=settings.status_edit_interval_seconds,
@@ -54,6 +60,7 @@ class SoraBot(commands.Bot):
         await self._sync_commands()
         self._background.append(asyncio.create_task(self.worker.run(), name="worker"))
         self._background.append(asyncio.create_task(self._recheck_health(), name="health"))
+        self._background.append(asyncio.create_task(self._sweep_media(), name="retention"))
 
     async def _sync_commands(self) -> None:
         guild_id = self.services.settings.dev_guild_id
@@ -73,6 +80,25 @@ class SoraBot(commands.Bot):
         while True:
             await asyncio.sleep(HEALTH_RECHECK_SECONDS)
             await self.services.check_provider()
+
+    async def _sweep_media(self) -> None:
+        """Bound the kept reference images (see README: re-runs), now and every few hours."""
+        settings = self.services.settings
+        while True:
+            try:
+                rows = await self.services.db.fetch_all(
+                    "SELECT image_path FROM jobs WHERE image_path IS NOT NULL "
+                    f"AND state IN ({', '.join(repr(s.value) for s in ACTIVE_STATES)})"
+                )
+                prune_references(
+                    settings.media_dir / "references",
+                    max_age_seconds=settings.image_retention_days * 86_400,
+                    max_total_bytes=settings.media_max_bytes,
+                    protected=[Path(row[0]) for row in rows],
+                )
+            except Exception:
+                log.exception("reference image sweep failed; trying again later")
+            await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
     async def on_ready(self) -> None:
         log.info(

@@ -10,6 +10,7 @@ import discord
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
 from bot.status import result_text
+from cogs._buttons import RERUN_EMOJI, result_view
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,7 @@ class DiscordPresenter:
             "allowed_mentions": only_requester(job),
             "reference": reference,
             "nonce": _nonce(job, "result"),
+            "view": result_view(job.id),
         }
         try:
             if video is not None:
@@ -105,6 +107,7 @@ class DiscordPresenter:
             if error.status == 413 or error.code == 40005:
                 raise UploadTooLarge() from None
             raise _delivery_error(error) from None
+        await _offer_rerun(message)
         return message.id
 
     async def notify_requester(self, job: Job, text: str) -> None:
@@ -119,6 +122,14 @@ class DiscordPresenter:
             )
         except discord.HTTPException as error:
             raise _delivery_error(error) from None
+
+
+async def _offer_rerun(message: discord.Message) -> None:
+    # The reaction makes the re-run visible; the post stands without it if Discord refuses.
+    try:
+        await message.add_reaction(RERUN_EMOJI)
+    except discord.HTTPException as error:
+        log.info("could not add the re-run reaction to %s: %s", message.id, error)
 
 
 def _reply_to(job: Job, message_id: int | None) -> discord.MessageReference | None:

@@ -112,24 +112,39 @@ def requester_of(interaction: discord.Interaction) -> Requester:
 
 
 async def post_status_message(
-    bot: SoraBot, job: Job, channel: discord.abc.Messageable
+    bot: SoraBot, job: Job, channel: discord.abc.Messageable, *, attach_reference: bool = False
 ) -> discord.Message | None:
-    """Post the job's public status message; if that is impossible, fail the job (released)."""
+    """Post the job's public status message, then hand the job to the worker.
+
+    If posting is impossible the job is failed (its hold released) and None is returned.
+    With `attach_reference`, the kept reference image is attached, and that fresh Discord link
+    becomes the image's public URL (a re-run's original link has usually expired).
+    """
     text = status_text(job, bot.services.profile)
     reference = None
     if job.reply_to_message_id is not None:
         reference = discord.MessageReference(
             message_id=job.reply_to_message_id, channel_id=job.channel_id, fail_if_not_exists=False
         )
+    files = []
+    if attach_reference and job.image_path is not None and job.image_path.is_file():
+        files.append(discord.File(job.image_path, filename=job.image_name or "reference.png"))
     try:
-        message = await channel.send(text, allowed_mentions=NO_PINGS, reference=reference)  # type: ignore[arg-type]
+        message = await channel.send(
+            text,
+            allowed_mentions=NO_PINGS,
+            reference=reference,  # type: ignore[arg-type]
+            files=files,
+        )
     except discord.HTTPException as error:
         log.warning("job %s: could not post the status message: %s", job.id, error)
         await bot.services.jobs.finish_unsuccessfully(
             job, JobState.FAILED, "no_channel_access", "I could not post in that channel."
         )
         return None
+    image_url = message.attachments[0].url if files and message.attachments else None
     await bot.services.jobs.record_status(job, message.id, text)
+    await bot.services.jobs.hand_to_worker(job, image_source_url=image_url)
     if bot.worker is not None:
         bot.worker.wake()
     return message

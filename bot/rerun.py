@@ -1,0 +1,76 @@
+"""Re-running a finished job: same prompt and settings, charged to whoever asked.
+
+The source job is found through the database (by its result or status message id), so a
+re-run works on messages posted before a restart, with no message cache.
+"""
+
+from __future__ import annotations
+
+from bot.jobs import JobStore, StoredImage, SubmissionRefused
+from bot.models import ACTIVE_STATES, Job, JobState
+from bot.submission import Ask, Requester, Submitter
+
+_ACTIVE = tuple(state.value for state in ACTIVE_STATES)
+
+
+async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) -> Job | None:
+    """The job whose result (or status) message is `message_id`, in that guild."""
+    row = await jobs.db.fetch_one(
+        "SELECT * FROM jobs WHERE guild_id = ? "
+        "AND (result_message_id = ? OR status_message_id = ?) "
+        "ORDER BY result_message_id = ? DESC LIMIT 1",
+        (guild_id, message_id, message_id, message_id),
+    )
+    return Job.from_row(row) if row else None
+
+
+async def rerun(
+    submitter: Submitter, source: Job, requester: Requester, *, image_retention_days: float
+) -> Job:
+    """Accept a re-run of `source` for `requester`, or raise `SubmissionRefused`."""
+    if source.state is not JobState.DELIVERED:
+        raise SubmissionRefused(
+            f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
+        )
+    if await _has_active_rerun(submitter.jobs, source.id, requester.user_id):
+        raise SubmissionRefused(
+            f"Your re-run of job #{source.id} is still in progress; wait for it to finish."
+        )
+    image = None
+    if source.image_path is not None:
+        if not source.image_path.is_file():
+            raise SubmissionRefused(
+                f"The reference image of job #{source.id} is no longer kept (images are kept "
+                f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
+                "the image again."
+            )
+        image = StoredImage(
+            path=source.image_path,
+            filename=source.image_name or source.image_path.name,
+            mime=source.image_mime or "image/png",
+            source_url=None,  # the original link has likely expired; the caller re-hosts it
+        )
+    return await submitter.submit(
+        requester,
+        Ask(
+            prompt=source.prompt,
+            orientation=source.options.orientation,
+            duration=source.options.duration,
+            quality=source.options.quality,
+            toggles=dict(source.options.toggles),
+            channel_id=source.channel_id,
+            stored_image=image,
+            upload_limit_bytes=source.upload_limit_bytes,
+            reply_to_message_id=source.result_message_id or source.status_message_id,
+            parent_job_id=source.id,
+        ),
+    )
+
+
+async def _has_active_rerun(jobs: JobStore, parent_job_id: int, user_id: int) -> bool:
+    row = await jobs.db.fetch_one(
+        "SELECT 1 FROM jobs WHERE parent_job_id = ? AND user_id = ? "
+        f"AND state IN ({', '.join('?' for _ in _ACTIVE)}) LIMIT 1",
+        (parent_job_id, user_id, *_ACTIVE),
+    )
+    return row is not None

@@ -1,0 +1,69 @@
+"""Persistent buttons on result posts. The custom_id carries the job id, so a click after a
+restart is routed without any stored view (discord.py `DynamicItem`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+RERUN_EMOJI = "🔁"
+RESULTS_COG = "Results"
+
+
+class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rerun:(?P<job>\d+)"):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Re-run",
+                emoji=RERUN_EMOJI,
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sora:rerun:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> RerunButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _results_cog(interaction).rerun_from_button(interaction, self.job_id)
+
+
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Delete",
+                emoji="🗑️",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"sora:delete:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> DeleteButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await _results_cog(interaction).delete_from_button(interaction, self.job_id)
+
+
+def result_view(job_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerunButton(job_id))
+    view.add_item(DeleteButton(job_id))
+    return view
+
+
+def _results_cog(interaction: discord.Interaction) -> Any:
+    cog = interaction.client.get_cog(RESULTS_COG)  # type: ignore[attr-defined]
+    assert cog is not None, "the results extension is not loaded"
+    return cog

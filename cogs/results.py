@@ -1,0 +1,287 @@
+"""What members do with finished videos: re-run (🔁 reaction or button), delete, list, show.
+
+Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
+restart; reactions use the raw event, so they work on messages that are not cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.delivery import DownloadFailed, TooLargeToUpload
+from bot.jobs import SubmissionRefused
+from bot.models import Job, JobState
+from bot.moderation import Actor
+from bot.rerun import find_job_by_message, rerun
+from bot.status import settings_line
+from bot.submission import Requester
+from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton, result_view
+from cogs.sora import post_status_message, requester_of
+
+if TYPE_CHECKING:
+    from bot.discord_app import SoraBot
+
+log = logging.getLogger(__name__)
+
+RECENT_JOBS = 10
+STATE_ICONS = {
+    JobState.QUEUED: "⏳",
+    JobState.SUBMITTED: "⏳",
+    JobState.RUNNING: "🎞️",
+    JobState.SUCCEEDED: "📦",
+    JobState.DELIVERED: "✅",
+    JobState.FAILED: "❌",
+    JobState.EXPIRED: "⌛",
+}
+
+
+class ResultsCog(commands.Cog, name=RESULTS_COG):
+    def __init__(self, bot: SoraBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+
+    # -- re-run -------------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        if (
+            payload.guild_id is None
+            or str(payload.emoji) != RERUN_EMOJI
+            or self.bot.user is None
+            or payload.user_id == self.bot.user.id
+        ):
+            return
+        source = await find_job_by_message(self.services.jobs, payload.guild_id, payload.message_id)
+        if source is None:
+            return  # a reaction on some other message
+        roles = tuple(role.id for role in payload.member.roles) if payload.member else ()
+        requester = Requester(payload.guild_id, payload.user_id, roles)
+        try:
+            await self._start_rerun(source, requester)
+        except SubmissionRefused as refusal:
+            await self._tell_privately(payload.user_id, f"Re-run of job #{source.id}: {refusal}")
+
+    async def rerun_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        source = await self.services.jobs.get(job_id)
+        if source is None or source.guild_id != interaction.guild_id:
+            await interaction.followup.send("That job no longer exists.", ephemeral=True)
+            return
+        try:
+            job, message = await self._start_rerun(source, requester_of(interaction))
+        except SubmissionRefused as refusal:
+            await interaction.followup.send(str(refusal), ephemeral=True)
+            return
+        await interaction.followup.send(
+            f"Re-run accepted as job #{job.id}: {message.jump_url}", ephemeral=True
+        )
+
+    async def _start_rerun(self, source: Job, requester: Requester) -> tuple[Job, discord.Message]:
+        job = await rerun(
+            self.services.submitter,
+            source,
+            requester,
+            image_retention_days=self.services.settings.image_retention_days,
+        )
+        channel = await self._channel(job.channel_id)
+        message = None
+        if channel is not None:
+            message = await post_status_message(self.bot, job, channel, attach_reference=True)
+        if message is None:
+            raise SubmissionRefused(
+                "I could not post in that channel, so the re-run was not started. "
+                "Nothing was charged."
+            )
+        return job, message
+
+    # -- delete -------------------------------------------------------------------------------
+
+    async def delete_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        job = await self.services.jobs.get(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            await interaction.response.send_message("That job no longer exists.", ephemeral=True)
+            return
+        if interaction.user.id != job.user_id and not self._is_moderator(interaction):
+            await interaction.response.send_message(
+                "Only the member who asked for this video, or a moderator, can delete it.",
+                ephemeral=True,
+            )
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        message = interaction.message
+        try:
+            if message is not None:
+                await message.delete()
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as error:
+            log.warning("job %s: could not delete the result: %s", job.id, error)
+            await interaction.followup.send(
+                "Discord refused to delete it; try again.", ephemeral=True
+            )
+            return
+        log.info("job %s: result deleted by %s", job.id, interaction.user.id)
+        await interaction.followup.send(f"Deleted the video of job #{job.id}.", ephemeral=True)
+
+    def _is_moderator(self, interaction: discord.Interaction) -> bool:
+        member = interaction.user
+        permissions = getattr(member, "guild_permissions", None)
+        actor = Actor(
+            guild_id=interaction.guild_id or 0,
+            user_id=member.id,
+            role_ids=tuple(role.id for role in getattr(member, "roles", [])),
+            manage_guild=bool(permissions and permissions.manage_guild),
+        )
+        return self.services.moderation.is_moderator(actor)
+
+    # -- history ------------------------------------------------------------------------------
+
+    @app_commands.command(name="sora-jobs", description="Your recent video jobs on this server")
+    @app_commands.guild_only()
+    async def sora_jobs(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None
+        rows = await self.services.db.fetch_all(
+            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            (interaction.guild_id, interaction.user.id, RECENT_JOBS),
+        )
+        jobs = [Job.from_row(row) for row in rows]
+        if not jobs:
+            await interaction.followup.send(
+                "You have no video jobs here yet. Try `/sora`!", ephemeral=True
+            )
+            return
+        lines = [f"**Your last {len(jobs)} job(s)**"]
+        lines += [self._job_line(job) for job in jobs]
+        await interaction.followup.send("\n".join(lines)[:2000], ephemeral=True)
+
+    def _job_line(self, job: Job) -> str:
+        prompt = job.prompt.replace("\n", " ")
+        prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+        line = (
+            f"{STATE_ICONS[job.state]} **#{job.id}** {job.state.value} · "
+            f"{settings_line(job, self.services.profile)} · <t:{int(job.created_at)}:R>\n"
+            f"-# {discord.utils.escape_markdown(discord.utils.escape_mentions(prompt))}"
+        )
+        target = job.result_message_id or job.status_message_id
+        if target:
+            line += (
+                f" · [open](https://discord.com/channels/{job.guild_id}/{job.channel_id}/{target})"
+            )
+        return line
+
+    @app_commands.command(name="sora-show", description="Post a finished video again")
+    @app_commands.describe(job="The job number, as shown in /sora-jobs")
+    @app_commands.guild_only()
+    async def sora_show(self, interaction: discord.Interaction, job: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found = await self.services.jobs.get(job)
+        if found is None or found.guild_id != interaction.guild_id:
+            await interaction.followup.send(
+                f"There is no job #{job} on this server.", ephemeral=True
+            )
+            return
+        if found.state is not JobState.DELIVERED:
+            await interaction.followup.send(
+                f"Job #{job} has no video to show (it is {found.state.value}).", ephemeral=True
+            )
+            return
+        channel = interaction.channel
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            await interaction.followup.send("Use this in a text channel or thread.", ephemeral=True)
+            return
+        try:
+            posted = await self._repost(found, channel)
+        except _Unavailable as gone:
+            await interaction.followup.send(str(gone), ephemeral=True)
+            return
+        await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
+
+    async def _repost(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:
+        text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.services.profile)}"
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": discord.AllowedMentions.none(),
+            "view": result_view(job.id),
+        }
+        path = await self._fetch_video(job)
+        try:
+            if path is None:
+                if not job.result_url:
+                    raise _Unavailable(f"The video of job #{job.id} is no longer available.")
+                return await channel.send(f"{text}\n{job.result_url}", **kwargs)
+            return await channel.send(
+                text, file=discord.File(path, filename=f"sora-job-{job.id}.mp4"), **kwargs
+            )
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    async def _fetch_video(self, job: Job) -> Path | None:
+        """The video file, from the original post or the provider's link; None if too big."""
+        urls = []
+        original = await self._original_attachment_url(job)
+        if original:
+            urls.append(original)
+        if job.result_url:
+            urls.append(job.result_url)
+        limit = self.services.settings.upload_limit_bytes
+        for url in urls:
+            try:
+                return (await self.bot.downloader.fetch(url, limit)).path
+            except TooLargeToUpload:
+                return None
+            except DownloadFailed as error:
+                log.info("job %s: video not available at one source: %s", job.id, error)
+        raise _Unavailable(
+            f"The video of job #{job.id} is no longer available (the post was deleted and the "
+            "provider's link has expired)."
+        )
+
+    async def _original_attachment_url(self, job: Job) -> str | None:
+        if job.result_message_id is None:
+            return None
+        channel = await self._channel(job.channel_id)
+        if channel is None:
+            return None
+        try:
+            message = await channel.fetch_message(job.result_message_id)  # type: ignore[attr-defined]
+        except discord.HTTPException:
+            return None
+        videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
+        return videos[0].url if videos else None
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable | None:
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel if isinstance(channel, discord.abc.Messageable) else None
+
+    async def _tell_privately(self, user_id: int, text: str) -> None:
+        """DM a refusal; if DMs are closed, say nothing rather than spam the channel."""
+        try:
+            user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
+            async with asyncio.timeout(10):
+                await user.send(text, allowed_mentions=discord.AllowedMentions.none())
+        except (discord.HTTPException, TimeoutError):
+            log.info("could not DM member %s about a refused re-run", user_id)
+
+
+class _Unavailable(Exception):
+    pass
+
+
+async def setup(bot: SoraBot) -> None:
+    bot.add_dynamic_items(RerunButton, DeleteButton)
+    await bot.add_cog(ResultsCog(bot))

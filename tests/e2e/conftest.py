@@ -1,0 +1,156 @@
+"""The real bot process (`python -m bot`) against the fake Discord and a provider simulator."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.fake_discord import BotProcess, BotRunner, FakeDiscord, MessageRecord
+from tests.sims.rivya import RivyaSimulator
+from tests.sims.unified import UnifiedVideoSimulator
+
+RIVYA_KEY = "rvya_sk_e2e_secret_key"
+UNIFIED_KEY = "sk-e2e-unified-secret"
+READY_TIMEOUT = 20.0
+FLOW_TIMEOUT = 20.0
+
+
+@dataclass
+class Stack:
+    discord: FakeDiscord
+    provider: RivyaSimulator | UnifiedVideoSimulator
+    runner: BotRunner
+    workdir: Path
+    backend: str
+    env_overrides: dict[str, str] = field(default_factory=dict)
+    bot: BotProcess | None = None
+
+    @property
+    def database(self) -> Path:
+        return self.workdir / "data" / "bot.sqlite3"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **self.discord.launcher_env,
+            "DISCORD_TOKEN": self.discord.token,
+            "PROVIDER": self.backend,
+            "DATABASE_PATH": str(self.database),
+            "DEV_GUILD_ID": str(self.discord.guild_id),
+            "DEFAULT_QUOTA": "3",
+            "STATUS_EDIT_INTERVAL_SECONDS": "0",
+            "SUBMIT_COOLDOWN_SECONDS": "0",
+            "LOG_LEVEL": "info",
+        }
+        if self.backend == "rivya":
+            env |= {
+                "RIVYA_API_KEY": RIVYA_KEY,
+                "RIVYA_BASE_URL": self.provider.base_url,
+                "RIVYA_POLL_SECONDS": "0.2",
+            }
+        else:
+            env |= {
+                "UNIFIED_API_KEY": UNIFIED_KEY,
+                "UNIFIED_BASE_URL": self.provider.base_url,
+                "UNIFIED_POLL_SECONDS": "0.2",
+            }
+        return env | self.env_overrides
+
+    async def start_bot(self) -> BotProcess:
+        identifies = self.discord.gateway.identifies + 1
+        self.bot = await self.runner.start("bot", self.env(), cwd=self.workdir)
+        try:
+            await self.discord.wait_until_ready(timeout=READY_TIMEOUT, identifies=identifies)
+        except TimeoutError as error:
+            raise TimeoutError(f"{error}\n--- bot log ---\n{self.bot.log_tail()}") from None
+        return self.bot
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], what: str, timeout: float = FLOW_TIMEOUT
+    ) -> Any:
+        try:
+            return await self.discord.wait_for(predicate, timeout=timeout, what=what)
+        except TimeoutError as error:
+            log = self.bot.log_tail() if self.bot else ""
+            raise TimeoutError(f"{error}\n--- bot log ---\n{log}") from None
+
+    def bot_posts(self, channel: str = "general") -> list[MessageRecord]:
+        return self.discord.bot_messages(channel)
+
+    def status_message(self, job_id: int, channel: str = "general") -> MessageRecord | None:
+        for message in self.bot_posts(channel):
+            if f"**Video job #{job_id}**" in message.content:
+                return message
+        return None
+
+    def replies_to(self, message_id: int, channel: str = "general") -> list[MessageRecord]:
+        return [m for m in self.bot_posts(channel) if m.reply_to == message_id]
+
+    def result_of(self, job_id: int, channel: str = "general") -> MessageRecord | None:
+        for message in self.bot_posts(channel):
+            if f"your video for job #{job_id} is ready" in message.content:
+                return message
+        return None
+
+    async def wait_finished(self, job_id: int, marker: str = "✅ Done") -> MessageRecord:
+        """Wait for the status message's final edit, which the bot makes only after the
+        outcome (and its quota charge or release) is committed."""
+
+        def finished() -> MessageRecord | None:
+            status = self.status_message(job_id)
+            return status if status is not None and marker in status.content else None
+
+        return await self.wait_for(finished, f"job #{job_id} status to show {marker!r}")
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(self.database) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def ledger(self, job_id: int) -> list[str]:
+        rows = self.query("SELECT kind FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,))
+        return [row[0] for row in rows]
+
+    def job_state(self, job_id: int) -> str:
+        return self.query("SELECT state FROM jobs WHERE id = ?", (job_id,))[0][0]
+
+    def assert_clean_log(self) -> None:
+        assert self.bot is not None
+        text = self.bot.log_text()
+        assert "Traceback" not in text, text[-4000:]
+        for secret in (RIVYA_KEY, UNIFIED_KEY, self.discord.token):
+            assert secret not in text, "a secret reached the log"
+
+
+@pytest_asyncio.fixture(params=["rivya"])
+async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    """A started stack on the given backend (parametrise with `indirect` for others)."""
+    backend = request.param
+    sim_class = RivyaSimulator if backend == "rivya" else UnifiedVideoSimulator
+    key = RIVYA_KEY if backend == "rivya" else UNIFIED_KEY
+    marker = request.node.get_closest_marker("discord")
+    discord_options = marker.kwargs if marker else {}
+    async with (
+        FakeDiscord(**discord_options) as discord,
+        sim_class(key) as provider,
+        BotRunner(tmp_path / "logs") as runner,
+    ):
+        stack = Stack(discord, provider, runner, tmp_path, backend)
+        env_marker = request.node.get_closest_marker("bot_env")
+        if env_marker:
+            stack.env_overrides.update(env_marker.kwargs)
+        await stack.start_bot()
+        yield stack
+        await runner.stop_all()
+    assert not discord.internal_errors, "\n".join(discord.internal_errors)
+    assert not discord.unknown_requests, discord.unknown_requests
+
+
+def job_id_from(text: str) -> int:
+    """The job number in an acceptance reply such as 'Job #12 accepted: …'."""
+    marker = text.split("#", 1)[1]
+    return int("".join(ch for ch in marker[:12] if ch.isdigit()) or "0")

@@ -1,0 +1,139 @@
+"""A member's `/sora`, as Discord drives it, on each backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import Stack, job_id_from
+from tests.images import PNG
+
+BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
+
+
+def sora_options(stack: Stack, **overrides: object) -> dict[str, object]:
+    duration = 10 if stack.backend == "rivya" else 15
+    return {
+        "prompt": "a red fox in fresh snow @everyone",
+        "orientation": "portrait",
+        "duration": duration,
+        **overrides,
+    }
+
+
+async def accept(stack: Stack, user: str = "alice", **options: object) -> int:
+    handle = await stack.discord.invoke("sora", user=user, options=sora_options(stack, **options))
+    await handle.wait_ack()
+    assert handle.deferred and handle.ephemeral and handle.ack_latency < 3
+    await handle.wait_original()
+    reply = handle.original_contents[-1]
+    assert "accepted" in reply, reply
+    return job_id_from(reply)
+
+
+@BACKENDS
+async def test_sora_text_only_happy_path(stack: Stack) -> None:
+    alice = stack.discord.user("alice")
+    job_id = await accept(stack)
+    result = await stack.wait_for(lambda: stack.result_of(job_id), "the video reply")
+    status = stack.status_message(job_id)
+    assert status is not None
+    # The video is a reply to the status message and pings the requester only.
+    assert result.reply_to == status.id
+    assert result.mentions.user_ids == {alice.id}
+    assert not result.mentions.everyone and not result.mentions.role_ids
+    task = stack.provider.created_tasks[0]
+    assert result.attachments[0].data == stack.provider.media_bytes(task.id)
+    # The status message went through its states; the prompt's @everyone pinged nobody.
+    assert not status.mentions.pinged_anyone
+    await stack.wait_finished(job_id)
+    assert any("Generating" in text or "Waiting" in text for text in status.contents)
+    assert stack.ledger(job_id) == ["hold", "charge"]
+    assert stack.job_state(job_id) == "delivered"
+    stack.assert_clean_log()
+
+
+@BACKENDS
+async def test_sora_with_an_image(stack: Stack) -> None:
+    job_id = await accept(stack, image=("holiday.gif", PNG, "image/gif"))
+    await stack.wait_for(lambda: stack.result_of(job_id), "the video reply")
+    if stack.backend == "rivya":
+        assert stack.provider.uploads[0].data == PNG
+        params = stack.provider.requests_to("create")[0].json["params"]
+        assert params["referenceMediaItems"][0]["url"] == stack.provider.uploads[0].url
+    else:
+        assert len(stack.provider.image_urls) == 1
+        assert stack.provider.image_urls[0].startswith(stack.discord.rest_base.split("/api")[0])
+    await stack.wait_finished(job_id)
+    assert stack.ledger(job_id) == ["hold", "charge"]
+
+
+async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
+    handle = await stack.discord.invoke(
+        "sora",
+        user="bob",
+        options=sora_options(stack),
+        attachments=[("cat.png", b"just some text, not a picture", "image/png")],
+    )
+    await handle.wait_original()
+    assert handle.ephemeral
+    assert "not a JPEG, PNG, WebP image" in handle.original_contents[-1]
+    assert stack.provider.requests_to("create") == []
+    assert stack.query("SELECT COUNT(*) FROM quota_ledger")[0][0] == 0
+    assert stack.bot_posts() == []
+
+
+async def test_provider_failure_is_explained_and_released(stack: Stack) -> None:
+    stack.provider.fail_next("The fox could not be drawn.")
+    job_id = await accept(stack)
+    await stack.wait_for(
+        lambda: (
+            stack.status_message(job_id)
+            and "The fox could not be drawn." in stack.status_message(job_id).content
+        ),
+        "the failure on the status message",
+    )
+    status = stack.status_message(job_id)
+    assert status is not None and "did not count against your quota" in status.content
+    notice = await stack.wait_for(lambda: stack.replies_to(status.id), "the failure notice")
+    assert notice[0].mentions.user_ids == {stack.discord.user("alice").id}
+    assert stack.ledger(job_id) == ["hold", "release"]
+
+
+async def test_a_burst_of_429s_still_completes(stack: Stack) -> None:
+    stack.provider.inject("status", "rate_limited", times=5, retry_after=0.3)
+    job_id = await accept(stack)
+    await stack.wait_for(lambda: stack.result_of(job_id), "the video reply")
+    await stack.wait_finished(job_id)
+    assert stack.ledger(job_id) == ["hold", "charge"]
+
+
+@pytest.mark.discord(upload_limit=200_000)
+async def test_a_video_over_the_upload_limit_is_posted_as_a_link(stack: Stack) -> None:
+    job_id = await accept(stack)  # the simulator's videos are 300 KB
+    result = await stack.wait_for(lambda: stack.result_of(job_id), "the link reply")
+    assert not result.attachments
+    task = stack.provider.created_tasks[0]
+    assert stack.provider.media_url(task.id) in result.content
+    assert "expires" in result.content
+    await stack.wait_finished(job_id)
+    assert stack.query("SELECT delivery FROM jobs WHERE id = ?", (job_id,)) == [("link",)]
+    assert stack.ledger(job_id) == ["hold", "charge"]
+
+
+async def test_sigkill_mid_job_posts_once_and_charges_once(stack: Stack) -> None:
+    # Keep the task running long enough to kill the bot while it waits.
+    stack.provider.next_task(polls_until_done=12)
+    job_id = await accept(stack)
+    await stack.wait_for(lambda: stack.provider.created_tasks, "the provider task")
+    await stack.wait_for(
+        lambda: stack.provider.polls(stack.provider.created_tasks[0].id) >= 2, "a few polls"
+    )
+    assert stack.bot is not None
+    await stack.bot.kill()
+    await stack.start_bot()
+    await stack.wait_for(lambda: stack.result_of(job_id), "the video after the restart")
+    await stack.wait_finished(job_id)
+    results = [m for m in stack.bot_posts() if f"job #{job_id} is ready" in m.content]
+    assert len(results) == 1
+    assert len(stack.provider.created_tasks) == 1
+    assert stack.ledger(job_id) == ["hold", "charge"]

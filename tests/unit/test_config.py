@@ -17,6 +17,8 @@ def test_defaults() -> None:
     assert settings.upload_limit_bytes == 10 * 1024 * 1024
     assert settings.job_deadline_seconds == 1800
     assert settings.dev_guild_id is None
+    assert settings.image_retention_days == 30
+    assert settings.media_max_bytes == 2048 * 1024 * 1024
 
 
 def test_every_problem_is_reported_once_with_its_variable() -> None:

@@ -1,0 +1,130 @@
+"""Re-running a finished job through the same admission path, charged to the re-runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.jobs import JobStore, StoredImage, SubmissionRefused
+from bot.models import Job, JobOptions, JobState
+from bot.providers.base import ProviderHealth
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.rerun import find_job_by_message, rerun
+from bot.storage.database import Database
+from bot.submission import Ask, Requester, Submitter
+from tests.images import PNG
+
+ALICE = Requester(guild_id=1, user_id=7)
+BOB = Requester(guild_id=1, user_id=8)
+
+
+@pytest.fixture
+def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
+    policy = QuotaPolicy(
+        db,
+        QuotaDefaults(
+            limit=2,
+            period="day",
+            timezone=ZoneInfo("UTC"),
+            max_active_per_guild=10,
+            cooldown_seconds=0,
+        ),
+    )
+    return Submitter(
+        jobs=job_store,
+        policy=policy,
+        profile=RIVYA_SORA_2_PRO,
+        media_dir=tmp_path,
+        health=lambda: ProviderHealth(True, True, "ok"),
+    )
+
+
+async def delivered_job(
+    submitter: Submitter, image: StoredImage | None = None, requester: Requester = ALICE
+) -> Job:
+    store = submitter.jobs
+    job = await submitter.submit(
+        requester,
+        Ask(
+            prompt="a lantern festival",
+            orientation="portrait",
+            duration=15,
+            quality="high",
+            toggles={"remove_watermark": True},
+            channel_id=5,
+            stored_image=image,
+        ),
+    )
+    assert await store.record_submitted(job, "task_1", 0)
+    job = await store.get(job.id)
+    assert job is not None and await store.record_succeeded(job, "https://v")
+    job = await store.get(job.id)
+    assert job is not None and await store.record_delivered(job, 9001, "file")
+    await store.record_status(job, 9000, "status")
+    final = await store.get(job.id)
+    assert final is not None
+    return final
+
+
+async def test_rerun_copies_the_settings_and_charges_the_reactor(
+    submitter: Submitter, db: Database
+) -> None:
+    source = await delivered_job(submitter)
+    copy = await rerun(submitter, source, BOB, image_retention_days=30)
+    assert copy.user_id == BOB.user_id and copy.parent_job_id == source.id
+    assert (copy.prompt, copy.options) == (source.prompt, source.options)
+    assert copy.options == JobOptions("portrait", 15, "high", {"remove_watermark": True})
+    assert copy.reply_to_message_id == 9001  # the status message replies to the video
+    rows = await db.fetch_all("SELECT user_id, kind FROM quota_ledger WHERE job_id = ?", (copy.id,))
+    assert [(r["user_id"], r["kind"]) for r in rows] == [(BOB.user_id, "hold")]
+
+
+async def test_found_by_result_or_status_message_in_the_same_guild(submitter: Submitter) -> None:
+    source = await delivered_job(submitter)
+    store = submitter.jobs
+    assert (await find_job_by_message(store, 1, 9001)).id == source.id  # type: ignore[union-attr]
+    assert (await find_job_by_message(store, 1, 9000)).id == source.id  # type: ignore[union-attr]
+    assert await find_job_by_message(store, 2, 9001) is None
+    assert await find_job_by_message(store, 1, 12345) is None
+
+
+async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter) -> None:
+    source = await delivered_job(submitter)
+    await rerun(submitter, source, BOB, image_retention_days=30)
+    with pytest.raises(SubmissionRefused, match="still in progress"):
+        await rerun(submitter, source, BOB, image_retention_days=30)
+    # Someone else may still re-run it.
+    await rerun(submitter, source, Requester(1, 9), image_retention_days=30)
+
+
+async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
+    job = await submitter.submit(
+        ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
+    )
+    assert job.state is JobState.QUEUED
+    with pytest.raises(SubmissionRefused, match="nothing to re-run"):
+        await rerun(submitter, job, BOB, image_retention_days=30)
+
+
+async def test_the_kept_image_is_reused_or_its_absence_explained(
+    submitter: Submitter, tmp_path: Path
+) -> None:
+    path = tmp_path / "kept.png"
+    path.write_bytes(PNG)
+    source = await delivered_job(submitter, StoredImage(path, "kept.png", "image/png", "https://x"))
+    copy = await rerun(submitter, source, BOB, image_retention_days=30)
+    assert copy.image_path == path and copy.image_source_url is None
+    path.unlink()
+    with pytest.raises(SubmissionRefused, match=r"no longer kept.*30 days"):
+        await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
+
+
+async def test_rerun_obeys_the_quota(submitter: Submitter) -> None:
+    source = await delivered_job(submitter)
+    for _ in range(2):  # bob uses his whole allowance of 2
+        await delivered_job(submitter, requester=BOB)
+    with pytest.raises(SubmissionRefused, match="used all 2"):
+        await rerun(submitter, source, BOB, image_retention_days=30)

@@ -37,6 +37,8 @@ MAX_BACKOFF_SECONDS = 300.0
 MAX_DELIVERY_ATTEMPTS = 8
 # A bug or unexpected answer must not retry forever either.
 MAX_UNEXPECTED_ERRORS = 8
+# On shutdown, how long steps in flight may take to finish before they are cancelled.
+STOP_GRACE_SECONDS = 10.0
 
 
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
@@ -97,13 +99,17 @@ class Worker:
                 log.exception("worker pass failed; retrying shortly")
                 await asyncio.sleep(self.idle_wait)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stop taking work; let steps in flight finish (each is bounded by its own timeouts),
+        and cancel what is left after `grace_seconds`. The database keeps anything cancelled."""
         self._stopping = True
         self._wake.set()
         tasks = list(self._inflight.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def run_once(self) -> list[asyncio.Task[None]]:
         """Start a step for every due job not already being handled; return the new tasks."""

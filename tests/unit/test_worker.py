@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,3 +327,50 @@ async def test_one_broken_job_does_not_stop_the_others(rig: Rig) -> None:
     assert [j.state for j in jobs] == [JobState.QUEUED, JobState.SUBMITTED]
     broken = jobs[0]  # rescheduled with backoff, not lost
     assert broken.transient_failures == 1 and broken.next_action_at > rig.clock.now()
+
+
+class SlowCreate(ScriptedProvider):
+    """A create that waits until the test lets it answer."""
+
+    def __init__(self) -> None:
+        super().__init__(poll_seconds=(3, 5, 10))
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def create(self, request):  # type: ignore[no-untyped-def]
+        self.started.set()
+        await self.release.wait()
+        return await super().create(request)
+
+
+@pytest.fixture
+def slow_rig(rig: Rig) -> Rig:
+    provider = SlowCreate()
+    rig.worker.provider = provider
+    rig.provider = provider
+    return rig
+
+
+async def test_stop_lets_a_step_in_flight_finish(slow_rig: Rig) -> None:
+    job = await slow_rig.submit()
+    provider = slow_rig.provider
+    assert isinstance(provider, SlowCreate)
+    [step] = await slow_rig.worker.run_once()
+    await provider.started.wait()
+    stopping = asyncio.create_task(slow_rig.worker.stop(grace_seconds=5))
+    provider.release.set()
+    await stopping
+    assert step.done() and not step.cancelled()
+    assert (await slow_rig.job(job.id)).state is JobState.SUBMITTED
+
+
+async def test_stop_cancels_a_step_past_the_grace_and_keeps_the_job(slow_rig: Rig) -> None:
+    job = await slow_rig.submit()
+    provider = slow_rig.provider
+    assert isinstance(provider, SlowCreate)
+    [step] = await slow_rig.worker.run_once()
+    await provider.started.wait()
+    await slow_rig.worker.stop(grace_seconds=0.05)
+    assert step.cancelled()
+    kept = await slow_rig.job(job.id)
+    assert kept.state is JobState.QUEUED and kept.submit_attempted  # resumed on restart

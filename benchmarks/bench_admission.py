@@ -1,0 +1,104 @@
+"""Admission throughput: concurrent /sora submits against one SQLite file.
+
+Prints accepted jobs per second and per-submit latency percentiles, and checks the quota was
+never overdrawn. Run: .venv/bin/python -m benchmarks.bench_admission [members] [per_member]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.clock import SystemClock
+from bot.jobs import JobStore, SubmissionRefused
+from bot.providers.base import ProviderHealth
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.storage.database import Database
+from bot.submission import Ask, Requester, Submitter
+
+QUOTA = 5
+
+
+async def main(members: int, per_member: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        db = await Database.open(Path(folder) / "bench.sqlite3")
+        clock = SystemClock()
+        jobs = JobStore(
+            db,
+            clock,
+            provider="rivya",
+            model="sora-2-pro",
+            deadline_seconds=1800,
+            max_active_per_member=per_member,
+        )
+        policy = QuotaPolicy(
+            db,
+            QuotaDefaults(
+                QUOTA,
+                "day",
+                ZoneInfo("UTC"),
+                max_active_per_guild=members * per_member,
+                cooldown_seconds=0,
+            ),
+        )
+        submitter = Submitter(
+            jobs=jobs,
+            policy=policy,
+            profile=RIVYA_SORA_2_PRO,
+            media_dir=Path(folder),
+            health=lambda: ProviderHealth(True, True, ""),
+        )
+        latencies: list[float] = []
+
+        async def one(member: int) -> bool:
+            started = time.perf_counter()
+            try:
+                await submitter.submit(
+                    Requester(1, member),
+                    Ask(
+                        prompt="a benchmark prompt",
+                        orientation="landscape",
+                        duration=10,
+                        quality=None,
+                        channel_id=1,
+                    ),
+                )
+                return True
+            except SubmissionRefused:
+                return False
+            finally:
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        outcomes = await asyncio.gather(
+            *(one(m) for m in range(members) for _ in range(per_member))
+        )
+        elapsed = time.perf_counter() - started
+        accepted = sum(outcomes)
+        row = await db.fetch_one(
+            "SELECT MAX(c) FROM (SELECT COUNT(*) c FROM quota_ledger "
+            "WHERE kind = 'hold' GROUP BY user_id)"
+        )
+        await db.close()
+    latencies.sort()
+    print(f"submits: {len(outcomes)} from {members} members, accepted {accepted}")
+    print(f"elapsed: {elapsed:.2f} s, {len(outcomes) / elapsed:.0f} submits/s")
+    print(
+        f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms"
+    )
+    print(
+        f"most holds for one member: {row[0]} (quota {QUOTA}): "
+        f"{'no overdraw' if row[0] <= QUOTA else 'OVERDRAWN'}"
+    )
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:]]
+    asyncio.run(main(*(args or [100, 8])))

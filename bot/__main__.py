@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from dotenv import load_dotenv
 
@@ -19,7 +20,8 @@ EXIT_BAD_SETTINGS = 2
 
 
 def main() -> None:
-    load_dotenv()
+    # The working directory's .env, as documented (the default search starts from this file).
+    load_dotenv(Path(".env"))
     try:
         settings = load_settings()
     except SettingsError as error:

@@ -27,6 +27,10 @@ class SubmissionRefused(Exception):
     """A friendly, user-facing reason why a job was not accepted. Nothing was spent."""
 
 
+def rerun_in_progress_message(parent_job_id: int) -> str:
+    return f"Your re-run of job #{parent_job_id} is still in progress; wait for it to finish."
+
+
 @dataclass(frozen=True)
 class StoredImage:
     path: Path
@@ -79,6 +83,17 @@ class JobStore:
         now = self.clock.now()
         refusal: str | None = None
         async with self.db.transaction() as conn:
+            if new.parent_job_id is not None:
+                # One re-run of a video per member at a time, checked with the insert: a double
+                # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
+                rerunning = await _count(
+                    conn,
+                    "SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? "
+                    f"AND state IN ({_marks(_ACTIVE)})",
+                    (new.parent_job_id, new.user_id, *_ACTIVE),
+                )
+                if rerunning:
+                    raise SubmissionRefused(rerun_in_progress_message(new.parent_job_id))
             active = await _count(
                 conn,
                 "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? "

@@ -6,7 +6,7 @@ re-run works on messages posted before a restart, with no message cache.
 
 from __future__ import annotations
 
-from bot.jobs import JobStore, StoredImage, SubmissionRefused
+from bot.jobs import JobStore, StoredImage, SubmissionRefused, rerun_in_progress_message
 from bot.models import ACTIVE_STATES, Job, JobState
 from bot.submission import Ask, Requester, Submitter
 
@@ -32,10 +32,9 @@ async def rerun(
         raise SubmissionRefused(
             f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
         )
+    # An early answer; `JobStore.submit` checks it again atomically (concurrent re-runs).
     if await _has_active_rerun(submitter.jobs, source.id, requester.user_id):
-        raise SubmissionRefused(
-            f"Your re-run of job #{source.id} is still in progress; wait for it to finish."
-        )
+        raise SubmissionRefused(rerun_in_progress_message(source.id))
     image = None
     if source.image_path is not None:
         if not source.image_path.is_file():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def _nonce(job: Job, kind: str) -> str:
 class DiscordPresenter:
     def __init__(self, client: discord.Client) -> None:
         self.client = client
+        self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         channel = self.client.get_channel(channel_id)
@@ -107,7 +109,12 @@ class DiscordPresenter:
             if error.status == 413 or error.code == 40005:
                 raise UploadTooLarge() from None
             raise _delivery_error(error) from None
-        await _offer_rerun(message)
+        # Not awaited: the worker records the delivery when this returns, and until then a
+        # re-run of the posted video is refused ("no video yet"); Discord often rate-limits
+        # reactions for seconds, which must not hold that up.
+        task = asyncio.create_task(_offer_rerun(message), name=f"rerun-reaction-{job.id}")
+        self._reactions.add(task)
+        task.add_done_callback(self._reactions.discard)
         return message.id
 
     async def notify_requester(self, job: Job, text: str) -> None:

@@ -154,3 +154,84 @@ def job_id_from(text: str) -> int:
     """The job number in an acceptance reply such as 'Job #12 accepted: …'."""
     marker = text.split("#", 1)[1]
     return int("".join(ch for ch in marker[:12] if ch.isdigit()) or "0")
+
+
+# -- shared helpers for scenario files (added; nothing above depends on them) -----------------
+
+
+def user_id(stack: Stack, user: str) -> int:
+    return stack.discord.user(user).id
+
+
+def sora_request(stack: Stack, **overrides: object) -> dict[str, object]:
+    """Valid `/sora` options for the stack's backend, with `overrides` applied."""
+    duration = 10 if stack.backend == "rivya" else 15
+    return {
+        "prompt": "a lighthouse in a storm",
+        "orientation": "landscape",
+        "duration": duration,
+        **overrides,
+    }
+
+
+async def submit_sora(stack: Stack, user: str = "alice", **options: object) -> int:
+    """Run `/sora` as `user` and return the accepted job's id (fails if it was refused)."""
+    attachments = options.pop("attachments", ())
+    handle = await stack.discord.invoke(
+        "sora",
+        user=user,
+        options=sora_request(stack, **options),
+        attachments=attachments,  # type: ignore[arg-type]
+    )
+    await handle.wait_original()
+    reply = handle.original_contents[-1]
+    assert handle.ephemeral and "accepted" in reply, reply
+    return job_id_from(reply)
+
+
+async def finished_job(
+    stack: Stack, user: str = "alice", **options: object
+) -> tuple[int, MessageRecord]:
+    """Run `/sora` to the end: the job id and its result message (after the final edit)."""
+    job_id = await submit_sora(stack, user, **options)
+    result = await stack.wait_for(lambda: stack.result_of(job_id), f"the video of job #{job_id}")
+    await stack.wait_finished(job_id)
+    return job_id, result
+
+
+async def command_reply(
+    stack: Stack, command: str, user: str, channel: str = "general", **options: object
+) -> str:
+    """Run a slash command, assert its answer is private, and return the answer's text."""
+    handle = await stack.discord.invoke(command, user=user, channel=channel, options=options)
+    await handle.wait_original(timeout=FLOW_TIMEOUT)
+    assert handle.ephemeral, f"/{command} answered publicly"
+    return handle.original_contents[-1]
+
+
+def job_ids_of(stack: Stack, user: str) -> list[int]:
+    rows = stack.query("SELECT id FROM jobs WHERE user_id = ? ORDER BY id", (user_id(stack, user),))
+    return [row[0] for row in rows]
+
+
+def ledger_of(stack: Stack, user: str) -> list[tuple[int | None, str]]:
+    """(job id, kind) of every ledger row of `user`, oldest first."""
+    rows = stack.query(
+        "SELECT job_id, kind FROM quota_ledger WHERE user_id = ? ORDER BY id",
+        (user_id(stack, user),),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def dms_to(stack: Stack, user: str) -> list[MessageRecord]:
+    """What the bot sent `user` privately (direct messages), oldest first."""
+    return stack.discord.bot_messages(stack.discord.dm_channel(user))
+
+
+def public_bot_posts(stack: Stack) -> list[MessageRecord]:
+    """Every non-ephemeral bot message in every guild channel."""
+    posts: list[MessageRecord] = []
+    for channel in stack.discord.world.channels.values():
+        if channel.guild_id is not None:
+            posts += stack.discord.bot_messages(channel)
+    return posts

@@ -50,12 +50,13 @@ class SoraBot(commands.Bot):
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
-            presenter=DiscordPresenter(self),
+            presenter=DiscordPresenter(self, settings.quota_log_channel_id),
             downloader=self.downloader,
             clock=self.services.clock,
             upload_limit_bytes=settings.upload_limit_bytes,
             status_edit_interval=settings.status_edit_interval_seconds,
             concurrency=settings.worker_concurrency,
+            on_provider_unusable=self.services.provider_unusable,
         )
         await self._sync_commands()
         self._background.append(asyncio.create_task(self.worker.run(), name="worker"))

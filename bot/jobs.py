@@ -220,7 +220,15 @@ class JobStore:
         return await self.update(job, (JobState.QUEUED,), **fields)
 
     async def mark_submit_attempted(self, job: Job) -> bool:
-        return await self.update(job, (JobState.QUEUED,), submit_attempted=1)
+        """Claim the create call: True only for the first caller since the last resend."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET submit_attempted = 1, updated_at = ? "
+                "WHERE id = ? AND state = ? AND submit_attempted = 0",
+                (now, job.id, JobState.QUEUED.value),
+            )
+            return cursor.rowcount == 1
 
     async def record_reference(self, job: Job, reference_url: str) -> bool:
         return await self.update(job, (JobState.QUEUED,), reference_url=reference_url)
@@ -263,12 +271,20 @@ class JobStore:
     async def mark_delivery_started(self, job: Job) -> bool:
         return await self.update(job, (JobState.SUCCEEDED,), delivery_started=1)
 
-    async def reschedule(self, job: Job, next_action_at: float, failed_attempt: bool) -> bool:
-        """Try again later; `failed_attempt` counts towards the backoff."""
+    async def reschedule(
+        self,
+        job: Job,
+        next_action_at: float,
+        failed_attempt: bool,
+        resend_allowed: bool = False,
+    ) -> bool:
+        """Try again later; `failed_attempt` counts towards the backoff. `resend_allowed`
+        clears the create claim when the provider said it did not take the job."""
         failures = job.transient_failures + 1 if failed_attempt else job.transient_failures
-        return await self.update(
-            job, ACTIVE_STATES, next_action_at=next_action_at, transient_failures=failures
-        )
+        fields: dict[str, Any] = {"next_action_at": next_action_at, "transient_failures": failures}
+        if resend_allowed:
+            fields["submit_attempted"] = 0
+        return await self.update(job, ACTIVE_STATES, **fields)
 
     async def record_status(self, job: Job, message_id: int, text: str) -> None:
         # Status bookkeeping is allowed in any state: the final edit happens after the outcome.

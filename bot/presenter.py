@@ -36,3 +36,7 @@ class JobPresenter(Protocol):
     async def notify_requester(self, job: Job, text: str) -> None:
         """Tell the requester about an outcome that is not a video (failure, expiry)."""
         ...
+
+    async def alert_moderators(self, text: str) -> None:
+        """Tell the moderators about a problem only they or the operator can fix."""
+        ...

@@ -54,6 +54,9 @@ class Services:
                 self.health = await self.provider.check()
         except TimeoutError:
             self.health = ProviderHealth(None, None, "the provider did not answer in time")
+        except Exception as error:  # an odd answer must not stop start-up or the rechecks
+            log.warning("provider check failed", exc_info=error)
+            self.health = ProviderHealth(None, None, f"check failed ({type(error).__name__})")
         level = logging.ERROR if self.health.refuses_jobs else logging.INFO
         log.log(
             level,
@@ -63,6 +66,14 @@ class Services:
             self.health.detail,
         )
         return self.health
+
+    def provider_unusable(self, health: ProviderHealth) -> bool:
+        """Record a problem the worker met mid-run; True if it is new (so alert once).
+
+        The periodic check replaces it with a fresh reading."""
+        is_new = not self.health.refuses_jobs
+        self.health = health
+        return is_new
 
     async def close(self) -> None:
         await self.provider.close()

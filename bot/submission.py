@@ -118,6 +118,11 @@ class Submitter:
                 f"The model {self.profile.model} is not available from the video service right "
                 "now, so I can't make videos. The operator has been told."
             )
+        if health.out_of_credits:
+            raise SubmissionRefused(
+                "The video service account is out of credits, so I can't make videos right "
+                "now. The moderators have been told."
+            )
         if health.key_ok is False:
             raise SubmissionRefused(
                 "The video service is misconfigured on this server (its API key was refused). "

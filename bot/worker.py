@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.clock import Clock
@@ -22,6 +23,7 @@ from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
     OutcomeUnknownError,
+    ProviderHealth,
     ProviderMisconfiguredError,
     ProviderOutOfCreditsError,
     ReferenceImage,
@@ -63,6 +65,7 @@ class Worker:
         status_edit_interval: float,
         concurrency: int,
         idle_wait: float = 1.0,
+        on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
     ) -> None:
         self.jobs = jobs
         self.provider = provider
@@ -72,13 +75,15 @@ class Worker:
         self.upload_limit_bytes = upload_limit_bytes
         self.status_edit_interval = status_edit_interval
         self.idle_wait = idle_wait
-        self._slots = asyncio.Semaphore(concurrency)
+        # Records a provider-wide problem; returns True when it is news (worth an alert).
+        self.on_provider_unusable = on_provider_unusable
         self._concurrency = concurrency
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._stopping = False
-        # The smallest poll gap is a good base for backoff: fast in tests, sane in production.
-        self._backoff_base = max(0.05, min(2.0, min(provider.poll_seconds)))
+        # The smallest poll gap is the backoff base: a gateway that wants 30 s between polls
+        # must not be retried faster than that.
+        self._backoff_base = max(0.05, min(provider.poll_seconds))
 
     # -- loop ---------------------------------------------------------------------------------
 
@@ -118,6 +123,8 @@ class Worker:
             return []
         started = []
         for job in await self.jobs.due(self.clock.now(), limit=free + len(self._inflight)):
+            if self._stopping:
+                break  # `stop()` may have begun while the query ran
             if job.id in self._inflight or len(self._inflight) >= self._concurrency:
                 continue
             task = asyncio.create_task(self._guarded_step(job), name=f"job-{job.id}")
@@ -155,13 +162,12 @@ class Worker:
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def _guarded_step(self, job: Job) -> None:
-        async with self._slots:
-            try:
-                await self.step(job)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:
-                await self._unexpected(job, error)
+        try:
+            await self.step(job)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            await self._unexpected(job, error)
 
     # -- one step -----------------------------------------------------------------------------
 
@@ -169,6 +175,18 @@ class Worker:
         """Move `job` one step forward."""
         if job.state in PENDING_AT_PROVIDER and await self.jobs.expire_if_overdue(job):
             await self._announce_end(job.id)
+            return
+        if job.provider != self.provider.name:
+            # PROVIDER was changed while this job ran: its task lives at the other service.
+            # Leave it; at its deadline it expires, releasing the quota, and the member is told.
+            log.warning(
+                "job %s belongs to provider %r, not %r; it waits for its deadline (set PROVIDER "
+                "back to finish it)",
+                job.id,
+                job.provider,
+                self.provider.name,
+            )
+            await self.jobs.reschedule(job, job.deadline_at, failed_attempt=False)
             return
         if job.status_message_id is None:
             job = await self._refresh_status(job, force=True)
@@ -180,6 +198,13 @@ class Worker:
             await self._deliver(job)
 
     async def _submit(self, job: Job) -> None:
+        if job.model != self.provider.profile.model:
+            await self._fail(
+                job,
+                "model_changed",
+                "The bot's video model was changed before this job started; please ask again.",
+            )
+            return
         if job.submit_attempted and not self.provider.idempotent_create:
             log.warning(
                 "job %s: a create was sent before a restart and this provider cannot say "
@@ -193,7 +218,9 @@ class Worker:
                 "service received it.",
             )
             return
-        await self.jobs.mark_submit_attempted(job)
+        claimed = await self.jobs.mark_submit_attempted(job)
+        if not claimed and not self.provider.idempotent_create:
+            return  # another worker (an old process still running) is sending it right now
         try:
             image = _reference_image(job)
             reference_url = job.reference_url
@@ -219,7 +246,8 @@ class Worker:
             await self._fail(job, "outcome_unknown", error.user_message)
             return
         except TransientProviderError as error:
-            await self._retry_later(job, error)
+            # The provider said it did not take the job (busy, unreachable): safe to resend.
+            await self._retry_later(job, error, resend_allowed=True)
             return
         except JobRejectedError as error:
             await self._reject(job, error)
@@ -317,18 +345,43 @@ class Worker:
 
     # -- outcomes -----------------------------------------------------------------------------
 
-    async def _retry_later(self, job: Job, error: Exception) -> None:
+    async def _retry_later(self, job: Job, error: Exception, resend_allowed: bool = False) -> None:
         retry_after = getattr(error, "retry_after", None)
         delay = backoff_delay(job.transient_failures, self._backoff_base, retry_after)
         log.info("job %s: %s; retrying in %.1fs", job.id, error, delay)
-        await self.jobs.reschedule(job, self.clock.now() + delay, failed_attempt=True)
+        await self.jobs.reschedule(
+            job, self.clock.now() + delay, failed_attempt=True, resend_allowed=resend_allowed
+        )
 
     async def _reject(self, job: Job, error: JobRejectedError) -> None:
-        if isinstance(error, ProviderMisconfiguredError):
-            log.error("job %s: the provider refused our credentials (%s)", job.id, error.code)
-        elif isinstance(error, ProviderOutOfCreditsError):
-            log.error("job %s: the provider account is out of credits", job.id)
+        if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):
+            await self._provider_unusable(job, error)
         await self._fail(job, error.code or "rejected", error.user_message)
+
+    async def _provider_unusable(self, job: Job, error: JobRejectedError) -> None:
+        """Stop accepting jobs that would fail the same way, and tell the moderators once."""
+        out_of_credits = isinstance(error, ProviderOutOfCreditsError)
+        problem = (
+            "the video service account is out of credits"
+            if out_of_credits
+            else f"the video service refused the API key ({error.code})"
+        )
+        log.error("job %s: %s", job.id, problem)
+        if self.on_provider_unusable is not None and self.on_provider_unusable(
+            ProviderHealth(
+                key_ok=None if out_of_credits else False,
+                model_available=None,
+                detail=problem,
+                out_of_credits=out_of_credits,
+            )
+        ):
+            try:
+                await self.presenter.alert_moderators(
+                    f"⚠️ Video generation is paused: {problem}. New /sora requests are refused "
+                    "until it is fixed (checked again every 10 minutes)."
+                )
+            except DeliveryError as alert_error:
+                log.warning("could not alert the moderators: %s", alert_error)
 
     async def _fail(self, job: Job, code: str, message: str) -> None:
         if await self.jobs.finish_unsuccessfully(job, JobState.FAILED, code, message):

@@ -31,8 +31,9 @@ def _nonce(job: Job, kind: str) -> str:
 
 
 class DiscordPresenter:
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, alert_channel_id: int | None = None) -> None:
         self.client = client
+        self.alert_channel_id = alert_channel_id
         self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
@@ -116,6 +117,15 @@ class DiscordPresenter:
         self._reactions.add(task)
         task.add_done_callback(self._reactions.discard)
         return message.id
+
+    async def alert_moderators(self, text: str) -> None:
+        if self.alert_channel_id is None:
+            return  # the log already has it at ERROR level
+        channel = await self._channel(self.alert_channel_id)
+        try:
+            await channel.send(text, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as error:
+            raise _delivery_error(error) from None
 
     async def notify_requester(self, job: Job, text: str) -> None:
         channel = await self._channel(job.channel_id)

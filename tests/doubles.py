@@ -47,6 +47,7 @@ class RecordingPresenter:
     status_ids: dict[int, int] = field(default_factory=dict)
     results: list[PostedResult] = field(default_factory=list)
     notices: list[tuple[int, str]] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
     _next_id: int = 1000
 
     def _new_id(self) -> int:
@@ -78,6 +79,9 @@ class RecordingPresenter:
 
     async def notify_requester(self, job: Job, text: str) -> None:
         self.notices.append((job.id, text))
+
+    async def alert_moderators(self, text: str) -> None:
+        self.alerts.append(text)
 
     def last_status(self, job_id: int) -> str:
         return self.statuses[job_id][-1]

@@ -53,10 +53,11 @@ class ProviderHealth:
     key_ok: bool | None
     model_available: bool | None
     detail: str
+    out_of_credits: bool = False
 
     @property
     def refuses_jobs(self) -> bool:
-        return self.key_ok is False or self.model_available is False
+        return self.key_ok is False or self.model_available is False or self.out_of_credits
 
 
 class ProviderError(Exception):

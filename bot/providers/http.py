@@ -13,10 +13,15 @@ MAX_BODY = 4 * 1024 * 1024  # status answers are small; refuse to buffer anythin
 
 
 async def read_json(response: aiohttp.ClientResponse) -> Any | None:
-    """The body as JSON, or None when it is not JSON (an HTML error page, a truncated body)."""
-    raw = await response.content.read(MAX_BODY)
+    """The whole body as JSON, or None when it is not JSON (an HTML page, a truncated body) or
+    is larger than `MAX_BODY`."""
+    body = bytearray()
+    async for chunk in response.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > MAX_BODY:
+            return None
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
 

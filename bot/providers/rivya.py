@@ -60,10 +60,13 @@ class RivyaProvider(VideoProvider):
 
     async def check(self) -> ProviderHealth:
         key_ok: bool | None
+        balance: float | None = None
         try:
-            credits = await self._call("GET", "/credits")
+            answer = await self._call("GET", "/credits")
             key_ok = True
-            credits_note = f"{credits.get('current_credits', '?')} credits left"
+            raw = answer.get("current_credits") if isinstance(answer, dict) else None
+            balance = float(raw) if isinstance(raw, int | float) else None
+            credits_note = f"{raw if balance is not None else '?'} credits left"
         except ProviderMisconfiguredError as error:
             key_ok, credits_note = False, error.user_message
         except (TransientProviderError, JobRejectedError) as error:
@@ -80,9 +83,14 @@ class RivyaProvider(VideoProvider):
                 f"{credits_note}; model {self.profile.model!r} is not in the catalogue",
             )
         api_status = entry.get("api_status")
-        available = api_status == "available"
+        cost = entry.get("base_credits")
+        empty = balance is not None and isinstance(cost, int | float) and balance < cost
         return ProviderHealth(
-            key_ok, available, f"{credits_note}; model {self.profile.model!r} is {api_status}"
+            key_ok,
+            api_status == "available",
+            f"{credits_note}; model {self.profile.model!r} is {api_status}"
+            + (f" and costs {cost} credits a video" if empty else ""),
+            out_of_credits=empty,
         )
 
     async def catalogue_entry(self, model: str) -> dict[str, Any] | None:

@@ -221,3 +221,25 @@ async def test_a_catalogue_only_model_round_trips(sim: RivyaSimulator) -> None:
         )
         task_id = await provider.create(request(model="sora-3", duration=20))
         assert task_id
+
+
+async def test_check_notices_an_empty_account(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+    sim.credits = 10  # less than one 75-credit video
+    health = await provider.check()
+    assert health.out_of_credits and health.refuses_jobs
+
+
+async def test_check_survives_an_odd_credits_answer(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    real_call = provider._call
+
+    async def credits_as_a_list(method: str, path: str, **kwargs: object) -> object:
+        if path == "/credits":
+            return [75]  # valid JSON, not the documented object
+        return await real_call(method, path, **kwargs)  # type: ignore[arg-type]
+
+    provider._call = credits_as_a_list  # type: ignore[method-assign]
+    health = await provider.check()
+    assert health.key_ok is True and health.model_available is True
+    assert not health.out_of_credits and "? credits left" in health.detail

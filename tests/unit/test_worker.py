@@ -374,3 +374,49 @@ async def test_stop_cancels_a_step_past_the_grace_and_keeps_the_job(slow_rig: Ri
     assert step.cancelled()
     kept = await slow_rig.job(job.id)
     assert kept.state is JobState.QUEUED and kept.submit_attempted  # resumed on restart
+
+
+async def test_non_idempotent_create_refused_as_busy_is_sent_again(rig: Rig) -> None:
+    # A 429 or a refused connection means the gateway did not take the job: resend it.
+    rig.provider.idempotent_create = False
+    job = await rig.submit()
+    rig.provider.creates = [TransientProviderError("busy", "rate_limited", retry_after=5), "t"]
+    await rig.run()
+    await rig.run(10)
+    submitted = await rig.job(job.id)
+    assert submitted.state is JobState.SUBMITTED and submitted.provider_task_id == "t"
+    assert len(rig.provider.create_calls) == 2
+
+
+async def test_a_second_worker_cannot_send_a_non_idempotent_create_twice(rig: Rig) -> None:
+    rig.provider.idempotent_create = False
+    job = await rig.submit()
+    assert await rig.store.mark_submit_attempted(job)  # another process claimed it first
+    await rig.worker.step(job)  # this worker holds a stale copy (submit_attempted = False)
+    assert rig.provider.create_calls == []
+
+
+async def test_out_of_credits_mid_run_pauses_new_jobs_and_alerts_once(rig: Rig) -> None:
+    unusable: list[object] = []
+
+    def record(health: object) -> bool:
+        unusable.append(health)
+        return len(unusable) == 1
+
+    rig.worker.on_provider_unusable = record  # type: ignore[assignment]
+    first, second = await rig.submit(user_id=1), await rig.submit(user_id=2)
+    rig.provider.creates = [ProviderOutOfCreditsError("empty", "insufficient_credits")] * 2
+    await rig.run()
+    assert {(await rig.job(j.id)).state for j in (first, second)} == {JobState.FAILED}
+    assert len(unusable) == 2 and unusable[0].out_of_credits  # type: ignore[attr-defined]
+    assert len(rig.presenter.alerts) == 1 and "out of credits" in rig.presenter.alerts[0]
+
+
+async def test_jobs_of_a_previous_provider_wait_for_their_deadline(rig: Rig) -> None:
+    job = await rig.submit()
+    await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
+    await rig.run()
+    assert rig.provider.create_calls == [] and rig.provider.status_calls == []
+    await rig.run(1801)
+    assert (await rig.job(job.id)).state is JobState.EXPIRED
+    assert await rig.ledger(job.id) == ["hold", "release"]

@@ -269,7 +269,11 @@ class JobStore:
         )
 
     async def mark_delivery_started(self, job: Job) -> bool:
-        return await self.update(job, (JobState.SUCCEEDED,), delivery_started=1)
+        if job.delivery_started:
+            return True  # keep the first attempt's time: the search after a crash starts there
+        return await self.update(
+            job, (JobState.SUCCEEDED,), delivery_started=1, delivery_started_at=self.clock.now()
+        )
 
     async def reschedule(
         self,

@@ -82,6 +82,7 @@ class Job:
     result_message_id: int | None
     delivery: str | None
     delivery_started: bool
+    delivery_started_at: float | None
     error_code: str | None
     error_message: str | None
     transient_failures: int
@@ -128,6 +129,7 @@ class Job:
             result_message_id=data["result_message_id"],
             delivery=data["delivery"],
             delivery_started=bool(data["delivery_started"]),
+            delivery_started_at=data["delivery_started_at"],
             error_code=data["error_code"],
             error_message=data["error_message"],
             transient_failures=data["transient_failures"],

@@ -25,8 +25,9 @@ class JobPresenter(Protocol):
         """Create the job's status message, or edit it to `text`; return its message id."""
         ...
 
-    async def find_posted_result(self, job: Job) -> int | None:
-        """The id of a result already posted for `job` (after a crash mid-post), if any."""
+    async def find_posted_result(self, job: Job) -> tuple[int, str] | None:
+        """A result already posted for `job` (after a crash mid-post): its message id and
+        whether it was a "file" or a "link"; None if there is none."""
         ...
 
     async def post_result(self, job: Job, video: Path | None, text: str) -> int:

@@ -8,8 +8,11 @@ from bot.models import Job, JobState
 from bot.providers.profiles import ModelProfile
 
 PROMPT_PREVIEW_CHARS = 1200
+REASON_CHARS = 300
+MESSAGE_CHARS = 2000  # Discord's limit for a message's content
 _MENTION = re.compile(r"@(everyone|here|[!&]?\d+)")
 _ROLE_OR_USER = re.compile(r"<(@[!&]?|#)(\d+)>")
+_MARKDOWN = re.compile(r"([\\*_~`|>\[\]()#-])")
 
 
 def neutralise_mentions(text: str) -> str:
@@ -18,11 +21,18 @@ def neutralise_mentions(text: str) -> str:
     return _MENTION.sub(lambda m: f"@\u200b{m.group(1)}", text)
 
 
-def prompt_preview(prompt: str) -> str:
-    text = neutralise_mentions(prompt.strip())
-    if len(text) > PROMPT_PREVIEW_CHARS:
-        text = text[: PROMPT_PREVIEW_CHARS - 1].rstrip() + "…"
-    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+def escape_markdown(text: str) -> str:
+    """Show a member's text as typed: no links, code blocks or formatting taking effect."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def prompt_preview(prompt: str, limit: int = PROMPT_PREVIEW_CHARS) -> str:
+    text = shorten(neutralise_mentions(prompt.strip()), limit)
+    return "\n".join(f"> {escape_markdown(line)}" if line else ">" for line in text.splitlines())
 
 
 def settings_line(job: Job, profile: ModelProfile | None) -> str:
@@ -49,19 +59,22 @@ def state_line(job: Job) -> str:
         return "📦 Video ready, posting it…"
     if job.state is JobState.DELIVERED:
         return "✅ Done: the video is in the reply below."
-    reason = job.error_message or "The video service gave no reason."
+    reason = shorten(job.error_message or "The video service gave no reason.", REASON_CHARS)
     if job.state is JobState.EXPIRED:
         return f"⌛ Expired: {reason} It did not count against your quota."
     return f"❌ Failed: {reason} It did not count against your quota."
 
 
 def status_text(job: Job, profile: ModelProfile | None) -> str:
-    return (
-        f"🎬 **Video job #{job.id}** for <@{job.user_id}>\n"
-        f"{prompt_preview(job.prompt)}\n"
-        f"{settings_line(job, profile)}\n"
-        f"**Status:** {state_line(job)}"
-    )
+    head = f"🎬 **Video job #{job.id}** for <@{job.user_id}>"
+    tail = f"{settings_line(job, profile)}\n**Status:** {state_line(job)}"
+    # Escaping can lengthen the preview; shrink it until the whole message fits.
+    limit = PROMPT_PREVIEW_CHARS
+    while True:
+        text = f"{head}\n{prompt_preview(job.prompt, limit)}\n{tail}"
+        if len(text) <= MESSAGE_CHARS or limit <= 50:
+            return text[:MESSAGE_CHARS]
+        limit = max(50, limit - (len(text) - MESSAGE_CHARS) - 10)
 
 
 def result_text(job: Job, link: str | None) -> str:

@@ -287,7 +287,7 @@ class Worker:
             existing = await self.presenter.find_posted_result(job)
             if existing is not None:
                 log.info("job %s: found the result posted before a restart", job.id)
-                await self._delivered(job, existing, job.delivery or "file")
+                await self._delivered(job, *existing)
                 return
         await self.jobs.mark_delivery_started(job)
         limit = min(self.upload_limit_bytes, job.upload_limit_bytes or self.upload_limit_bytes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
@@ -16,7 +17,8 @@ from cogs._buttons import RERUN_EMOJI, result_view
 log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
-HISTORY_SCAN = 50
+HISTORY_SCAN = 200
+SEARCH_MARGIN_SECONDS = 60
 
 
 def only_requester(job: Job) -> discord.AllowedMentions:
@@ -70,23 +72,23 @@ class DiscordPresenter:
             raise _delivery_error(error) from None
         return message.id
 
-    async def find_posted_result(self, job: Job) -> int | None:
-        if job.status_message_id is None or self.client.user is None:
+    async def find_posted_result(self, job: Job) -> tuple[int, str] | None:
+        if self.client.user is None:
             return None
         channel = await self._channel(job.channel_id)
         expected = result_text(job, None)
+        # Search from a little before the first post attempt: the result is among the
+        # messages after it, however busy the channel was while the job ran.
+        since = (job.delivery_started_at or job.created_at) - SEARCH_MARGIN_SECONDS
+        after = discord.Object(id=discord.utils.time_snowflake(datetime.fromtimestamp(since, UTC)))
         try:
             async for message in channel.history(  # type: ignore[attr-defined]
-                after=discord.Object(id=job.status_message_id), limit=HISTORY_SCAN
+                after=after, limit=HISTORY_SCAN, oldest_first=True
             ):
-                reference = message.reference
-                if (
-                    message.author.id == self.client.user.id
-                    and reference is not None
-                    and reference.message_id == job.status_message_id
-                    and message.content.startswith(expected)
+                if message.author.id == self.client.user.id and message.content.startswith(
+                    expected
                 ):
-                    return message.id
+                    return message.id, "file" if message.attachments else "link"
         except discord.HTTPException as error:
             raise _delivery_error(error) from None
         return None

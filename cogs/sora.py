@@ -11,6 +11,7 @@ import inspect
 import logging
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -82,11 +83,16 @@ class SoraCog(commands.Cog):
                 ephemeral=True,
             )
             return
-        await interaction.followup.send(
-            f"Job #{job.id} accepted: {message.jump_url}\nI'll post the video there and mention "
-            "you when it's ready (usually a few minutes). You are only charged if you get a video.",
-            ephemeral=True,
-        )
+        try:
+            await interaction.followup.send(
+                f"Job #{job.id} accepted: {message.jump_url}\nI'll post the video there and "
+                "mention you when it's ready (usually a few minutes). You are only charged if "
+                "you get a video.",
+                ephemeral=True,
+            )
+        except discord.HTTPException as error:
+            # The job runs regardless and its public status message says so.
+            log.info("job %s: could not confirm privately: %s", job.id, error)
 
     async def _fetch_image(self, attachment: discord.Attachment) -> ImageUpload:
         # Refuse by declared size before downloading; the bytes are checked again after.
@@ -136,7 +142,7 @@ async def post_status_message(
             reference=reference,  # type: ignore[arg-type]
             files=files,
         )
-    except discord.HTTPException as error:
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
         log.warning("job %s: could not post the status message: %s", job.id, error)
         await bot.services.jobs.finish_unsuccessfully(
             job, JobState.FAILED, "no_channel_access", "I could not post in that channel."

@@ -60,10 +60,10 @@ class RecordingPresenter:
             self.status_ids[job.id] = job.status_message_id or self._new_id()
         return self.status_ids[job.id]
 
-    async def find_posted_result(self, job: Job) -> int | None:
+    async def find_posted_result(self, job: Job) -> tuple[int, str] | None:
         for result in self.results:
             if result.job_id == job.id:
-                return result.message_id
+                return result.message_id, "file" if result.video is not None else "link"
         return None
 
     async def post_result(self, job: Job, video: Path | None, text: str) -> int:

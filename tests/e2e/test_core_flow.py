@@ -137,3 +137,34 @@ async def test_sigkill_mid_job_posts_once_and_charges_once(stack: Stack) -> None
     assert len(results) == 1
     assert len(stack.provider.created_tasks) == 1
     assert stack.ledger(job_id) == ["hold", "charge"]
+
+
+# Discord's nonce de-duplication lasts only minutes; model a restart that took longer, so the
+# bot must find its earlier post in the channel's history.
+@pytest.mark.discord(nonce_window=0.01)
+async def test_crash_between_posting_and_recording_is_not_posted_twice(stack: Stack) -> None:
+    stack.provider.next_task(polls_until_done=8)
+    job_id = await accept(stack)
+    await stack.wait_for(lambda: stack.provider.created_tasks, "the provider task")
+    # A busy channel: plenty of chatter between the status message and the result.
+    for i in range(60):
+        await stack.discord.user_message("bob", "general", f"chatter {i}", dispatch=False)
+    await stack.wait_finished(job_id)
+    assert stack.bot is not None
+    await stack.bot.kill()
+    # Put the database back to the moment after the post and before it was recorded.
+    stack.query(
+        "UPDATE jobs SET state = 'succeeded', result_message_id = NULL, delivery = NULL, "
+        "finished_at = NULL WHERE id = ?",
+        (job_id,),
+    )
+    stack.query("DELETE FROM quota_ledger WHERE job_id = ? AND kind = 'charge'", (job_id,))
+    bot = await stack.start_bot()
+    # Nothing changes in Discord when recovery works, so follow the bot's own account of it.
+    await bot.wait_for_log(f"job {job_id} delivered as file", timeout=20)
+    results = [m for m in stack.bot_posts() if f"job #{job_id} is ready" in m.content]
+    assert len(results) == 1
+    assert stack.query("SELECT result_message_id, delivery FROM jobs WHERE id = ?", (job_id,)) == [
+        (results[0].id, "file")
+    ]
+    assert stack.ledger(job_id) == ["hold", "charge"]

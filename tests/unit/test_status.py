@@ -1,0 +1,94 @@
+"""What members read: safe, short enough for Discord, and faithful to the job."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bot.models import Job, JobOptions, JobState
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.status import MESSAGE_CHARS, neutralise_mentions, status_text
+
+
+def make_job(**fields: object) -> Job:
+    base = dict(
+        id=7,
+        guild_id=1,
+        channel_id=2,
+        user_id=3,
+        provider="rivya",
+        model="sora-2-pro",
+        prompt="a cat",
+        options=JobOptions("portrait", 10, "standard"),
+        image_path=None,
+        image_name=None,
+        image_mime=None,
+        image_source_url=None,
+        state=JobState.RUNNING,
+        idempotency_key="k",
+        submit_attempted=True,
+        provider_task_id="t",
+        progress=None,
+        status_message_id=None,
+        status_text=None,
+        status_edited_at=None,
+        reply_to_message_id=None,
+        upload_limit_bytes=None,
+        reference_url=None,
+        result_url=None,
+        result_message_id=None,
+        delivery=None,
+        delivery_started=False,
+        delivery_started_at=None,
+        error_code=None,
+        error_message=None,
+        transient_failures=0,
+        polls=0,
+        parent_job_id=None,
+        next_action_at=0.0,
+        deadline_at=0.0,
+        created_at=0.0,
+        updated_at=0.0,
+        finished_at=None,
+    )
+    base.update(fields)
+    return Job(**base)  # type: ignore[arg-type]
+
+
+def test_mentions_cannot_ping() -> None:
+    text = neutralise_mentions("hi @everyone and @here and <@123> <@&456> <#789>")
+    for live in ("@everyone", "@here", "<@123>", "<@&456>", "<#789>"):
+        assert live not in text
+
+
+def test_prompt_markdown_is_shown_not_applied() -> None:
+    text = status_text(
+        make_job(prompt="[click](https://evil.example) ```code``` **bold**"), RIVYA_SORA_2_PRO
+    )
+    assert "[click](https" not in text and "```" not in text and "**bold**" not in text
+    assert "\\[click\\]" in text
+
+
+def test_longest_prompt_and_reason_still_fit_one_message() -> None:
+    job = make_job(
+        prompt=("*_`[" * 2500),  # 10,000 characters that all need escaping
+        state=JobState.FAILED,
+        error_message="moderation " * 300,
+    )
+    text = status_text(job, RIVYA_SORA_2_PRO)
+    assert len(text) <= MESSAGE_CHARS
+    assert text.rstrip().endswith("It did not count against your quota.")
+
+
+def test_progress_and_settings_are_shown() -> None:
+    job = replace(make_job(progress=42), image_name="ref.png")
+    text = status_text(job, RIVYA_SORA_2_PRO)
+    assert "Generating… 42%" in text
+    assert "Portrait · 10 s · Standard · Sora 2 Pro · with reference image" in text
+
+
+def test_job_paths_are_not_shown(tmp_path: Path) -> None:
+    text = status_text(
+        make_job(image_path=tmp_path / "secret.png", image_name="x.png"), RIVYA_SORA_2_PRO
+    )
+    assert str(tmp_path) not in text

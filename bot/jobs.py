@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot import quotas
+from bot import audit, quotas
 from bot.clock import Clock
 from bot.models import ACTIVE_STATES, PENDING_AT_PROVIDER, Job, JobOptions, JobState
 from bot.quotas import Allowance
@@ -299,6 +299,23 @@ class JobStore:
                 "updated_at = ? WHERE id = ?",
                 (message_id, text, now, now, job.id),
             )
+
+    async def record_video_removed(
+        self, job: Job, actor_id: int, moderator_action: audit.Action | None
+    ) -> bool:
+        """Mark the posted video removed (once); a moderator's removal is also audited."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET result_deleted_by = ?, result_deleted_at = ?, updated_at = ? "
+                "WHERE id = ? AND result_deleted_at IS NULL",
+                (actor_id, now, now, job.id),
+            )
+            if cursor.rowcount != 1:
+                return False
+            if moderator_action is not None:
+                await audit.record(conn, job.guild_id, actor_id, moderator_action, now)
+            return True
 
     async def record_delivered(self, job: Job, message_id: int, delivery: str) -> bool:
         """Mark the result posted and charge the hold, atomically."""

@@ -93,6 +93,8 @@ class Job:
     created_at: float
     updated_at: float
     finished_at: float | None
+    result_deleted_by: int | None = None
+    result_deleted_at: float | None = None
 
     @property
     def is_active(self) -> bool:
@@ -140,4 +142,6 @@ class Job:
             created_at=data["created_at"],
             updated_at=data["updated_at"],
             finished_at=data["finished_at"],
+            result_deleted_by=data["result_deleted_by"],
+            result_deleted_at=data["result_deleted_at"],
         )

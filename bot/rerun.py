@@ -28,6 +28,10 @@ async def rerun(
     submitter: Submitter, source: Job, requester: Requester, *, image_retention_days: float
 ) -> Job:
     """Accept a re-run of `source` for `requester`, or raise `SubmissionRefused`."""
+    if source.result_deleted_at is not None:
+        raise SubmissionRefused(
+            f"The video of job #{source.id} was removed, so it cannot be re-run."
+        )
     if source.state is not JobState.DELIVERED:
         raise SubmissionRefused(
             f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."

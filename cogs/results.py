@@ -15,14 +15,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.audit import Action
 from bot.delivery import DownloadFailed, TooLargeToUpload
 from bot.jobs import SubmissionRefused
 from bot.models import Job, JobState
-from bot.moderation import Actor
 from bot.rerun import find_job_by_message, rerun
 from bot.status import settings_line
 from bot.submission import Requester
 from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton, result_view
+from cogs.quota import actor_of
 from cogs.sora import post_status_message, requester_of
 
 if TYPE_CHECKING:
@@ -108,38 +109,44 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         if job is None or job.guild_id != interaction.guild_id:
             await interaction.response.send_message("That job no longer exists.", ephemeral=True)
             return
-        if interaction.user.id != job.user_id and not self._is_moderator(interaction):
+        is_requester = interaction.user.id == job.user_id
+        if not is_requester and not self._is_moderator(interaction):
             await interaction.response.send_message(
                 "Only the member who asked for this video, or a moderator, can delete it.",
                 ephemeral=True,
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        message = interaction.message
-        try:
-            if message is not None:
+        # The clicked post, and the original result if this was a /sora-show repost.
+        targets = [m for m in (interaction.message,) if m is not None]
+        if job.result_message_id and all(m.id != job.result_message_id for m in targets):
+            channel = await self._channel(job.channel_id)
+            if channel is not None:
+                targets.append(channel.get_partial_message(job.result_message_id))  # type: ignore[attr-defined]
+        for message in targets:
+            try:
                 await message.delete()
-        except discord.NotFound:
-            pass
-        except discord.HTTPException as error:
-            log.warning("job %s: could not delete the result: %s", job.id, error)
-            await interaction.followup.send(
-                "Discord refused to delete it; try again.", ephemeral=True
+            except discord.NotFound:
+                pass
+            except discord.HTTPException as error:
+                log.warning("job %s: could not delete the result: %s", job.id, error)
+                await interaction.followup.send(
+                    "Discord refused to delete it; try again.", ephemeral=True
+                )
+                return
+        action = None
+        if not is_requester:
+            action = Action(
+                action="remove_video",
+                detail=f"removed the video of job #{job.id} by <@{job.user_id}>",
+                target_user_id=job.user_id,
             )
-            return
-        log.info("job %s: result deleted by %s", job.id, interaction.user.id)
+        await self.services.jobs.record_video_removed(job, interaction.user.id, action)
+        log.info("job %s: video removed by %s", job.id, interaction.user.id)
         await interaction.followup.send(f"Deleted the video of job #{job.id}.", ephemeral=True)
 
     def _is_moderator(self, interaction: discord.Interaction) -> bool:
-        member = interaction.user
-        permissions = getattr(member, "guild_permissions", None)
-        actor = Actor(
-            guild_id=interaction.guild_id or 0,
-            user_id=member.id,
-            role_ids=tuple(role.id for role in getattr(member, "roles", [])),
-            manage_guild=bool(permissions and permissions.manage_guild),
-        )
-        return self.services.moderation.is_moderator(actor)
+        return self.services.moderation.is_moderator(actor_of(interaction))
 
     # -- history ------------------------------------------------------------------------------
 
@@ -170,6 +177,8 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             f"{settings_line(job, self.services.profile)} · <t:{int(job.created_at)}:R>\n"
             f"-# {discord.utils.escape_markdown(discord.utils.escape_mentions(prompt))}"
         )
+        if job.result_deleted_at is not None:
+            return line + " · video removed"
         target = job.result_message_id or job.status_message_id
         if target:
             line += (
@@ -186,6 +195,17 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         if found is None or found.guild_id != interaction.guild_id:
             await interaction.followup.send(
                 f"There is no job #{job} on this server.", ephemeral=True
+            )
+            return
+        if found.user_id != interaction.user.id and not self._is_moderator(interaction):
+            await interaction.followup.send(
+                f"Only the member who asked for job #{job}, or a moderator, can show it again.",
+                ephemeral=True,
+            )
+            return
+        if found.result_deleted_at is not None:
+            await interaction.followup.send(
+                f"The video of job #{job} was removed, so it is not shown again.", ephemeral=True
             )
             return
         if found.state is not JobState.DELIVERED:

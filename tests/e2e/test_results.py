@@ -332,6 +332,22 @@ async def test_delete_button_for_the_requester_and_moderators_only(stack: Stack)
         assert stack.status_message(job_id) is not None
         assert stack.ledger(job_id) == ["hold", "charge"]
     assert [stack.result_of(job_id) for job_id, _ in jobs] == [None, None, None]
+    # A moderator's removal is audited; the requester's own is only noted on the job.
+    removals = stack.query(
+        "SELECT actor_id, target_user_id FROM moderation_actions WHERE action = 'remove_video'"
+    )
+    alice = user_id(stack, "alice")
+    assert removals == [(user_id(stack, "admin"), alice), (user_id(stack, "mod"), alice)]
+    assert stack.query("SELECT COUNT(*) FROM jobs WHERE result_deleted_at IS NOT NULL") == [(3,)]
+    # A removed video cannot be brought back by a re-run of its status message.
+    status = stack.status_message(first)
+    assert status is not None
+    await stack.discord.react("bob", "general", status.id, RERUN)
+    (dm,) = await wait_dm(stack, "bob")
+    assert (
+        dm.content
+        == f"Re-run of job #{first}: The video of job #{first} was removed, so it cannot be re-run."
+    )
     stack.assert_clean_log()
 
 
@@ -395,9 +411,14 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     assert "@everyone" not in listing.replace("@\u200beveryone", "")
     assert "You have no video jobs here yet" in await command_reply(stack, "sora-jobs", "carol")
 
-    # /sora-show posts the finished video again, with its buttons, without pinging anyone.
+    # /sora-show is for the requester (or a moderator): it posts the finished video again,
+    # with its buttons, without pinging anyone.
     posts = len(stack.bot_posts())
-    shown = await command_reply(stack, "sora-show", "carol", job=delivered)
+    refused = await command_reply(stack, "sora-show", "carol", job=delivered)
+    assert refused == (
+        f"Only the member who asked for job #{delivered}, or a moderator, can show it again."
+    )
+    shown = await command_reply(stack, "sora-show", "alice", job=delivered)
     repost = stack.bot_posts()[-1]
     assert len(stack.bot_posts()) == posts + 1
     assert shown == f"Posted: https://discord.com/channels/{stack.discord.guild_id}/" + (
@@ -416,15 +437,22 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     )
     assert len(stack.bot_posts()) == posts + 1
 
-    # With the original post deleted, the provider's link still serves; once that has
-    # expired too, the member is told the video is gone.
-    click = await stack.discord.click(result, delete_id(delivered), user="alice")
-    await click.wait_original()
-    assert result.deleted
-    await command_reply(stack, "sora-show", "alice", job=delivered)
+    # The original post gone by other means (a Discord admin removed it): the provider's
+    # link still serves; once that has expired too, the member is told the video is gone.
+    stack.discord.store.delete(result)
+    await command_reply(stack, "sora-show", "admin", job=delivered)  # a moderator may
     assert stack.bot_posts()[-1].attachments[0].data == result.attachments[0].data
     stack.provider.expire_media(stack.provider.created_tasks[0].id)
     gone = await command_reply(stack, "sora-show", "alice", job=delivered)
     assert gone.startswith(f"The video of job #{delivered} is no longer available")
-    assert len(stack.bot_posts()) == posts + 1  # the original deleted, a second repost
+    assert len(stack.bot_posts()) == posts + 1  # the original gone, a second repost
+
+    # Removed with the Delete button: every post of it goes, and it is not shown again.
+    click = await stack.discord.click(repost, delete_id(delivered), user="alice")
+    await click.wait_original()
+    assert repost.deleted
+    removed = await command_reply(stack, "sora-show", "alice", job=delivered)
+    assert removed == f"The video of job #{delivered} was removed, so it is not shown again."
+    listing = await command_reply(stack, "sora-jobs", "alice")
+    assert f"**#{delivered}** delivered" in listing and "video removed" in listing
     stack.assert_clean_log()

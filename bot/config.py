@@ -83,10 +83,6 @@ class Settings:
     def provider_api_key(self) -> Secret | None:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
 
-    @property
-    def poll_seconds(self) -> tuple[float, ...]:
-        return self.rivya_poll_seconds if self.provider == "rivya" else self.unified_poll_seconds
-
 
 class _Reader:
     """Reads typed values from an environment mapping, recording problems instead of raising."""

@@ -91,7 +91,8 @@ class SoraBot(commands.Bot):
                     "SELECT image_path FROM jobs WHERE image_path IS NOT NULL "
                     f"AND state IN ({', '.join(repr(s.value) for s in ACTIVE_STATES)})"
                 )
-                prune_references(
+                await asyncio.to_thread(
+                    prune_references,
                     settings.media_dir / "references",
                     max_age_seconds=settings.image_retention_days * 86_400,
                     max_total_bytes=settings.media_max_bytes,

@@ -6,11 +6,9 @@ re-run works on messages posted before a restart, with no message cache.
 
 from __future__ import annotations
 
-from bot.jobs import JobStore, StoredImage, SubmissionRefused, rerun_in_progress_message
-from bot.models import ACTIVE_STATES, Job, JobState
+from bot.jobs import JobStore, StoredImage, SubmissionRefused
+from bot.models import Job, JobState
 from bot.submission import Ask, Requester, Submitter
-
-_ACTIVE = tuple(state.value for state in ACTIVE_STATES)
 
 
 async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) -> Job | None:
@@ -36,9 +34,7 @@ async def rerun(
         raise SubmissionRefused(
             f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
         )
-    # An early answer; `JobStore.submit` checks it again atomically (concurrent re-runs).
-    if await _has_active_rerun(submitter.jobs, source.id, requester.user_id):
-        raise SubmissionRefused(rerun_in_progress_message(source.id))
+    # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     image = None
     if source.image_path is not None:
         if not source.image_path.is_file():
@@ -68,12 +64,3 @@ async def rerun(
             parent_job_id=source.id,
         ),
     )
-
-
-async def _has_active_rerun(jobs: JobStore, parent_job_id: int, user_id: int) -> bool:
-    row = await jobs.db.fetch_one(
-        "SELECT 1 FROM jobs WHERE parent_job_id = ? AND user_id = ? "
-        f"AND state IN ({', '.join('?' for _ in _ACTIVE)}) LIMIT 1",
-        (parent_job_id, user_id, *_ACTIVE),
-    )
-    return row is not None

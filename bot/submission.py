@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +86,13 @@ class Submitter:
         image = ask.stored_image
         if ask.upload is not None:
             mime = check_image_bytes(self.profile, ask.upload.data)
-            image = store_image(
-                self.media_dir, ask.upload.data, mime, ask.upload.filename, ask.upload.source_url
+            image = await asyncio.to_thread(
+                store_image,
+                self.media_dir,
+                ask.upload.data,
+                mime,
+                ask.upload.filename,
+                ask.upload.source_url,
             )
         allowance = await self.policy.allowance(
             requester.guild_id, requester.user_id, requester.role_ids

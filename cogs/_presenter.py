@@ -21,6 +21,19 @@ HISTORY_SCAN = 200
 SEARCH_MARGIN_SECONDS = 60
 
 
+async def messageable(client: discord.Client, channel_id: int) -> discord.abc.Messageable:
+    """The channel from the cache or the API; `DeliveryError` if it is gone or not a chat."""
+    channel = client.get_channel(channel_id)
+    if channel is None:
+        try:
+            channel = await client.fetch_channel(channel_id)
+        except discord.HTTPException as error:
+            raise _delivery_error(error) from None
+    if not isinstance(channel, discord.abc.Messageable):
+        raise DeliveryError(f"channel {channel_id} cannot hold messages", permanent=True)
+    return channel
+
+
 def only_requester(job: Job) -> discord.AllowedMentions:
     return discord.AllowedMentions(
         everyone=False, roles=False, users=[discord.Object(id=job.user_id)], replied_user=False
@@ -39,15 +52,7 @@ class DiscordPresenter:
         self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
-        channel = self.client.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.client.fetch_channel(channel_id)
-            except discord.HTTPException as error:
-                raise _delivery_error(error) from None
-        if not isinstance(channel, discord.abc.Messageable):
-            raise DeliveryError(f"channel {channel_id} cannot hold messages", permanent=True)
-        return channel
+        return await messageable(self.client, channel_id)
 
     async def show_status(self, job: Job, text: str) -> int:
         channel = await self._channel(job.channel_id)

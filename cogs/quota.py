@@ -17,13 +17,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.moderation import Actor, Done, ModerationService, Refused
+from cogs._presenter import NO_PINGS
 
 if TYPE_CHECKING:
     from bot.discord_app import SoraBot
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
 PERIOD_CHOICES = [
     app_commands.Choice(name="Day", value="day"),
     app_commands.Choice(name="Week", value="week"),

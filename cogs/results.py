@@ -19,10 +19,12 @@ from bot.audit import Action
 from bot.delivery import DownloadFailed, TooLargeToUpload
 from bot.jobs import SubmissionRefused
 from bot.models import Job, JobState
+from bot.presenter import DeliveryError
 from bot.rerun import find_job_by_message, rerun
 from bot.status import settings_line
 from bot.submission import Requester
 from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton, result_view
+from cogs._presenter import messageable
 from cogs.quota import actor_of
 from cogs.sora import post_status_message, requester_of
 
@@ -280,13 +282,10 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     # -- helpers ------------------------------------------------------------------------------
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable | None:
-        channel = self.bot.get_channel(channel_id)
-        if channel is None:
-            try:
-                channel = await self.bot.fetch_channel(channel_id)
-            except discord.HTTPException:
-                return None
-        return channel if isinstance(channel, discord.abc.Messageable) else None
+        try:
+            return await messageable(self.bot, channel_id)
+        except DeliveryError:
+            return None
 
     async def _tell_privately(self, user_id: int, text: str) -> None:
         """DM a refusal; if DMs are closed, say nothing rather than spam the channel."""

@@ -22,6 +22,7 @@ from bot.models import Job, JobState
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
 from bot.submission import Ask, ImageUpload, Requester
+from cogs._presenter import NO_PINGS
 
 if TYPE_CHECKING:
     from bot.discord_app import SoraBot
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ATTACHMENT_TIMEOUT = 30.0
-NO_PINGS = discord.AllowedMentions.none()
 
 
 class SoraCog(commands.Cog):

@@ -6,6 +6,7 @@ was lost returns the same task instead of starting (and billing) a second one.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -99,9 +100,8 @@ class RivyaProvider(VideoProvider):
 
     async def prepare_reference(self, image: ReferenceImage, idempotency_key: str) -> str:
         form = aiohttp.FormData()
-        form.add_field(
-            "file", image.path.read_bytes(), filename=image.filename, content_type=image.mime
-        )
+        data = await asyncio.to_thread(image.path.read_bytes)
+        form.add_field("file", data, filename=image.filename, content_type=image.mime)
         form.add_field("kind", "image")
         form.add_field("model", self.profile.model)
         form.add_field("client_request_id", idempotency_key)

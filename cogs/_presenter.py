@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import discord
 
 from bot.models import Job
@@ -152,7 +153,8 @@ async def _offer_rerun(message: discord.Message) -> None:
     # The reaction makes the re-run visible; the post stands without it if Discord refuses.
     try:
         await message.add_reaction(RERUN_EMOJI)
-    except discord.HTTPException as error:
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+        # Runs in the background: a failure (or the bot shutting down) must end here.
         log.info("could not add the re-run reaction to %s: %s", message.id, error)
 
 

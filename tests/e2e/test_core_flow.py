@@ -168,3 +168,17 @@ async def test_crash_between_posting_and_recording_is_not_posted_twice(stack: St
         (results[0].id, "file")
     ]
     assert stack.ledger(job_id) == ["hold", "charge"]
+
+
+async def test_discord_rate_limits_are_ridden_out(stack: Stack) -> None:
+    # Discord answers 429 to the first posts and edits; discord.py waits and retries.
+    stack.discord.rate_limit("POST /channels/{channel_id}/messages", times=2, retry_after=0.3)
+    stack.discord.rate_limit(
+        "PATCH /channels/{channel_id}/messages/{message_id}", times=2, retry_after=0.3
+    )
+    job_id = await accept(stack)
+    await stack.wait_for(lambda: stack.result_of(job_id), "the video reply")
+    await stack.wait_finished(job_id)
+    assert sum(1 for e in stack.discord.errors if e.status == 429) >= 4
+    assert stack.ledger(job_id) == ["hold", "charge"]
+    stack.assert_clean_log()

@@ -155,11 +155,7 @@ class UnifiedProvider(VideoProvider):
                 f"Could not reach the video service ({type(error).__name__}).", code="network"
             ) from None
         if status == 429:
-            raise TransientProviderError(
-                "The video service is busy (rate limited).",
-                code="rate_limited",
-                retry_after=parse_retry_after(retry_after),
-            )
+            raise _rate_limited(retry_after)
         if status in (401, 403):
             raise _misconfigured(status)
         if not isinstance(answer, dict):
@@ -270,6 +266,14 @@ def _plain(value: Any) -> str | None:
     return None
 
 
+def _rate_limited(retry_after: str | None) -> TransientProviderError:
+    return TransientProviderError(
+        "The video service is busy (rate limited).",
+        code="rate_limited",
+        retry_after=parse_retry_after(retry_after),
+    )
+
+
 def _misconfigured(status: int) -> ProviderMisconfiguredError:
     log.error("the gateway refused UNIFIED_API_KEY (HTTP %s)", status)
     return ProviderMisconfiguredError(
@@ -285,11 +289,7 @@ def _create_error(status: int, answer: Any, retry_after: str | None) -> Exceptio
     code = str(error.get("code") or "") if isinstance(error, dict) else ""
     log.warning("unified create answered HTTP %s (%s): %s", status, code or "-", message)
     if status == 429:
-        return TransientProviderError(
-            "The video service is busy (rate limited).",
-            code="rate_limited",
-            retry_after=parse_retry_after(retry_after),
-        )
+        return _rate_limited(retry_after)
     if status in (401, 403):
         return _misconfigured(status)
     if status == 402 or "quota" in code or "insufficient" in code:

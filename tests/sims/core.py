@@ -13,6 +13,7 @@ import hashlib
 import json
 import secrets
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -176,7 +177,7 @@ def html_page(status: int) -> str:
     )
 
 
-class SimServer(Generic[TaskT]):
+class SimServer(ABC, Generic[TaskT]):
     """Server lifecycle, recording, fault injection, waiting and media serving.
 
     Subclasses define ENDPOINTS, TASK_CLASS, ERROR_MODES (mode -> (status, code, message)),
@@ -357,13 +358,15 @@ class SimServer(Generic[TaskT]):
 
     # ----------------------------------------------------------------- subclass hooks
 
+    @abstractmethod
     def _routes(self) -> list[tuple[str, str, str, Handler]]:
-        raise NotImplementedError
+        """(endpoint name, method, path, handler) for each route of the simulated API."""
 
+    @abstractmethod
     def _error(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
     ) -> web.Response:
-        raise NotImplementedError
+        """An error answer in the simulated API's own envelope."""
 
     def _admit(self, rec: RecordedRequest) -> web.Response | None:
         """Called once a request will be processed (after before-faults); may refuse it."""

@@ -23,6 +23,25 @@ HEALTH_RECHECK_SECONDS = 600
 RETENTION_SWEEP_SECONDS = 6 * 3600
 
 
+class SoraTree(app_commands.CommandTree):
+    async def on_error(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """One place for every slash-command error: log it, tell the member kindly."""
+        if isinstance(error, app_commands.CheckFailure):
+            message = str(error) or "You can't use this command here."
+        else:
+            log.error(
+                "command %s failed", getattr(interaction.command, "name", "?"), exc_info=error
+            )
+            # Always true, even if the error came after the job was accepted.
+            message = (
+                "Something went wrong on my side. Please try again; you are only ever "
+                "charged for videos you receive."
+            )
+        await send_ephemeral(interaction, message)
+
+
 class SoraBot(commands.Bot):
     def __init__(self, services: Services) -> None:
         intents = discord.Intents.default()  # guilds + reactions; no privileged intent needed
@@ -31,6 +50,7 @@ class SoraBot(commands.Bot):
             intents=intents,
             help_command=None,
             allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=SoraTree,
         )
         self.services = services
         self.worker: Worker | None = None
@@ -44,7 +64,6 @@ class SoraBot(commands.Bot):
         from cogs._presenter import DiscordPresenter
 
         settings = self.services.settings
-        self.tree.on_error = self.on_app_command_error
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.worker = Worker(
@@ -117,19 +136,6 @@ class SoraBot(commands.Bot):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
-
-    async def on_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
-        """One place for every slash-command error: log it, tell the member kindly."""
-        if isinstance(error, app_commands.CheckFailure):
-            message = str(error) or "You can't use this command here."
-        else:
-            log.error(
-                "command %s failed", getattr(interaction.command, "name", "?"), exc_info=error
-            )
-            message = "Something went wrong on my side. Nothing was charged; please try again."
-        await send_ephemeral(interaction, message)
 
 
 async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:

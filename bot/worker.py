@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
@@ -129,7 +130,7 @@ class Worker:
                 continue
             task = asyncio.create_task(self._guarded_step(job), name=f"job-{job.id}")
             self._inflight[job.id] = task
-            task.add_done_callback(lambda _t, job_id=job.id: self._step_done(job_id))
+            task.add_done_callback(functools.partial(self._step_done, job.id))
             started.append(task)
         return started
 
@@ -146,7 +147,7 @@ class Worker:
                     continue
                 return
 
-    def _step_done(self, job_id: int) -> None:
+    def _step_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
         self._wake.set()
 

@@ -26,7 +26,7 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rer
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RerunButton:
         return cls(int(match["job"]))
 
@@ -48,7 +48,7 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:de
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> DeleteButton:
         return cls(int(match["job"]))
 

@@ -88,7 +88,7 @@ class DiscordPresenter:
         since = (job.delivery_started_at or job.created_at) - SEARCH_MARGIN_SECONDS
         after = discord.Object(id=discord.utils.time_snowflake(datetime.fromtimestamp(since, UTC)))
         try:
-            async for message in channel.history(  # type: ignore[attr-defined]
+            async for message in channel.history(
                 after=after, limit=HISTORY_SCAN, oldest_first=True
             ):
                 if message.author.id == self.client.user.id and message.content.startswith(
@@ -102,18 +102,16 @@ class DiscordPresenter:
     async def post_result(self, job: Job, video: Path | None, text: str) -> int:
         channel = await self._channel(job.channel_id)
         reference = _reply_to(job, job.status_message_id)
-        kwargs = {
-            "allowed_mentions": only_requester(job),
-            "reference": reference,
-            "nonce": _nonce(job, "result"),
-            "view": result_view(job.id),
-        }
+        file = discord.File(video, filename=f"sora-job-{job.id}.mp4") if video else None
         try:
-            if video is not None:
-                file = discord.File(video, filename=f"sora-job-{job.id}.mp4")
-                message = await channel.send(text, file=file, **kwargs)  # type: ignore[arg-type]
-            else:
-                message = await channel.send(text, **kwargs)  # type: ignore[arg-type]
+            message = await channel.send(
+                text,
+                files=[file] if file else [],
+                allowed_mentions=only_requester(job),
+                reference=reference,  # type: ignore[arg-type]
+                nonce=_nonce(job, "result"),
+                view=result_view(job.id),
+            )
         except discord.HTTPException as error:
             if error.status == 413 or error.code == 40005:
                 raise UploadTooLarge() from None

@@ -273,7 +273,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         if channel is None:
             return None
         try:
-            message = await channel.fetch_message(job.result_message_id)  # type: ignore[attr-defined]
+            message = await channel.fetch_message(job.result_message_id)
         except discord.HTTPException:
             return None
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]

@@ -244,7 +244,7 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
 
     sora.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
     callback = app_commands.choices(**choices)(app_commands.describe(**descriptions)(sora))
-    command = app_commands.Command(
+    command: app_commands.Command[Any, ..., None] = app_commands.Command(
         name="sora", description=f"Make a video with {profile.label}", callback=callback
     )
     command.guild_only = True

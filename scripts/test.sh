@@ -7,4 +7,8 @@ if [ ! -x .venv/bin/pytest ]; then
     .venv/bin/pip install --quiet --upgrade pip
 fi
 .venv/bin/pip install --quiet -e ".[test]"
+# Lint and types first: quick, and they catch what tests may not reach.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check --quiet .
+.venv/bin/mypy
 exec .venv/bin/pytest "$@"

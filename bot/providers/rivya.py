@@ -277,7 +277,11 @@ def _error_for(status: int, body: Any, retry_after_header: str | None) -> Except
 
 def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
     """Build a profile for a catalogue model that has no built-in profile."""
-    params = {p.get("key", p.get("name")): p for p in _params_list(entry.get("params"))}
+    params = {
+        str(p.get("key") or p.get("name")): p
+        for p in _params_list(entry.get("params"))
+        if p.get("key") or p.get("name")
+    }
 
     def options(key: str) -> tuple[str, ...]:
         raw = params.get(key, {}).get("options") or []

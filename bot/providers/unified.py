@@ -175,7 +175,7 @@ def parse_task(answer: dict[str, Any]) -> TaskStatus:
     """Normalise one query answer from any known gateway variant."""
     raw = str(answer.get("status", "")).strip().lower()
     state = STATUS_SPELLINGS.get(raw)
-    detail = answer.get("detail") if isinstance(answer.get("detail"), dict) else {}
+    detail = _dict(answer.get("detail"))
     progress = read_progress(answer, detail)
     if state == "succeeded":
         url = video_url(answer, detail)
@@ -200,7 +200,7 @@ def read_progress(answer: dict[str, Any], detail: dict[str, Any]) -> int | None:
             number = None
         if number is not None:
             return max(0, min(100, round(number)))
-    pending = detail.get("pending_info") if isinstance(detail.get("pending_info"), dict) else {}
+    pending = _dict(detail.get("pending_info"))
     fraction = pending.get("progress_pct")
     if isinstance(fraction, int | float):
         return max(0, min(100, round(float(fraction) * 100)))
@@ -208,9 +208,8 @@ def read_progress(answer: dict[str, Any], detail: dict[str, Any]) -> int | None:
 
 
 def video_url(answer: dict[str, Any], detail: dict[str, Any]) -> str | None:
-    draft = detail.get("draft_info") if isinstance(detail.get("draft_info"), dict) else {}
-    encodings = draft.get("encodings") if isinstance(draft.get("encodings"), dict) else {}
-    source = encodings.get("source") if isinstance(encodings.get("source"), dict) else {}
+    draft = _dict(detail.get("draft_info"))
+    source = _dict(_dict(draft.get("encodings")).get("source"))
     for candidate in (
         answer.get("video_url"),
         detail.get("url"),
@@ -223,7 +222,7 @@ def video_url(answer: dict[str, Any], detail: dict[str, Any]) -> str | None:
 
 
 def failure_reason(answer: dict[str, Any], detail: dict[str, Any]) -> str:
-    pending = detail.get("pending_info") if isinstance(detail.get("pending_info"), dict) else {}
+    pending = _dict(detail.get("pending_info"))
     for candidate in (
         answer.get("fail_reason"),
         answer.get("error"),
@@ -248,6 +247,11 @@ def error_message(answer: Any) -> str | None:
     if isinstance(error, str) and error:
         return error
     return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` if it is an object, else an empty one: gateways omit or null nested fields."""
+    return value if isinstance(value, dict) else {}
 
 
 def _plain(value: Any) -> str | None:

@@ -39,6 +39,16 @@ class VideoDownloader:
         # Large files take a while: bound the time between chunks, and the whole at 10 minutes.
         self._timeout = aiohttp.ClientTimeout(total=600, sock_connect=timeout, sock_read=timeout)
 
+    def clear_leftovers(self) -> int:
+        """Delete partial downloads a crash left behind (call before any download starts)."""
+        if not self._temp_dir.is_dir():
+            return 0
+        removed = 0
+        for path in self._temp_dir.glob("video-*.mp4"):
+            path.unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     async def fetch(self, url: str, max_bytes: int) -> Downloaded:
         """Download `url`; raise `TooLargeToUpload` as soon as it is known to exceed `max_bytes`."""
         self._temp_dir.mkdir(parents=True, exist_ok=True)

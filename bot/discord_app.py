@@ -77,6 +77,9 @@ class SoraBot(commands.Bot):
             concurrency=settings.worker_concurrency,
             on_provider_unusable=self.services.provider_unusable,
         )
+        leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
+        if leftovers:
+            log.info("removed %d partial download(s) left by an earlier run", leftovers)
         await self._sync_commands()
         self._background.append(asyncio.create_task(self.worker.run(), name="worker"))
         self._background.append(asyncio.create_task(self._recheck_health(), name="health"))

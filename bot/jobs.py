@@ -208,16 +208,32 @@ class JobStore:
         async with self.db.transaction() as conn:
             return await _conditional_update(conn, job.id, from_states, fields)
 
-    async def hand_to_worker(self, job: Job, image_source_url: str | None = None) -> bool:
-        """Make a just-accepted job due now, once its status message exists.
+    async def hand_to_worker(
+        self, job: Job, status_message_id: int, status_text: str, image_source_url: str | None
+    ) -> None:
+        """Record a just-accepted job's status message and make the job due now, in one write.
 
-        Until then the worker leaves it alone, so it cannot post a second status message.
+        Until then the worker leaves the job alone, so it cannot post a second status message.
         `image_source_url` replaces the reference image's public link (a re-run's fresh one).
         """
-        fields: dict[str, Any] = {"next_action_at": self.clock.now()}
-        if image_source_url is not None:
-            fields["image_source_url"] = image_source_url
-        return await self.update(job, (JobState.QUEUED,), **fields)
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
+                "image_source_url = COALESCE(?, image_source_url), "
+                "next_action_at = CASE WHEN state = ? THEN ? ELSE next_action_at END, "
+                "updated_at = ? WHERE id = ?",
+                (
+                    status_message_id,
+                    status_text,
+                    now,
+                    image_source_url,
+                    JobState.QUEUED.value,
+                    now,
+                    now,
+                    job.id,
+                ),
+            )
 
     async def mark_submit_attempted(self, job: Job) -> bool:
         """Claim the create call: True only for the first caller since the last resend."""

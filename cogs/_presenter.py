@@ -46,6 +46,11 @@ def _nonce(job: Job, kind: str) -> str:
     return f"sora-{job.id}-{kind}"[:25]
 
 
+def status_nonce(job: Job) -> str:
+    # A replacement for a deleted status message needs a nonce of its own.
+    return _nonce(job, f"s{job.status_message_id or 0}")
+
+
 class DiscordPresenter:
     def __init__(self, client: discord.Client, alert_channel_id: int | None = None) -> None:
         self.client = client
@@ -72,7 +77,7 @@ class DiscordPresenter:
                 text,
                 allowed_mentions=NO_PINGS,
                 reference=reference,  # type: ignore[arg-type]
-                nonce=_nonce(job, f"s{job.status_message_id or 0}"),
+                nonce=status_nonce(job),
             )
         except discord.HTTPException as error:
             raise _delivery_error(error) from None

@@ -22,7 +22,7 @@ from bot.models import Job, JobState
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
 from bot.submission import Ask, ImageUpload, Requester
-from cogs._presenter import NO_PINGS
+from cogs._presenter import NO_PINGS, status_nonce
 
 if TYPE_CHECKING:
     from bot.discord_app import SoraBot
@@ -141,6 +141,9 @@ async def post_status_message(
             allowed_mentions=NO_PINGS,
             reference=reference,  # type: ignore[arg-type]
             files=files,
+            # The worker posts with the same nonce if the bot stopped before recording this
+            # message: within Discord's nonce window that returns this message, not a second.
+            nonce=status_nonce(job),
         )
     except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
         log.warning("job %s: could not post the status message: %s", job.id, error)
@@ -149,8 +152,7 @@ async def post_status_message(
         )
         return None
     image_url = message.attachments[0].url if files and message.attachments else None
-    await bot.services.jobs.record_status(job, message.id, text)
-    await bot.services.jobs.hand_to_worker(job, image_source_url=image_url)
+    await bot.services.jobs.hand_to_worker(job, message.id, text, image_url)
     if bot.worker is not None:
         bot.worker.wake()
     return message

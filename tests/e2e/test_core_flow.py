@@ -182,3 +182,20 @@ async def test_discord_rate_limits_are_ridden_out(stack: Stack) -> None:
     assert sum(1 for e in stack.discord.errors if e.status == 429) >= 4
     assert stack.ledger(job_id) == ["hold", "charge"]
     stack.assert_clean_log()
+
+
+async def test_an_unavailable_model_is_refused_clearly_and_the_bot_keeps_running(
+    stack: Stack,
+) -> None:
+    stack.provider.set_model_status("sora-2-pro", "coming_soon")
+    assert stack.bot is not None
+    await stack.bot.kill()
+    bot = await stack.start_bot()  # the start-up check sees the model unavailable
+    await bot.wait_for_log("is coming_soon", timeout=10)
+    handle = await stack.discord.invoke("sora", user="alice", options=sora_options(stack))
+    await handle.wait_original()
+    assert handle.ephemeral
+    assert "not available from the video service" in handle.original_contents[-1]
+    assert stack.provider.requests_to("create") == []
+    assert stack.query("SELECT COUNT(*) FROM jobs") == [(0,)]
+    assert bot.running

@@ -420,3 +420,12 @@ async def test_jobs_of_a_previous_provider_wait_for_their_deadline(rig: Rig) -> 
     await rig.run(1801)
     assert (await rig.job(job.id)).state is JobState.EXPIRED
     assert await rig.ledger(job.id) == ["hold", "release"]
+
+
+async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:
+    folder = rig.worker.downloader._temp_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "video-abc.mp4").write_bytes(b"partial")
+    (folder / "keep.txt").write_text("not ours")
+    assert rig.worker.downloader.clear_leftovers() == 1
+    assert [p.name for p in folder.iterdir()] == ["keep.txt"]

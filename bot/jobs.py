@@ -316,6 +316,21 @@ class JobStore:
                 (message_id, text, now, now, job.id),
             )
 
+    async def record_repost(self, job: Job, channel_id: int, message_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO result_reposts (message_id, job_id, channel_id, "
+                "created_at) VALUES (?, ?, ?, ?)",
+                (message_id, job.id, channel_id, self.clock.now()),
+            )
+
+    async def reposts(self, job: Job) -> list[tuple[int, int]]:
+        """(channel id, message id) of each /sora-show repost of the job's video."""
+        rows = await self.db.fetch_all(
+            "SELECT channel_id, message_id FROM result_reposts WHERE job_id = ?", (job.id,)
+        )
+        return [(row[0], row[1]) for row in rows]
+
     async def record_video_removed(
         self, job: Job, actor_id: int, moderator_action: audit.Action | None
     ) -> bool:
@@ -352,6 +367,21 @@ class JobStore:
             if moved:
                 await quotas.write_outcome(conn, job.id, "charge", "video delivered", now)
             return moved
+
+    async def withdraw_unsent(self, job: Job, code: str, message: str) -> bool:
+        """Fail a job that was never sent (and release its hold); False if the worker has
+        already begun sending it, in which case it carries on."""
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE jobs SET state = ?, error_code = ?, error_message = ?, finished_at = ?, "
+                "updated_at = ? WHERE id = ? AND state = ? AND submit_attempted = 0",
+                (JobState.FAILED.value, code, message, now, now, job.id, JobState.QUEUED.value),
+            )
+            if cursor.rowcount != 1:
+                return False
+            await quotas.write_outcome(conn, job.id, "release", "job withdrawn", now)
+            return True
 
     async def finish_unsuccessfully(
         self, job: Job, state: JobState, code: str | None, message: str

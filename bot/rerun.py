@@ -12,12 +12,13 @@ from bot.submission import Ask, Requester, Submitter
 
 
 async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) -> Job | None:
-    """The job whose result (or status) message is `message_id`, in that guild."""
+    """The job whose result, status message or /sora-show repost is `message_id`."""
     row = await jobs.db.fetch_one(
         "SELECT * FROM jobs WHERE guild_id = ? "
-        "AND (result_message_id = ? OR status_message_id = ?) "
+        "AND (result_message_id = ? OR status_message_id = ? "
+        "OR id = (SELECT job_id FROM result_reposts WHERE message_id = ?)) "
         "ORDER BY result_message_id = ? DESC LIMIT 1",
-        (guild_id, message_id, message_id, message_id),
+        (guild_id, message_id, message_id, message_id, message_id),
     )
     return Job.from_row(row) if row else None
 

@@ -177,17 +177,8 @@ class Worker:
         if job.state in PENDING_AT_PROVIDER and await self.jobs.expire_if_overdue(job):
             await self._announce_end(job.id)
             return
-        if job.provider != self.provider.name:
-            # PROVIDER was changed while this job ran: its task lives at the other service.
-            # Leave it; at its deadline it expires, releasing the quota, and the member is told.
-            log.warning(
-                "job %s belongs to provider %r, not %r; it waits for its deadline (set PROVIDER "
-                "back to finish it)",
-                job.id,
-                job.provider,
-                self.provider.name,
-            )
-            await self.jobs.reschedule(job, job.deadline_at, failed_attempt=False)
+        if job.provider != self.provider.name and job.state in PENDING_AT_PROVIDER:
+            await self._other_providers_job(job)
             return
         if job.status_message_id is None:
             job = await self._refresh_status(job, force=True)
@@ -197,6 +188,27 @@ class Worker:
             await self._poll(job)
         elif job.state is JobState.SUCCEEDED:
             await self._deliver(job)
+
+    async def _other_providers_job(self, job: Job) -> None:
+        """PROVIDER was changed while this job was pending. A finished video (succeeded) is
+        still delivered: that needs only its link."""
+        if job.state is JobState.QUEUED:
+            await self._fail(
+                job,
+                "provider_changed",
+                "The bot's video service was changed before this job started; please ask again.",
+            )
+            return
+        # Its task lives at the other service: do not poll the wrong one. At the deadline it
+        # expires (checked first in `step`), releasing the quota, and the member is told.
+        log.warning(
+            "job %s belongs to provider %r, not %r; it waits for its deadline (set PROVIDER back "
+            "to finish it)",
+            job.id,
+            job.provider,
+            self.provider.name,
+        )
+        await self.jobs.reschedule(job, job.deadline_at, failed_attempt=False)
 
     async def _submit(self, job: Job) -> None:
         if job.model != self.provider.profile.model:

@@ -26,7 +26,7 @@ from bot.submission import Requester
 from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton, result_view
 from cogs._presenter import messageable
 from cogs.quota import actor_of
-from cogs.sora import post_status_message, requester_of
+from cogs.sora import StatusPost, not_posted_yet, post_status_message, requester_of
 
 if TYPE_CHECKING:
     from bot.discord_app import SoraBot
@@ -83,10 +83,17 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             await interaction.followup.send(str(refusal), ephemeral=True)
             return
         await interaction.followup.send(
-            f"Re-run accepted as job #{job.id}: {message.jump_url}", ephemeral=True
+            f"Re-run accepted as job #{job.id}: {message.jump_url}"
+            if message is not None
+            else not_posted_yet(job.id),
+            ephemeral=True,
         )
 
-    async def _start_rerun(self, source: Job, requester: Requester) -> tuple[Job, discord.Message]:
+    async def _start_rerun(
+        self, source: Job, requester: Requester
+    ) -> tuple[Job, discord.Message | None]:
+        """Accept the re-run and post its status message (None if Discord has not taken it
+        yet: the worker will). Raises `SubmissionRefused` if it was refused or withdrawn."""
         job = await rerun(
             self.services.submitter,
             source,
@@ -94,15 +101,19 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             image_retention_days=self.services.settings.image_retention_days,
         )
         channel = await self._channel(job.channel_id)
-        message = None
-        if channel is not None:
-            message = await post_status_message(self.bot, job, channel, attach_reference=True)
-        if message is None:
+        if channel is None:
+            withdrawn = await self.services.jobs.withdraw_unsent(
+                job, "no_channel_access", "The channel is gone."
+            )
+            posted = StatusPost(None, withdrawn=withdrawn)
+        else:
+            posted = await post_status_message(self.bot, job, channel, attach_reference=True)
+        if posted.withdrawn:
             raise SubmissionRefused(
                 "I could not post in that channel, so the re-run was not started. "
                 "Nothing was charged."
             )
-        return job, message
+        return job, posted.message
 
     # -- delete -------------------------------------------------------------------------------
 
@@ -119,13 +130,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             )
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        # The clicked post, and the original result if this was a /sora-show repost.
-        targets = [m for m in (interaction.message,) if m is not None]
-        if job.result_message_id and all(m.id != job.result_message_id for m in targets):
-            channel = await self._channel(job.channel_id)
-            if channel is not None:
-                targets.append(channel.get_partial_message(job.result_message_id))  # type: ignore[attr-defined]
-        for message in targets:
+        for message in await self._posts_of(job, interaction.message):
             try:
                 await message.delete()
             except discord.NotFound:
@@ -146,6 +151,22 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         await self.services.jobs.record_video_removed(job, interaction.user.id, action)
         log.info("job %s: video removed by %s", job.id, interaction.user.id)
         await interaction.followup.send(f"Deleted the video of job #{job.id}.", ephemeral=True)
+
+    async def _posts_of(
+        self, job: Job, clicked: discord.Message | None
+    ) -> list[discord.Message | discord.PartialMessage]:
+        """The clicked post, the original result and every /sora-show repost of the video."""
+        posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
+        places = await self.services.jobs.reposts(job)
+        if job.result_message_id:
+            places.append((job.channel_id, job.result_message_id))
+        for channel_id, message_id in places:
+            if any(post.id == message_id for post in posts):
+                continue
+            channel = await self._channel(channel_id)
+            if isinstance(channel, discord.TextChannel | discord.Thread):
+                posts.append(channel.get_partial_message(message_id))
+        return posts
 
     def _is_moderator(self, interaction: discord.Interaction) -> bool:
         return self.services.moderation.is_moderator(actor_of(interaction))
@@ -224,6 +245,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         except _Unavailable as gone:
             await interaction.followup.send(str(gone), ephemeral=True)
             return
+        await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
         await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
 
     async def _repost(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -18,7 +19,7 @@ from discord.ext import commands
 
 from bot.checks import check_image_size
 from bot.jobs import SubmissionRefused
-from bot.models import Job, JobState
+from bot.models import Job
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
 from bot.submission import Ask, ImageUpload, Requester
@@ -30,6 +31,17 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ATTACHMENT_TIMEOUT = 30.0
+NOT_POSTED_WITHDRAWN = (
+    "I can't post messages in this channel, so I did not start the video. Nothing was charged. "
+    "Ask a moderator to check my permissions."
+)
+
+
+def not_posted_yet(job_id: int) -> str:
+    return (
+        f"Job #{job_id} is accepted, but Discord did not take its status message yet. I'll keep "
+        "trying in this channel and mention you when the video is ready."
+    )
 
 
 class SoraCog(commands.Cog):
@@ -75,11 +87,11 @@ class SoraCog(commands.Cog):
         except SubmissionRefused as refusal:
             await interaction.followup.send(str(refusal), ephemeral=True)
             return
-        message = await post_status_message(self.bot, job, channel)
+        posted = await post_status_message(self.bot, job, channel)
+        message = posted.message
         if message is None:
             await interaction.followup.send(
-                "I can't post messages in this channel, so I did not start the video. "
-                "Nothing was charged. Ask a moderator to check my permissions.",
+                NOT_POSTED_WITHDRAWN if posted.withdrawn else not_posted_yet(job.id),
                 ephemeral=True,
             )
             return
@@ -117,14 +129,24 @@ def requester_of(interaction: discord.Interaction) -> Requester:
     )
 
 
+@dataclass(frozen=True)
+class StatusPost:
+    """How posting a new job's status message went."""
+
+    message: discord.Message | None  # posted
+    withdrawn: bool = False  # Discord refused for good: the job was failed, nothing held
+
+
 async def post_status_message(
     bot: SoraBot, job: Job, channel: discord.abc.Messageable, *, attach_reference: bool = False
-) -> discord.Message | None:
+) -> StatusPost:
     """Post the job's public status message, then hand the job to the worker.
 
-    If posting is impossible the job is failed (its hold released) and None is returned.
-    With `attach_reference`, the kept reference image is attached, and that fresh Discord link
-    becomes the image's public URL (a re-run's original link has usually expired).
+    If Discord refuses for good (no access, channel gone) the job is withdrawn. Any other
+    failure leaves it to the worker, which posts the status message itself after the
+    acceptance grace (same nonce, so never twice). With `attach_reference`, the kept reference
+    image is attached, and that fresh Discord link becomes the image's public URL (a re-run's
+    original link has usually expired).
     """
     text = status_text(job, bot.services.profile)
     reference = None
@@ -145,17 +167,20 @@ async def post_status_message(
             # message: within Discord's nonce window that returns this message, not a second.
             nonce=status_nonce(job),
         )
-    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-        log.warning("job %s: could not post the status message: %s", job.id, error)
-        await bot.services.jobs.finish_unsuccessfully(
-            job, JobState.FAILED, "no_channel_access", "I could not post in that channel."
+    except (discord.Forbidden, discord.NotFound) as error:
+        log.warning("job %s: Discord refused the status message: %s", job.id, error)
+        withdrawn = await bot.services.jobs.withdraw_unsent(
+            job, "no_channel_access", "I could not post in that channel."
         )
-        return None
+        return StatusPost(None, withdrawn=withdrawn)
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+        log.warning("job %s: status message not posted yet (%s); the worker will", job.id, error)
+        return StatusPost(None)
     image_url = message.attachments[0].url if files and message.attachments else None
     await bot.services.jobs.hand_to_worker(job, message.id, text, image_url)
     if bot.worker is not None:
         bot.worker.wake()
-    return message
+    return StatusPost(message)
 
 
 def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | discord.Thread:

@@ -8,8 +8,10 @@ interleaving statements inside each other's transactions on the shared connectio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -59,7 +61,9 @@ class Database:
             await self._conn.execute("COMMIT")
 
     async def _rollback(self) -> None:
-        if self._conn.in_transaction:
+        # Always sent: aiosqlite runs it after a BEGIN still in progress on its thread, which a
+        # check of `in_transaction` made now would miss.
+        with contextlib.suppress(sqlite3.OperationalError):  # none open: BEGIN itself failed
             await self._conn.execute("ROLLBACK")
 
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:

@@ -199,3 +199,19 @@ async def test_an_unavailable_model_is_refused_clearly_and_the_bot_keeps_running
     assert stack.provider.requests_to("create") == []
     assert stack.query("SELECT COUNT(*) FROM jobs") == [(0,)]
     assert bot.running
+
+
+async def test_no_access_to_the_channel_withdraws_the_job(stack: Stack) -> None:
+    stack.discord.fail(
+        "POST /channels/{channel_id}/messages",
+        status=403,
+        code=50013,
+        message="Missing Permissions",
+    )
+    handle = await stack.discord.invoke("sora", user="alice", options=sora_options(stack))
+    await handle.wait_original()
+    assert handle.ephemeral
+    assert "I can't post messages in this channel" in handle.original_contents[-1]
+    assert stack.query("SELECT state FROM jobs") == [("failed",)]
+    assert stack.ledger(1) == ["hold", "release"]
+    assert stack.provider.requests_to("create") == []

@@ -441,7 +441,8 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     # link still serves; once that has expired too, the member is told the video is gone.
     stack.discord.store.delete(result)
     await command_reply(stack, "sora-show", "admin", job=delivered)  # a moderator may
-    assert stack.bot_posts()[-1].attachments[0].data == result.attachments[0].data
+    second_repost = stack.bot_posts()[-1]
+    assert second_repost.attachments[0].data == result.attachments[0].data
     stack.provider.expire_media(stack.provider.created_tasks[0].id)
     gone = await command_reply(stack, "sora-show", "alice", job=delivered)
     assert gone.startswith(f"The video of job #{delivered} is no longer available")
@@ -450,7 +451,7 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     # Removed with the Delete button: every post of it goes, and it is not shown again.
     click = await stack.discord.click(repost, delete_id(delivered), user="alice")
     await click.wait_original()
-    assert repost.deleted
+    assert repost.deleted and second_repost.deleted
     removed = await command_reply(stack, "sora-show", "alice", job=delivered)
     assert removed == f"The video of job #{delivered} was removed, so it is not shown again."
     listing = await command_reply(stack, "sora-jobs", "alice")

@@ -12,7 +12,7 @@ from bot.storage.database import Database
 async def test_migrations_are_applied_once_in_order(db: Database) -> None:
     rows = await db.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
     versions = [row[0] for row in rows]
-    assert versions == sorted(versions) and versions[:4] == [1, 2, 3, 4]
+    assert versions == sorted(versions) and versions[:5] == [1, 2, 3, 4, 5]
 
 
 async def test_a_failed_block_rolls_back(db: Database) -> None:
@@ -54,3 +54,32 @@ async def test_reopening_an_existing_database_keeps_its_data(tmp_path) -> None:
     second = await Database.open(path)
     assert (await second.fetch_one("SELECT COUNT(*) FROM quota_ledger"))[0] == 1
     await second.close()
+
+
+async def test_a_task_cancelled_while_begin_waits_does_not_wedge_the_connection(
+    tmp_path,
+) -> None:
+    # Another process holds the write lock, so BEGIN IMMEDIATE waits; the waiting task is
+    # cancelled. Once the lock is free, the connection must still take new transactions.
+    import sqlite3
+
+    path = tmp_path / "locked.sqlite3"
+    db = await Database.open(path)
+    try:
+        await db._conn.execute("PRAGMA busy_timeout=500")
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            task = asyncio.create_task(db.transaction().__aenter__())
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises((asyncio.CancelledError, sqlite3.OperationalError)):
+                await task
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await asyncio.sleep(0.6)  # the abandoned BEGIN finishes on aiosqlite's thread
+        async with asyncio.timeout(5), db.transaction() as conn:
+            await conn.execute("CREATE TABLE after_cancel (x INTEGER)")
+    finally:
+        await db.close()  # always: an open aiosqlite thread would keep the test run alive

@@ -189,3 +189,17 @@ async def test_concurrent_submits_from_two_connections_never_overdraw(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_withdraw_only_a_job_the_worker_has_not_begun_sending(
+    job_store: JobStore, db: Database
+) -> None:
+    unsent = await job_store.submit(new_job(user_id=1), Allowance(3, DAY))
+    assert await job_store.withdraw_unsent(unsent, "no_channel_access", "no access")
+    assert await ledger(db, unsent.id) == [("hold", 1), ("release", -1)]
+    begun = await job_store.submit(new_job(user_id=2), Allowance(3, DAY))
+    assert await job_store.mark_submit_attempted(begun)
+    assert not await job_store.withdraw_unsent(begun, "no_channel_access", "no access")
+    still = await job_store.get(begun.id)
+    assert still is not None and still.state is JobState.QUEUED
+    assert await ledger(db, begun.id) == [("hold", 1)]

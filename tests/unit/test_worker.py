@@ -414,12 +414,36 @@ async def test_out_of_credits_mid_run_pauses_new_jobs_and_alerts_once(rig: Rig) 
 
 async def test_jobs_of_a_previous_provider_wait_for_their_deadline(rig: Rig) -> None:
     job = await rig.submit()
+    await rig.run()  # sent to the provider
     await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
-    await rig.run()
-    assert rig.provider.create_calls == [] and rig.provider.status_calls == []
+    rig.provider.statuses = [TaskStatus("processing")] * 10
+    await rig.run(3)
+    assert rig.provider.status_calls == []  # not polled at the wrong service
     await rig.run(1801)
     assert (await rig.job(job.id)).state is JobState.EXPIRED
     assert await rig.ledger(job.id) == ["hold", "release"]
+
+
+async def test_a_queued_job_of_a_previous_provider_fails_at_once(rig: Rig) -> None:
+    job = await rig.submit()
+    await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
+    await rig.run()
+    failed = await rig.job(job.id)
+    assert failed.state is JobState.FAILED and failed.error_code == "provider_changed"
+    assert rig.provider.create_calls == []
+
+
+async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.presenter.fail_posts = 1  # the post fails once, so the job is left `succeeded`
+    await rig.run()
+    await rig.run(3)
+    assert (await rig.job(job.id)).state is JobState.SUCCEEDED
+    await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
+    await rig.run(60)
+    assert (await rig.job(job.id)).state is JobState.DELIVERED
+    assert await rig.ledger(job.id) == ["hold", "charge"]
 
 
 async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery import VideoDownloader
-from bot.models import ACTIVE_STATES
 from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
@@ -109,16 +107,13 @@ class SoraBot(commands.Bot):
         settings = self.services.settings
         while True:
             try:
-                rows = await self.services.db.fetch_all(
-                    "SELECT image_path FROM jobs WHERE image_path IS NOT NULL "
-                    f"AND state IN ({', '.join(repr(s.value) for s in ACTIVE_STATES)})"
-                )
+                in_use = await self.services.jobs.image_paths_in_use()
                 await asyncio.to_thread(
                     prune_references,
                     settings.media_dir / "references",
                     max_age_seconds=settings.image_retention_days * 86_400,
                     max_total_bytes=settings.media_max_bytes,
-                    protected=[Path(row[0]) for row in rows],
+                    protected=in_use,
                 )
             except Exception:
                 log.exception("reference image sweep failed; trying again later")

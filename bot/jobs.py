@@ -192,6 +192,23 @@ class JobStore:
         )
         return float(row[0]) if row and row[0] is not None else None
 
+    async def recent_for_member(self, guild_id: int, user_id: int, limit: int) -> list[Job]:
+        """The member's latest jobs in the guild, newest first."""
+        rows = await self.db.fetch_all(
+            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+            (guild_id, user_id, limit),
+        )
+        return [Job.from_row(row) for row in rows]
+
+    async def image_paths_in_use(self) -> list[Path]:
+        """Reference images of jobs still in progress (never to be swept away)."""
+        rows = await self.db.fetch_all(
+            "SELECT image_path FROM jobs WHERE image_path IS NOT NULL "
+            f"AND state IN ({_marks(_ACTIVE)})",
+            _ACTIVE,
+        )
+        return [Path(row[0]) for row in rows]
+
     async def active_for_member(self, guild_id: int, user_id: int) -> list[Job]:
         rows = await self.db.fetch_all(
             "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "

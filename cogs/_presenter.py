@@ -71,7 +71,7 @@ class DiscordPresenter:
                 log.info("job %s: status message was deleted; posting a new one", job.id)
             except discord.HTTPException as error:
                 raise _delivery_error(error) from None
-        reference = _reply_to(job, job.reply_to_message_id)
+        reference = reply_to(job, job.reply_to_message_id)
         try:
             message = await channel.send(
                 text,
@@ -106,7 +106,7 @@ class DiscordPresenter:
 
     async def post_result(self, job: Job, video: Path | None, text: str) -> int:
         channel = await self._channel(job.channel_id)
-        reference = _reply_to(job, job.status_message_id)
+        reference = reply_to(job, job.status_message_id)
         file = discord.File(video, filename=f"sora-job-{job.id}.mp4") if video else None
         try:
             message = await channel.send(
@@ -140,7 +140,7 @@ class DiscordPresenter:
 
     async def notify_requester(self, job: Job, text: str) -> None:
         channel = await self._channel(job.channel_id)
-        reference = _reply_to(job, job.status_message_id)
+        reference = reply_to(job, job.status_message_id)
         try:
             await channel.send(
                 text,
@@ -161,7 +161,7 @@ async def _offer_rerun(message: discord.Message) -> None:
         log.info("could not add the re-run reaction to %s: %s", message.id, error)
 
 
-def _reply_to(job: Job, message_id: int | None) -> discord.MessageReference | None:
+def reply_to(job: Job, message_id: int | None) -> discord.MessageReference | None:
     if message_id is None:
         return None
     return discord.MessageReference(

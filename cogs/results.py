@@ -178,11 +178,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def sora_jobs(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
-        rows = await self.services.db.fetch_all(
-            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
-            (interaction.guild_id, interaction.user.id, RECENT_JOBS),
+        jobs = await self.services.jobs.recent_for_member(
+            interaction.guild_id, interaction.user.id, RECENT_JOBS
         )
-        jobs = [Job.from_row(row) for row in rows]
         if not jobs:
             await interaction.followup.send(
                 "You have no video jobs here yet. Try `/sora`!", ephemeral=True

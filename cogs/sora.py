@@ -23,7 +23,7 @@ from bot.models import Job
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
 from bot.submission import Ask, ImageUpload, Requester
-from cogs._presenter import NO_PINGS, status_nonce
+from cogs._presenter import NO_PINGS, reply_to, status_nonce
 
 if TYPE_CHECKING:
     from bot.discord_app import SoraBot
@@ -149,11 +149,7 @@ async def post_status_message(
     original link has usually expired).
     """
     text = status_text(job, bot.services.profile)
-    reference = None
-    if job.reply_to_message_id is not None:
-        reference = discord.MessageReference(
-            message_id=job.reply_to_message_id, channel_id=job.channel_id, fail_if_not_exists=False
-        )
+    reference = reply_to(job, job.reply_to_message_id)
     files = []
     if attach_reference and job.image_path is not None and job.image_path.is_file():
         files.append(discord.File(job.image_path, filename=job.image_name or "reference.png"))

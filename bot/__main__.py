@@ -40,8 +40,8 @@ def main() -> None:
 
 async def run(settings: Settings) -> None:
     # Imported here so that a settings error is reported without loading discord.py.
-    from bot.discord_app import SoraBot
     from bot.services import open_services
+    from cogs._client import SoraBot
 
     services = await open_services(settings)
     try:

@@ -20,7 +20,7 @@ from bot.moderation import Actor, Done, ModerationService, Refused
 from cogs._presenter import NO_PINGS
 
 if TYPE_CHECKING:
-    from bot.discord_app import SoraBot
+    from cogs._client import SoraBot
 
 log = logging.getLogger(__name__)
 

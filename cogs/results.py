@@ -29,7 +29,7 @@ from cogs.quota import actor_of
 from cogs.sora import StatusPost, not_posted_yet, post_status_message, requester_of
 
 if TYPE_CHECKING:
-    from bot.discord_app import SoraBot
+    from cogs._client import SoraBot
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from bot.submission import Ask, ImageUpload, Requester
 from cogs._presenter import NO_PINGS, reply_to, status_nonce
 
 if TYPE_CHECKING:
-    from bot.discord_app import SoraBot
+    from cogs._client import SoraBot
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import pytest
 from discord import app_commands
 
 import cogs
-from bot.discord_app import EXTENSIONS
+from cogs._client import EXTENSIONS
 from cogs.quota import QuotaCog, actor_of
 
 EXTENSION_MODULES = sorted(

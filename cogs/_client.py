@@ -1,4 +1,6 @@
-"""The discord.py client: loads the cogs, syncs commands, runs the worker and health checks."""
+"""The discord.py client: loads the cogs, syncs commands, runs the worker and health checks.
+
+It is handed the services `bot/__main__.py` opened; everything Discord-specific starts here."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from bot.delivery import VideoDownloader
 from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
+from cogs._presenter import DiscordPresenter
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +62,6 @@ class SoraBot(commands.Bot):
         self._background: list[asyncio.Task[None]] = []
 
     async def setup_hook(self) -> None:
-        from cogs._presenter import DiscordPresenter
-
         settings = self.services.settings
         for extension in EXTENSIONS:
             await self.load_extension(extension)

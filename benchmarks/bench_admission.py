@@ -15,7 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
-from bot.jobs import JobStore, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
@@ -70,7 +71,7 @@ async def main(members: int, per_member: int) -> None:
                     ),
                 )
                 return True
-            except SubmissionRefused:
+            except Refusal:
                 return False
             finally:
                 latencies.append(time.perf_counter() - started)

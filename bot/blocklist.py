@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import aiosqlite
 
+from bot.errors import Refusal
+
 MAX_TERM_CHARS = 100
 MAX_ENTRIES_PER_GUILD = 500
 
@@ -23,7 +25,7 @@ _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w")
 
 
-class InvalidTerm(ValueError):
+class InvalidTerm(Refusal):
     """A friendly reason why an entry cannot be added."""
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from bot.jobs import StoredImage, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import StoredImage
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 from bot.providers.profiles import ModelProfile
 
@@ -16,9 +17,9 @@ _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 def check_prompt(profile: ModelProfile, prompt: str) -> str:
     text = prompt.strip()
     if not text:
-        raise SubmissionRefused("Your prompt is empty. Describe the video you want to see.")
+        raise Refusal("Your prompt is empty. Describe the video you want to see.")
     if len(text) > profile.prompt_limit:
-        raise SubmissionRefused(
+        raise Refusal(
             f"Your prompt is {len(text):,} characters long; {profile.label} accepts at most "
             f"{profile.prompt_limit:,}. Please shorten it."
         )
@@ -30,15 +31,15 @@ def check_options(
 ) -> str | None:
     """Validate the choices (Discord offers only valid ones, but a stale client may not)."""
     if orientation not in profile.orientations:
-        raise SubmissionRefused(f"Orientation must be one of: {', '.join(profile.orientations)}.")
+        raise Refusal(f"Orientation must be one of: {', '.join(profile.orientations)}.")
     if duration not in profile.durations:
         allowed = ", ".join(f"{d} s" for d in profile.durations)
-        raise SubmissionRefused(f"{profile.label} makes videos of {allowed}.")
+        raise Refusal(f"{profile.label} makes videos of {allowed}.")
     if not profile.qualities:
         return None
     quality = quality or profile.default_quality
     if quality not in profile.qualities:
-        raise SubmissionRefused(f"Quality must be one of: {', '.join(profile.qualities)}.")
+        raise Refusal(f"Quality must be one of: {', '.join(profile.qualities)}.")
     return quality
 
 
@@ -46,7 +47,7 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
     """Every toggle of the profile with a value: the member's choice or the default."""
     unknown = set(chosen) - {t.name for t in profile.toggles}
     if unknown:
-        raise SubmissionRefused(f"{profile.label} has no option {', '.join(sorted(unknown))}.")
+        raise Refusal(f"{profile.label} has no option {', '.join(sorted(unknown))}.")
     values = {}
     for toggle in profile.toggles:
         value = chosen.get(toggle.name)
@@ -56,9 +57,9 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
 
 def check_image_size(profile: ModelProfile, size: int) -> None:
     if profile.max_images < 1:
-        raise SubmissionRefused(f"{profile.label} does not take a reference image.")
+        raise Refusal(f"{profile.label} does not take a reference image.")
     if size > profile.image_max_bytes:
-        raise SubmissionRefused(
+        raise Refusal(
             f"Your image is {describe_size(size)}; the limit is "
             f"{describe_size(profile.image_max_bytes)}. Please send a smaller one."
         )
@@ -70,7 +71,7 @@ def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
     mime = sniff_image_type(data[:16])
     allowed = ", ".join(_TYPE_NAMES.get(t, t) for t in profile.image_types)
     if mime is None or mime not in profile.image_types:
-        raise SubmissionRefused(
+        raise Refusal(
             f"That file is not a {allowed} image (I check the file's contents, not its name). "
             "Please attach a JPEG, PNG or WebP picture."
         )

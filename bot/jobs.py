@@ -16,15 +16,12 @@ import aiosqlite
 
 from bot import audit, quotas
 from bot.clock import Clock
+from bot.errors import Refusal
 from bot.models import ACTIVE_STATES, PENDING_AT_PROVIDER, Job, JobOptions, JobState
 from bot.quotas import Allowance
 from bot.storage.database import Database
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
-
-
-class SubmissionRefused(Exception):
-    """A friendly, user-facing reason why a job was not accepted. Nothing was spent."""
 
 
 def rerun_in_progress_message(parent_job_id: int) -> str:
@@ -75,7 +72,7 @@ class JobStore:
     # -- accepting ----------------------------------------------------------------------------
 
     async def submit(self, new: NewJob, allowance: Allowance) -> Job:
-        """Write the job and its hold atomically, or raise `SubmissionRefused`.
+        """Write the job and its hold atomically, or raise `Refusal`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
         serialised and can never overdraw the allowance or exceed an active-job cap.
@@ -93,7 +90,7 @@ class JobStore:
                     (new.parent_job_id, new.user_id, *_ACTIVE),
                 )
                 if rerunning:
-                    raise SubmissionRefused(rerun_in_progress_message(new.parent_job_id))
+                    raise Refusal(rerun_in_progress_message(new.parent_job_id))
             active = await _count(
                 conn,
                 "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? "
@@ -101,7 +98,7 @@ class JobStore:
                 (new.guild_id, new.user_id, *_ACTIVE),
             )
             if active >= self.max_active_per_member:
-                raise SubmissionRefused(
+                raise Refusal(
                     f"You already have {active} video(s) in progress, the most allowed at once "
                     f"is {self.max_active_per_member}. Try again when one of them finishes."
                 )
@@ -113,7 +110,7 @@ class JobStore:
                     (new.guild_id, *_ACTIVE),
                 )
                 if in_guild >= allowance.max_active_per_guild:
-                    raise SubmissionRefused(quotas.guild_full_message(in_guild))
+                    raise Refusal(quotas.guild_full_message(in_guild))
             if allowance.cooldown_seconds > 0:
                 cursor = await conn.execute(
                     "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?",
@@ -122,7 +119,7 @@ class JobStore:
                 last = (await cursor.fetchone() or (None,))[0]
                 if last is not None and now - last < allowance.cooldown_seconds:
                     wait = last + allowance.cooldown_seconds - now
-                    raise SubmissionRefused(quotas.cooldown_message(wait))
+                    raise Refusal(quotas.cooldown_message(wait))
             balance = await quotas.read_balance(
                 conn, new.guild_id, new.user_id, allowance.limit, allowance.period, now
             )
@@ -168,7 +165,7 @@ class JobStore:
                 await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, label, now)
                 row = await _row(conn, job_id)
         if refusal is not None:
-            raise SubmissionRefused(refusal)
+            raise Refusal(refusal)
         return Job.from_row(row)
 
     # -- reading ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`/quota`'s decisions, free of Discord: plain ids in, a reply out, or `Refused`.
+"""`/quota`'s decisions, free of Discord: plain ids in, a reply out, or `Refusal`.
 
 Every moderator action changes its rule and writes its one audit row in the same transaction,
 so the record can never miss a change or show one that did not happen. Who is a moderator is
@@ -15,6 +15,7 @@ import aiosqlite
 from bot import audit, blocklist, quota_rules, quotas
 from bot.audit import Action
 from bot.clock import Clock
+from bot.errors import Refusal
 from bot.jobs import JobStore
 from bot.models import Job, JobState
 from bot.quotas import Allowance, Balance, QuotaPolicy
@@ -30,10 +31,6 @@ NOT_A_MODERATOR = (
     "Only moderators can do that: it needs the Manage Server permission or one of this "
     "server's moderator roles."
 )
-
-
-class Refused(Exception):
-    """A friendly reason why the command did nothing."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +79,13 @@ class ModerationService:
     def is_moderator(self, actor: Actor) -> bool:
         return actor.manage_guild or not self.mod_role_ids.isdisjoint(actor.role_ids)
 
+    def may_manage_video(self, actor: Actor, job: Job) -> bool:
+        """The member who asked for a video, or a moderator, may delete it or show it again."""
+        return actor.user_id == job.user_id or self.is_moderator(actor)
+
     def _require_moderator(self, actor: Actor) -> None:
         if not self.is_moderator(actor):
-            raise Refused(NOT_A_MODERATOR)
+            raise Refusal(NOT_A_MODERATOR)
 
     # -- anyone ---------------------------------------------------------------------------
 
@@ -92,7 +93,7 @@ class ModerationService:
         self, actor: Actor, member_id: int, member_role_ids: tuple[int, ...]
     ) -> QuotaStatus:
         if member_id != actor.user_id and not self.is_moderator(actor):
-            raise Refused("Only moderators can look at another member's quota.")
+            raise Refusal("Only moderators can look at another member's quota.")
         now = self.clock.now()
         async with self.db.transaction() as conn:
             allowance = await self.policy.allowance_in(
@@ -140,7 +141,7 @@ class ModerationService:
         async with self.db.transaction() as conn:
             before = await quota_rules.get_override(conn, actor.guild_id, member_id)
             if before is None:
-                raise Refused(f"<@{member_id}> has no personal limit to clear.")
+                raise Refusal(f"<@{member_id}> has no personal limit to clear.")
             await quota_rules.clear_override(conn, actor.guild_id, member_id)
             action = Action(
                 "clear_limit",
@@ -157,7 +158,7 @@ class ModerationService:
         self._require_moderator(actor)
         limit, reason = _check_limit(limit), _check_reason(reason)
         if period not in PERIODS:
-            raise Refused(f"The period must be one of: {', '.join(PERIODS)}.")
+            raise Refusal(f"The period must be one of: {', '.join(PERIODS)}.")
         now = self.clock.now()
         async with self.db.transaction() as conn:
             before = await quota_rules.guild_default(conn, actor.guild_id)
@@ -203,7 +204,7 @@ class ModerationService:
         async with self.db.transaction() as conn:
             before = await quota_rules.get_role_limit(conn, actor.guild_id, role_id)
             if before is None:
-                raise Refused(f"<@&{role_id}> has no allowance to remove.")
+                raise Refusal(f"<@&{role_id}> has no allowance to remove.")
             await quota_rules.clear_role_limit(conn, actor.guild_id, role_id)
             action = Action(
                 "clear_role",
@@ -222,7 +223,7 @@ class ModerationService:
         self._require_moderator(actor)
         reason = _check_reason(reason)
         if amount == 0 or abs(amount) > MAX_GRANT:
-            raise Refused(f"The amount must be between -{MAX_GRANT} and {MAX_GRANT}, and not 0.")
+            raise Refusal(f"The amount must be between -{MAX_GRANT} and {MAX_GRANT}, and not 0.")
         now = self.clock.now()
         async with self.db.transaction() as conn:
             # A grant lowers usage: its units are the negative of the videos given.
@@ -266,7 +267,7 @@ class ModerationService:
                     if pending
                     else ""
                 )
-                raise Refused(f"<@{member_id}> has nothing to give back for {period.noun}.{note}")
+                raise Refusal(f"<@{member_id}> has nothing to give back for {period.noun}.{note}")
             ledger_id = await quotas.write_adjustment(
                 conn,
                 actor.guild_id,
@@ -297,7 +298,7 @@ class ModerationService:
             if not await quota_rules.add_block(
                 conn, actor.guild_id, member_id, reason, actor.user_id, now
             ):
-                raise Refused(f"<@{member_id}> is already blocked.")
+                raise Refusal(f"<@{member_id}> is already blocked.")
             action = Action(
                 "block",
                 f"blocked <@{member_id}> from making videos",
@@ -314,7 +315,7 @@ class ModerationService:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             if not await quota_rules.remove_block(conn, actor.guild_id, member_id):
-                raise Refused(f"<@{member_id}> is not blocked.")
+                raise Refusal(f"<@{member_id}> is not blocked.")
             action = Action(
                 "unblock",
                 f"unblocked <@{member_id}>",
@@ -327,13 +328,13 @@ class ModerationService:
 
     async def blocklist_add(self, actor: Actor, text: str, reason: str | None = None) -> Done:
         self._require_moderator(actor)
-        term, reason = _check_term(text), _check_reason(reason)
+        term, reason = blocklist.normalise_term(text), _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
             if await blocklist.find(conn, actor.guild_id, term) is not None:
-                raise Refused("That is already on the blocklist.")
+                raise Refusal("That is already on the blocklist.")
             if await blocklist.count(conn, actor.guild_id) >= blocklist.MAX_ENTRIES_PER_GUILD:
-                raise Refused(
+                raise Refusal(
                     f"The blocklist is full ({blocklist.MAX_ENTRIES_PER_GUILD} entries). "
                     "Remove some first."
                 )
@@ -348,12 +349,12 @@ class ModerationService:
 
     async def blocklist_remove(self, actor: Actor, text: str, reason: str | None = None) -> Done:
         self._require_moderator(actor)
-        term, reason = _check_term(text), _check_reason(reason)
+        term, reason = blocklist.normalise_term(text), _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
             entry = await blocklist.find(conn, actor.guild_id, term)
             if entry is None:
-                raise Refused(
+                raise Refusal(
                     "That is not on the blocklist. `/quota blocklist list` shows the entries."
                 )
             await blocklist.remove(conn, entry)
@@ -422,6 +423,18 @@ class ModerationService:
         return Done(reply, log_line, action_id)
 
 
+def video_removal_record(actor: Actor, job: Job) -> Action | None:
+    """What the audit log keeps of a video's removal: a moderator removing someone else's
+    video is recorded; members removing their own are not."""
+    if actor.user_id == job.user_id:
+        return None
+    return Action(
+        action="remove_video",
+        detail=f"removed the video of job #{job.id} by <@{job.user_id}>",
+        target_user_id=job.user_id,
+    )
+
+
 def render_status(status: QuotaStatus, *, show_block_reason: bool) -> str:
     allowance, balance, period = status.allowance, status.balance, status.allowance.period
     if allowance.source == "member":
@@ -484,7 +497,7 @@ def _count(number: int, one: str, many: str) -> str:
 
 def _check_limit(limit: int) -> int:
     if not 0 <= limit <= MAX_LIMIT:
-        raise Refused(f"A limit must be between 0 and {MAX_LIMIT} (0 stops generation).")
+        raise Refusal(f"A limit must be between 0 and {MAX_LIMIT} (0 stops generation).")
     return limit
 
 
@@ -493,12 +506,5 @@ def _check_reason(reason: str | None) -> str | None:
         return None
     text = " ".join(reason.split())
     if len(text) > MAX_REASON_CHARS:
-        raise Refused(f"A reason can be at most {MAX_REASON_CHARS} characters long.")
+        raise Refusal(f"A reason can be at most {MAX_REASON_CHARS} characters long.")
     return text or None
-
-
-def _check_term(text: str) -> str:
-    try:
-        return blocklist.normalise_term(text)
-    except blocklist.InvalidTerm as problem:
-        raise Refused(str(problem)) from None

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot import blocklist, quota_rules
+from bot.errors import Refusal
 from bot.quota_rules import MemberRules
 from bot.storage.database import Database
 
@@ -190,21 +191,19 @@ class QuotaPolicy:
         return QuotaPeriod(kind, self.defaults.timezone)
 
     async def check_admission(self, guild_id: int, user_id: int, prompt: str) -> None:
-        """Raise `SubmissionRefused` for members or prompts that may not generate at all."""
-        from bot.jobs import SubmissionRefused  # bot.jobs imports this module
-
+        """Raise `Refusal` for members or prompts that may not generate at all."""
         async with self.db.transaction() as conn:
             block = await quota_rules.get_block(conn, guild_id, user_id)
             entries = await blocklist.entries(conn, guild_id)
         if block is not None:
-            raise SubmissionRefused(BLOCKED_MESSAGE)
+            raise Refusal(BLOCKED_MESSAGE)
         hit = blocklist.first_match(entries, prompt)
         if hit is not None:
             # The entry's id, never its text: the log must not repeat the matched term.
             log.info(
                 "guild %s: a prompt by %s matched blocklist entry #%s", guild_id, user_id, hit.id
             )
-            raise SubmissionRefused(BLOCKLIST_MESSAGE)
+            raise Refusal(BLOCKLIST_MESSAGE)
 
 
 # -- ledger ---------------------------------------------------------------------------------

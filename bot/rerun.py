@@ -6,7 +6,8 @@ re-run works on messages posted before a restart, with no message cache.
 
 from __future__ import annotations
 
-from bot.jobs import JobStore, StoredImage, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore, StoredImage
 from bot.models import Job, JobState
 from bot.submission import Ask, Requester, Submitter
 
@@ -26,20 +27,18 @@ async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) ->
 async def rerun(
     submitter: Submitter, source: Job, requester: Requester, *, image_retention_days: float
 ) -> Job:
-    """Accept a re-run of `source` for `requester`, or raise `SubmissionRefused`."""
+    """Accept a re-run of `source` for `requester`, or raise `Refusal`."""
     if source.result_deleted_at is not None:
-        raise SubmissionRefused(
-            f"The video of job #{source.id} was removed, so it cannot be re-run."
-        )
+        raise Refusal(f"The video of job #{source.id} was removed, so it cannot be re-run.")
     if source.state is not JobState.DELIVERED:
-        raise SubmissionRefused(
+        raise Refusal(
             f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
         )
     # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     image = None
     if source.image_path is not None:
         if not source.image_path.is_file():
-            raise SubmissionRefused(
+            raise Refusal(
                 f"The reference image of job #{source.id} is no longer kept (images are kept "
                 f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
                 "the image again."

@@ -17,7 +17,8 @@ from bot.checks import (
     check_toggles,
     store_image,
 )
-from bot.jobs import JobStore, NewJob, StoredImage, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore, NewJob, StoredImage
 from bot.models import Job, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
@@ -77,7 +78,7 @@ class Submitter:
         self.health = health
 
     async def submit(self, requester: Requester, ask: Ask) -> Job:
-        """Accept the job or raise `SubmissionRefused`; a refusal spends nothing."""
+        """Accept the job or raise `Refusal`; a refusal spends nothing."""
         self._check_service()
         prompt = check_prompt(self.profile, ask.prompt)
         quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
@@ -112,7 +113,7 @@ class Submitter:
                 ),
                 allowance,
             )
-        except SubmissionRefused:
+        except Refusal:
             if image is not None and ask.upload is not None:
                 image.path.unlink(missing_ok=True)  # only the copy made for this attempt
             raise
@@ -120,17 +121,17 @@ class Submitter:
     def _check_service(self) -> None:
         health = self.health()
         if health.model_available is False:
-            raise SubmissionRefused(
+            raise Refusal(
                 f"The model {self.profile.model} is not available from the video service right "
                 "now, so I can't make videos. The operator has been told."
             )
         if health.out_of_credits:
-            raise SubmissionRefused(
+            raise Refusal(
                 "The video service account is out of credits, so I can't make videos right "
                 "now. The moderators have been told."
             )
         if health.key_ok is False:
-            raise SubmissionRefused(
+            raise Refusal(
                 "The video service is misconfigured on this server (its API key was refused). "
                 "The operator has been told."
             )

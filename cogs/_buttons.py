@@ -8,6 +8,8 @@ from typing import Any
 
 import discord
 
+from cogs._replies import refusals_answered
+
 RERUN_EMOJI = "🔁"
 RESULTS_COG = "Results"
 
@@ -31,7 +33,8 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rer
         return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _results_cog(interaction).rerun_from_button(interaction, self.job_id)
+        cog = _results_cog(interaction)
+        await refusals_answered(interaction, cog.rerun_from_button(interaction, self.job_id))
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
@@ -53,7 +56,8 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:de
         return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _results_cog(interaction).delete_from_button(interaction, self.job_id)
+        cog = _results_cog(interaction)
+        await refusals_answered(interaction, cog.delete_from_button(interaction, self.job_id))
 
 
 def result_view(job_id: int) -> discord.ui.View:

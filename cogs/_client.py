@@ -12,10 +12,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.delivery import VideoDownloader
+from bot.errors import Refusal
 from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
 from cogs._presenter import DiscordPresenter
+from cogs._replies import refuse, send_ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,10 @@ class SoraTree(app_commands.CommandTree):
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
     ) -> None:
         """One place for every slash-command error: log it, tell the member kindly."""
+        cause = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(cause, Refusal):
+            await refuse(interaction, cause)  # an answer, not a failure: nothing to log
+            return
         if isinstance(error, app_commands.CheckFailure):
             message = str(error) or "You can't use this command here."
         else:
@@ -59,7 +65,20 @@ class SoraBot(commands.Bot):
         self.downloader = VideoDownloader(
             services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
         )
+        self.presenter = DiscordPresenter(
+            self,
+            jobs=services.jobs,
+            profile=services.profile,
+            downloader=self.downloader,
+            upload_limit_bytes=settings.upload_limit_bytes,
+            alert_channel_id=settings.quota_log_channel_id,
+            on_handed_over=self._wake_worker,
+        )
         self._background: list[asyncio.Task[None]] = []
+
+    def _wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
 
     async def setup_hook(self) -> None:
         settings = self.services.settings
@@ -68,7 +87,7 @@ class SoraBot(commands.Bot):
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
-            presenter=DiscordPresenter(self, settings.quota_log_channel_id),
+            presenter=self.presenter,
             downloader=self.downloader,
             clock=self.services.clock,
             upload_limit_bytes=settings.upload_limit_bytes,
@@ -135,14 +154,3 @@ class SoraBot(commands.Bot):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
-
-
-async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Reply privately, whether or not the interaction was acknowledged yet."""
-    try:
-        if interaction.response.is_done():
-            await interaction.followup.send(message, ephemeral=True)
-        else:
-            await interaction.response.send_message(message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not send an ephemeral reply (the interaction may have expired)")

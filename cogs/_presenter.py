@@ -1,23 +1,32 @@
-"""The worker's `JobPresenter`, done with ordinary bot messages (they never expire)."""
+"""Every job message the bot posts, edits or deletes, done with ordinary bot messages (they
+never expire): the worker's `JobPresenter`, a new job's status message, /sora-show reposts and
+removing a video's posts."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import discord
 
+from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
+from bot.errors import Refusal
+from bot.jobs import JobStore
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
-from bot.status import result_text
+from bot.providers.profiles import ModelProfile
+from bot.status import result_text, settings_line, status_text
 from cogs._buttons import RERUN_EMOJI, result_view
+from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
 
-NO_PINGS = discord.AllowedMentions.none()
 HISTORY_SCAN = 200
 SEARCH_MARGIN_SECONDS = 60
 
@@ -51,14 +60,108 @@ def status_nonce(job: Job) -> str:
     return _nonce(job, f"s{job.status_message_id or 0}")
 
 
+def not_posted_yet(job_id: int) -> str:
+    return (
+        f"Job #{job_id} is accepted, but Discord did not take its status message yet. I'll keep "
+        "trying in this channel and mention you when the video is ready."
+    )
+
+
+@dataclass(frozen=True)
+class StatusPost:
+    """How posting a new job's status message went."""
+
+    message: discord.Message | None  # posted
+    withdrawn: bool = False  # Discord refused for good: the job was failed, nothing held
+
+
 class DiscordPresenter:
-    def __init__(self, client: discord.Client, alert_channel_id: int | None = None) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        *,
+        jobs: JobStore,
+        profile: ModelProfile,
+        downloader: VideoDownloader,
+        upload_limit_bytes: int,
+        alert_channel_id: int | None = None,
+        on_handed_over: Callable[[], None] = lambda: None,
+    ) -> None:
         self.client = client
+        self.jobs = jobs
+        self.profile = profile
+        self.downloader = downloader
+        self.upload_limit_bytes = upload_limit_bytes
         self.alert_channel_id = alert_channel_id
+        self.on_handed_over = on_handed_over  # wakes the worker for a job just handed over
         self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
 
     async def _channel(self, channel_id: int) -> discord.abc.Messageable:
         return await messageable(self.client, channel_id)
+
+    async def channel_or_none(self, channel_id: int) -> discord.abc.Messageable | None:
+        try:
+            return await self._channel(channel_id)
+        except DeliveryError:
+            return None
+
+    # -- a new job ----------------------------------------------------------------------------
+
+    async def post_status_message(
+        self,
+        job: Job,
+        channel: discord.abc.Messageable | None = None,
+        *,
+        attach_reference: bool = False,
+    ) -> StatusPost:
+        """Post the job's public status message (in `channel`, or the job's channel looked up),
+        then hand the job to the worker.
+
+        If Discord refuses for good (no access, channel gone) the job is withdrawn. Any other
+        failure leaves it to the worker, which posts the status message itself after the
+        acceptance grace (same nonce, so never twice). With `attach_reference`, the kept
+        reference image is attached, and that fresh Discord link becomes the image's public URL
+        (a re-run's original link has usually expired).
+        """
+        if channel is None:
+            channel = await self.channel_or_none(job.channel_id)
+            if channel is None:
+                withdrawn = await self.jobs.withdraw_unsent(
+                    job, "no_channel_access", "The channel is gone."
+                )
+                return StatusPost(None, withdrawn=withdrawn)
+        text = status_text(job, self.profile)
+        reference = reply_to(job, job.reply_to_message_id)
+        files = []
+        if attach_reference and job.image_path is not None and job.image_path.is_file():
+            files.append(discord.File(job.image_path, filename=job.image_name or "reference.png"))
+        try:
+            message = await channel.send(
+                text,
+                allowed_mentions=NO_PINGS,
+                reference=reference,  # type: ignore[arg-type]
+                files=files,
+                # The worker posts with the same nonce if the bot stopped before recording this
+                # message: within Discord's nonce window that returns this message, not a second.
+                nonce=status_nonce(job),
+            )
+        except (discord.Forbidden, discord.NotFound) as error:
+            log.warning("job %s: Discord refused the status message: %s", job.id, error)
+            withdrawn = await self.jobs.withdraw_unsent(
+                job, "no_channel_access", "I could not post in that channel."
+            )
+            return StatusPost(None, withdrawn=withdrawn)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            log.warning(
+                "job %s: status message not posted yet (%s); the worker will", job.id, error
+            )
+            return StatusPost(None)
+        image_url = message.attachments[0].url if files and message.attachments else None
+        await self.jobs.hand_to_worker(job, message.id, text, image_url)
+        self.on_handed_over()
+        return StatusPost(message)
+
+    # -- the worker's port --------------------------------------------------------------------
 
     async def show_status(self, job: Job, text: str) -> int:
         channel = await self._channel(job.channel_id)
@@ -150,6 +253,86 @@ class DiscordPresenter:
             )
         except discord.HTTPException as error:
             raise _delivery_error(error) from None
+
+    # -- after delivery -----------------------------------------------------------------------
+
+    async def repost_result(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:
+        """Post a delivered video again (/sora-show); `Refusal` if it is no longer available."""
+        text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.profile)}"
+        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS, "view": result_view(job.id)}
+        path = await self._fetch_video(job)
+        try:
+            if path is None:
+                if not job.result_url:
+                    raise Refusal(f"The video of job #{job.id} is no longer available.")
+                return await channel.send(f"{text}\n{job.result_url}", **kwargs)
+            return await channel.send(
+                text, file=discord.File(path, filename=f"sora-job-{job.id}.mp4"), **kwargs
+            )
+        finally:
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    async def _fetch_video(self, job: Job) -> Path | None:
+        """The video file, from the original post or the provider's link; None if too big."""
+        urls = []
+        original = await self._original_attachment_url(job)
+        if original:
+            urls.append(original)
+        if job.result_url:
+            urls.append(job.result_url)
+        for url in urls:
+            try:
+                return (await self.downloader.fetch(url, self.upload_limit_bytes)).path
+            except TooLargeToUpload:
+                return None
+            except DownloadFailed as error:
+                log.info("job %s: video not available at one source: %s", job.id, error)
+        raise Refusal(
+            f"The video of job #{job.id} is no longer available (the post was deleted and the "
+            "provider's link has expired)."
+        )
+
+    async def _original_attachment_url(self, job: Job) -> str | None:
+        if job.result_message_id is None:
+            return None
+        channel = await self.channel_or_none(job.channel_id)
+        if channel is None:
+            return None
+        try:
+            message = await channel.fetch_message(job.result_message_id)
+        except discord.HTTPException:
+            return None
+        videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
+        return videos[0].url if videos else None
+
+    async def delete_result_posts(self, job: Job, clicked: discord.Message | None) -> bool:
+        """Delete the clicked post, the original result and every /sora-show repost of the
+        video; False if Discord refused one of them (those already gone count as deleted)."""
+        for message in await self._posts_of(job, clicked):
+            try:
+                await message.delete()
+            except discord.NotFound:
+                pass
+            except discord.HTTPException as error:
+                log.warning("job %s: could not delete the result: %s", job.id, error)
+                return False
+        return True
+
+    async def _posts_of(
+        self, job: Job, clicked: discord.Message | None
+    ) -> list[discord.Message | discord.PartialMessage]:
+        posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
+        places = await self.jobs.reposts(job)
+        if job.result_message_id:
+            places.append((job.channel_id, job.result_message_id))
+        for channel_id, message_id in places:
+            if any(post.id == message_id for post in posts):
+                continue
+            channel = await self.channel_or_none(channel_id)
+            if isinstance(channel, discord.TextChannel | discord.Thread):
+                posts.append(channel.get_partial_message(message_id))
+        return posts
 
 
 async def _offer_rerun(message: discord.Message) -> None:

@@ -16,8 +16,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.moderation import Actor, Done, ModerationService, Refused
-from cogs._presenter import NO_PINGS
+from bot.moderation import Actor, Done, ModerationService
+from cogs._members import actor_of, role_ids_of
+from cogs._replies import NO_PINGS
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -35,27 +36,6 @@ Amount = app_commands.Range[int, -1000, 1000]
 Page = app_commands.Range[int, 1, 10_000]
 Reason = app_commands.Range[str, 1, 200]
 Term = app_commands.Range[str, 1, 100]
-
-
-def role_ids_of(user: discord.abc.User) -> tuple[int, ...]:
-    return tuple(role.id for role in getattr(user, "roles", ()))
-
-
-def actor_of(interaction: discord.Interaction) -> Actor:
-    """The member running the command, with what they may do right now."""
-    assert interaction.guild_id is not None  # the group is guild-only
-    user = interaction.user
-    member_perms = getattr(user, "guild_permissions", None)
-    # Discord's own resolved permissions also count, in case the guild's roles are not cached.
-    manage_guild = bool(member_perms and member_perms.manage_guild) or (
-        interaction.permissions.manage_guild
-    )
-    return Actor(
-        guild_id=interaction.guild_id,
-        user_id=user.id,
-        role_ids=role_ids_of(user),
-        manage_guild=manage_guild,
-    )
 
 
 Ask = Callable[[Actor], Awaitable["str | Done"]]
@@ -81,11 +61,7 @@ class QuotaCog(commands.Cog):
     async def _answer(self, interaction: discord.Interaction, ask: Ask) -> None:
         # Acknowledge first: Discord gives us 3 seconds and the database may be busy.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            result = await ask(actor_of(interaction))
-        except Refused as refusal:
-            await interaction.followup.send(str(refusal), ephemeral=True, allowed_mentions=NO_PINGS)
-            return
+        result = await ask(actor_of(interaction))  # a `Refusal` is answered by the tree
         text = result.reply if isinstance(result, Done) else result
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
         if isinstance(result, Done):

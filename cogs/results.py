@@ -1,32 +1,30 @@
 """What members do with finished videos: re-run (🔁 reaction or button), delete, list, show.
 
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
-restart; reactions use the raw event, so they work on messages that are not cached.
+restart; reactions use the raw event, so they work on messages that are not cached. Who may
+delete or show a video is decided in bot/moderation.py; the posts themselves are made and
+removed by cogs/_presenter.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.audit import Action
-from bot.delivery import DownloadFailed, TooLargeToUpload
-from bot.jobs import SubmissionRefused
+from bot.errors import Refusal
 from bot.models import Job, JobState
-from bot.presenter import DeliveryError
+from bot.moderation import video_removal_record
 from bot.rerun import find_job_by_message, rerun
 from bot.status import settings_line
 from bot.submission import Requester
-from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton, result_view
-from cogs._presenter import messageable
-from cogs.quota import actor_of
-from cogs.sora import StatusPost, not_posted_yet, post_status_message, requester_of
+from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton
+from cogs._members import actor_of, requester_of, requester_of_reaction
+from cogs._presenter import not_posted_yet
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -49,6 +47,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     def __init__(self, bot: SoraBot) -> None:
         self.bot = bot
         self.services = bot.services
+        self.presenter = bot.presenter
 
     # -- re-run -------------------------------------------------------------------------------
 
@@ -64,24 +63,16 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         source = await find_job_by_message(self.services.jobs, payload.guild_id, payload.message_id)
         if source is None:
             return  # a reaction on some other message
-        roles = tuple(role.id for role in payload.member.roles) if payload.member else ()
-        requester = Requester(payload.guild_id, payload.user_id, roles)
         try:
-            await self._start_rerun(source, requester)
-        except SubmissionRefused as refusal:
+            await self._start_rerun(source, requester_of_reaction(payload))
+        except Refusal as refusal:
+            # A reaction has no private reply: the refusal goes by direct message.
             await self._tell_privately(payload.user_id, f"Re-run of job #{source.id}: {refusal}")
 
     async def rerun_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        source = await self.services.jobs.get(job_id)
-        if source is None or source.guild_id != interaction.guild_id:
-            await interaction.followup.send("That job no longer exists.", ephemeral=True)
-            return
-        try:
-            job, message = await self._start_rerun(source, requester_of(interaction))
-        except SubmissionRefused as refusal:
-            await interaction.followup.send(str(refusal), ephemeral=True)
-            return
+        source = await self._job_here(interaction, job_id)
+        job, message = await self._start_rerun(source, requester_of(interaction))
         await interaction.followup.send(
             f"Re-run accepted as job #{job.id}: {message.jump_url}"
             if message is not None
@@ -93,23 +84,16 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         self, source: Job, requester: Requester
     ) -> tuple[Job, discord.Message | None]:
         """Accept the re-run and post its status message (None if Discord has not taken it
-        yet: the worker will). Raises `SubmissionRefused` if it was refused or withdrawn."""
+        yet: the worker will). Raises `Refusal` if it was refused or withdrawn."""
         job = await rerun(
             self.services.submitter,
             source,
             requester,
             image_retention_days=self.services.settings.image_retention_days,
         )
-        channel = await self._channel(job.channel_id)
-        if channel is None:
-            withdrawn = await self.services.jobs.withdraw_unsent(
-                job, "no_channel_access", "The channel is gone."
-            )
-            posted = StatusPost(None, withdrawn=withdrawn)
-        else:
-            posted = await post_status_message(self.bot, job, channel, attach_reference=True)
+        posted = await self.presenter.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
-            raise SubmissionRefused(
+            raise Refusal(
                 "I could not post in that channel, so the re-run was not started. "
                 "Nothing was charged."
             )
@@ -118,58 +102,20 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     # -- delete -------------------------------------------------------------------------------
 
     async def delete_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
-        job = await self.services.jobs.get(job_id)
-        if job is None or job.guild_id != interaction.guild_id:
-            await interaction.response.send_message("That job no longer exists.", ephemeral=True)
-            return
-        is_requester = interaction.user.id == job.user_id
-        if not is_requester and not self._is_moderator(interaction):
-            await interaction.response.send_message(
-                "Only the member who asked for this video, or a moderator, can delete it.",
-                ephemeral=True,
+        job = await self._job_here(interaction, job_id)
+        actor = actor_of(interaction)
+        if not self.services.moderation.may_manage_video(actor, job):
+            raise Refusal(
+                "Only the member who asked for this video, or a moderator, can delete it."
             )
-            return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        for message in await self._posts_of(job, interaction.message):
-            try:
-                await message.delete()
-            except discord.NotFound:
-                pass
-            except discord.HTTPException as error:
-                log.warning("job %s: could not delete the result: %s", job.id, error)
-                await interaction.followup.send(
-                    "Discord refused to delete it; try again.", ephemeral=True
-                )
-                return
-        action = None
-        if not is_requester:
-            action = Action(
-                action="remove_video",
-                detail=f"removed the video of job #{job.id} by <@{job.user_id}>",
-                target_user_id=job.user_id,
-            )
-        await self.services.jobs.record_video_removed(job, interaction.user.id, action)
-        log.info("job %s: video removed by %s", job.id, interaction.user.id)
+        if not await self.presenter.delete_result_posts(job, interaction.message):
+            raise Refusal("Discord refused to delete it; try again.")
+        await self.services.jobs.record_video_removed(
+            job, actor.user_id, video_removal_record(actor, job)
+        )
+        log.info("job %s: video removed by %s", job.id, actor.user_id)
         await interaction.followup.send(f"Deleted the video of job #{job.id}.", ephemeral=True)
-
-    async def _posts_of(
-        self, job: Job, clicked: discord.Message | None
-    ) -> list[discord.Message | discord.PartialMessage]:
-        """The clicked post, the original result and every /sora-show repost of the video."""
-        posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
-        places = await self.services.jobs.reposts(job)
-        if job.result_message_id:
-            places.append((job.channel_id, job.result_message_id))
-        for channel_id, message_id in places:
-            if any(post.id == message_id for post in posts):
-                continue
-            channel = await self._channel(channel_id)
-            if isinstance(channel, discord.TextChannel | discord.Thread):
-                posts.append(channel.get_partial_message(message_id))
-        return posts
-
-    def _is_moderator(self, interaction: discord.Interaction) -> bool:
-        return self.services.moderation.is_moderator(actor_of(interaction))
 
     # -- history ------------------------------------------------------------------------------
 
@@ -214,98 +160,30 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.services.jobs.get(job)
         if found is None or found.guild_id != interaction.guild_id:
-            await interaction.followup.send(
-                f"There is no job #{job} on this server.", ephemeral=True
+            raise Refusal(f"There is no job #{job} on this server.")
+        if not self.services.moderation.may_manage_video(actor_of(interaction), found):
+            raise Refusal(
+                f"Only the member who asked for job #{job}, or a moderator, can show it again."
             )
-            return
-        if found.user_id != interaction.user.id and not self._is_moderator(interaction):
-            await interaction.followup.send(
-                f"Only the member who asked for job #{job}, or a moderator, can show it again.",
-                ephemeral=True,
-            )
-            return
         if found.result_deleted_at is not None:
-            await interaction.followup.send(
-                f"The video of job #{job} was removed, so it is not shown again.", ephemeral=True
-            )
-            return
+            raise Refusal(f"The video of job #{job} was removed, so it is not shown again.")
         if found.state is not JobState.DELIVERED:
-            await interaction.followup.send(
-                f"Job #{job} has no video to show (it is {found.state.value}).", ephemeral=True
-            )
-            return
+            raise Refusal(f"Job #{job} has no video to show (it is {found.state.value}).")
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
-            await interaction.followup.send("Use this in a text channel or thread.", ephemeral=True)
-            return
-        try:
-            posted = await self._repost(found, channel)
-        except _Unavailable as gone:
-            await interaction.followup.send(str(gone), ephemeral=True)
-            return
+            raise Refusal("Use this in a text channel or thread.")
+        posted = await self.presenter.repost_result(found, channel)
         await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
         await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
 
-    async def _repost(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:
-        text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.services.profile)}"
-        kwargs: dict[str, Any] = {
-            "allowed_mentions": discord.AllowedMentions.none(),
-            "view": result_view(job.id),
-        }
-        path = await self._fetch_video(job)
-        try:
-            if path is None:
-                if not job.result_url:
-                    raise _Unavailable(f"The video of job #{job.id} is no longer available.")
-                return await channel.send(f"{text}\n{job.result_url}", **kwargs)
-            return await channel.send(
-                text, file=discord.File(path, filename=f"sora-job-{job.id}.mp4"), **kwargs
-            )
-        finally:
-            if path is not None:
-                path.unlink(missing_ok=True)
-
-    async def _fetch_video(self, job: Job) -> Path | None:
-        """The video file, from the original post or the provider's link; None if too big."""
-        urls = []
-        original = await self._original_attachment_url(job)
-        if original:
-            urls.append(original)
-        if job.result_url:
-            urls.append(job.result_url)
-        limit = self.services.settings.upload_limit_bytes
-        for url in urls:
-            try:
-                return (await self.bot.downloader.fetch(url, limit)).path
-            except TooLargeToUpload:
-                return None
-            except DownloadFailed as error:
-                log.info("job %s: video not available at one source: %s", job.id, error)
-        raise _Unavailable(
-            f"The video of job #{job.id} is no longer available (the post was deleted and the "
-            "provider's link has expired)."
-        )
-
-    async def _original_attachment_url(self, job: Job) -> str | None:
-        if job.result_message_id is None:
-            return None
-        channel = await self._channel(job.channel_id)
-        if channel is None:
-            return None
-        try:
-            message = await channel.fetch_message(job.result_message_id)
-        except discord.HTTPException:
-            return None
-        videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
-        return videos[0].url if videos else None
-
     # -- helpers ------------------------------------------------------------------------------
 
-    async def _channel(self, channel_id: int) -> discord.abc.Messageable | None:
-        try:
-            return await messageable(self.bot, channel_id)
-        except DeliveryError:
-            return None
+    async def _job_here(self, interaction: discord.Interaction, job_id: int) -> Job:
+        """The job a button names, if it is still there and belongs to this server."""
+        job = await self.services.jobs.get(job_id)
+        if job is None or job.guild_id != interaction.guild_id:
+            raise Refusal("That job no longer exists.")
+        return job
 
     async def _tell_privately(self, user_id: int, text: str) -> None:
         """DM a refusal; if DMs are closed, say nothing rather than spam the channel."""
@@ -315,10 +193,6 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
                 await user.send(text, allowed_mentions=discord.AllowedMentions.none())
         except (discord.HTTPException, TimeoutError):
             log.info("could not DM member %s about a refused re-run", user_id)
-
-
-class _Unavailable(Exception):
-    pass
 
 
 async def setup(bot: SoraBot) -> None:

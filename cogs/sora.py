@@ -9,21 +9,18 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.checks import check_image_size
-from bot.jobs import SubmissionRefused
-from bot.models import Job
+from bot.errors import Refusal
 from bot.providers.profiles import ModelProfile
-from bot.status import status_text
-from bot.submission import Ask, ImageUpload, Requester
-from cogs._presenter import NO_PINGS, reply_to, status_nonce
+from bot.submission import Ask, ImageUpload
+from cogs._members import requester_of
+from cogs._presenter import not_posted_yet
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -35,13 +32,6 @@ NOT_POSTED_WITHDRAWN = (
     "I can't post messages in this channel, so I did not start the video. Nothing was charged. "
     "Ask a moderator to check my permissions."
 )
-
-
-def not_posted_yet(job_id: int) -> str:
-    return (
-        f"Job #{job_id} is accepted, but Discord did not take its status message yet. I'll keep "
-        "trying in this channel and mention you when the video is ready."
-    )
 
 
 class SoraCog(commands.Cog):
@@ -68,26 +58,23 @@ class SoraCog(commands.Cog):
     ) -> None:
         # Acknowledge first: Discord gives us 3 seconds, the checks below may do I/O.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        try:
-            channel = _usable_channel(interaction)
-            upload = await self._fetch_image(image) if image is not None else None
-            job = await self.services.submitter.submit(
-                requester_of(interaction),
-                Ask(
-                    prompt=prompt,
-                    orientation=orientation,
-                    duration=duration,
-                    quality=quality,
-                    toggles=toggles,
-                    channel_id=channel.id,
-                    upload=upload,
-                    upload_limit_bytes=_upload_limit(interaction),
-                ),
-            )
-        except SubmissionRefused as refusal:
-            await interaction.followup.send(str(refusal), ephemeral=True)
-            return
-        posted = await post_status_message(self.bot, job, channel)
+        # A `Refusal` raised here is answered privately by the command tree.
+        channel = _usable_channel(interaction)
+        upload = await self._fetch_image(image) if image is not None else None
+        job = await self.services.submitter.submit(
+            requester_of(interaction),
+            Ask(
+                prompt=prompt,
+                orientation=orientation,
+                duration=duration,
+                quality=quality,
+                toggles=toggles,
+                channel_id=channel.id,
+                upload=upload,
+                upload_limit_bytes=_upload_limit(interaction),
+            ),
+        )
+        posted = await self.bot.presenter.post_status_message(job, channel)
         message = posted.message
         if message is None:
             await interaction.followup.send(
@@ -113,70 +100,10 @@ class SoraCog(commands.Cog):
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
                 data = await attachment.read()
         except (TimeoutError, discord.HTTPException):
-            raise SubmissionRefused(
+            raise Refusal(
                 "I could not download your image from Discord. Please try again."
             ) from None
         return ImageUpload(data=data, filename=attachment.filename, source_url=attachment.url)
-
-
-def requester_of(interaction: discord.Interaction) -> Requester:
-    assert interaction.guild_id is not None
-    roles = getattr(interaction.user, "roles", [])
-    return Requester(
-        guild_id=interaction.guild_id,
-        user_id=interaction.user.id,
-        role_ids=tuple(role.id for role in roles),
-    )
-
-
-@dataclass(frozen=True)
-class StatusPost:
-    """How posting a new job's status message went."""
-
-    message: discord.Message | None  # posted
-    withdrawn: bool = False  # Discord refused for good: the job was failed, nothing held
-
-
-async def post_status_message(
-    bot: SoraBot, job: Job, channel: discord.abc.Messageable, *, attach_reference: bool = False
-) -> StatusPost:
-    """Post the job's public status message, then hand the job to the worker.
-
-    If Discord refuses for good (no access, channel gone) the job is withdrawn. Any other
-    failure leaves it to the worker, which posts the status message itself after the
-    acceptance grace (same nonce, so never twice). With `attach_reference`, the kept reference
-    image is attached, and that fresh Discord link becomes the image's public URL (a re-run's
-    original link has usually expired).
-    """
-    text = status_text(job, bot.services.profile)
-    reference = reply_to(job, job.reply_to_message_id)
-    files = []
-    if attach_reference and job.image_path is not None and job.image_path.is_file():
-        files.append(discord.File(job.image_path, filename=job.image_name or "reference.png"))
-    try:
-        message = await channel.send(
-            text,
-            allowed_mentions=NO_PINGS,
-            reference=reference,  # type: ignore[arg-type]
-            files=files,
-            # The worker posts with the same nonce if the bot stopped before recording this
-            # message: within Discord's nonce window that returns this message, not a second.
-            nonce=status_nonce(job),
-        )
-    except (discord.Forbidden, discord.NotFound) as error:
-        log.warning("job %s: Discord refused the status message: %s", job.id, error)
-        withdrawn = await bot.services.jobs.withdraw_unsent(
-            job, "no_channel_access", "I could not post in that channel."
-        )
-        return StatusPost(None, withdrawn=withdrawn)
-    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
-        log.warning("job %s: status message not posted yet (%s); the worker will", job.id, error)
-        return StatusPost(None)
-    image_url = message.attachments[0].url if files and message.attachments else None
-    await bot.services.jobs.hand_to_worker(job, message.id, text, image_url)
-    if bot.worker is not None:
-        bot.worker.wake()
-    return StatusPost(message)
 
 
 def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | discord.Thread:
@@ -184,7 +111,7 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
     if interaction.guild_id is None or not isinstance(
         channel, discord.TextChannel | discord.Thread
     ):
-        raise SubmissionRefused("Use /sora in a server text channel or thread.")
+        raise Refusal("Use /sora in a server text channel or thread.")
     perms = interaction.app_permissions
     can_send = (
         perms.send_messages_in_threads
@@ -202,7 +129,7 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
         if not ok
     ]
     if missing:
-        raise SubmissionRefused(
+        raise Refusal(
             f"I'm missing permissions in this channel: {', '.join(missing)}. "
             "Ask a moderator to grant them."
         )

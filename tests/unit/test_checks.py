@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.checks import check_image_bytes, check_options, check_prompt, store_image
-from bot.jobs import SubmissionRefused
+from bot.errors import Refusal
 from bot.media import sniff_image_type
 from bot.providers.profiles import RIVYA_SORA_2_PRO as PROFILE
 from tests.images import JPEG, PNG, WEBP
@@ -13,9 +13,9 @@ from tests.images import JPEG, PNG, WEBP
 
 def test_prompt_rules() -> None:
     assert check_prompt(PROFILE, "  a cat  ") == "a cat"
-    with pytest.raises(SubmissionRefused, match="empty"):
+    with pytest.raises(Refusal, match="empty"):
         check_prompt(PROFILE, "   ")
-    with pytest.raises(SubmissionRefused, match=r"10,001 characters.*at most 10,000"):
+    with pytest.raises(Refusal, match=r"10,001 characters.*at most 10,000"):
         check_prompt(PROFILE, "x" * 10_001)
     assert len(check_prompt(PROFILE, "x" * 10_000)) == 10_000
 
@@ -23,11 +23,11 @@ def test_prompt_rules() -> None:
 def test_options_follow_the_profile() -> None:
     assert check_options(PROFILE, "portrait", 15, None) == "standard"
     assert check_options(PROFILE, "landscape", 10, "high") == "high"
-    with pytest.raises(SubmissionRefused, match="10 s, 15 s"):
+    with pytest.raises(Refusal, match="10 s, 15 s"):
         check_options(PROFILE, "portrait", 25, None)
-    with pytest.raises(SubmissionRefused, match="Orientation"):
+    with pytest.raises(Refusal, match="Orientation"):
         check_options(PROFILE, "square", 10, None)
-    with pytest.raises(SubmissionRefused, match="Quality"):
+    with pytest.raises(Refusal, match="Quality"):
         check_options(PROFILE, "portrait", 10, "ultra")
 
 
@@ -45,12 +45,12 @@ def test_png_renamed_gif_passes_and_text_renamed_png_fails(tmp_path: Path) -> No
     stored = store_image(tmp_path, PNG, mime, "photo.gif", None)
     assert stored.filename == "photo.png" and stored.mime == "image/png"
     assert stored.path.read_bytes() == PNG
-    with pytest.raises(SubmissionRefused, match="not a JPEG, PNG, WebP image"):
+    with pytest.raises(Refusal, match="not a JPEG, PNG, WebP image"):
         check_image_bytes(PROFILE, b"hello, I am text pretending to be a picture")
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(Refusal):
         check_image_bytes(PROFILE, b"GIF89a" + b"\0" * 32)
 
 
 def test_oversize_image_is_refused_with_the_limit() -> None:
-    with pytest.raises(SubmissionRefused, match="the limit is 10 MB"):
+    with pytest.raises(Refusal, match="the limit is 10 MB"):
         check_image_bytes(PROFILE, PNG + b"\0" * (10 * 1024 * 1024))

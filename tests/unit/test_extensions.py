@@ -15,7 +15,8 @@ from discord import app_commands
 
 import cogs
 from cogs._client import EXTENSIONS
-from cogs.quota import QuotaCog, actor_of
+from cogs._members import actor_of
+from cogs.quota import QuotaCog
 
 EXTENSION_MODULES = sorted(
     f"cogs.{module.name}"

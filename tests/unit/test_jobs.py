@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs import JobStore, NewJob, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore, NewJob
 from bot.models import JobOptions, JobState
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
@@ -90,19 +91,19 @@ async def test_transitions_are_conditional(job_store: JobStore) -> None:
 
 async def test_quota_refusal_says_when_it_resets(job_store: JobStore) -> None:
     await job_store.submit(new_job(), Allowance(1, DAY))
-    with pytest.raises(SubmissionRefused, match=r"all 1 of your videos for today.*<t:\d+:R>"):
+    with pytest.raises(Refusal, match=r"all 1 of your videos for today.*<t:\d+:R>"):
         await job_store.submit(new_job(), Allowance(1, DAY))
 
 
 async def test_zero_allowance_is_refused_plainly(job_store: JobStore) -> None:
-    with pytest.raises(SubmissionRefused, match="not enabled"):
+    with pytest.raises(Refusal, match="not enabled"):
         await job_store.submit(new_job(), Allowance(0, DAY))
 
 
 async def test_active_job_cap(job_store: JobStore) -> None:
     first = await job_store.submit(new_job(), Allowance(10, DAY))
     await job_store.submit(new_job(), Allowance(10, DAY))
-    with pytest.raises(SubmissionRefused, match="2 video\\(s\\) in progress"):
+    with pytest.raises(Refusal, match="2 video\\(s\\) in progress"):
         await job_store.submit(new_job(), Allowance(10, DAY))
     await job_store.finish_unsuccessfully(first, JobState.FAILED, "x", "done")
     await job_store.submit(new_job(), Allowance(10, DAY))
@@ -112,7 +113,7 @@ async def test_usage_resets_with_the_period(job_store: JobStore, clock: FakeCloc
     job = await job_store.submit(new_job(), Allowance(1, DAY))
     await job_store.finish_unsuccessfully(job, JobState.FAILED, "x", "y")  # frees the active slot
     await job_store.submit(new_job(), Allowance(1, DAY))
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(Refusal):
         await job_store.submit(new_job(), Allowance(1, DAY))
     clock.advance(24 * 3600)
     await job_store.submit(new_job(), Allowance(1, DAY))
@@ -146,7 +147,7 @@ async def test_two_hundred_concurrent_submits_never_overdraw(
     async def attempt() -> bool:
         try:
             await store.submit(new_job(), Allowance(limit, DAY))
-        except SubmissionRefused:
+        except Refusal:
             return False
         return True
 
@@ -179,7 +180,7 @@ async def test_concurrent_submits_from_two_connections_never_overdraw(
         async def attempt(i: int) -> bool:
             try:
                 await stores[i % 2].submit(new_job(), Allowance(25, DAY))
-            except SubmissionRefused:
+            except Refusal:
                 return False
             return True
 

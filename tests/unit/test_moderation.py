@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.errors import Refusal
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
-from bot.moderation import NOT_A_MODERATOR, Actor, Done, ModerationService, Refused
+from bot.moderation import NOT_A_MODERATOR, Actor, Done, ModerationService
 from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.doubles import FakeClock
@@ -101,7 +102,7 @@ async def test_a_member_is_refused_every_moderator_command_and_nothing_changes(
 ) -> None:
     await prepare(service)
     before = await row_counts(db)
-    with pytest.raises(Refused) as refused:
+    with pytest.raises(Refusal) as refused:
         await MODERATOR_COMMANDS[name](service, PLAIN)
     assert str(refused.value) == NOT_A_MODERATOR
     assert await row_counts(db) == before
@@ -120,7 +121,7 @@ async def test_moderators_by_permission_or_role_may_run_every_command(
 async def test_members_see_their_own_quota_only(service: ModerationService) -> None:
     own = await service.view(PLAIN, MEMBER, PLAIN.role_ids)
     assert f"<@{MEMBER}>" in own
-    with pytest.raises(Refused, match="Only moderators can look at another member"):
+    with pytest.raises(Refusal, match="Only moderators can look at another member"):
         await service.view(PLAIN, 8, ())
     assert "<@8>" in await service.view(MOD, 8, ())
 
@@ -195,14 +196,14 @@ async def test_refused_no_ops_record_nothing(service: ModerationService, db: Dat
         (service.block(MOD, MEMBER, "x" * 201), "at most 200"),
         (service.blocklist_add(MOD, "a*b"), "start or the end"),
     ]:
-        with pytest.raises(Refused, match=message):
+        with pytest.raises(Refusal, match=message):
             await attempt
     assert await row_counts(db) == before
 
 
 async def test_blocking_twice_keeps_the_first_block(service: ModerationService) -> None:
     await service.block(MOD, MEMBER, "first")
-    with pytest.raises(Refused, match="already blocked"):
+    with pytest.raises(Refusal, match="already blocked"):
         await service.block(MOD, MEMBER, "second")
     status = await service.status(MOD, MEMBER, ())
     assert status.block is not None and status.block.reason == "first"
@@ -219,7 +220,7 @@ async def test_reset_gives_back_used_videos_but_not_ones_in_progress(
     in_progress = await job_store.submit(new_job(), allowance)
     done = await service.reset(MOD, MEMBER, "bad batch")
     assert "1 video(s) given back" in done.reply
-    with pytest.raises(Refused, match="Their 1 video\\(s\\) in progress"):
+    with pytest.raises(Refusal, match="Their 1 video\\(s\\) in progress"):
         await service.reset(MOD, MEMBER)
     # The one in progress fails: its hold is released, and usage does not go below zero.
     await job_store.finish_unsuccessfully(in_progress, JobState.FAILED, "x", "y")
@@ -311,7 +312,7 @@ async def test_blocklist_terms_stay_out_of_the_log_channel(service: ModerationSe
     assert "blood bath" not in added.log_line.lower()
     assert "||blood bath||" in added.reply  # the moderator sees what was stored
     assert "||blood bath||" in await service.blocklist_list(MOD)
-    with pytest.raises(Refused, match="already on the blocklist"):
+    with pytest.raises(Refusal, match="already on the blocklist"):
         await service.blocklist_add(MOD, "blood bath")
     removed = await service.blocklist_remove(MOD, "BLOOD BATH")
     assert "blood" not in removed.log_line.lower()
@@ -324,5 +325,5 @@ async def test_the_blocklist_has_a_size_limit(
     monkeypatch.setattr("bot.blocklist.MAX_ENTRIES_PER_GUILD", 2)
     await service.blocklist_add(MOD, "one")
     await service.blocklist_add(MOD, "two")
-    with pytest.raises(Refused, match="full \\(2 entries\\)"):
+    with pytest.raises(Refusal, match="full \\(2 entries\\)"):
         await service.blocklist_add(MOD, "three")

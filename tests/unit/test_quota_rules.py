@@ -13,7 +13,8 @@ import pytest
 
 from bot import blocklist
 from bot.blocklist import Entry, InvalidTerm, normalise_term
-from bot.jobs import JobStore, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore
 from bot.models import Job, JobState
 from bot.moderation import Actor, ModerationService
 from bot.providers.base import ProviderHealth
@@ -72,7 +73,7 @@ class Rig:
         for _ in range(attempts):
             try:
                 await self.submit(user, **kwargs)  # type: ignore[arg-type]
-            except SubmissionRefused:
+            except Refusal:
                 continue
             count += 1
         return count
@@ -105,10 +106,10 @@ async def test_allowance_comes_back_exactly_at_local_midnight_of_the_next_period
     rig = Rig(db, clock, tmp_path, limit=1, period=kind, timezone=ZoneInfo(zone))
     clock.value = ts(moment, zone)
     await rig.submit()
-    with pytest.raises(SubmissionRefused, match=rf"<t:{int(ts(reset, zone))}:R>"):
+    with pytest.raises(Refusal, match=rf"<t:{int(ts(reset, zone))}:R>"):
         await rig.submit()
     clock.value = ts(reset, zone) - 1
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(Refusal):
         await rig.submit()
     clock.value = ts(reset, zone)
     await rig.submit()
@@ -172,7 +173,7 @@ async def test_override_beats_roles_which_beat_the_default(rig: Rig) -> None:
 
 async def test_a_lower_role_allowance_restricts_and_rules_are_per_guild(rig: Rig) -> None:
     await rig.mod.set_role(MOD, NEWCOMER, 0)
-    with pytest.raises(SubmissionRefused, match="not enabled"):
+    with pytest.raises(Refusal, match="not enabled"):
         await rig.submit(roles=(NEWCOMER,))
     other_guild_mod = Actor(guild_id=2, user_id=99, manage_guild=True)
     await rig.mod.set_limit(other_guild_mod, MEMBER, 9)
@@ -216,7 +217,7 @@ async def test_a_failed_bonus_video_gives_the_bonus_back(rig: Rig, db: Database)
 async def test_a_deduction_is_taken_once_from_later_allowances(rig: Rig, clock: FakeClock) -> None:
     await rig.mod.set_default(MOD, 3, "day")
     await rig.mod.grant(MOD, MEMBER, -4)
-    with pytest.raises(SubmissionRefused, match="deduction still takes 1 more"):
+    with pytest.raises(Refusal, match="deduction still takes 1 more"):
         await rig.submit()
     clock.advance(24 * 3600)
     assert await rig.accepted(10) == 2  # the last owed video came off today's 3
@@ -244,7 +245,7 @@ async def test_concurrent_submits_never_overdraw_with_overrides_and_grants(
     async def attempt() -> bool:
         try:
             await rig.submit(roles=(BOOSTER,))
-        except SubmissionRefused:
+        except Refusal:
             return False
         return True
 
@@ -264,7 +265,7 @@ async def test_concurrent_submits_never_exceed_the_guild_cap(
     async def attempt(user: int) -> bool:
         try:
             await rig.submit(user=user)
-        except SubmissionRefused:
+        except Refusal:
             return False
         return True
 
@@ -282,7 +283,7 @@ async def test_guild_cap_refuses_with_the_wait_and_frees_up(
     first = await rig.submit(user=10)
     await rig.submit(user=11)
     with pytest.raises(
-        SubmissionRefused, match=r"The server has 2 videos in progress.*Try again in a few minutes"
+        Refusal, match=r"The server has 2 videos in progress.*Try again in a few minutes"
     ):
         await rig.submit(user=12)
     await rig.jobs.finish_unsuccessfully(first, JobState.FAILED, "x", "done")
@@ -295,11 +296,11 @@ async def test_cooldown_between_submits_says_how_long_to_wait(
     rig = Rig(db, clock, tmp_path, limit=10, cooldown_seconds=30)
     await rig.submit()
     clock.advance(10)
-    with pytest.raises(SubmissionRefused, match="wait 20 seconds"):
+    with pytest.raises(Refusal, match="wait 20 seconds"):
         await rig.submit()
     await rig.submit(user=8)  # the cooldown is per member
     clock.advance(19.5)
-    with pytest.raises(SubmissionRefused, match="wait 1 second "):
+    with pytest.raises(Refusal, match="wait 1 second "):
         await rig.submit()
     clock.advance(0.5)
     await rig.submit()
@@ -308,7 +309,7 @@ async def test_cooldown_between_submits_says_how_long_to_wait(
 async def test_a_refusal_spends_nothing(db: Database, clock: FakeClock, tmp_path: Path) -> None:
     rig = Rig(db, clock, tmp_path, limit=5, cooldown_seconds=30)
     await rig.submit()
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(Refusal):
         await rig.submit()
     rows = await db.fetch_one("SELECT COUNT(*) FROM quota_ledger")
     assert rows is not None and rows[0] == 1
@@ -319,7 +320,7 @@ async def test_a_refusal_spends_nothing(db: Database, clock: FakeClock, tmp_path
 
 async def test_blocked_members_are_told_and_nothing_is_held(rig: Rig, db: Database) -> None:
     await rig.mod.block(MOD, MEMBER, "spamming")
-    with pytest.raises(SubmissionRefused, match="blocked you from making videos"):
+    with pytest.raises(Refusal, match="blocked you from making videos"):
         await rig.submit()
     await rig.submit(user=8)  # only that member
     rows = await db.fetch_all("SELECT user_id FROM quota_ledger")
@@ -336,7 +337,7 @@ async def test_blocklisted_prompts_are_refused_without_echoing_the_term(
 ) -> None:
     await rig.mod.blocklist_add(MOD, "Gore")
     caplog.set_level("DEBUG")
-    with pytest.raises(SubmissionRefused) as refused:
+    with pytest.raises(Refusal) as refused:
         await rig.submit(prompt="A lot of GORE, please")
     assert "gore" not in str(refused.value).lower()
     assert "not allowed on this server" in str(refused.value)

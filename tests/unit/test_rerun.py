@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs import JobStore, StoredImage, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore, StoredImage
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
@@ -94,7 +95,7 @@ async def test_found_by_result_or_status_message_in_the_same_guild(submitter: Su
 async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter) -> None:
     source = await delivered_job(submitter)
     await rerun(submitter, source, BOB, image_retention_days=30)
-    with pytest.raises(SubmissionRefused, match="still in progress"):
+    with pytest.raises(Refusal, match="still in progress"):
         await rerun(submitter, source, BOB, image_retention_days=30)
     # Someone else may still re-run it.
     await rerun(submitter, source, Requester(1, 9), image_retention_days=30)
@@ -105,7 +106,7 @@ async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
         ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
     )
     assert job.state is JobState.QUEUED
-    with pytest.raises(SubmissionRefused, match="nothing to re-run"):
+    with pytest.raises(Refusal, match="nothing to re-run"):
         await rerun(submitter, job, BOB, image_retention_days=30)
 
 
@@ -118,7 +119,7 @@ async def test_the_kept_image_is_reused_or_its_absence_explained(
     copy = await rerun(submitter, source, BOB, image_retention_days=30)
     assert copy.image_path == path and copy.image_source_url is None
     path.unlink()
-    with pytest.raises(SubmissionRefused, match=r"no longer kept.*30 days"):
+    with pytest.raises(Refusal, match=r"no longer kept.*30 days"):
         await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
 
 
@@ -126,5 +127,5 @@ async def test_rerun_obeys_the_quota(submitter: Submitter) -> None:
     source = await delivered_job(submitter)
     for _ in range(2):  # bob uses his whole allowance of 2
         await delivered_job(submitter, requester=BOB)
-    with pytest.raises(SubmissionRefused, match="used all 2"):
+    with pytest.raises(Refusal, match="used all 2"):
         await rerun(submitter, source, BOB, image_retention_days=30)

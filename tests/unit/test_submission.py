@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs import JobStore, SubmissionRefused
+from bot.errors import Refusal
+from bot.jobs import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
@@ -63,7 +64,7 @@ async def test_unhealthy_provider_refuses_before_anything_is_held(
     job_store: JobStore, tmp_path: Path, health: ProviderHealth, message: str
 ) -> None:
     submitter = make_submitter(job_store, tmp_path, health)
-    with pytest.raises(SubmissionRefused, match=message):
+    with pytest.raises(Refusal, match=message):
         await submitter.submit(MEMBER, ask())
     assert await job_store.db.fetch_all("SELECT * FROM quota_ledger") == []
 
@@ -75,6 +76,6 @@ async def test_unknown_health_still_accepts(job_store: JobStore, tmp_path: Path)
 
 async def test_a_refused_job_leaves_no_image_behind(job_store: JobStore, tmp_path: Path) -> None:
     submitter = make_submitter(job_store, tmp_path, OK, limit=0)
-    with pytest.raises(SubmissionRefused):
+    with pytest.raises(Refusal):
         await submitter.submit(MEMBER, ask(upload=ImageUpload(PNG, "a.png", None)))
     assert list(tmp_path.rglob("*.png")) == []

@@ -1,0 +1,41 @@
+"""Private answers to the member who clicked or typed, and the one way a `Refusal` is shown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+import discord
+
+from bot.errors import Refusal
+
+log = logging.getLogger(__name__)
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
+    """Reply privately, whether or not the interaction was acknowledged yet."""
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)
+        else:
+            await interaction.response.send_message(
+                message, ephemeral=True, allowed_mentions=NO_PINGS
+            )
+    except discord.HTTPException:
+        log.warning("could not send an ephemeral reply (the interaction may have expired)")
+
+
+async def refuse(interaction: discord.Interaction, refusal: Refusal) -> None:
+    """Show a refusal privately. Slash commands get here through the command tree's error
+    handler; buttons and other components through `refusals_answered`."""
+    await send_ephemeral(interaction, str(refusal))
+
+
+async def refusals_answered(interaction: discord.Interaction, handling: Awaitable[None]) -> None:
+    """Run a component's handler; a `Refusal` it raises is shown to the member privately."""
+    try:
+        await handling
+    except Refusal as refusal:
+        await refuse(interaction, refusal)

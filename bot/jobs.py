@@ -1,8 +1,10 @@
-"""The job state machine: accept (with its quota hold), then conditional transitions.
+"""The job store: accept a job (with its quota hold), then move it along the state machine.
 
-Every transition is `UPDATE ... WHERE id = ? AND state IN (...)`: if another worker (or a
+Every state change is checked against `bot.models.TRANSITIONS` and written as
+`UPDATE ... WHERE id = ? AND state = <the state the caller saw>`: if another worker (or a
 restarted bot) already moved the job, the update touches no row and the caller backs off.
-Terminal transitions write the quota outcome in the same transaction.
+A terminal state writes its quota outcome (`bot.models.QUOTA_OUTCOMES`) in the same
+transaction. Other writes only keep a job's bookkeeping within its state.
 """
 
 from __future__ import annotations
@@ -17,7 +19,16 @@ import aiosqlite
 from bot import audit, quotas
 from bot.clock import Clock
 from bot.errors import Refusal
-from bot.models import ACTIVE_STATES, PENDING_AT_PROVIDER, Job, JobOptions, JobState
+from bot.models import (
+    ACTIVE_STATES,
+    PENDING_AT_PROVIDER,
+    QUOTA_OUTCOMES,
+    Job,
+    JobOptions,
+    JobState,
+    QuotaOutcome,
+    check_transition,
+)
 from bot.quotas import Allowance
 from bot.storage.database import Database
 
@@ -216,11 +227,52 @@ class JobStore:
 
     # -- transitions --------------------------------------------------------------------------
 
-    async def update(self, job: Job, from_states: tuple[JobState, ...], **fields: Any) -> bool:
-        """Set `fields` if the job is still in one of `from_states`; True if it was."""
-        fields["updated_at"] = self.clock.now()
+    async def _transition(
+        self,
+        job: Job,
+        target: JobState,
+        fields: dict[str, Any],
+        *,
+        outcome_reason: str = "",
+        only_if_unsent: bool = False,
+    ) -> bool:
+        """Move `job` from the state it was read in to `target`, writing `fields` (and, for a
+        terminal state, the quota outcome) in one transaction; False if it had already moved.
+
+        Raises `IllegalTransition` if the machine has no such arrow."""
+        check_transition(job.state, target)
+        now = self.clock.now()
+        fields = {**fields, "state": target.value, "updated_at": now}
+        outcome = QUOTA_OUTCOMES.get(target)
+        if outcome is not None:
+            fields["finished_at"] = now
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        unsent = " AND submit_attempted = 0" if only_if_unsent else ""
         async with self.db.transaction() as conn:
-            return await _conditional_update(conn, job.id, from_states, fields)
+            cursor = await conn.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?{unsent}",
+                (*fields.values(), job.id, job.state.value),
+            )
+            if cursor.rowcount != 1:
+                return False
+            if outcome is not None:
+                await quotas.write_outcome(conn, job.id, outcome.value, outcome_reason, now)
+            return True
+
+    async def _keep_within(
+        self, job: Job, states: tuple[JobState, ...], fields: dict[str, Any]
+    ) -> bool:
+        """Bookkeeping that does not change the state: set `fields` if the job is still in
+        one of `states`; True if it was."""
+        fields = {**fields, "updated_at": self.clock.now()}
+        values = tuple(state.value for state in states)
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({_marks(values)})",
+                (*fields.values(), job.id, *values),
+            )
+            return cursor.rowcount == 1
 
     async def hand_to_worker(
         self, job: Job, status_message_id: int, status_text: str, image_source_url: str | None
@@ -261,48 +313,54 @@ class JobStore:
             return cursor.rowcount == 1
 
     async def record_reference(self, job: Job, reference_url: str) -> bool:
-        return await self.update(job, (JobState.QUEUED,), reference_url=reference_url)
+        return await self._keep_within(job, (JobState.QUEUED,), {"reference_url": reference_url})
 
     async def record_submitted(self, job: Job, task_id: str, next_action_at: float) -> bool:
-        return await self.update(
+        return await self._transition(
             job,
-            (JobState.QUEUED,),
-            state=JobState.SUBMITTED.value,
-            provider_task_id=task_id,
-            next_action_at=next_action_at,
-            transient_failures=0,
+            JobState.SUBMITTED,
+            {
+                "provider_task_id": task_id,
+                "next_action_at": next_action_at,
+                "transient_failures": 0,
+            },
         )
 
     async def record_poll(
         self, job: Job, state: JobState, progress: int | None, next_action_at: float
     ) -> bool:
-        return await self.update(
+        """A poll's news: still waiting (`state` unchanged) or now generating."""
+        return await self._transition(
             job,
-            (JobState.SUBMITTED, JobState.RUNNING),
-            state=state.value,
-            progress=progress,
-            polls=job.polls + 1,
-            next_action_at=next_action_at,
-            transient_failures=0,
+            state,
+            {
+                "progress": progress,
+                "polls": job.polls + 1,
+                "next_action_at": next_action_at,
+                "transient_failures": 0,
+            },
         )
 
     async def record_succeeded(self, job: Job, video_url: str) -> bool:
-        return await self.update(
+        return await self._transition(
             job,
-            (JobState.SUBMITTED, JobState.RUNNING),
-            state=JobState.SUCCEEDED.value,
-            result_url=video_url,
-            progress=100,
-            polls=job.polls + 1,
-            transient_failures=0,
-            next_action_at=self.clock.now(),
+            JobState.SUCCEEDED,
+            {
+                "result_url": video_url,
+                "progress": 100,
+                "polls": job.polls + 1,
+                "transient_failures": 0,
+                "next_action_at": self.clock.now(),
+            },
         )
 
     async def mark_delivery_started(self, job: Job) -> bool:
         if job.delivery_started:
             return True  # keep the first attempt's time: the search after a crash starts there
-        return await self.update(
-            job, (JobState.SUCCEEDED,), delivery_started=1, delivery_started_at=self.clock.now()
+        return await self._keep_within(
+            job,
+            (JobState.SUCCEEDED,),
+            {"delivery_started": 1, "delivery_started_at": self.clock.now()},
         )
 
     async def reschedule(
@@ -318,7 +376,7 @@ class JobStore:
         fields: dict[str, Any] = {"next_action_at": next_action_at, "transient_failures": failures}
         if resend_allowed:
             fields["submit_attempted"] = 0
-        return await self.update(job, ACTIVE_STATES, **fields)
+        return await self._keep_within(job, ACTIVE_STATES, fields)
 
     async def record_status(self, job: Job, message_id: int, text: str) -> None:
         # Status bookkeeping is allowed in any state: the final edit happens after the outcome.
@@ -364,61 +422,37 @@ class JobStore:
 
     async def record_delivered(self, job: Job, message_id: int, delivery: str) -> bool:
         """Mark the result posted and charge the hold, atomically."""
-        now = self.clock.now()
-        async with self.db.transaction() as conn:
-            moved = await _conditional_update(
-                conn,
-                job.id,
-                (JobState.SUCCEEDED,),
-                {
-                    "state": JobState.DELIVERED.value,
-                    "result_message_id": message_id,
-                    "delivery": delivery,
-                    "finished_at": now,
-                    "updated_at": now,
-                },
-            )
-            if moved:
-                await quotas.write_outcome(conn, job.id, "charge", "video delivered", now)
-            return moved
+        return await self._transition(
+            job,
+            JobState.DELIVERED,
+            {"result_message_id": message_id, "delivery": delivery},
+            outcome_reason="video delivered",
+        )
 
     async def withdraw_unsent(self, job: Job, code: str, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
-        now = self.clock.now()
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE jobs SET state = ?, error_code = ?, error_message = ?, finished_at = ?, "
-                "updated_at = ? WHERE id = ? AND state = ? AND submit_attempted = 0",
-                (JobState.FAILED.value, code, message, now, now, job.id, JobState.QUEUED.value),
-            )
-            if cursor.rowcount != 1:
-                return False
-            await quotas.write_outcome(conn, job.id, "release", "job withdrawn", now)
-            return True
+        if job.state is not JobState.QUEUED:
+            return False
+        return await self._transition(
+            job,
+            JobState.FAILED,
+            {"error_code": code, "error_message": message},
+            outcome_reason="job withdrawn",
+            only_if_unsent=True,
+        )
 
     async def finish_unsuccessfully(
         self, job: Job, state: JobState, code: str | None, message: str
     ) -> bool:
         """Fail or expire the job and release its hold, atomically."""
-        assert state in (JobState.FAILED, JobState.EXPIRED)
-        now = self.clock.now()
-        async with self.db.transaction() as conn:
-            moved = await _conditional_update(
-                conn,
-                job.id,
-                ACTIVE_STATES,
-                {
-                    "state": state.value,
-                    "error_code": code,
-                    "error_message": message,
-                    "finished_at": now,
-                    "updated_at": now,
-                },
-            )
-            if moved:
-                await quotas.write_outcome(conn, job.id, "release", f"job {state.value}", now)
-            return moved
+        assert QUOTA_OUTCOMES.get(state) is QuotaOutcome.RELEASE, state
+        return await self._transition(
+            job,
+            state,
+            {"error_code": code, "error_message": message},
+            outcome_reason=f"job {state.value}",
+        )
 
     async def expire_if_overdue(self, job: Job) -> bool:
         if job.state not in PENDING_AT_PROVIDER or self.clock.now() < job.deadline_at:
@@ -447,18 +481,3 @@ async def _row(conn: aiosqlite.Connection, job_id: int) -> aiosqlite.Row:
     row = await cursor.fetchone()
     assert row is not None
     return row
-
-
-async def _conditional_update(
-    conn: aiosqlite.Connection,
-    job_id: int,
-    from_states: tuple[JobState, ...],
-    fields: dict[str, Any],
-) -> bool:
-    states = tuple(state.value for state in from_states)
-    assignments = ", ".join(f"{column} = ?" for column in fields)
-    cursor = await conn.execute(
-        f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({_marks(states)})",
-        (*fields.values(), job_id, *states),
-    )
-    return cursor.rowcount == 1

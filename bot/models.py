@@ -1,8 +1,24 @@
-"""The job record and its states, as the rest of the core sees them."""
+"""The job record, its states, and the state machine they obey.
+
+The job row is the queue, and it moves only along these arrows (`TRANSITIONS`)::
+
+    queued ──► submitted ──► running ──► succeeded ──► delivered   (charge)
+      │           │  ↺          │  ↺        │
+      │           └─────────────┴───────────┤      a poll may find the video at once
+      ├───────────┴─────────────┴───────────┴────► failed      (release)
+      └───────────┴─────────────┴────────────────► expired     (release)
+
+↺: a poll that only records progress. A finished video is delivered whatever the deadline,
+so `succeeded` never expires. Each terminal state settles the job's quota hold in the same
+write (`QUOTA_OUTCOMES`): delivered charges it, failed and expired give it back. `JobStore`
+makes every state change through `check_transition`; a move not drawn here is a bug and
+raises `IllegalTransition`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -19,9 +35,40 @@ class JobState(StrEnum):
     EXPIRED = "expired"  # terminal, deadline passed, quota released
 
 
-ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING, JobState.SUCCEEDED)
-PENDING_AT_PROVIDER = (JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING)
-TERMINAL_STATES = (JobState.DELIVERED, JobState.FAILED, JobState.EXPIRED)
+class QuotaOutcome(StrEnum):
+    """What a job's end does to its quota hold (the ledger row's kind)."""
+
+    CHARGE = "charge"
+    RELEASE = "release"
+
+
+_S = JobState
+TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    _S.QUEUED: frozenset({_S.SUBMITTED, _S.FAILED, _S.EXPIRED}),
+    _S.SUBMITTED: frozenset({_S.SUBMITTED, _S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.EXPIRED}),
+    _S.RUNNING: frozenset({_S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.EXPIRED}),
+    _S.SUCCEEDED: frozenset({_S.DELIVERED, _S.FAILED}),
+    _S.DELIVERED: frozenset(),
+    _S.FAILED: frozenset(),
+    _S.EXPIRED: frozenset(),
+}
+QUOTA_OUTCOMES: Mapping[JobState, QuotaOutcome] = {
+    _S.DELIVERED: QuotaOutcome.CHARGE,
+    _S.FAILED: QuotaOutcome.RELEASE,
+    _S.EXPIRED: QuotaOutcome.RELEASE,
+}
+
+ACTIVE_STATES = tuple(state for state in JobState if TRANSITIONS[state])
+PENDING_AT_PROVIDER = tuple(state for state in ACTIVE_STATES if _S.EXPIRED in TRANSITIONS[state])
+
+
+class IllegalTransition(AssertionError):
+    """A state change the machine does not allow: always a bug in the caller."""
+
+
+def check_transition(current: JobState, target: JobState) -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"a job cannot go from {current.value} to {target.value}")
 
 
 @dataclass(frozen=True)

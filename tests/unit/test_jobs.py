@@ -7,7 +7,15 @@ import pytest
 
 from bot.errors import Refusal
 from bot.jobs import JobStore, NewJob
-from bot.models import JobOptions, JobState
+from bot.models import (
+    QUOTA_OUTCOMES,
+    TRANSITIONS,
+    IllegalTransition,
+    JobOptions,
+    JobState,
+    QuotaOutcome,
+    check_transition,
+)
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from tests.doubles import FakeClock
@@ -85,8 +93,41 @@ async def test_transitions_are_conditional(job_store: JobStore) -> None:
     assert not await job_store.record_submitted(job, "task_2", 0)
     fresh = await job_store.get(job.id)
     assert fresh is not None and fresh.provider_task_id == "task_1"
-    # Nor delivered before it succeeded.
-    assert not await job_store.record_delivered(fresh, 1, "file")
+    # Delivering before it succeeded is not a move the state machine has: a bug, said loudly.
+    with pytest.raises(IllegalTransition, match="from submitted to delivered"):
+        await job_store.record_delivered(fresh, 1, "file")
+    after = await job_store.get(job.id)
+    assert after is not None and after.state is JobState.SUBMITTED
+
+
+def test_state_machine_settles_the_quota_exactly_at_the_end() -> None:
+    terminal = {state for state in JobState if not TRANSITIONS[state]}
+    assert set(QUOTA_OUTCOMES) == terminal
+    assert QUOTA_OUTCOMES[JobState.DELIVERED] is QuotaOutcome.CHARGE
+    assert {QUOTA_OUTCOMES[JobState.FAILED], QUOTA_OUTCOMES[JobState.EXPIRED]} == {
+        QuotaOutcome.RELEASE
+    }
+    # Every state an arrow points to is a state, and every active job can still fail.
+    for state, targets in TRANSITIONS.items():
+        assert targets <= set(JobState)
+        assert not targets or JobState.FAILED in targets, state
+    # A video that exists is delivered whatever the deadline, and nothing leaves an end state.
+    assert JobState.EXPIRED not in TRANSITIONS[JobState.SUCCEEDED]
+    with pytest.raises(IllegalTransition):
+        check_transition(JobState.FAILED, JobState.QUEUED)
+    check_transition(JobState.RUNNING, JobState.RUNNING)  # a poll with news of progress only
+
+
+async def test_a_stale_copy_cannot_finish_a_job_that_moved_on(job_store: JobStore) -> None:
+    job = await job_store.submit(new_job(), Allowance(3, DAY))
+    assert await job_store.record_submitted(job, "task_1", 0)
+    submitted = await job_store.get(job.id)
+    assert submitted is not None
+    assert await job_store.record_succeeded(submitted, "https://cdn.test/v.mp4")
+    # The copy read while it was still `submitted` no longer matches the row.
+    assert not await job_store.finish_unsuccessfully(submitted, JobState.FAILED, "x", "late")
+    fresh = await job_store.get(job.id)
+    assert fresh is not None and fresh.state is JobState.SUCCEEDED
 
 
 async def test_quota_refusal_says_when_it_resets(job_store: JobStore) -> None:

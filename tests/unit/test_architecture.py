@@ -1,0 +1,115 @@
+"""The layout keeps its promises: decisions in bot/ without Discord, thin cogs that do not
+lean on each other, and no import cycle among the product's modules.
+
+Imports are read from the source (every `import`, also inside functions and `TYPE_CHECKING`
+blocks), so a lazy import cannot hide an arrow that runs the wrong way.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("bot", "cogs")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {
+        _module_name(path): path
+        for package in PACKAGES
+        for path in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+MODULES = _modules()
+
+
+def _imported(name: str, path: Path) -> set[str]:
+    """Every module `name` imports, as dotted names (`from x import y` gives x and x.y)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _product_imports(name: str) -> set[str]:
+    return {other for other in _imported(name, MODULES[name]) if other in MODULES} - {name}
+
+
+def test_the_product_modules_are_found() -> None:
+    assert {"bot.jobs", "bot.models", "cogs._client", "cogs.sora"} <= set(MODULES)
+
+
+def test_product_modules_import_without_cycles() -> None:
+    graph = {name: _product_imports(name) for name in MODULES}
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = [*path[path.index(name) :], name]
+            pytest.fail("import cycle: " + " -> ".join(cycle))
+        if name in done:
+            return
+        for other in sorted(graph[name]):
+            # A package's __init__ runs before its submodules; that arrow is not a cycle.
+            if not name.startswith(other + "."):
+                visit(other, [*path, name])
+        done.add(name)
+
+    for name in sorted(graph):
+        visit(name, [])
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MODULES if n.split(".")[0] == "bot"))
+def test_nothing_under_bot_imports_discord(name: str) -> None:
+    discord_imports = sorted(
+        other
+        for other in _imported(name, MODULES[name])
+        if other == "discord" or other.startswith("discord.")
+    )
+    assert not discord_imports, f"{name} imports {discord_imports}; Discord glue goes in cogs/"
+
+
+COMMAND_COGS = sorted(
+    name for name in MODULES if name.startswith("cogs.") and not name.split(".")[1].startswith("_")
+)
+
+
+def test_the_command_cogs_are_found() -> None:
+    assert {"cogs.sora", "cogs.quota", "cogs.results"} <= set(COMMAND_COGS)
+
+
+@pytest.mark.parametrize("name", COMMAND_COGS)
+def test_no_command_cog_imports_another(name: str) -> None:
+    others = sorted(set(COMMAND_COGS) & _product_imports(name))
+    assert not others, f"{name} imports {others}; shared glue goes in a private cogs/_module"
+
+
+def test_the_guards_see_what_they_guard(tmp_path: Path) -> None:
+    # Each guard would notice its violation: read a made-up module through the same code.
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import discord.ui\nfrom cogs import quota\nfrom . import jobs\n"
+        "def later():\n    from cogs.sora import SoraCog\n"
+    )
+    found = _imported("bot.sample", sample)
+    assert {"discord.ui", "cogs", "cogs.quota", "bot.jobs", "cogs.sora"} <= found

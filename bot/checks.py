@@ -7,8 +7,8 @@ import secrets
 from pathlib import Path
 
 from bot.errors import Refusal
-from bot.jobs import StoredImage
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
+from bot.models import ReferenceImage
 from bot.providers.profiles import ModelProfile
 
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
@@ -80,7 +80,7 @@ def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
 
 def store_image(
     media_dir: Path, data: bytes, mime: str, filename: str, source_url: str | None
-) -> StoredImage:
+) -> ReferenceImage:
     """Keep the reference image in the data directory, so nothing depends on expiring links."""
     folder = media_dir / "references"
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,4 +88,6 @@ def store_image(
     path = folder / f"{secrets.token_hex(16)}.{extension}"
     path.write_bytes(data)
     stem = Path(filename).stem or "reference"
-    return StoredImage(path=path, filename=f"{stem}.{extension}", mime=mime, source_url=source_url)
+    return ReferenceImage(
+        path=path, filename=f"{stem}.{extension}", mime=mime, source_url=source_url
+    )

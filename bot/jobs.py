@@ -27,6 +27,7 @@ from bot.models import (
     JobOptions,
     JobState,
     QuotaOutcome,
+    ReferenceImage,
     check_transition,
 )
 from bot.quotas import Allowance
@@ -40,21 +41,13 @@ def rerun_in_progress_message(parent_job_id: int) -> str:
 
 
 @dataclass(frozen=True)
-class StoredImage:
-    path: Path
-    filename: str
-    mime: str
-    source_url: str | None
-
-
-@dataclass(frozen=True)
 class NewJob:
     guild_id: int
     channel_id: int
     user_id: int
     prompt: str
     options: JobOptions
-    image: StoredImage | None = None
+    image: ReferenceImage | None = None
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None

@@ -72,6 +72,17 @@ def check_transition(current: JobState, target: JobState) -> None:
 
 
 @dataclass(frozen=True)
+class ReferenceImage:
+    """A member's reference image as kept in the data directory; `source_url` is a public
+    link to the same picture, when there is one that still works."""
+
+    path: Path
+    filename: str
+    mime: str
+    source_url: str | None
+
+
+@dataclass(frozen=True)
 class JobOptions:
     orientation: str
     duration: int
@@ -146,6 +157,17 @@ class Job:
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def image(self) -> ReferenceImage | None:
+        if self.image_path is None:
+            return None
+        return ReferenceImage(
+            path=self.image_path,
+            filename=self.image_name or self.image_path.name,
+            mime=self.image_mime or "image/png",
+            source_url=self.image_source_url,
+        )
 
     @classmethod
     def from_row(cls, row: Any) -> Job:

@@ -6,8 +6,10 @@ re-run works on messages posted before a restart, with no message cache.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.errors import Refusal
-from bot.jobs import JobStore, StoredImage
+from bot.jobs import JobStore
 from bot.models import Job, JobState
 from bot.submission import Ask, Requester, Submitter
 
@@ -35,20 +37,16 @@ async def rerun(
             f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
         )
     # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
-    image = None
-    if source.image_path is not None:
-        if not source.image_path.is_file():
+    image = source.image
+    if image is not None:
+        if not image.path.is_file():
             raise Refusal(
                 f"The reference image of job #{source.id} is no longer kept (images are kept "
                 f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
                 "the image again."
             )
-        image = StoredImage(
-            path=source.image_path,
-            filename=source.image_name or source.image_path.name,
-            mime=source.image_mime or "image/png",
-            source_url=None,  # the original link has likely expired; the caller re-hosts it
-        )
+        # The original link has likely expired; the caller re-hosts the image.
+        image = replace(image, source_url=None)
     return await submitter.submit(
         requester,
         Ask(

@@ -9,18 +9,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PruneReport:
-    removed: int
-    freed_bytes: int
-    kept: int
-    kept_bytes: int
 
 
 def prune_references(
@@ -30,10 +21,11 @@ def prune_references(
     max_total_bytes: int,
     protected: Iterable[Path] = (),
     now: float | None = None,
-) -> PruneReport:
-    """Delete images older than `max_age_seconds`, then the oldest until under the size bound."""
+) -> int:
+    """Delete images older than `max_age_seconds`, then the oldest until under the size bound;
+    return how many were removed."""
     if not folder.is_dir():
-        return PruneReport(0, 0, 0, 0)
+        return 0
     now = time.time() if now is None else now
     keep = {path.resolve() for path in protected}
     files = []
@@ -44,7 +36,6 @@ def prune_references(
     files.sort()  # oldest first
     removed = freed = 0
     total = sum(size for _, size, _ in files)
-    survivors = []
     for mtime, size, path in files:
         too_old = now - mtime > max_age_seconds
         if path.resolve() not in keep and (too_old or total > max_total_bytes):
@@ -52,8 +43,6 @@ def prune_references(
             removed += 1
             freed += size
             total -= size
-        else:
-            survivors.append(size)
     if removed:
         log.info("removed %d old reference image(s), %d bytes", removed, freed)
-    return PruneReport(removed, freed, len(survivors), sum(survivors))
+    return removed

@@ -18,8 +18,8 @@ from bot.checks import (
     store_image,
 )
 from bot.errors import Refusal
-from bot.jobs import JobStore, NewJob, StoredImage
-from bot.models import Job, JobOptions
+from bot.jobs import JobStore, NewJob
+from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
 from bot.quotas import QuotaPolicy
@@ -55,7 +55,7 @@ class Ask:
     channel_id: int
     toggles: dict[str, bool | None] = field(default_factory=dict)
     upload: ImageUpload | None = None
-    stored_image: StoredImage | None = None  # a re-run reuses the original's kept image
+    stored_image: ReferenceImage | None = None  # a re-run reuses the original's kept image
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None

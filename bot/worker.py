@@ -27,7 +27,6 @@ from bot.providers.base import (
     ProviderHealth,
     ProviderMisconfiguredError,
     ProviderOutOfCreditsError,
-    ReferenceImage,
     TransientProviderError,
     VideoProvider,
 )
@@ -235,7 +234,7 @@ class Worker:
         if not claimed and not self.provider.idempotent_create:
             return  # another worker (an old process still running) is sending it right now
         try:
-            image = _reference_image(job)
+            image = job.image
             reference_url = job.reference_url
             if image and reference_url is None:
                 reference_url = await self.provider.prepare_reference(image, job.idempotency_key)
@@ -445,17 +444,6 @@ class Worker:
         fresh = await self.jobs.get(job.id)
         assert fresh is not None
         return fresh
-
-
-def _reference_image(job: Job) -> ReferenceImage | None:
-    if job.image_path is None:
-        return None
-    return ReferenceImage(
-        path=job.image_path,
-        filename=job.image_name or job.image_path.name,
-        mime=job.image_mime or "image/png",
-        source_url=job.image_source_url,
-    )
 
 
 def _sentence(reason: str | None) -> str:

@@ -9,20 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
+from bot.models import ReferenceImage
 from bot.providers.profiles import ModelProfile
 
 TaskState = Literal["queued", "processing", "succeeded", "failed"]
-
-
-@dataclass(frozen=True)
-class ReferenceImage:
-    path: Path
-    filename: str
-    mime: str
-    source_url: str | None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
-from bot.jobs import JobStore, NewJob, StoredImage
-from bot.models import Job, JobOptions, JobState
+from bot.jobs import JobStore, NewJob
+from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import VideoProvider
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
@@ -88,7 +88,7 @@ class Flow:
             max_active_per_member=5,
         )
 
-    async def submit(self, image: StoredImage | None = None) -> Job:
+    async def submit(self, image: ReferenceImage | None = None) -> Job:
         duration = 15 if self.backend == "rivya" else 25
         quality = "high" if self.backend == "rivya" else "large"
         return await self.store.submit(
@@ -147,7 +147,9 @@ async def test_happy_path(flow: Flow) -> None:
 async def test_reference_image_reaches_the_provider(flow: Flow) -> None:
     path = flow.tmp / "ref.png"
     path.write_bytes(PNG)
-    job = await flow.submit(StoredImage(path, "ref.png", "image/png", "https://cdn.test/ref.png"))
+    job = await flow.submit(
+        ReferenceImage(path, "ref.png", "image/png", "https://cdn.test/ref.png")
+    )
     done = await flow.run_until_done(job)
     assert done.state is JobState.DELIVERED
     if isinstance(flow.sim, RivyaSimulator):

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs import JobStore, StoredImage
-from bot.models import Job, JobOptions, JobState
+from bot.jobs import JobStore
+from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
@@ -44,7 +44,7 @@ def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
 
 
 async def delivered_job(
-    submitter: Submitter, image: StoredImage | None = None, requester: Requester = ALICE
+    submitter: Submitter, image: ReferenceImage | None = None, requester: Requester = ALICE
 ) -> Job:
     store = submitter.jobs
     job = await submitter.submit(
@@ -115,7 +115,9 @@ async def test_the_kept_image_is_reused_or_its_absence_explained(
 ) -> None:
     path = tmp_path / "kept.png"
     path.write_bytes(PNG)
-    source = await delivered_job(submitter, StoredImage(path, "kept.png", "image/png", "https://x"))
+    source = await delivered_job(
+        submitter, ReferenceImage(path, "kept.png", "image/png", "https://x")
+    )
     copy = await rerun(submitter, source, BOB, image_retention_days=30)
     assert copy.image_path == path and copy.image_source_url is None
     path.unlink()

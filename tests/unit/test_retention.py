@@ -19,9 +19,9 @@ def make(folder: Path, name: str, size: int, age_days: float) -> Path:
 def test_old_images_go_and_recent_ones_stay(tmp_path: Path) -> None:
     old = make(tmp_path, "old.png", 10, 40)
     new = make(tmp_path, "new.png", 10, 1)
-    report = prune_references(tmp_path, max_age_seconds=30 * DAY, max_total_bytes=10**9, now=NOW)
+    removed = prune_references(tmp_path, max_age_seconds=30 * DAY, max_total_bytes=10**9, now=NOW)
     assert not old.exists() and new.exists()
-    assert (report.removed, report.kept) == (1, 1)
+    assert removed == 1
 
 
 def test_size_bound_removes_the_oldest_first(tmp_path: Path) -> None:
@@ -34,12 +34,11 @@ def test_size_bound_removes_the_oldest_first(tmp_path: Path) -> None:
 
 def test_images_of_active_jobs_are_protected(tmp_path: Path) -> None:
     busy = make(tmp_path, "busy.png", 100, 99)
-    report = prune_references(
+    removed = prune_references(
         tmp_path, max_age_seconds=DAY, max_total_bytes=0, protected=[busy], now=NOW
     )
-    assert busy.exists() and report.removed == 0
+    assert busy.exists() and removed == 0
 
 
 def test_missing_folder_is_fine(tmp_path: Path) -> None:
-    report = prune_references(tmp_path / "nope", max_age_seconds=1, max_total_bytes=1)
-    assert report.removed == 0
+    assert prune_references(tmp_path / "nope", max_age_seconds=1, max_total_bytes=1) == 0

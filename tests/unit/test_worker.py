@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
-from bot.jobs import JobStore, NewJob, StoredImage
-from bot.models import Job, JobOptions, JobState
+from bot.jobs import JobStore, NewJob
+from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
     JobRejectedError,
     OutcomeUnknownError,
@@ -306,7 +306,7 @@ async def test_reference_image_is_uploaded_once_and_reused_on_retry(
 ) -> None:
     image_path = tmp_path / "ref.png"
     image_path.write_bytes(PNG)
-    image = StoredImage(image_path, "ref.png", "image/png", "https://cdn.example/ref.png")
+    image = ReferenceImage(image_path, "ref.png", "image/png", "https://cdn.example/ref.png")
     job = await rig.submit(image=image)
     rig.provider.creates = [TransientProviderError("timeout", "timeout"), "task_3"]
     await rig.run()

@@ -26,8 +26,8 @@ from bot.providers.rivya import RivyaProvider
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from bot.worker import Worker
-from tests.doubles import RecordingPresenter
-from tests.sims.rivya import RivyaSimulator
+from tests.support.doubles import RecordingPresenter
+from tests.support.sims.rivya import RivyaSimulator
 
 
 class CountingPresenter(RecordingPresenter):

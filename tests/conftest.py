@@ -7,7 +7,7 @@ import pytest
 
 from bot.jobs import JobStore
 from bot.storage.database import Database
-from tests.doubles import FakeClock
+from tests.support.doubles import FakeClock
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.fake_discord import BotProcess, BotRunner, FakeDiscord, MessageRecord
-from tests.sims.rivya import RivyaSimulator
-from tests.sims.unified import UnifiedVideoSimulator
+from tests.support.fake_discord import BotProcess, BotRunner, FakeDiscord, MessageRecord
+from tests.support.sims.rivya import RivyaSimulator
+from tests.support.sims.unified import UnifiedVideoSimulator
 
 RIVYA_KEY = "rvya_sk_e2e_secret_key"
 UNIFIED_KEY = "sk-e2e-unified-secret"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.conftest import Stack, job_id_from
-from tests.images import PNG
+from tests.support.images import PNG
 
 BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
 

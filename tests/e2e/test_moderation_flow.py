@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     submit_sora,
     user_id,
 )
-from tests.fake_discord import default_world
+from tests.support.fake_discord import default_world
 
 VIDEOS_CHANNEL_ID = default_world().channels["videos"].id  # the default world's ids are fixed
 NOT_A_MODERATOR = "Only moderators can do that"

@@ -20,8 +20,8 @@ from tests.e2e.conftest import (
     submit_sora,
     user_id,
 )
-from tests.fake_discord import MessageRecord, default_world
-from tests.images import PNG
+from tests.support.fake_discord import MessageRecord, default_world
+from tests.support.images import PNG
 
 RERUN = "🔁"
 MODERATOR_ROLE_ID = default_world().roles["Moderator"].id  # the default world's ids are fixed

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Mapping
 import pytest
 import pytest_asyncio
 
-from tests.fake_discord import BotProcess, BotRunner, FakeDiscord
-from tests.fake_discord.fixtures import bot_runner, discord_sim
+from tests.support.fake_discord import BotProcess, BotRunner, FakeDiscord
+from tests.support.fake_discord.fixtures import bot_runner, discord_sim
 
 __all__ = ["bot_runner", "discord_sim", "shared"]
 

@@ -1,6 +1,6 @@
 """A tiny discord.py bot used only by the simulator's self-tests.
 
-Run through the harness (``python -m tests.fake_discord.launch <this module>``) with
+Run through the harness (``python -m tests.support.fake_discord.launch <this module>``) with
 ``DEMO_TOKEN`` and ``DEMO_GUILD_ID`` set. Each command exercises one simulator feature.
 """
 

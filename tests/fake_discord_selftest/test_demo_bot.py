@@ -7,8 +7,8 @@ import os
 import aiohttp
 import pytest
 
-from tests.fake_discord import InvocationError, MessageRecord
-from tests.fake_discord import permissions as perms
+from tests.support.fake_discord import InvocationError, MessageRecord
+from tests.support.fake_discord import permissions as perms
 
 from .conftest import Shared
 

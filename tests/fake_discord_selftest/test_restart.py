@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from tests.fake_discord import BotRunner, FakeDiscord
+from tests.support.fake_discord import BotRunner, FakeDiscord
 
 from .conftest import DEMO_MODULE, demo_env, start_demo
 

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.fake_discord import FakeDiscord, InvocationError
+from tests.support.fake_discord import FakeDiscord, InvocationError
 
 
 @pytest_asyncio.fixture

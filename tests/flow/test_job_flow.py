@@ -23,10 +23,10 @@ from bot.providers.unified import UnifiedProvider
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from bot.worker import Worker
-from tests.doubles import FakeClock, RecordingPresenter
-from tests.images import PNG
-from tests.sims.rivya import RivyaSimulator
-from tests.sims.unified import UnifiedVideoSimulator
+from tests.support.doubles import FakeClock, RecordingPresenter
+from tests.support.images import PNG
+from tests.support.sims.rivya import RivyaSimulator
+from tests.support.sims.unified import UnifiedVideoSimulator
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 UPLOAD_LIMIT = 1024 * 1024

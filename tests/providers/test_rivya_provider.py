@@ -18,8 +18,8 @@ from bot.providers.base import (
 )
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider, fetch_catalogue, profile_from_catalogue
-from tests.images import PNG
-from tests.sims.rivya import RivyaSimulator
+from tests.support.images import PNG
+from tests.support.sims.rivya import RivyaSimulator
 
 KEY = "rvya_sk_test"
 

@@ -20,7 +20,7 @@ from bot.providers.base import (
 )
 from bot.providers.profiles import UNIFIED_SORA_2_PRO
 from bot.providers.unified import UnifiedProvider
-from tests.sims.unified import (
+from tests.support.sims.unified import (
     FAILURE_LOCATIONS,
     PROCESSING_SPELLINGS,
     QUEUED_SPELLINGS,

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.sims import RivyaSimulator, jpeg_bytes, png_bytes, webp_bytes
+from tests.support.sims import RivyaSimulator, jpeg_bytes, png_bytes, webp_bytes
 
 KEY = "rvya_sk_test"
 AUTH = {"Authorization": f"Bearer {KEY}"}

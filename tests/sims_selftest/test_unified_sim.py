@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from yarl import URL
 
-from tests.sims.unified import (
+from tests.support.sims.unified import (
     FAILED_SPELLINGS,
     FAILURE_LOCATIONS,
     PROCESSING_SPELLINGS,

@@ -8,7 +8,7 @@ from bot.checks import check_image_bytes, check_options, check_prompt, store_ima
 from bot.errors import Refusal
 from bot.media import sniff_image_type
 from bot.providers.profiles import RIVYA_SORA_2_PRO as PROFILE
-from tests.images import JPEG, PNG, WEBP
+from tests.support.images import JPEG, PNG, WEBP
 
 
 def test_prompt_rules() -> None:

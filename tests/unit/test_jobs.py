@@ -18,7 +18,7 @@ from bot.models import (
 )
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
-from tests.doubles import FakeClock
+from tests.support.doubles import FakeClock
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 

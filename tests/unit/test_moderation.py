@@ -13,7 +13,7 @@ from bot.models import Job, JobOptions, JobState
 from bot.moderation import NOT_A_MODERATOR, Actor, Done, ModerationService
 from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
-from tests.doubles import FakeClock
+from tests.support.doubles import FakeClock
 
 GUILD = 1
 MEMBER = 7

@@ -22,7 +22,7 @@ from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.storage.database import Database
 from bot.submission import Ask, Requester, Submitter
-from tests.doubles import FakeClock
+from tests.support.doubles import FakeClock
 
 GUILD = 1
 MEMBER = 7

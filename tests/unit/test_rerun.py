@@ -16,7 +16,7 @@ from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.rerun import find_job_by_message, rerun
 from bot.storage.database import Database
 from bot.submission import Ask, Requester, Submitter
-from tests.images import PNG
+from tests.support.images import PNG
 
 ALICE = Requester(guild_id=1, user_id=7)
 BOB = Requester(guild_id=1, user_id=8)

@@ -11,7 +11,7 @@ from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.submission import Ask, ImageUpload, Requester, Submitter
-from tests.images import PNG
+from tests.support.images import PNG
 
 MEMBER = Requester(guild_id=1, user_id=7)
 

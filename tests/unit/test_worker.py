@@ -24,9 +24,9 @@ from bot.providers.base import (
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from bot.worker import MAX_DELIVERY_ATTEMPTS, Worker
-from tests.doubles import FakeClock, RecordingPresenter, ScriptedProvider
-from tests.images import PNG
-from tests.video_server import fake_video, video_server
+from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.images import PNG
+from tests.support.video_server import fake_video, video_server
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-LAUNCHER = "tests.fake_discord.launch"
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+LAUNCHER = "tests.support.fake_discord.launch"
 # Passed through from the test's environment by default; everything else (API keys, tokens)
 # must be given explicitly, so a test bot never picks up real credentials by accident.
 BASE_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ")
@@ -49,7 +49,7 @@ class BotProcess:
         args: tuple[str, ...] = (),
         inherit_env: bool = False,
     ) -> BotProcess:
-        """``python -m tests.fake_discord.launch <module> [args]`` in ``cwd`` (default: the
+        """``python -m tests.support.fake_discord.launch <module> [args]`` in ``cwd`` (default: the
         project root). ``env`` must hold the simulator's ``launcher_env`` plus whatever the bot
         reads; only ``BASE_ENV`` is inherited unless ``inherit_env``."""
         if self._proc is not None and self._proc.returncode is None:

@@ -1,7 +1,7 @@
 """A simulated Discord (REST + gateway + CDN) for end-to-end tests of a discord.py bot.
 
 See ``FakeDiscord`` (the simulator and its test API) and ``BotProcess``/``BotRunner`` (running
-the bot as a subprocess pointed at it through ``tests.fake_discord.launch``).
+the bot as a subprocess pointed at it through ``tests.support.fake_discord.launch``).
 """
 
 from .commands import SyncedCommand

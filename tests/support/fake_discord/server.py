@@ -148,7 +148,7 @@ class FakeDiscord:
 
     @property
     def launcher_env(self) -> dict[str, str]:
-        """What ``tests.fake_discord.launch`` needs to point discord.py here."""
+        """What ``tests.support.fake_discord.launch`` needs to point discord.py here."""
         return {"FAKE_DISCORD_REST": self.rest_base, "FAKE_DISCORD_GATEWAY": self.gateway_url}
 
     # -- world ----------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Run a bot module against the simulator: ``python -m tests.fake_discord.launch bot [args]``.
+"""Run a bot module against the simulator:
+``python -m tests.support.fake_discord.launch bot [args]``.
 
 Only discord.py's two base addresses change (REST ``Route.BASE`` and the gateway's
 ``DEFAULT_GATEWAY``); the target then runs as ``__main__`` exactly as ``python -m <module>``
@@ -26,7 +27,9 @@ def point_discord_at(rest_base: str, gateway_url: str) -> None:
 
 def main(argv: list[str]) -> None:
     if not argv:
-        raise SystemExit("usage: python -m tests.fake_discord.launch <module | script.py> [args]")
+        raise SystemExit(
+            "usage: python -m tests.support.fake_discord.launch <module | script.py> [args]"
+        )
     rest_base, gateway_url = os.environ.get(REST_ENV), os.environ.get(GATEWAY_ENV)
     if not rest_base or not gateway_url:
         # Never fall through to the real Discord with a test configuration.

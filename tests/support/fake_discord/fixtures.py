@@ -1,4 +1,5 @@
-"""pytest fixtures; import them into a conftest: ``from tests.fake_discord.fixtures import *``."""
+"""pytest fixtures; import them into a conftest:
+``from tests.support.fake_discord.fixtures import *``."""
 
 from __future__ import annotations
 

@@ -10,8 +10,14 @@ import pytest
 from bot.errors import Refusal
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
-from bot.moderation import NOT_A_MODERATOR, Actor, Done, ModerationService
-from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.moderation import (
+    NOT_A_MODERATOR,
+    Actor,
+    Done,
+    ModerationService,
+    video_removal_record,
+)
+from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
 
@@ -327,3 +333,18 @@ async def test_the_blocklist_has_a_size_limit(
     await service.blocklist_add(MOD, "two")
     with pytest.raises(Refusal, match="full \\(2 entries\\)"):
         await service.blocklist_add(MOD, "three")
+
+
+async def test_the_requester_or_a_moderator_may_manage_a_video(
+    service: ModerationService, job_store: JobStore
+) -> None:
+    job = await job_store.submit(new_job(), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC"))))
+    other = Actor(GUILD, MEMBER + 1, role_ids=(GUILD, ROLE))
+    assert service.may_manage_video(PLAIN, job)  # PLAIN asked for it
+    assert service.may_manage_video(MOD, job) and service.may_manage_video(ROLE_MOD, job)
+    assert not service.may_manage_video(other, job)
+    # Only a removal by someone else (a moderator) goes in the audit log.
+    assert video_removal_record(PLAIN, job) is None
+    record = video_removal_record(MOD, job)
+    assert record is not None and record.action == "remove_video"
+    assert record.target_user_id == MEMBER and f"job #{job.id}" in record.detail

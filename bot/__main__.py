@@ -1,4 +1,4 @@
-"""`python -m bot` / `sora-bot`: load settings, open resources, run until stopped."""
+"""`python -m bot` / `sora-bot`: the command line (bot/cli.py), and running the bot."""
 
 from __future__ import annotations
 
@@ -6,36 +6,17 @@ import asyncio
 import logging
 import signal
 import sys
-from pathlib import Path
 
-from dotenv import load_dotenv
-
-from bot.config import Settings, SettingsError, load_settings
-from bot.logging_setup import configure_logging
-from bot.providers.factory import ProfileUnavailable
+from bot.config import Settings
+from bot.failures import require_reachable
 
 log = logging.getLogger("bot")
 
-EXIT_BAD_SETTINGS = 2
-
 
 def main() -> None:
-    # The working directory's .env, as documented (the default search starts from this file).
-    load_dotenv(Path(".env"))
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        for problem in error.problems:
-            print(f"config error: {problem}", file=sys.stderr)
-        sys.exit(EXIT_BAD_SETTINGS)
-    configure_logging(settings.log_level, settings.secrets)
-    try:
-        asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        pass
-    except ProfileUnavailable as error:
-        log.error("%s", error)
-        sys.exit(1)
+    from bot.cli import main as command_line
+
+    sys.exit(command_line(sys.argv[1:], run_bot=run))
 
 
 async def run(settings: Settings) -> None:
@@ -45,7 +26,7 @@ async def run(settings: Settings) -> None:
 
     services = await open_services(settings)
     try:
-        await services.check_provider()
+        require_reachable(settings, await services.check_provider())
         bot = SoraBot(services)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -64,10 +64,12 @@ class SoraBot(commands.Bot):
         settings = self.services.settings
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        presenter = DiscordPresenter(self, settings.quota_log_channel_id)
+        await self.services.attach_alerts(presenter.alert_moderators)
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
-            presenter=DiscordPresenter(self, settings.quota_log_channel_id),
+            presenter=presenter,
             downloader=self.downloader,
             clock=self.services.clock,
             upload_limit_bytes=settings.upload_limit_bytes,

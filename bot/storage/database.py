@@ -95,6 +95,11 @@ class Database:
                 )
 
 
+def bundled_migration_versions() -> list[int]:
+    """The migration numbers this version of the bot knows, in order."""
+    return [version for version, _, _ in _bundled_migrations()]
+
+
 def _bundled_migrations() -> list[tuple[int, str, str]]:
     folder = resources.files("bot.storage") / "migrations"
     found = []

@@ -59,18 +59,22 @@ def explain(error: BaseException, settings: Settings) -> StartupFailure | None:
     """The operator's line for a failure that ended the start, or None for a real bug (which
     keeps its traceback)."""
     # Imported here: a settings error is reported without loading discord.py.
-    import aiohttp
     import discord
 
     from bot.providers.factory import ProfileUnavailable
 
     if isinstance(error, StartupFailure):
         return error
+    if isinstance(error, AttributeError) and _is_discord_unreachable(error.__context__):
+        # discord.py 2.7 fails this way when the very first gateway connection fails: its
+        # retry reads the websocket it never made. The connection error is the real cause.
+        assert error.__context__ is not None
+        error = error.__context__
     if isinstance(error, discord.LoginFailure):
         return StartupFailure(token_refused(), EXIT_TOKEN_REFUSED)
     if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
         return StartupFailure(token_refused(), EXIT_TOKEN_REFUSED)
-    if isinstance(error, aiohttp.ClientConnectionError | discord.GatewayNotFound | TimeoutError):
+    if _is_discord_unreachable(error):
         return StartupFailure(discord_unreachable(type(error).__name__), EXIT_DISCORD_UNREACHABLE)
     if isinstance(error, discord.HTTPException) and error.status >= 500:
         return StartupFailure(
@@ -94,3 +98,10 @@ def explain(error: BaseException, settings: Settings) -> StartupFailure | None:
             EXIT_STORAGE,
         )
     return None
+
+
+def _is_discord_unreachable(error: BaseException | None) -> bool:
+    import aiohttp
+    import discord
+
+    return isinstance(error, aiohttp.ClientConnectionError | discord.GatewayNotFound | TimeoutError)

@@ -28,6 +28,24 @@ class RedactingFormatter(logging.Formatter):
         return self.scrub(super().format(record))
 
 
+class ReconnectNotice(logging.Filter):
+    """discord.py logs every gateway reconnect attempt with a full traceback; the cause in one
+    line says as much to an operator, and the bot keeps trying either way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name == "discord.client"
+            and record.exc_info
+            and str(record.msg).startswith("Attempting a reconnect")
+        ):
+            error = record.exc_info[1]
+            record.msg = "Discord connection failed (%s); attempting a reconnect in %.2fs"
+            record.args = (type(error).__name__, *(record.args or ()))
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 class JsonFormatter(RedactingFormatter):
     """One JSON object per line for log collectors: time, level, logger, message, exception.
 
@@ -53,6 +71,7 @@ def configure_logging(level: str, secrets: tuple[Secret, ...], log_format: str =
         JsonFormatter(secrets) if log_format == "json" else RedactingFormatter(secrets, TEXT_FORMAT)
     )
     handler.setFormatter(formatter)
+    handler.addFilter(ReconnectNotice())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -72,6 +72,15 @@ async def test_an_unreachable_discord_ends_the_start_with_one_line(idle_stack: S
     assert_one_plain_line(output, "Could not reach Discord", "firewall")
 
 
+async def test_an_unreachable_gateway_ends_the_start_with_one_line(idle_stack: Stack) -> None:
+    closed = closed_port_url().replace("http://", "ws://")
+    code, output = await run_to_exit(idle_stack, FAKE_DISCORD_GATEWAY=closed)
+    assert code == 4, output
+    assert_one_plain_line(output, "Could not reach Discord (ClientConnectorError)")
+    # discord.py's retry before it gave up is one line too, with its cause.
+    assert "WARNING discord.client: Discord connection failed (ClientConnectorError)" in output
+
+
 async def test_an_unreachable_provider_ends_the_start_with_one_line(idle_stack: Stack) -> None:
     closed = closed_port_url()
     code, output = await run_to_exit(idle_stack, RIVYA_BASE_URL=closed)

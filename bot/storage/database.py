@@ -35,12 +35,17 @@ class Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=30000")
-        db = cls(conn)
-        await db._migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=30000")
+            db = cls(conn)
+            await db._migrate()
+        except BaseException:
+            # Its thread would otherwise keep the process alive after the error is reported.
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:

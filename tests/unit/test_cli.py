@@ -15,12 +15,16 @@ from bot.logging_setup import REDACTED, JsonFormatter
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def sora_bot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def sora_bot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     # A token in the environment: were the flags ignored, the bot would try to log in.
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT), "DISCORD_TOKEN": "x"}
+    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT), "DISCORD_TOKEN": "token-not-used"}
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
-        env=env | {"RIVYA_API_KEY": "rvya_sk_x", "RIVYA_BASE_URL": "http://127.0.0.1:9"},
+        env=base
+        | {"RIVYA_API_KEY": "rvya_sk_x", "RIVYA_BASE_URL": "http://127.0.0.1:9"}
+        | (env or {}),
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -89,3 +93,21 @@ def test_json_logs_are_one_scrubbed_object_per_line() -> None:
 def test_json_logs_without_an_exception_have_no_exception_field() -> None:
     entry = json.loads(JsonFormatter(()).format(_record("started")))
     assert set(entry) == {"time", "level", "logger", "message"}
+
+
+def test_an_unusable_database_folder_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("a file where a folder should be")
+    env = {"DATABASE_PATH": str(tmp_path / "afile" / "bot.sqlite3")}
+    result = sora_bot("run", cwd=tmp_path, env=env)
+    assert result.returncode == 6, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"Cannot use {tmp_path / 'afile'}: File exists. Point DATABASE_PATH" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bot.sqlite3").write_bytes(b"not a database" * 100)
+    result = sora_bot(cwd=tmp_path, env={"DATABASE_PATH": str(tmp_path / "bot.sqlite3")})
+    assert result.returncode == 6, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "Cannot use the database" in line and "restore a backup" in line

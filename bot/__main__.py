@@ -1,4 +1,4 @@
-"""`python -m bot` / `sora-bot`: load settings, open resources, run until stopped."""
+"""`python -m bot` / `sora-bot`: the command line (bot/cli.py), and running the bot."""
 
 from __future__ import annotations
 
@@ -6,46 +6,34 @@ import asyncio
 import logging
 import signal
 import sys
-from pathlib import Path
 
-from dotenv import load_dotenv
-
-from bot.config import Settings, SettingsError, load_settings
-from bot.logging_setup import configure_logging
-from bot.providers.factory import ProfileUnavailable
+from bot.config import Settings
+from bot.failures import require_reachable
 
 log = logging.getLogger("bot")
 
-EXIT_BAD_SETTINGS = 2
-
 
 def main() -> None:
-    # The working directory's .env, as documented (the default search starts from this file).
-    load_dotenv(Path(".env"))
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        for problem in error.problems:
-            print(f"config error: {problem}", file=sys.stderr)
-        sys.exit(EXIT_BAD_SETTINGS)
-    configure_logging(settings.log_level, settings.secrets)
-    try:
-        asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        pass
-    except ProfileUnavailable as error:
-        log.error("%s", error)
-        sys.exit(1)
+    from bot.cli import main as command_line
+
+    sys.exit(command_line(sys.argv[1:], run_bot=run, discord_api=_discord_api))
+
+
+def _discord_api() -> str:
+    from cogs._startup import discord_api_base
+
+    return discord_api_base()
 
 
 async def run(settings: Settings) -> None:
     # Imported here so that a settings error is reported without loading discord.py.
     from bot.services import open_services
     from cogs._client import SoraBot
+    from cogs._startup import discord_startup_failure
 
     services = await open_services(settings)
     try:
-        await services.check_provider()
+        require_reachable(settings, await services.check_provider())
         bot = SoraBot(services)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -60,7 +48,13 @@ async def run(settings: Settings) -> None:
             await bot.close()
             stopper.cancel()
             if runner in done:
-                runner.result()  # re-raise a login failure
+                try:
+                    runner.result()  # re-raise a login failure
+                except Exception as error:
+                    failure = discord_startup_failure(error)
+                    if failure is None:
+                        raise
+                    raise failure from error
     finally:
         await services.close()
 

@@ -77,6 +77,8 @@ class Settings:
     status_edit_interval_seconds: float
     worker_concurrency: int
     log_level: str
+    log_format: str = "text"
+    credit_warning: float | None = None
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -140,6 +142,14 @@ class _Reader:
             return default
         return number
 
+    def optional_number(self, name: str, minimum: float) -> float | None:
+        """A number, or None when the setting is empty or invalid (the feature it sets is off)."""
+        if self.raw(name) is None:
+            return None
+        problems = len(self.problems)
+        number = self.number(name, 0.0, minimum)
+        return None if len(self.problems) > problems else number
+
     def id_list(self, name: str) -> tuple[int, ...]:
         """Comma-separated Discord ids (snowflakes); empty means none."""
         text = self.raw(name) or ""
@@ -186,6 +196,14 @@ class _Reader:
         return value.rstrip("/")
 
 
+DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
+
+
+def database_path_from(env: Mapping[str, str]) -> Path:
+    """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`)."""
+    return Path(_Reader(env).raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+
+
 DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
 DEFAULT_UNIFIED_POLL = "30,30,45,60"
 
@@ -210,10 +228,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "e.g. https://api.example.com."
             )
 
-    database_path = Path(read.raw("DATABASE_PATH") or "./data/sora-bot.sqlite3")
+    database_path = database_path_from(read.env)
     media_dir = Path(read.raw("MEDIA_DIR") or str(database_path.parent / "media"))
     upload_limit_mb = read.number("UPLOAD_LIMIT_MB", 10.0, minimum=1.0)
     log_level = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
+    credit_warning = read.optional_number("CREDIT_WARNING", minimum=1)
+    if credit_warning is not None and provider != "rivya":
+        read.problems.append(
+            "CREDIT_WARNING needs PROVIDER=rivya: the unified API does not report credits; "
+            "leave it empty."
+        )
 
     settings = Settings(
         discord_token=Secret(token),
@@ -244,6 +268,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         status_edit_interval_seconds=read.number("STATUS_EDIT_INTERVAL_SECONDS", 5.0, minimum=0),
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
         log_level=log_level.upper(),
+        log_format=read.choice("LOG_FORMAT", ("text", "json"), "text"),
+        credit_warning=credit_warning,
         secrets=tuple(Secret(s) for s in (token, rivya_key, unified_key) if s),
     )
     if read.problems:

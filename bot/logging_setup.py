@@ -2,32 +2,76 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from datetime import UTC, datetime
 
 from bot.config import Secret
 
 REDACTED = "[redacted]"
+TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class RedactingFormatter(logging.Formatter):
-    def __init__(self, secrets: tuple[Secret, ...], fmt: str) -> None:
+    def __init__(self, secrets: tuple[Secret, ...], fmt: str | None = None) -> None:
         super().__init__(fmt)
         # Longest first, so a secret that contains another is replaced whole.
         self._values = sorted((s.reveal() for s in secrets if s.reveal()), key=len, reverse=True)
 
-    def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+    def scrub(self, text: str) -> str:
         for value in self._values:
             text = text.replace(value, REDACTED)
         return text
 
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrub(super().format(record))
 
-def configure_logging(level: str, secrets: tuple[Secret, ...]) -> None:
+
+class ReconnectNotice(logging.Filter):
+    """discord.py logs every gateway reconnect attempt with a full traceback; the cause in one
+    line says as much to an operator, and the bot keeps trying either way."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name == "discord.client"
+            and record.exc_info
+            and str(record.msg).startswith("Attempting a reconnect")
+        ):
+            error = record.exc_info[1]
+            record.msg = "Discord connection failed (%s); attempting a reconnect in %.2fs"
+            record.args = (type(error).__name__, *(record.args or ()))
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+class JsonFormatter(RedactingFormatter):
+    """One JSON object per line for log collectors: time, level, logger, message, exception.
+
+    Each field is scrubbed before encoding, so JSON escaping cannot hide a secret."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": self.scrub(record.getMessage()),
+        }
+        if record.exc_info:
+            entry["exception"] = self.scrub(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = self.scrub(self.formatStack(record.stack_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str, secrets: tuple[Secret, ...], log_format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        RedactingFormatter(secrets, "%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    formatter = (
+        JsonFormatter(secrets) if log_format == "json" else RedactingFormatter(secrets, TEXT_FORMAT)
     )
+    handler.setFormatter(formatter)
+    handler.addFilter(ReconnectNotice())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ import aiohttp
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.credit_watch import CreditWatch
 from bot.jobs import JobStore
 from bot.moderation import ModerationService
 from bot.providers.base import ProviderHealth, VideoProvider
@@ -23,6 +25,10 @@ from bot.submission import Submitter
 log = logging.getLogger(__name__)
 
 HEALTH_CHECK_TIMEOUT = 20.0
+# Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
+ALERT_TIMEOUT = 30.0
+
+AlertSink = Callable[[str], Awaitable[None]]
 # A new job waits this long for its status message before the worker takes it anyway (the
 # command hands it over at once; this only matters if the bot stopped in between).
 ACCEPT_GRACE_SECONDS = 30.0
@@ -42,6 +48,10 @@ class Services:
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
+    credit_watch: CreditWatch = field(default_factory=lambda: CreditWatch(None))
+    # Set once the chat client can post; alerts raised before that wait in `pending_alerts`.
+    alert_moderators: AlertSink | None = None
+    pending_alerts: list[str] = field(default_factory=list)
 
     @property
     def profile(self) -> ModelProfile:
@@ -49,14 +59,7 @@ class Services:
 
     async def check_provider(self) -> ProviderHealth:
         """Ask the provider whether the key works and the model is available; never raises."""
-        try:
-            async with asyncio.timeout(HEALTH_CHECK_TIMEOUT):
-                self.health = await self.provider.check()
-        except TimeoutError:
-            self.health = ProviderHealth(None, None, "the provider did not answer in time")
-        except Exception as error:  # an odd answer must not stop start-up or the rechecks
-            log.warning("provider check failed", exc_info=error)
-            self.health = ProviderHealth(None, None, f"check failed ({type(error).__name__})")
+        self.health = await probe_provider(self.provider)
         level = logging.ERROR if self.health.refuses_jobs else logging.INFO
         log.log(
             level,
@@ -65,7 +68,28 @@ class Services:
             self.provider.profile.model,
             self.health.detail,
         )
+        notice = self.credit_watch.observe(self.health.credits)
+        if notice is not None:
+            log.warning("%s", notice)
+            await self._alert(notice)
         return self.health
+
+    async def attach_alerts(self, sink: AlertSink) -> None:
+        """Route moderator alerts to `sink` from now on, and deliver those raised before."""
+        self.alert_moderators = sink
+        pending, self.pending_alerts = self.pending_alerts, []
+        for text in pending:
+            await self._alert(text)
+
+    async def _alert(self, text: str) -> None:
+        if self.alert_moderators is None:
+            self.pending_alerts.append(text)
+            return
+        try:
+            async with asyncio.timeout(ALERT_TIMEOUT):
+                await self.alert_moderators(text)
+        except Exception as error:  # a notice; the log line above already has it
+            log.warning("could not alert the moderators: %s", error)
 
     def provider_unusable(self, health: ProviderHealth) -> bool:
         """Record a problem the worker met mid-run; True if it is new (so alert once).
@@ -79,6 +103,18 @@ class Services:
         await self.provider.close()
         await self.http.close()
         await self.db.close()
+
+
+async def probe_provider(provider: VideoProvider) -> ProviderHealth:
+    """`provider.check()` bounded in time; a failure becomes a health reading, never raises."""
+    try:
+        async with asyncio.timeout(HEALTH_CHECK_TIMEOUT):
+            return await provider.check()
+    except TimeoutError:
+        return ProviderHealth(None, None, "the provider did not answer in time", unreachable=True)
+    except Exception as error:  # an odd answer must not stop start-up or the rechecks
+        log.warning("provider check failed", exc_info=error)
+        return ProviderHealth(None, None, f"check failed ({type(error).__name__})")
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -122,6 +158,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         clock=clock,
         policy=policy,
         moderation=moderation,
+        credit_watch=CreditWatch(settings.credit_warning),
     )
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(

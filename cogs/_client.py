@@ -84,6 +84,7 @@ class SoraBot(commands.Bot):
         settings = self.services.settings
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        await self.services.attach_alerts(self.presenter.alert_moderators)
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,

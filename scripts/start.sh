@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (once) and start the bot: creates .venv, installs the bot, copies .env.example to .env.
+# Start the bot: creates .venv on the first run, installs only when the dependencies changed
+# (requirements.lock or pyproject.toml, e.g. after a `git pull`), and copies .env.example to .env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f .env ]; then
@@ -7,10 +8,6 @@ if [ ! -f .env ]; then
     echo "Created .env from .env.example: put your DISCORD_TOKEN and RIVYA_API_KEY in it, then run this again."
     exit 2
 fi
-if [ ! -x .venv/bin/python ]; then
-    python3 -m venv .venv
-    .venv/bin/pip install --quiet --upgrade pip
-fi
-# Editable and re-run each start: a `git pull` (new dependencies included) needs nothing more.
-.venv/bin/pip install --quiet -e .
-exec .venv/bin/sora-bot
+source scripts/venv.sh
+ensure_venv requirements.lock
+exec .venv/bin/sora-bot "$@"

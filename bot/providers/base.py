@@ -46,6 +46,8 @@ class ProviderHealth:
     model_available: bool | None
     detail: str
     out_of_credits: bool = False
+    credits: float | None = None  # the account balance, when the provider reports one
+    unreachable: bool = False  # no answer at all (network, DNS, timeout), not a refusal
 
     @property
     def refuses_jobs(self) -> bool:

@@ -29,6 +29,8 @@ from bot.providers.profiles import IMAGE_TYPES, ModelProfile, Toggle
 
 log = logging.getLogger(__name__)
 
+# Codes of `_call` errors that mean the service never answered.
+_NO_ANSWER = ("network", "timeout")
 _STATUS_MAP = {"queued": "queued", "processing": "processing", "succeeded": "succeeded"}
 
 
@@ -76,12 +78,22 @@ class RivyaProvider(VideoProvider):
         try:
             entry = await self.catalogue_entry(self.profile.model)
         except (TransientProviderError, JobRejectedError) as error:
-            return ProviderHealth(key_ok, None, f"{credits_note}; catalogue: {error.user_message}")
+            no_answer = key_ok is None and error.code in _NO_ANSWER
+            return ProviderHealth(
+                key_ok,
+                None,
+                error.user_message
+                if no_answer
+                else f"{credits_note}; catalogue: {error.user_message}",
+                credits=balance,
+                unreachable=no_answer,
+            )
         if entry is None:
             return ProviderHealth(
                 key_ok,
                 False,
                 f"{credits_note}; model {self.profile.model!r} is not in the catalogue",
+                credits=balance,
             )
         api_status = entry.get("api_status")
         cost = entry.get("base_credits")
@@ -92,6 +104,7 @@ class RivyaProvider(VideoProvider):
             f"{credits_note}; model {self.profile.model!r} is {api_status}"
             + (f" and costs {cost} credits a video" if empty else ""),
             out_of_credits=empty,
+            credits=balance,
         )
 
     async def catalogue_entry(self, model: str) -> dict[str, Any] | None:

@@ -77,7 +77,9 @@ class UnifiedProvider(VideoProvider):
                 body = await read_json(response)
                 status = response.status
         except (TimeoutError, aiohttp.ClientError) as error:
-            return ProviderHealth(None, None, f"gateway unreachable ({type(error).__name__})")
+            return ProviderHealth(
+                None, None, f"gateway unreachable ({type(error).__name__})", unreachable=True
+            )
         if status in (401, 403):
             log.error("the gateway refused UNIFIED_API_KEY (HTTP %s)", status)
             return ProviderHealth(False, None, f"API key refused (HTTP {status})")

@@ -35,12 +35,17 @@ class Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute("PRAGMA busy_timeout=30000")
-        db = cls(conn)
-        await db._migrate()
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=30000")
+            db = cls(conn)
+            await db._migrate()
+        except BaseException:
+            # Its thread would otherwise keep the process alive after the error is reported.
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
@@ -93,6 +98,11 @@ class Database:
                 await conn.execute(
                     "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
                 )
+
+
+def bundled_migration_versions() -> list[int]:
+    """The migration numbers this version of the bot knows, in order."""
+    return [version for version, _, _ in _bundled_migrations()]
 
 
 def _bundled_migrations() -> list[tuple[int, str, str]]:

@@ -76,6 +76,24 @@ async def test_check_with_the_catalogue_down_cannot_tell(
     assert health.model_available is None and not health.refuses_jobs
 
 
+async def test_check_reports_the_balance(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+    sim.credits = 420
+    health = await provider.check()
+    assert health.credits == 420 and not health.unreachable
+
+
+async def test_check_tells_a_server_error_from_no_answer(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    sim.inject("credits", "server_error", times=None)
+    sim.inject("models", "server_error", times=None)
+    assert not (await provider.check()).unreachable  # it answered, badly
+    await sim.close()
+    health = await provider.check()
+    assert health.unreachable and health.credits is None
+    assert health.detail.startswith("Could not reach the video service")
+
+
 async def test_create_sends_the_documented_body_and_polls_to_success(
     sim: RivyaSimulator, provider: RivyaProvider
 ) -> None:

@@ -183,6 +183,16 @@ async def test_unreachable_gateway_is_safe_to_retry(session: aiohttp.ClientSessi
         await provider.create(request())
 
 
+async def test_check_of_an_unreachable_gateway_says_no_answer(
+    session: aiohttp.ClientSession,
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    health = await make_provider(f"http://127.0.0.1:{port}", session).check()
+    assert health.unreachable and not health.refuses_jobs
+
+
 @pytest.mark.parametrize(
     ("mode", "options", "error", "text"),
     [

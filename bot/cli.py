@@ -1,0 +1,130 @@
+"""The `sora-bot` command line: run (the default), check, backup, --help and --version."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from dotenv import load_dotenv
+
+from bot.config import Settings, SettingsError, database_path_from, load_settings
+from bot.failures import EXIT_BAD_SETTINGS, EXIT_FAILED, explain
+from bot.logging_setup import configure_logging
+
+log = logging.getLogger("bot")
+
+RunBot = Callable[[Settings], Coroutine[Any, Any, None]]
+# Where Discord's REST API is: discord.py's own address, read from the Discord glue.
+DiscordApi = Callable[[], str]
+
+CHECK_EPILOG = """\
+exit status: 0 when every check passed; 2 when the settings are invalid; otherwise the sum of
+4 (Discord), 8 (video service), 16 (database) and 32 (media folder) for the checks that failed.
+"""
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("sora-bot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed; run scripts/start.sh or pip install .)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sora-bot",
+        description="A Discord bot that lets a community make AI videos together with /sora. "
+        "Settings come from the environment and from .env in the current folder.",
+    )
+    parser.add_argument("--version", action="version", version=f"sora-bot {package_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser(
+        "run", help="start the bot (the default)", description="Start the bot until stopped."
+    )
+    check = commands.add_parser(
+        "check",
+        help="check the settings, storage, Discord and the video service, then exit",
+        description="Check the settings, the database and media folder, the Discord token and "
+        "the video service; one line each. Changes nothing.",
+        epilog=CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument(
+        "--local",
+        action="store_true",
+        help="only the settings and storage, no network (the Docker health check)",
+    )
+    backup = commands.add_parser(
+        "backup",
+        help="copy the database safely, even while the bot runs",
+        description="Write a consistent copy of the database (DATABASE_PATH) to PATH and "
+        "verify it; safe while the bot is running.",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    return parser
+
+
+def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
+    args = build_parser().parse_args(argv)
+    # The working directory's .env, as documented (the default search starts from this file).
+    load_dotenv(Path(".env"))
+    if args.command == "backup":
+        return _backup(args.path, args.force)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        for problem in error.problems:
+            print(f"config error: {problem}", file=sys.stderr)
+        return EXIT_BAD_SETTINGS
+    if args.command == "check":
+        return _check(settings, "" if args.local else discord_api(), local=args.local)
+    return _run(settings, run_bot)
+
+
+def _run(settings: Settings, run_bot: RunBot) -> int:
+    configure_logging(settings.log_level, settings.secrets, settings.log_format)
+    try:
+        asyncio.run(run_bot(settings))
+    except KeyboardInterrupt:
+        pass
+    except Exception as error:
+        failure = explain(error, settings)
+        if failure is None:
+            raise  # a bug: its traceback is what a fix needs
+        log.error("%s", failure.line)
+        return failure.exit_code
+    return 0
+
+
+def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
+    # Imported here: discord.py is loaded only by commands that talk to Discord.
+    from bot.preflight import exit_status, run_checks
+
+    # Warnings from the checks go through the same secret scrubbing as the bot's log.
+    configure_logging("WARNING", settings.secrets, settings.log_format)
+    print(f"settings  ok: provider {settings.provider}, model {settings.model}")
+    verdicts = asyncio.run(run_checks(settings, discord_api, local=local))
+    for verdict in verdicts:
+        print(verdict.line())
+    return exit_status(verdicts)
+
+
+def _backup(target: Path, force: bool) -> int:
+    from bot.backup import BackupError, backup_database
+
+    source = database_path_from(os.environ)
+    try:
+        size = backup_database(source, target, force=force)
+    except BackupError as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"backed up {source} to {target} ({size:,} bytes); integrity check ok")
+    return 0

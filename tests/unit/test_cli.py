@@ -1,0 +1,113 @@
+"""The command line: help and version never start the bot; logs can be JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from bot.config import Secret
+from bot.logging_setup import REDACTED, JsonFormatter
+
+PROJECT = Path(__file__).resolve().parents[2]
+
+
+def sora_bot(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    # A token in the environment: were the flags ignored, the bot would try to log in.
+    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(PROJECT), "DISCORD_TOKEN": "token-not-used"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=base
+        | {"RIVYA_API_KEY": "rvya_sk_x", "RIVYA_BASE_URL": "http://127.0.0.1:9"}
+        | (env or {}),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_help_lists_the_commands_and_exits(tmp_path: Path) -> None:
+    result = sora_bot("--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: sora-bot")
+    for command in ("run", "check", "backup"):
+        assert f"    {command} " in result.stdout
+    assert not (tmp_path / "data").exists()  # nothing was opened
+
+
+def test_version_comes_from_the_package(tmp_path: Path) -> None:
+    result = sora_bot("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"sora-bot {metadata.version('sora-bot')}"
+
+
+def test_an_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    result = sora_bot("launch", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "invalid choice: 'launch'" in result.stderr
+
+
+def test_the_local_check_needs_no_network(tmp_path: Path) -> None:
+    result = sora_bot("check", "--local", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        "settings",
+        "database",
+        "media",
+    ]
+
+
+def test_backup_without_a_database_says_so(tmp_path: Path) -> None:
+    result = sora_bot("backup", str(tmp_path / "copy.sqlite3"), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("backup failed: there is no database at data/sora-bot.sqlite3")
+
+
+def _record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
+    exc_info = (type(exc), exc, exc.__traceback__) if exc else None
+    return logging.LogRecord("bot.worker", logging.ERROR, __file__, 1, message, args, exc_info)
+
+
+def test_json_logs_are_one_scrubbed_object_per_line() -> None:
+    secret = 'rvya_sk_"quoted\\key'  # JSON escaping must not let it through
+    formatter = JsonFormatter((Secret(secret),))
+    try:
+        raise RuntimeError(f"call with {secret} failed")
+    except RuntimeError as error:
+        line = formatter.format(_record("job %s:\nkey %s", 7, secret, exc=error))
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["logger"] == "bot.worker"
+    assert entry["message"] == f"job 7:\nkey {REDACTED}"
+    assert "RuntimeError: call with [redacted] failed" in entry["exception"]
+    assert entry["time"].endswith("+00:00")
+    assert secret not in line and json.dumps(secret)[1:-1] not in line
+
+
+def test_json_logs_without_an_exception_have_no_exception_field() -> None:
+    entry = json.loads(JsonFormatter(()).format(_record("started")))
+    assert set(entry) == {"time", "level", "logger", "message"}
+
+
+def test_an_unusable_database_folder_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("a file where a folder should be")
+    env = {"DATABASE_PATH": str(tmp_path / "afile" / "bot.sqlite3")}
+    result = sora_bot("run", cwd=tmp_path, env=env)
+    assert result.returncode == 6, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"Cannot use {tmp_path / 'afile'}: File exists. Point DATABASE_PATH" in line
+    assert "Traceback" not in result.stderr
+
+
+def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "bot.sqlite3").write_bytes(b"not a database" * 100)
+    result = sora_bot(cwd=tmp_path, env={"DATABASE_PATH": str(tmp_path / "bot.sqlite3")})
+    assert result.returncode == 6, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "Cannot use the database" in line and "restore a backup" in line

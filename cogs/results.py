@@ -105,7 +105,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         locale = interaction.locale.value
         if not prompt_fits_form(source.prompt):
             reason = Text(
-                "iterate.remix.too_long", length=len(source.prompt), limit=FORM_TEXT_LIMIT
+                "iterate.remix.too_long",
+                length=f"{len(source.prompt):,}",
+                limit=f"{FORM_TEXT_LIMIT:,}",
             )
             await interaction.response.send_message(
                 i18n.render(reason, locale),

@@ -122,7 +122,11 @@ async def test_rerun_by_reaction_is_charged_to_whoever_reacted(stack: Stack) -> 
 
 async def test_rerun_button_is_charged_to_the_clicker(stack: Stack) -> None:
     source_id, result = await finished_job(stack, "alice", orientation="portrait")
-    assert result.custom_ids() == [rerun_id(source_id), delete_id(source_id)]
+    assert result.custom_ids() == [
+        rerun_id(source_id),
+        f"sora:remix:{source_id}",
+        delete_id(source_id),
+    ]
     click = await stack.discord.click(result, rerun_id(source_id), user="carol")
     await click.wait_original(timeout=10)
     job_id, status = await rerun_status(stack, result)

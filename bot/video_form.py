@@ -52,6 +52,12 @@ def duration_choices(profile: ModelProfile) -> str:
     return " / ".join(str(d) for d in profile.durations)
 
 
+def orientation_for_picture(profile: ModelProfile, width: int | None, height: int | None) -> str:
+    """The orientation a form suggests for a picture: its shape, when Discord tells it."""
+    shape = "landscape" if width and height and width > height else "portrait"
+    return shape if shape in profile.orientations else profile.orientations[0]
+
+
 def prompt_fits_form(prompt: str) -> bool:
     return len(prompt) <= FORM_TEXT_LIMIT
 

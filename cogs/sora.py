@@ -28,7 +28,7 @@ from bot.media import IMAGE_EXTENSIONS
 from bot.models import Job
 from bot.providers.profiles import ModelProfile
 from bot.submission import Ask, ImageUpload
-from bot.video_form import read_choices
+from bot.video_form import orientation_for_picture, read_choices
 from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._members import requester_of
 from cogs._presenter import not_posted_yet
@@ -134,18 +134,14 @@ class SoraCog(commands.Cog):
         Nothing public happens before the form is sent; a `Refusal` is answered privately."""
         _usable_channel(interaction)
         attachment = usable_image(self.services.profile, message.attachments)
-        width, height = attachment.width or 0, attachment.height or 0
         profile = self.services.profile
-        orientation = "landscape" if width > height else "portrait"
-        if orientation not in profile.orientations:
-            orientation = profile.orientations[0]
         await open_video_form(
             interaction,
             custom_id=f"sora:animate-form:{message.id}:{attachment.id}",
             title=Text("iterate.animate.title"),
             profile=profile,
             prompt="",
-            orientation=orientation,
+            orientation=orientation_for_picture(profile, attachment.width, attachment.height),
             duration=profile.durations[0],
         )
 
@@ -169,9 +165,12 @@ class SoraCog(commands.Cog):
         choices = read_choices(self.services.profile, form, interaction.locale.value)
         # Read again now: the form may have stayed open for a while, and links expire.
         try:
-            message = await channel.fetch_message(message_id)
-        except discord.HTTPException:
+            async with asyncio.timeout(ATTACHMENT_TIMEOUT):
+                message = await channel.fetch_message(message_id)
+        except (discord.NotFound, discord.Forbidden):
             raise Refusal(Text("iterate.animate.gone")) from None
+        except (TimeoutError, discord.HTTPException):
+            raise Refusal(Text("iterate.animate.unreachable")) from None
         attachment = next((a for a in message.attachments if a.id == attachment_id), None)
         if attachment is None:
             raise Refusal(Text("iterate.animate.gone"))

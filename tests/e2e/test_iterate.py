@@ -255,6 +255,10 @@ async def test_make_a_video_when_the_picture_is_gone(stack: Stack) -> None:
     )
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, picture, user="bob")
     await menu.wait_ack(timeout=10)
+    # Discord fails to give the message back: the member is told to try again.
+    stack.discord.fail("GET /channels/{channel_id}/messages/{message_id}", status=400, code=0)
+    reply = await submit(stack, menu, prompt="the cat waves")
+    assert reply.startswith("I could not read that message from Discord just now")
     stack.discord.store.delete(picture)  # deleted while the form was open
     reply = await submit(stack, menu, prompt="the cat waves")
     assert reply.startswith("That message or its picture is no longer there")

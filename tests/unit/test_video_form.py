@@ -11,6 +11,7 @@ from bot.video_form import (
     FormChoices,
     VideoForm,
     orientation_choices,
+    orientation_for_picture,
     orientation_word,
     prompt_fits_form,
     read_choices,
@@ -77,3 +78,10 @@ def test_words_prefilled_in_the_form() -> None:
 def test_a_form_holds_prompts_up_to_its_limit() -> None:
     assert prompt_fits_form("x" * FORM_TEXT_LIMIT)
     assert not prompt_fits_form("x" * (FORM_TEXT_LIMIT + 1))
+
+
+def test_the_form_suggests_the_pictures_shape() -> None:
+    assert orientation_for_picture(RIVYA_SORA_2_PRO, 1920, 1080) == "landscape"
+    assert orientation_for_picture(RIVYA_SORA_2_PRO, 1080, 1920) == "portrait"
+    assert orientation_for_picture(RIVYA_SORA_2_PRO, 512, 512) == "portrait"
+    assert orientation_for_picture(RIVYA_SORA_2_PRO, None, None) == "portrait"

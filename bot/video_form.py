@@ -4,7 +4,8 @@ what a member typed is read back.
 A Discord form holds only text boxes, so orientation and duration are typed. They are read
 leniently (any case; the word in any of the bot's languages; "10", "10s", "10 秒") and checked
 against the model's profile; anything else is refused with the allowed values. A form's text
-box holds at most `FORM_TEXT_LIMIT` characters, so a longer prompt cannot be edited in one.
+box holds at most `FORM_TEXT_LIMIT` characters (or the model's limit, if lower), so a longer
+prompt cannot be edited in one.
 """
 
 from __future__ import annotations
@@ -58,8 +59,13 @@ def orientation_for_picture(profile: ModelProfile, width: int | None, height: in
     return shape if shape in profile.orientations else profile.orientations[0]
 
 
-def prompt_fits_form(prompt: str) -> bool:
-    return len(prompt) <= FORM_TEXT_LIMIT
+def form_prompt_limit(profile: ModelProfile) -> int:
+    """The longest prompt the form's text box takes: Discord's limit, or the model's if lower."""
+    return min(FORM_TEXT_LIMIT, profile.prompt_limit)
+
+
+def prompt_fits_form(profile: ModelProfile, prompt: str) -> bool:
+    return len(prompt) <= form_prompt_limit(profile)
 
 
 def read_choices(profile: ModelProfile, form: VideoForm, locale: str | None) -> FormChoices:

@@ -16,9 +16,9 @@ from bot import i18n
 from bot.i18n import Text
 from bot.providers.profiles import ModelProfile
 from bot.video_form import (
-    FORM_TEXT_LIMIT,
     VideoForm,
     duration_choices,
+    form_prompt_limit,
     orientation_choices,
     orientation_word,
 )
@@ -52,7 +52,7 @@ async def open_video_form(
             default=prompt or None,
             placeholder=words(Text("iterate.form.prompt_hint")),
             min_length=1,
-            max_length=min(FORM_TEXT_LIMIT, profile.prompt_limit),
+            max_length=form_prompt_limit(profile),
         )
     )
     modal.add_item(

@@ -26,7 +26,7 @@ from bot.moderation import video_removal_record
 from bot.rerun import Remix, check_rerunnable, find_job_by_message, rerun
 from bot.status import settings_line
 from bot.submission import Requester
-from bot.video_form import FORM_TEXT_LIMIT, prompt_fits_form, read_choices
+from bot.video_form import form_prompt_limit, prompt_fits_form, read_choices
 from cogs._buttons import (
     RERUN_EMOJI,
     RESULTS_COG,
@@ -102,11 +102,12 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         source = await self._job_here(interaction, job_id)
         check_rerunnable(source, image_retention_days=self.services.settings.image_retention_days)
         locale = interaction.locale.value
-        if not prompt_fits_form(source.prompt):
+        profile = self.services.profile
+        if not prompt_fits_form(profile, source.prompt):
             reason = Text(
                 "iterate.remix.too_long",
                 length=f"{len(source.prompt):,}",
-                limit=f"{FORM_TEXT_LIMIT:,}",
+                limit=f"{form_prompt_limit(profile):,}",
             )
             await interaction.response.send_message(
                 i18n.render(reason, locale),
@@ -119,7 +120,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             interaction,
             custom_id=f"sora:remix-form:{source.id}",
             title=Text("iterate.remix.title", job=source.id),
-            profile=self.services.profile,
+            profile=profile,
             prompt=source.prompt,
             orientation=source.options.orientation,
             duration=source.options.duration,

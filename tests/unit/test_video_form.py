@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.errors import Refusal
@@ -10,6 +12,7 @@ from bot.video_form import (
     FORM_TEXT_LIMIT,
     FormChoices,
     VideoForm,
+    form_prompt_limit,
     orientation_choices,
     orientation_for_picture,
     orientation_word,
@@ -76,8 +79,11 @@ def test_words_prefilled_in_the_form() -> None:
 
 
 def test_a_form_holds_prompts_up_to_its_limit() -> None:
-    assert prompt_fits_form("x" * FORM_TEXT_LIMIT)
-    assert not prompt_fits_form("x" * (FORM_TEXT_LIMIT + 1))
+    assert prompt_fits_form(RIVYA_SORA_2_PRO, "x" * FORM_TEXT_LIMIT)
+    assert not prompt_fits_form(RIVYA_SORA_2_PRO, "x" * (FORM_TEXT_LIMIT + 1))
+    # A model taking shorter prompts than a form holds lowers the form's limit.
+    terse = replace(RIVYA_SORA_2_PRO, prompt_limit=1000)
+    assert form_prompt_limit(terse) == 1000 and not prompt_fits_form(terse, "x" * 1001)
 
 
 def test_the_form_suggests_the_pictures_shape() -> None:

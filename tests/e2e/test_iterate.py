@@ -178,7 +178,7 @@ async def test_a_prompt_too_long_for_a_form_is_offered_the_plain_rerun(stack: St
 
 async def test_make_a_video_from_a_posted_picture(stack: Stack) -> None:
     command = stack.discord.commands.find(MAKE_A_VIDEO, stack.discord.guild_id, 3)
-    assert command is not None
+    assert command is not None and command.payload["dm_permission"] is False
     picture = await stack.discord.user_message(
         "alice", "general", "my cat", attachments=[("cat.png", PNG, "image/png")]
     )

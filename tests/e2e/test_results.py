@@ -431,7 +431,11 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     assert repost.content.startswith(f"Job #{delivered} by <@{user_id(stack, 'alice')}>")
     assert not repost.mentions.pinged_anyone
     assert repost.attachments[0].data == result.attachments[0].data
-    assert repost.custom_ids() == [rerun_id(delivered), delete_id(delivered)]
+    assert repost.custom_ids() == [
+        rerun_id(delivered),
+        f"sora:remix:{delivered}",
+        delete_id(delivered),
+    ]
 
     # A job without a video, or no job at all, is refused with the reason; nothing is posted.
     refusal = await command_reply(stack, "sora-show", "alice", job=failed)

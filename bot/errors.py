@@ -1,13 +1,24 @@
 """The one exception for "no, and nothing was spent": a friendly reason for the member.
 
 Core code raises `Refusal` wherever a request cannot be done (bad input, no quota, not a
-moderator...); `str(refusal)` is the text shown to the member, privately. The Discord glue
-renders it in one place (the command tree's error handler, and one helper for buttons), so
-no command has to catch it.
+moderator...). The reason is plain text or an `i18n.Text` still to be put into words; the
+Discord glue renders it in the member's language in one place (the command tree's error
+handler, and one helper for buttons and forms), so no command has to catch it. `str(refusal)`
+is the reason in the default language.
 """
 
 from __future__ import annotations
 
+from bot.i18n import DEFAULT_LOCALE, Text, render
+
 
 class Refusal(Exception):
     """A member-facing reason why a request was not done. Nothing was spent or changed."""
+
+    def __init__(self, reason: str | Text) -> None:
+        super().__init__(render(reason, DEFAULT_LOCALE))
+        self.reason = reason
+
+    def text_for(self, locale: str | None) -> str:
+        """The reason in the member's language (plain-text reasons are shown as they are)."""
+        return render(self.reason, locale)

@@ -114,7 +114,7 @@ class JobStore:
                     (new.guild_id, *_ACTIVE),
                 )
                 if in_guild >= allowance.max_active_per_guild:
-                    raise Refusal(quotas.guild_full_message(in_guild))
+                    raise quotas.guild_full_refusal(in_guild)
             if allowance.cooldown_seconds > 0:
                 cursor = await conn.execute(
                     "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?",

@@ -26,6 +26,7 @@ import aiosqlite
 
 from bot import blocklist, quota_rules
 from bot.errors import Refusal
+from bot.i18n import Text
 from bot.quota_rules import MemberRules
 from bot.storage.database import Database
 
@@ -369,6 +370,15 @@ def guild_full_message(active: int) -> str:
     return (
         f"The server has {active} videos in progress, the most it allows at once. "
         "Try again in a few minutes, when some of them have finished."
+    )
+
+
+def guild_full_refusal(active: int, slot_free_at: float | None = None) -> Refusal:
+    """The server is at its cap; with `slot_free_at`, say when a slot is likely to free up."""
+    if slot_free_at is None:
+        return Refusal(guild_full_message(active))
+    return Refusal(
+        Text("iterate.refusal.slot_free", reason=guild_full_message(active), at=int(slot_free_at))
     )
 
 

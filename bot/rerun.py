@@ -1,4 +1,5 @@
-"""Re-running a finished job: same prompt and settings, charged to whoever asked.
+"""Re-running a finished job: same prompt and settings (or, for a remix, the member's edits
+of prompt, orientation and duration), charged to whoever asked.
 
 The source job is found through the database (by its result or status message id), so a
 re-run works on messages posted before a restart, with no message cache.
@@ -6,11 +7,11 @@ re-run works on messages posted before a restart, with no message cache.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bot.errors import Refusal
 from bot.jobs import JobStore
-from bot.models import Job, JobState
+from bot.models import Job, JobState, ReferenceImage
 from bot.submission import Ask, Requester, Submitter
 
 
@@ -26,33 +27,54 @@ async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) ->
     return Job.from_row(row) if row else None
 
 
-async def rerun(
-    submitter: Submitter, source: Job, requester: Requester, *, image_retention_days: float
-) -> Job:
-    """Accept a re-run of `source` for `requester`, or raise `Refusal`."""
+@dataclass(frozen=True)
+class Remix:
+    """What a member changed in a re-run (the rest is the original's)."""
+
+    prompt: str
+    orientation: str
+    duration: int
+
+
+def check_rerunnable(source: Job, *, image_retention_days: float) -> ReferenceImage | None:
+    """Refuse a video that cannot be made again; else the reference image to reuse."""
     if source.result_deleted_at is not None:
         raise Refusal(f"The video of job #{source.id} was removed, so it cannot be re-run.")
     if source.state is not JobState.DELIVERED:
         raise Refusal(
             f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
         )
-    # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     image = source.image
-    if image is not None:
-        if not image.path.is_file():
-            raise Refusal(
-                f"The reference image of job #{source.id} is no longer kept (images are kept "
-                f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
-                "the image again."
-            )
-        # The original link has likely expired; the caller re-hosts the image.
-        image = replace(image, source_url=None)
+    if image is None:
+        return None
+    if not image.path.is_file():
+        raise Refusal(
+            f"The reference image of job #{source.id} is no longer kept (images are kept "
+            f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
+            "the image again."
+        )
+    # The original link has likely expired; the caller re-hosts the image.
+    return replace(image, source_url=None)
+
+
+async def rerun(
+    submitter: Submitter,
+    source: Job,
+    requester: Requester,
+    *,
+    image_retention_days: float,
+    remix: Remix | None = None,
+) -> Job:
+    """Accept a re-run (or, with `remix`, an edited re-run) of `source` for `requester`, or
+    raise `Refusal`."""
+    image = check_rerunnable(source, image_retention_days=image_retention_days)
+    # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     return await submitter.submit(
         requester,
         Ask(
-            prompt=source.prompt,
-            orientation=source.options.orientation,
-            duration=source.options.duration,
+            prompt=remix.prompt if remix else source.prompt,
+            orientation=remix.orientation if remix else source.options.orientation,
+            duration=remix.duration if remix else source.options.duration,
             quality=source.options.quality,
             toggles=dict(source.options.toggles),
             channel_id=source.channel_id,

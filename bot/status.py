@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot import i18n
+from bot.i18n import Text
 from bot.models import Job, JobState
 from bot.providers.profiles import ModelProfile
 
@@ -65,9 +67,32 @@ def state_line(job: Job) -> str:
     return f"❌ Failed: {reason} It did not count against your quota."
 
 
-def status_text(job: Job, profile: ModelProfile | None) -> str:
+def timing_line(job: Job, expected_ready_at: float | None = None, locale: str | None = None) -> str:
+    """When the job started, and while it runs its expected ready time if one is known, as
+    Discord timestamps: each reader's client shows them in their own time and keeps the
+    relative ones ("in 3 minutes") ticking without any edit."""
+    started = int(job.created_at)
+    if expected_ready_at is not None and job.state in (
+        JobState.QUEUED,
+        JobState.SUBMITTED,
+        JobState.RUNNING,
+    ):
+        text = Text(
+            "iterate.status.started_expected", started=started, ready=int(expected_ready_at)
+        )
+    else:
+        text = Text("iterate.status.started", started=started)
+    return i18n.render(text, locale)
+
+
+def status_text(
+    job: Job, profile: ModelProfile | None, *, expected_ready_at: float | None = None
+) -> str:
     head = f"🎬 **Video job #{job.id}** for <@{job.user_id}>"
-    tail = f"{settings_line(job, profile)}\n**Status:** {state_line(job)}"
+    tail = (
+        f"{settings_line(job, profile)}\n-# {timing_line(job, expected_ready_at)}\n"
+        f"**Status:** {state_line(job)}"
+    )
     # Escaping can lengthen the preview; shrink it until the whole message fits.
     limit = PROMPT_PREVIEW_CHARS
     while True:

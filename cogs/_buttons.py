@@ -8,6 +8,8 @@ from typing import Any
 
 import discord
 
+from bot import i18n
+from bot.i18n import Text
 from cogs._replies import refusals_answered
 
 RERUN_EMOJI = "🔁"
@@ -37,6 +39,31 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rer
         await refusals_answered(interaction, cog.rerun_from_button(interaction, self.job_id))
 
 
+class RemixButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:remix:(?P<job>\d+)"):
+    """Edit & re-run: opens a form with the video's prompt and settings to change."""
+
+    def __init__(self, job_id: int, locale: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=i18n.render(Text("iterate.button.remix"), locale),
+                emoji="✏️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sora:remix:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> RemixButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _results_cog(interaction)
+        await refusals_answered(interaction, cog.remix_from_button(interaction, self.job_id))
+
+
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
     def __init__(self, job_id: int) -> None:
         super().__init__(
@@ -60,10 +87,19 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:de
         await refusals_answered(interaction, cog.delete_from_button(interaction, self.job_id))
 
 
-def result_view(job_id: int) -> discord.ui.View:
+def result_view(job_id: int, locale: str | None = None) -> discord.ui.View:
+    """The buttons under a result; `locale` is the language of the server's public posts."""
     view = discord.ui.View(timeout=None)
     view.add_item(RerunButton(job_id))
+    view.add_item(RemixButton(job_id, locale))
     view.add_item(DeleteButton(job_id))
+    return view
+
+
+def rerun_view(job_id: int) -> discord.ui.View:
+    """Only the plain Re-run button (offered when a video cannot be edited in a form)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(RerunButton(job_id))
     return view
 
 

@@ -21,7 +21,7 @@ from cogs._replies import refuse, send_ephemeral
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results")
+EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.help")
 HEALTH_RECHECK_SECONDS = 600
 RETENTION_SWEEP_SECONDS = 6 * 3600
 

@@ -30,7 +30,7 @@ async def send_ephemeral(interaction: discord.Interaction, message: str) -> None
 async def refuse(interaction: discord.Interaction, refusal: Refusal) -> None:
     """Show a refusal privately. Slash commands get here through the command tree's error
     handler; buttons and other components through `refusals_answered`."""
-    await send_ephemeral(interaction, str(refusal))
+    await send_ephemeral(interaction, refusal.text_for(interaction.locale.value))
 
 
 async def refusals_answered(interaction: discord.Interaction, handling: Awaitable[None]) -> None:

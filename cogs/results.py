@@ -1,30 +1,44 @@
-"""What members do with finished videos: re-run (🔁 reaction or button), delete, list, show.
+"""What members do with finished videos: re-run (🔁 reaction or button), edit & re-run (a
+form), delete, list, show.
 
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
-restart; reactions use the raw event, so they work on messages that are not cached. Who may
-delete or show a video is decided in bot/moderation.py; the posts themselves are made and
-removed by cogs/_presenter.py.
+restart, and so does the edit form (cogs/_forms.py); reactions use the raw event, so they work
+on messages that are not cached. Who may delete or show a video is decided in
+bot/moderation.py; the posts themselves are made and removed by cogs/_presenter.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.errors import Refusal
+from bot.i18n import Text
 from bot.models import Job, JobState
 from bot.moderation import video_removal_record
-from bot.rerun import find_job_by_message, rerun
+from bot.rerun import Remix, check_rerunnable, find_job_by_message, rerun
 from bot.status import settings_line
 from bot.submission import Requester
-from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton
+from bot.video_form import form_prompt_limit, prompt_fits_form, read_choices
+from cogs._buttons import (
+    RERUN_EMOJI,
+    RESULTS_COG,
+    DeleteButton,
+    RemixButton,
+    RerunButton,
+    rerun_view,
+)
+from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._members import actor_of, requester_of, requester_of_reaction
 from cogs._presenter import not_posted_yet
+from cogs._replies import NO_PINGS, refusals_answered
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -32,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECENT_JOBS = 10
+REMIX_FORM = re.compile(r"sora:remix-form:(?P<job>\d+)")
 STATE_ICONS = {
     JobState.QUEUED: "⏳",
     JobState.SUBMITTED: "⏳",
@@ -80,8 +95,64 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             ephemeral=True,
         )
 
+    # -- edit & re-run ------------------------------------------------------------------------
+
+    async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Open the edit form, prefilled; a prompt too long for a form gets the plain re-run."""
+        source = await self._job_here(interaction, job_id)
+        check_rerunnable(source, image_retention_days=self.services.settings.image_retention_days)
+        locale = interaction.locale.value
+        profile = self.services.profile
+        if not prompt_fits_form(profile, source.prompt):
+            reason = Text(
+                "iterate.remix.too_long",
+                length=f"{len(source.prompt):,}",
+                limit=f"{form_prompt_limit(profile):,}",
+            )
+            await interaction.response.send_message(
+                i18n.render(reason, locale),
+                view=rerun_view(source.id),
+                ephemeral=True,
+                allowed_mentions=NO_PINGS,
+            )
+            return
+        await open_video_form(
+            interaction,
+            custom_id=f"sora:remix-form:{source.id}",
+            title=Text("iterate.remix.title", job=source.id),
+            profile=profile,
+            prompt=source.prompt,
+            orientation=source.options.orientation,
+            duration=source.options.duration,
+        )
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        found = submitted_form(interaction, REMIX_FORM)
+        if found is not None:
+            await refusals_answered(
+                interaction, self._remix_from_form(interaction, int(found["job"]))
+            )
+
+    async def _remix_from_form(self, interaction: discord.Interaction, job_id: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        source = await self._job_here(interaction, job_id)
+        form = form_values(interaction)
+        locale = interaction.locale.value
+        choices = read_choices(self.services.profile, form, locale)
+        remix = Remix(form.prompt, choices.orientation, choices.duration)
+        job, message = await self._start_rerun(source, requester_of(interaction), remix)
+        await interaction.followup.send(
+            i18n.render(Text("iterate.remix.accepted", job=job.id, link=message.jump_url), locale)
+            if message is not None
+            else not_posted_yet(job.id),
+            ephemeral=True,
+        )
+
+    # -- shared by re-runs --------------------------------------------------------------------
+
     async def _start_rerun(
-        self, source: Job, requester: Requester
+        self, source: Job, requester: Requester, remix: Remix | None = None
     ) -> tuple[Job, discord.Message | None]:
         """Accept the re-run and post its status message (None if Discord has not taken it
         yet: the worker will). Raises `Refusal` if it was refused or withdrawn."""
@@ -90,6 +161,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             source,
             requester,
             image_retention_days=self.services.settings.image_retention_days,
+            remix=remix,
         )
         posted = await self.presenter.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
@@ -196,5 +268,5 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
 
 
 async def setup(bot: SoraBot) -> None:
-    bot.add_dynamic_items(RerunButton, DeleteButton)
+    bot.add_dynamic_items(RerunButton, RemixButton, DeleteButton)
     await bot.add_cog(ResultsCog(bot))

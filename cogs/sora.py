@@ -1,7 +1,11 @@
-"""`/sora`: validate, accept (with a quota hold), post the public status message.
+"""`/sora` and "Make a video" (a message's Apps menu): validate, accept (with a quota hold),
+post the public status message.
 
 The command is built from the active model profile at load time, so the choices offered are
-exactly what the configured model accepts.
+exactly what the configured model accepts. "Make a video" takes the image of the message it is
+used on, after the same type and size checks as `/sora`'s image option, and asks for the rest
+in a form (cogs/_forms.py) whose custom_id names the message and the image, so it needs
+nothing kept in memory.
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -17,10 +23,17 @@ from discord.ext import commands
 
 from bot.checks import check_image_size
 from bot.errors import Refusal
+from bot.i18n import Text
+from bot.media import IMAGE_EXTENSIONS
+from bot.models import Job
 from bot.providers.profiles import ModelProfile
 from bot.submission import Ask, ImageUpload
+from bot.video_form import orientation_for_picture, read_choices
+from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._members import requester_of
 from cogs._presenter import not_posted_yet
+from cogs._replies import refusals_answered
+from cogs._translator import words
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -32,6 +45,7 @@ NOT_POSTED_WITHDRAWN = (
     "I can't post messages in this channel, so I did not start the video. Nothing was charged. "
     "Ask a moderator to check my permissions."
 )
+ANIMATE_FORM = re.compile(r"sora:animate-form:(?P<message>\d+):(?P<attachment>\d+)")
 
 
 class SoraCog(commands.Cog):
@@ -39,12 +53,20 @@ class SoraCog(commands.Cog):
         self.bot = bot
         self.services = bot.services
         self.command = build_sora_command(self, self.services.profile)
+        self.animate_menu = app_commands.ContextMenu(
+            name=words("iterate.menu.animate"),
+            callback=self.animate_from_menu,
+            type=discord.AppCommandType.message,
+        )
+        self.animate_menu.guild_only = True
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.command)
+        self.bot.tree.add_command(self.animate_menu)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.command.name)
+        self.bot.tree.remove_command(self.animate_menu.name, type=self.animate_menu.type)
 
     async def handle_sora(
         self,
@@ -74,6 +96,15 @@ class SoraCog(commands.Cog):
                 upload_limit_bytes=_upload_limit(interaction),
             ),
         )
+        await self._post_and_confirm(interaction, job, channel)
+
+    async def _post_and_confirm(
+        self,
+        interaction: discord.Interaction,
+        job: Job,
+        channel: discord.TextChannel | discord.Thread,
+    ) -> None:
+        """Post the accepted job's status message, and tell the member privately where."""
         posted = await self.bot.presenter.post_status_message(job, channel)
         message = posted.message
         if message is None:
@@ -93,6 +124,72 @@ class SoraCog(commands.Cog):
             # The job runs regardless and its public status message says so.
             log.info("job %s: could not confirm privately: %s", job.id, error)
 
+    # -- Make a video (a message's Apps menu) --------------------------------------------------
+
+    async def animate_from_menu(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """Check the message's image and where we are, then ask for the rest in a form.
+
+        Nothing public happens before the form is sent; a `Refusal` is answered privately."""
+        _usable_channel(interaction)
+        attachment = usable_image(self.services.profile, message.attachments)
+        profile = self.services.profile
+        await open_video_form(
+            interaction,
+            custom_id=f"sora:animate-form:{message.id}:{attachment.id}",
+            title=Text("iterate.animate.title"),
+            profile=profile,
+            prompt="",
+            orientation=orientation_for_picture(profile, attachment.width, attachment.height),
+            duration=profile.durations[0],
+        )
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        found = submitted_form(interaction, ANIMATE_FORM)
+        if found is not None:
+            await refusals_answered(
+                interaction,
+                self._animate_from_form(
+                    interaction, int(found["message"]), int(found["attachment"])
+                ),
+            )
+
+    async def _animate_from_form(
+        self, interaction: discord.Interaction, message_id: int, attachment_id: int
+    ) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        channel = _usable_channel(interaction)
+        form = form_values(interaction)
+        choices = read_choices(self.services.profile, form, interaction.locale.value)
+        # Read again now: the form may have stayed open for a while, and links expire.
+        try:
+            async with asyncio.timeout(ATTACHMENT_TIMEOUT):
+                message = await channel.fetch_message(message_id)
+        except (discord.NotFound, discord.Forbidden):
+            raise Refusal(Text("iterate.animate.gone")) from None
+        except (TimeoutError, discord.HTTPException):
+            raise Refusal(Text("iterate.animate.unreachable")) from None
+        attachment = next((a for a in message.attachments if a.id == attachment_id), None)
+        if attachment is None:
+            raise Refusal(Text("iterate.animate.gone"))
+        upload = await self._fetch_image(attachment)
+        job = await self.services.submitter.submit(
+            requester_of(interaction),
+            Ask(
+                prompt=form.prompt,
+                orientation=choices.orientation,
+                duration=choices.duration,
+                quality=None,
+                channel_id=channel.id,
+                upload=upload,
+                upload_limit_bytes=_upload_limit(interaction),
+                reply_to_message_id=message.id,
+            ),
+        )
+        await self._post_and_confirm(interaction, job, channel)
+
     async def _fetch_image(self, attachment: discord.Attachment) -> ImageUpload:
         # Refuse by declared size before downloading; the bytes are checked again after.
         check_image_size(self.services.profile, attachment.size)
@@ -104,6 +201,30 @@ class SoraCog(commands.Cog):
                 "I could not download your image from Discord. Please try again."
             ) from None
         return ImageUpload(data=data, filename=attachment.filename, source_url=attachment.url)
+
+
+def usable_image(
+    profile: ModelProfile, attachments: list[discord.Attachment]
+) -> discord.Attachment:
+    """The first picture among a message's attachments the model takes (by declared type,
+    else by name; the bytes are checked after download), within the size limit."""
+    pictures = [a for a in attachments if _declared_type(a).startswith("image/")]
+    if not pictures:
+        raise Refusal(Text("iterate.animate.no_image"))
+    usable = [a for a in pictures if _declared_type(a) in profile.image_types]
+    if not usable:
+        raise Refusal(Text("iterate.animate.wrong_type"))
+    check_image_size(profile, usable[0].size)
+    return usable[0]
+
+
+def _declared_type(attachment: discord.Attachment) -> str:
+    declared = (attachment.content_type or "").split(";")[0].strip().lower()
+    if declared:
+        return declared
+    extension = PurePosixPath(attachment.filename).suffix.lower().lstrip(".")
+    by_extension = {ext: mime for mime, ext in IMAGE_EXTENSIONS.items()} | {"jpeg": "image/jpeg"}
+    return by_extension.get(extension, "")
 
 
 def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | discord.Thread:

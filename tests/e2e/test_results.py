@@ -122,7 +122,11 @@ async def test_rerun_by_reaction_is_charged_to_whoever_reacted(stack: Stack) -> 
 
 async def test_rerun_button_is_charged_to_the_clicker(stack: Stack) -> None:
     source_id, result = await finished_job(stack, "alice", orientation="portrait")
-    assert result.custom_ids() == [rerun_id(source_id), delete_id(source_id)]
+    assert result.custom_ids() == [
+        rerun_id(source_id),
+        f"sora:remix:{source_id}",
+        delete_id(source_id),
+    ]
     click = await stack.discord.click(result, rerun_id(source_id), user="carol")
     await click.wait_original(timeout=10)
     job_id, status = await rerun_status(stack, result)
@@ -427,7 +431,11 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     assert repost.content.startswith(f"Job #{delivered} by <@{user_id(stack, 'alice')}>")
     assert not repost.mentions.pinged_anyone
     assert repost.attachments[0].data == result.attachments[0].data
-    assert repost.custom_ids() == [rerun_id(delivered), delete_id(delivered)]
+    assert repost.custom_ids() == [
+        rerun_id(delivered),
+        f"sora:remix:{delivered}",
+        delete_id(delivered),
+    ]
 
     # A job without a video, or no job at all, is refused with the reason; nothing is posted.
     refusal = await command_reply(stack, "sora-show", "alice", job=failed)

@@ -192,6 +192,49 @@ async def button(interaction: discord.Interaction, job: int) -> None:
     await interaction.response.send_message(f"job {job} failed", view=view)
 
 
+class NoteForm(discord.ui.Modal):
+    """A form with a prefilled text box and an empty optional one; it answers with both."""
+
+    def __init__(self, title: str) -> None:
+        super().__init__(title=title, custom_id="demo:note")
+        self.topic: discord.ui.TextInput[NoteForm] = discord.ui.TextInput(
+            label="Topic", custom_id="topic", default="cats", max_length=20
+        )
+        self.body: discord.ui.TextInput[NoteForm] = discord.ui.TextInput(
+            label="Body",
+            custom_id="body",
+            style=discord.TextStyle.paragraph,
+            required=False,
+        )
+        self.add_item(self.topic)
+        self.add_item(self.body)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        origin = interaction.message.id if interaction.message else None
+        await interaction.response.send_message(
+            f"note topic={self.topic.value} body={self.body.value!r} from={origin}",
+            ephemeral=True,
+        )
+
+
+@bot.tree.command(description="Open a form")
+async def form(interaction: discord.Interaction, title: str = "Write a note") -> None:
+    try:
+        await interaction.response.send_modal(NoteForm(title))
+    except discord.HTTPException as exc:
+        assert isinstance(interaction.channel, discord.TextChannel)
+        await interaction.channel.send(f"form refused: {exc.status} {exc.code}")
+
+
+@bot.tree.context_menu(name="Describe message")
+async def describe(interaction: discord.Interaction, message: discord.Message) -> None:
+    files = ", ".join(f"{a.filename}:{a.content_type}:{a.size}" for a in message.attachments)
+    await interaction.response.send_message(
+        f"message {message.id} by {message.author.id}: {message.content!r} files=[{files}]",
+        ephemeral=True,
+    )
+
+
 quota = app_commands.Group(
     name="quota",
     description="Manage quotas",

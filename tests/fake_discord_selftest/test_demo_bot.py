@@ -317,6 +317,81 @@ async def test_webhook_message_routes(shared: Shared) -> None:
     assert "MESSAGE_DELETE" in sim.gateway.live_sessions[0].events
 
 
+async def test_a_form_is_shown_filled_in_and_submitted(shared: Shared) -> None:
+    sim = shared.sim
+    opened = await sim.invoke("form", user="carol")
+    await opened.wait_ack()
+    assert opened.response_type == 9 and opened.modal is not None
+    assert opened.modal["custom_id"] == "demo:note" and opened.modal["title"] == "Write a note"
+
+    with pytest.raises(InvocationError, match="no text box"):
+        await sim.submit_modal(opened, {"nope": "x"})
+    with pytest.raises(InvocationError, match="at most 20"):
+        await sim.submit_modal(opened, {"topic": "x" * 21})
+    with pytest.raises(InvocationError, match="required"):
+        await sim.submit_modal(opened, {"topic": ""})
+
+    # A box left alone keeps its prefilled value; an optional one may stay empty.
+    sent = await sim.submit_modal(opened)
+    answer = await sent.wait_original()
+    assert sent.type == 5 and sent.payload["data"]["custom_id"] == "demo:note"
+    rows = sent.payload["data"]["components"]
+    assert rows[0] == {
+        "type": 1,
+        "components": [{"type": 4, "custom_id": "topic", "value": "cats"}],
+    }
+    assert sent.ephemeral and answer.content == "note topic=cats body='' from=None"
+
+    # discord.py forgets a form once it was submitted: open it again.
+    again = await sim.invoke("form", user="carol")
+    await again.wait_ack()
+    typed = await sim.submit_modal(again, {"topic": "dogs", "body": "two\nlines"})
+    assert (await typed.wait_original()).content == "note topic=dogs body='two\\nlines' from=None"
+
+    # A form's submission cannot be answered with another form. (The bot ignores this one:
+    # discord.py forgot the first form once it was submitted.)
+    stale = await sim.submit_modal(opened, {"topic": "late"})
+    url = f"{sim.rest_base}/interactions/{stale.id}/{stale.token}/callback"
+    async with aiohttp.ClientSession() as http:
+        modal = {"type": 9, "data": {"custom_id": "x", "title": "t", "components": []}}
+        async with http.post(url, json=modal) as resp:
+            assert resp.status == 400 and (await resp.json())["code"] == 50035
+        async with http.post(url, json={"type": 4, "data": {"content": "ok"}}) as resp:
+            assert resp.status == 204
+    assert stale.response_type == 4
+
+
+async def test_a_form_discord_would_refuse_is_refused(shared: Shared) -> None:
+    sim = shared.sim
+    opened = await sim.invoke("form", user="carol", options={"title": "t" * 46})
+    refusal = await sim.wait_for(
+        lambda: last_bot_message(shared, "form refused"), what="the bot's report"
+    )
+    assert refusal.content == "form refused: 400 50035"
+    assert not opened.acknowledged and "50035" in (opened.refused_callbacks[-1].error or "")
+
+
+async def test_a_message_command_gets_the_message_resolved(shared: Shared) -> None:
+    sim = shared.sim
+    command = sim.commands.find("Describe message", sim.guild_id, 3)
+    assert command is not None and command.payload["description"] == ""
+    posted = await sim.user_message(
+        "alice", "general", "look", attachments=[("cat.png", b"\x89PNG\r\n\x1a\nxx")]
+    )
+    assert [(a.filename, a.content_type, a.size) for a in posted.attachments] == [
+        ("cat.png", "image/png", 10)
+    ]
+    handle = await sim.invoke_message_command("Describe message", posted, user="bob")
+    answer = await handle.wait_original()
+    data = handle.payload["data"]
+    assert handle.type == 2 and data["type"] == 3 and data["target_id"] == str(posted.id)
+    assert data["resolved"]["messages"][str(posted.id)]["content"] == "look"
+    alice = sim.user("alice").id
+    assert answer.content == f"message {posted.id} by {alice}: 'look' files=[cat.png:image/png:10]"
+    with pytest.raises(InvocationError, match="no message command"):
+        await sim.invoke_message_command("Nope", posted, user="bob")
+
+
 async def test_bot_logged_no_errors(shared: Shared) -> None:
     # Runs last: discord.py logs payloads it cannot parse and handler exceptions as errors.
     log = shared.bot.log_text()

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.quotas import QuotaPeriod
+from bot.quotas import QuotaPeriod, guild_full_message, guild_full_refusal
 
 UTC = ZoneInfo("UTC")
 
@@ -42,3 +42,11 @@ def test_reset_across_daylight_saving_is_local_midnight() -> None:
     moment = ts("2026-03-29T12:00:00", "Europe/Paris")
     assert paris.next_reset(moment) == ts("2026-03-30T00:00:00", "Europe/Paris")
     assert paris.key(moment) == "2026-03-29"
+
+
+def test_a_full_server_says_when_a_slot_is_likely_to_free_up() -> None:
+    plain = guild_full_refusal(4)
+    assert str(plain) == guild_full_message(4)
+    timed = guild_full_refusal(4, slot_free_at=1_700_000_120.5)
+    assert str(timed) == f"{guild_full_message(4)} A slot is likely to free up <t:1700000120:R>."
+    assert timed.text_for("zh-TW").endswith("預計 <t:1700000120:R> 會空出名額。")

@@ -13,7 +13,7 @@ from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
-from bot.rerun import find_job_by_message, rerun
+from bot.rerun import Remix, check_rerunnable, find_job_by_message, rerun
 from bot.storage.database import Database
 from bot.submission import Ask, Requester, Submitter
 from tests.support.images import PNG
@@ -131,3 +131,49 @@ async def test_rerun_obeys_the_quota(submitter: Submitter) -> None:
         await delivered_job(submitter, requester=BOB)
     with pytest.raises(Refusal, match="used all 2"):
         await rerun(submitter, source, BOB, image_retention_days=30)
+
+
+# -- edit & re-run ----------------------------------------------------------------------------
+
+
+async def test_a_remix_takes_the_edits_and_keeps_the_rest(
+    submitter: Submitter, tmp_path: Path
+) -> None:
+    path = tmp_path / "kept.png"
+    path.write_bytes(PNG)
+    source = await delivered_job(
+        submitter, ReferenceImage(path, "kept.png", "image/png", "https://x")
+    )
+    remix = Remix("a lantern festival in the rain", "landscape", 10)
+    copy = await rerun(submitter, source, BOB, image_retention_days=30, remix=remix)
+    assert (copy.user_id, copy.parent_job_id) == (BOB.user_id, source.id)
+    assert copy.prompt == "a lantern festival in the rain"
+    assert copy.options == JobOptions("landscape", 10, "high", {"remove_watermark": True})
+    assert copy.image_path == path and copy.reply_to_message_id == source.result_message_id
+
+
+async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> None:
+    source = await delivered_job(submitter)
+    with pytest.raises(Refusal, match="prompt is empty"):
+        await rerun(
+            submitter, source, BOB, image_retention_days=30, remix=Remix(" ", "portrait", 10)
+        )
+    with pytest.raises(Refusal, match="makes videos of 10 s, 15 s"):
+        await rerun(
+            submitter, source, BOB, image_retention_days=30, remix=Remix("x", "portrait", 12)
+        )
+    await rerun(submitter, source, BOB, image_retention_days=30, remix=Remix("x", "portrait", 10))
+    with pytest.raises(Refusal, match="still in progress"):
+        await rerun(
+            submitter, source, BOB, image_retention_days=30, remix=Remix("y", "portrait", 10)
+        )
+
+
+async def test_what_cannot_be_rerun_is_refused_before_any_form(submitter: Submitter) -> None:
+    job = await submitter.submit(
+        ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
+    )
+    with pytest.raises(Refusal, match="nothing to re-run"):
+        check_rerunnable(job, image_retention_days=30)
+    source = await delivered_job(submitter)
+    assert check_rerunnable(source, image_retention_days=30) is None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bot.models import Job, JobOptions, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.status import MESSAGE_CHARS, neutralise_mentions, status_text
+from bot.status import MESSAGE_CHARS, neutralise_mentions, status_text, timing_line
 
 
 def make_job(**fields: object) -> Job:
@@ -92,3 +92,30 @@ def test_job_paths_are_not_shown(tmp_path: Path) -> None:
         make_job(image_path=tmp_path / "secret.png", image_name="x.png"), RIVYA_SORA_2_PRO
     )
     assert str(tmp_path) not in text
+
+
+def test_the_status_shows_when_the_job_started_as_a_discord_timestamp() -> None:
+    text = status_text(make_job(created_at=1_700_000_000.7), RIVYA_SORA_2_PRO)
+    assert "-# Started <t:1700000000:R> (<t:1700000000:f>)" in text
+    assert "expected" not in text
+
+
+def test_an_expected_ready_time_is_shown_while_the_job_runs() -> None:
+    job = make_job(created_at=1_700_000_000.0)
+    text = status_text(job, RIVYA_SORA_2_PRO, expected_ready_at=1_700_000_300.9)
+    assert (
+        "-# Started <t:1700000000:R> · expected ready <t:1700000300:R> (<t:1700000300:t>)" in text
+    )
+    # Once the video is there, the estimate is no longer news.
+    done = status_text(
+        replace(job, state=JobState.DELIVERED), RIVYA_SORA_2_PRO, expected_ready_at=1_700_000_300
+    )
+    assert "expected" not in done and "<t:1700000000:R>" in done
+
+
+def test_the_time_line_in_the_members_language() -> None:
+    job = make_job(created_at=100.0, state=JobState.QUEUED)
+    assert timing_line(job, 400.0, "zh-TW") == (
+        "開始於 <t:100:R> · 預計 <t:400:R> 完成（<t:400:t>）"
+    )
+    assert timing_line(job, None, "zh-CN") == "开始于 <t:100:R>（<t:100:f>）"

@@ -11,7 +11,7 @@ from .payloads import JSON
 from .snowflake import SnowflakeFactory
 
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
-CHAT_INPUT = 1
+CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 _NAME = re.compile(r"^[-_\w]{1,32}$")
 
 
@@ -115,11 +115,12 @@ class CommandRegistry:
     def listed(self, guild_id: int | None) -> list[JSON]:
         return [c.payload for c in self.scopes.get(guild_id, [])]
 
-    def find(self, name: str, guild_id: int | None) -> SyncedCommand | None:
-        """Like the Discord client: a guild command shadows a global one of the same name."""
+    def find(self, name: str, guild_id: int | None, kind: int = CHAT_INPUT) -> SyncedCommand | None:
+        """Like the Discord client: a guild command shadows a global one of the same name
+        and type (slash command, or a user or message context-menu command)."""
         for scope in (guild_id, None):
             for command in self.scopes.get(scope, []):
-                if command.name == name and command.payload["type"] == CHAT_INPUT:
+                if command.name == name and command.payload["type"] == kind:
                     return command
         return None
 
@@ -147,6 +148,22 @@ def _validate_command(command: Any, path: str) -> None:
                 "Must be between 1 and 100 in length.",
             )
         _validate_options(command.get("options") or [], f"{path}.options", depth=0)
+    elif kind in (USER_COMMAND, MESSAGE_COMMAND):
+        # Context-menu names may hold capitals and spaces; they take no description or options.
+        if not isinstance(name, str) or not 1 <= len(name) <= 32:
+            raise errors.invalid_form_body(
+                f"{path}.name", "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
+            )
+        if command.get("description") or command.get("options"):
+            raise errors.invalid_form_body(
+                f"{path}.description",
+                "APPLICATION_COMMAND_CONTEXT_MENU_INVALID",
+                "Context menu commands cannot have a description or options",
+            )
+    else:
+        raise errors.invalid_form_body(
+            f"{path}.type", "BASE_TYPE_CHOICES", f"Value must be one of (1, 2, 3), not {kind}."
+        )
 
 
 def _validate_options(options: list[JSON], path: str, *, depth: int) -> None:

@@ -6,8 +6,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from .commands import SyncedCommand
-from .interactions import APPLICATION_COMMAND, MESSAGE_COMPONENT
+from .commands import MESSAGE_COMMAND, SyncedCommand
+from .interactions import APPLICATION_COMMAND, MESSAGE_COMPONENT, MODAL_SUBMIT
 from .message_model import AttachmentRecord, MessageRecord
 from .messages import MessageStore
 from .options import BuiltOptions, InvocationError, Upload
@@ -132,6 +132,45 @@ class InteractionFactory:
             data["values"] = values
         new = self._new(MESSAGE_COMPONENT, data, user, channel, attachment_size_limit)
         new.payload["message"] = self.store.payload(message)
+        return new
+
+    def message_command(
+        self,
+        command: SyncedCommand,
+        message: MessageRecord,
+        *,
+        user: FakeUser,
+        channel: FakeChannel,
+        attachment_size_limit: int,
+    ) -> NewInteraction:
+        """Apps → <command> on a message: the message comes resolved, as the client sends it."""
+        data: JSON = {
+            "id": str(command.id),
+            "name": command.name,
+            "type": MESSAGE_COMMAND,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): self.store.payload(message)}},
+        }
+        if command.guild_id is not None:
+            data["guild_id"] = str(command.guild_id)
+        return self._new(APPLICATION_COMMAND, data, user, channel, attachment_size_limit)
+
+    def modal_submit(
+        self,
+        custom_id: str,
+        components: list[JSON],
+        *,
+        user: FakeUser,
+        channel: FakeChannel,
+        message: MessageRecord | None,
+        attachment_size_limit: int,
+    ) -> NewInteraction:
+        """A form sent back: its custom_id and every text box's value, laid out as shown."""
+        data: JSON = {"custom_id": custom_id, "components": components}
+        new = self._new(MODAL_SUBMIT, data, user, channel, attachment_size_limit)
+        if message is not None:
+            # A form opened from a message's button carries that message.
+            new.payload["message"] = self.store.payload(message)
         return new
 
     def _new(

@@ -12,7 +12,7 @@ from .records import UploadedFile
 from .world import FakeChannel, FakeUser
 
 # Interaction types.
-APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE = 2, 3, 4
+APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 2, 3, 4, 5
 
 # Callback (response) types.
 CHANNEL_MESSAGE = 4
@@ -32,6 +32,13 @@ ALLOWED_CALLBACKS = {
         MODAL,
     },
     AUTOCOMPLETE: {AUTOCOMPLETE_RESULT},
+    # A form's submission cannot be answered with another form.
+    MODAL_SUBMIT: {
+        CHANNEL_MESSAGE,
+        DEFERRED_CHANNEL_MESSAGE,
+        DEFERRED_UPDATE_MESSAGE,
+        UPDATE_MESSAGE,
+    },
 }
 
 
@@ -54,7 +61,7 @@ class InteractionHandle:
     id: int
     token: str
     type: int
-    name: str  # command path ("quota grant") or the component's custom_id
+    name: str  # command path ("quota grant"), the component's or the form's custom_id
     user: FakeUser
     channel: FakeChannel
     payload: JSON = field(repr=False)  # the INTERACTION_CREATE data as dispatched

@@ -11,17 +11,18 @@ from aiohttp import web
 
 from . import permissions as perms
 from .bodies import RequestBody
-from .commands import CommandRegistry, SyncedCommand
+from .commands import MESSAGE_COMMAND, CommandRegistry, SyncedCommand
 from .events import MessageEvents
 from .faults import FaultInjector, FaultRule, RoutePattern
 from .gateway import Gateway, GatewaySession
 from .interaction_payloads import InteractionFactory, NewInteraction
-from .interactions import APPLICATION_COMMAND, AUTOCOMPLETE, InteractionHandle
+from .interactions import APPLICATION_COMMAND, AUTOCOMPLETE, MODAL, InteractionHandle
 from .message_model import MessageRecord
 from .messages import MessageStore
+from .modals import filled_components
 from .notifier import StateNotifier
 from .options import InvocationError, Upload, build_options
-from .records import ErrorRecord, RequestRecord
+from .records import ErrorRecord, RequestRecord, UploadedFile
 from .rest import ApiRouter
 from .routes import register_all
 from .settings import MiB, Settings
@@ -342,6 +343,54 @@ class FakeDiscord:
         handle.source_message = record
         return handle
 
+    async def invoke_message_command(
+        self, name: str, message: MessageRef, *, user: UserRef
+    ) -> InteractionHandle:
+        """A user picks Apps → ``name`` on a stored message (a message context-menu command);
+        the interaction carries ``target_id`` and the message in ``resolved.messages``."""
+        found = self.commands.find(name, self.guild_id, MESSAGE_COMMAND)
+        if found is None:
+            synced = [(c.name, c.payload["type"]) for c in self.commands.all()]
+            raise InvocationError(f"no message command {name!r}; synced commands: {synced}")
+        record = self._message(message)
+        member, place = self.user(user), self._guild_channel(record.channel_id)
+        new = self._factory.message_command(
+            found,
+            record,
+            user=member,
+            channel=place,
+            attachment_size_limit=self.settings.interaction_size_limit,
+        )
+        return await self._dispatch_interaction(new, name, member, place)
+
+    async def submit_modal(
+        self,
+        opened_by: InteractionHandle,
+        values: dict[str, str] | None = None,
+        *,
+        user: UserRef | None = None,
+    ) -> InteractionHandle:
+        """The user fills in the form the bot answered ``opened_by`` with (callback type 9)
+        and sends it: ``values`` map text boxes' custom_ids to what was typed; boxes not named
+        keep their prefilled value. Raises ``InvocationError`` for what the client would not
+        send (no form shown, unknown box, required box empty, length out of bounds)."""
+        if opened_by.modal is None or opened_by.response_type != MODAL:
+            raise InvocationError(f"{opened_by} was not answered with a form")
+        modal = opened_by.modal
+        components = filled_components(modal, values or {})
+        member = opened_by.user if user is None else self.user(user)
+        new = self._factory.modal_submit(
+            str(modal["custom_id"]),
+            components,
+            user=member,
+            channel=opened_by.channel,
+            message=opened_by.source_message,
+            attachment_size_limit=self.settings.interaction_size_limit,
+        )
+        return await self._dispatch_interaction(
+            new, str(modal["custom_id"]), member, opened_by.channel
+        )
+
     async def _dispatch_interaction(
         self, new: NewInteraction, name: str, user: FakeUser, channel: FakeChannel
     ) -> InteractionHandle:
@@ -395,10 +444,22 @@ class FakeDiscord:
         *,
         reply_to: MessageRef | None = None,
         dispatch: bool = True,
+        attachments: Iterable[UploadLike] = (),
     ) -> MessageRecord:
         """A user posts in a channel (MESSAGE_CREATE unless ``dispatch=False``, which seeds
-        history as if posted while the bot was away)."""
+        history as if posted while the bot was away), with ``attachments`` given as
+        ``(filename, bytes[, content_type])`` or ``Upload``s."""
         place, author = self.channel(channel), self.user(user)
+        uploads = [Upload.coerce(a) for a in attachments]
+        files = [
+            UploadedFile(
+                f"files[{index}]",
+                upload.filename,
+                upload.content_type or "application/octet-stream",
+                upload.data,
+            )
+            for index, upload in enumerate(uploads)
+        ]
         payload: dict[str, Any] = {"content": content}
         if reply_to is not None:
             payload["message_reference"] = {"message_id": str(self._message(reply_to).id)}
@@ -406,7 +467,7 @@ class FakeDiscord:
             channel_id=place.id,
             guild_id=place.guild_id,
             author_id=author.id,
-            body=RequestBody(json=payload),
+            body=RequestBody(json=payload, files=files),
         )
         if dispatch:
             await self.events.created(record)

@@ -21,6 +21,7 @@ from ..interactions import (
     InteractionHandle,
 )
 from ..message_model import CHAT_INPUT_COMMAND, DEFAULT, EPHEMERAL, LOADING, MessageRecord
+from ..modals import validate_modal
 from ..payloads import JSON, user_payload
 from ..rest import Call, Reply
 from .common import check_upload
@@ -124,6 +125,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
         elif kind == AUTOCOMPLETE_RESULT:
             handle.choices = list(data.get("choices") or [])
         elif kind == MODAL:
+            validate_modal(data)
             handle.modal = data
         if handle.original is not None and kind in (CHANNEL_MESSAGE, UPDATE_MESSAGE):
             resource["message"] = store.payload(handle.original)

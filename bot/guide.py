@@ -1,0 +1,86 @@
+"""`/help`'s decisions: what the bot can do, and the server's rules as they apply right now.
+
+The member's quota is the same text `/quota view` shows (bot/moderation.py); this module adds
+the overview of commands and the server-wide rules. The blocklist is only said to exist: its
+words are for moderators.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bot import blocklist
+from bot.i18n import Text
+from bot.moderation import Actor, ModerationService
+
+MINUTE_THRESHOLD_SECONDS = 90  # from here on a wait is said in minutes
+
+
+@dataclass(frozen=True)
+class ServerRules:
+    period: str  # day | week | month: how often allowances reset
+    max_active_per_member: int
+    max_active_per_guild: int | None  # None: no server-wide cap
+    cooldown_seconds: float
+    has_blocklist: bool
+
+
+@dataclass(frozen=True)
+class Guide:
+    """Everything `/help` shows one member."""
+
+    quota: str  # as /quota view renders it
+    rules: ServerRules
+    moderator: bool
+
+
+async def guide_for(moderation: ModerationService, actor: Actor) -> Guide:
+    quota = await moderation.view(actor, actor.user_id, actor.role_ids)
+    allowance = await moderation.policy.allowance(actor.guild_id, actor.user_id, actor.role_ids)
+    async with moderation.db.transaction() as conn:
+        has_blocklist = bool(await blocklist.entries(conn, actor.guild_id))
+    rules = ServerRules(
+        period=allowance.period.kind,
+        max_active_per_member=moderation.jobs.max_active_per_member,
+        max_active_per_guild=allowance.max_active_per_guild,
+        cooldown_seconds=allowance.cooldown_seconds,
+        has_blocklist=has_blocklist,
+    )
+    return Guide(quota=quota, rules=rules, moderator=moderation.is_moderator(actor))
+
+
+def guide_texts(guide: Guide) -> list[Text | str]:
+    """The overview, in order: commands, the member's quota, the server's rules."""
+    parts: list[Text | str] = [
+        Text("iterate.help.commands"),
+        Text("iterate.help.quota_heading"),
+        guide.quota,
+        Text("iterate.help.rules_heading"),
+        *rule_texts(guide.rules),
+    ]
+    if guide.moderator:
+        parts.append(Text("iterate.help.moderators"))
+    return parts
+
+
+def rule_texts(rules: ServerRules) -> list[Text]:
+    lines = [
+        Text("iterate.help.rule.period", period=Text(f"iterate.help.period.{rules.period}")),
+        Text("iterate.help.rule.per_member", rules.max_active_per_member),
+    ]
+    if rules.max_active_per_guild is not None:
+        lines.append(Text("iterate.help.rule.per_server", rules.max_active_per_guild))
+    if rules.cooldown_seconds > 0:
+        lines.append(Text("iterate.help.rule.cooldown", wait=wait_text(rules.cooldown_seconds)))
+    if rules.has_blocklist:
+        lines.append(Text("iterate.help.rule.blocklist"))
+    lines.append(Text("iterate.help.rule.charged"))
+    return lines
+
+
+def wait_text(seconds: float) -> Text:
+    whole = max(1, math.ceil(seconds))
+    if whole < MINUTE_THRESHOLD_SECONDS:
+        return Text("iterate.help.seconds", whole)
+    return Text("iterate.help.minutes", math.ceil(whole / 60))

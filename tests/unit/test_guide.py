@@ -1,0 +1,81 @@
+"""`/help`: the commands, the member's own quota as /quota view shows it, and the server's
+rules as they apply now (the blocklist only said to exist)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import i18n
+from bot.guide import ServerRules, guide_for, guide_texts, rule_texts, wait_text
+from bot.jobs import JobStore
+from bot.moderation import Actor, ModerationService
+from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.storage.database import Database
+from tests.support.doubles import FakeClock
+
+GUILD = 1
+MEMBER = Actor(GUILD, 7)
+MOD = Actor(GUILD, 99, manage_guild=True)
+
+
+@pytest.fixture
+def service(db: Database, clock: FakeClock, job_store: JobStore) -> ModerationService:
+    defaults = QuotaDefaults(5, "day", ZoneInfo("UTC"), max_active_per_guild=6, cooldown_seconds=45)
+    return ModerationService(db=db, clock=clock, jobs=job_store, policy=QuotaPolicy(db, defaults))
+
+
+def rendered(parts: list[i18n.Text | str], locale: str) -> str:
+    return i18n.join(parts, locale)
+
+
+async def test_help_shows_the_members_quota_and_the_rules_in_force(
+    service: ModerationService,
+) -> None:
+    await service.set_default(MOD, 3, "week")
+    guide = await guide_for(service, MEMBER)
+    text = rendered(guide_texts(guide), "en-US")
+    assert "`/sora`" in text and "Make a video" in text and "Edit & re-run" in text
+    assert guide.quota == await service.view(MEMBER, MEMBER.user_id, ())
+    assert guide.quota in text
+    assert "Allowances start again every Monday, at midnight." in text
+    assert "up to 2 videos in progress at a time" in text  # the per-member cap
+    assert "The whole server can have up to 6 videos" in text
+    assert "Wait 45 seconds after starting a video" in text
+    assert "not allowed in prompts" not in text  # no blocklist yet
+    assert "**Moderators**" not in text
+
+
+async def test_the_blocklist_is_mentioned_but_never_its_words(
+    service: ModerationService,
+) -> None:
+    await service.blocklist_add(MOD, "splatter")
+    for actor in (MEMBER, MOD):
+        text = rendered(guide_texts(await guide_for(service, actor)), "en")
+        assert "Some words and phrases are not allowed in prompts here" in text
+        assert "splatter" not in text
+    assert "**Moderators**" in text  # the last one was a moderator
+
+
+def test_rules_in_each_language() -> None:
+    rules = ServerRules(
+        period="month",
+        max_active_per_member=1,
+        max_active_per_guild=None,
+        cooldown_seconds=0,
+        has_blocklist=False,
+    )
+    english = rendered(list(rule_texts(rules)), "en")
+    assert "on the 1st of every month" in english
+    assert "You can have 1 video in progress at a time." in english
+    assert "whole server" not in english and "Wait" not in english
+    assert "額度在每月 1 日午夜重新計算。" in rendered(list(rule_texts(rules)), "zh-TW")
+    assert "额度在每月 1 日零点重置。" in rendered(list(rule_texts(rules)), "zh-CN")
+
+
+def test_waits_are_said_in_seconds_then_minutes() -> None:
+    assert i18n.render(wait_text(1), "en") == "1 second"
+    assert i18n.render(wait_text(88.2), "en") == "89 seconds"
+    assert i18n.render(wait_text(600), "en") == "10 minutes"
+    assert i18n.render(wait_text(600), "zh-TW") == "10 分鐘"

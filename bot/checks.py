@@ -8,15 +8,19 @@ from pathlib import Path
 
 from bot.jobs import StoredImage, SubmissionRefused
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
+from bot.prompts import is_empty, trim
 from bot.providers.profiles import ModelProfile
 
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 
 def check_prompt(profile: ModelProfile, prompt: str) -> str:
-    text = prompt.strip()
-    if not text:
-        raise SubmissionRefused("Your prompt is empty. Describe the video you want to see.")
+    text = trim(prompt)
+    if is_empty(text):
+        raise SubmissionRefused(
+            "Your prompt is empty (invisible characters do not count). "
+            "Describe the video you want to see."
+        )
     if len(text) > profile.prompt_limit:
         raise SubmissionRefused(
             f"Your prompt is {len(text):,} characters long; {profile.label} accepts at most "

@@ -20,6 +20,15 @@ def test_prompt_rules() -> None:
     assert len(check_prompt(PROFILE, "x" * 10_000)) == 10_000
 
 
+def test_invisible_characters_do_not_make_a_prompt() -> None:
+    with pytest.raises(SubmissionRefused, match="empty"):
+        check_prompt(PROFILE, "\u200b\u200d\u2060\ufeff")
+    # Trimmed at the ends like spaces; inside, kept as typed (emoji sequences, scripts).
+    assert check_prompt(PROFILE, "\ufeff\u200b a cat \u200b") == "a cat"
+    family = "a family \U0001f468\u200d\U0001f469\u200d\U0001f467 at the beach"
+    assert check_prompt(PROFILE, family) == family
+
+
 def test_options_follow_the_profile() -> None:
     assert check_options(PROFILE, "portrait", 15, None) == "standard"
     assert check_options(PROFILE, "landscape", 10, "high") == "high"

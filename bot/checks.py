@@ -63,7 +63,7 @@ def check_image_size(profile: ModelProfile, size: int) -> None:
         raise SubmissionRefused(f"{profile.label} does not take a reference image.")
     if size > profile.image_max_bytes:
         raise SubmissionRefused(
-            f"Your image is {describe_size(size)}; the limit is "
+            f"Your image is {describe_size(size, profile.image_max_bytes)}; the limit is "
             f"{describe_size(profile.image_max_bytes)}. Please send a smaller one."
         )
 

@@ -19,6 +19,7 @@ from discord.ext import commands
 
 from bot.checks import check_image_size
 from bot.jobs import SubmissionRefused
+from bot.media import describe_size
 from bot.models import Job
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
@@ -232,7 +233,7 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
         "orientation": "Portrait (vertical) or landscape (horizontal)",
         "duration": "Length of the video",
         "image": "Optional reference image: JPEG, PNG or WebP, up to "
-        f"{profile.image_max_bytes // (1024 * 1024)} MB",
+        f"{describe_size(profile.image_max_bytes)}",
     }
     choices: dict[str, list[app_commands.Choice]] = {
         "orientation": [

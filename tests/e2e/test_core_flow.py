@@ -82,6 +82,26 @@ async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
     assert stack.bot_posts() == []
 
 
+async def test_an_image_over_the_providers_10_mb_is_refused_before_anything_public(
+    stack: Stack,
+) -> None:
+    # Rivya states "10 MB" (10,000,000 bytes); one byte more is refused privately at once.
+    too_big = PNG + b"\0" * (10_000_001 - len(PNG))
+    handle = await stack.discord.invoke(
+        "sora", user="bob", options=sora_options(stack), attachments=[("big.png", too_big)]
+    )
+    await handle.wait_original()
+    assert handle.ephemeral
+    assert handle.original_contents[-1] == (
+        "Your image is 10.000001 MB; the limit is 10 MB. Please send a smaller one."
+    )
+    assert stack.provider.requests_to("upload") == []
+    assert stack.provider.requests_to("create") == []
+    assert stack.query("SELECT COUNT(*) FROM jobs")[0][0] == 0
+    assert stack.query("SELECT COUNT(*) FROM quota_ledger")[0][0] == 0
+    assert stack.bot_posts() == []
+
+
 async def test_provider_failure_is_explained_and_released(stack: Stack) -> None:
     stack.provider.fail_next("The fox could not be drawn.")
     job_id = await accept(stack)

@@ -17,7 +17,13 @@ from bot.providers.base import (
     TransientProviderError,
 )
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.providers.rivya import RivyaProvider, fetch_catalogue, profile_from_catalogue
+from bot.providers.rivya import (
+    RivyaProvider,
+    catalogue_image_limit,
+    fetch_catalogue,
+    profile_from_catalogue,
+    with_catalogue_limits,
+)
 from tests.images import PNG
 from tests.sims.rivya import RivyaSimulator
 
@@ -195,6 +201,33 @@ async def test_profile_from_the_catalogue(sim: RivyaSimulator) -> None:
     assert [t.name for t in profile.toggles] == ["remove_watermark"]
     assert profile.fixed_params == {"upload_method": "s3"}
     assert profile.prompt_limit == 10_000 and profile.max_images == 1
+
+
+@pytest.mark.parametrize(
+    ("reference_media", "limit"),
+    [
+        ({"max_files": 1, "limits": {"image": {"max_bytes": 8_000_000}}}, 8_000_000),
+        ({"max_files": 1, "max_bytes": 5_000_000}, 5_000_000),
+        # Shapes we do not know fall back to the documented 10 MB.
+        ({"max_files": 1, "limits": {"image": {"max_bytes": "10MB"}}}, 10_000_000),
+        ({"max_files": 1, "limits": ["image"]}, 10_000_000),
+        ({"max_files": 1, "limits": {"image": {"max_bytes": True}}}, 10_000_000),
+        ({"max_files": 1, "limits": {"image": {"max_bytes": -1}}}, 10_000_000),
+        (None, 10_000_000),
+        ("image", 10_000_000),
+    ],
+)
+def test_the_image_limit_is_read_from_the_catalogue(reference_media: object, limit: int) -> None:
+    entry = {"id": "m", "reference_media": reference_media, "params": []}
+    assert with_catalogue_limits(RIVYA_SORA_2_PRO, entry).image_max_bytes == limit
+    if isinstance(reference_media, dict):
+        assert profile_from_catalogue(entry).image_max_bytes == limit
+
+
+async def test_the_simulated_catalogue_states_10_mb(sim: RivyaSimulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        entry = await fetch_catalogue(session, sim.base_url, "sora-2-pro", 2)
+    assert catalogue_image_limit(entry or {}) == 10_000_000
 
 
 async def test_a_catalogue_only_model_round_trips(sim: RivyaSimulator) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import discord
 
+from bot.people import AUTOMATED_REFUSAL, is_automated
+
 RERUN_EMOJI = "🔁"
 RESULTS_COG = "Results"
 
@@ -31,7 +33,8 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rer
         return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _results_cog(interaction).rerun_from_button(interaction, self.job_id)
+        if await _pressed_by_a_person(interaction):
+            await _results_cog(interaction).rerun_from_button(interaction, self.job_id)
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
@@ -53,7 +56,8 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:de
         return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await _results_cog(interaction).delete_from_button(interaction, self.job_id)
+        if await _pressed_by_a_person(interaction):
+            await _results_cog(interaction).delete_from_button(interaction, self.job_id)
 
 
 def result_view(job_id: int) -> discord.ui.View:
@@ -61,6 +65,13 @@ def result_view(job_id: int) -> discord.ui.View:
     view.add_item(RerunButton(job_id))
     view.add_item(DeleteButton(job_id))
     return view
+
+
+async def _pressed_by_a_person(interaction: discord.Interaction) -> bool:
+    if not is_automated(interaction.user):
+        return True
+    await interaction.response.send_message(AUTOMATED_REFUSAL, ephemeral=True)
+    return False
 
 
 def _results_cog(interaction: discord.Interaction) -> Any:

@@ -19,6 +19,7 @@ from bot.audit import Action
 from bot.delivery import DownloadFailed, TooLargeToUpload
 from bot.jobs import SubmissionRefused
 from bot.models import Job, JobState
+from bot.people import is_automated
 from bot.presenter import DeliveryError
 from bot.rerun import find_job_by_message, rerun
 from bot.status import settings_line
@@ -59,6 +60,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             or str(payload.emoji) != RERUN_EMOJI
             or self.bot.user is None
             or payload.user_id == self.bot.user.id
+            or is_automated(payload.member or self.bot.get_user(payload.user_id))
         ):
             return
         source = await find_job_by_message(self.services.jobs, payload.guild_id, payload.message_id)

@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
     submit_sora,
     user_id,
 )
-from tests.fake_discord import MessageRecord, default_world
+from tests.fake_discord import MessageRecord, World, default_world
 from tests.images import PNG
 
 RERUN = "🔁"
@@ -301,6 +301,38 @@ async def test_other_reactions_are_ignored(stack: Stack) -> None:
     assert stack.replies_to(chatter.id) == []
     assert job_ids_of(stack, "carol") == [carol_job]
     assert len(stack.provider.created_tasks) == 2
+    stack.assert_clean_log()
+
+
+def world_with_another_bot() -> World:
+    world = default_world()
+    world.add_user("otherbot", bot=True)
+    return world
+
+
+@pytest.mark.discord(world=world_with_another_bot())
+async def test_another_bot_accounts_reactions_and_buttons_start_and_remove_nothing(
+    stack: Stack,
+) -> None:
+    source_id, result = await finished_job(stack, "alice")
+    await stack.discord.react("otherbot", "general", result.id, RERUN)
+    for custom_id in (rerun_id(source_id), delete_id(source_id)):
+        press = await stack.discord.click(result, custom_id, user="otherbot")
+        await press.wait_original()
+        assert press.ephemeral
+        assert press.original_contents[-1] == (
+            "Only people can use these buttons, not bot accounts or webhooks."
+        )
+    # Reactions are handled in order: once carol's re-run is posted, the bot's was seen.
+    await stack.discord.react("carol", "general", result.id, RERUN)
+    carol_job, _ = await rerun_status(stack, result)
+    await stack.wait_finished(carol_job)
+
+    assert job_ids_of(stack, "otherbot") == [] and ledger_of(stack, "otherbot") == []
+    assert dms_to(stack, "otherbot") == []
+    assert not result.deleted
+    assert stack.query("SELECT COUNT(*) FROM jobs WHERE result_deleted_at IS NOT NULL") == [(0,)]
+    assert len(stack.provider.created_tasks) == 2  # alice's and carol's only
     stack.assert_clean_log()
 
 

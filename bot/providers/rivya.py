@@ -270,8 +270,14 @@ def _error_for(status: int, body: Any, retry_after_header: str | None) -> Except
     if code == "idempotency_conflict" or status == 409:
         # The same key is in flight or was used; asking again later returns the task.
         return TransientProviderError("The request is still being processed.", code=code)
-    if code == "not_found" or status == 404:
+    if code == "not_found":
         return JobRejectedError("The provider no longer knows this task.", code="not_found")
+    if status == 404:
+        # Not Rivya's own answer (an HTML page from a proxy, a wrong route): the task may still
+        # finish and be billed, so ask again, like any unreadable answer, until the deadline.
+        return TransientProviderError(
+            "The video service sent an unreadable answer (HTTP 404).", code="http_404"
+        )
     if code == "validation_failed" or status in (400, 413, 415, 422):
         return JobRejectedError(f"The provider rejected the request: {detail}", code=code)
     if status >= 500:

@@ -190,6 +190,27 @@ async def test_failed_task_reason_and_unknown_task(
         await provider.status("task_missing")
 
 
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        ("html", {"status": 404}),  # a proxy's "404 Not Found" page
+        ("error", {"status": 404, "code": "route_missing"}),  # JSON, but not Rivya's not_found
+    ],
+)
+async def test_a_404_without_rivyas_not_found_is_retried(
+    sim: RivyaSimulator, provider: RivyaProvider, mode: str, options: dict
+) -> None:
+    task_id = await provider.create(request())
+    sim.inject("status", mode, **options)
+    with pytest.raises(TransientProviderError):
+        await provider.status(task_id)
+    for _ in range(10):
+        if (await provider.status(task_id)).state == "succeeded":
+            break
+    else:
+        raise AssertionError("the task never finished")
+
+
 async def test_profile_from_the_catalogue(sim: RivyaSimulator) -> None:
     async with aiohttp.ClientSession() as session:
         entry = await fetch_catalogue(session, sim.base_url, "sora-2-pro", 2)

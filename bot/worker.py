@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
 from bot.jobs import JobStore
+from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, Job, JobState
 from bot.presenter import DeliveryError, JobPresenter, UploadTooLarge
 from bot.providers.base import (
@@ -67,6 +68,7 @@ class Worker:
         concurrency: int,
         idle_wait: float = 1.0,
         on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.jobs = jobs
         self.provider = provider
@@ -78,6 +80,8 @@ class Worker:
         self.idle_wait = idle_wait
         # Records a provider-wide problem; returns True when it is news (worth an alert).
         self.on_provider_unusable = on_provider_unusable
+        # Provider reasons reach status messages, notices and alerts: never with a secret.
+        self.scrub = scrub or Scrubber()
         self._concurrency = concurrency
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -390,13 +394,16 @@ class Worker:
         ):
             try:
                 await self.presenter.alert_moderators(
-                    f"⚠️ Video generation is paused: {problem}. New /sora requests are refused "
-                    "until it is fixed (checked again every 10 minutes)."
+                    self.scrub(
+                        f"⚠️ Video generation is paused: {problem}. New /sora requests are "
+                        "refused until it is fixed (checked again every 10 minutes)."
+                    )
                 )
             except DeliveryError as alert_error:
                 log.warning("could not alert the moderators: %s", alert_error)
 
     async def _fail(self, job: Job, code: str, message: str) -> None:
+        code, message = self.scrub(code), self.scrub(message)
         if await self.jobs.finish_unsuccessfully(job, JobState.FAILED, code, message):
             log.info("job %s failed (%s): %s", job.id, code, message)
             await self._announce_end(job.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Stack, job_id_from
+from tests.e2e.conftest import RIVYA_KEY, Stack, job_id_from
 from tests.images import PNG
 
 BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
@@ -117,6 +117,18 @@ async def test_provider_failure_is_explained_and_released(stack: Stack) -> None:
     notice = await stack.wait_for(lambda: stack.replies_to(status.id), "the failure notice")
     assert notice[0].mentions.user_ids == {stack.discord.user("alice").id}
     assert stack.ledger(job_id) == ["hold", "release"]
+
+
+async def test_a_failure_reason_quoting_the_api_key_is_scrubbed(stack: Stack) -> None:
+    stack.provider.fail_next(f"Request with key {RIVYA_KEY} could not be rendered.")
+    job_id = await accept(stack)
+    status = await stack.wait_finished(job_id, marker="❌ Failed")
+    notice = await stack.wait_for(lambda: stack.replies_to(status.id), "the failure notice")
+    for text in (*status.contents, notice[0].content):
+        assert RIVYA_KEY not in text
+    assert "Request with key [redacted] could not be rendered." in status.content
+    assert RIVYA_KEY not in str(stack.query("SELECT error_message FROM jobs"))
+    stack.assert_clean_log()
 
 
 async def test_a_burst_of_429s_still_completes(stack: Stack) -> None:

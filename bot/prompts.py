@@ -9,6 +9,14 @@ from __future__ import annotations
 
 import unicodedata
 
+# Discord carries at most 6,000 characters in a slash command's text option.
+DISCORD_TEXT_OPTION_MAX = 6_000
+
+
+def typed_prompt_limit(model_limit: int) -> int:
+    """The longest prompt a member can type in `/sora`: the model's limit or Discord's."""
+    return min(model_limit, DISCORD_TEXT_OPTION_MAX)
+
 
 def without_invisible(text: str) -> str:
     """`text` without its invisible format characters."""

@@ -21,6 +21,7 @@ from bot.checks import check_image_size
 from bot.jobs import SubmissionRefused
 from bot.media import describe_size
 from bot.models import Job
+from bot.prompts import typed_prompt_limit
 from bot.providers.profiles import ModelProfile
 from bot.status import status_text
 from bot.submission import Ask, ImageUpload, Requester
@@ -223,13 +224,14 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
     """
     parameters = [
         _param("interaction", discord.Interaction),
-        _param("prompt", str),
+        _param("prompt", app_commands.Range[str, 1, typed_prompt_limit(profile.prompt_limit)]),
         _param("orientation", str),
         _param("duration", int),
         _param("image", discord.Attachment | None, default=None),
     ]
     descriptions = {
-        "prompt": f"What should happen in the video (up to {profile.prompt_limit:,} characters)",
+        "prompt": "What should happen in the video (up to "
+        f"{typed_prompt_limit(profile.prompt_limit):,} characters)",
         "orientation": "Portrait (vertical) or landscape (horizontal)",
         "duration": "Length of the video",
         "image": "Optional reference image: JPEG, PNG or WebP, up to "

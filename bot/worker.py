@@ -54,6 +54,15 @@ def backoff_delay(failures: int, base: float, retry_after: float | None = None) 
     return delay
 
 
+def retry_at(job: Job, wanted: float) -> float:
+    """When to take `job` up again (a retry or the next poll): at `wanted`, but never after the
+    deadline of a job still pending at the provider, so that it expires on time (delivery has
+    no deadline)."""
+    if job.state in PENDING_AT_PROVIDER:
+        return min(wanted, job.deadline_at)
+    return wanted
+
+
 class Worker:
     def __init__(
         self,
@@ -269,7 +278,7 @@ class Worker:
         except JobRejectedError as error:
             await self._reject(job, error)
             return
-        next_at = self.clock.now() + self.provider.poll_delay(0)
+        next_at = retry_at(job, self.clock.now() + self.provider.poll_delay(0))
         if await self.jobs.record_submitted(job, task_id, next_at):
             log.info("job %s submitted as provider task %s", job.id, task_id)
             await self._refresh_status(await self._reload(job))
@@ -294,7 +303,7 @@ class Worker:
             await self._fail(job, "generation_failed", _sentence(status.failure_reason))
             return
         state = JobState.RUNNING if status.state == "processing" else job.state
-        next_at = self.clock.now() + self.provider.poll_delay(job.polls + 1)
+        next_at = retry_at(job, self.clock.now() + self.provider.poll_delay(job.polls + 1))
         if await self.jobs.record_poll(job, state, status.progress, next_at):
             await self._refresh_status(await self._reload(job))
 
@@ -365,10 +374,9 @@ class Worker:
     async def _retry_later(self, job: Job, error: Exception, resend_allowed: bool = False) -> None:
         retry_after = getattr(error, "retry_after", None)
         delay = backoff_delay(job.transient_failures, self._backoff_base, retry_after)
-        log.info("job %s: %s; retrying in %.1fs", job.id, error, delay)
-        await self.jobs.reschedule(
-            job, self.clock.now() + delay, failed_attempt=True, resend_allowed=resend_allowed
-        )
+        next_at = retry_at(job, self.clock.now() + delay)
+        log.info("job %s: %s; retrying in %.1fs", job.id, error, next_at - self.clock.now())
+        await self.jobs.reschedule(job, next_at, failed_attempt=True, resend_allowed=resend_allowed)
 
     async def _reject(self, job: Job, error: JobRejectedError) -> None:
         if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):

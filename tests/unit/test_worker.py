@@ -258,6 +258,23 @@ async def test_deadline_expires_and_releases(rig: Rig) -> None:
     assert len(rig.provider.status_calls) <= 1800 / 10 + 3
 
 
+async def test_a_long_backoff_never_carries_a_job_past_its_deadline(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.creates = ["task_1"]
+    # The provider keeps asking for 10 minutes' patience: far past the 30-minute deadline.
+    rig.provider.statuses = [TransientProviderError("busy", "rate_limited", retry_after=600)] * 9
+    await rig.run()
+    await rig.run(1700)  # the first poll, 100 s before the deadline, is told to wait 10 minutes
+    waiting = await rig.job(job.id)
+    assert waiting.state is JobState.SUBMITTED
+    assert waiting.next_action_at == waiting.deadline_at  # clamped to the deadline
+    await rig.run(100)
+    expired = await rig.job(job.id)
+    assert expired.state is JobState.EXPIRED
+    assert expired.finished_at == expired.deadline_at  # on time, not up to 10 minutes late
+    assert await rig.ledger(job.id) == ["hold", "release"]
+
+
 async def test_oversize_video_is_posted_as_a_link(rig: Rig) -> None:
     job = await rig.submit()
     url = f"{rig.videos}/video/{2 * 1024 * 1024}"

@@ -60,6 +60,65 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:de
             await _results_cog(interaction).delete_from_button(interaction, self.job_id)
 
 
+class ConfirmDeleteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"sora:delete-yes:(?P<job>\d+):(?P<post>\d+)",
+):
+    """On the private question: remove the video (`post` is the post whose Delete was pressed)."""
+
+    def __init__(self, job_id: int, post_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Delete it",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"sora:delete-yes:{job_id}:{post_id}",
+            )
+        )
+        self.job_id, self.post_id = job_id, post_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ConfirmDeleteButton:
+        return cls(int(match["job"]), int(match["post"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        if await _pressed_by_a_person(interaction):
+            await _results_cog(interaction).delete_confirmed(interaction, self.job_id, self.post_id)
+
+
+class KeepVideoButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete-no:(?P<job>\d+)"
+):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Keep it",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sora:delete-no:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> KeepVideoButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.edit_message(
+            content=f"Kept the video of job #{self.job_id}.", view=None
+        )
+
+
+def delete_question_view(job_id: int, post_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ConfirmDeleteButton(job_id, post_id))
+    view.add_item(KeepVideoButton(job_id))
+    return view
+
+
 def result_view(job_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerunButton(job_id))

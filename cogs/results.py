@@ -22,9 +22,18 @@ from bot.models import Job, JobState
 from bot.people import is_automated
 from bot.presenter import DeliveryError
 from bot.rerun import find_job_by_message, rerun
-from bot.status import settings_line
+from bot.status import delete_question, settings_line
 from bot.submission import Requester
-from cogs._buttons import RERUN_EMOJI, RESULTS_COG, DeleteButton, RerunButton, result_view
+from cogs._buttons import (
+    RERUN_EMOJI,
+    RESULTS_COG,
+    ConfirmDeleteButton,
+    DeleteButton,
+    KeepVideoButton,
+    RerunButton,
+    delete_question_view,
+    result_view,
+)
 from cogs._presenter import messageable
 from cogs.quota import actor_of
 from cogs.sora import StatusPost, not_posted_yet, post_status_message, requester_of
@@ -120,27 +129,51 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     # -- delete -------------------------------------------------------------------------------
 
     async def delete_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Ask privately first: the video was paid for and cannot be brought back."""
+        job = await self._deletable(interaction, job_id)
+        if job is None:
+            return
+        post_id = interaction.message.id if interaction.message is not None else 0
+        await interaction.response.send_message(
+            delete_question(job.id), view=delete_question_view(job.id, post_id), ephemeral=True
+        )
+
+    async def _deletable(self, interaction: discord.Interaction, job_id: int) -> Job | None:
+        """The job, if the one who pressed may delete its video; else say why, privately."""
         job = await self.services.jobs.get(job_id)
         if job is None or job.guild_id != interaction.guild_id:
             await interaction.response.send_message("That job no longer exists.", ephemeral=True)
-            return
-        is_requester = interaction.user.id == job.user_id
-        if not is_requester and not self._is_moderator(interaction):
+            return None
+        if interaction.user.id != job.user_id and not self._is_moderator(interaction):
             await interaction.response.send_message(
                 "Only the member who asked for this video, or a moderator, can delete it.",
                 ephemeral=True,
             )
+            return None
+        return job
+
+    async def delete_confirmed(
+        self, interaction: discord.Interaction, job_id: int, post_id: int
+    ) -> None:
+        job = await self._deletable(interaction, job_id)
+        if job is None:
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        for message in await self._posts_of(job, interaction.message):
+        is_requester = interaction.user.id == job.user_id
+        await interaction.response.edit_message(
+            content=f"Deleting the video of job #{job.id}…", view=None
+        )
+        clicked = None
+        if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
+            clicked = interaction.channel.get_partial_message(post_id)
+        for message in await self._posts_of(job, clicked):
             try:
                 await message.delete()
             except discord.NotFound:
                 pass
             except discord.HTTPException as error:
                 log.warning("job %s: could not delete the result: %s", job.id, error)
-                await interaction.followup.send(
-                    "Discord refused to delete it; try again.", ephemeral=True
+                await interaction.edit_original_response(
+                    content="Discord refused to delete it; try again."
                 )
                 return
         action = None
@@ -152,10 +185,10 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             )
         await self.services.jobs.record_video_removed(job, interaction.user.id, action)
         log.info("job %s: video removed by %s", job.id, interaction.user.id)
-        await interaction.followup.send(f"Deleted the video of job #{job.id}.", ephemeral=True)
+        await interaction.edit_original_response(content=f"Deleted the video of job #{job.id}.")
 
     async def _posts_of(
-        self, job: Job, clicked: discord.Message | None
+        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
     ) -> list[discord.Message | discord.PartialMessage]:
         """The clicked post, the original result and every /sora-show repost of the video."""
         posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
@@ -324,5 +357,5 @@ class _Unavailable(Exception):
 
 
 async def setup(bot: SoraBot) -> None:
-    bot.add_dynamic_items(RerunButton, DeleteButton)
+    bot.add_dynamic_items(RerunButton, DeleteButton, ConfirmDeleteButton, KeepVideoButton)
     await bot.add_cog(ResultsCog(bot))

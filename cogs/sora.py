@@ -7,6 +7,7 @@ exactly what the configured model accepts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from discord.ext import commands
 from bot.checks import check_image_size
 from bot.jobs import SubmissionRefused
 from bot.media import describe_size
+from bot.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned, write_mentions_as_names
 from bot.models import Job
 from bot.prompts import typed_prompt_limit
 from bot.providers.profiles import ModelProfile
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ATTACHMENT_TIMEOUT = 30.0
+MENTION_LOOKUP_TIMEOUT = 5.0
 NOT_POSTED_WITHDRAWN = (
     "I can't post messages in this channel, so I did not start the video. Nothing was charged. "
     "Ask a moderator to check my permissions."
@@ -73,10 +76,11 @@ class SoraCog(commands.Cog):
         try:
             channel = _usable_channel(interaction)
             upload = await self._fetch_image(image) if image is not None else None
+            named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
             job = await self.services.submitter.submit(
                 requester_of(interaction),
                 Ask(
-                    prompt=prompt,
+                    prompt=named,
                     orientation=orientation,
                     duration=duration,
                     quality=quality,
@@ -119,6 +123,26 @@ class SoraCog(commands.Cog):
                 "I could not download your image from Discord. Please try again."
             ) from None
         return ImageUpload(data=data, filename=attachment.filename, source_url=attachment.url)
+
+
+async def mention_names(interaction: discord.Interaction, text: str) -> MentionNames:
+    """Names for the mentions in `text`: from Discord's cache, else asked for (a few members,
+    briefly; one not found reads as "unknown")."""
+    wanted = mentioned(text)
+    guild = interaction.guild
+    if guild is None:
+        return MentionNames()
+    users = {i: member.display_name for i in wanted.users if (member := guild.get_member(i))}
+    try:
+        async with asyncio.timeout(MENTION_LOOKUP_TIMEOUT):
+            for user_id in [i for i in wanted.users if i not in users][:MAX_MEMBER_LOOKUPS]:
+                with contextlib.suppress(discord.HTTPException):
+                    users[user_id] = (await guild.fetch_member(user_id)).display_name
+    except TimeoutError:
+        log.info("gave up looking up the members mentioned in a prompt")
+    roles = {i: role.name for i in wanted.roles if (role := guild.get_role(i)) is not None}
+    channels = {i: place.name for i in wanted.channels if (place := guild.get_channel_or_thread(i))}
+    return MentionNames(users, roles, channels)
 
 
 def requester_of(interaction: discord.Interaction) -> Requester:

@@ -67,6 +67,29 @@ async def test_sora_with_an_image(stack: Stack) -> None:
     assert stack.ledger(job_id) == ["hold", "charge"]
 
 
+@BACKENDS
+async def test_mentions_in_a_prompt_show_as_names_and_ping_nobody(stack: Stack) -> None:
+    world = stack.discord
+    prompt = (
+        f"<@{world.user('bob').id}> and <@!{world.user('carol').id}> waltz with "
+        f"<@&{world.role('Moderator').id}> in <#{world.channel('general').id}>, "
+        "<@123456789012345678> watches @everyone @here"
+    )
+    job_id = await accept(stack, prompt=prompt)
+    status = await stack.wait_finished(job_id)
+    written = (
+        "@Bob and @Carol waltz with @Moderator in #general, @unknown member watches @everyone @here"
+    )
+    assert stack.provider.created_tasks[0].prompt == written
+    assert stack.query("SELECT prompt FROM jobs WHERE id = ?", (job_id,)) == [(written,)]
+    preview = status.content.splitlines()[1]
+    assert preview.startswith("> @Bob and @Carol waltz with @Moderator in \\#general")
+    assert "<@" not in status.content.replace(f"<@{world.user('alice').id}>", "")
+    assert "<#" not in status.content
+    assert not status.mentions.pinged_anyone
+    stack.assert_clean_log()
+
+
 async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
     handle = await stack.discord.invoke(
         "sora",

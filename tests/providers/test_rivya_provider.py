@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.config import load_settings
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -16,6 +17,7 @@ from bot.providers.base import (
     ReferenceImage,
     TransientProviderError,
 )
+from bot.providers.factory import build_provider
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import (
     RivyaProvider,
@@ -243,6 +245,23 @@ def test_the_image_limit_is_read_from_the_catalogue(reference_media: object, lim
     assert with_catalogue_limits(RIVYA_SORA_2_PRO, entry).image_max_bytes == limit
     if isinstance(reference_media, dict):
         assert profile_from_catalogue(entry).image_max_bytes == limit
+
+
+async def test_the_built_in_profile_takes_the_limit_the_catalogue_states(
+    sim: RivyaSimulator,
+) -> None:
+    settings = load_settings(
+        {"DISCORD_TOKEN": "t", "RIVYA_API_KEY": KEY, "RIVYA_BASE_URL": sim.base_url}
+    )
+    sim.model("sora-2-pro")["reference_media"]["limits"]["image"]["max_bytes"] = 8_000_000
+    async with aiohttp.ClientSession() as session:
+        provider = await build_provider(settings, session)
+        assert provider.profile.image_max_bytes == 8_000_000
+        assert provider.profile.durations == RIVYA_SORA_2_PRO.durations  # the rest is built in
+        # A catalogue that cannot be read leaves the documented 10 MB.
+        sim.inject("models", "server_error", times=None)
+        provider = await build_provider(settings, session)
+        assert provider.profile.image_max_bytes == 10_000_000
 
 
 async def test_the_simulated_catalogue_states_10_mb(sim: RivyaSimulator) -> None:

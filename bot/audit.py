@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from bot.pages import page_bounds, pick_page
+
 LOG_PAGE_SIZE = 10
 REASON_PREVIEW_CHARS = 60
 
@@ -98,20 +100,16 @@ async def read_page(
     page: int,
     per_page: int = LOG_PAGE_SIZE,
 ) -> LogPage:
-    """Newest first; a page past the end shows the last one."""
+    """Newest first; a page past the end shows the last one. A page holds at most `per_page`
+    entries, fewer when their lines would not fit one message (see bot/pages.py)."""
     params = {"guild": guild_id, "user": user_id}
-    cursor = await conn.execute(f"SELECT COUNT(*) FROM ({_ACTIONS} UNION ALL {_LEDGER})", params)
-    row = await cursor.fetchone()
-    total = int(row[0]) if row else 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
     cursor = await conn.execute(
-        f"{_ACTIONS} UNION ALL {_LEDGER} "
-        "ORDER BY created_at DESC, source ASC, id DESC LIMIT :limit OFFSET :offset",
-        {**params, "limit": per_page, "offset": (page - 1) * per_page},
+        f"{_ACTIONS} UNION ALL {_LEDGER} ORDER BY created_at DESC, source ASC, id DESC", params
     )
-    entries = [LogEntry(**dict(row)) for row in await cursor.fetchall()]
-    return LogPage(entries, page, pages, total)
+    everything = [LogEntry(**dict(row)) for row in await cursor.fetchall()]
+    bounds = page_bounds([len(describe(entry)) for entry in everything], max_lines=per_page)
+    page, start, end = pick_page(bounds, page)
+    return LogPage(everything[start:end], page, len(bounds), len(everything))
 
 
 def describe(entry: LogEntry) -> str:

@@ -23,6 +23,7 @@ import aiosqlite
 import opencc
 
 from bot.errors import Refusal
+from bot.prompts import without_invisible
 
 MAX_TERM_CHARS = 100
 MAX_ENTRIES_PER_GUILD = 500
@@ -45,8 +46,7 @@ def normalise_text(text: str) -> str:
     """Fold what should not matter: case, compatibility forms, invisible characters, spacing."""
     folded = unicodedata.normalize("NFKC", text).casefold()
     # Zero-width and other format characters would otherwise split a word invisibly.
-    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
-    return _SPACES.sub(" ", visible).strip()
+    return _SPACES.sub(" ", without_invisible(folded)).strip()
 
 
 def normalise_term(raw: str) -> str:

@@ -9,15 +9,19 @@ from pathlib import Path
 from bot.errors import Refusal
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 from bot.models import ReferenceImage
+from bot.prompts import is_empty, trim
 from bot.providers.profiles import ModelProfile
 
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 
 def check_prompt(profile: ModelProfile, prompt: str) -> str:
-    text = prompt.strip()
-    if not text:
-        raise Refusal("Your prompt is empty. Describe the video you want to see.")
+    text = trim(prompt)
+    if is_empty(text):
+        raise Refusal(
+            "Your prompt is empty (invisible characters do not count). "
+            "Describe the video you want to see."
+        )
     if len(text) > profile.prompt_limit:
         raise Refusal(
             f"Your prompt is {len(text):,} characters long; {profile.label} accepts at most "
@@ -60,7 +64,7 @@ def check_image_size(profile: ModelProfile, size: int) -> None:
         raise Refusal(f"{profile.label} does not take a reference image.")
     if size > profile.image_max_bytes:
         raise Refusal(
-            f"Your image is {describe_size(size)}; the limit is "
+            f"Your image is {describe_size(size, profile.image_max_bytes)}; the limit is "
             f"{describe_size(profile.image_max_bytes)}. Please send a smaller one."
         )
 

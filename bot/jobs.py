@@ -116,9 +116,11 @@ class JobStore:
                 if in_guild >= allowance.max_active_per_guild:
                     raise quotas.guild_full_refusal(in_guild)
             if allowance.cooldown_seconds > 0:
+                # A job that failed or expired delivered nothing: it starts no cooldown.
                 cursor = await conn.execute(
-                    "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?",
-                    (new.guild_id, new.user_id),
+                    "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
+                    "AND state NOT IN (?, ?)",
+                    (new.guild_id, new.user_id, JobState.FAILED.value, JobState.EXPIRED.value),
                 )
                 last = (await cursor.fetchone() or (None,))[0]
                 if last is not None and now - last < allowance.cooldown_seconds:

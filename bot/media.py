@@ -16,8 +16,25 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
-def describe_size(size: int) -> str:
-    """Human-friendly size: 10 MB, 512 KB."""
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB".replace(".0 MB", " MB")
-    return f"{max(1, size // 1024)} KB"
+# Decimal units, as providers state their limits ("10 MB" is 10,000,000 bytes).
+_UNITS = ((1_000_000, "MB", 6), (1_000, "KB", 3), (1, "bytes", 0))
+
+
+def describe_size(size: int, compared_to: int | None = None) -> str:
+    """A size in decimal units, exactly (10 MB, 10.48576 MB, 512 KB). With `compared_to` (a
+    limit, itself shown exactly), rounded to the fewest digits that still read as larger or
+    smaller than it: "10.5 MB" against 10 MB, never "10 MB; the limit is 10 MB"."""
+    unit, name, most = next((u for u in _UNITS if size >= u[0]), _UNITS[-1])
+    for digits in range(1 if unit > 1 else 0, most + 1):
+        scale = 10**digits
+        shown = round(size * scale / unit) * unit  # the shown size, times `scale`, in bytes
+        exact = shown == size * scale
+        other = None if compared_to is None else compared_to * scale
+        if exact or (other is not None and (shown - other) * (size * scale - other) > 0):
+            return f"{_in_unit(size, unit, digits)} {name}"
+    return f"{_in_unit(size, unit, most)} {name}"
+
+
+def _in_unit(size: int, unit: int, digits: int) -> str:
+    text = f"{size / unit:.{digits}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

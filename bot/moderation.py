@@ -18,6 +18,7 @@ from bot.clock import Clock
 from bot.errors import Refusal
 from bot.jobs import JobStore
 from bot.models import Job, JobState
+from bot.pages import page_bounds, pick_page
 from bot.quotas import Allowance, Balance, QuotaPolicy
 from bot.storage.database import Database
 
@@ -372,14 +373,15 @@ class ModerationService:
             entries = await blocklist.entries(conn, actor.guild_id)
         if not entries:
             return "The prompt blocklist is empty. Add entries with `/quota blocklist add`."
-        pages = -(-len(entries) // BLOCKLIST_PAGE_SIZE)
-        page = min(max(1, page), pages)
-        shown = entries[(page - 1) * BLOCKLIST_PAGE_SIZE : page * BLOCKLIST_PAGE_SIZE]
+        listed = [f"#{entry.id} ||{entry.term}||" for entry in entries]
+        bounds = page_bounds([len(line) for line in listed], max_lines=BLOCKLIST_PAGE_SIZE)
+        page, start, end = pick_page(bounds, page)
+        pages = len(bounds)
         lines = [
             f"**Prompt blocklist** · {_count(len(entries), 'entry', 'entries')} · "
             f"page {page} of {pages} "
             "(hidden: click to reveal)",
-            *(f"#{entry.id} ||{entry.term}||" for entry in shown),
+            *listed[start:end],
         ]
         if page < pages:
             lines.append(f"More with `/quota blocklist list page:{page + 1}`.")

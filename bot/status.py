@@ -112,5 +112,12 @@ def result_text(job: Job, link: str | None) -> str:
     )
 
 
+def delete_question(job_id: int) -> str:
+    return (
+        f"Delete the video of job #{job_id}? It goes for everyone, with every repost of it, and "
+        "cannot be brought back; it was paid for, and making it again costs a new video."
+    )
+
+
 def outcome_notice(job: Job) -> str:
     return f"<@{job.user_id}> job #{job.id}: {state_line(job)}"

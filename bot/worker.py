@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.clock import Clock
 from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
 from bot.jobs import JobStore
+from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, Job, JobState
 from bot.presenter import DeliveryError, JobPresenter, UploadTooLarge
 from bot.providers.base import (
@@ -52,6 +53,15 @@ def backoff_delay(failures: int, base: float, retry_after: float | None = None) 
     return delay
 
 
+def retry_at(job: Job, wanted: float) -> float:
+    """When to take `job` up again (a retry or the next poll): at `wanted`, but never after the
+    deadline of a job still pending at the provider, so that it expires on time (delivery has
+    no deadline)."""
+    if job.state in PENDING_AT_PROVIDER:
+        return min(wanted, job.deadline_at)
+    return wanted
+
+
 class Worker:
     def __init__(
         self,
@@ -66,6 +76,7 @@ class Worker:
         concurrency: int,
         idle_wait: float = 1.0,
         on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.jobs = jobs
         self.provider = provider
@@ -77,6 +88,8 @@ class Worker:
         self.idle_wait = idle_wait
         # Records a provider-wide problem; returns True when it is news (worth an alert).
         self.on_provider_unusable = on_provider_unusable
+        # Provider reasons reach status messages, notices and alerts: never with a secret.
+        self.scrub = scrub or Scrubber()
         self._concurrency = concurrency
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -264,7 +277,7 @@ class Worker:
         except JobRejectedError as error:
             await self._reject(job, error)
             return
-        next_at = self.clock.now() + self.provider.poll_delay(0)
+        next_at = retry_at(job, self.clock.now() + self.provider.poll_delay(0))
         if await self.jobs.record_submitted(job, task_id, next_at):
             log.info("job %s submitted as provider task %s", job.id, task_id)
             await self._refresh_status(await self._reload(job))
@@ -289,7 +302,7 @@ class Worker:
             await self._fail(job, "generation_failed", _sentence(status.failure_reason))
             return
         state = JobState.RUNNING if status.state == "processing" else job.state
-        next_at = self.clock.now() + self.provider.poll_delay(job.polls + 1)
+        next_at = retry_at(job, self.clock.now() + self.provider.poll_delay(job.polls + 1))
         if await self.jobs.record_poll(job, state, status.progress, next_at):
             await self._refresh_status(await self._reload(job))
 
@@ -360,10 +373,9 @@ class Worker:
     async def _retry_later(self, job: Job, error: Exception, resend_allowed: bool = False) -> None:
         retry_after = getattr(error, "retry_after", None)
         delay = backoff_delay(job.transient_failures, self._backoff_base, retry_after)
-        log.info("job %s: %s; retrying in %.1fs", job.id, error, delay)
-        await self.jobs.reschedule(
-            job, self.clock.now() + delay, failed_attempt=True, resend_allowed=resend_allowed
-        )
+        next_at = retry_at(job, self.clock.now() + delay)
+        log.info("job %s: %s; retrying in %.1fs", job.id, error, next_at - self.clock.now())
+        await self.jobs.reschedule(job, next_at, failed_attempt=True, resend_allowed=resend_allowed)
 
     async def _reject(self, job: Job, error: JobRejectedError) -> None:
         if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):
@@ -389,13 +401,16 @@ class Worker:
         ):
             try:
                 await self.presenter.alert_moderators(
-                    f"⚠️ Video generation is paused: {problem}. New /sora requests are refused "
-                    "until it is fixed (checked again every 10 minutes)."
+                    self.scrub(
+                        f"⚠️ Video generation is paused: {problem}. New /sora requests are "
+                        "refused until it is fixed (checked again every 10 minutes)."
+                    )
                 )
             except DeliveryError as alert_error:
                 log.warning("could not alert the moderators: %s", alert_error)
 
     async def _fail(self, job: Job, code: str, message: str) -> None:
+        code, message = self.scrub(code), self.scrub(message)
         if await self.jobs.finish_unsuccessfully(job, JobState.FAILED, code, message):
             log.info("job %s failed (%s): %s", job.id, code, message)
             await self._announce_end(job.id)

@@ -4,12 +4,15 @@ restart is routed without any stored view (discord.py `DynamicItem`)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
 
 from bot import i18n
+from bot.errors import Refusal
 from bot.i18n import Text
+from bot.people import AUTOMATED_REFUSAL, is_automated
 from cogs._replies import refusals_answered
 
 RERUN_EMOJI = "🔁"
@@ -36,7 +39,7 @@ class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rer
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _results_cog(interaction)
-        await refusals_answered(interaction, cog.rerun_from_button(interaction, self.job_id))
+        await _for_people(interaction, lambda: cog.rerun_from_button(interaction, self.job_id))
 
 
 class RemixButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:remix:(?P<job>\d+)"):
@@ -61,7 +64,7 @@ class RemixButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rem
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _results_cog(interaction)
-        await refusals_answered(interaction, cog.remix_from_button(interaction, self.job_id))
+        await _for_people(interaction, lambda: cog.remix_from_button(interaction, self.job_id))
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
@@ -84,7 +87,68 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:de
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _results_cog(interaction)
-        await refusals_answered(interaction, cog.delete_from_button(interaction, self.job_id))
+        await _for_people(interaction, lambda: cog.delete_from_button(interaction, self.job_id))
+
+
+class ConfirmDeleteButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=r"sora:delete-yes:(?P<job>\d+):(?P<post>\d+)",
+):
+    """On the private question: remove the video (`post` is the post whose Delete was pressed)."""
+
+    def __init__(self, job_id: int, post_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Delete it",
+                style=discord.ButtonStyle.danger,
+                custom_id=f"sora:delete-yes:{job_id}:{post_id}",
+            )
+        )
+        self.job_id, self.post_id = job_id, post_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> ConfirmDeleteButton:
+        return cls(int(match["job"]), int(match["post"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _results_cog(interaction)
+        await _for_people(
+            interaction, lambda: cog.delete_confirmed(interaction, self.job_id, self.post_id)
+        )
+
+
+class KeepVideoButton(
+    discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete-no:(?P<job>\d+)"
+):
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Keep it",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sora:delete-no:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> KeepVideoButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await interaction.response.edit_message(
+            content=f"Kept the video of job #{self.job_id}.", view=None
+        )
+
+
+def delete_question_view(job_id: int, post_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ConfirmDeleteButton(job_id, post_id))
+    view.add_item(KeepVideoButton(job_id))
+    return view
 
 
 def result_view(job_id: int, locale: str | None = None) -> discord.ui.View:
@@ -101,6 +165,20 @@ def rerun_view(job_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerunButton(job_id))
     return view
+
+
+async def _for_people(
+    interaction: discord.Interaction, action: Callable[[], Awaitable[None]]
+) -> None:
+    """Run a button's action for a person; a `Refusal` (or a bot account or webhook pressing
+    it) is answered privately."""
+
+    async def checked() -> None:
+        if is_automated(interaction.user):
+            raise Refusal(AUTOMATED_REFUSAL)
+        await action()
+
+    await refusals_answered(interaction, checked())
 
 
 def _results_cog(interaction: discord.Interaction) -> Any:

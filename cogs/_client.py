@@ -13,6 +13,7 @@ from discord.ext import commands
 
 from bot.delivery import VideoDownloader
 from bot.errors import Refusal
+from bot.logging_setup import Scrubber
 from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
@@ -95,6 +96,7 @@ class SoraBot(commands.Bot):
             status_edit_interval=settings.status_edit_interval_seconds,
             concurrency=settings.worker_concurrency,
             on_provider_unusable=self.services.provider_unusable,
+            scrub=Scrubber(settings.secrets),
         )
         leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
         if leftovers:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 import discord
 
+from bot.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
 from bot.moderation import Actor
 from bot.submission import Requester
+
+log = logging.getLogger(__name__)
+
+MENTION_LOOKUP_TIMEOUT = 5.0
 
 
 def role_ids_of(user: discord.abc.User | discord.Member) -> tuple[int, ...]:
@@ -44,3 +53,23 @@ def actor_of(interaction: discord.Interaction) -> Actor:
         role_ids=role_ids_of(user),
         manage_guild=manage_guild,
     )
+
+
+async def mention_names(interaction: discord.Interaction, text: str) -> MentionNames:
+    """Names for the mentions in `text`: from Discord's cache, else asked for (a few members,
+    briefly; one not found reads as "unknown")."""
+    wanted = mentioned(text)
+    guild = interaction.guild
+    if guild is None:
+        return MentionNames()
+    users = {i: member.display_name for i in wanted.users if (member := guild.get_member(i))}
+    try:
+        async with asyncio.timeout(MENTION_LOOKUP_TIMEOUT):
+            for user_id in [i for i in wanted.users if i not in users][:MAX_MEMBER_LOOKUPS]:
+                with contextlib.suppress(discord.HTTPException):
+                    users[user_id] = (await guild.fetch_member(user_id)).display_name
+    except TimeoutError:
+        log.info("gave up looking up the members mentioned in a prompt")
+    roles = {i: role.name for i in wanted.roles if (role := guild.get_role(i)) is not None}
+    channels = {i: place.name for i in wanted.channels if (place := guild.get_channel_or_thread(i))}
+    return MentionNames(users, roles, channels)

@@ -306,7 +306,9 @@ class DiscordPresenter:
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
         return videos[0].url if videos else None
 
-    async def delete_result_posts(self, job: Job, clicked: discord.Message | None) -> bool:
+    async def delete_result_posts(
+        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
+    ) -> bool:
         """Delete the clicked post, the original result and every /sora-show repost of the
         video; False if Discord refused one of them (those already gone count as deleted)."""
         for message in await self._posts_of(job, clicked):
@@ -320,7 +322,7 @@ class DiscordPresenter:
         return True
 
     async def _posts_of(
-        self, job: Job, clicked: discord.Message | None
+        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
     ) -> list[discord.Message | discord.PartialMessage]:
         posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
         places = await self.jobs.reposts(job)

@@ -23,16 +23,20 @@ from bot.errors import Refusal
 from bot.i18n import Text
 from bot.models import Job, JobState
 from bot.moderation import video_removal_record
+from bot.people import is_automated
 from bot.rerun import Remix, check_rerunnable, find_job_by_message, rerun
-from bot.status import settings_line
+from bot.status import delete_question, settings_line
 from bot.submission import Requester
 from bot.video_form import form_prompt_limit, prompt_fits_form, read_choices
 from cogs._buttons import (
     RERUN_EMOJI,
     RESULTS_COG,
+    ConfirmDeleteButton,
     DeleteButton,
+    KeepVideoButton,
     RemixButton,
     RerunButton,
+    delete_question_view,
     rerun_view,
 )
 from cogs._forms import form_values, open_video_form, submitted_form
@@ -73,6 +77,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             or str(payload.emoji) != RERUN_EMOJI
             or self.bot.user is None
             or payload.user_id == self.bot.user.id
+            or is_automated(payload.member or self.bot.get_user(payload.user_id))
         ):
             return
         source = await find_job_by_message(self.services.jobs, payload.guild_id, payload.message_id)
@@ -174,20 +179,43 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     # -- delete -------------------------------------------------------------------------------
 
     async def delete_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
+        """Ask privately first: the video was paid for and cannot be brought back."""
+        job = await self._deletable(interaction, job_id)
+        post_id = interaction.message.id if interaction.message is not None else 0
+        await interaction.response.send_message(
+            delete_question(job.id), view=delete_question_view(job.id, post_id), ephemeral=True
+        )
+
+    async def _deletable(self, interaction: discord.Interaction, job_id: int) -> Job:
+        """The job, if the one who pressed may delete its video (else a `Refusal`)."""
         job = await self._job_here(interaction, job_id)
-        actor = actor_of(interaction)
-        if not self.services.moderation.may_manage_video(actor, job):
+        if not self.services.moderation.may_manage_video(actor_of(interaction), job):
             raise Refusal(
                 "Only the member who asked for this video, or a moderator, can delete it."
             )
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        if not await self.presenter.delete_result_posts(job, interaction.message):
-            raise Refusal("Discord refused to delete it; try again.")
+        return job
+
+    async def delete_confirmed(
+        self, interaction: discord.Interaction, job_id: int, post_id: int
+    ) -> None:
+        job = await self._deletable(interaction, job_id)
+        actor = actor_of(interaction)
+        await interaction.response.edit_message(
+            content=f"Deleting the video of job #{job.id}…", view=None
+        )
+        clicked = None
+        if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
+            clicked = interaction.channel.get_partial_message(post_id)
+        if not await self.presenter.delete_result_posts(job, clicked):
+            await interaction.edit_original_response(
+                content="Discord refused to delete it; try again."
+            )
+            return
         await self.services.jobs.record_video_removed(
             job, actor.user_id, video_removal_record(actor, job)
         )
         log.info("job %s: video removed by %s", job.id, actor.user_id)
-        await interaction.followup.send(f"Deleted the video of job #{job.id}.", ephemeral=True)
+        await interaction.edit_original_response(content=f"Deleted the video of job #{job.id}.")
 
     # -- history ------------------------------------------------------------------------------
 
@@ -268,5 +296,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
 
 
 async def setup(bot: SoraBot) -> None:
-    bot.add_dynamic_items(RerunButton, RemixButton, DeleteButton)
+    bot.add_dynamic_items(
+        RerunButton, RemixButton, DeleteButton, ConfirmDeleteButton, KeepVideoButton
+    )
     await bot.add_cog(ResultsCog(bot))

@@ -24,13 +24,15 @@ from discord.ext import commands
 from bot.checks import check_image_size
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.media import IMAGE_EXTENSIONS
+from bot.media import IMAGE_EXTENSIONS, describe_size
+from bot.mentions import write_mentions_as_names
 from bot.models import Job
+from bot.prompts import typed_prompt_limit
 from bot.providers.profiles import ModelProfile
 from bot.submission import Ask, ImageUpload
 from bot.video_form import orientation_for_picture, read_choices
 from cogs._forms import form_values, open_video_form, submitted_form
-from cogs._members import requester_of
+from cogs._members import mention_names, requester_of
 from cogs._presenter import not_posted_yet
 from cogs._replies import refusals_answered
 from cogs._translator import words
@@ -83,10 +85,11 @@ class SoraCog(commands.Cog):
         # A `Refusal` raised here is answered privately by the command tree.
         channel = _usable_channel(interaction)
         upload = await self._fetch_image(image) if image is not None else None
+        named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
         job = await self.services.submitter.submit(
             requester_of(interaction),
             Ask(
-                prompt=prompt,
+                prompt=named,
                 orientation=orientation,
                 duration=duration,
                 quality=quality,
@@ -270,17 +273,18 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
     """
     parameters = [
         _param("interaction", discord.Interaction),
-        _param("prompt", str),
+        _param("prompt", app_commands.Range[str, 1, typed_prompt_limit(profile.prompt_limit)]),
         _param("orientation", str),
         _param("duration", int),
         _param("image", discord.Attachment | None, default=None),
     ]
     descriptions = {
-        "prompt": f"What should happen in the video (up to {profile.prompt_limit:,} characters)",
+        "prompt": "What should happen in the video (up to "
+        f"{typed_prompt_limit(profile.prompt_limit):,} characters)",
         "orientation": "Portrait (vertical) or landscape (horizontal)",
         "duration": "Length of the video",
         "image": "Optional reference image: JPEG, PNG or WebP, up to "
-        f"{profile.image_max_bytes // (1024 * 1024)} MB",
+        f"{describe_size(profile.image_max_bytes)}",
     }
     choices: dict[str, list[app_commands.Choice]] = {
         "orientation": [

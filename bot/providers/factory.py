@@ -9,7 +9,12 @@ import aiohttp
 from bot.config import Settings
 from bot.providers.base import JobRejectedError, TransientProviderError, VideoProvider
 from bot.providers.profiles import BUILT_IN_PROFILES, ModelProfile, built_in_profile
-from bot.providers.rivya import RivyaProvider, fetch_catalogue, profile_from_catalogue
+from bot.providers.rivya import (
+    RivyaProvider,
+    fetch_catalogue,
+    profile_from_catalogue,
+    with_catalogue_limits,
+)
 from bot.providers.unified import UnifiedProvider
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,8 @@ async def build_provider(settings: Settings, session: aiohttp.ClientSession) -> 
     if settings.provider == "rivya":
         if profile is None:
             profile = await _learn_rivya_profile(settings, session)
+        else:
+            profile = await _with_stated_limits(settings, session, profile)
         return RivyaProvider(
             base_url=settings.rivya_base_url,
             api_key=key.reveal(),
@@ -49,6 +56,24 @@ async def build_provider(settings: Settings, session: aiohttp.ClientSession) -> 
         timeout_seconds=settings.provider_timeout_seconds,
         session=session,
     )
+
+
+async def _with_stated_limits(
+    settings: Settings, session: aiohttp.ClientSession, profile: ModelProfile
+) -> ModelProfile:
+    """A built-in profile with the image limit the catalogue states now; the documented limit
+    when the catalogue cannot be read or states none."""
+    try:
+        entry = await fetch_catalogue(
+            session, settings.rivya_base_url, settings.model, settings.provider_timeout_seconds
+        )
+    except (TransientProviderError, JobRejectedError) as error:
+        log.info("catalogue not read (%s); using the documented limits", error.user_message)
+        return profile
+    learned = with_catalogue_limits(profile, entry)
+    if learned is not profile:
+        log.info("the catalogue limits reference images to %d bytes", learned.image_max_bytes)
+    return learned
 
 
 async def _learn_rivya_profile(settings: Settings, session: aiohttp.ClientSession) -> ModelProfile:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+# Rivya documents "10 MB" for images, in decimal units; its catalogue may say otherwise.
+DOCUMENTED_IMAGE_MAX_BYTES = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class ModelProfile:
     default_quality: str | None = None
     prompt_limit: int = 10_000
     max_images: int = 1
-    image_max_bytes: int = 10 * 1024 * 1024
+    image_max_bytes: int = DOCUMENTED_IMAGE_MAX_BYTES
     image_types: tuple[str, ...] = IMAGE_TYPES
     toggles: tuple[Toggle, ...] = ()
     fixed_params: dict[str, str] = field(default_factory=dict)  # sent as-is with every create

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -25,7 +26,12 @@ from bot.providers.base import (
     VideoProvider,
 )
 from bot.providers.http import parse_retry_after, read_json
-from bot.providers.profiles import IMAGE_TYPES, ModelProfile, Toggle
+from bot.providers.profiles import (
+    DOCUMENTED_IMAGE_MAX_BYTES,
+    IMAGE_TYPES,
+    ModelProfile,
+    Toggle,
+)
 
 log = logging.getLogger(__name__)
 
@@ -277,8 +283,14 @@ def _error_for(status: int, body: Any, retry_after_header: str | None) -> Except
     if code == "idempotency_conflict" or status == 409:
         # The same key is in flight or was used; asking again later returns the task.
         return TransientProviderError("The request is still being processed.", code=code)
-    if code == "not_found" or status == 404:
+    if code == "not_found":
         return JobRejectedError("The provider no longer knows this task.", code="not_found")
+    if status == 404:
+        # Not Rivya's own answer (an HTML page from a proxy, a wrong route): the task may still
+        # finish and be billed, so ask again, like any unreadable answer, until the deadline.
+        return TransientProviderError(
+            "The video service sent an unreadable answer (HTTP 404).", code="http_404"
+        )
     if code == "validation_failed" or status in (400, 413, 415, 422):
         return JobRejectedError(f"The provider rejected the request: {detail}", code=code)
     if status >= 500:
@@ -305,6 +317,7 @@ def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
     size_default = params.get("size", {}).get("default")
     reference = entry.get("reference_media") or {}
     max_images = int(reference.get("max_files", reference.get("max_images", 1)) or 0)
+    image_max_bytes = catalogue_image_limit(entry) or DOCUMENTED_IMAGE_MAX_BYTES
     toggles = tuple(
         Toggle(key, f"{params[key].get('label') or key} (default: no)", False)
         for key in params
@@ -330,10 +343,36 @@ def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
         else (qualities[0] if qualities else None),
         prompt_limit=int(entry.get("max_prompt_length") or 10_000),
         max_images=max_images,
+        image_max_bytes=image_max_bytes,
         image_types=IMAGE_TYPES,
         toggles=toggles,
         fixed_params=fixed,
     )
+
+
+def catalogue_image_limit(entry: dict[str, Any]) -> int | None:
+    """The largest reference image the catalogue entry states, in bytes, or None when it states
+    none in a shape we know (`reference_media.limits.image.max_bytes`, or a flat `max_bytes`)."""
+    reference = entry.get("reference_media")
+    if not isinstance(reference, dict):
+        return None
+    limits = reference.get("limits")
+    image = limits.get("image") if isinstance(limits, dict) else None
+    for value in (
+        image.get("max_bytes") if isinstance(image, dict) else None,
+        reference.get("max_bytes"),
+    ):
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
+
+
+def with_catalogue_limits(profile: ModelProfile, entry: dict[str, Any] | None) -> ModelProfile:
+    """`profile` with the image limit its catalogue entry states, if it states one."""
+    limit = catalogue_image_limit(entry) if entry is not None else None
+    if limit is None or limit == profile.image_max_bytes:
+        return profile
+    return replace(profile, image_max_bytes=limit)
 
 
 def _params_list(params: Any) -> list[dict[str, Any]]:

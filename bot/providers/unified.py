@@ -39,6 +39,10 @@ STATUS_SPELLINGS: dict[str, TaskState] = {
     **dict.fromkeys(("failed", "failure", "error", "cancelled", "expired"), "failed"),
 }
 
+# A 404 means "no such task" only with the gateway's own code; any other 404 (a proxy's page,
+# a wrong route) is retried until the deadline: the task may still finish and be billed.
+UNKNOWN_TASK_CODES = frozenset({"not_found", "task_not_found"})
+
 REFUSAL_CODES = {
     "sentinel_block": "The video service refused the prompt before generating.",
     "moderation_blocked": "The video service's moderation stopped the video.",
@@ -167,7 +171,7 @@ class UnifiedProvider(VideoProvider):
             )
         if status >= 400:
             message = error_message(answer) or f"HTTP {status}"
-            if status == 404:
+            if status == 404 and error_code(answer) in UNKNOWN_TASK_CODES:
                 raise JobRejectedError(f"The video service does not know this task: {message}")
             raise TransientProviderError(f"The video service answered: {message}")
         return parse_task(answer)
@@ -235,6 +239,15 @@ def failure_reason(answer: dict[str, Any], detail: dict[str, Any]) -> str:
         if text:
             return text
     return "The video service gave no reason."
+
+
+def error_code(answer: Any) -> str | None:
+    """`error.code`, then a top-level `code`, as the gateway spelled it."""
+    if not isinstance(answer, dict):
+        return None
+    error = answer.get("error")
+    code = error.get("code") if isinstance(error, dict) else answer.get("code")
+    return str(code) if code else None
 
 
 def error_message(answer: Any) -> str | None:

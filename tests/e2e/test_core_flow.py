@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Stack, job_id_from
+from tests.e2e.conftest import RIVYA_KEY, Stack, job_id_from
 from tests.support.images import PNG
 
 BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
@@ -67,6 +67,29 @@ async def test_sora_with_an_image(stack: Stack) -> None:
     assert stack.ledger(job_id) == ["hold", "charge"]
 
 
+@BACKENDS
+async def test_mentions_in_a_prompt_show_as_names_and_ping_nobody(stack: Stack) -> None:
+    world = stack.discord
+    prompt = (
+        f"<@{world.user('bob').id}> and <@!{world.user('carol').id}> waltz with "
+        f"<@&{world.role('Moderator').id}> in <#{world.channel('general').id}>, "
+        "<@123456789012345678> watches @everyone @here"
+    )
+    job_id = await accept(stack, prompt=prompt)
+    status = await stack.wait_finished(job_id)
+    written = (
+        "@Bob and @Carol waltz with @Moderator in #general, @unknown member watches @everyone @here"
+    )
+    assert stack.provider.created_tasks[0].prompt == written
+    assert stack.query("SELECT prompt FROM jobs WHERE id = ?", (job_id,)) == [(written,)]
+    preview = status.content.splitlines()[1]
+    assert preview.startswith("> @Bob and @Carol waltz with @Moderator in \\#general")
+    assert "<@" not in status.content.replace(f"<@{world.user('alice').id}>", "")
+    assert "<#" not in status.content
+    assert not status.mentions.pinged_anyone
+    stack.assert_clean_log()
+
+
 async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
     handle = await stack.discord.invoke(
         "sora",
@@ -78,6 +101,26 @@ async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
     assert handle.ephemeral
     assert "not a JPEG, PNG, WebP image" in handle.original_contents[-1]
     assert stack.provider.requests_to("create") == []
+    assert stack.query("SELECT COUNT(*) FROM quota_ledger")[0][0] == 0
+    assert stack.bot_posts() == []
+
+
+async def test_an_image_over_the_providers_10_mb_is_refused_before_anything_public(
+    stack: Stack,
+) -> None:
+    # Rivya states "10 MB" (10,000,000 bytes); one byte more is refused privately at once.
+    too_big = PNG + b"\0" * (10_000_001 - len(PNG))
+    handle = await stack.discord.invoke(
+        "sora", user="bob", options=sora_options(stack), attachments=[("big.png", too_big)]
+    )
+    await handle.wait_original()
+    assert handle.ephemeral
+    assert handle.original_contents[-1] == (
+        "Your image is 10.000001 MB; the limit is 10 MB. Please send a smaller one."
+    )
+    assert stack.provider.requests_to("upload") == []
+    assert stack.provider.requests_to("create") == []
+    assert stack.query("SELECT COUNT(*) FROM jobs")[0][0] == 0
     assert stack.query("SELECT COUNT(*) FROM quota_ledger")[0][0] == 0
     assert stack.bot_posts() == []
 
@@ -97,6 +140,18 @@ async def test_provider_failure_is_explained_and_released(stack: Stack) -> None:
     notice = await stack.wait_for(lambda: stack.replies_to(status.id), "the failure notice")
     assert notice[0].mentions.user_ids == {stack.discord.user("alice").id}
     assert stack.ledger(job_id) == ["hold", "release"]
+
+
+async def test_a_failure_reason_quoting_the_api_key_is_scrubbed(stack: Stack) -> None:
+    stack.provider.fail_next(f"Request with key {RIVYA_KEY} could not be rendered.")
+    job_id = await accept(stack)
+    status = await stack.wait_finished(job_id, marker="❌ Failed")
+    notice = await stack.wait_for(lambda: stack.replies_to(status.id), "the failure notice")
+    for text in (*status.contents, notice[0].content):
+        assert RIVYA_KEY not in text
+    assert "Request with key [redacted] could not be rendered." in status.content
+    assert RIVYA_KEY not in str(stack.query("SELECT error_message FROM jobs"))
+    stack.assert_clean_log()
 
 
 async def test_a_burst_of_429s_still_completes(stack: Stack) -> None:

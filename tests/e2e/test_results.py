@@ -20,7 +20,7 @@ from tests.e2e.conftest import (
     submit_sora,
     user_id,
 )
-from tests.support.fake_discord import MessageRecord, default_world
+from tests.support.fake_discord import InteractionHandle, MessageRecord, World, default_world
 from tests.support.images import PNG
 
 RERUN = "🔁"
@@ -34,6 +34,22 @@ def rerun_id(job_id: int) -> str:
 
 def delete_id(job_id: int) -> str:
     return f"sora:delete:{job_id}"
+
+
+async def delete_video(
+    stack: Stack, post: MessageRecord, job_id: int, user: str
+) -> InteractionHandle:
+    """Press Delete on `post`, check the private question, confirm; the confirmation's handle."""
+    asked = await stack.discord.click(post, delete_id(job_id), user=user)
+    await asked.wait_original()
+    assert asked.ephemeral and asked.original is not None
+    assert asked.original_contents[-1].startswith(f"Delete the video of job #{job_id}?")
+    assert not post.deleted  # nothing is removed before the answer
+    confirm = await stack.discord.click(
+        asked.original, f"sora:delete-yes:{job_id}:{post.id}", user=user
+    )
+    await confirm.wait_original(lambda m: m.content.startswith(("Deleted the", "Discord")))
+    return confirm
 
 
 async def rerun_status(stack: Stack, source: MessageRecord) -> tuple[int, MessageRecord]:
@@ -308,6 +324,38 @@ async def test_other_reactions_are_ignored(stack: Stack) -> None:
     stack.assert_clean_log()
 
 
+def world_with_another_bot() -> World:
+    world = default_world()
+    world.add_user("otherbot", bot=True)
+    return world
+
+
+@pytest.mark.discord(world=world_with_another_bot())
+async def test_another_bot_accounts_reactions_and_buttons_start_and_remove_nothing(
+    stack: Stack,
+) -> None:
+    source_id, result = await finished_job(stack, "alice")
+    await stack.discord.react("otherbot", "general", result.id, RERUN)
+    for custom_id in (rerun_id(source_id), delete_id(source_id)):
+        press = await stack.discord.click(result, custom_id, user="otherbot")
+        await press.wait_original()
+        assert press.ephemeral
+        assert press.original_contents[-1] == (
+            "Only people can use these buttons, not bot accounts or webhooks."
+        )
+    # Reactions are handled in order: once carol's re-run is posted, the bot's was seen.
+    await stack.discord.react("carol", "general", result.id, RERUN)
+    carol_job, _ = await rerun_status(stack, result)
+    await stack.wait_finished(carol_job)
+
+    assert job_ids_of(stack, "otherbot") == [] and ledger_of(stack, "otherbot") == []
+    assert dms_to(stack, "otherbot") == []
+    assert not result.deleted
+    assert stack.query("SELECT COUNT(*) FROM jobs WHERE result_deleted_at IS NOT NULL") == [(0,)]
+    assert len(stack.provider.created_tasks) == 2  # alice's and carol's only
+    stack.assert_clean_log()
+
+
 # -- delete -----------------------------------------------------------------------------------
 
 
@@ -327,10 +375,10 @@ async def test_delete_button_for_the_requester_and_moderators_only(stack: Stack)
         ("admin", second, second_post),  # Manage Server
         ("mod", third, third_post),  # a role in MOD_ROLE_IDS
     ):
-        click = await stack.discord.click(post, delete_id(job_id), user=user)
-        await click.wait_original()
-        assert click.ephemeral, user
-        assert click.original_contents[-1] == f"Deleted the video of job #{job_id}.", user
+        click = await delete_video(stack, post, job_id, user)
+        assert click.original is not None and click.original.ephemeral, user
+        assert click.original.content == f"Deleted the video of job #{job_id}.", user
+        assert click.original.custom_ids() == []
         assert post.deleted, user
         # Only the video goes; the status message and the charge stay.
         assert stack.status_message(job_id) is not None
@@ -352,6 +400,37 @@ async def test_delete_button_for_the_requester_and_moderators_only(stack: Stack)
         dm.content
         == f"Re-run of job #{first}: The video of job #{first} was removed, so it cannot be re-run."
     )
+    stack.assert_clean_log()
+
+
+async def test_delete_asks_privately_first_and_keep_it_removes_nothing(stack: Stack) -> None:
+    job_id, post = await finished_job(stack, "alice")
+    asked = await stack.discord.click(post, delete_id(job_id), user="alice")
+    await asked.wait_original()
+    assert asked.ephemeral and asked.original is not None
+    assert asked.original_contents[-1] == (
+        f"Delete the video of job #{job_id}? It goes for everyone, with every repost of it, and "
+        "cannot be brought back; it was paid for, and making it again costs a new video."
+    )
+    assert asked.original.custom_ids() == [
+        f"sora:delete-yes:{job_id}:{post.id}",
+        f"sora:delete-no:{job_id}",
+    ]
+    # The question's button checks again who presses it.
+    stranger = await stack.discord.click(
+        asked.original, f"sora:delete-yes:{job_id}:{post.id}", user="bob"
+    )
+    await stranger.wait_original()
+    assert stranger.ephemeral
+    assert stranger.original_contents[-1].startswith("Only the member who asked for this video")
+    assert not post.deleted
+    kept = await stack.discord.click(asked.original, f"sora:delete-no:{job_id}", user="alice")
+    await kept.wait_original(lambda m: m.content.startswith("Kept"))
+    assert kept.original is not None
+    assert kept.original.content == f"Kept the video of job #{job_id}."
+    assert kept.original.custom_ids() == []
+    assert not post.deleted
+    assert stack.query("SELECT result_deleted_at FROM jobs WHERE id = ?", (job_id,)) == [(None,)]
     stack.assert_clean_log()
 
 
@@ -457,8 +536,7 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     assert len(stack.bot_posts()) == posts + 1  # the original gone, a second repost
 
     # Removed with the Delete button: every post of it goes, and it is not shown again.
-    click = await stack.discord.click(repost, delete_id(delivered), user="alice")
-    await click.wait_original()
+    await delete_video(stack, repost, delivered, "alice")
     assert repost.deleted and second_repost.deleted
     removed = await command_reply(stack, "sora-show", "alice", job=delivered)
     assert removed == f"The video of job #{delivered} was removed, so it is not shown again."

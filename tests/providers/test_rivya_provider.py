@@ -8,6 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.config import load_settings
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -16,8 +17,15 @@ from bot.providers.base import (
     ReferenceImage,
     TransientProviderError,
 )
+from bot.providers.factory import build_provider
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.providers.rivya import RivyaProvider, fetch_catalogue, profile_from_catalogue
+from bot.providers.rivya import (
+    RivyaProvider,
+    catalogue_image_limit,
+    fetch_catalogue,
+    profile_from_catalogue,
+    with_catalogue_limits,
+)
 from tests.support.images import PNG
 from tests.support.sims.rivya import RivyaSimulator
 
@@ -202,6 +210,27 @@ async def test_failed_task_reason_and_unknown_task(
         await provider.status("task_missing")
 
 
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        ("html", {"status": 404}),  # a proxy's "404 Not Found" page
+        ("error", {"status": 404, "code": "route_missing"}),  # JSON, but not Rivya's not_found
+    ],
+)
+async def test_a_404_without_rivyas_not_found_is_retried(
+    sim: RivyaSimulator, provider: RivyaProvider, mode: str, options: dict
+) -> None:
+    task_id = await provider.create(request())
+    sim.inject("status", mode, **options)
+    with pytest.raises(TransientProviderError):
+        await provider.status(task_id)
+    for _ in range(10):
+        if (await provider.status(task_id)).state == "succeeded":
+            break
+    else:
+        raise AssertionError("the task never finished")
+
+
 async def test_profile_from_the_catalogue(sim: RivyaSimulator) -> None:
     async with aiohttp.ClientSession() as session:
         entry = await fetch_catalogue(session, sim.base_url, "sora-2-pro", 2)
@@ -213,6 +242,50 @@ async def test_profile_from_the_catalogue(sim: RivyaSimulator) -> None:
     assert [t.name for t in profile.toggles] == ["remove_watermark"]
     assert profile.fixed_params == {"upload_method": "s3"}
     assert profile.prompt_limit == 10_000 and profile.max_images == 1
+
+
+@pytest.mark.parametrize(
+    ("reference_media", "limit"),
+    [
+        ({"max_files": 1, "limits": {"image": {"max_bytes": 8_000_000}}}, 8_000_000),
+        ({"max_files": 1, "max_bytes": 5_000_000}, 5_000_000),
+        # Shapes we do not know fall back to the documented 10 MB.
+        ({"max_files": 1, "limits": {"image": {"max_bytes": "10MB"}}}, 10_000_000),
+        ({"max_files": 1, "limits": ["image"]}, 10_000_000),
+        ({"max_files": 1, "limits": {"image": {"max_bytes": True}}}, 10_000_000),
+        ({"max_files": 1, "limits": {"image": {"max_bytes": -1}}}, 10_000_000),
+        (None, 10_000_000),
+        ("image", 10_000_000),
+    ],
+)
+def test_the_image_limit_is_read_from_the_catalogue(reference_media: object, limit: int) -> None:
+    entry = {"id": "m", "reference_media": reference_media, "params": []}
+    assert with_catalogue_limits(RIVYA_SORA_2_PRO, entry).image_max_bytes == limit
+    if isinstance(reference_media, dict):
+        assert profile_from_catalogue(entry).image_max_bytes == limit
+
+
+async def test_the_built_in_profile_takes_the_limit_the_catalogue_states(
+    sim: RivyaSimulator,
+) -> None:
+    settings = load_settings(
+        {"DISCORD_TOKEN": "t", "RIVYA_API_KEY": KEY, "RIVYA_BASE_URL": sim.base_url}
+    )
+    sim.model("sora-2-pro")["reference_media"]["limits"]["image"]["max_bytes"] = 8_000_000
+    async with aiohttp.ClientSession() as session:
+        provider = await build_provider(settings, session)
+        assert provider.profile.image_max_bytes == 8_000_000
+        assert provider.profile.durations == RIVYA_SORA_2_PRO.durations  # the rest is built in
+        # A catalogue that cannot be read leaves the documented 10 MB.
+        sim.inject("models", "server_error", times=None)
+        provider = await build_provider(settings, session)
+        assert provider.profile.image_max_bytes == 10_000_000
+
+
+async def test_the_simulated_catalogue_states_10_mb(sim: RivyaSimulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        entry = await fetch_catalogue(session, sim.base_url, "sora-2-pro", 2)
+    assert catalogue_image_limit(entry or {}) == 10_000_000
 
 
 async def test_a_catalogue_only_model_round_trips(sim: RivyaSimulator) -> None:

@@ -220,6 +220,8 @@ async def test_create_errors(
         ("rate_limited", {}),
         ("html", {}),
         ("html", {"status": 500}),
+        ("html", {"status": 404}),  # a proxy's "404 Not Found" page
+        ("error", {"status": 404, "code": "route_missing", "message": "Not Found"}),
         ("malformed_json", {}),
         ("server_error", {}),
         ("timeout", {}),
@@ -235,6 +237,15 @@ async def test_query_trouble_is_retried_not_fatal(
         with pytest.raises(TransientProviderError):
             await provider.status(task_id)
         assert (await run_to_end(provider, task_id)).state == "succeeded"
+
+
+async def test_a_404_with_the_gateways_own_code_means_no_such_task(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with UnifiedVideoSimulator(KEY) as sim:
+        provider = make_provider(sim.base_url, session)
+        with pytest.raises(JobRejectedError, match="does not know this task"):
+            await provider.status("sora-2:task_missing")
 
 
 async def test_wrong_key(session: aiohttp.ClientSession) -> None:

@@ -4,9 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import check_image_bytes, check_options, check_prompt, store_image
+from bot.checks import (
+    check_image_bytes,
+    check_image_size,
+    check_options,
+    check_prompt,
+    store_image,
+)
 from bot.errors import Refusal
-from bot.media import sniff_image_type
+from bot.media import describe_size, sniff_image_type
 from bot.providers.profiles import RIVYA_SORA_2_PRO as PROFILE
 from tests.support.images import JPEG, PNG, WEBP
 
@@ -18,6 +24,15 @@ def test_prompt_rules() -> None:
     with pytest.raises(Refusal, match=r"10,001 characters.*at most 10,000"):
         check_prompt(PROFILE, "x" * 10_001)
     assert len(check_prompt(PROFILE, "x" * 10_000)) == 10_000
+
+
+def test_invisible_characters_do_not_make_a_prompt() -> None:
+    with pytest.raises(Refusal, match="empty"):
+        check_prompt(PROFILE, "\u200b\u200d\u2060\ufeff")
+    # Trimmed at the ends like spaces; inside, kept as typed (emoji sequences, scripts).
+    assert check_prompt(PROFILE, "\ufeff\u200b a cat \u200b") == "a cat"
+    family = "a family \U0001f468\u200d\U0001f469\u200d\U0001f467 at the beach"
+    assert check_prompt(PROFILE, family) == family
 
 
 def test_options_follow_the_profile() -> None:
@@ -54,3 +69,33 @@ def test_png_renamed_gif_passes_and_text_renamed_png_fails(tmp_path: Path) -> No
 def test_oversize_image_is_refused_with_the_limit() -> None:
     with pytest.raises(Refusal, match="the limit is 10 MB"):
         check_image_bytes(PROFILE, PNG + b"\0" * (10 * 1024 * 1024))
+
+
+def test_the_image_limit_is_the_providers_10_mb_in_decimal_units() -> None:
+    assert PROFILE.image_max_bytes == 10_000_000
+    check_image_size(PROFILE, 10_000_000)
+    with pytest.raises(Refusal) as refused:
+        check_image_size(PROFILE, 10_000_001)
+    assert str(refused.value) == (
+        "Your image is 10.000001 MB; the limit is 10 MB. Please send a smaller one."
+    )
+    with pytest.raises(Refusal, match=r"is 10\.5 MB; the limit is 10 MB\."):
+        check_image_size(PROFILE, 10_500_000)
+
+
+@pytest.mark.parametrize(
+    ("size", "limit", "said"),
+    [
+        (10_500_000, 10_000_000, "10.5 MB"),
+        (10_485_760, 10_000_000, "10.5 MB"),
+        (10_000_001, 10_000_000, "10.000001 MB"),
+        (12_345_678, 10_000_000, "12.3 MB"),
+        (10_440_000, 10_435_000, "10.44 MB"),  # "10.4 MB" would read as under the limit
+        (10_000_000, None, "10 MB"),
+        (10_485_760, None, "10.48576 MB"),
+        (512_000, None, "512 KB"),
+        (999, None, "999 bytes"),
+    ],
+)
+def test_sizes_are_stated_precisely(size: int, limit: int | None, said: str) -> None:
+    assert describe_size(size, limit) == said

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import audit, blocklist
 from bot.errors import Refusal
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
@@ -18,6 +20,7 @@ from bot.moderation import (
     video_removal_record,
 )
 from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.status import MESSAGE_CHARS
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
 
@@ -348,3 +351,52 @@ async def test_the_requester_or_a_moderator_may_manage_a_video(
     record = video_removal_record(MOD, job)
     assert record is not None and record.action == "remove_video"
     assert record.target_user_id == MEMBER and f"job #{job.id}" in record.detail
+
+
+# -- replies fit one Discord message, whatever the data --------------------------------------
+
+BIGGEST_ID = 2**63 - 1  # the largest snowflake: the longest mention
+
+
+def pages_of(first: str) -> int:
+    match = re.search(r"page 1 of (\d+)", first)
+    assert match is not None, first
+    return int(match.group(1))
+
+
+async def test_the_longest_blocklist_pages_by_size(
+    service: ModerationService, db: Database
+) -> None:
+    async with db.transaction() as conn:
+        for n in range(blocklist.MAX_ENTRIES_PER_GUILD):
+            await blocklist.add(conn, GUILD, f"{n:03d}" + "w" * 97, BIGGEST_ID, 0.0)
+    first = await service.blocklist_list(MOD)
+    seen: list[str] = []
+    for page in range(1, pages_of(first) + 1):
+        reply = await service.blocklist_list(MOD, page)
+        assert len(reply) <= MESSAGE_CHARS, (page, len(reply))
+        seen += re.findall(r"\|\|(\d{3})w+\|\|", reply)
+        if page < pages_of(first):
+            assert reply.endswith(f"More with `/quota blocklist list page:{page + 1}`.")
+    assert seen == [f"{n:03d}" for n in range(blocklist.MAX_ENTRIES_PER_GUILD)]
+
+
+async def test_the_longest_log_lines_page_by_size(
+    service: ModerationService, clock: FakeClock
+) -> None:
+    moderator = Actor(GUILD, BIGGEST_ID, manage_guild=True)
+    for n in range(30):
+        clock.advance(1)
+        await service.blocklist_add(moderator, f"{n:03d}" + "t" * 97, "r" * 200)
+        clock.advance(1)
+        await service.grant(moderator, BIGGEST_ID - 1, 1000, "g" * 200)
+    for member in (None, BIGGEST_ID - 1):
+        first = await service.log(MOD, member)
+        terms: list[str] = []
+        for page in range(1, pages_of(first) + 1):
+            reply = await service.log(MOD, member, page)
+            assert len(reply) <= MESSAGE_CHARS, (member, page, len(reply))
+            terms += re.findall(r"\|\|(\d{3})t+\|\|", reply)
+            assert len(reply.splitlines()) <= audit.LOG_PAGE_SIZE + 2
+        if member is None:
+            assert terms == [f"{n:03d}" for n in reversed(range(30))]  # each once, newest first

@@ -306,6 +306,23 @@ async def test_cooldown_between_submits_says_how_long_to_wait(
     await rig.submit()
 
 
+async def test_a_job_that_failed_or_expired_starts_no_cooldown(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    rig = Rig(db, clock, tmp_path, limit=10, cooldown_seconds=30)
+    failed = await rig.submit()
+    clock.advance(5)
+    await rig.jobs.finish_unsuccessfully(failed, JobState.FAILED, "generation_failed", "no")
+    expired = await rig.submit()  # at once: nothing was delivered
+    await rig.jobs.finish_unsuccessfully(expired, JobState.EXPIRED, "deadline", "late")
+    running = await rig.submit()
+    clock.advance(10)
+    with pytest.raises(Refusal, match="wait 20 seconds"):
+        await rig.submit()  # a job still in progress (or delivered) does start it
+    await rig.jobs.finish_unsuccessfully(running, JobState.FAILED, "generation_failed", "no")
+    await rig.submit()
+
+
 async def test_a_refusal_spends_nothing(db: Database, clock: FakeClock, tmp_path: Path) -> None:
     rig = Rig(db, clock, tmp_path, limit=5, cooldown_seconds=30)
     await rig.submit()

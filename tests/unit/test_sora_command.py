@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import discord
@@ -48,6 +49,17 @@ def test_rivya_options() -> None:
         "orientation",
         "duration",
     ]
+
+
+def test_the_prompt_option_promises_what_discord_can_carry() -> None:
+    # Sora 2 Pro takes 10,000 characters, but Discord carries at most 6,000 in an option.
+    prompt = declared(RIVYA_SORA_2_PRO)["prompt"]
+    assert prompt["max_length"] == 6_000
+    assert prompt["description"] == "What should happen in the video (up to 6,000 characters)"
+    # A model with a smaller limit is held to its own.
+    short = dataclasses.replace(RIVYA_SORA_2_PRO, prompt_limit=1_000)
+    assert declared(short)["prompt"]["max_length"] == 1_000
+    assert "(up to 1,000 characters)" in declared(short)["prompt"]["description"]
 
 
 def test_unified_options_are_its_own() -> None:

@@ -79,3 +79,17 @@ async def test_a_refused_job_leaves_no_image_behind(job_store: JobStore, tmp_pat
     with pytest.raises(Refusal):
         await submitter.submit(MEMBER, ask(upload=ImageUpload(PNG, "a.png", None)))
     assert list(tmp_path.rglob("*.png")) == []
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    ["\u200b\u200b\u200b", "\u200c\u200d", "\u2060 \ufeff", " \u200b\n\u2060 ", "\u200e\u200f"],
+)
+async def test_a_prompt_of_invisible_characters_is_refused_and_spends_nothing(
+    job_store: JobStore, tmp_path: Path, prompt: str
+) -> None:
+    submitter = make_submitter(job_store, tmp_path, OK)
+    with pytest.raises(Refusal, match="empty"):
+        await submitter.submit(MEMBER, ask(prompt=prompt))
+    assert await job_store.db.fetch_all("SELECT * FROM jobs") == []
+    assert await job_store.db.fetch_all("SELECT * FROM quota_ledger") == []

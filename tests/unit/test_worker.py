@@ -11,12 +11,15 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.config import Secret
 from bot.delivery import VideoDownloader
 from bot.jobs import JobStore, NewJob
+from bot.logging_setup import Scrubber
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
     JobRejectedError,
     OutcomeUnknownError,
+    ProviderMisconfiguredError,
     ProviderOutOfCreditsError,
     TaskStatus,
     TransientProviderError,
@@ -161,6 +164,48 @@ async def test_provider_failure_releases_and_explains(rig: Rig) -> None:
     assert await rig.ledger(job.id) == ["hold", "release"]
 
 
+async def test_a_failure_reason_quoting_a_key_is_scrubbed_everywhere_members_look(
+    rig: Rig,
+) -> None:
+    rig.worker.scrub = Scrubber([Secret("configured-key-1234")])
+    rig.worker.on_provider_unusable = lambda health: True
+    first, second, third = await rig.submit(), await rig.submit(), await rig.submit()
+    rig.provider.creates = [
+        "task_1",
+        JobRejectedError("The provider refused the request: key configured-key-1234 is bad"),
+        ProviderMisconfiguredError("API key refused", code="api_key_invalid sk-abcdef123456"),
+    ]
+    rig.provider.statuses = [
+        TaskStatus("failed", failure_reason="Header was 'Bearer rvya_sk_live_0123456789abcdef'")
+    ]
+    await rig.run()
+    await rig.run(3)
+    member_facing = [
+        *(text for texts in rig.presenter.statuses.values() for text in texts),
+        *(text for _, text in rig.presenter.notices),
+        *rig.presenter.alerts,
+    ]
+    stored = await rig.db.fetch_all("SELECT error_code, error_message FROM jobs")
+    everything = "\n".join(member_facing + [str(v) for row in stored for v in tuple(row)])
+    for secret in ("configured-key-1234", "rvya_sk_live", "sk-abcdef123456", "0123456789abcdef"):
+        assert secret not in everything
+    assert {(await rig.job(j.id)).state for j in (first, second, third)} == {JobState.FAILED}
+    assert "key [redacted] is bad" in rig.presenter.last_status(second.id)
+    assert "Header was '[redacted]'" in rig.presenter.last_status(first.id)
+    assert len(rig.presenter.alerts) == 1
+
+
+def test_the_scrubber_takes_configured_secrets_and_key_like_tokens() -> None:
+    scrub = Scrubber([Secret("hunter2-long-secret")])
+    assert scrub("a hunter2-long-secret b") == "a [redacted] b"
+    assert scrub("key rvya_sk_abc123 refused") == "key [redacted] refused"
+    assert scrub("Authorization: Bearer abc.def-ghi_jkl") == "Authorization: [redacted]"
+    assert scrub("sk-proj-AbCdEf0123456789") == "[redacted]"
+    # Ordinary words are left alone.
+    for text in ("a desk-lamp", "task-12345678", "a bearer of news", "see sk-short"):
+        assert scrub(text) == text
+
+
 @pytest.mark.parametrize(
     "error",
     [
@@ -211,6 +256,23 @@ async def test_deadline_expires_and_releases(rig: Rig) -> None:
     assert await rig.ledger(job.id) == ["hold", "release"]
     # The polling was bounded by the schedule: at most deadline / last gap (+ the faster start).
     assert len(rig.provider.status_calls) <= 1800 / 10 + 3
+
+
+async def test_a_long_backoff_never_carries_a_job_past_its_deadline(rig: Rig) -> None:
+    job = await rig.submit()
+    rig.provider.creates = ["task_1"]
+    # The provider keeps asking for 10 minutes' patience: far past the 30-minute deadline.
+    rig.provider.statuses = [TransientProviderError("busy", "rate_limited", retry_after=600)] * 9
+    await rig.run()
+    await rig.run(1700)  # the first poll, 100 s before the deadline, is told to wait 10 minutes
+    waiting = await rig.job(job.id)
+    assert waiting.state is JobState.SUBMITTED
+    assert waiting.next_action_at == waiting.deadline_at  # clamped to the deadline
+    await rig.run(100)
+    expired = await rig.job(job.id)
+    assert expired.state is JobState.EXPIRED
+    assert expired.finished_at == expired.deadline_at  # on time, not up to 10 minutes late
+    assert await rig.ledger(job.id) == ["hold", "release"]
 
 
 async def test_oversize_video_is_posted_as_a_link(rig: Rig) -> None:

@@ -24,7 +24,7 @@ from .core import Handler, RecordedRequest, SimServer, SimTask
 from .media import sniff_mime
 
 IMAGE_MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
-MB = 1024 * 1024
+MB = 1000 * 1000  # Rivya states sizes in decimal units: "10 MB" is 10,000,000 bytes
 #: kind -> (max bytes, accepted signatures); audio signatures are not sniffed: always rejected.
 FILE_LIMITS: dict[str, tuple[int, tuple[str, ...]]] = {
     "image": (10 * MB, IMAGE_MIME_TYPES),

@@ -37,8 +37,13 @@ MIN_VIDEO_BITRATE = 60_000
 # MP4 headers and sample tables: a fixed part plus a little per second (frames and audio packets).
 CONTAINER_BYTES = 16 * 1024
 CONTAINER_BYTES_PER_SECOND = 2 * 1024
-# Single-pass average bitrate lands within a few percent of the target; aim that much lower.
-RATE_MARGIN = 0.94
+# Room for the audio encoder's and the muxer's small deviations from their targets.
+RATE_MARGIN = 0.97
+# The picture is encoded with a rate buffer (VBV) of this many seconds at its bitrate as the
+# ceiling: no stretch of the video may use more than the bitrate plus one buffer, which caps the
+# whole file where single-pass average bitrate alone can overshoot by 10% or more. The plan
+# leaves room for that one buffer.
+BUFFER_SECONDS = 1.0
 # A second try aims this far below what the first try's overshoot suggests.
 RETRY_MARGIN = 0.9
 DEFAULT_FRAME_RATE = 30.0
@@ -67,7 +72,8 @@ class VideoInfo:
 class EncodePlan:
     width: int
     height: int
-    video_bitrate: int
+    video_bitrate: int  # both the average and the ceiling (with the buffer)
+    video_buffer_bits: int
     audio_bitrate: int  # 0: no audio track
 
 
@@ -76,9 +82,9 @@ def plan_encode(info: VideoInfo, target_bytes: int) -> EncodePlan:
     if info.duration <= 0:
         raise FitError("the video has no duration")
     overhead = CONTAINER_BYTES + CONTAINER_BYTES_PER_SECOND * info.duration
-    total = (target_bytes - overhead) * 8 * RATE_MARGIN / info.duration
-    audio = _audio_bitrate(total, info) if info.has_audio else 0
-    video = int(total - audio)
+    budget_bits = (target_bytes - overhead) * 8 * RATE_MARGIN
+    audio = _audio_bitrate(budget_bits / info.duration, info) if info.has_audio else 0
+    video = int((budget_bits - audio * info.duration) / (info.duration + BUFFER_SECONDS))
     if video < MIN_VIDEO_BITRATE:
         raise FitError(
             f"a {info.duration:.1f}-second video cannot fit in {describe_size(target_bytes)}"
@@ -86,7 +92,13 @@ def plan_encode(info: VideoInfo, target_bytes: int) -> EncodePlan:
     if info.video_bit_rate:
         video = min(video, info.video_bit_rate)  # never spend more than the source had
     width, height = _frame_size(info, video)
-    return EncodePlan(width=width, height=height, video_bitrate=video, audio_bitrate=audio)
+    return EncodePlan(
+        width=width,
+        height=height,
+        video_bitrate=video,
+        video_buffer_bits=int(video * BUFFER_SECONDS),
+        audio_bitrate=audio,
+    )
 
 
 def _audio_bitrate(total: float, info: VideoInfo) -> int:

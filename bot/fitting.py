@@ -157,10 +157,11 @@ class VideoFitter:
             return source
         output = work_dir / f"{source.stem}.fitted.mp4"
         partial = work_dir / f"{source.stem}.fitted.part.mp4"
+        output.unlink(missing_ok=True)  # a result from before is never taken for this one's
         async with self._turns:
             try:
                 async with asyncio.timeout(self.timeout_seconds):
-                    produced = await self._attempts(source, partial, limit_bytes)
+                    await self._attempts(source, partial, size, limit_bytes)
                 partial.replace(output)
             except TimeoutError:
                 raise FitError(
@@ -168,25 +169,39 @@ class VideoFitter:
                 ) from None
             finally:
                 partial.unlink(missing_ok=True)  # what a failed or stopped encode left
-        log.info(
-            "Compressed %s from %s to %s to fit %s",
-            source.name,
-            describe_size(size),
-            describe_size(produced),
-            describe_size(limit_bytes),
-        )
         return output
 
-    async def _attempts(self, source: Path, partial: Path, limit_bytes: int) -> int:
-        """Encode, measure, and encode once more lower if needed; return the size that fits."""
+    async def _attempts(self, source: Path, partial: Path, size: int, limit_bytes: int) -> None:
+        """Encode, measure, and encode once more lower if needed, until `partial` fits."""
         target = limit_bytes
+        started = asyncio.get_running_loop().time()
         for attempt in (1, 2):
             report = await _run_child(source, partial, target)
-            produced = partial.stat().st_size
-            plan = report.get("plan", {})
-            log.debug("Encode %d of %s: %s for %s", attempt, source.name, plan, target)
+            try:
+                produced = partial.stat().st_size
+            except OSError:
+                raise FitError("the encoder finished without writing the video") from None
             if produced <= limit_bytes:
-                return produced
+                plan = report.get("plan", {})
+                log.info(
+                    "Compressed %s from %s to %s (%sx%s, try %d, %.1f s) to fit %s",
+                    source.name,
+                    describe_size(size),
+                    describe_size(produced),
+                    plan.get("width"),
+                    plan.get("height"),
+                    attempt,
+                    asyncio.get_running_loop().time() - started,
+                    describe_size(limit_bytes),
+                )
+                return
+            log.info(
+                "Compressing %s: try %d came out at %s, over the %s limit",
+                source.name,
+                attempt,
+                describe_size(produced),
+                describe_size(limit_bytes),
+            )
             target = lower_target(target, produced, limit_bytes)
         raise FitError(
             f"the compressed video is still {describe_size(produced)}, "

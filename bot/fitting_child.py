@@ -57,7 +57,7 @@ def probe(path: Path) -> VideoInfo:
             has_audio=audio is not None,
             bit_rate=container.bit_rate or None,
             video_bit_rate=video.codec_context.bit_rate or None,
-            audio_bit_rate=audio.codec_context.bit_rate or None if audio is not None else None,
+            audio_bit_rate=(audio.codec_context.bit_rate or None) if audio else None,
         )
 
 

@@ -123,6 +123,7 @@ async def test_a_video_within_the_limit_is_returned_untouched(
 
 async def test_an_undecodable_file_is_a_fit_error(tmp_path: Path, work_dir: Path) -> None:
     source = write_undecodable(tmp_path / "broken.mp4")
+    (work_dir / "broken.fitted.mp4").write_bytes(b"an earlier result")  # never taken for new
     with pytest.raises(FitError, match="not a readable video"):
         await VideoFitter().fit(source, 1000, work_dir)
     assert list(work_dir.iterdir()) == []

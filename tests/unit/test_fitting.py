@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 
 from bot.fitting import FitError, VideoFitter
@@ -262,3 +263,38 @@ def test_the_encoder_exits_when_the_bot_is_gone(tmp_path: Path) -> None:
         if child.poll() is None:
             child.kill()
             child.wait()
+
+
+def first_luma(path: Path) -> tuple[int, int, bytes]:
+    """Width, height and tightly packed luma of the first frame, as stored (no rotation)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(container.streams.video[0]))
+        plane = frame.reformat(format="gray").planes[0]
+        data = bytes(plane)
+        rows = (
+            data[r * plane.line_size : r * plane.line_size + frame.width]
+            for r in range(frame.height)
+        )
+        return frame.width, frame.height, b"".join(rows)
+
+
+async def test_a_turned_video_is_turned_the_way_its_metadata_says(
+    sources: dict[str, Path], work_dir: Path
+) -> None:
+    width, height, stored = first_luma(sources["turned"])  # 320x240, shown turned 90° left
+    fitted = await VideoFitter().fit(sources["turned"], LIMIT, work_dir)
+    new_width, new_height, upright = first_luma(fitted)
+    assert (new_width, new_height) == (height, width)
+
+    def difference(turn_left: bool) -> float:
+        total = 0
+        for row in range(new_height):
+            for col in range(new_width):
+                if turn_left:  # the stored picture turned 90° counter-clockwise
+                    expected = stored[col * width + (width - 1 - row)]
+                else:
+                    expected = stored[(height - 1 - col) * width + row]
+                total += abs(upright[row * new_width + col] - expected)
+        return total / len(upright)
+
+    assert difference(turn_left=True) < 10 < difference(turn_left=False)

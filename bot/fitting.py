@@ -146,8 +146,9 @@ class VideoFitter:
     async def fit(self, source: Path, limit_bytes: int, work_dir: Path) -> Path:
         """Return `source` if it is within `limit_bytes`, else a re-encoded copy in `work_dir`.
 
-        The copy is `work_dir/<source name>.fitted.mp4` (replaced if it exists) and is never
-        larger than `limit_bytes`. Raises `FitError` when the video cannot be fitted.
+        The copy is `work_dir/<source stem>.fitted.mp4` (replaced if it exists; so one fit per
+        source and folder at a time) and is never larger than `limit_bytes`. Raises `FitError`
+        when the video cannot be fitted; nothing is left in `work_dir` then.
         """
         try:
             size = source.stat().st_size

@@ -24,7 +24,7 @@ import av.filter
 
 from bot.fitting import EncodePlan, FitError, VideoInfo, plan_encode
 
-# x264's speed/quality trade-off: a 15-second 1080p clip fits 10 MiB in about 10 s on two cores;
+# x264's speed/quality trade-off: a 15-second 1080p clip fits 10 MiB in 10-15 s on two cores;
 # "faster" gains over 2 dB PSNR on "veryfast" there, and slower presets gained nothing more.
 X264_PRESET = "faster"
 AAC_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)

@@ -76,6 +76,8 @@ class Settings:
     provider_timeout_seconds: float
     status_edit_interval_seconds: float
     worker_concurrency: int
+    transcode_concurrency: int
+    transcode_timeout_seconds: float
     log_level: str
     log_format: str = "text"
     credit_warning: float | None = None
@@ -267,6 +269,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         provider_timeout_seconds=read.number("PROVIDER_TIMEOUT_SECONDS", 30.0, minimum=0.1),
         status_edit_interval_seconds=read.number("STATUS_EDIT_INTERVAL_SECONDS", 5.0, minimum=0),
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
+        transcode_concurrency=read.integer("TRANSCODE_CONCURRENCY", 1, minimum=1) or 1,
+        transcode_timeout_seconds=read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
         log_level=log_level.upper(),
         log_format=read.choice("LOG_FORMAT", ("text", "json"), "text"),
         credit_warning=credit_warning,

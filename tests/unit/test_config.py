@@ -102,3 +102,29 @@ def test_invalid_moderation_settings_name_their_variable(name: str, value: str) 
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, name: value})
     assert [p.split()[0] for p in caught.value.problems] == [name]
+
+
+def test_compression_settings() -> None:
+    defaults = load_settings(BASE)
+    assert defaults.transcode_concurrency == 1
+    assert defaults.transcode_timeout_seconds == 300
+    chosen = load_settings(
+        {**BASE, "TRANSCODE_CONCURRENCY": "2", "TRANSCODE_TIMEOUT_SECONDS": "90.5"}
+    )
+    assert chosen.transcode_concurrency == 2
+    assert chosen.transcode_timeout_seconds == 90.5
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TRANSCODE_CONCURRENCY", "0"),
+        ("TRANSCODE_CONCURRENCY", "two"),
+        ("TRANSCODE_TIMEOUT_SECONDS", "0.5"),
+        ("TRANSCODE_TIMEOUT_SECONDS", "soon"),
+    ],
+)
+def test_invalid_compression_settings_name_their_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, name: value})
+    assert [p.split()[0] for p in caught.value.problems] == [name]

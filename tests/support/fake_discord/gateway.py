@@ -4,6 +4,7 @@ and sequenced dispatches filtered by the session's intents. Frames are plain JSO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -188,7 +189,10 @@ class Gateway:
                 session.buffer.append((session.seq, frame))
                 del session.buffer[:-REPLAY_BUFFER]
             if session.ws is not None and not session.ws.closed:
-                await session.ws.send_str(frame)
+                # The client may hang up while this is sent (Discord drops the frame too);
+                # the event stays in the replay buffer for a RESUME.
+                with contextlib.suppress(ConnectionResetError):
+                    await session.ws.send_str(frame)
 
     async def dispatch(
         self,

@@ -1,0 +1,176 @@
+"""Fitting a large finished video under Discord's upload limits, as the bot does.
+
+Makes a 15-second 1080p clip (~30 MB, panning texture and a tone) once, then fits it into 10 MiB
+and 8 MiB through `VideoFitter`, and prints for each: the time, the output size, a quality
+figure against the source (luma PSNR on frames sampled twice a second, compared at 640x360),
+the peak memory of this process (the bot's) and of the encoder process, and the longest stall
+of a 10 ms ticker on this event loop during the encode. Each figure has a baseline from the
+same run beside it. The clip is made and the PSNR computed in a helper process, so neither
+counts against this process's memory.
+Run: .venv/bin/python -m benchmarks.bench_fit
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import multiprocessing
+import resource
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from bot.fitting import VideoFitter
+from bot.media import describe_size
+
+MIB = 1024 * 1024
+LIMITS = (10 * MIB, 8 * MIB)
+TICK = 0.01
+COMPARE_SIZE = (640, 360)
+SAMPLES_PER_SECOND = 2
+
+
+async def longest_stall(stop: asyncio.Event) -> float:
+    """How late, at worst, a 10 ms sleep on this loop woke up until `stop` is set."""
+    loop = asyncio.get_running_loop()
+    worst, last = 0.0, loop.time()
+    while not stop.is_set():
+        await asyncio.sleep(TICK)
+        now = loop.time()
+        worst = max(worst, now - last - TICK)
+        last = now
+    return worst
+
+
+async def idle_stall(seconds: float) -> float:
+    stop = asyncio.Event()
+    ticker = asyncio.create_task(longest_stall(stop))
+    await asyncio.sleep(seconds)
+    stop.set()
+    return await ticker
+
+
+def peak_rss(who: int) -> int:
+    return resource.getrusage(who).ru_maxrss * 1024  # KiB on Linux
+
+
+# The helper process does everything that decodes or encodes, so PyAV is imported there only,
+# as in the bot, whose own process never loads it.
+
+
+def make_clip(path: Path) -> None:
+    from tests.support.videos import VideoSpec, write_video
+
+    # Blotches 10 px across, panning faster and turning: about as hard to compress as a busy
+    # generated scene. The quick preset at a high bitrate gives a ~30 MB file like the provider's.
+    spec = VideoSpec(
+        width=1920,
+        height=1080,
+        seconds=15,
+        fps=30,
+        video_bitrate=16_000_000,
+        grain=10,
+        preset="ultrafast",
+    )
+    write_video(path, spec)
+
+
+def _sampled_luma(path: Path) -> list[bytes]:
+    import av
+
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        every = max(1, round(float(video.average_rate or 30) / SAMPLES_PER_SECOND))
+        width, height = COMPARE_SIZE
+        planes = []
+        for index, frame in enumerate(container.decode(video)):
+            if index % every == 0:
+                gray = frame.reformat(width=width, height=height, format="gray")
+                plane = gray.planes[0]
+                data = bytes(plane)
+                planes.append(
+                    b"".join(
+                        data[row * plane.line_size : row * plane.line_size + width]
+                        for row in range(height)
+                    )
+                )
+        return planes
+
+
+def compare(source: Path, fitted: Path) -> tuple[float, str]:
+    """Mean luma PSNR in dB of `fitted` against `source` on the sampled frames, and its size."""
+    import av
+
+    originals, copies = _sampled_luma(source), _sampled_luma(fitted)
+    scores = []
+    for original, copy in zip(originals, copies, strict=True):
+        error = sum((a - b) * (a - b) for a, b in zip(original, copy, strict=True)) / len(original)
+        scores.append(100.0 if error == 0 else 10 * math.log10(255 * 255 / error))
+    with av.open(str(fitted)) as container:
+        video = container.streams.video[0]
+        return sum(scores) / len(scores), f"{video.width}x{video.height}"
+
+
+def decode_seconds(path: Path) -> float:
+    """Time to decode every frame of `path`, the floor under any re-encode."""
+    import av
+
+    started = time.perf_counter()
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        video.thread_type = "AUTO"
+        for _ in container.decode(video):
+            pass
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    loop = asyncio.get_running_loop()
+    spawn = multiprocessing.get_context("spawn")
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        ProcessPoolExecutor(1, mp_context=spawn) as helper,
+    ):
+        source = Path(folder) / "clip.mp4"
+        print("making a 15 s 1080p clip ...", flush=True)
+        await loop.run_in_executor(helper, make_clip, source)
+        decoding = await loop.run_in_executor(helper, decode_seconds, source)
+        idle = await idle_stall(3.0)
+        rss_before = peak_rss(resource.RUSAGE_SELF)
+        print(
+            f"source: {describe_size(source.stat().st_size)}, 1920x1080, 15 s; "
+            f"decoding it alone takes {decoding:.1f} s; "
+            f"ticker stall with nothing running {idle * 1000:.1f} ms; "
+            f"this process's peak memory before fitting {rss_before / MIB:.0f} MiB"
+        )
+        fitter = VideoFitter(concurrency=1, timeout_seconds=300)
+        results = []
+        for limit in LIMITS:
+            work = Path(folder) / f"fit-{limit}"
+            work.mkdir()
+            stop = asyncio.Event()
+            ticker = asyncio.create_task(longest_stall(stop))
+            started = time.perf_counter()
+            fitted = await fitter.fit(source, limit, work)
+            elapsed = time.perf_counter() - started
+            stop.set()
+            stall = await ticker
+            results.append((limit, fitted, elapsed, stall, peak_rss(resource.RUSAGE_SELF)))
+        encoder_peak = peak_rss(resource.RUSAGE_CHILDREN)  # the helper is still running
+        for limit, fitted, elapsed, stall, rss in results:
+            psnr, size_text = await loop.run_in_executor(helper, compare, source, fitted)
+            print(
+                f"fit into {limit // MIB} MiB: {elapsed:.1f} s (decoding alone {decoding:.1f} s); "
+                f"{describe_size(fitted.stat().st_size)} at {size_text} "
+                f"(source {describe_size(source.stat().st_size)}); "
+                f"luma PSNR {psnr:.1f} dB; "
+                f"peak memory: this process {rss / MIB:.0f} MiB "
+                f"(before fitting {rss_before / MIB:.0f} MiB), "
+                f"encoder process {encoder_peak / MIB:.0f} MiB; "
+                f"longest stall {stall * 1000:.1f} ms (idle {idle * 1000:.1f} ms)"
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

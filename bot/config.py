@@ -76,12 +76,27 @@ class Settings:
     provider_timeout_seconds: float
     status_edit_interval_seconds: float
     worker_concurrency: int
+    poll_concurrency: int
+    min_poll_seconds: float | None  # None: the smallest gap of the backend's schedule
+    dense_poll_seconds: float
     log_level: str
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
     def provider_api_key(self) -> Secret | None:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
+
+    @property
+    def poll_seconds(self) -> tuple[float, ...]:
+        """The configured gaps between status checks of the active backend."""
+        return self.rivya_poll_seconds if self.provider == "rivya" else self.unified_poll_seconds
+
+    @property
+    def min_poll_gap(self) -> float:
+        """The least time between two status checks of one task."""
+        if self.min_poll_seconds is not None:
+            return self.min_poll_seconds
+        return min(self.poll_seconds)
 
 
 class _Reader:
@@ -125,6 +140,11 @@ class _Reader:
             self.problems.append(f"{name} must be at least {minimum} (got {number}).")
             return default
         return number
+
+    def optional_number(self, name: str, minimum: float) -> float | None:
+        if self.raw(name) is None:
+            return None
+        return self.number(name, minimum, minimum)
 
     def number(self, name: str, default: float, minimum: float) -> float:
         value = self.raw(name)
@@ -243,6 +263,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         provider_timeout_seconds=read.number("PROVIDER_TIMEOUT_SECONDS", 30.0, minimum=0.1),
         status_edit_interval_seconds=read.number("STATUS_EDIT_INTERVAL_SECONDS", 5.0, minimum=0),
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
+        poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
+        min_poll_seconds=read.optional_number("MIN_POLL_SECONDS", minimum=0.01),
+        dense_poll_seconds=read.number("DENSE_POLL_SECONDS", 6.0, minimum=0.01),
         log_level=log_level.upper(),
         secrets=tuple(Secret(s) for s in (token, rivya_key, unified_key) if s),
     )

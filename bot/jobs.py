@@ -177,12 +177,20 @@ class JobStore:
         row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None
 
-    async def due(self, now: float, limit: int) -> list[Job]:
-        """Active jobs whose next action time has come, oldest first."""
+    async def due(
+        self,
+        now: float,
+        limit: int,
+        states: tuple[JobState, ...] = ACTIVE_STATES,
+        exclude: tuple[int, ...] = (),
+    ) -> list[Job]:
+        """Jobs in `states` whose next action time has come, oldest first, leaving out the
+        ids in `exclude` (steps already in flight)."""
+        values = tuple(state.value for state in states)
         rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE state IN ({_marks(_ACTIVE)}) AND next_action_at <= ? "
-            "ORDER BY next_action_at LIMIT ?",
-            (*_ACTIVE, now, limit),
+            f"SELECT * FROM jobs WHERE state IN ({_marks(values)}) AND next_action_at <= ? "
+            f"AND id NOT IN ({_marks(exclude)}) ORDER BY next_action_at LIMIT ?",
+            (*values, now, *exclude, limit),
         )
         return [Job.from_row(row) for row in rows]
 
@@ -274,6 +282,7 @@ class JobStore:
             provider_task_id=task_id,
             next_action_at=next_action_at,
             transient_failures=0,
+            submitted_at=self.clock.now(),
         )
 
     async def record_poll(

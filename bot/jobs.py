@@ -168,9 +168,12 @@ class JobStore:
         )
         return [Job.from_row(row) for row in rows]
 
-    async def next_due_at(self) -> float | None:
+    async def next_due_at(self, exclude: tuple[int, ...] = ()) -> float | None:
+        """The earliest next action time of an active job, leaving out the ids in `exclude`."""
         row = await self.db.fetch_one(
-            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)})", _ACTIVE
+            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)}) "
+            f"AND id NOT IN ({_marks(exclude)})",
+            (*_ACTIVE, *exclude),
         )
         return float(row[0]) if row and row[0] is not None else None
 

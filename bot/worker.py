@@ -13,7 +13,6 @@ reverse. When to check comes from the learned schedule (bot/timings.py) when one
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
@@ -136,9 +135,8 @@ class Worker:
         log.info("worker started")
         while not self._stopping:
             try:
-                await self.run_once()
-                await self._sleep_until_due()
-                await asyncio.sleep(PASS_GAP_SECONDS)
+                started = await self.run_once()
+                await self._sleep_until_due(bool(started))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -207,16 +205,21 @@ class Worker:
         self._polling.discard(job_id)
         self._wake.set()
 
-    async def _sleep_until_due(self) -> None:
-        next_due = await self.jobs.next_due_at()
+    async def _sleep_until_due(self, started: bool) -> None:
+        # Steps in flight are not waited for: their ending wakes the loop.
+        next_due = await self.jobs.next_due_at(exclude=tuple(self._inflight))
         wait = self.idle_wait
         if next_due is not None:
             wait = max(0.0, min(wait, next_due - self.clock.now()))
-        if self._inflight and wait == 0:
-            wait = self.idle_wait  # due jobs are all in flight: wait for one to finish
+        if wait == 0 and not started and self._inflight:
+            wait = self.idle_wait  # due, but no room: a step ending makes some
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
+        try:
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        except TimeoutError:
+            return  # a job's time has come: go at once
+        # Woken by a step ending (or a new job): let others end too, then look once for all.
+        await asyncio.sleep(PASS_GAP_SECONDS)
 
     async def _guarded_step(self, job: Job) -> None:
         try:
@@ -374,15 +377,15 @@ class Worker:
 
     async def _learn(self, job: Job, took_seconds: float | None, now: float) -> None:
         """Keep how long the job took, for the schedule of later jobs of its kind."""
-        if self.schedule is None:
+        if self.schedule is None or job.submitted_at is None:
             return
-        if took_seconds is None and job.submitted_at is not None:
-            # Not reported: it finished between the previous check (the job's last write)
-            # and this one; the middle of that span is the unbiased guess.
-            previous = job.updated_at if job.polls else job.submitted_at
-            took_seconds = (previous + now) / 2 - job.submitted_at
-        if took_seconds is not None:
-            await self.schedule.times.record(job, took_seconds)
+        # It finished between the previous check (the job's last write) and this one.
+        earliest = (job.updated_at if job.polls else job.submitted_at) - job.submitted_at
+        latest = now - job.submitted_at
+        if took_seconds is None:
+            took_seconds = (earliest + latest) / 2  # not reported: the unbiased guess
+        # A reported time outside what was seen (another clock, a later edit) is not trusted.
+        await self.schedule.times.record(job, min(max(took_seconds, earliest), latest))
 
     async def _deliver(self, job: Job) -> None:
         assert job.result_url is not None

@@ -232,6 +232,7 @@ async def test_finished_jobs_teach_the_schedule(parts: Parts) -> None:
     ]
     provider.statuses.append(TaskStatus("processing"))
     provider.statuses.append(TaskStatus("succeeded", video_url="https://v.example/y.mp4"))
+    parts.clock.advance(300)  # all were sent at the start; this is their first check
     for job in jobs[:HISTORY_MIN]:
         await worker.step(job)
     assert await schedule.times.recent("scripted", "sora-2-pro", 15) == [
@@ -248,9 +249,25 @@ async def test_finished_jobs_teach_the_schedule(parts: Parts) -> None:
     # With history, the next check is planned from it, not the configured 5 s.
     assert polled.next_action_at - parts.clock.now() != 5.0
     parts.clock.advance(50)
-    await worker.step(polled)  # seen finished at 150 s: it finished between 100 and 150
+    await worker.step(polled)  # seen finished at 450 s: it finished between 400 and 450
     times = await schedule.times.recent("scripted", "sora-2-pro", 15)
-    assert times[-1] == pytest.approx(125.0)
+    assert times[-1] == pytest.approx(425.0)
+
+
+async def test_a_reported_time_outside_what_was_seen_is_bounded(parts: Parts) -> None:
+    provider = ScriptedProvider(poll_seconds=(3.0, 5.0, 10.0))
+    schedule = schedule_for(parts)
+    worker = worker_for(parts, provider, RecordingPresenter(), schedule=schedule)
+    early, late = await running_jobs(parts, 2)
+    provider.statuses = [
+        TaskStatus("succeeded", video_url="https://v.example/x.mp4", took_seconds=0.2),
+        TaskStatus("succeeded", video_url="https://v.example/y.mp4", took_seconds=9999.0),
+    ]
+    parts.clock.advance(60)
+    await worker.step(early)
+    await worker.step(late)
+    # Both were seen finished at their first check, 60 s after they were sent.
+    assert await schedule.times.recent("scripted", "sora-2-pro", 15) == [0.2, 60.0]
 
 
 async def test_only_the_most_recent_times_are_kept(parts: Parts) -> None:

@@ -54,9 +54,8 @@ async def run_jobs(stack: BotStack, count: int, scale: float) -> list[RivyaTask]
     """Start `count` jobs at once through /sora and wait until the bot has seen each finish."""
     before = len(stack.sim.tasks)
     members = stack.members
-    ids = await asyncio.gather(*(stack.sora(members[i % len(members)]) for i in range(count)))
+    ids = await stack.sora_many([members[i % len(members)] for i in range(count)])
     assert all(ids), "a benchmark /sora was refused"
-    tasks = list(stack.sim.tasks.values())[before:]
     await stack.sim.wait_for(lambda: len(stack.sim.tasks) >= before + count, timeout=60)
     tasks = list(stack.sim.tasks.values())[before:]
     # Bounded: the slowest job is a few typical times, plus the schedule's tail gap.

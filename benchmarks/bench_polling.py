@@ -51,8 +51,8 @@ async def main(jobs: int, window: float, latency: float) -> None:
         started = time.monotonic()
         for first in range(0, jobs, WAVE):
             count = min(WAVE, jobs - first)
-            ids = await asyncio.gather(
-                *(stack.sora(stack.members[(first + i) % MEMBERS]) for i in range(count))
+            ids = await stack.sora_many(
+                [stack.members[(first + i) % MEMBERS] for i in range(count)]
             )
             assert all(ids), "a benchmark /sora was refused"
         await stack.sim.wait_for(lambda: len(stack.sim.tasks) >= jobs, timeout=120)

@@ -7,6 +7,7 @@ multiplied by `scale`, so figures divide back by it.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import sqlite3
 import tempfile
@@ -16,7 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import DEFAULT_RIVYA_POLL
-from tests.fake_discord import BotProcess, BotRunner, FakeDiscord, default_world
+from tests.fake_discord import (
+    BotProcess,
+    BotRunner,
+    FakeDiscord,
+    InteractionHandle,
+    default_world,
+)
 from tests.sims.rivya import RivyaSimulator
 
 RIVYA_KEY = "rvya_sk_benchmark_key"
@@ -24,7 +31,7 @@ READY_TIMEOUT = 30.0
 SORA_TIMEOUT = 120.0
 REAL_POLL_GAPS = tuple(float(gap) for gap in DEFAULT_RIVYA_POLL.split(","))
 REAL_MIN_POLL = 3.0  # Rivya's guidance: no more often than every few seconds per task
-REAL_DENSE_POLL = 6.0  # the default DENSE_POLL_SECONDS
+REAL_DENSE_POLL = 5.0  # the default DENSE_POLL_SECONDS
 FIXED_POLL = 5.0  # the comparison: a plain check every 5 s
 
 
@@ -59,21 +66,29 @@ class BotStack:
 
     async def sora(self, user: str, duration: int = 10) -> int | None:
         """Run /sora as `user`; the accepted job's id, or None if it was refused."""
-        handle = await self.discord.invoke(
-            "sora",
-            user=user,
-            options={
-                "prompt": "a lighthouse in a storm",
-                "orientation": "landscape",
-                "duration": duration,
-            },
+        return (await self.sora_many([user], duration))[0]
+
+    async def sora_many(self, users: Sequence[str], duration: int = 10) -> list[int | None]:
+        """Run /sora as each of `users` at once; for each, the accepted job's id or None.
+
+        One waiter for all the answers: a waiter per invocation would make the fake Discord
+        re-check every one of them on each change, and its own cost would be measured."""
+        options = {"prompt": "a lighthouse in a storm", "orientation": "landscape"}
+        handles = await asyncio.gather(
+            *(
+                self.discord.invoke("sora", user=user, options=options | {"duration": duration})
+                for user in users
+            )
         )
-        await handle.wait_original(timeout=SORA_TIMEOUT)
-        reply = handle.original_contents[-1]
-        if "accepted" not in reply:
-            return None
-        marker = reply.split("#", 1)[1]
-        return int("".join(ch for ch in marker[:12] if ch.isdigit()))
+        pending = list(handles)
+
+        def all_answered() -> bool:
+            while pending and _answered(pending[-1]):
+                pending.pop()
+            return not pending
+
+        await self.discord.wait_for(all_answered, timeout=SORA_TIMEOUT, what="/sora answers")
+        return [_job_id(handle.original_contents[-1]) for handle in handles]
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         assert self.database is not None
@@ -112,6 +127,19 @@ async def bot_stack(members: int, env: dict[str, str]) -> AsyncIterator[BotStack
                 yield stack
             finally:
                 await runner.stop_all()
+
+
+def _answered(handle: InteractionHandle) -> bool:
+    original = handle.original
+    return original is not None and not original.loading
+
+
+def _job_id(reply: str) -> int | None:
+    """The job number in an acceptance reply ('Job #12 accepted: …'); None for a refusal."""
+    if "accepted" not in reply:
+        return None
+    marker = reply.split("#", 1)[1]
+    return int("".join(ch for ch in marker[:12] if ch.isdigit()))
 
 
 def percentile(values: Sequence[float], q: float) -> float:

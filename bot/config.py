@@ -265,7 +265,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
         poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
         min_poll_seconds=read.optional_number("MIN_POLL_SECONDS", minimum=0.01),
-        dense_poll_seconds=read.number("DENSE_POLL_SECONDS", 6.0, minimum=0.01),
+        dense_poll_seconds=read.number("DENSE_POLL_SECONDS", 5.0, minimum=0.01),
         log_level=log_level.upper(),
         secrets=tuple(Secret(s) for s in (token, rivya_key, unified_key) if s),
     )

@@ -5,14 +5,14 @@ value for each. With enough recent completion times for a (provider, model, dura
 are sparse while completion is unlikely and dense while it is likely:
 
 - a lognormal is fitted to the history; its 1 %..99 % range is the likely window;
-- before the window: one check per `sparse` gap (the configured schedule's last gap), the
-  last of them exactly where the window starts;
-- inside it: `dense` gaps at the typical time, widening to 1.6 x `dense` at its edges as
-  finishing becomes less likely there;
+- before the window: checks twice the configured schedule's last gap apart, the last of them
+  exactly where the window starts;
+- inside it: `dense` gaps at the typical time, widening as finishing becomes less likely
+  (inversely to the fitted density), to at most 1.8 x `dense`;
 - after it: gaps doubling from `dense` up to the configured last gap.
 
-For times spread about +-30 % this detects a finished video about 3.5 s after it was ready at
-the median and 8 s at p95 (with a 6 s `dense`), for under half the requests of a 5 s poll
+For times spread about +-30 % this detects a finished video about 3.3 s after it was ready at
+the median and 8 s at p95 (with a 5 s `dense`), for under half the requests of a 5 s poll
 (tests/unit/test_schedule.py simulates it).
 
 With too little history the configured schedule is used exactly, so the bot is never worse
@@ -34,7 +34,7 @@ HISTORY_MIN = 10
 # The likely window, in standard deviations of log(time) from the mean: 2.33 covers 98 % of jobs.
 WIDE = 2.33
 # The widest gap inside the window, in `dense` gaps: it bounds how late a finish is seen there.
-EDGE = 1.6
+EDGE = 1.8
 
 
 @dataclass(frozen=True)
@@ -79,13 +79,14 @@ def next_check_delay(
     dense = plan.dense_gap
     low, high = window.at(-WIDE), window.at(WIDE)
     if elapsed < low:
-        # Unlikely yet: sparse checks, landing exactly on the start of the likely window.
-        gap = min(plan.sparse, low - elapsed)
+        # Unlikely yet (1 % of jobs): checks twice the configured tail apart, landing exactly
+        # on the start of the likely window.
+        gap = min(2 * plan.sparse, low - elapsed)
     elif elapsed <= high:
-        # Gaps widen as the chance of finishing thins out (as 1/sqrt of the density): dense at
+        # Gaps widen as the chance of finishing thins out (inversely to the density): dense at
         # the typical time, at most EDGE x dense, so a finish here is never seen later.
         z = window.z(elapsed)
-        gap = min(dense * math.exp(z * z / 4), EDGE * dense, plan.sparse)
+        gap = min(dense * math.exp(z * z / 2), EDGE * dense, plan.sparse)
     else:
         # Later than almost every recent job: back off towards the configured tail.
         overdue = elapsed - high

@@ -214,12 +214,15 @@ class Worker:
         if wait == 0 and not started and self._inflight:
             wait = self.idle_wait  # due, but no room: a step ending makes some
         self._wake.clear()
+        loop = asyncio.get_running_loop()
+        wake_by = loop.time() + wait
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
         except TimeoutError:
             return  # a job's time has come: go at once
-        # Woken by a step ending (or a new job): let others end too, then look once for all.
-        await asyncio.sleep(PASS_GAP_SECONDS)
+        # Woken by a step ending (or a new job): let others end too, then look once for all,
+        # but never past the next job's time.
+        await asyncio.sleep(min(PASS_GAP_SECONDS, max(0.0, wake_by - loop.time())))
 
     async def _guarded_step(self, job: Job) -> None:
         try:

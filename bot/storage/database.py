@@ -81,13 +81,15 @@ class Database:
 
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            return list(await cursor.fetchall())
+            # One round trip to the database thread, not one for the statement and one more
+            # for the rows.
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        """The first row (callers select at most one)."""
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            return await cursor.fetchone()
+            rows = await self._conn.execute_fetchall(sql, params)
+            return next(iter(rows), None)
 
     async def _migrate(self) -> None:
         await self._conn.execute(

@@ -108,7 +108,7 @@ def test_polling_defaults_follow_the_backend_schedule() -> None:
     rivya = load_settings(BASE)
     assert rivya.poll_concurrency == 64
     assert rivya.worker_concurrency == 4
-    assert rivya.dense_poll_seconds == 6
+    assert rivya.dense_poll_seconds == 5
     assert rivya.min_poll_seconds is None
     assert rivya.min_poll_gap == 3  # the smallest gap of the Rivya schedule
     unified = load_settings(

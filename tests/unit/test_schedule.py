@@ -18,7 +18,7 @@ from bot.schedule import (
 )
 
 CONFIGURED = tuple(float(gap) for gap in DEFAULT_RIVYA_POLL.split(","))
-PLAN = PollPlan(CONFIGURED, min_gap=3.0, dense=6.0)
+PLAN = PollPlan(CONFIGURED, min_gap=3.0, dense=5.0)
 SPREAD = 0.3  # lognormal sigma: times vary about +-30 % around the typical one
 
 
@@ -86,14 +86,14 @@ def test_the_learned_schedule_beats_the_configured_one_on_the_same_jobs() -> Non
 def test_checks_are_sparse_before_the_likely_window_and_dense_inside_it() -> None:
     history = lognormal_times(random.Random(3), 180, 30)
     first = next_check_delay(PLAN, history, 0.0, 0)
-    assert first == CONFIGURED[-1]  # nothing is likely yet: the configured tail gap
+    assert first == 2 * CONFIGURED[-1]  # nothing is likely yet: twice the configured tail
     typical = expected_ready_seconds(history)
     assert typical is not None
-    assert next_check_delay(PLAN, history, typical, 10) == pytest.approx(6.0, abs=0.1)
+    assert next_check_delay(PLAN, history, typical, 10) == pytest.approx(5.0, abs=0.1)
 
 
 def test_never_more_often_than_the_minimum_gap() -> None:
-    slow_provider = PollPlan(CONFIGURED, min_gap=20.0, dense=6.0)
+    slow_provider = PollPlan(CONFIGURED, min_gap=20.0, dense=5.0)
     rng = random.Random(5)
     history = lognormal_times(rng, 60, 30)
     for step in range(400):
@@ -104,7 +104,7 @@ def test_never_more_often_than_the_minimum_gap() -> None:
 def test_every_gap_scales_with_the_settings() -> None:
     """A benchmark compresses time by scaling every setting: the schedule scales with them."""
     scale = 0.05
-    fast = PollPlan(tuple(gap * scale for gap in CONFIGURED), 3.0 * scale, 6.0 * scale)
+    fast = PollPlan(tuple(gap * scale for gap in CONFIGURED), 3.0 * scale, 5.0 * scale)
     history = lognormal_times(random.Random(11), 150, 30)
     for elapsed in (0.0, 40.0, 100.0, 150.0, 220.0, 400.0):
         real = next_check_delay(PLAN, history, elapsed, 5)

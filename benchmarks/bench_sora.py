@@ -11,6 +11,7 @@ Run: .venv/bin/python -m benchmarks.bench_sora [members] [per_member] [quota]
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -63,6 +64,12 @@ async def round_trips_per_accepted_sora() -> int:
             await db.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def main(members: int, per_member: int, quota: int) -> None:
     env = {
         "DEFAULT_QUOTA": str(quota),
@@ -71,6 +78,7 @@ async def main(members: int, per_member: int, quota: int) -> None:
     }
     rates: list[float] = []
     accepted = 0
+    bot_cpu = harness_cpu = 0.0
     async with bot_stack(ROUNDS * members + 1, env) as stack:
         stack.sim.generation_seconds = lambda _task: 3600.0
         await stack.start_bot()
@@ -78,11 +86,18 @@ async def main(members: int, per_member: int, quota: int) -> None:
 
         for round_number in range(ROUNDS):  # each round with members of its own
             group = stack.members[round_number * members : (round_number + 1) * members]
-            started = time.perf_counter()
+            assert stack.bot is not None and stack.bot.pid is not None
+            started, bot_before, harness_before = (
+                time.perf_counter(),
+                cpu_seconds(stack.bot.pid),
+                time.process_time(),
+            )
             outcomes = await stack.sora_many(
                 [group[i % members] for i in range(members * per_member)]
             )
             rates.append(len(outcomes) / (time.perf_counter() - started))
+            bot_cpu += cpu_seconds(stack.bot.pid) - bot_before
+            harness_cpu += time.process_time() - harness_before
             accepted += sum(1 for outcome in outcomes if outcome is not None)
         most = stack.query(
             "SELECT MAX(c) FROM (SELECT COUNT(*) AS c FROM quota_ledger WHERE kind = 'hold' "
@@ -93,6 +108,11 @@ async def main(members: int, per_member: int, quota: int) -> None:
         f"through the bot, {ROUNDS} rounds: {statistics.median(rates):.0f} submits/s median, "
         f"{max(rates):.0f} best ({', '.join(f'{rate:.0f}' for rate in rates)}); "
         f"{accepted} accepted of {ROUNDS * members * per_member}"
+    )
+    total = ROUNDS * members * per_member
+    print(
+        f"CPU per /sora: bot process {bot_cpu / total * 1000:.2f} ms, fake Discord and "
+        f"simulator {harness_cpu / total * 1000:.2f} ms (on {os.cpu_count()} shared cores)"
     )
     verdict = "never more than the quota" if most <= quota else "OVERDRAWN"
     print(f"most holds for one member: {most}: {verdict}")

@@ -126,10 +126,10 @@ def first_match(entries: Sequence[Entry], prompt: str) -> Entry | None:
 
 
 async def entries(conn: aiosqlite.Connection, guild_id: int) -> list[Entry]:
-    cursor = await conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT id, term FROM prompt_blocklist WHERE guild_id = ? ORDER BY term", (guild_id,)
     )
-    return [Entry(int(row[0]), str(row[1])) for row in await cursor.fetchall()]
+    return [Entry(int(row[0]), str(row[1])) for row in rows]
 
 
 async def find(conn: aiosqlite.Connection, guild_id: int, term: str) -> Entry | None:

@@ -78,6 +78,9 @@ class Settings:
     worker_concurrency: int
     transcode_concurrency: int
     transcode_timeout_seconds: float
+    poll_concurrency: int
+    min_poll_seconds: float | None  # None: the smallest gap of the backend's schedule
+    dense_poll_seconds: float
     log_level: str
     log_format: str = "text"
     credit_warning: float | None = None
@@ -86,6 +89,18 @@ class Settings:
     @property
     def provider_api_key(self) -> Secret | None:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
+
+    @property
+    def poll_seconds(self) -> tuple[float, ...]:
+        """The configured gaps between status checks of the active backend."""
+        return self.rivya_poll_seconds if self.provider == "rivya" else self.unified_poll_seconds
+
+    @property
+    def min_poll_gap(self) -> float:
+        """The least time between two status checks of one task."""
+        if self.min_poll_seconds is not None:
+            return self.min_poll_seconds
+        return min(self.poll_seconds)
 
 
 class _Reader:
@@ -271,6 +286,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
         transcode_concurrency=read.integer("TRANSCODE_CONCURRENCY", 1, minimum=1) or 1,
         transcode_timeout_seconds=read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
+        poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
+        min_poll_seconds=read.optional_number("MIN_POLL_SECONDS", minimum=0.01),
+        dense_poll_seconds=read.number("DENSE_POLL_SECONDS", 5.0, minimum=0.01),
         log_level=log_level.upper(),
         log_format=read.choice("LOG_FORMAT", ("text", "json"), "text"),
         credit_warning=credit_warning,

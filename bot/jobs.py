@@ -79,70 +79,44 @@ class JobStore:
         """Write the job and its hold atomically, or raise `Refusal`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
-        serialised and can never overdraw the allowance or exceed an active-job cap.
+        serialised and can never overdraw the allowance or exceed an active-job cap. It makes
+        five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
         now = self.clock.now()
         refusal: str | None = None
         async with self.db.transaction() as conn:
-            if new.parent_job_id is not None:
+            facts = await _admission_facts(conn, new, allowance, now)
+            if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
                 # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
-                rerunning = await _count(
-                    conn,
-                    "SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? "
-                    f"AND state IN ({_marks(_ACTIVE)})",
-                    (new.parent_job_id, new.user_id, *_ACTIVE),
-                )
-                if rerunning:
-                    raise Refusal(rerun_in_progress_message(new.parent_job_id))
-            active = await _count(
-                conn,
-                "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? "
-                f"AND state IN ({_marks(_ACTIVE)})",
-                (new.guild_id, new.user_id, *_ACTIVE),
-            )
-            if active >= self.max_active_per_member:
+                raise Refusal(rerun_in_progress_message(new.parent_job_id))
+            if facts.active >= self.max_active_per_member:
                 raise Refusal(
-                    f"You already have {active} video(s) in progress, the most allowed at once "
-                    f"is {self.max_active_per_member}. Try again when one of them finishes."
+                    f"You already have {facts.active} video(s) in progress, the most allowed at "
+                    f"once is {self.max_active_per_member}. Try again when one of them finishes."
                 )
-            if allowance.max_active_per_guild is not None:
-                in_guild = await _count(
-                    conn,
-                    "SELECT COUNT(*) FROM jobs WHERE guild_id = ? "
-                    f"AND state IN ({_marks(_ACTIVE)})",
-                    (new.guild_id, *_ACTIVE),
-                )
-                if in_guild >= allowance.max_active_per_guild:
-                    raise quotas.guild_full_refusal(in_guild)
-            if allowance.cooldown_seconds > 0:
-                # A job that failed or expired delivered nothing: it starts no cooldown.
-                cursor = await conn.execute(
-                    "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
-                    "AND state NOT IN (?, ?)",
-                    (new.guild_id, new.user_id, JobState.FAILED.value, JobState.EXPIRED.value),
-                )
-                last = (await cursor.fetchone() or (None,))[0]
-                if last is not None and now - last < allowance.cooldown_seconds:
-                    wait = last + allowance.cooldown_seconds - now
-                    raise Refusal(quotas.cooldown_message(wait))
-            balance = await quotas.read_balance(
-                conn, new.guild_id, new.user_id, allowance.limit, allowance.period, now
-            )
+            cap = allowance.max_active_per_guild
+            if cap is not None and facts.in_guild >= cap:
+                raise quotas.guild_full_refusal(facts.in_guild)
+            last = facts.last_created_at
+            if last is not None and now - last < allowance.cooldown_seconds:
+                wait = last + allowance.cooldown_seconds - now
+                raise Refusal(quotas.cooldown_message(wait))
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = await quotas.settle_owed(
-                conn, new.guild_id, new.user_id, balance, allowance.period, now
+                conn, new.guild_id, new.user_id, facts.balance, allowance.period, now
             )
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                cursor = await conn.execute(
+                rows = await conn.execute_fetchall(
                     "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
                     "options_json, image_path, image_name, image_mime, image_source_url, "
                     "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
                     "next_action_at, deadline_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING *",
                     (
                         new.guild_id,
                         new.channel_id,
@@ -165,11 +139,9 @@ class JobStore:
                         now,
                     ),
                 )
-                job_id = cursor.lastrowid
-                assert job_id is not None
+                row = next(iter(rows))
                 label = None if balance.from_bonus else allowance.period.day_key(now)
-                await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, label, now)
-                row = await _row(conn, job_id)
+                await quotas.write_hold(conn, row["id"], new.guild_id, new.user_id, label, now)
         if refusal is not None:
             raise Refusal(refusal)
         return Job.from_row(row)
@@ -180,18 +152,29 @@ class JobStore:
         row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return Job.from_row(row) if row else None
 
-    async def due(self, now: float, limit: int) -> list[Job]:
-        """Active jobs whose next action time has come, oldest first."""
+    async def due(
+        self,
+        now: float,
+        limit: int,
+        states: tuple[JobState, ...] = ACTIVE_STATES,
+        exclude: tuple[int, ...] = (),
+    ) -> list[Job]:
+        """Jobs in `states` whose next action time has come, oldest first, leaving out the
+        ids in `exclude` (steps already in flight)."""
+        values = tuple(state.value for state in states)
         rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE state IN ({_marks(_ACTIVE)}) AND next_action_at <= ? "
-            "ORDER BY next_action_at LIMIT ?",
-            (*_ACTIVE, now, limit),
+            f"SELECT * FROM jobs WHERE state IN ({_marks(values)}) AND next_action_at <= ? "
+            f"AND id NOT IN ({_marks(exclude)}) ORDER BY next_action_at LIMIT ?",
+            (*values, now, *exclude, limit),
         )
         return [Job.from_row(row) for row in rows]
 
-    async def next_due_at(self) -> float | None:
+    async def next_due_at(self, exclude: tuple[int, ...] = ()) -> float | None:
+        """The earliest next action time of an active job, leaving out the ids in `exclude`."""
         row = await self.db.fetch_one(
-            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)})", _ACTIVE
+            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)}) "
+            f"AND id NOT IN ({_marks(exclude)})",
+            (*_ACTIVE, *exclude),
         )
         return float(row[0]) if row and row[0] is not None else None
 
@@ -278,23 +261,23 @@ class JobStore:
         `image_source_url` replaces the reference image's public link (a re-run's fresh one).
         """
         now = self.clock.now()
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
-                "image_source_url = COALESCE(?, image_source_url), "
-                "next_action_at = CASE WHEN state = ? THEN ? ELSE next_action_at END, "
-                "updated_at = ? WHERE id = ?",
-                (
-                    status_message_id,
-                    status_text,
-                    now,
-                    image_source_url,
-                    JobState.QUEUED.value,
-                    now,
-                    now,
-                    job.id,
-                ),
-            )
+        # One statement: atomic without a transaction of its own.
+        await self.db.execute(
+            "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
+            "image_source_url = COALESCE(?, image_source_url), "
+            "next_action_at = CASE WHEN state = ? THEN ? ELSE next_action_at END, "
+            "updated_at = ? WHERE id = ?",
+            (
+                status_message_id,
+                status_text,
+                now,
+                image_source_url,
+                JobState.QUEUED.value,
+                now,
+                now,
+                job.id,
+            ),
+        )
 
     async def mark_submit_attempted(self, job: Job) -> bool:
         """Claim the create call: True only for the first caller since the last resend."""
@@ -318,6 +301,7 @@ class JobStore:
                 "provider_task_id": task_id,
                 "next_action_at": next_action_at,
                 "transient_failures": 0,
+                "submitted_at": self.clock.now(),
             },
         )
 
@@ -461,14 +445,59 @@ class JobStore:
         )
 
 
+@dataclass(frozen=True)
+class _AdmissionFacts:
+    rerunning: int  # the member's active re-runs of the parent job
+    active: int  # the member's active jobs in the guild
+    in_guild: int  # the guild's active jobs
+    last_created_at: float | None  # the member's latest job in the guild
+    balance: quotas.Balance
+
+
+async def _admission_facts(
+    conn: aiosqlite.Connection, new: NewJob, allowance: Allowance, now: float
+) -> _AdmissionFacts:
+    """Everything `submit` checks, read in one statement inside its transaction."""
+    balance_sql, balance_params = quotas.balance_subqueries(
+        new.guild_id, new.user_id, allowance.period, now
+    )
+    active = f"state IN ({_marks(_ACTIVE)})"
+    rows = await conn.execute_fetchall(
+        f"SELECT (SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? AND {active}), "
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {active}), "
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {active}), "
+        # A job that failed or expired delivered nothing: it starts no cooldown.
+        "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
+        "AND state NOT IN (?, ?)), "
+        f"{balance_sql}",
+        (
+            new.parent_job_id,
+            new.user_id,
+            *_ACTIVE,
+            new.guild_id,
+            new.user_id,
+            *_ACTIVE,
+            new.guild_id,
+            *_ACTIVE,
+            new.guild_id,
+            new.user_id,
+            JobState.FAILED.value,
+            JobState.EXPIRED.value,
+            *balance_params,
+        ),
+    )
+    rerunning, mine, in_guild, last, usage, bonus_sum = next(iter(rows))
+    return _AdmissionFacts(
+        rerunning=int(rerunning),
+        active=int(mine),
+        in_guild=int(in_guild),
+        last_created_at=last,
+        balance=quotas.balance_of(allowance.limit, usage, bonus_sum),
+    )
+
+
 def _marks(values: tuple[Any, ...]) -> str:
     return ", ".join("?" for _ in values)
-
-
-async def _count(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> int:
-    cursor = await conn.execute(sql, params)
-    row = await cursor.fetchone()
-    return int(row[0]) if row else 0
 
 
 async def _row(conn: aiosqlite.Connection, job_id: int) -> aiosqlite.Row:

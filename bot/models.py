@@ -153,6 +153,7 @@ class Job:
     finished_at: float | None
     result_deleted_by: int | None = None
     result_deleted_at: float | None = None
+    submitted_at: float | None = None  # when the provider took it (None before, or if older)
 
     @property
     def is_active(self) -> bool:
@@ -213,4 +214,5 @@ class Job:
             finished_at=data["finished_at"],
             result_deleted_by=data["result_deleted_by"],
             result_deleted_at=data["result_deleted_at"],
+            submitted_at=data["submitted_at"],
         )

@@ -57,6 +57,46 @@ async def member_rules(
     )
 
 
+@dataclass(frozen=True)
+class Standing:
+    """A member's rules and whether they are blocked: what admission reads for each /sora."""
+
+    rules: MemberRules
+    blocked: bool
+
+
+async def member_standing(
+    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
+) -> Standing:
+    """`member_rules` and `get_block` in a single statement."""
+    marks = ", ".join("?" for _ in role_ids)
+    rows = await conn.execute_fetchall(
+        "SELECT 'default', quota_limit, period, NULL FROM quota_guild_defaults "
+        "WHERE guild_id = ? "
+        "UNION ALL SELECT 'override', quota_limit, NULL, NULL FROM quota_member_overrides "
+        "WHERE guild_id = ? AND user_id = ? "
+        "UNION ALL SELECT 'block', NULL, NULL, NULL FROM quota_blocks "
+        "WHERE guild_id = ? AND user_id = ? "
+        "UNION ALL SELECT 'role', quota_limit, NULL, role_id FROM quota_role_limits "
+        f"WHERE guild_id = ? AND role_id IN ({marks})",
+        (guild_id, guild_id, user_id, guild_id, user_id, guild_id, *role_ids),
+    )
+    default: GuildDefault | None = None
+    override: int | None = None
+    blocked = False
+    role_limits: dict[int, int] = {}
+    for kind, limit, period, role_id in rows:
+        if kind == "default":
+            default = GuildDefault(int(limit), str(period))
+        elif kind == "override":
+            override = int(limit)
+        elif kind == "block":
+            blocked = True
+        else:
+            role_limits[int(role_id)] = int(limit)
+    return Standing(MemberRules(default, override, role_limits), blocked)
+
+
 async def guild_default(conn: aiosqlite.Connection, guild_id: int) -> GuildDefault | None:
     row = await _one(
         conn,

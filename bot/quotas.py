@@ -196,15 +196,31 @@ class QuotaPolicy:
         async with self.db.transaction() as conn:
             block = await quota_rules.get_block(conn, guild_id, user_id)
             entries = await blocklist.entries(conn, guild_id)
-        if block is not None:
-            raise Refusal(BLOCKED_MESSAGE)
-        hit = blocklist.first_match(entries, prompt)
-        if hit is not None:
-            # The entry's id, never its text: the log must not repeat the matched term.
-            log.info(
-                "guild %s: a prompt by %s matched blocklist entry #%s", guild_id, user_id, hit.id
-            )
-            raise Refusal(BLOCKLIST_MESSAGE)
+        _refuse_if_barred(guild_id, user_id, block is not None, entries, prompt)
+
+    async def admit(
+        self, guild_id: int, user_id: int, role_ids: tuple[int, ...], prompt: str
+    ) -> Allowance:
+        """`check_admission` and `allowance` in two reads without the write lock (the
+        accepting transaction re-checks everything that must be atomic with the hold)."""
+        async with self.db.reading() as conn:
+            standing = await quota_rules.member_standing(conn, guild_id, user_id, role_ids)
+            entries = await blocklist.entries(conn, guild_id)
+        _refuse_if_barred(guild_id, user_id, standing.blocked, entries, prompt)
+        return resolve(self.defaults, standing.rules)
+
+
+def _refuse_if_barred(
+    guild_id: int, user_id: int, blocked: bool, entries: list[blocklist.Entry], prompt: str
+) -> None:
+    """Raise `Refusal` if the member is blocked or the prompt is on the blocklist."""
+    if blocked:
+        raise Refusal(BLOCKED_MESSAGE)
+    hit = blocklist.first_match(entries, prompt)
+    if hit is not None:
+        # The entry's id, never its text: the log must not repeat the matched term.
+        log.info("guild %s: a prompt by %s matched blocklist entry #%s", guild_id, user_id, hit.id)
+        raise Refusal(BLOCKLIST_MESSAGE)
 
 
 # -- ledger ---------------------------------------------------------------------------------
@@ -216,16 +232,37 @@ async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple[object, ..
     return int(row[0]) if row and row[0] is not None else 0
 
 
+# Usage in a period (guild, user, first date, next period's first date), and the bonus
+# balance's ledger sum (guild, user): one rule, read alone or inside a larger statement.
+USAGE_SQL = (
+    "SELECT COALESCE(SUM(units), 0) FROM quota_ledger WHERE guild_id = ? AND user_id = ? "
+    "AND period_start >= ? AND period_start < ?"
+)
+BONUS_SUM_SQL = (
+    "SELECT COALESCE(SUM(units), 0) FROM quota_ledger "
+    "WHERE guild_id = ? AND user_id = ? AND period_start IS NULL"
+)
+
+
+def balance_subqueries(
+    guild_id: int, user_id: int, period: QuotaPeriod, now: float
+) -> tuple[str, tuple[object, ...]]:
+    """The period's usage and the bonus ledger sum as two scalar subqueries (SQL, params), for
+    a statement that reads them together with other facts; see `balance_of`."""
+    start, end = period.span(now)
+    return f"({USAGE_SQL}), ({BONUS_SUM_SQL})", (guild_id, user_id, start, end, guild_id, user_id)
+
+
+def balance_of(limit: int, usage: int, bonus_sum: int) -> Balance:
+    """The balance from what `balance_subqueries` read."""
+    return Balance(limit, int(usage), -int(bonus_sum))
+
+
 async def period_usage(
     conn: aiosqlite.Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
 ) -> int:
     start, end = period.span(now)
-    return await _scalar(
-        conn,
-        "SELECT SUM(units) FROM quota_ledger WHERE guild_id = ? AND user_id = ? "
-        "AND period_start >= ? AND period_start < ?",
-        (guild_id, user_id, start, end),
-    )
+    return await _scalar(conn, USAGE_SQL, (guild_id, user_id, start, end))
 
 
 async def pending_holds(
@@ -244,14 +281,7 @@ async def pending_holds(
 
 
 async def bonus_balance(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
-    return -(
-        await _scalar(
-            conn,
-            "SELECT SUM(units) FROM quota_ledger "
-            "WHERE guild_id = ? AND user_id = ? AND period_start IS NULL",
-            (guild_id, user_id),
-        )
-    )
+    return -(await _scalar(conn, BONUS_SUM_SQL, (guild_id, user_id)))
 
 
 async def read_balance(

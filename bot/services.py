@@ -19,8 +19,10 @@ from bot.providers.base import ProviderHealth, VideoProvider
 from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.schedule import PollPlan
 from bot.storage.database import Database
 from bot.submission import Submitter
+from bot.timings import CompletionTimes, PollSchedule
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class Services:
     clock: Clock
     policy: QuotaPolicy
     moderation: ModerationService
+    schedule: PollSchedule
     submitter: Submitter = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
@@ -159,6 +162,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         policy=policy,
         moderation=moderation,
         credit_watch=CreditWatch(settings.credit_warning),
+        schedule=PollSchedule(
+            PollPlan(provider.poll_seconds, settings.min_poll_gap, settings.dense_poll_seconds),
+            CompletionTimes(db, clock),
+            provider.name,
+        ),
     )
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(

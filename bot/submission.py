@@ -83,7 +83,10 @@ class Submitter:
         prompt = check_prompt(self.profile, ask.prompt)
         quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
         toggles = check_toggles(self.profile, ask.toggles)
-        await self.policy.check_admission(requester.guild_id, requester.user_id, prompt)
+        # Read without the write lock; `jobs.submit` checks the rest with its hold, atomically.
+        allowance = await self.policy.admit(
+            requester.guild_id, requester.user_id, requester.role_ids, prompt
+        )
         image = ask.stored_image
         if ask.upload is not None:
             mime = check_image_bytes(self.profile, ask.upload.data)
@@ -95,9 +98,6 @@ class Submitter:
                 ask.upload.filename,
                 ask.upload.source_url,
             )
-        allowance = await self.policy.allowance(
-            requester.guild_id, requester.user_id, requester.role_ids
-        )
         try:
             return await self.jobs.submit(
                 NewJob(

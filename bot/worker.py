@@ -3,16 +3,21 @@
 The database is the queue. Each pass picks the jobs whose `next_action_at` has come and moves
 each one a single step; the result of every step is written before the next is taken, so a
 restart resumes every unfinished job where it stood. One job's failure never stops the loop.
+
+Status checks are cheap I/O and many run at once (`poll_concurrency`), each holding its slot
+only for the provider call; submits and deliveries (uploads, downloads, posts) keep their own
+small bound (`concurrency`), so a burst of finished videos never starves the checks, nor the
+reverse. When to check comes from the learned schedule (bot/timings.py) when one is given.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bot.clock import Clock
@@ -32,6 +37,7 @@ from bot.providers.base import (
     VideoProvider,
 )
 from bot.status import outcome_notice, result_text, status_text
+from bot.timings import PollSchedule
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,13 @@ MAX_DELIVERY_ATTEMPTS = 8
 MAX_UNEXPECTED_ERRORS = 8
 # On shutdown, how long steps in flight may take to finish before they are cancelled.
 STOP_GRACE_SECONDS = 10.0
+# Steps that wait on the database or Discord after their provider call, beyond the slots.
+TASKS_PER_POLL_SLOT = 2
+# Least time between two passes over the queue: many steps ending at once start one query.
+PASS_GAP_SECONDS = 0.02
+
+POLLING = (JobState.SUBMITTED, JobState.RUNNING)
+OTHER_STEPS = (JobState.QUEUED, JobState.SUCCEEDED)
 
 
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
@@ -74,6 +87,8 @@ class Worker:
         upload_limit_bytes: int,
         status_edit_interval: float,
         concurrency: int,
+        poll_concurrency: int | None = None,
+        schedule: PollSchedule | None = None,
         idle_wait: float = 1.0,
         on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
         scrub: Callable[[str], str] | None = None,
@@ -90,13 +105,21 @@ class Worker:
         self.on_provider_unusable = on_provider_unusable
         # Provider reasons reach status messages, notices and alerts: never with a secret.
         self.scrub = scrub or Scrubber()
+        # None: the configured gaps (`provider.poll_delay`), and nothing learned.
+        self.schedule = schedule
         self._concurrency = concurrency
+        self._poll_concurrency = poll_concurrency or concurrency
+        # Held only around provider calls (checks) or whole steps (submits, deliveries).
+        self._poll_slots = asyncio.Semaphore(self._poll_concurrency)
+        self._other_slots = asyncio.Semaphore(concurrency)
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._polling: set[int] = set()  # the ids in `_inflight` that are status checks
         self._wake = asyncio.Event()
         self._stopping = False
         # The smallest poll gap is the backoff base: a gateway that wants 30 s between polls
         # must not be retried faster than that.
-        self._backoff_base = max(0.05, min(provider.poll_seconds))
+        min_gap = schedule.plan.min_gap if schedule is not None else 0.0
+        self._backoff_base = max(0.05, min(provider.poll_seconds), min_gap)
 
     # -- loop ---------------------------------------------------------------------------------
 
@@ -104,12 +127,28 @@ class Worker:
         """Look for due work now (a job was just accepted)."""
         self._wake.set()
 
+    async def advance_now(self, job_id: int) -> bool:
+        """Take the job's next step now instead of at its scheduled time; False if it is no
+        longer in progress.
+
+        This is where push news from a provider would land: a verified webhook saying a task
+        finished calls this, and the status check that follows reads the outcome the usual way
+        (the webhook's body is never trusted as the outcome itself). Rivya's webhook signature
+        scheme is not published, so no receiver calls this yet.
+        """
+        job = await self.jobs.get(job_id)
+        if job is None or not job.is_active:
+            return False
+        await self.jobs.reschedule(job, self.clock.now(), failed_attempt=False)
+        self.wake()
+        return True
+
     async def run(self) -> None:
         log.info("worker started")
         while not self._stopping:
             try:
-                await self.run_once()
-                await self._sleep_until_due()
+                started = await self.run_once()
+                await self._sleep_until_due(bool(started))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -131,17 +170,31 @@ class Worker:
 
     async def run_once(self) -> list[asyncio.Task[None]]:
         """Start a step for every due job not already being handled; return the new tasks."""
-        free = self._concurrency - len(self._inflight)
-        if free <= 0:
+        now = self.clock.now()
+        checks = len(self._polling)
+        others = len(self._inflight) - checks
+        started = self._start(
+            await self._due(now, POLLING, self._poll_concurrency * TASKS_PER_POLL_SLOT - checks)
+        )
+        started += self._start(await self._due(now, OTHER_STEPS, self._concurrency - others))
+        return started
+
+    async def _due(self, now: float, states: tuple[JobState, ...], free: int) -> list[Job]:
+        if free <= 0 or self._stopping:
             return []
+        return await self.jobs.due(now, free, states, exclude=tuple(self._inflight))
+
+    def _start(self, jobs: list[Job]) -> list[asyncio.Task[None]]:
         started = []
-        for job in await self.jobs.due(self.clock.now(), limit=free + len(self._inflight)):
+        for job in jobs:
             if self._stopping:
                 break  # `stop()` may have begun while the query ran
-            if job.id in self._inflight or len(self._inflight) >= self._concurrency:
+            if job.id in self._inflight:
                 continue
             task = asyncio.create_task(self._guarded_step(job), name=f"job-{job.id}")
             self._inflight[job.id] = task
+            if job.state in POLLING:
+                self._polling.add(job.id)
             task.add_done_callback(functools.partial(self._step_done, job.id))
             started.append(task)
         return started
@@ -161,22 +214,35 @@ class Worker:
 
     def _step_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
+        self._polling.discard(job_id)
         self._wake.set()
 
-    async def _sleep_until_due(self) -> None:
-        next_due = await self.jobs.next_due_at()
+    async def _sleep_until_due(self, started: bool) -> None:
+        # Steps in flight are not waited for: their ending wakes the loop.
+        next_due = await self.jobs.next_due_at(exclude=tuple(self._inflight))
         wait = self.idle_wait
         if next_due is not None:
             wait = max(0.0, min(wait, next_due - self.clock.now()))
-        if self._inflight and wait == 0:
-            wait = self.idle_wait  # due jobs are all in flight: wait for one to finish
+        if wait == 0 and not started and self._inflight:
+            wait = self.idle_wait  # due, but no room: a step ending makes some
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
+        loop = asyncio.get_running_loop()
+        wake_by = loop.time() + wait
+        try:
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        except TimeoutError:
+            return  # a job's time has come: go at once
+        # Woken by a step ending (or a new job): let others end too, then look once for all,
+        # but never past the next job's time.
+        await asyncio.sleep(min(PASS_GAP_SECONDS, max(0.0, wake_by - loop.time())))
 
     async def _guarded_step(self, job: Job) -> None:
         try:
-            await self.step(job)
+            if job.state in POLLING:
+                await self.step(job)  # holds a check slot around its provider call only
+            else:
+                async with self._other_slots:
+                    await self.step(job)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -277,7 +343,8 @@ class Worker:
         except JobRejectedError as error:
             await self._reject(job, error)
             return
-        next_at = retry_at(job, self.clock.now() + self.provider.poll_delay(0))
+        now = self.clock.now()
+        next_at = retry_at(job, now + await self._next_check_delay(job, now, 0))
         if await self.jobs.record_submitted(job, task_id, next_at):
             log.info("job %s submitted as provider task %s", job.id, task_id)
             await self._refresh_status(await self._reload(job))
@@ -285,26 +352,55 @@ class Worker:
     async def _poll(self, job: Job) -> None:
         assert job.provider_task_id is not None
         try:
-            status = await self.provider.status(job.provider_task_id)
+            async with self._poll_slots:
+                status = await self.provider.status(job.provider_task_id)
         except TransientProviderError as error:
             await self._retry_later(job, error)
             return
         except JobRejectedError as error:
             await self._reject(job, error)
             return
+        now = self.clock.now()
         if status.state == "succeeded" and status.video_url:
             if await self.jobs.record_succeeded(job, status.video_url):
-                job = await self._reload(job)
-                await self._refresh_status(job, force=True)
-                await self._deliver(job)
+                await self._learn(job, status.took_seconds, now)
+                await self._refresh_status(await self._reload(job), force=True)
+                # Delivery is a step of its own (due now), under the small bound for
+                # downloads and posts, so this check's slot is not held by a download.
             return
         if status.state == "failed":
             await self._fail(job, "generation_failed", _sentence(status.failure_reason))
             return
         state = JobState.RUNNING if status.state == "processing" else job.state
-        next_at = retry_at(job, self.clock.now() + self.provider.poll_delay(job.polls + 1))
+        next_at = retry_at(job, now + await self._next_check_delay(job, now, job.polls + 1))
         if await self.jobs.record_poll(job, state, status.progress, next_at):
-            await self._refresh_status(await self._reload(job))
+            # What was just written, without reading it back.
+            polled = replace(
+                job,
+                state=state,
+                progress=status.progress,
+                polls=job.polls + 1,
+                next_action_at=next_at,
+                transient_failures=0,
+            )
+            await self._refresh_status(polled)
+
+    async def _next_check_delay(self, job: Job, now: float, polls_done: int) -> float:
+        if self.schedule is None:
+            return self.provider.poll_delay(polls_done)
+        return await self.schedule.next_delay(job, now, polls_done)
+
+    async def _learn(self, job: Job, took_seconds: float | None, now: float) -> None:
+        """Keep how long the job took, for the schedule of later jobs of its kind."""
+        if self.schedule is None or job.submitted_at is None:
+            return
+        # It finished between the previous check (the job's last write) and this one.
+        earliest = (job.updated_at if job.polls else job.submitted_at) - job.submitted_at
+        latest = now - job.submitted_at
+        if took_seconds is None:
+            took_seconds = (earliest + latest) / 2  # not reported: the unbiased guess
+        # A reported time outside what was seen (another clock, a later edit) is not trusted.
+        await self.schedule.times.record(job, min(max(took_seconds, earliest), latest))
 
     async def _deliver(self, job: Job) -> None:
         assert job.result_url is not None

@@ -95,6 +95,8 @@ class SoraBot(commands.Bot):
             upload_limit_bytes=settings.upload_limit_bytes,
             status_edit_interval=settings.status_edit_interval_seconds,
             concurrency=settings.worker_concurrency,
+            poll_concurrency=settings.poll_concurrency,
+            schedule=self.services.schedule,
             on_provider_unusable=self.services.provider_unusable,
             scrub=Scrubber(settings.secrets),
         )

@@ -36,6 +36,8 @@ class TaskStatus:
     progress: int | None = None  # 0-100 when the provider says
     video_url: str | None = None
     failure_reason: str | None = None
+    # Seconds the provider says generation took (created to finished), when it says.
+    took_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -176,7 +177,9 @@ class RivyaProvider(VideoProvider):
             url = result.get("primary_url") or next(iter(result.get("urls") or []), None)
             if not url:
                 raise TransientProviderError("The provider reported success without a video URL.")
-            return TaskStatus("succeeded", progress=100, video_url=url)
+            return TaskStatus(
+                "succeeded", progress=100, video_url=url, took_seconds=_took_seconds(task)
+            )
         # Unknown spellings keep the job polling until its deadline.
         return TaskStatus(_STATUS_MAP.get(raw_status, "processing"), progress=progress)  # type: ignore[arg-type]
 
@@ -250,6 +253,17 @@ def _progress(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return max(0, min(100, round(number)))
+
+
+def _took_seconds(task: dict[str, Any]) -> float | None:
+    """A finished task's `updated_at - created_at` (both Rivya's clock), or None if unreadable."""
+    try:
+        created = datetime.fromisoformat(str(task["created_at"]))
+        updated = datetime.fromisoformat(str(task["updated_at"]))
+    except (KeyError, ValueError):
+        return None
+    seconds = (updated - created).total_seconds()
+    return seconds if seconds > 0 else None
 
 
 def _error_for(status: int, body: Any, retry_after_header: str | None) -> Exception:

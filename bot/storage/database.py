@@ -71,15 +71,30 @@ class Database:
         with contextlib.suppress(sqlite3.OperationalError):  # none open: BEGIN itself failed
             await self._conn.execute("ROLLBACK")
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Plain reads, without the write lock: each statement sees committed data, and no
+        other coroutine's transaction is open on the shared connection meanwhile."""
+        async with self._lock:
+            yield self._conn
+
+    async def execute(self, sql: str, params: tuple | dict = ()) -> int:
+        """One statement, atomic on its own (no BEGIN needed); returns the rows it changed."""
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+            return cursor.rowcount
+
     async def fetch_all(self, sql: str, params: tuple | dict = ()) -> list[aiosqlite.Row]:
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            return list(await cursor.fetchall())
+            # One round trip to the database thread, not one for the statement and one more
+            # for the rows.
+            return list(await self._conn.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: tuple | dict = ()) -> aiosqlite.Row | None:
+        """The first row (callers select at most one)."""
         async with self._lock:
-            cursor = await self._conn.execute(sql, params)
-            return await cursor.fetchone()
+            rows = await self._conn.execute_fetchall(sql, params)
+            return next(iter(rows), None)
 
     async def _migrate(self) -> None:
         await self._conn.execute(

@@ -21,6 +21,7 @@ from bot.providers.factory import build_provider
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import (
     RivyaProvider,
+    _took_seconds,
     catalogue_image_limit,
     fetch_catalogue,
     profile_from_catalogue,
@@ -334,3 +335,29 @@ async def test_check_survives_an_odd_credits_answer(
     health = await provider.check()
     assert health.key_ok is True and health.model_available is True
     assert not health.out_of_credits and "? credits left" in health.detail
+
+
+async def test_a_finished_task_says_how_long_it_took(
+    sim: RivyaSimulator, provider: RivyaProvider
+) -> None:
+    task_id = await provider.create(request())
+    running = await provider.status(task_id)
+    assert running.state != "succeeded" and running.took_seconds is None
+    task = sim.tasks[task_id]
+    task.created_at -= 120.0
+    task.ready_at = task.created_at + 100.0  # finished 20 s ago, 100 s after it was created
+    done = await provider.status(task_id)
+    assert done.state == "succeeded"
+    assert done.took_seconds == pytest.approx(100.0, abs=0.002)
+
+
+def test_an_unreadable_generation_time_is_left_out() -> None:
+    assert _took_seconds({"created_at": "yesterday", "updated_at": "2026-05-11T00:00:00Z"}) is None
+    assert _took_seconds({"updated_at": "2026-05-11T00:00:00Z"}) is None
+    assert (
+        _took_seconds({"created_at": "2026-05-11T00:00:10Z", "updated_at": "2026-05-11T00:00:00Z"})
+        is None
+    )
+    assert _took_seconds(
+        {"created_at": "2026-05-11T00:00:00.000Z", "updated_at": "2026-05-11T00:03:00.500Z"}
+    ) == pytest.approx(180.5)

@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 
 from tests.support.sims import RivyaSimulator, jpeg_bytes, png_bytes, webp_bytes
+from tests.support.sims.rivya import iso as rivya_iso
 
 KEY = "rvya_sk_test"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -613,3 +614,19 @@ def test_bad_injection_and_overrides_are_refused() -> None:
         sim.inject("create", "rate-limited")
     with pytest.raises(TypeError, match="media_bytes"):
         sim.next_task(media_bytes=1)
+
+
+async def test_tasks_can_finish_at_a_wall_time_whatever_the_polls(
+    http: aiohttp.ClientSession, sim: RivyaSimulator
+) -> None:
+    sim.generation_seconds = lambda _task: 3600.0
+    _, task = await create(http, sim)
+    states = [(await poll(http, sim, task["id"]))["status"] for _ in range(5)]
+    assert states == ["processing"] * 5
+    simulated = sim.tasks[task["id"]]
+    assert simulated.ready_at == pytest.approx(simulated.created_at + 3600.0)
+    simulated.ready_at = time.time() - 1.0  # it finished a second ago, between two polls
+    finished = await poll(http, sim, task["id"])
+    assert finished["status"] == "succeeded"
+    assert finished["updated_at"] == rivya_iso(simulated.ready_at)
+    assert simulated.finish_seen_at is not None and simulated.finish_seen_at >= simulated.ready_at

@@ -115,6 +115,38 @@ def test_compression_settings() -> None:
     assert chosen.transcode_timeout_seconds == 90.5
 
 
+def test_polling_defaults_follow_the_backend_schedule() -> None:
+    rivya = load_settings(BASE)
+    assert rivya.poll_concurrency == 64
+    assert rivya.worker_concurrency == 4
+    assert rivya.dense_poll_seconds == 5
+    assert rivya.min_poll_seconds is None
+    assert rivya.min_poll_gap == 3  # the smallest gap of the Rivya schedule
+    unified = load_settings(
+        {
+            "DISCORD_TOKEN": "t",
+            "PROVIDER": "unified",
+            "UNIFIED_API_KEY": "k",
+            "UNIFIED_BASE_URL": "https://api.example.com",
+        }
+    )
+    assert unified.min_poll_gap == 30
+
+
+def test_polling_settings_are_read() -> None:
+    settings = load_settings(
+        {
+            **BASE,
+            "POLL_CONCURRENCY": "200",
+            "MIN_POLL_SECONDS": "0.5",
+            "DENSE_POLL_SECONDS": "4",
+        }
+    )
+    assert settings.poll_concurrency == 200
+    assert settings.min_poll_gap == 0.5
+    assert settings.dense_poll_seconds == 4
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -122,9 +154,16 @@ def test_compression_settings() -> None:
         ("TRANSCODE_CONCURRENCY", "two"),
         ("TRANSCODE_TIMEOUT_SECONDS", "0.5"),
         ("TRANSCODE_TIMEOUT_SECONDS", "soon"),
+        ("POLL_CONCURRENCY", "0"),
+        ("POLL_CONCURRENCY", "many"),
+        ("MIN_POLL_SECONDS", "0"),
+        ("MIN_POLL_SECONDS", "soon"),
+        ("DENSE_POLL_SECONDS", "-2"),
     ],
 )
-def test_invalid_compression_settings_name_their_variable(name: str, value: str) -> None:
+def test_invalid_compression_and_polling_settings_name_their_variable(
+    name: str, value: str
+) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, name: value})
     assert [p.split()[0] for p in caught.value.problems] == [name]

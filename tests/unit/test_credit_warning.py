@@ -39,6 +39,7 @@ def services_with(provider: BalanceProvider, threshold: float | None) -> Service
         clock=unused,
         policy=unused,
         moderation=unused,
+        schedule=unused,
         credit_watch=CreditWatch(threshold),
     )
 

@@ -114,7 +114,8 @@ class SimTask:
     """A generation task whose status advances with each successful status poll.
 
     Phase is queued until `polls_until_processing` polls, processing until `polls_until_done`
-    polls, then `outcome`. Every knob is a plain attribute tests may change at any time.
+    polls, then `outcome`. With `ready_at` set (wall time, for benchmarks) it finishes at that
+    moment instead, whatever the polls. Every knob is a plain attribute tests may change.
     """
 
     id: str
@@ -127,9 +128,15 @@ class SimTask:
     polls: int = 0
     created_at: float = field(default_factory=time.time)
     phase_changed_at: float = field(default_factory=time.time)
+    ready_at: float | None = None  # finish at this wall time instead of after N polls
+    finish_seen_at: float | None = None  # wall time of the first poll answered with the outcome
 
     @property
     def phase(self) -> str:
+        if self.ready_at is not None:
+            if time.time() >= self.ready_at:
+                return self.outcome
+            return "processing" if self.polls >= self.polls_until_processing else "queued"
         if self.polls >= self.polls_until_done:
             return self.outcome
         if self.polls >= self.polls_until_processing:
@@ -150,9 +157,14 @@ class SimTask:
         """Count one status poll; return the new phase."""
         before = self.phase
         self.polls += 1
-        if self.phase != before:
+        after = self.phase
+        if after != before:
             self.phase_changed_at = time.time()
-        return self.phase
+        if after == self.outcome and self.finish_seen_at is None:
+            self.finish_seen_at = time.time()
+            if self.ready_at is not None:  # it finished then, between two polls
+                self.phase_changed_at = self.ready_at
+        return after
 
 
 TaskT = TypeVar("TaskT", bound=SimTask)

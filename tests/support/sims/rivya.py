@@ -14,6 +14,7 @@ import copy
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -221,6 +222,9 @@ class RivyaSimulator(SimServer[RivyaTask]):
         self.report_progress = report_progress
         #: HTTP status of a successful create/upload (the real one is UNKNOWN: any 2xx).
         self.success_status = success_status
+        #: When set, each new task finishes this many seconds (wall time) after its creation,
+        #: whatever the polls: for benchmarks of how soon the bot sees a finished video.
+        self.generation_seconds: Callable[[RivyaTask], float] | None = None
         self.uploads: list[UploadedFile] = []
         self._idempotency: dict[str, tuple[str, dict[str, Any]]] = {}
         self._in_flight: dict[str, RecordedRequest] = {}
@@ -419,6 +423,8 @@ class RivyaSimulator(SimServer[RivyaTask]):
                 reserved_credits=cost,
             )
         )
+        if self.generation_seconds is not None:
+            task.ready_at = task.created_at + self.generation_seconds(task)
         answer = self._task_json(task)
         if key:
             self._idempotency[key] = (fingerprint, answer)

@@ -1,0 +1,104 @@
+"""Admission in few round trips, and still atomic under concurrent submits."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from benchmarks.roundtrips import counting_round_trips
+from bot import blocklist, quota_rules
+from bot.errors import Refusal
+from bot.jobs import JobStore
+from bot.providers.base import ProviderHealth
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.quotas import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE, QuotaDefaults, QuotaPolicy
+from bot.storage.database import Database
+from bot.submission import Ask, Requester, Submitter
+from tests.support.doubles import FakeClock
+
+GUILD = 1
+QUOTA = 5
+# Rules and block (1) + blocklist (1) + BEGIN, facts, insert, hold, COMMIT (5) + hand-over (1).
+ROUND_TRIPS_PER_ACCEPTED_SORA = 8
+
+
+def submitter(db: Database, clock: FakeClock, media: Path, **defaults: object) -> Submitter:
+    store = JobStore(
+        db,
+        clock,
+        provider="rivya",
+        model="sora-2-pro",
+        deadline_seconds=1800,
+        max_active_per_member=100,
+    )
+    return Submitter(
+        jobs=store,
+        policy=QuotaPolicy(db, QuotaDefaults(QUOTA, "day", ZoneInfo("UTC"), **defaults)),  # type: ignore[arg-type]
+        profile=RIVYA_SORA_2_PRO,
+        media_dir=media,
+        health=lambda: ProviderHealth(True, True, "ok"),
+    )
+
+
+def ask(prompt: str = "waves at dusk") -> Ask:
+    return Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5)
+
+
+async def test_an_accepted_sora_costs_few_round_trips(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    sub = submitter(db, clock, tmp_path, max_active_per_guild=50, cooldown_seconds=30)
+    async with db.transaction() as conn:  # a role allowance, so the role lookup is exercised
+        await quota_rules.set_role_limit(conn, GUILD, 55, 9, actor_id=1, now=clock.now())
+    with counting_round_trips() as trips:
+        job = await sub.submit(Requester(GUILD, 7, (55,)), ask())
+        await sub.jobs.hand_to_worker(job, 900, "queued", None)
+    assert trips.count <= ROUND_TRIPS_PER_ACCEPTED_SORA
+    held = await db.fetch_all("SELECT kind FROM quota_ledger WHERE job_id = ?", (job.id,))
+    assert [row[0] for row in held] == ["hold"]
+    assert (await sub.jobs.get(job.id)).status_message_id == 900  # type: ignore[union-attr]
+
+
+async def test_concurrent_submits_never_overdraw(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    sub = submitter(db, clock, tmp_path)
+    members = 20
+
+    async def one(member: int) -> bool:
+        try:
+            await sub.submit(Requester(GUILD, 100 + member), ask())
+        except Refusal:
+            return False
+        return True
+
+    outcomes = await asyncio.gather(*(one(m % members) for m in range(members * 10)))
+    assert sum(outcomes) == members * QUOTA
+    rows = await db.fetch_all(
+        "SELECT user_id, COUNT(*) FROM quota_ledger WHERE kind = 'hold' GROUP BY user_id"
+    )
+    assert {row[1] for row in rows} == {QUOTA} and len(rows) == members
+
+
+async def test_the_lock_free_reads_still_refuse_blocked_members_and_listed_words(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    sub = submitter(db, clock, tmp_path)
+    async with db.transaction() as conn:
+        await quota_rules.add_block(conn, GUILD, 7, "spam", actor_id=1, now=clock.now())
+        await conn.execute(
+            "INSERT INTO prompt_blocklist (guild_id, term, added_by, added_at) VALUES (?, ?, 1, ?)",
+            (GUILD, blocklist.normalise_term("volcano"), clock.now()),
+        )
+    for requester, prompt, message in (
+        (Requester(GUILD, 7), "waves", BLOCKED_MESSAGE),
+        (Requester(GUILD, 8), "a Volcano at night", BLOCKLIST_MESSAGE),
+    ):
+        try:
+            await sub.submit(requester, ask(prompt))
+        except Refusal as refusal:
+            assert str(refusal) == message
+        else:
+            raise AssertionError("accepted")
+    assert await db.fetch_all("SELECT id FROM jobs") == []

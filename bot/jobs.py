@@ -10,6 +10,7 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import aiosqlite
 
 from bot import audit, quotas
 from bot.clock import Clock
-from bot.errors import Refusal
+from bot.errors import Refusal, RefusalReason
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
@@ -94,7 +95,10 @@ class JobStore:
                     (new.parent_job_id, new.user_id, *_ACTIVE),
                 )
                 if rerunning:
-                    raise Refusal(rerun_in_progress_message(new.parent_job_id))
+                    raise Refusal(
+                        rerun_in_progress_message(new.parent_job_id),
+                        RefusalReason.TOO_MANY_ACTIVE,
+                    )
             active = await _count(
                 conn,
                 "SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? "
@@ -104,7 +108,8 @@ class JobStore:
             if active >= self.max_active_per_member:
                 raise Refusal(
                     f"You already have {active} video(s) in progress, the most allowed at once "
-                    f"is {self.max_active_per_member}. Try again when one of them finishes."
+                    f"is {self.max_active_per_member}. Try again when one of them finishes.",
+                    RefusalReason.TOO_MANY_ACTIVE,
                 )
             if allowance.max_active_per_guild is not None:
                 in_guild = await _count(
@@ -114,7 +119,7 @@ class JobStore:
                     (new.guild_id, *_ACTIVE),
                 )
                 if in_guild >= allowance.max_active_per_guild:
-                    raise Refusal(quotas.guild_full_message(in_guild))
+                    raise Refusal(quotas.guild_full_message(in_guild), RefusalReason.SERVER_BUSY)
             if allowance.cooldown_seconds > 0:
                 cursor = await conn.execute(
                     "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?",
@@ -123,7 +128,7 @@ class JobStore:
                 last = (await cursor.fetchone() or (None,))[0]
                 if last is not None and now - last < allowance.cooldown_seconds:
                     wait = last + allowance.cooldown_seconds - now
-                    raise Refusal(quotas.cooldown_message(wait))
+                    raise Refusal(quotas.cooldown_message(wait), RefusalReason.COOLDOWN)
             balance = await quotas.read_balance(
                 conn, new.guild_id, new.user_id, allowance.limit, allowance.period, now
             )
@@ -169,7 +174,7 @@ class JobStore:
                 await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, label, now)
                 row = await _row(conn, job_id)
         if refusal is not None:
-            raise Refusal(refusal)
+            raise Refusal(refusal, RefusalReason.QUOTA_EXHAUSTED)
         return Job.from_row(row)
 
     # -- reading ------------------------------------------------------------------------------
@@ -192,6 +197,22 @@ class JobStore:
             f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)})", _ACTIVE
         )
         return float(row[0]) if row and row[0] is not None else None
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""
+        rows = await self.db.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def count_due(self, now: float, excluding: Collection[int] = ()) -> int:
+        """Active jobs whose next action time has come, leaving out the ids in `excluding`."""
+        excluded = tuple(excluding)
+        skip = f" AND id NOT IN ({_marks(excluded)})" if excluded else ""
+        row = await self.db.fetch_one(
+            f"SELECT COUNT(*) FROM jobs WHERE state IN ({_marks(_ACTIVE)}) "
+            f"AND next_action_at <= ?{skip}",
+            (*_ACTIVE, now, *excluded),
+        )
+        return int(row[0]) if row else 0
 
     async def recent_for_member(self, guild_id: int, user_id: int, limit: int) -> list[Job]:
         """The member's latest jobs in the guild, newest first."""

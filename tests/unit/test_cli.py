@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import sys
 from importlib import metadata
@@ -111,3 +112,31 @@ def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 6, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "Cannot use the database" in line and "restore a backup" in line
+
+
+def test_the_health_check_without_metrics_is_the_local_check(tmp_path: Path) -> None:
+    result = sora_bot("check", "--health", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        "settings",
+        "database",
+        "media",
+    ]
+
+
+def test_the_health_check_with_metrics_asks_the_endpoint(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there: the bot is not running
+    result = sora_bot("check", "--health", cwd=tmp_path, env={"METRICS_PORT": str(port)})
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        f"health    FAILED: no answer from http://127.0.0.1:{port}/healthz"
+    )
+
+
+def test_sync_forgets_the_recorded_command_syncs(tmp_path: Path) -> None:
+    result = sora_bot("sync", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("forgot 0 recorded command sync(s)")
+    assert "sync " in sora_bot("--help", cwd=tmp_path).stdout

@@ -15,7 +15,7 @@ from discord.ext import commands
 from bot.command_sync import SyncRecords, payload_hash, sync_target
 from bot.delivery import VideoDownloader
 from bot.errors import Refusal
-from bot.metrics import Snapshot
+from bot.metrics import Snapshot, read_snapshot
 from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
@@ -151,12 +151,7 @@ class SoraBot(commands.Bot):
 
     async def metrics_snapshot(self) -> Snapshot:
         in_flight = self.worker.in_flight_ids() if self.worker is not None else []
-        jobs = self.services.jobs
-        return Snapshot(
-            jobs_by_state=await jobs.count_by_state(),
-            due_waiting=await jobs.count_due(self.services.clock.now(), excluding=in_flight),
-            in_flight=len(in_flight),
-        )
+        return await read_snapshot(self.services.jobs, self.services.clock.now(), in_flight)
 
     async def _recheck_health(self) -> None:
         # A model or key problem found at start-up may be fixed upstream later.

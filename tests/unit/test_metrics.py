@@ -140,12 +140,7 @@ async def test_the_database_counts_are_read_at_scrape_time(
     clock.advance(3600)  # past the hand-over grace: both active jobs are due
 
     async def read() -> Snapshot:
-        in_flight = [jobs[0].id]
-        return Snapshot(
-            jobs_by_state=await job_store.count_by_state(),
-            due_waiting=await job_store.count_due(clock.now(), excluding=in_flight),
-            in_flight=len(in_flight),
-        )
+        return await metrics.read_snapshot(job_store, clock.now(), in_flight=[jobs[0].id])
 
     await metrics.refresh(read)
     assert value("sora_jobs", state="queued") == 2

@@ -93,6 +93,8 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
     load_dotenv(Path(".env"))
     if args.command == "backup":
         return _backup(args.path, args.force)
+    if args.command == "sync":
+        return asyncio.run(_forget_synced_commands(database_path_from(os.environ)))
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -104,8 +106,6 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
             return _check_health(settings.metrics_host, settings.metrics_port)
         local = args.local or args.health
         return _check(settings, "" if local else discord_api(), local=local)
-    if args.command == "sync":
-        return asyncio.run(_forget_synced_commands(settings))
     return _run(settings, run_bot)
 
 
@@ -145,14 +145,17 @@ def _check_health(host: str, port: int) -> int:
     return 0 if healthy else EXIT_FAILED
 
 
-async def _forget_synced_commands(settings: Settings) -> int:
+async def _forget_synced_commands(database_path: Path) -> int:
     from bot.command_sync import SyncRecords
     from bot.storage.database import Database
 
+    if not database_path.exists():
+        print(f"nothing to forget: there is no database at {database_path} yet")
+        return 0
     try:
-        db = await Database.open(settings.database_path)
+        db = await Database.open(database_path)
     except (OSError, sqlite3.DatabaseError) as error:
-        print(f"sync failed: cannot open {settings.database_path}: {error}", file=sys.stderr)
+        print(f"sync failed: cannot open {database_path}: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:
         forgotten = await SyncRecords(db).forget()

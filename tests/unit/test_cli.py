@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -10,8 +11,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bot.command_sync import SyncRecords
 from bot.config import Secret
 from bot.logging_setup import REDACTED, JsonFormatter
+from bot.storage.database import Database
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -138,5 +141,18 @@ def test_the_health_check_with_metrics_asks_the_endpoint(tmp_path: Path) -> None
 def test_sync_forgets_the_recorded_command_syncs(tmp_path: Path) -> None:
     result = sora_bot("sync", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("forgot 0 recorded command sync(s)")
+    assert result.stdout.startswith("nothing to forget: there is no database at data/")
+    assert not (tmp_path / "data").exists()
+    asyncio.run(_record_a_sync(tmp_path / "data" / "sora-bot.sqlite3"))
+    result = sora_bot("sync", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("forgot 1 recorded command sync(s)")
     assert "sync " in sora_bot("--help", cwd=tmp_path).stdout
+
+
+async def _record_a_sync(path: Path) -> None:
+    db = await Database.open(path)
+    try:
+        await SyncRecords(db).record("global", "0" * 64, 1.0)
+    finally:
+        await db.close()

@@ -4,6 +4,7 @@ and sequenced dispatches filtered by the session's intents. Frames are plain JSO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -194,7 +195,9 @@ class Gateway:
                 session.buffer.append((session.seq, frame))
                 del session.buffer[:-REPLAY_BUFFER]
             if session.ws is not None and not session.ws.closed:
-                await session.ws.send_str(frame)
+                # The bot may go away mid-send; the frame then waits in the replay buffer.
+                with contextlib.suppress(ConnectionResetError):
+                    await session.ws.send_str(frame)
 
     async def dispatch(
         self,

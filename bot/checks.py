@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from bot.errors import Refusal, RefusalReason
+from bot.errors import Refusal, RefusalKind
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 from bot.models import ReferenceImage
 from bot.providers.profiles import ModelProfile
@@ -15,7 +15,7 @@ _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 
 def _invalid(message: str) -> Refusal:
-    return Refusal(message, RefusalReason.INVALID_REQUEST)
+    return Refusal(message, RefusalKind.INVALID_REQUEST)
 
 
 def check_prompt(profile: ModelProfile, prompt: str) -> str:

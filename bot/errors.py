@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-class RefusalReason(StrEnum):
+class RefusalKind(StrEnum):
     """Why a new job was refused, in a few stable words (the metrics' `reason` label)."""
 
     SERVICE_UNAVAILABLE = "service_unavailable"  # the video service refuses jobs right now
@@ -28,6 +28,6 @@ class RefusalReason(StrEnum):
 class Refusal(Exception):
     """A member-facing reason why a request was not done. Nothing was spent or changed."""
 
-    def __init__(self, message: str, reason: RefusalReason = RefusalReason.OTHER) -> None:
+    def __init__(self, message: str, kind: RefusalKind = RefusalKind.OTHER) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.kind = kind  # for counting refusals; the member sees only the message

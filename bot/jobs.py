@@ -19,7 +19,7 @@ import aiosqlite
 
 from bot import audit, quotas
 from bot.clock import Clock
-from bot.errors import Refusal, RefusalReason
+from bot.errors import Refusal, RefusalKind
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
@@ -97,7 +97,7 @@ class JobStore:
                 if rerunning:
                     raise Refusal(
                         rerun_in_progress_message(new.parent_job_id),
-                        RefusalReason.TOO_MANY_ACTIVE,
+                        RefusalKind.TOO_MANY_ACTIVE,
                     )
             active = await _count(
                 conn,
@@ -109,7 +109,7 @@ class JobStore:
                 raise Refusal(
                     f"You already have {active} video(s) in progress, the most allowed at once "
                     f"is {self.max_active_per_member}. Try again when one of them finishes.",
-                    RefusalReason.TOO_MANY_ACTIVE,
+                    RefusalKind.TOO_MANY_ACTIVE,
                 )
             if allowance.max_active_per_guild is not None:
                 in_guild = await _count(
@@ -119,7 +119,7 @@ class JobStore:
                     (new.guild_id, *_ACTIVE),
                 )
                 if in_guild >= allowance.max_active_per_guild:
-                    raise Refusal(quotas.guild_full_message(in_guild), RefusalReason.SERVER_BUSY)
+                    raise Refusal(quotas.guild_full_message(in_guild), RefusalKind.SERVER_BUSY)
             if allowance.cooldown_seconds > 0:
                 cursor = await conn.execute(
                     "SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ?",
@@ -128,7 +128,7 @@ class JobStore:
                 last = (await cursor.fetchone() or (None,))[0]
                 if last is not None and now - last < allowance.cooldown_seconds:
                     wait = last + allowance.cooldown_seconds - now
-                    raise Refusal(quotas.cooldown_message(wait), RefusalReason.COOLDOWN)
+                    raise Refusal(quotas.cooldown_message(wait), RefusalKind.COOLDOWN)
             balance = await quotas.read_balance(
                 conn, new.guild_id, new.user_id, allowance.limit, allowance.period, now
             )
@@ -174,7 +174,7 @@ class JobStore:
                 await quotas.write_hold(conn, job_id, new.guild_id, new.user_id, label, now)
                 row = await _row(conn, job_id)
         if refusal is not None:
-            raise Refusal(refusal, RefusalReason.QUOTA_EXHAUSTED)
+            raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
         return Job.from_row(row)
 
     # -- reading ------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 SUBMITS = Counter("sora_submits", "Jobs accepted by /sora and re-runs.", registry=REGISTRY)
 REFUSALS = Counter(
     "sora_refusals",
-    "Requests refused before a job was made, by reason (see bot/errors.py: RefusalReason).",
+    "Requests refused before a job was made, by reason (see bot/errors.py: RefusalKind).",
     ["reason"],
     registry=REGISTRY,
 )

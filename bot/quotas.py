@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot import blocklist, quota_rules
-from bot.errors import Refusal, RefusalReason
+from bot.errors import Refusal, RefusalKind
 from bot.quota_rules import MemberRules
 from bot.storage.database import Database
 
@@ -196,14 +196,14 @@ class QuotaPolicy:
             block = await quota_rules.get_block(conn, guild_id, user_id)
             entries = await blocklist.entries(conn, guild_id)
         if block is not None:
-            raise Refusal(BLOCKED_MESSAGE, RefusalReason.MEMBER_BLOCKED)
+            raise Refusal(BLOCKED_MESSAGE, RefusalKind.MEMBER_BLOCKED)
         hit = blocklist.first_match(entries, prompt)
         if hit is not None:
             # The entry's id, never its text: the log must not repeat the matched term.
             log.info(
                 "guild %s: a prompt by %s matched blocklist entry #%s", guild_id, user_id, hit.id
             )
-            raise Refusal(BLOCKLIST_MESSAGE, RefusalReason.PROMPT_BLOCKED)
+            raise Refusal(BLOCKLIST_MESSAGE, RefusalKind.PROMPT_BLOCKED)
 
 
 # -- ledger ---------------------------------------------------------------------------------

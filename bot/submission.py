@@ -18,7 +18,7 @@ from bot.checks import (
     check_toggles,
     store_image,
 )
-from bot.errors import Refusal, RefusalReason
+from bot.errors import Refusal, RefusalKind
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
@@ -83,7 +83,7 @@ class Submitter:
         try:
             job = await self._admit(requester, ask)
         except Refusal as refusal:
-            metrics.job_refused(refusal.reason)
+            metrics.job_refused(refusal.kind)
             raise
         metrics.job_submitted()
         return job
@@ -134,17 +134,17 @@ class Submitter:
             raise Refusal(
                 f"The model {self.profile.model} is not available from the video service right "
                 "now, so I can't make videos. The operator has been told.",
-                RefusalReason.SERVICE_UNAVAILABLE,
+                RefusalKind.SERVICE_UNAVAILABLE,
             )
         if health.out_of_credits:
             raise Refusal(
                 "The video service account is out of credits, so I can't make videos right "
                 "now. The moderators have been told.",
-                RefusalReason.SERVICE_UNAVAILABLE,
+                RefusalKind.SERVICE_UNAVAILABLE,
             )
         if health.key_ok is False:
             raise Refusal(
                 "The video service is misconfigured on this server (its API key was refused). "
                 "The operator has been told.",
-                RefusalReason.SERVICE_UNAVAILABLE,
+                RefusalKind.SERVICE_UNAVAILABLE,
             )

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bot import metrics
-from bot.errors import Refusal, RefusalReason
+from bot.errors import Refusal, RefusalKind
 from bot.jobs import JobStore, NewJob
 from bot.metrics import REGISTRY, Snapshot
 from bot.models import JobOptions, JobState
@@ -120,7 +120,7 @@ async def test_submits_and_refusals_are_counted_by_reason(
     assert value("sora_refusals_total", reason="quota_exhausted") == quota + 1
     assert value("sora_refusals_total", reason="invalid_request") == invalid + 1
     assert value("sora_refusals_total", reason="service_unavailable") == service + 1
-    assert {reason.value for reason in RefusalReason} >= {"quota_exhausted", "other"}
+    assert {reason.value for reason in RefusalKind} >= {"quota_exhausted", "other"}
 
 
 async def test_the_database_counts_are_read_at_scrape_time(

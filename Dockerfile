@@ -31,7 +31,8 @@ RUN pip install --no-deps . \
 USER sorabot
 # A new named volume starts as a copy of this folder, owned by sorabot.
 VOLUME ["/data"]
-# Settings valid, database readable and its migrations known; no network calls.
+# With METRICS_PORT set: the running bot's /healthz (gateway connected, worker alive, database
+# answering). Without it: settings valid, database readable and its migrations known.
 HEALTHCHECK --interval=60s --timeout=30s --start-period=30s --retries=3 \
-    CMD ["sora-bot", "check", "--local"]
+    CMD ["sora-bot", "check", "--health"]
 CMD ["sora-bot", "run"]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.failures import require_reachable
+
+if TYPE_CHECKING:
+    from bot.services import Services
+    from cogs._client import SoraBot
 
 log = logging.getLogger("bot")
 
@@ -39,7 +46,7 @@ async def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with bot:
+        async with bot, _metrics_endpoint(settings, bot, services):
             runner = asyncio.create_task(bot.start(settings.discord_token.reveal()))
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -57,6 +64,29 @@ async def run(settings: Settings) -> None:
                     raise failure from error
     finally:
         await services.close()
+
+
+@contextlib.asynccontextmanager
+async def _metrics_endpoint(
+    settings: Settings, bot: SoraBot, services: Services
+) -> AsyncIterator[None]:
+    """`/metrics` and `/healthz` while the bot runs, when METRICS_PORT is set."""
+    if settings.metrics_port is None:
+        yield
+        return
+    from bot.health import HealthCheck
+    from bot.metrics_server import start_metrics_server
+
+    health = HealthCheck(
+        gateway_connected=bot.gateway_connected, worker_alive=bot.worker_alive, db=services.db
+    )
+    runner = await start_metrics_server(
+        settings.metrics_host, settings.metrics_port, bot.metrics_snapshot, health
+    )
+    try:
+        yield
+    finally:
+        await runner.cleanup()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from bot.errors import Refusal
+from bot.errors import Refusal, RefusalKind
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 from bot.models import ReferenceImage
 from bot.prompts import is_empty, trim
@@ -15,15 +15,19 @@ from bot.providers.profiles import ModelProfile
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 
+def _invalid(message: str) -> Refusal:
+    return Refusal(message, RefusalKind.INVALID_REQUEST)
+
+
 def check_prompt(profile: ModelProfile, prompt: str) -> str:
     text = trim(prompt)
     if is_empty(text):
-        raise Refusal(
+        raise _invalid(
             "Your prompt is empty (invisible characters do not count). "
             "Describe the video you want to see."
         )
     if len(text) > profile.prompt_limit:
-        raise Refusal(
+        raise _invalid(
             f"Your prompt is {len(text):,} characters long; {profile.label} accepts at most "
             f"{profile.prompt_limit:,}. Please shorten it."
         )
@@ -35,15 +39,15 @@ def check_options(
 ) -> str | None:
     """Validate the choices (Discord offers only valid ones, but a stale client may not)."""
     if orientation not in profile.orientations:
-        raise Refusal(f"Orientation must be one of: {', '.join(profile.orientations)}.")
+        raise _invalid(f"Orientation must be one of: {', '.join(profile.orientations)}.")
     if duration not in profile.durations:
         allowed = ", ".join(f"{d} s" for d in profile.durations)
-        raise Refusal(f"{profile.label} makes videos of {allowed}.")
+        raise _invalid(f"{profile.label} makes videos of {allowed}.")
     if not profile.qualities:
         return None
     quality = quality or profile.default_quality
     if quality not in profile.qualities:
-        raise Refusal(f"Quality must be one of: {', '.join(profile.qualities)}.")
+        raise _invalid(f"Quality must be one of: {', '.join(profile.qualities)}.")
     return quality
 
 
@@ -51,7 +55,7 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
     """Every toggle of the profile with a value: the member's choice or the default."""
     unknown = set(chosen) - {t.name for t in profile.toggles}
     if unknown:
-        raise Refusal(f"{profile.label} has no option {', '.join(sorted(unknown))}.")
+        raise _invalid(f"{profile.label} has no option {', '.join(sorted(unknown))}.")
     values = {}
     for toggle in profile.toggles:
         value = chosen.get(toggle.name)
@@ -61,9 +65,9 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
 
 def check_image_size(profile: ModelProfile, size: int) -> None:
     if profile.max_images < 1:
-        raise Refusal(f"{profile.label} does not take a reference image.")
+        raise _invalid(f"{profile.label} does not take a reference image.")
     if size > profile.image_max_bytes:
-        raise Refusal(
+        raise _invalid(
             f"Your image is {describe_size(size, profile.image_max_bytes)}; the limit is "
             f"{describe_size(profile.image_max_bytes)}. Please send a smaller one."
         )
@@ -75,7 +79,7 @@ def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
     mime = sniff_image_type(data[:16])
     allowed = ", ".join(_TYPE_NAMES.get(t, t) for t in profile.image_types)
     if mime is None or mime not in profile.image_types:
-        raise Refusal(
+        raise _invalid(
             f"That file is not a {allowed} image (I check the file's contents, not its name). "
             "Please attach a JPEG, PNG or WebP picture."
         )

@@ -1,4 +1,4 @@
-"""The `sora-bot` command line: run (the default), check, backup, --help and --version."""
+"""The `sora-bot` command line: run (the default), check, sync, backup, --help and --version."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine
 from importlib import metadata
@@ -56,10 +57,24 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=CHECK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument(
+    scope = check.add_mutually_exclusive_group()
+    scope.add_argument(
         "--local",
         action="store_true",
-        help="only the settings and storage, no network (the Docker health check)",
+        help="only the settings and storage, no network",
+    )
+    scope.add_argument(
+        "--health",
+        action="store_true",
+        help="ask the running bot's /healthz when METRICS_PORT is set, else as --local "
+        "(the Docker health check); exit status 1 when unhealthy",
+    )
+    commands.add_parser(
+        "sync",
+        help="make the next start sync the slash commands even if unchanged",
+        description="Forget which slash commands were last synced (kept in the database), so "
+        "the bot syncs them at its next start. Use it when Discord lost the commands; then "
+        "restart the bot.",
     )
     backup = commands.add_parser(
         "backup",
@@ -78,6 +93,8 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
     load_dotenv(Path(".env"))
     if args.command == "backup":
         return _backup(args.path, args.force)
+    if args.command == "sync":
+        return asyncio.run(_forget_synced_commands(database_path_from(os.environ)))
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -85,7 +102,10 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     if args.command == "check":
-        return _check(settings, "" if args.local else discord_api(), local=args.local)
+        if args.health and settings.metrics_port is not None:
+            return _check_health(settings.metrics_host, settings.metrics_port)
+        local = args.local or args.health
+        return _check(settings, "" if local else discord_api(), local=local)
     return _run(settings, run_bot)
 
 
@@ -115,6 +135,37 @@ def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
     for verdict in verdicts:
         print(verdict.line())
     return exit_status(verdicts)
+
+
+def _check_health(host: str, port: int) -> int:
+    from bot.health import health_url, query_health
+
+    healthy, line = asyncio.run(query_health(health_url(host, port)))
+    print(line)
+    return 0 if healthy else EXIT_FAILED
+
+
+async def _forget_synced_commands(database_path: Path) -> int:
+    from bot.command_sync import SyncRecords
+    from bot.storage.database import Database
+
+    if not database_path.exists():
+        print(f"nothing to forget: there is no database at {database_path} yet")
+        return 0
+    try:
+        db = await Database.open(database_path)
+    except (OSError, sqlite3.DatabaseError) as error:
+        print(f"sync failed: cannot open {database_path}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        forgotten = await SyncRecords(db).forget()
+    finally:
+        await db.close()
+    print(
+        f"forgot {forgotten} recorded command sync(s): the bot syncs its slash commands at its "
+        "next start; restart it now if it is running"
+    )
+    return 0
 
 
 def _backup(target: Path, force: bool) -> int:

@@ -84,6 +84,8 @@ class Settings:
     log_level: str
     log_format: str = "text"
     credit_warning: float | None = None
+    metrics_port: int | None = None  # None: no metrics or health endpoint
+    metrics_host: str = "127.0.0.1"
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -166,6 +168,16 @@ class _Reader:
         problems = len(self.problems)
         number = self.number(name, 0.0, minimum)
         return None if len(self.problems) > problems else number
+
+    def port(self, name: str) -> int | None:
+        """A TCP port, or None when the setting is empty (the feature it sets is off)."""
+        value = self.raw(name)
+        if value is None:
+            return None
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
+            self.problems.append(f"{name} must be a port number from 1 to 65535 (got {value!r}).")
+            return None
+        return int(value)
 
     def id_list(self, name: str) -> tuple[int, ...]:
         """Comma-separated Discord ids (snowflakes); empty means none."""
@@ -292,6 +304,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level.upper(),
         log_format=read.choice("LOG_FORMAT", ("text", "json"), "text"),
         credit_warning=credit_warning,
+        metrics_port=read.port("METRICS_PORT"),
+        metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         secrets=tuple(Secret(s) for s in (token, rivya_key, unified_key) if s),
     )
     if read.problems:

@@ -10,6 +10,7 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import aiosqlite
 
 from bot import audit, quotas
 from bot.clock import Clock
-from bot.errors import Refusal
+from bot.errors import Refusal, RefusalKind
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
@@ -89,11 +90,14 @@ class JobStore:
             if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
                 # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
-                raise Refusal(rerun_in_progress_message(new.parent_job_id))
+                raise Refusal(
+                    rerun_in_progress_message(new.parent_job_id), RefusalKind.TOO_MANY_ACTIVE
+                )
             if facts.active >= self.max_active_per_member:
                 raise Refusal(
                     f"You already have {facts.active} video(s) in progress, the most allowed at "
-                    f"once is {self.max_active_per_member}. Try again when one of them finishes."
+                    f"once is {self.max_active_per_member}. Try again when one of them finishes.",
+                    RefusalKind.TOO_MANY_ACTIVE,
                 )
             cap = allowance.max_active_per_guild
             if cap is not None and facts.in_guild >= cap:
@@ -101,7 +105,7 @@ class JobStore:
             last = facts.last_created_at
             if last is not None and now - last < allowance.cooldown_seconds:
                 wait = last + allowance.cooldown_seconds - now
-                raise Refusal(quotas.cooldown_message(wait))
+                raise Refusal(quotas.cooldown_message(wait), RefusalKind.COOLDOWN)
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = await quotas.settle_owed(
@@ -143,7 +147,7 @@ class JobStore:
                 label = None if balance.from_bonus else allowance.period.day_key(now)
                 await quotas.write_hold(conn, row["id"], new.guild_id, new.user_id, label, now)
         if refusal is not None:
-            raise Refusal(refusal)
+            raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
         return Job.from_row(row)
 
     # -- reading ------------------------------------------------------------------------------
@@ -177,6 +181,22 @@ class JobStore:
             (*_ACTIVE, *exclude),
         )
         return float(row[0]) if row and row[0] is not None else None
+
+    async def count_by_state(self) -> dict[str, int]:
+        """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""
+        rows = await self.db.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def count_due(self, now: float, excluding: Collection[int] = ()) -> int:
+        """Active jobs whose next action time has come, leaving out the ids in `excluding`."""
+        excluded = tuple(excluding)
+        skip = f" AND id NOT IN ({_marks(excluded)})" if excluded else ""
+        row = await self.db.fetch_one(
+            f"SELECT COUNT(*) FROM jobs WHERE state IN ({_marks(_ACTIVE)}) "
+            f"AND next_action_at <= ?{skip}",
+            (*_ACTIVE, now, *excluded),
+        )
+        return int(row[0]) if row else 0
 
     async def recent_for_member(self, guild_id: int, user_id: int, limit: int) -> list[Job]:
         """The member's latest jobs in the guild, newest first."""

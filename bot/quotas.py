@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import aiosqlite
 
 from bot import blocklist, quota_rules
-from bot.errors import Refusal
+from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
 from bot.quota_rules import MemberRules
 from bot.storage.database import Database
@@ -215,12 +215,12 @@ def _refuse_if_barred(
 ) -> None:
     """Raise `Refusal` if the member is blocked or the prompt is on the blocklist."""
     if blocked:
-        raise Refusal(BLOCKED_MESSAGE)
+        raise Refusal(BLOCKED_MESSAGE, RefusalKind.MEMBER_BLOCKED)
     hit = blocklist.first_match(entries, prompt)
     if hit is not None:
         # The entry's id, never its text: the log must not repeat the matched term.
         log.info("guild %s: a prompt by %s matched blocklist entry #%s", guild_id, user_id, hit.id)
-        raise Refusal(BLOCKLIST_MESSAGE)
+        raise Refusal(BLOCKLIST_MESSAGE, RefusalKind.PROMPT_BLOCKED)
 
 
 # -- ledger ---------------------------------------------------------------------------------
@@ -406,9 +406,10 @@ def guild_full_message(active: int) -> str:
 def guild_full_refusal(active: int, slot_free_at: float | None = None) -> Refusal:
     """The server is at its cap; with `slot_free_at`, say when a slot is likely to free up."""
     if slot_free_at is None:
-        return Refusal(guild_full_message(active))
+        return Refusal(guild_full_message(active), RefusalKind.SERVER_BUSY)
     return Refusal(
-        Text("iterate.refusal.slot_free", reason=guild_full_message(active), at=int(slot_free_at))
+        Text("iterate.refusal.slot_free", reason=guild_full_message(active), at=int(slot_free_at)),
+        RefusalKind.SERVER_BUSY,
     )
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 
+from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.credit_watch import CreditWatch
@@ -71,6 +72,8 @@ class Services:
             self.provider.profile.model,
             self.health.detail,
         )
+        if self.health.credits is not None:
+            metrics.credits_left(self.provider.name, self.health.credits)
         notice = self.credit_watch.observe(self.health.credits)
         if notice is not None:
             log.warning("%s", notice)

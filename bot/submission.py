@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import metrics
 from bot.checks import (
     check_image_bytes,
     check_options,
@@ -17,7 +18,7 @@ from bot.checks import (
     check_toggles,
     store_image,
 )
-from bot.errors import Refusal
+from bot.errors import Refusal, RefusalKind
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
@@ -79,6 +80,15 @@ class Submitter:
 
     async def submit(self, requester: Requester, ask: Ask) -> Job:
         """Accept the job or raise `Refusal`; a refusal spends nothing."""
+        try:
+            job = await self._admit(requester, ask)
+        except Refusal as refusal:
+            metrics.job_refused(refusal.kind)
+            raise
+        metrics.job_submitted()
+        return job
+
+    async def _admit(self, requester: Requester, ask: Ask) -> Job:
         self._check_service()
         prompt = check_prompt(self.profile, ask.prompt)
         quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
@@ -123,15 +133,18 @@ class Submitter:
         if health.model_available is False:
             raise Refusal(
                 f"The model {self.profile.model} is not available from the video service right "
-                "now, so I can't make videos. The operator has been told."
+                "now, so I can't make videos. The operator has been told.",
+                RefusalKind.SERVICE_UNAVAILABLE,
             )
         if health.out_of_credits:
             raise Refusal(
                 "The video service account is out of credits, so I can't make videos right "
-                "now. The moderators have been told."
+                "now. The moderators have been told.",
+                RefusalKind.SERVICE_UNAVAILABLE,
             )
         if health.key_ok is False:
             raise Refusal(
                 "The video service is misconfigured on this server (its API key was refused). "
-                "The operator has been told."
+                "The operator has been told.",
+                RefusalKind.SERVICE_UNAVAILABLE,
             )

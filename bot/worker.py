@@ -16,10 +16,12 @@ import asyncio
 import functools
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from bot import metrics
 from bot.clock import Clock
 from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
 from bot.jobs import JobStore
@@ -55,6 +57,9 @@ PASS_GAP_SECONDS = 0.02
 
 POLLING = (JobState.SUBMITTED, JobState.RUNNING)
 OTHER_STEPS = (JobState.QUEUED, JobState.SUCCEEDED)
+# A loop silent this long is stuck (a pass waits at most `idle_wait` between queries, and each
+# query at most the database's 30 s busy timeout).
+STALL_SECONDS = 60.0
 
 
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
@@ -116,6 +121,8 @@ class Worker:
         self._polling: set[int] = set()  # the ids in `_inflight` that are status checks
         self._wake = asyncio.Event()
         self._stopping = False
+        self._running = False
+        self._last_tick = 0.0  # time.monotonic() of the loop's latest pass
         # The smallest poll gap is the backoff base: a gateway that wants 30 s between polls
         # must not be retried faster than that.
         min_gap = schedule.plan.min_gap if schedule is not None else 0.0
@@ -143,18 +150,34 @@ class Worker:
         self.wake()
         return True
 
+    def is_alive(self, stall_seconds: float = STALL_SECONDS) -> bool:
+        """True while the loop runs and has made a pass recently (the health endpoint)."""
+        return (
+            self._running
+            and not self._stopping
+            and time.monotonic() - self._last_tick < stall_seconds
+        )
+
+    def in_flight_ids(self) -> list[int]:
+        return list(self._inflight)
+
     async def run(self) -> None:
         log.info("worker started")
-        while not self._stopping:
-            try:
-                started = await self.run_once()
-                await self._sleep_until_due(bool(started))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # e.g. the database was briefly locked; never let the loop die.
-                log.exception("worker pass failed; retrying shortly")
-                await asyncio.sleep(self.idle_wait)
+        self._running = True
+        try:
+            while not self._stopping:
+                self._last_tick = time.monotonic()
+                try:
+                    started = await self.run_once()
+                    await self._sleep_until_due(bool(started))
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # e.g. the database was briefly locked; never let the loop die.
+                    log.exception("worker pass failed; retrying shortly")
+                    await asyncio.sleep(self.idle_wait)
+        finally:
+            self._running = False
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop taking work; let steps in flight finish (each is bounded by its own timeouts),
@@ -461,6 +484,7 @@ class Worker:
 
     async def _delivered(self, job: Job, message_id: int, delivery: str) -> None:
         if await self.jobs.record_delivered(job, message_id, delivery):
+            metrics.delivered(delivery)
             log.info("job %s delivered as %s (message %s)", job.id, delivery, message_id)
             await self._refresh_status(await self._reload(job), force=True)
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.command_sync import SyncRecords, payload_hash, sync_target
 from bot.delivery import VideoDownloader
 from bot.errors import Refusal
 from bot.logging_setup import Scrubber
+from bot.metrics import Snapshot, read_snapshot
 from bot.retention import prune_references
 from bot.services import Services
 from bot.worker import Worker
@@ -109,17 +112,50 @@ class SoraBot(commands.Bot):
         self._background.append(asyncio.create_task(self._sweep_media(), name="retention"))
 
     async def _sync_commands(self) -> None:
+        """Sync the command tree only when it differs from what was last synced here."""
         guild_id = self.services.settings.dev_guild_id
-        if guild_id:
-            guild = discord.Object(id=guild_id)
+        guild = discord.Object(id=guild_id) if guild_id else None
+        if guild is not None:
             self.tree.copy_global_to(guild=guild)
-            synced = await self.tree.sync(guild=guild)
+        assert self.application_id is not None  # known once logged in, before setup_hook
+        target = sync_target(guild_id)
+        digest = payload_hash(self.application_id, await self._command_payload(guild))
+        records = SyncRecords(self.services.db)
+        if await records.last_hash(target) == digest:
+            log.info("commands unchanged since their last sync (%s); not syncing", target)
+            return
+        synced = await self.tree.sync(guild=guild)
+        await records.record(target, digest, self.services.clock.now())
+        if guild is not None:
             log.info("synced %d command(s) to guild %s", len(synced), guild_id)
         else:
-            synced = await self.tree.sync()
             log.info(
                 "synced %d global command(s); Discord may take a while to show them", len(synced)
             )
+
+    async def _command_payload(self, guild: discord.abc.Snowflake | None) -> list[dict[str, Any]]:
+        """The commands exactly as `tree.sync` sends them, translations included."""
+        translator = self.tree.translator
+        payload = []
+        for command in self.tree.get_commands(guild=guild):
+            if translator is not None:
+                payload.append(await command.get_translated_payload(self.tree, translator))
+            else:
+                payload.append(command.to_dict(self.tree))
+        return payload
+
+    # -- facts for the health endpoint ---------------------------------------------------------
+
+    def gateway_connected(self) -> bool:
+        """Logged in, and the gateway connection is open right now."""
+        return not self.is_closed() and self.is_ready() and self.ws is not None and self.ws.open
+
+    def worker_alive(self) -> bool:
+        return self.worker is not None and self.worker.is_alive()
+
+    async def metrics_snapshot(self) -> Snapshot:
+        in_flight = self.worker.in_flight_ids() if self.worker is not None else []
+        return await read_snapshot(self.services.jobs, self.services.clock.now(), in_flight)
 
     async def _recheck_health(self) -> None:
         # A model or key problem found at start-up may be fixed upstream later.

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from bot import metrics
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -72,7 +73,7 @@ class RivyaProvider(VideoProvider):
         key_ok: bool | None
         balance: float | None = None
         try:
-            answer = await self._call("GET", "/credits")
+            answer = await self._call("GET", "/credits", operation=metrics.CREDITS_CHECK)
             key_ok = True
             raw = answer.get("current_credits") if isinstance(answer, dict) else None
             balance = float(raw) if isinstance(raw, int | float) else None
@@ -115,7 +116,9 @@ class RivyaProvider(VideoProvider):
         )
 
     async def catalogue_entry(self, model: str) -> dict[str, Any] | None:
-        catalogue = await self._call("GET", "/models", authorised=False)
+        catalogue = await self._call(
+            "GET", "/models", operation=metrics.CATALOGUE, authorised=False
+        )
         return find_catalogue_entry(catalogue, model)
 
     async def prepare_reference(self, image: ReferenceImage, idempotency_key: str) -> str:
@@ -125,7 +128,7 @@ class RivyaProvider(VideoProvider):
         form.add_field("kind", "image")
         form.add_field("model", self.profile.model)
         form.add_field("client_request_id", idempotency_key)
-        uploaded = await self._call("POST", "/files", data=form)
+        uploaded = await self._call("POST", "/files", operation=metrics.UPLOAD, data=form)
         url = uploaded.get("url")
         if not isinstance(url, str) or not url:
             raise TransientProviderError("The provider's file upload answer had no URL.")
@@ -157,7 +160,11 @@ class RivyaProvider(VideoProvider):
             "params": params,
         }
         task = await self._call(
-            "POST", "/generations", json_body=body, idempotency_key=request.idempotency_key
+            "POST",
+            "/generations",
+            operation=metrics.CREATE,
+            json_body=body,
+            idempotency_key=request.idempotency_key,
         )
         task_id = task.get("id")
         if not isinstance(task_id, str) or not task_id:
@@ -165,7 +172,7 @@ class RivyaProvider(VideoProvider):
         return task_id
 
     async def status(self, task_id: str) -> TaskStatus:
-        task = await self._call("GET", f"/generations/{task_id}")
+        task = await self._call("GET", f"/generations/{task_id}", operation=metrics.STATUS)
         raw_status = str(task.get("status", "")).lower()
         progress = _progress(task.get("progress"))
         if raw_status == "failed":
@@ -190,6 +197,7 @@ class RivyaProvider(VideoProvider):
         method: str,
         path: str,
         *,
+        operation: str,
         json_body: dict[str, Any] | None = None,
         data: aiohttp.FormData | None = None,
         idempotency_key: str | None = None,
@@ -202,10 +210,12 @@ class RivyaProvider(VideoProvider):
         if json_body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            async with self._session.request(
-                method, self._base + path, headers=headers, data=payload, timeout=self._timeout
-            ) as response:
-                body = await read_json(response)
+            with metrics.provider_request(self.name, operation) as call:
+                async with self._session.request(
+                    method, self._base + path, headers=headers, data=payload, timeout=self._timeout
+                ) as response:
+                    call.answered(response.status)
+                    body = await read_json(response)
                 if 200 <= response.status < 300:
                     if body is None:
                         raise TransientProviderError(

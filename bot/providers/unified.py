@@ -14,6 +14,7 @@ from urllib.parse import quote
 import aiohttp
 from yarl import URL
 
+from bot import metrics
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -75,11 +76,13 @@ class UnifiedProvider(VideoProvider):
     async def check(self) -> ProviderHealth:
         # No documented check endpoint; most gateways are OpenAI-compatible and list models.
         try:
-            async with self._session.get(
-                f"{self._base}/v1/models", headers=self._auth, timeout=self._timeout
-            ) as response:
-                body = await read_json(response)
-                status = response.status
+            with metrics.provider_request(self.name, metrics.CATALOGUE) as call:
+                async with self._session.get(
+                    f"{self._base}/v1/models", headers=self._auth, timeout=self._timeout
+                ) as response:
+                    call.answered(response.status)
+                    body = await read_json(response)
+                    status = response.status
         except (TimeoutError, aiohttp.ClientError) as error:
             return ProviderHealth(
                 None, None, f"gateway unreachable ({type(error).__name__})", unreachable=True
@@ -113,15 +116,17 @@ class UnifiedProvider(VideoProvider):
             "private": bool(request.toggles.get("private", True)),
         }
         try:
-            async with self._session.post(
-                f"{self._base}/v1/video/create",
-                json=body,
-                headers=self._auth,
-                timeout=self._timeout,
-            ) as response:
-                answer = await read_json(response)
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
+            with metrics.provider_request(self.name, metrics.CREATE) as call:
+                async with self._session.post(
+                    f"{self._base}/v1/video/create",
+                    json=body,
+                    headers=self._auth,
+                    timeout=self._timeout,
+                ) as response:
+                    call.answered(response.status)
+                    answer = await read_json(response)
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
         except aiohttp.ClientConnectorError as error:
             # Nothing reached the gateway: safe to try again.
             raise TransientProviderError(
@@ -148,12 +153,14 @@ class UnifiedProvider(VideoProvider):
         # encoded=True: yarl would otherwise turn %3A back into the colon gateways choke on.
         url = URL(f"{self._base}/v1/video/query?id={quote(task_id, safe='')}", encoded=True)
         try:
-            async with self._session.get(
-                url, headers=self._auth, timeout=self._timeout
-            ) as response:
-                answer = await read_json(response)
-                status = response.status
-                retry_after = response.headers.get("Retry-After")
+            with metrics.provider_request(self.name, metrics.STATUS) as call:
+                async with self._session.get(
+                    url, headers=self._auth, timeout=self._timeout
+                ) as response:
+                    call.answered(response.status)
+                    answer = await read_json(response)
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After")
         except TimeoutError as error:
             raise TransientProviderError("The video service timed out.", code="timeout") from error
         except aiohttp.ClientError as error:

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from bot.config import load_settings
+from bot.metrics import REGISTRY
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -361,3 +362,34 @@ def test_an_unreadable_generation_time_is_left_out() -> None:
     assert _took_seconds(
         {"created_at": "2026-05-11T00:00:00.000Z", "updated_at": "2026-05-11T00:03:00.500Z"}
     ) == pytest.approx(180.5)
+
+
+def _calls(operation: str, outcome: str) -> float:
+    labels = {"provider": "rivya", "operation": operation, "outcome": outcome}
+    return REGISTRY.get_sample_value("sora_provider_request_seconds_count", labels) or 0.0
+
+
+async def test_every_call_is_counted_by_operation_and_outcome(
+    sim: RivyaSimulator, provider: RivyaProvider, tmp_path: Path
+) -> None:
+    keys = [
+        ("credits", "ok"),
+        ("catalogue", "ok"),
+        ("upload", "ok"),
+        ("create", "unreachable"),
+        ("create", "ok"),
+        ("status", "server_error"),
+    ]
+    before = {key: _calls(*key) for key in keys}
+    await provider.check()
+    path = tmp_path / "ref.png"
+    path.write_bytes(PNG)
+    await provider.prepare_reference(ReferenceImage(path, "ref.png", "image/png", None), "k")
+    sim.inject("create", "drop", after=True)  # the connection closes: no answer
+    with pytest.raises(TransientProviderError):
+        await provider.create(request())
+    task_id = await provider.create(request())
+    sim.inject("status", "server_error")
+    with pytest.raises(TransientProviderError):
+        await provider.status(task_id)
+    assert {key: _calls(*key) - count for key, count in before.items()} == dict.fromkeys(keys, 1)

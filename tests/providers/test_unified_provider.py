@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.metrics import REGISTRY
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -254,3 +255,41 @@ async def test_wrong_key(session: aiohttp.ClientSession) -> None:
         with pytest.raises(ProviderMisconfiguredError) as caught:
             await provider.create(request())
         assert KEY not in str(caught.value)
+
+
+def _calls(operation: str, outcome: str) -> float:
+    labels = {"provider": "unified", "operation": operation, "outcome": outcome}
+    return REGISTRY.get_sample_value("sora_provider_request_seconds_count", labels) or 0.0
+
+
+async def test_every_call_is_counted_by_operation_and_outcome(
+    session: aiohttp.ClientSession,
+) -> None:
+    async with UnifiedVideoSimulator(KEY) as sim:
+        provider = make_provider(sim.base_url, session)
+        before = {
+            key: _calls(*key)
+            for key in [
+                ("catalogue", "ok"),
+                ("create", "ok"),
+                ("status", "rate_limited"),
+                ("status", "timeout"),
+                ("status", "ok"),
+            ]
+        }
+        await provider.check()
+        task_id = await provider.create(request())
+        sim.inject("query", "rate_limited")
+        with pytest.raises(TransientProviderError):
+            await provider.status(task_id)
+        sim.inject("query", "timeout")
+        with pytest.raises(TransientProviderError):
+            await provider.status(task_id)
+        await provider.status(task_id)
+        assert {key: _calls(*key) - count for key, count in before.items()} == {
+            ("catalogue", "ok"): 1,
+            ("create", "ok"): 1,
+            ("status", "rate_limited"): 1,
+            ("status", "timeout"): 1,
+            ("status", "ok"): 1,
+        }

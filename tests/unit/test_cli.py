@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
+from bot.command_sync import SyncRecords
 from bot.config import Secret
 from bot.logging_setup import REDACTED, JsonFormatter
+from bot.storage.database import Database
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +115,44 @@ def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 6, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "Cannot use the database" in line and "restore a backup" in line
+
+
+def test_the_health_check_without_metrics_is_the_local_check(tmp_path: Path) -> None:
+    result = sora_bot("check", "--health", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        "settings",
+        "database",
+        "media",
+    ]
+
+
+def test_the_health_check_with_metrics_asks_the_endpoint(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens there: the bot is not running
+    result = sora_bot("check", "--health", cwd=tmp_path, env={"METRICS_PORT": str(port)})
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        f"health    FAILED: no answer from http://127.0.0.1:{port}/healthz"
+    )
+
+
+def test_sync_forgets_the_recorded_command_syncs(tmp_path: Path) -> None:
+    result = sora_bot("sync", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("nothing to forget: there is no database at data/")
+    assert not (tmp_path / "data").exists()
+    asyncio.run(_record_a_sync(tmp_path / "data" / "sora-bot.sqlite3"))
+    result = sora_bot("sync", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("forgot 1 recorded command sync(s)")
+    assert "sync " in sora_bot("--help", cwd=tmp_path).stdout
+
+
+async def _record_a_sync(path: Path) -> None:
+    db = await Database.open(path)
+    try:
+        await SyncRecords(db).record("global", "0" * 64, 1.0)
+    finally:
+        await db.close()

@@ -167,3 +167,19 @@ def test_invalid_compression_and_polling_settings_name_their_variable(
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, name: value})
     assert [p.split()[0] for p in caught.value.problems] == [name]
+
+
+def test_metrics_are_off_unless_a_port_is_set() -> None:
+    settings = load_settings(BASE)
+    assert settings.metrics_port is None and settings.metrics_host == "127.0.0.1"
+    on = load_settings(BASE | {"METRICS_PORT": "9108", "METRICS_HOST": "0.0.0.0"})
+    assert (on.metrics_port, on.metrics_host) == (9108, "0.0.0.0")
+
+
+@pytest.mark.parametrize("value", ["0", "65536", "http", "-1"])
+def test_an_invalid_metrics_port_is_named(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"METRICS_PORT": value})
+    assert caught.value.problems == [
+        f"METRICS_PORT must be a port number from 1 to 65535 (got {value!r})."
+    ]

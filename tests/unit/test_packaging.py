@@ -97,3 +97,11 @@ def test_test_tools_are_pinned_exactly() -> None:
     project = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]
     for requirement in project["optional-dependencies"]["test"]:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][^,<>]*", requirement), requirement
+
+
+def test_the_health_checks_run_the_tested_health_command() -> None:
+    # `sora-bot check --health` is tested in test_cli.py and against the running bot (e2e).
+    dockerfile = (PROJECT / "Dockerfile").read_text()
+    assert 'CMD ["sora-bot", "check", "--health"]' in dockerfile.split("HEALTHCHECK", 1)[1]
+    compose = (PROJECT / "compose.yaml").read_text()
+    assert 'test: ["CMD", "sora-bot", "check", "--health"]' in compose

@@ -515,3 +515,17 @@ async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:
     (folder / "keep.txt").write_text("not ours")
     assert rig.worker.downloader.clear_leftovers() == 1
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+
+
+async def test_the_worker_is_alive_only_while_its_loop_ticks(rig: Rig) -> None:
+    assert not rig.worker.is_alive()  # not started
+    task = asyncio.create_task(rig.worker.run())
+    try:
+        await asyncio.sleep(0)  # the loop's first pass begins
+        assert rig.worker.is_alive()
+        assert not rig.worker.is_alive(stall_seconds=0)  # a silent loop counts as stuck
+    finally:
+        await rig.worker.stop()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert not rig.worker.is_alive()

@@ -73,6 +73,9 @@ class Gateway:
         self.heartbeats = 0
         self.guild_creates = 0
         self.presence_updates: list[JSON] = []
+        # While set, new gateway connections are refused (an outage on Discord's side).
+        self.refusing = False
+        self.refused = 0
 
     # -- state for tests ------------------------------------------------------------------
     @property
@@ -80,7 +83,10 @@ class Gateway:
         return [s for s in self.sessions.values() if s.valid and s.connected]
 
     # -- websocket ------------------------------------------------------------------------
-    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing:
+            self.refused += 1
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=0)
         await ws.prepare(request)
         self.connections += 1
@@ -229,6 +235,14 @@ class Gateway:
             if session.connected:
                 assert session.ws is not None
                 await session.ws.send_str(json.dumps({"op": INVALID_SESSION, "d": False}))
+
+    async def cut(self) -> None:
+        """Drop every connection and refuse new ones until `restore()`."""
+        self.refusing = True
+        await self.drop_connections()
+
+    def restore(self) -> None:
+        self.refusing = False
 
     async def drop_connections(self, code: int = 4000) -> None:
         """Close sockets without notice (like a network drop); sessions stay resumable."""

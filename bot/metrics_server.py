@@ -1,0 +1,60 @@
+"""The operator's HTTP endpoint (on when METRICS_PORT is set): `/metrics` and `/healthz`.
+
+It runs on the bot's event loop; both answers are cheap (a few small queries)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from bot import metrics
+from bot.failures import EXIT_FAILED, StartupFailure
+from bot.health import HealthCheck
+
+log = logging.getLogger(__name__)
+
+
+def build_app(snapshot: metrics.SnapshotSource, health: HealthCheck) -> web.Application:
+    async def serve_metrics(_: web.Request) -> web.Response:
+        await metrics.refresh(snapshot)
+        return web.Response(
+            body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def serve_health(_: web.Request) -> web.Response:
+        report = await health.report()
+        return web.Response(
+            status=report.http_status,
+            text=json.dumps(report.body()),
+            content_type="application/json",
+        )
+
+    app = web.Application()
+    app.router.add_get("/metrics", serve_metrics)
+    app.router.add_get("/healthz", serve_health)
+    return app
+
+
+async def start_metrics_server(
+    host: str, port: int, snapshot: metrics.SnapshotSource, health: HealthCheck
+) -> web.AppRunner:
+    """Serve until `runner.cleanup()`; a taken or invalid address ends the start plainly."""
+    runner = web.AppRunner(build_app(snapshot, health), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartupFailure(
+            f"Could not serve metrics on {host}:{port} ({error.strerror or error}): set "
+            "METRICS_PORT to a free port, or METRICS_HOST to an address of this machine.",
+            EXIT_FAILED,
+        ) from None
+    except BaseException:
+        await runner.cleanup()
+        raise
+    log.info("metrics and health on http://%s:%s/metrics and /healthz", host, port)
+    return runner

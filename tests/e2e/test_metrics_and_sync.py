@@ -1,0 +1,187 @@
+"""The operator's view of a running bot: /metrics and /healthz, and slash commands synced only
+when they changed, each with the real bot process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest_asyncio
+
+from tests.e2e.conftest import RIVYA_KEY, Stack, command_reply, finished_job
+from tests.support.fake_discord import BotRunner, FakeDiscord
+from tests.support.sims.rivya import RivyaSimulator, select_param, sora_2_pro_model
+
+HEALTH_TIMEOUT = 30.0
+EXIT_TIMEOUT = 30.0
+GUILD_SYNC = "PUT /applications/{app}/guilds/{guild}/commands"
+GLOBAL_SYNC = "PUT /applications/{app}/commands"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def idle_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The fake Discord and Rivya, with no bot started yet."""
+    async with (
+        FakeDiscord() as discord,
+        RivyaSimulator(RIVYA_KEY) as provider,
+        BotRunner(tmp_path / "logs") as runner,
+    ):
+        yield Stack(discord, provider, runner, tmp_path, "rivya")
+        await runner.stop_all()
+
+
+async def get(url: str) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http,
+        http.get(url) as response,
+    ):
+        return response.status, await response.text()
+
+
+async def health_becomes(url: str, status: int) -> dict[str, object]:
+    """Ask /healthz until it answers `status` (bounded); its JSON body."""
+    async with asyncio.timeout(HEALTH_TIMEOUT):
+        while True:
+            answer, body = await get(url)
+            if answer == status:
+                return json.loads(body)
+            await asyncio.sleep(0.1)
+
+
+def sample(exposition: str, name: str, **labels: str) -> float | None:
+    """The value of one sample in Prometheus' text format, or None if absent."""
+    for line in exposition.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        metric, _, value = line.rpartition(" ")
+        found_name, _, label_text = metric.partition("{")
+        found = dict(
+            part.split("=", 1) for part in label_text.rstrip("}").split(",") if "=" in part
+        )
+        if found_name == name and {k: v.strip('"') for k, v in found.items()} == labels:
+            return float(value)
+    return None
+
+
+async def test_metrics_after_a_job_and_health_follows_the_gateway(idle_stack: Stack) -> None:
+    stack = idle_stack
+    port = free_port()
+    stack.env_overrides |= {"METRICS_PORT": str(port), "DEFAULT_QUOTA": "1"}
+    credits_at_start = stack.provider.credits
+    await stack.start_bot()
+    base = f"http://127.0.0.1:{port}"
+
+    await finished_job(stack)
+    refusal = await command_reply(
+        stack, "sora", "alice", prompt="one more", orientation="landscape", duration=10
+    )
+    assert "accepted" not in refusal
+    answer, text = await get(f"{base}/metrics")
+    assert answer == 200
+    assert sample(text, "sora_submits_total") == 1
+    assert sample(text, "sora_refusals_total", reason="quota_exhausted") == 1
+    assert sample(text, "sora_jobs", state="delivered") == 1
+    assert sample(text, "sora_jobs", state="queued") == 0
+    assert sample(text, "sora_deliveries_total", kind="upload") == 1
+    assert sample(text, "sora_worker_queue_depth", stage="waiting") == 0
+    assert sample(text, "sora_worker_queue_depth", stage="in_flight") == 0
+    assert sample(text, "sora_provider_credits", provider="rivya") == credits_at_start  # last check
+    ok_creates = sample(
+        text,
+        "sora_provider_request_seconds_count",
+        provider="rivya",
+        operation="create",
+        outcome="ok",
+    )
+    assert ok_creates == 1
+    polls = sample(
+        text,
+        "sora_provider_request_seconds_count",
+        provider="rivya",
+        operation="status",
+        outcome="ok",
+    )
+    assert polls is not None and polls >= 1
+
+    assert await health_becomes(f"{base}/healthz", 200) == {
+        "status": "ok",
+        "failing": [],
+        "gateway": "ok",
+        "worker": "ok",
+        "database": "ok",
+    }
+    await stack.discord.gateway.cut()
+    body = await health_becomes(f"{base}/healthz", 503)
+    assert body["failing"] == ["gateway"] and body["worker"] == "ok"
+    stack.discord.gateway.restore()
+    await health_becomes(f"{base}/healthz", 200)
+    stack.assert_clean_log()
+
+
+async def test_health_command_reads_the_running_bot(idle_stack: Stack) -> None:
+    """`sora-bot check --health`, the image's health check, exits 0 only while healthy."""
+    stack = idle_stack
+    port = free_port()
+    stack.env_overrides["METRICS_PORT"] = str(port)
+    await stack.start_bot()
+    await health_becomes(f"http://127.0.0.1:{port}/healthz", 200)
+
+    async def check_health() -> tuple[int, str]:
+        checker = await stack.runner.start(
+            "bot", stack.env(), cwd=stack.workdir, args=("check", "--health")
+        )
+        return await checker.wait_exit(EXIT_TIMEOUT), checker.log_text()
+
+    code, output = await check_health()
+    assert code == 0 and output.startswith("health    ok: {"), output
+    await stack.discord.gateway.cut()
+    await health_becomes(f"http://127.0.0.1:{port}/healthz", 503)
+    code, output = await check_health()
+    assert code == 1 and output.startswith("health    FAILED: HTTP 503"), output
+    assert '"failing": ["gateway"]' in output
+
+
+async def restart(stack: Stack, **env: str) -> None:
+    assert stack.bot is not None
+    await stack.bot.terminate()
+    stack.env_overrides.update(env)
+    await stack.start_bot()
+
+
+async def test_commands_are_synced_only_when_they_changed(idle_stack: Stack) -> None:
+    stack = idle_stack
+    await stack.start_bot()
+    assert len(stack.discord.requests_to(GUILD_SYNC)) == 1
+
+    await restart(stack)  # the same tree: nothing to send
+    assert len(stack.discord.requests_to(GUILD_SYNC)) == 1
+    assert stack.bot is not None
+    assert "commands unchanged since their last sync (guild:" in stack.bot.log_text()
+
+    # A model the bot learns from the catalogue, with other durations: other choices.
+    learned = sora_2_pro_model() | {"id": "sora-2-short"}
+    learned["params"] = [select_param("n_frames", ["5"], "5", "Duration")]
+    stack.provider.catalogue.append(learned)
+    await restart(stack, MODEL="sora-2-short")
+    assert len(stack.discord.requests_to(GUILD_SYNC)) == 2
+
+    await restart(stack, DEV_GUILD_ID="")  # another target: global
+    assert len(stack.discord.requests_to(GLOBAL_SYNC)) == 1
+    assert len(stack.discord.requests_to(GUILD_SYNC)) == 2
+
+    await stack.bot.terminate()
+    forget = await stack.runner.start("bot", stack.env(), cwd=stack.workdir, args=("sync",))
+    assert await forget.wait_exit(EXIT_TIMEOUT) == 0, forget.log_text()
+    assert "forgot 2 recorded command sync(s)" in forget.log_text()
+    await stack.start_bot()
+    assert len(stack.discord.requests_to(GLOBAL_SYNC)) == 2

@@ -20,7 +20,7 @@ from bot.jobs import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
-from bot.storage.database import Database
+from bot.storage.database import open_database
 from bot.submission import Ask, Requester, Submitter
 
 QUOTA = 5
@@ -28,7 +28,7 @@ QUOTA = 5
 
 async def main(members: int, per_member: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "bench.sqlite3")
+        db = await open_database(Path(folder) / "bench.sqlite3")
         clock = SystemClock()
         jobs = JobStore(
             db,

@@ -26,7 +26,7 @@ from bot.jobs import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import QuotaDefaults, QuotaPolicy
-from bot.storage.database import Database
+from bot.storage.database import open_database
 from bot.submission import Ask, Requester, Submitter
 
 ROUNDS = 3
@@ -36,7 +36,7 @@ async def round_trips_per_accepted_sora() -> int:
     """The bot's own admission code (`Submitter.submit` and the hand-over to the worker),
     counted in this process on a database of its own."""
     with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "count.sqlite3")
+        db = await open_database(Path(folder) / "count.sqlite3")
         try:
             jobs = JobStore(
                 db,

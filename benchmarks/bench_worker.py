@@ -24,7 +24,7 @@ from bot.models import JobOptions, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.quotas import Allowance, QuotaPeriod
-from bot.storage.database import Database
+from bot.storage.database import open_database
 from bot.worker import Worker
 from tests.support.doubles import RecordingPresenter
 from tests.support.sims.rivya import RivyaSimulator
@@ -56,7 +56,7 @@ def polls_within(deadline: float, gaps: tuple[float, ...]) -> int:
 
 async def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "bench.sqlite3")
+        db = await open_database(Path(folder) / "bench.sqlite3")
         clock = SystemClock()
         store = JobStore(
             db,

@@ -1,5 +1,6 @@
 """Count database round trips: every call that crosses to aiosqlite's thread (a statement, a
-fetch) is one, whatever it carries."""
+fetch) or to the PostgreSQL server (asyncpg: a statement, BEGIN, COMMIT) is one, whatever it
+carries."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from typing import Any
 import aiosqlite
 import aiosqlite.core
 import aiosqlite.cursor
+import asyncpg.connection
 
 _COUNTED = (
     (aiosqlite.core.Connection, ("execute", "execute_fetchall", "executemany", "execute_insert")),
     (aiosqlite.cursor.Cursor, ("fetchone", "fetchall", "fetchmany")),
+    (asyncpg.connection.Connection, ("execute", "fetch", "fetchrow", "fetchval", "executemany")),
 )
 
 

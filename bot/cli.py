@@ -15,9 +15,16 @@ from typing import Any
 
 from dotenv import load_dotenv
 
-from bot.config import Settings, SettingsError, database_path_from, load_settings
+from bot.config import (
+    Settings,
+    SettingsError,
+    database_path_from,
+    database_url_from,
+    load_settings,
+)
 from bot.failures import EXIT_BAD_SETTINGS, EXIT_FAILED, explain
 from bot.logging_setup import configure_logging
+from bot.storage.urls import DatabaseTarget
 
 log = logging.getLogger("bot")
 
@@ -94,7 +101,7 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
     if args.command == "backup":
         return _backup(args.path, args.force)
     if args.command == "sync":
-        return asyncio.run(_forget_synced_commands(database_path_from(os.environ)))
+        return _sync()
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -145,17 +152,30 @@ def _check_health(host: str, port: int) -> int:
     return 0 if healthy else EXIT_FAILED
 
 
-async def _forget_synced_commands(database_path: Path) -> int:
-    from bot.command_sync import SyncRecords
-    from bot.storage.database import Database
+def _sync() -> int:
+    from bot.storage.urls import parse_target
 
-    if not database_path.exists():
-        print(f"nothing to forget: there is no database at {database_path} yet")
+    try:
+        target = parse_target(database_url_from(os.environ))
+    except ValueError as error:
+        print(f"sync failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    return asyncio.run(_forget_synced_commands(target))
+
+
+async def _forget_synced_commands(target: DatabaseTarget) -> int:
+    import asyncpg
+
+    from bot.command_sync import SyncRecords
+    from bot.storage.database import open_database
+
+    if target.path is not None and not target.path.exists():
+        print(f"nothing to forget: there is no database at {target.path} yet")
         return 0
     try:
-        db = await Database.open(database_path)
-    except (OSError, sqlite3.DatabaseError) as error:
-        print(f"sync failed: cannot open {database_path}: {error}", file=sys.stderr)
+        db = await open_database(target.path or target.url)
+    except (OSError, sqlite3.DatabaseError, asyncpg.PostgresError) as error:
+        print(f"sync failed: cannot open {target.describe()}: {error}", file=sys.stderr)
         return EXIT_FAILED
     try:
         forgotten = await SyncRecords(db).forget()

@@ -54,5 +54,4 @@ class SyncRecords:
     async def forget(self) -> int:
         """Forget every recorded sync, so the next start syncs again; the number forgotten."""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM command_syncs")
-            return cursor.rowcount
+            return await conn.execute("DELETE FROM command_syncs")

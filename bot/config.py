@@ -57,6 +57,8 @@ class Settings:
     unified_api_key: Secret | None
     unified_base_url: str | None
     database_path: Path
+    # sqlite:///… (from DATABASE_PATH) or postgresql://…, which may hold a password.
+    database_url: str = field(repr=False)
     media_dir: Path
     dev_guild_id: int | None
     default_quota: int
@@ -233,6 +235,24 @@ def database_path_from(env: Mapping[str, str]) -> Path:
     return Path(_Reader(env).raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
 
 
+def database_url_from(env: Mapping[str, str]) -> str:
+    """DATABASE_URL, or SQLite at DATABASE_PATH (the default, as before DATABASE_URL existed).
+    Raises `DatabaseUrlError` for a URL this bot cannot use."""
+    from bot.storage.urls import parse_target
+
+    url = _Reader(env).raw("DATABASE_URL")
+    if url is None:
+        return f"sqlite:///{database_path_from(env)}"
+    return parse_target(url).url
+
+
+def database_password(url: str) -> str | None:
+    """The password inside a PostgreSQL DATABASE_URL: scrubbed from logs like the keys."""
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password if url.startswith("postgres") else None
+
+
 DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
 DEFAULT_UNIFIED_POLL = "30,30,45,60"
 
@@ -258,6 +278,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
 
     database_path = database_path_from(read.env)
+    try:
+        database_url = database_url_from(read.env)
+    except ValueError as error:
+        read.problems.append(str(error))
+        database_url = f"sqlite:///{database_path}"
     media_dir = Path(read.raw("MEDIA_DIR") or str(database_path.parent / "media"))
     upload_limit_mb = read.number("UPLOAD_LIMIT_MB", 10.0, minimum=1.0)
     log_level = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
@@ -277,6 +302,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         unified_api_key=Secret(unified_key) if unified_key else None,
         unified_base_url=unified_base,
         database_path=database_path,
+        database_url=database_url,
         media_dir=media_dir,
         dev_guild_id=read.integer("DEV_GUILD_ID", None, minimum=1),
         default_quota=read.integer("DEFAULT_QUOTA", 5, minimum=0) or 0,
@@ -306,7 +332,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         credit_warning=credit_warning,
         metrics_port=read.port("METRICS_PORT"),
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
-        secrets=tuple(Secret(s) for s in (token, rivya_key, unified_key) if s),
+        secrets=tuple(
+            Secret(s) for s in (token, rivya_key, unified_key, database_password(database_url)) if s
+        ),
     )
     if read.problems:
         raise SettingsError(read.problems)

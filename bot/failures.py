@@ -72,6 +72,16 @@ def explain(error: BaseException, settings: Settings) -> StartupFailure | None:
             "volume).",
             EXIT_STORAGE,
         )
+    if _is_postgres_error(error) or (
+        isinstance(error, OSError) and settings.database_url.startswith("postgres")
+    ):
+        from bot.storage.urls import redact
+
+        return StartupFailure(
+            f"Cannot use the database {redact(settings.database_url)}: {error}. Check that the "
+            "PostgreSQL server is running and DATABASE_URL names it, its user and its database.",
+            EXIT_STORAGE,
+        )
     if isinstance(error, sqlite3.DatabaseError):
         return StartupFailure(
             f"Cannot use the database {settings.database_path}: {error}. Check the file and its "
@@ -79,3 +89,9 @@ def explain(error: BaseException, settings: Settings) -> StartupFailure | None:
             EXIT_STORAGE,
         )
     return None
+
+
+def _is_postgres_error(error: BaseException) -> bool:
+    import asyncpg
+
+    return isinstance(error, asyncpg.PostgresError | asyncpg.InterfaceError)

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from bot import audit, quotas
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
@@ -32,6 +30,7 @@ from bot.models import (
     check_transition,
 )
 from bot.quotas import Allowance
+from bot.storage.connection import Connection, marks
 from bot.storage.database import Database
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
@@ -86,6 +85,9 @@ class JobStore:
         now = self.clock.now()
         refusal: str | None = None
         async with self.db.transaction() as conn:
+            # Other processes may accept jobs at the same moment (PostgreSQL): everything
+            # checked below is about this member and this guild, so hold both until commit.
+            await conn.lock(("member", new.guild_id, new.user_id), ("guild", new.guild_id))
             facts = await _admission_facts(conn, new, allowance, now)
             if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
@@ -114,7 +116,7 @@ class JobStore:
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                rows = await conn.execute_fetchall(
+                row = await conn.fetch_one(
                     "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
                     "options_json, image_path, image_name, image_mime, image_source_url, "
                     "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
@@ -143,7 +145,7 @@ class JobStore:
                         now,
                     ),
                 )
-                row = next(iter(rows))
+                assert row is not None
                 label = None if balance.from_bonus else allowance.period.day_key(now)
                 await quotas.write_hold(conn, row["id"], new.guild_id, new.user_id, label, now)
         if refusal is not None:
@@ -167,20 +169,20 @@ class JobStore:
         ids in `exclude` (steps already in flight)."""
         values = tuple(state.value for state in states)
         rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE state IN ({_marks(values)}) AND next_action_at <= ? "
-            f"AND id NOT IN ({_marks(exclude)}) ORDER BY next_action_at LIMIT ?",
+            f"SELECT * FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ?"
+            f"{_excluding(exclude)} ORDER BY next_action_at LIMIT ?",
             (*values, now, *exclude, limit),
         )
         return [Job.from_row(row) for row in rows]
 
     async def next_due_at(self, exclude: tuple[int, ...] = ()) -> float | None:
         """The earliest next action time of an active job, leaving out the ids in `exclude`."""
-        row = await self.db.fetch_one(
-            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({_marks(_ACTIVE)}) "
-            f"AND id NOT IN ({_marks(exclude)})",
+        value = await self.db.fetch_value(
+            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({marks(_ACTIVE)})"
+            f"{_excluding(exclude)}",
             (*_ACTIVE, *exclude),
         )
-        return float(row[0]) if row and row[0] is not None else None
+        return float(value) if value is not None else None
 
     async def count_by_state(self) -> dict[str, int]:
         """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""
@@ -190,13 +192,12 @@ class JobStore:
     async def count_due(self, now: float, excluding: Collection[int] = ()) -> int:
         """Active jobs whose next action time has come, leaving out the ids in `excluding`."""
         excluded = tuple(excluding)
-        skip = f" AND id NOT IN ({_marks(excluded)})" if excluded else ""
-        row = await self.db.fetch_one(
-            f"SELECT COUNT(*) FROM jobs WHERE state IN ({_marks(_ACTIVE)}) "
-            f"AND next_action_at <= ?{skip}",
+        value = await self.db.fetch_value(
+            f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks(_ACTIVE)}) "
+            f"AND next_action_at <= ?{_excluding(excluded)}",
             (*_ACTIVE, now, *excluded),
         )
-        return int(row[0]) if row else 0
+        return int(value or 0)
 
     async def recent_for_member(self, guild_id: int, user_id: int, limit: int) -> list[Job]:
         """The member's latest jobs in the guild, newest first."""
@@ -210,7 +211,7 @@ class JobStore:
         """Reference images of jobs still in progress (never to be swept away)."""
         rows = await self.db.fetch_all(
             "SELECT image_path FROM jobs WHERE image_path IS NOT NULL "
-            f"AND state IN ({_marks(_ACTIVE)})",
+            f"AND state IN ({marks(_ACTIVE)})",
             _ACTIVE,
         )
         return [Path(row[0]) for row in rows]
@@ -218,7 +219,7 @@ class JobStore:
     async def active_for_member(self, guild_id: int, user_id: int) -> list[Job]:
         rows = await self.db.fetch_all(
             "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "
-            f"AND state IN ({_marks(_ACTIVE)}) ORDER BY id",
+            f"AND state IN ({marks(_ACTIVE)}) ORDER BY id",
             (guild_id, user_id, *_ACTIVE),
         )
         return [Job.from_row(row) for row in rows]
@@ -247,11 +248,11 @@ class JobStore:
         assignments = ", ".join(f"{column} = ?" for column in fields)
         unsent = " AND submit_attempted = 0" if only_if_unsent else ""
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?{unsent}",
                 (*fields.values(), job.id, job.state.value),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
             if outcome is not None:
                 await quotas.write_outcome(conn, job.id, outcome.value, outcome_reason, now)
@@ -266,11 +267,11 @@ class JobStore:
         values = tuple(state.value for state in states)
         assignments = ", ".join(f"{column} = ?" for column in fields)
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({_marks(values)})",
+            changed = await conn.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({marks(values)})",
                 (*fields.values(), job.id, *values),
             )
-            return cursor.rowcount == 1
+            return changed == 1
 
     async def hand_to_worker(
         self, job: Job, status_message_id: int, status_text: str, image_source_url: str | None
@@ -303,12 +304,12 @@ class JobStore:
         """Claim the create call: True only for the first caller since the last resend."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE jobs SET submit_attempted = 1, updated_at = ? "
                 "WHERE id = ? AND state = ? AND submit_attempted = 0",
                 (now, job.id, JobState.QUEUED.value),
             )
-            return cursor.rowcount == 1
+            return changed == 1
 
     async def record_reference(self, job: Job, reference_url: str) -> bool:
         return await self._keep_within(job, (JobState.QUEUED,), {"reference_url": reference_url})
@@ -390,8 +391,8 @@ class JobStore:
     async def record_repost(self, job: Job, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT OR IGNORE INTO result_reposts (message_id, job_id, channel_id, "
-                "created_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO result_reposts (message_id, job_id, channel_id, created_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (message_id, job.id, channel_id, self.clock.now()),
             )
 
@@ -408,12 +409,12 @@ class JobStore:
         """Mark the posted video removed (once); a moderator's removal is also audited."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+            changed = await conn.execute(
                 "UPDATE jobs SET result_deleted_by = ?, result_deleted_at = ?, updated_at = ? "
                 "WHERE id = ? AND result_deleted_at IS NULL",
                 (actor_id, now, now, job.id),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return False
             if moderator_action is not None:
                 await audit.record(conn, job.guild_id, actor_id, moderator_action, now)
@@ -475,14 +476,14 @@ class _AdmissionFacts:
 
 
 async def _admission_facts(
-    conn: aiosqlite.Connection, new: NewJob, allowance: Allowance, now: float
+    conn: Connection, new: NewJob, allowance: Allowance, now: float
 ) -> _AdmissionFacts:
     """Everything `submit` checks, read in one statement inside its transaction."""
     balance_sql, balance_params = quotas.balance_subqueries(
         new.guild_id, new.user_id, allowance.period, now
     )
-    active = f"state IN ({_marks(_ACTIVE)})"
-    rows = await conn.execute_fetchall(
+    active = f"state IN ({marks(_ACTIVE)})"
+    row = await conn.fetch_one(
         f"SELECT (SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? AND {active}), "
         f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {active}), "
         f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {active}), "
@@ -506,7 +507,8 @@ async def _admission_facts(
             *balance_params,
         ),
     )
-    rerunning, mine, in_guild, last, usage, bonus_sum = next(iter(rows))
+    assert row is not None
+    rerunning, mine, in_guild, last, usage, bonus_sum = row
     return _AdmissionFacts(
         rerunning=int(rerunning),
         active=int(mine),
@@ -516,12 +518,6 @@ async def _admission_facts(
     )
 
 
-def _marks(values: tuple[Any, ...]) -> str:
-    return ", ".join("?" for _ in values)
-
-
-async def _row(conn: aiosqlite.Connection, job_id: int) -> aiosqlite.Row:
-    cursor = await conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
-    row = await cursor.fetchone()
-    assert row is not None
-    return row
+def _excluding(ids: tuple[int, ...]) -> str:
+    """` AND id NOT IN (?, …)` for `ids`, or nothing (an empty list is not valid SQL)."""
+    return f" AND id NOT IN ({marks(ids)})" if ids else ""

@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
 from bot import audit, blocklist, quota_rules, quotas
 from bot.audit import Action
 from bot.clock import Clock
@@ -20,6 +18,7 @@ from bot.jobs import JobStore
 from bot.models import Job, JobState
 from bot.pages import page_bounds, pick_page
 from bot.quotas import Allowance, Balance, QuotaPolicy
+from bot.storage.connection import Connection
 from bot.storage.database import Database
 
 MAX_LIMIT = 1000
@@ -227,6 +226,7 @@ class ModerationService:
             raise Refusal(f"The amount must be between -{MAX_GRANT} and {MAX_GRANT}, and not 0.")
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            await conn.lock(("member", actor.guild_id, member_id))  # the same lock as a submit
             # A grant lowers usage: its units are the negative of the videos given.
             ledger_id = await quotas.write_adjustment(
                 conn, actor.guild_id, member_id, "grant", -amount, None, actor.user_id, reason, now
@@ -257,6 +257,7 @@ class ModerationService:
         reason = _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
+            await conn.lock(("member", actor.guild_id, member_id))  # the same lock as a submit
             period = await self.policy.period_in(conn, actor.guild_id)
             used = await quotas.period_usage(conn, actor.guild_id, member_id, period, now)
             pending = await quotas.pending_holds(conn, actor.guild_id, member_id, period, now)
@@ -409,7 +410,7 @@ class ModerationService:
 
     async def _record(
         self,
-        conn: aiosqlite.Connection,
+        conn: Connection,
         actor: Actor,
         action: Action,
         now: float,

@@ -41,8 +41,12 @@ class Verdict:
 async def run_checks(settings: Settings, discord_api: str, *, local: bool) -> list[Verdict]:
     """Every check (only the storage ones when `local`); `discord_api` is discord.py's REST
     base, so a redirected client is checked against the same server."""
+    if settings.database_url.startswith("postgres"):
+        database = await check_postgres(settings.database_url)
+    else:
+        database = await asyncio.to_thread(check_database, settings.database_path)
     verdicts = [
-        await asyncio.to_thread(check_database, settings.database_path),
+        database,
         await asyncio.to_thread(check_media, settings.media_dir),
     ]
     if not local:
@@ -88,6 +92,37 @@ def check_database(path: Path) -> Verdict:
     if pending:
         return verdict(True, f"{path}: {pending} migration(s) to apply at the next start")
     return verdict(True, f"{path}: readable, migrations up to date")
+
+
+async def check_postgres(url: str) -> Verdict:
+    """Connect, and compare the applied migrations with the ones this version knows."""
+    import asyncpg
+
+    from bot.storage.urls import redact
+
+    where = redact(url)
+    try:
+        conn = await asyncpg.connect(url, timeout=10, command_timeout=10)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        return Verdict("database", False, f"{where} cannot be reached: {error}", FAILED_DATABASE)
+    try:
+        tracked = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        rows = await conn.fetch("SELECT version FROM schema_migrations") if tracked else []
+    except asyncpg.PostgresError as error:
+        return Verdict("database", False, f"{where} cannot be read: {error}", FAILED_DATABASE)
+    finally:
+        await conn.close()
+    applied = {row[0] for row in rows}
+    known = set(bundled_migration_versions("postgresql"))
+    newer = sorted(applied - known)
+    if newer:
+        detail = f"{where} was upgraded by a newer sora-bot (migrations {newer})"
+        return Verdict("database", False, detail, FAILED_DATABASE)
+    pending = len(known - applied)
+    if pending:
+        detail = f"{where}: {pending} migration(s) to apply at the next start"
+        return Verdict("database", True, detail, FAILED_DATABASE)
+    return Verdict("database", True, f"{where}: reachable, migrations up to date", FAILED_DATABASE)
 
 
 def check_media(folder: Path) -> Verdict:

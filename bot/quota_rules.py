@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
+from bot.storage.connection import Connection, Row, marks
 
 
 @dataclass(frozen=True)
@@ -31,25 +31,21 @@ class Block:
     blocked_at: float
 
 
-async def _one(
-    conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]
-) -> aiosqlite.Row | None:
-    cursor = await conn.execute(sql, params)
-    return await cursor.fetchone()
+async def _one(conn: Connection, sql: str, params: tuple[object, ...]) -> Row | None:
+    return await conn.fetch_one(sql, params)
 
 
 async def member_rules(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
+    conn: Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
 ) -> MemberRules:
     role_limits: dict[int, int] = {}
     if role_ids:
-        marks = ", ".join("?" for _ in role_ids)
-        cursor = await conn.execute(
+        rows = await conn.fetch_all(
             "SELECT role_id, quota_limit FROM quota_role_limits "
-            f"WHERE guild_id = ? AND role_id IN ({marks})",
+            f"WHERE guild_id = ? AND role_id IN ({marks(role_ids)})",
             (guild_id, *role_ids),
         )
-        role_limits = {int(row[0]): int(row[1]) for row in await cursor.fetchall()}
+        role_limits = {int(row[0]): int(row[1]) for row in rows}
     return MemberRules(
         guild_default=await guild_default(conn, guild_id),
         override=await get_override(conn, guild_id, user_id),
@@ -66,20 +62,25 @@ class Standing:
 
 
 async def member_standing(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
+    conn: Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
 ) -> Standing:
     """`member_rules` and `get_block` in a single statement."""
-    marks = ", ".join("?" for _ in role_ids)
-    rows = await conn.execute_fetchall(
-        "SELECT 'default', quota_limit, period, NULL FROM quota_guild_defaults "
+    # A member without roles reads no role limits (and `IN ()` is not valid SQL everywhere).
+    roles = (
+        "UNION ALL SELECT 'role', quota_limit, NULL, role_id FROM quota_role_limits "
+        f"WHERE guild_id = ? AND role_id IN ({marks(role_ids)})"
+        if role_ids
+        else ""
+    )
+    role_params = (guild_id, *role_ids) if role_ids else ()
+    rows = await conn.fetch_all(
+        "SELECT 'default', quota_limit, period, CAST(NULL AS BIGINT) FROM quota_guild_defaults "
         "WHERE guild_id = ? "
         "UNION ALL SELECT 'override', quota_limit, NULL, NULL FROM quota_member_overrides "
         "WHERE guild_id = ? AND user_id = ? "
         "UNION ALL SELECT 'block', NULL, NULL, NULL FROM quota_blocks "
-        "WHERE guild_id = ? AND user_id = ? "
-        "UNION ALL SELECT 'role', quota_limit, NULL, role_id FROM quota_role_limits "
-        f"WHERE guild_id = ? AND role_id IN ({marks})",
-        (guild_id, guild_id, user_id, guild_id, user_id, guild_id, *role_ids),
+        f"WHERE guild_id = ? AND user_id = ? {roles}",
+        (guild_id, guild_id, user_id, guild_id, user_id, *role_params),
     )
     default: GuildDefault | None = None
     override: int | None = None
@@ -97,7 +98,7 @@ async def member_standing(
     return Standing(MemberRules(default, override, role_limits), blocked)
 
 
-async def guild_default(conn: aiosqlite.Connection, guild_id: int) -> GuildDefault | None:
+async def guild_default(conn: Connection, guild_id: int) -> GuildDefault | None:
     row = await _one(
         conn,
         "SELECT quota_limit, period FROM quota_guild_defaults WHERE guild_id = ?",
@@ -107,7 +108,7 @@ async def guild_default(conn: aiosqlite.Connection, guild_id: int) -> GuildDefau
 
 
 async def set_guild_default(
-    conn: aiosqlite.Connection, guild_id: int, limit: int, period: str, actor_id: int, now: float
+    conn: Connection, guild_id: int, limit: int, period: str, actor_id: int, now: float
 ) -> None:
     await conn.execute(
         "INSERT INTO quota_guild_defaults (guild_id, quota_limit, period, updated_by, updated_at) "
@@ -118,7 +119,7 @@ async def set_guild_default(
     )
 
 
-async def get_role_limit(conn: aiosqlite.Connection, guild_id: int, role_id: int) -> int | None:
+async def get_role_limit(conn: Connection, guild_id: int, role_id: int) -> int | None:
     row = await _one(
         conn,
         "SELECT quota_limit FROM quota_role_limits WHERE guild_id = ? AND role_id = ?",
@@ -128,7 +129,7 @@ async def get_role_limit(conn: aiosqlite.Connection, guild_id: int, role_id: int
 
 
 async def set_role_limit(
-    conn: aiosqlite.Connection, guild_id: int, role_id: int, limit: int, actor_id: int, now: float
+    conn: Connection, guild_id: int, role_id: int, limit: int, actor_id: int, now: float
 ) -> None:
     await conn.execute(
         "INSERT INTO quota_role_limits (guild_id, role_id, quota_limit, updated_by, updated_at) "
@@ -139,14 +140,14 @@ async def set_role_limit(
     )
 
 
-async def clear_role_limit(conn: aiosqlite.Connection, guild_id: int, role_id: int) -> bool:
-    cursor = await conn.execute(
+async def clear_role_limit(conn: Connection, guild_id: int, role_id: int) -> bool:
+    changed = await conn.execute(
         "DELETE FROM quota_role_limits WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
-async def get_override(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int | None:
+async def get_override(conn: Connection, guild_id: int, user_id: int) -> int | None:
     row = await _one(
         conn,
         "SELECT quota_limit FROM quota_member_overrides WHERE guild_id = ? AND user_id = ?",
@@ -156,7 +157,7 @@ async def get_override(conn: aiosqlite.Connection, guild_id: int, user_id: int) 
 
 
 async def set_override(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, limit: int, actor_id: int, now: float
+    conn: Connection, guild_id: int, user_id: int, limit: int, actor_id: int, now: float
 ) -> None:
     await conn.execute(
         "INSERT INTO quota_member_overrides (guild_id, user_id, quota_limit, updated_by, "
@@ -167,15 +168,15 @@ async def set_override(
     )
 
 
-async def clear_override(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
-    cursor = await conn.execute(
+async def clear_override(conn: Connection, guild_id: int, user_id: int) -> bool:
+    changed = await conn.execute(
         "DELETE FROM quota_member_overrides WHERE guild_id = ? AND user_id = ?",
         (guild_id, user_id),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
-async def get_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> Block | None:
+async def get_block(conn: Connection, guild_id: int, user_id: int) -> Block | None:
     row = await _one(
         conn,
         "SELECT reason, blocked_by, blocked_at FROM quota_blocks "
@@ -186,7 +187,7 @@ async def get_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> 
 
 
 async def add_block(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     user_id: int,
     reason: str | None,
@@ -194,16 +195,16 @@ async def add_block(
     now: float,
 ) -> bool:
     """False if the member was already blocked (the first block and its reason stand)."""
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO quota_blocks (guild_id, user_id, reason, blocked_by, blocked_at) "
-        "VALUES (?, ?, ?, ?, ?)",
+    changed = await conn.execute(
+        "INSERT INTO quota_blocks (guild_id, user_id, reason, blocked_by, blocked_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         (guild_id, user_id, reason, actor_id, now),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
-async def remove_block(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
-    cursor = await conn.execute(
+async def remove_block(conn: Connection, guild_id: int, user_id: int) -> bool:
+    changed = await conn.execute(
         "DELETE FROM quota_blocks WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
     )
-    return cursor.rowcount == 1
+    return changed == 1

@@ -22,12 +22,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot import blocklist, quota_rules
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
 from bot.quota_rules import MemberRules
+from bot.storage.connection import Connection
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -180,13 +179,13 @@ class QuotaPolicy:
             return await self.allowance_in(conn, guild_id, user_id, role_ids)
 
     async def allowance_in(
-        self, conn: aiosqlite.Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
+        self, conn: Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
     ) -> Allowance:
         """The same, inside a transaction the caller already holds."""
         rules = await quota_rules.member_rules(conn, guild_id, user_id, role_ids)
         return resolve(self.defaults, rules)
 
-    async def period_in(self, conn: aiosqlite.Connection, guild_id: int) -> QuotaPeriod:
+    async def period_in(self, conn: Connection, guild_id: int) -> QuotaPeriod:
         default = await quota_rules.guild_default(conn, guild_id)
         kind = default.period if default else self.defaults.period
         return QuotaPeriod(kind, self.defaults.timezone)
@@ -226,10 +225,9 @@ def _refuse_if_barred(
 # -- ledger ---------------------------------------------------------------------------------
 
 
-async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple[object, ...]) -> int:
-    cursor = await conn.execute(sql, params)
-    row = await cursor.fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+async def _scalar(conn: Connection, sql: str, params: tuple[object, ...]) -> int:
+    value = await conn.fetch_value(sql, params)
+    return int(value) if value is not None else 0
 
 
 # Usage in a period (guild, user, first date, next period's first date), and the bonus
@@ -259,14 +257,14 @@ def balance_of(limit: int, usage: int, bonus_sum: int) -> Balance:
 
 
 async def period_usage(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
+    conn: Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
 ) -> int:
     start, end = period.span(now)
     return await _scalar(conn, USAGE_SQL, (guild_id, user_id, start, end))
 
 
 async def pending_holds(
-    conn: aiosqlite.Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
+    conn: Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
 ) -> int:
     """Holds in the current period whose job has no outcome yet."""
     start, end = period.span(now)
@@ -280,12 +278,12 @@ async def pending_holds(
     )
 
 
-async def bonus_balance(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> int:
+async def bonus_balance(conn: Connection, guild_id: int, user_id: int) -> int:
     return -(await _scalar(conn, BONUS_SUM_SQL, (guild_id, user_id)))
 
 
 async def read_balance(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     user_id: int,
     limit: int,
@@ -297,7 +295,7 @@ async def read_balance(
 
 
 async def settle_owed(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     user_id: int,
     balance: Balance,
@@ -323,7 +321,7 @@ async def settle_owed(
 
 
 async def write_hold(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     job_id: int,
     guild_id: int,
     user_id: int,
@@ -338,26 +336,24 @@ async def write_hold(
     )
 
 
-async def write_outcome(
-    conn: aiosqlite.Connection, job_id: int, kind: str, reason: str, now: float
-) -> bool:
+async def write_outcome(conn: Connection, job_id: int, kind: str, reason: str, now: float) -> bool:
     """Charge or release the job's hold; False if it had no hold or already has an outcome.
 
     The unique index on (job_id) for outcomes makes a second charge or release impossible.
     """
     assert kind in ("charge", "release")
-    cursor = await conn.execute(
-        "INSERT OR IGNORE INTO quota_ledger (guild_id, user_id, job_id, kind, units, "
+    changed = await conn.execute(
+        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, "
         "period_start, actor_id, reason, created_at) "
         "SELECT guild_id, user_id, job_id, ?, ?, period_start, NULL, ?, ? "
-        "FROM quota_ledger WHERE job_id = ? AND kind = 'hold'",
+        "FROM quota_ledger WHERE job_id = ? AND kind = 'hold' ON CONFLICT DO NOTHING",
         (kind, 0 if kind == "charge" else -1, reason, now, job_id),
     )
-    return cursor.rowcount == 1
+    return changed == 1
 
 
 async def write_adjustment(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     guild_id: int,
     user_id: int,
     kind: str,
@@ -369,13 +365,11 @@ async def write_adjustment(
 ) -> int:
     """A moderator's grant (bonus, `period_key` None) or adjustment; returns the row id."""
     assert kind in ("grant", "adjustment")
-    cursor = await conn.execute(
+    return await conn.insert_returning_id(
         "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
         "actor_id, reason, created_at) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
         (guild_id, user_id, kind, units, period_key, actor_id, reason, now),
     )
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
 # -- refusals (the words; `JobStore.submit` raises them) -------------------------------------

@@ -21,7 +21,7 @@ async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) ->
         "SELECT * FROM jobs WHERE guild_id = ? "
         "AND (result_message_id = ? OR status_message_id = ? "
         "OR id = (SELECT job_id FROM result_reposts WHERE message_id = ?)) "
-        "ORDER BY result_message_id = ? DESC LIMIT 1",
+        "ORDER BY CASE WHEN result_message_id = ? THEN 0 ELSE 1 END LIMIT 1",
         (guild_id, message_id, message_id, message_id, message_id),
     )
     return Job.from_row(row) if row else None

@@ -21,7 +21,7 @@ from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quotas import QuotaDefaults, QuotaPolicy
 from bot.schedule import PollPlan
-from bot.storage.database import Database
+from bot.storage.database import Database, open_database
 from bot.submission import Submitter
 from bot.timings import CompletionTimes, PollSchedule
 
@@ -124,7 +124,7 @@ async def probe_provider(provider: VideoProvider) -> ProviderHealth:
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:
-    db = await Database.open(settings.database_path)
+    db = await open_database(settings.database_url)
     http = aiohttp.ClientSession()
     try:
         provider = await build_provider(settings, http)

@@ -32,12 +32,12 @@ class CompletionTimes:
             return
         kind = (job.provider, job.model, job.options.duration)
         async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO completion_times (provider, model, duration, seconds, "
-                "job_id, recorded_at) VALUES (?, ?, ?, ?, ?, ?)",
+            changed = await conn.execute(
+                "INSERT INTO completion_times (provider, model, duration, seconds, job_id, "
+                "recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (*kind, seconds, job.id, self.clock.now()),
             )
-            if cursor.rowcount != 1:
+            if changed != 1:
                 return
             await conn.execute(
                 "DELETE FROM completion_times WHERE provider = ? AND model = ? AND duration = ? "

@@ -3,6 +3,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
+
+# The suite runs its storage, flow and end-to-end tests on a real PostgreSQL server too (a
+# throw-away cluster, tests/support/postgres_cluster.py): the Debian server package provides it.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "The tests need the PostgreSQL server binaries (/usr/lib/postgresql/*/bin/initdb):" \
+            "run 'sudo apt-get install postgresql' (Debian or Ubuntu), then run this again." >&2
+        exit 1
+    fi
+    echo "Installing the PostgreSQL server package for the tests ..."
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql \
+        >/dev/null
+fi
 ensure_venv requirements-dev.lock "[test]"
 # Lint and types first: quick, and they catch what tests may not reach.
 .venv/bin/ruff check .

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.jobs import JobStore
-from bot.storage.database import Database
+from bot.storage.database import ENGINES, Database, open_database
 from tests.support.doubles import FakeClock
+from tests.support.postgres_cluster import Databases, PostgresCluster
 
 
 @pytest.fixture
@@ -15,9 +17,37 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Databases]:
+    """A real PostgreSQL server for the whole run, started on first use."""
+    with PostgresCluster() as cluster:
+        yield Databases(cluster)
+
+
+def _migrate(url: str) -> None:
+    async def run() -> None:
+        await (await open_database(url)).close()
+
+    asyncio.run(run())
+
+
+def fresh_database_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty-of-rows database of `engine`, as a DATABASE_URL."""
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    databases: Databases = request.getfixturevalue("postgres")
+    return databases.cleared(_migrate)
+
+
+@pytest.fixture(params=ENGINES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that uses it runs once on SQLite and once on PostgreSQL."""
+    return fresh_database_url(request.param, request, tmp_path)
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "test.sqlite3")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = await open_database(database_url)
     yield database
     await database.close()
 

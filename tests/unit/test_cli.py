@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.command_sync import SyncRecords
 from bot.config import Secret
 from bot.logging_setup import REDACTED, JsonFormatter
-from bot.storage.database import Database
+from bot.storage.database import open_database
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -151,7 +151,7 @@ def test_sync_forgets_the_recorded_command_syncs(tmp_path: Path) -> None:
 
 
 async def _record_a_sync(path: Path) -> None:
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         await SyncRecords(db).record("global", "0" * 64, 1.0)
     finally:

@@ -183,3 +183,29 @@ def test_an_invalid_metrics_port_is_named(value: str) -> None:
     assert caught.value.problems == [
         f"METRICS_PORT must be a port number from 1 to 65535 (got {value!r})."
     ]
+
+
+def test_the_database_is_sqlite_at_database_path_unless_database_url_says_otherwise() -> None:
+    assert load_settings(BASE).database_url == "sqlite:///data/sora-bot.sqlite3"
+    moved = load_settings({**BASE, "DATABASE_PATH": "/srv/bot.sqlite3"})
+    assert moved.database_url == "sqlite:////srv/bot.sqlite3"
+    url = "postgresql://sora:hunter22@db:5432/sora"
+    settings = load_settings({**BASE, "DATABASE_URL": url})
+    assert settings.database_url == url
+    # The password is scrubbed from logs like the keys, and kept out of the settings' repr.
+    assert Secret("hunter22") in settings.secrets
+    assert "hunter22" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("mysql://db/sora", "must start with sqlite:/// or postgresql://"),
+        ("sqlite://relative.db", "sqlite:///relative/path"),
+        ("postgresql:///sora", "must name a server"),
+    ],
+)
+def test_an_unusable_database_url_is_named(value: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, "DATABASE_URL": value})
+    assert expected in str(caught.value)

@@ -6,7 +6,15 @@ import asyncio
 
 import pytest
 
-from bot.storage.database import Database
+from bot.storage.database import Database, open_database
+
+
+async def table_exists(db: Database, name: str) -> bool:
+    if db.engine == "sqlite":
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+    else:
+        sql = "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = ?"
+    return bool(await db.fetch_value(sql, (name,)))
 
 
 async def test_migrations_are_applied_once_in_order(db: Database) -> None:
@@ -20,7 +28,7 @@ async def test_a_failed_block_rolls_back(db: Database) -> None:
         async with db.transaction() as conn:
             await conn.execute("CREATE TABLE scratch (x INTEGER)")
             raise RuntimeError("boom")
-    assert await db.fetch_one("SELECT name FROM sqlite_master WHERE name = 'scratch'") is None
+    assert not await table_exists(db, "scratch")
 
 
 async def test_a_cancelled_task_leaves_the_connection_usable(db: Database) -> None:
@@ -39,19 +47,19 @@ async def test_a_cancelled_task_leaves_the_connection_usable(db: Database) -> No
         await task
     async with db.transaction() as conn:  # would fail if left inside the old transaction
         await conn.execute("CREATE TABLE other (y INTEGER)")
-    assert await db.fetch_one("SELECT name FROM sqlite_master WHERE name = 'scratch'") is None
+    assert not await table_exists(db, "scratch")
 
 
 async def test_reopening_an_existing_database_keeps_its_data(tmp_path) -> None:
     path = tmp_path / "again.sqlite3"
-    first = await Database.open(path)
+    first = await open_database(path)
     async with first.transaction() as conn:
         await conn.execute(
             "INSERT INTO quota_ledger (guild_id, user_id, kind, units, created_at) "
             "VALUES (1, 2, 'grant', -1, 0)"
         )
     await first.close()
-    second = await Database.open(path)
+    second = await open_database(path)
     assert (await second.fetch_one("SELECT COUNT(*) FROM quota_ledger"))[0] == 1
     await second.close()
 
@@ -64,7 +72,7 @@ async def test_a_task_cancelled_while_begin_waits_does_not_wedge_the_connection(
     import sqlite3
 
     path = tmp_path / "locked.sqlite3"
-    db = await Database.open(path)
+    db = await open_database(path)
     try:
         await db._conn.execute("PRAGMA busy_timeout=500")
         other = sqlite3.connect(path, isolation_level=None)

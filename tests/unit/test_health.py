@@ -16,7 +16,7 @@ from bot.failures import StartupFailure
 from bot.health import HealthCheck, HealthReport, health_url, query_health
 from bot.metrics import Snapshot
 from bot.metrics_server import build_app, start_metrics_server
-from bot.storage.database import Database
+from bot.storage.database import open_database
 
 
 def test_healthy_only_when_every_part_is() -> None:
@@ -33,7 +33,7 @@ def test_healthy_only_when_every_part_is() -> None:
 
 
 async def test_each_part_is_asked_at_request_time(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "health.sqlite3")
+    db = await open_database(tmp_path / "health.sqlite3")
     connected = True
 
     def broken_probe() -> bool:
@@ -52,7 +52,7 @@ async def test_a_database_held_past_the_timeout_is_unreachable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("bot.health.DATABASE_TIMEOUT", 0.05)
-    db = await Database.open(tmp_path / "busy.sqlite3")
+    db = await open_database(tmp_path / "busy.sqlite3")
     try:
         check = HealthCheck(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)
         async with db.transaction():  # holds the connection's lock, as a long write would
@@ -63,7 +63,7 @@ async def test_a_database_held_past_the_timeout_is_unreachable(
 
 
 async def test_the_endpoint_serves_metrics_and_health(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "endpoint.sqlite3")
+    db = await open_database(tmp_path / "endpoint.sqlite3")
 
     async def snapshot() -> Snapshot:
         return Snapshot(jobs_by_state={"running": 3}, due_waiting=2, in_flight=1)
@@ -84,7 +84,7 @@ async def test_the_endpoint_serves_metrics_and_health(tmp_path: Path) -> None:
 
 
 async def test_a_taken_port_ends_the_start_with_one_line(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "port.sqlite3")
+    db = await open_database(tmp_path / "port.sqlite3")
     health = HealthCheck(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)
 
     async def snapshot() -> Snapshot:

@@ -17,7 +17,7 @@ from bot.models import (
     check_transition,
 )
 from bot.quotas import Allowance, QuotaPeriod
-from bot.storage.database import Database
+from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
@@ -200,11 +200,11 @@ async def test_two_hundred_concurrent_submits_never_overdraw(
 
 
 async def test_concurrent_submits_from_two_connections_never_overdraw(
-    tmp_path, clock: FakeClock
+    database_url: str, clock: FakeClock
 ) -> None:
-    # Two processes (an old bot and its replacement) share the file: IMMEDIATE serialises them.
-    path = tmp_path / "shared.sqlite3"
-    first, second = await Database.open(path), await Database.open(path)
+    # Two processes share the database: on SQLite (an old bot and its replacement) IMMEDIATE
+    # serialises them; on PostgreSQL (several bot processes) the member and guild locks do.
+    first, second = await open_database(database_url), await open_database(database_url)
     try:
         stores = [
             JobStore(

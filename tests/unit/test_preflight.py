@@ -9,19 +9,19 @@ from pathlib import Path
 import pytest
 
 from bot.preflight import FAILED_DATABASE, FAILED_MEDIA, check_database, check_media, exit_status
-from bot.storage.database import Database, bundled_migration_versions
+from bot.storage.database import bundled_migration_versions, open_database
 
 
 async def test_a_migrated_database_is_current(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    await (await Database.open(path)).close()
+    await (await open_database(path)).close()
     verdict = check_database(path)
     assert verdict.ok and "migrations up to date" in verdict.detail
 
 
 async def test_pending_migrations_pass_and_are_counted(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    await (await Database.open(path)).close()
+    await (await open_database(path)).close()
     latest = bundled_migration_versions()[-1]
     with sqlite3.connect(path) as conn:
         conn.execute("DELETE FROM schema_migrations WHERE version = ?", (latest,))
@@ -34,7 +34,7 @@ async def test_pending_migrations_pass_and_are_counted(tmp_path: Path) -> None:
 
 async def test_a_database_from_a_newer_version_fails(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    await (await Database.open(path)).close()
+    await (await open_database(path)).close()
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO schema_migrations VALUES (999, '999_future.sql')")
     verdict = check_database(path)

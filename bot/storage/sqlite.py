@@ -1,0 +1,133 @@
+"""SQLite through aiosqlite: one connection, serialised transactions (the default engine).
+
+An asyncio lock keeps coroutines from interleaving statements inside each other's transactions
+on the shared connection, and `BEGIN IMMEDIATE` keeps a second process (a restarted bot racing
+an old one) from doing so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.connection import Connection, Params, Row
+from bot.storage.engine import Database, bundled_migrations, split_statements
+
+log = logging.getLogger(__name__)
+
+
+class SqliteConnection:
+    """`Connection` over the shared aiosqlite connection (used only under the owner's lock)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        cursor = await self._conn.execute(sql, tuple(params))
+        return cursor.rowcount
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        # One round trip to the database thread, not one for the statement and one more
+        # for the rows.
+        return list(await self._conn.execute_fetchall(sql, tuple(params)))
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self._conn.execute_fetchall(sql, tuple(params))
+        return next(iter(rows), None)
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return row[0] if row is not None else None
+
+    async def insert_returning_id(self, sql: str, params: Params = ()) -> int:
+        cursor = await self._conn.execute(sql, tuple(params))
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    async def lock(self, *names: tuple[object, ...]) -> None:
+        return None  # BEGIN IMMEDIATE already serialises every write transaction
+
+
+class SqliteDatabase(Database):
+    engine = "sqlite"
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._conn = connection
+        self._wrapped = SqliteConnection(connection)
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def connect(cls, path: Path | str) -> SqliteDatabase:
+        """Open (creating the folder if needed) and migrate the database at `path`."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
+        try:
+            conn.row_factory = aiosqlite.Row
+            await conn.execute("PRAGMA journal_mode=WAL")
+            await conn.execute("PRAGMA foreign_keys=ON")
+            await conn.execute("PRAGMA busy_timeout=30000")
+            db = cls(conn)
+            await db._migrate()
+        except BaseException:
+            # Its thread would otherwise keep the process alive after the error is reported.
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self._lock:
+            try:
+                # Inside the try: a task cancelled while BEGIN runs still rolls back, or the
+                # shared connection would be left inside a transaction for good.
+                await self._conn.execute("BEGIN IMMEDIATE")
+                yield self._wrapped
+            except BaseException:
+                await asyncio.shield(self._rollback())
+                raise
+            await self._conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        # Always sent: aiosqlite runs it after a BEGIN still in progress on its thread, which a
+        # check of `in_transaction` made now would miss.
+        with contextlib.suppress(sqlite3.OperationalError):  # none open: BEGIN itself failed
+            await self._conn.execute("ROLLBACK")
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        """Without the write lock of another process: no other coroutine's transaction is
+        open on the shared connection meanwhile."""
+        async with self._lock:
+            yield self._wrapped
+
+    async def _migrate(self) -> None:
+        await self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
+        )
+        for version, name, sql in bundled_migrations("sqlite"):
+            async with self.transaction() as conn:
+                # Checked inside the write transaction: a second process starting at the same
+                # moment waits here, then finds the migration applied.
+                if await conn.fetch_one(
+                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+                ):
+                    continue
+                log.info("applying database migration %s", name)
+                for statement in split_statements(sql):
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+                )

@@ -1,0 +1,68 @@
+"""DATABASE_URL: which engine, and where.
+
+`sqlite:///relative/path`, `sqlite:////absolute/path` or a plain file path mean SQLite;
+`postgresql://user:password@host:port/name` (or `postgres://`) means PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+class DatabaseUrlError(ValueError):
+    """A DATABASE_URL this bot cannot use."""
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    engine: str  # "sqlite" or "postgresql"
+    url: str  # the URL as given (PostgreSQL) or sqlite:///path
+    path: Path | None = None  # SQLite only
+
+    def describe(self) -> str:
+        """For messages: the file, or the server and database name without the password."""
+        if self.path is not None:
+            return str(self.path)
+        return redact(self.url)
+
+
+def parse_target(target: Path | str) -> DatabaseTarget:
+    if isinstance(target, Path):
+        return DatabaseTarget("sqlite", f"sqlite:///{target}", target)
+    if target == ":memory:":
+        return DatabaseTarget("sqlite", "sqlite:///:memory:", Path(":memory:"))
+    scheme, _, rest = target.partition("://")
+    if not rest:
+        return DatabaseTarget("sqlite", f"sqlite:///{target}", Path(target))
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        if not rest.startswith("/") or rest == "/":
+            raise DatabaseUrlError(
+                "DATABASE_URL for SQLite must look like sqlite:///relative/path.sqlite3 or "
+                "sqlite:////absolute/path.sqlite3"
+            )
+        return DatabaseTarget("sqlite", target, Path(rest[1:]))
+    if scheme in _POSTGRES_SCHEMES:
+        parts = urlsplit(target)
+        if not parts.hostname and "host=" not in (parts.query or ""):
+            raise DatabaseUrlError(
+                "DATABASE_URL for PostgreSQL must name a server: "
+                "postgresql://user:password@host:5432/database"
+            )
+        return DatabaseTarget("postgresql", target)
+    raise DatabaseUrlError(
+        f"DATABASE_URL must start with sqlite:/// or postgresql:// (got {scheme}://)"
+    )
+
+
+def redact(url: str) -> str:
+    """The URL without its password, safe to log or show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,15 @@ def postgres() -> Iterator[Databases]:
         yield Databases(cluster)
 
 
-def _migrate(url: str) -> None:
+def migrate(url: str) -> None:
+    """Apply every migration to the database at `url` (callable with or without a running
+    event loop: it runs on a thread of its own)."""
+
     async def run() -> None:
         await (await open_database(url)).close()
 
-    asyncio.run(run())
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(asyncio.run, run()).result(timeout=60)
 
 
 def fresh_database_url(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
@@ -36,7 +41,7 @@ def fresh_database_url(engine: str, request: pytest.FixtureRequest, tmp_path: Pa
     if engine == "sqlite":
         return f"sqlite:///{tmp_path / 'test.sqlite3'}"
     databases: Databases = request.getfixturevalue("postgres")
-    return databases.cleared(_migrate)
+    return databases.cleared(migrate)
 
 
 @pytest.fixture(params=ENGINES)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import pytest_asyncio
 
+from bot.storage.connection import numbered_placeholders
+from tests.conftest import migrate
 from tests.support.fake_discord import BotProcess, BotRunner, FakeDiscord, MessageRecord
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.sims.unified import UnifiedVideoSimulator
@@ -30,6 +35,7 @@ class Stack:
     backend: str
     env_overrides: dict[str, str] = field(default_factory=dict)
     bot: BotProcess | None = None
+    database_url: str | None = None  # PostgreSQL; None: SQLite at `database`
 
     @property
     def database(self) -> Path:
@@ -41,6 +47,7 @@ class Stack:
             "DISCORD_TOKEN": self.discord.token,
             "PROVIDER": self.backend,
             "DATABASE_PATH": str(self.database),
+            **({"DATABASE_URL": self.database_url} if self.database_url else {}),
             "DEV_GUILD_ID": str(self.discord.guild_id),
             "DEFAULT_QUOTA": "3",
             "STATUS_EDIT_INTERVAL_SECONDS": "0",
@@ -108,6 +115,8 @@ class Stack:
         return await self.wait_for(finished, f"job #{job_id} status to show {marker!r}")
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        if self.database_url is not None:
+            return postgres_query(self.database_url, sql, params)
         with sqlite3.connect(self.database) as conn:
             return conn.execute(sql, params).fetchall()
 
@@ -126,8 +135,31 @@ class Stack:
             assert secret not in text, "a secret reached the log"
 
 
+def postgres_query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """One statement on PostgreSQL, from synchronous test code (on a thread of its own, since
+    the test's event loop is running)."""
+
+    async def run() -> list[tuple]:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            return [tuple(row) for row in await conn.fetch(numbered_placeholders(sql), *params)]
+        finally:
+            await conn.close()
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, run()).result(timeout=30)
+
+
+@pytest.fixture
+def database_engine() -> str:
+    """The engine an end-to-end test's bot runs on; a module overrides it to run on both."""
+    return "sqlite"
+
+
 @pytest_asyncio.fixture(params=["rivya"])
-async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(
+    request: pytest.FixtureRequest, tmp_path: Path, database_engine: str
+) -> AsyncIterator[Stack]:
     """A started stack on the given backend (parametrise with `indirect` for others)."""
     backend = request.param
     sim_class = RivyaSimulator if backend == "rivya" else UnifiedVideoSimulator
@@ -140,6 +172,8 @@ async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         BotRunner(tmp_path / "logs") as runner,
     ):
         stack = Stack(discord, provider, runner, tmp_path, backend)
+        if database_engine == "postgresql":
+            stack.database_url = request.getfixturevalue("postgres").migrated(migrate)
         env_marker = request.node.get_closest_marker("bot_env")
         if env_marker:
             stack.env_overrides.update(env_marker.kwargs)

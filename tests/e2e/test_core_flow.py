@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from bot.storage.database import ENGINES
 from tests.e2e.conftest import RIVYA_KEY, Stack, job_id_from
 from tests.support.images import PNG
 
 BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
+# The bot on each database engine (see tests/e2e/conftest.py).
+ENGINES_TOO = pytest.mark.parametrize("database_engine", ENGINES)
 
 
 def sora_options(stack: Stack, **overrides: object) -> dict[str, object]:
@@ -31,6 +34,7 @@ async def accept(stack: Stack, user: str = "alice", **options: object) -> int:
 
 
 @BACKENDS
+@ENGINES_TOO
 async def test_sora_text_only_happy_path(stack: Stack) -> None:
     alice = stack.discord.user("alice")
     job_id = await accept(stack)
@@ -125,6 +129,7 @@ async def test_an_image_over_the_providers_10_mb_is_refused_before_anything_publ
     assert stack.bot_posts() == []
 
 
+@ENGINES_TOO
 async def test_provider_failure_is_explained_and_released(stack: Stack) -> None:
     stack.provider.fail_next("The fox could not be drawn.")
     job_id = await accept(stack)
@@ -175,6 +180,7 @@ async def test_a_video_over_the_upload_limit_is_posted_as_a_link(stack: Stack) -
     assert stack.ledger(job_id) == ["hold", "charge"]
 
 
+@ENGINES_TOO
 async def test_sigkill_mid_job_posts_once_and_charges_once(stack: Stack) -> None:
     # Keep the task running long enough to kill the bot while it waits.
     stack.provider.next_task(polls_until_done=12)
@@ -197,6 +203,7 @@ async def test_sigkill_mid_job_posts_once_and_charges_once(stack: Stack) -> None
 # Discord's nonce de-duplication lasts only minutes; model a restart that took longer, so the
 # bot must find its earlier post in the channel's history.
 @pytest.mark.discord(nonce_window=0.01)
+@ENGINES_TOO
 async def test_crash_between_posting_and_recording_is_not_posted_twice(stack: Stack) -> None:
     stack.provider.next_task(polls_until_done=8)
     job_id = await accept(stack)

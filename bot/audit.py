@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.pages import page_bounds, pick_page
-from bot.storage.connection import Connection
 
 LOG_PAGE_SIZE = 10
 REASON_PREVIEW_CHARS = 60
@@ -28,26 +27,6 @@ class Action:
     reason: str | None = None
     term: str | None = None  # blocklist entries only; shown to moderators, never posted
     ledger_id: int | None = None
-
-
-async def record(conn: Connection, guild_id: int, actor_id: int, action: Action, now: float) -> int:
-    return await conn.insert_returning_id(
-        "INSERT INTO moderation_actions (guild_id, actor_id, action, target_user_id, "
-        "target_role_id, detail, term, reason, ledger_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            guild_id,
-            actor_id,
-            action.action,
-            action.target_user_id,
-            action.target_role_id,
-            action.detail,
-            action.term,
-            action.reason,
-            action.ledger_id,
-            now,
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -74,36 +53,10 @@ class LogPage:
     total: int
 
 
-_ACTIONS = (
-    "SELECT 'action' AS source, id, created_at, actor_id, action AS kind, "
-    "target_user_id AS user_id, detail, term, reason, CAST(NULL AS BIGINT) AS job_id, "
-    "CAST(NULL AS BIGINT) AS units, CAST(NULL AS TEXT) AS period_start "
-    "FROM moderation_actions WHERE guild_id = ? "
-    "AND (CAST(? AS BIGINT) IS NULL OR target_user_id = ?)"
-)
-_LEDGER = (
-    "SELECT 'ledger' AS source, id, created_at, actor_id, kind, user_id, NULL AS detail, "
-    "NULL AS term, reason, job_id, units, period_start FROM quota_ledger AS l "
-    "WHERE guild_id = ? AND (CAST(? AS BIGINT) IS NULL OR user_id = ?) "
-    "AND NOT EXISTS (SELECT 1 FROM moderation_actions AS a WHERE a.ledger_id = l.id)"
-)
-
-
-async def read_page(
-    conn: Connection,
-    guild_id: int,
-    user_id: int | None,
-    page: int,
-    per_page: int = LOG_PAGE_SIZE,
-) -> LogPage:
-    """Newest first; a page past the end shows the last one. A page holds at most `per_page`
-    entries, fewer when their lines would not fit one message (see bot/pages.py)."""
-    member = (guild_id, user_id, user_id)
-    rows = await conn.fetch_all(
-        f"{_ACTIONS} UNION ALL {_LEDGER} ORDER BY created_at DESC, source ASC, id DESC",
-        (*member, *member),
-    )
-    everything = [LogEntry(**dict(row)) for row in rows]
+def page_of(everything: list[LogEntry], page: int, per_page: int = LOG_PAGE_SIZE) -> LogPage:
+    """Page `page` of the log `everything` (newest first); a page past the end shows the last
+    one. A page holds at most `per_page` entries, fewer when their lines would not fit one
+    message (see bot/pages.py)."""
     bounds = page_bounds([len(describe(entry)) for entry in everything], max_lines=per_page)
     page, start, end = pick_page(bounds, page)
     return LogPage(everything[start:end], page, len(bounds), len(everything))

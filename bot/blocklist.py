@@ -23,7 +23,6 @@ import opencc
 
 from bot.errors import Refusal
 from bot.prompts import without_invisible
-from bot.storage.connection import Connection
 
 MAX_TERM_CHARS = 100
 MAX_ENTRIES_PER_GUILD = 500
@@ -123,36 +122,3 @@ def first_match(entries: Sequence[Entry], prompt: str) -> Entry | None:
 
 
 # -- storage --------------------------------------------------------------------------------
-
-
-async def entries(conn: Connection, guild_id: int) -> list[Entry]:
-    rows = await conn.fetch_all(
-        "SELECT id, term FROM prompt_blocklist WHERE guild_id = ? ORDER BY term", (guild_id,)
-    )
-    return [Entry(int(row[0]), str(row[1])) for row in rows]
-
-
-async def find(conn: Connection, guild_id: int, term: str) -> Entry | None:
-    row = await conn.fetch_one(
-        "SELECT id, term FROM prompt_blocklist WHERE guild_id = ? AND term = ?", (guild_id, term)
-    )
-    return Entry(int(row[0]), str(row[1])) if row else None
-
-
-async def count(conn: Connection, guild_id: int) -> int:
-    value = await conn.fetch_value(
-        "SELECT COUNT(*) FROM prompt_blocklist WHERE guild_id = ?", (guild_id,)
-    )
-    return int(value or 0)
-
-
-async def add(conn: Connection, guild_id: int, term: str, actor_id: int, now: float) -> Entry:
-    entry_id = await conn.insert_returning_id(
-        "INSERT INTO prompt_blocklist (guild_id, term, added_by, added_at) VALUES (?, ?, ?, ?)",
-        (guild_id, term, actor_id, now),
-    )
-    return Entry(entry_id, term)
-
-
-async def remove(conn: Connection, entry: Entry) -> None:
-    await conn.execute("DELETE FROM prompt_blocklist WHERE id = ?", (entry.id,))

@@ -10,6 +10,7 @@ import hashlib
 import json
 from typing import Any
 
+from bot.storage import command_syncs as sync_rows
 from bot.storage.database import Database
 
 
@@ -37,21 +38,14 @@ class SyncRecords:
         self.db = db
 
     async def last_hash(self, target: str) -> str | None:
-        row = await self.db.fetch_one(
-            "SELECT payload_hash FROM command_syncs WHERE target = ?", (target,)
-        )
-        return str(row[0]) if row else None
+        async with self.db.reading() as conn:
+            return await sync_rows.last_hash(conn, target)
 
     async def record(self, target: str, digest: str, now: float) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO command_syncs (target, payload_hash, synced_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (target) DO UPDATE SET payload_hash = excluded.payload_hash, "
-                "synced_at = excluded.synced_at",
-                (target, digest, now),
-            )
+            await sync_rows.record(conn, target, digest, now)
 
     async def forget(self) -> int:
         """Forget every recorded sync, so the next start syncs again; the number forgotten."""
         async with self.db.transaction() as conn:
-            return await conn.execute("DELETE FROM command_syncs")
+            return await sync_rows.forget_all(conn)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bot import blocklist
 from bot.i18n import Text
 from bot.moderation import Actor, ModerationService
+from bot.storage import blocklist as blocklist_rows
 
 MINUTE_THRESHOLD_SECONDS = 90  # from here on a wait is said in minutes
 
@@ -39,7 +39,7 @@ async def guide_for(moderation: ModerationService, actor: Actor) -> Guide:
     quota = await moderation.view(actor, actor.user_id, actor.role_ids)
     allowance = await moderation.policy.allowance(actor.guild_id, actor.user_id, actor.role_ids)
     async with moderation.db.transaction() as conn:
-        has_blocklist = bool(await blocklist.entries(conn, actor.guild_id))
+        has_blocklist = bool(await blocklist_rows.entries(conn, actor.guild_id))
     rules = ServerRules(
         period=allowance.period.kind,
         max_active_per_member=moderation.jobs.max_active_per_member,

@@ -58,7 +58,7 @@ class HealthCheck:
 async def database_reachable(db: Database) -> bool:
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT):
-            return await db.fetch_one("SELECT 1") is not None
+            return await db.ping()
     except Exception:  # locked past the timeout, closed, broken file: all mean "not reachable"
         return False
 

@@ -30,10 +30,10 @@ from bot.models import (
     check_transition,
 )
 from bot.quotas import Allowance
-from bot.storage.connection import Connection, marks
+from bot.storage import audit as audit_rows
+from bot.storage import jobs as job_rows
+from bot.storage import ledger as ledger_rows
 from bot.storage.database import Database
-
-_ACTIVE = tuple(state.value for state in ACTIVE_STATES)
 
 
 def rerun_in_progress_message(parent_job_id: int) -> str:
@@ -88,7 +88,10 @@ class JobStore:
             # Other processes may accept jobs at the same moment (PostgreSQL): everything
             # checked below is about this member and this guild, so hold both until commit.
             await conn.lock(("member", new.guild_id, new.user_id), ("guild", new.guild_id))
-            facts = await _admission_facts(conn, new, allowance, now)
+            start, end = allowance.period.span(now)
+            facts = await job_rows.admission_facts(
+                conn, new.guild_id, new.user_id, new.parent_job_id, start, end
+            )
             if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
                 # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
@@ -110,44 +113,41 @@ class JobStore:
                 raise Refusal(quotas.cooldown_message(wait), RefusalKind.COOLDOWN)
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
+            balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
             balance = await quotas.settle_owed(
-                conn, new.guild_id, new.user_id, facts.balance, allowance.period, now
+                conn, new.guild_id, new.user_id, balance, allowance.period, now
             )
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                row = await conn.fetch_one(
-                    "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
-                    "options_json, image_path, image_name, image_mime, image_source_url, "
-                    "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
-                    "next_action_at, deadline_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING *",
-                    (
-                        new.guild_id,
-                        new.channel_id,
-                        new.user_id,
-                        self.provider,
-                        self.model,
-                        new.prompt,
-                        new.options.to_json(),
-                        str(new.image.path) if new.image else None,
-                        new.image.filename if new.image else None,
-                        new.image.mime if new.image else None,
-                        new.image.source_url if new.image else None,
-                        f"sorabot-{secrets.token_hex(12)}",
-                        new.upload_limit_bytes,
-                        new.reply_to_message_id,
-                        new.parent_job_id,
-                        now + self.accept_grace_seconds,  # see `hand_to_worker`
-                        now + self.deadline_seconds,
-                        now,
-                        now,
-                    ),
+                row = await job_rows.insert(
+                    conn,
+                    {
+                        "guild_id": new.guild_id,
+                        "channel_id": new.channel_id,
+                        "user_id": new.user_id,
+                        "provider": self.provider,
+                        "model": self.model,
+                        "prompt": new.prompt,
+                        "options_json": new.options.to_json(),
+                        "image_path": str(new.image.path) if new.image else None,
+                        "image_name": new.image.filename if new.image else None,
+                        "image_mime": new.image.mime if new.image else None,
+                        "image_source_url": new.image.source_url if new.image else None,
+                        "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
+                        "upload_limit_bytes": new.upload_limit_bytes,
+                        "reply_to_message_id": new.reply_to_message_id,
+                        "parent_job_id": new.parent_job_id,
+                        "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
+                        "deadline_at": now + self.deadline_seconds,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
-                assert row is not None
                 label = None if balance.from_bonus else allowance.period.day_key(now)
-                await quotas.write_hold(conn, row["id"], new.guild_id, new.user_id, label, now)
+                await ledger_rows.insert_hold(
+                    conn, row["id"], new.guild_id, new.user_id, label, now
+                )
         if refusal is not None:
             raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
         return Job.from_row(row)
@@ -155,7 +155,8 @@ class JobStore:
     # -- reading ------------------------------------------------------------------------------
 
     async def get(self, job_id: int) -> Job | None:
-        row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        async with self.db.reading() as conn:
+            row = await job_rows.get(conn, job_id)
         return Job.from_row(row) if row else None
 
     async def due(
@@ -167,62 +168,46 @@ class JobStore:
     ) -> list[Job]:
         """Jobs in `states` whose next action time has come, oldest first, leaving out the
         ids in `exclude` (steps already in flight)."""
-        values = tuple(state.value for state in states)
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ?"
-            f"{_excluding(exclude)} ORDER BY next_action_at LIMIT ?",
-            (*values, now, *exclude, limit),
-        )
+        async with self.db.reading() as conn:
+            rows = await job_rows.due(conn, now, limit, states, exclude)
         return [Job.from_row(row) for row in rows]
 
     async def next_due_at(self, exclude: tuple[int, ...] = ()) -> float | None:
         """The earliest next action time of an active job, leaving out the ids in `exclude`."""
-        value = await self.db.fetch_value(
-            f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({marks(_ACTIVE)})"
-            f"{_excluding(exclude)}",
-            (*_ACTIVE, *exclude),
-        )
-        return float(value) if value is not None else None
+        async with self.db.reading() as conn:
+            return await job_rows.next_due_at(conn, exclude)
 
     async def count_by_state(self) -> dict[str, int]:
         """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""
-        rows = await self.db.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state")
-        return {str(row[0]): int(row[1]) for row in rows}
+        async with self.db.reading() as conn:
+            return await job_rows.count_by_state(conn)
 
     async def count_due(self, now: float, excluding: Collection[int] = ()) -> int:
         """Active jobs whose next action time has come, leaving out the ids in `excluding`."""
-        excluded = tuple(excluding)
-        value = await self.db.fetch_value(
-            f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks(_ACTIVE)}) "
-            f"AND next_action_at <= ?{_excluding(excluded)}",
-            (*_ACTIVE, now, *excluded),
-        )
-        return int(value or 0)
+        async with self.db.reading() as conn:
+            return await job_rows.count_due(conn, now, excluding)
 
     async def recent_for_member(self, guild_id: int, user_id: int, limit: int) -> list[Job]:
         """The member's latest jobs in the guild, newest first."""
-        rows = await self.db.fetch_all(
-            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
-            (guild_id, user_id, limit),
-        )
+        async with self.db.reading() as conn:
+            rows = await job_rows.recent_for_member(conn, guild_id, user_id, limit)
         return [Job.from_row(row) for row in rows]
 
     async def image_paths_in_use(self) -> list[Path]:
         """Reference images of jobs still in progress (never to be swept away)."""
-        rows = await self.db.fetch_all(
-            "SELECT image_path FROM jobs WHERE image_path IS NOT NULL "
-            f"AND state IN ({marks(_ACTIVE)})",
-            _ACTIVE,
-        )
-        return [Path(row[0]) for row in rows]
+        async with self.db.reading() as conn:
+            return [Path(path) for path in await job_rows.active_image_paths(conn)]
 
     async def active_for_member(self, guild_id: int, user_id: int) -> list[Job]:
-        rows = await self.db.fetch_all(
-            "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "
-            f"AND state IN ({marks(_ACTIVE)}) ORDER BY id",
-            (guild_id, user_id, *_ACTIVE),
-        )
+        async with self.db.reading() as conn:
+            rows = await job_rows.active_for_member(conn, guild_id, user_id)
         return [Job.from_row(row) for row in rows]
+
+    async def by_message(self, guild_id: int, message_id: int) -> Job | None:
+        """The job whose result, status message or /sora-show repost is `message_id`."""
+        async with self.db.reading() as conn:
+            row = await job_rows.by_message(conn, guild_id, message_id)
+        return Job.from_row(row) if row else None
 
     # -- transitions --------------------------------------------------------------------------
 
@@ -245,17 +230,13 @@ class JobStore:
         outcome = QUOTA_OUTCOMES.get(target)
         if outcome is not None:
             fields["finished_at"] = now
-        assignments = ", ".join(f"{column} = ?" for column in fields)
-        unsent = " AND submit_attempted = 0" if only_if_unsent else ""
         async with self.db.transaction() as conn:
-            changed = await conn.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?{unsent}",
-                (*fields.values(), job.id, job.state.value),
-            )
-            if changed != 1:
+            if not await job_rows.update_if_state(
+                conn, job.id, job.state, fields, only_if_unsent=only_if_unsent
+            ):
                 return False
             if outcome is not None:
-                await quotas.write_outcome(conn, job.id, outcome.value, outcome_reason, now)
+                await ledger_rows.insert_outcome(conn, job.id, outcome.value, outcome_reason, now)
             return True
 
     async def _keep_within(
@@ -264,14 +245,8 @@ class JobStore:
         """Bookkeeping that does not change the state: set `fields` if the job is still in
         one of `states`; True if it was."""
         fields = {**fields, "updated_at": self.clock.now()}
-        values = tuple(state.value for state in states)
-        assignments = ", ".join(f"{column} = ?" for column in fields)
         async with self.db.transaction() as conn:
-            changed = await conn.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({marks(values)})",
-                (*fields.values(), job.id, *values),
-            )
-            return changed == 1
+            return await job_rows.update_if_in(conn, job.id, states, fields)
 
     async def hand_to_worker(
         self, job: Job, status_message_id: int, status_text: str, image_source_url: str | None
@@ -283,33 +258,16 @@ class JobStore:
         """
         now = self.clock.now()
         # One statement: atomic without a transaction of its own.
-        await self.db.execute(
-            "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
-            "image_source_url = COALESCE(?, image_source_url), "
-            "next_action_at = CASE WHEN state = ? THEN ? ELSE next_action_at END, "
-            "updated_at = ? WHERE id = ?",
-            (
-                status_message_id,
-                status_text,
-                now,
-                image_source_url,
-                JobState.QUEUED.value,
-                now,
-                now,
-                job.id,
-            ),
-        )
+        async with self.db.reading() as conn:
+            await job_rows.hand_to_worker(
+                conn, job.id, status_message_id, status_text, image_source_url, now
+            )
 
     async def mark_submit_attempted(self, job: Job) -> bool:
         """Claim the create call: True only for the first caller since the last resend."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            changed = await conn.execute(
-                "UPDATE jobs SET submit_attempted = 1, updated_at = ? "
-                "WHERE id = ? AND state = ? AND submit_attempted = 0",
-                (now, job.id, JobState.QUEUED.value),
-            )
-            return changed == 1
+            return await job_rows.claim_submit(conn, job.id, now)
 
     async def record_reference(self, job: Job, reference_url: str) -> bool:
         return await self._keep_within(job, (JobState.QUEUED,), {"reference_url": reference_url})
@@ -382,26 +340,16 @@ class JobStore:
         # Status bookkeeping is allowed in any state: the final edit happens after the outcome.
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
-                "updated_at = ? WHERE id = ?",
-                (message_id, text, now, now, job.id),
-            )
+            await job_rows.set_status(conn, job.id, message_id, text, now)
 
     async def record_repost(self, job: Job, channel_id: int, message_id: int) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO result_reposts (message_id, job_id, channel_id, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (message_id, job.id, channel_id, self.clock.now()),
-            )
+            await job_rows.insert_repost(conn, job.id, channel_id, message_id, self.clock.now())
 
     async def reposts(self, job: Job) -> list[tuple[int, int]]:
         """(channel id, message id) of each /sora-show repost of the job's video."""
-        rows = await self.db.fetch_all(
-            "SELECT channel_id, message_id FROM result_reposts WHERE job_id = ?", (job.id,)
-        )
-        return [(row[0], row[1]) for row in rows]
+        async with self.db.reading() as conn:
+            return await job_rows.reposts(conn, job.id)
 
     async def record_video_removed(
         self, job: Job, actor_id: int, moderator_action: audit.Action | None
@@ -409,15 +357,10 @@ class JobStore:
         """Mark the posted video removed (once); a moderator's removal is also audited."""
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            changed = await conn.execute(
-                "UPDATE jobs SET result_deleted_by = ?, result_deleted_at = ?, updated_at = ? "
-                "WHERE id = ? AND result_deleted_at IS NULL",
-                (actor_id, now, now, job.id),
-            )
-            if changed != 1:
+            if not await job_rows.mark_removed(conn, job.id, actor_id, now):
                 return False
             if moderator_action is not None:
-                await audit.record(conn, job.guild_id, actor_id, moderator_action, now)
+                await audit_rows.record(conn, job.guild_id, actor_id, moderator_action, now)
             return True
 
     async def record_delivered(self, job: Job, message_id: int, delivery: str) -> bool:
@@ -464,60 +407,3 @@ class JobStore:
             "deadline",
             f"The video was not ready within {minutes} minute(s), so the job was stopped.",
         )
-
-
-@dataclass(frozen=True)
-class _AdmissionFacts:
-    rerunning: int  # the member's active re-runs of the parent job
-    active: int  # the member's active jobs in the guild
-    in_guild: int  # the guild's active jobs
-    last_created_at: float | None  # the member's latest job in the guild
-    balance: quotas.Balance
-
-
-async def _admission_facts(
-    conn: Connection, new: NewJob, allowance: Allowance, now: float
-) -> _AdmissionFacts:
-    """Everything `submit` checks, read in one statement inside its transaction."""
-    balance_sql, balance_params = quotas.balance_subqueries(
-        new.guild_id, new.user_id, allowance.period, now
-    )
-    active = f"state IN ({marks(_ACTIVE)})"
-    row = await conn.fetch_one(
-        f"SELECT (SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? AND {active}), "
-        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {active}), "
-        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {active}), "
-        # A job that failed or expired delivered nothing: it starts no cooldown.
-        "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
-        "AND state NOT IN (?, ?)), "
-        f"{balance_sql}",
-        (
-            new.parent_job_id,
-            new.user_id,
-            *_ACTIVE,
-            new.guild_id,
-            new.user_id,
-            *_ACTIVE,
-            new.guild_id,
-            *_ACTIVE,
-            new.guild_id,
-            new.user_id,
-            JobState.FAILED.value,
-            JobState.EXPIRED.value,
-            *balance_params,
-        ),
-    )
-    assert row is not None
-    rerunning, mine, in_guild, last, usage, bonus_sum = row
-    return _AdmissionFacts(
-        rerunning=int(rerunning),
-        active=int(mine),
-        in_guild=int(in_guild),
-        last_created_at=last,
-        balance=quotas.balance_of(allowance.limit, usage, bonus_sum),
-    )
-
-
-def _excluding(ids: tuple[int, ...]) -> str:
-    """` AND id NOT IN (?, …)` for `ids`, or nothing (an empty list is not valid SQL)."""
-    return f" AND id NOT IN ({marks(ids)})" if ids else ""

@@ -18,6 +18,10 @@ from bot.jobs import JobStore
 from bot.models import Job, JobState
 from bot.pages import page_bounds, pick_page
 from bot.quotas import Allowance, Balance, QuotaPolicy
+from bot.storage import audit as audit_rows
+from bot.storage import blocklist as blocklist_rows
+from bot.storage import ledger as ledger_rows
+from bot.storage import rules as rule_rows
 from bot.storage.connection import Connection
 from bot.storage.database import Database
 
@@ -102,7 +106,7 @@ class ModerationService:
             balance = await quotas.read_balance(
                 conn, actor.guild_id, member_id, allowance.limit, allowance.period, now
             )
-            block = await quota_rules.get_block(conn, actor.guild_id, member_id)
+            block = await rule_rows.get_block(conn, actor.guild_id, member_id)
         active = await self.jobs.active_for_member(actor.guild_id, member_id)
         return QuotaStatus(
             member_id, allowance, balance, allowance.period.next_reset(now), active, block
@@ -121,10 +125,8 @@ class ModerationService:
         limit, reason = _check_limit(limit), _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            before = await quota_rules.get_override(conn, actor.guild_id, member_id)
-            await quota_rules.set_override(
-                conn, actor.guild_id, member_id, limit, actor.user_id, now
-            )
+            before = await rule_rows.get_override(conn, actor.guild_id, member_id)
+            await rule_rows.set_override(conn, actor.guild_id, member_id, limit, actor.user_id, now)
             was = "not set" if before is None else str(before)
             action = Action(
                 "set_limit",
@@ -139,10 +141,10 @@ class ModerationService:
         reason = _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            before = await quota_rules.get_override(conn, actor.guild_id, member_id)
+            before = await rule_rows.get_override(conn, actor.guild_id, member_id)
             if before is None:
                 raise Refusal(f"<@{member_id}> has no personal limit to clear.")
-            await quota_rules.clear_override(conn, actor.guild_id, member_id)
+            await rule_rows.clear_override(conn, actor.guild_id, member_id)
             action = Action(
                 "clear_limit",
                 f"cleared <@{member_id}>'s personal limit (was {before}); "
@@ -161,8 +163,8 @@ class ModerationService:
             raise Refusal(f"The period must be one of: {', '.join(PERIODS)}.")
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            before = await quota_rules.guild_default(conn, actor.guild_id)
-            await quota_rules.set_guild_default(
+            before = await rule_rows.guild_default(conn, actor.guild_id)
+            await rule_rows.set_guild_default(
                 conn, actor.guild_id, limit, period, actor.user_id, now
             )
             if before is None:
@@ -184,10 +186,8 @@ class ModerationService:
         limit, reason = _check_limit(limit), _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            before = await quota_rules.get_role_limit(conn, actor.guild_id, role_id)
-            await quota_rules.set_role_limit(
-                conn, actor.guild_id, role_id, limit, actor.user_id, now
-            )
+            before = await rule_rows.get_role_limit(conn, actor.guild_id, role_id)
+            await rule_rows.set_role_limit(conn, actor.guild_id, role_id, limit, actor.user_id, now)
             was = "not set" if before is None else str(before)
             action = Action(
                 "set_role",
@@ -202,10 +202,10 @@ class ModerationService:
         reason = _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            before = await quota_rules.get_role_limit(conn, actor.guild_id, role_id)
+            before = await rule_rows.get_role_limit(conn, actor.guild_id, role_id)
             if before is None:
                 raise Refusal(f"<@&{role_id}> has no allowance to remove.")
-            await quota_rules.clear_role_limit(conn, actor.guild_id, role_id)
+            await rule_rows.clear_role_limit(conn, actor.guild_id, role_id)
             action = Action(
                 "clear_role",
                 f"removed the allowance of <@&{role_id}> (was {before})",
@@ -228,7 +228,7 @@ class ModerationService:
         async with self.db.transaction() as conn:
             await conn.lock(("member", actor.guild_id, member_id))  # the same lock as a submit
             # A grant lowers usage: its units are the negative of the videos given.
-            ledger_id = await quotas.write_adjustment(
+            ledger_id = await ledger_rows.insert_adjustment(
                 conn, actor.guild_id, member_id, "grant", -amount, None, actor.user_id, reason, now
             )
             bonus = await quotas.bonus_balance(conn, actor.guild_id, member_id)
@@ -270,7 +270,7 @@ class ModerationService:
                     else ""
                 )
                 raise Refusal(f"<@{member_id}> has nothing to give back for {period.noun}.{note}")
-            ledger_id = await quotas.write_adjustment(
+            ledger_id = await ledger_rows.insert_adjustment(
                 conn,
                 actor.guild_id,
                 member_id,
@@ -297,7 +297,7 @@ class ModerationService:
         reason = _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            if not await quota_rules.add_block(
+            if not await rule_rows.add_block(
                 conn, actor.guild_id, member_id, reason, actor.user_id, now
             ):
                 raise Refusal(f"<@{member_id}> is already blocked.")
@@ -316,7 +316,7 @@ class ModerationService:
         reason = _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            if not await quota_rules.remove_block(conn, actor.guild_id, member_id):
+            if not await rule_rows.remove_block(conn, actor.guild_id, member_id):
                 raise Refusal(f"<@{member_id}> is not blocked.")
             action = Action(
                 "unblock",
@@ -333,14 +333,14 @@ class ModerationService:
         term, reason = blocklist.normalise_term(text), _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            if await blocklist.find(conn, actor.guild_id, term) is not None:
+            if await blocklist_rows.find(conn, actor.guild_id, term) is not None:
                 raise Refusal("That is already on the blocklist.")
-            if await blocklist.count(conn, actor.guild_id) >= blocklist.MAX_ENTRIES_PER_GUILD:
+            if await blocklist_rows.count(conn, actor.guild_id) >= blocklist.MAX_ENTRIES_PER_GUILD:
                 raise Refusal(
                     f"The blocklist is full ({blocklist.MAX_ENTRIES_PER_GUILD} entries). "
                     "Remove some first."
                 )
-            entry = await blocklist.add(conn, actor.guild_id, term, actor.user_id, now)
+            entry = await blocklist_rows.add(conn, actor.guild_id, term, actor.user_id, now)
             action = Action(
                 "blocklist_add",
                 f"added entry #{entry.id} to the prompt blocklist",
@@ -354,12 +354,12 @@ class ModerationService:
         term, reason = blocklist.normalise_term(text), _check_reason(reason)
         now = self.clock.now()
         async with self.db.transaction() as conn:
-            entry = await blocklist.find(conn, actor.guild_id, term)
+            entry = await blocklist_rows.find(conn, actor.guild_id, term)
             if entry is None:
                 raise Refusal(
                     "That is not on the blocklist. `/quota blocklist list` shows the entries."
                 )
-            await blocklist.remove(conn, entry)
+            await blocklist_rows.remove(conn, entry)
             action = Action(
                 "blocklist_remove",
                 f"removed entry #{entry.id} from the prompt blocklist",
@@ -371,7 +371,7 @@ class ModerationService:
     async def blocklist_list(self, actor: Actor, page: int = 1) -> str:
         self._require_moderator(actor)
         async with self.db.transaction() as conn:
-            entries = await blocklist.entries(conn, actor.guild_id)
+            entries = await blocklist_rows.entries(conn, actor.guild_id)
         if not entries:
             return "The prompt blocklist is empty. Add entries with `/quota blocklist add`."
         listed = [f"#{entry.id} ||{entry.term}||" for entry in entries]
@@ -393,7 +393,8 @@ class ModerationService:
     async def log(self, actor: Actor, member_id: int | None = None, page: int = 1) -> str:
         self._require_moderator(actor)
         async with self.db.transaction() as conn:
-            found = await audit.read_page(conn, actor.guild_id, member_id, page)
+            everything = await audit_rows.log_entries(conn, actor.guild_id, member_id)
+            found = audit.page_of(everything, page)
         whose = f" for <@{member_id}>" if member_id is not None else ""
         if found.total == 0:
             return f"Nothing in the quota log{whose} yet."
@@ -416,7 +417,7 @@ class ModerationService:
         now: float,
         note: str | None = None,
     ) -> Done:
-        action_id = await audit.record(conn, actor.guild_id, actor.user_id, action, now)
+        action_id = await audit_rows.record(conn, actor.guild_id, actor.user_id, action, now)
         reply = f"✅ You {action.detail}."
         if note:
             reply += f" {note}"

@@ -18,6 +18,7 @@ from bot.failures import discord_unreachable, provider_unreachable, token_refuse
 from bot.providers.factory import ProfileUnavailable, build_provider
 from bot.services import probe_provider
 from bot.storage.database import bundled_migration_versions
+from bot.storage.inspection import postgres_applied, sqlite_state
 
 DISCORD_TIMEOUT_SECONDS = 15.0
 # Exit status bits; bad settings exit with 2 before any of these run.
@@ -66,16 +67,7 @@ def check_database(path: Path) -> Verdict:
     if not path.exists():
         return verdict(*_creatable(path.parent, f"{path} is created at the first start"))
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
-        try:
-            health = [row[0] for row in conn.execute("PRAGMA quick_check")]
-            tracked = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-            ).fetchone()
-            rows = conn.execute("SELECT version FROM schema_migrations") if tracked else []
-            applied = {row[0] for row in rows}
-        finally:
-            conn.close()
+        health, applied = sqlite_state(path)
     except sqlite3.Error as error:
         return verdict(False, f"{path} cannot be read: {error}")
     if health != ["ok"]:
@@ -102,17 +94,11 @@ async def check_postgres(url: str) -> Verdict:
 
     where = redact(url)
     try:
-        conn = await asyncpg.connect(url, timeout=10, command_timeout=10)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        return Verdict("database", False, f"{where} cannot be reached: {error}", FAILED_DATABASE)
-    try:
-        tracked = await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
-        rows = await conn.fetch("SELECT version FROM schema_migrations") if tracked else []
-    except asyncpg.PostgresError as error:
-        return Verdict("database", False, f"{where} cannot be read: {error}", FAILED_DATABASE)
-    finally:
-        await conn.close()
-    applied = {row[0] for row in rows}
+        applied = await postgres_applied(url)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        return Verdict(
+            "database", False, f"{where} cannot be reached or read: {error}", FAILED_DATABASE
+        )
     known = set(bundled_migration_versions("postgresql"))
     newer = sorted(applied - known)
     if newer:

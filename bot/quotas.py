@@ -22,10 +22,13 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import blocklist, quota_rules
+from bot import blocklist
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
 from bot.quota_rules import MemberRules
+from bot.storage import blocklist as blocklist_rows
+from bot.storage import ledger as ledger_rows
+from bot.storage import rules as rule_rows
 from bot.storage.connection import Connection
 from bot.storage.database import Database
 
@@ -182,19 +185,19 @@ class QuotaPolicy:
         self, conn: Connection, guild_id: int, user_id: int, role_ids: tuple[int, ...]
     ) -> Allowance:
         """The same, inside a transaction the caller already holds."""
-        rules = await quota_rules.member_rules(conn, guild_id, user_id, role_ids)
+        rules = await rule_rows.member_rules(conn, guild_id, user_id, role_ids)
         return resolve(self.defaults, rules)
 
     async def period_in(self, conn: Connection, guild_id: int) -> QuotaPeriod:
-        default = await quota_rules.guild_default(conn, guild_id)
+        default = await rule_rows.guild_default(conn, guild_id)
         kind = default.period if default else self.defaults.period
         return QuotaPeriod(kind, self.defaults.timezone)
 
     async def check_admission(self, guild_id: int, user_id: int, prompt: str) -> None:
         """Raise `Refusal` for members or prompts that may not generate at all."""
         async with self.db.transaction() as conn:
-            block = await quota_rules.get_block(conn, guild_id, user_id)
-            entries = await blocklist.entries(conn, guild_id)
+            block = await rule_rows.get_block(conn, guild_id, user_id)
+            entries = await blocklist_rows.entries(conn, guild_id)
         _refuse_if_barred(guild_id, user_id, block is not None, entries, prompt)
 
     async def admit(
@@ -203,8 +206,8 @@ class QuotaPolicy:
         """`check_admission` and `allowance` in two reads without the write lock (the
         accepting transaction re-checks everything that must be atomic with the hold)."""
         async with self.db.reading() as conn:
-            standing = await quota_rules.member_standing(conn, guild_id, user_id, role_ids)
-            entries = await blocklist.entries(conn, guild_id)
+            standing = await rule_rows.member_standing(conn, guild_id, user_id, role_ids)
+            entries = await blocklist_rows.entries(conn, guild_id)
         _refuse_if_barred(guild_id, user_id, standing.blocked, entries, prompt)
         return resolve(self.defaults, standing.rules)
 
@@ -225,34 +228,8 @@ def _refuse_if_barred(
 # -- ledger ---------------------------------------------------------------------------------
 
 
-async def _scalar(conn: Connection, sql: str, params: tuple[object, ...]) -> int:
-    value = await conn.fetch_value(sql, params)
-    return int(value) if value is not None else 0
-
-
-# Usage in a period (guild, user, first date, next period's first date), and the bonus
-# balance's ledger sum (guild, user): one rule, read alone or inside a larger statement.
-USAGE_SQL = (
-    "SELECT COALESCE(SUM(units), 0) FROM quota_ledger WHERE guild_id = ? AND user_id = ? "
-    "AND period_start >= ? AND period_start < ?"
-)
-BONUS_SUM_SQL = (
-    "SELECT COALESCE(SUM(units), 0) FROM quota_ledger "
-    "WHERE guild_id = ? AND user_id = ? AND period_start IS NULL"
-)
-
-
-def balance_subqueries(
-    guild_id: int, user_id: int, period: QuotaPeriod, now: float
-) -> tuple[str, tuple[object, ...]]:
-    """The period's usage and the bonus ledger sum as two scalar subqueries (SQL, params), for
-    a statement that reads them together with other facts; see `balance_of`."""
-    start, end = period.span(now)
-    return f"({USAGE_SQL}), ({BONUS_SUM_SQL})", (guild_id, user_id, start, end, guild_id, user_id)
-
-
 def balance_of(limit: int, usage: int, bonus_sum: int) -> Balance:
-    """The balance from what `balance_subqueries` read."""
+    """The balance from the period's usage and the bonus bucket's ledger sum."""
     return Balance(limit, int(usage), -int(bonus_sum))
 
 
@@ -260,7 +237,7 @@ async def period_usage(
     conn: Connection, guild_id: int, user_id: int, period: QuotaPeriod, now: float
 ) -> int:
     start, end = period.span(now)
-    return await _scalar(conn, USAGE_SQL, (guild_id, user_id, start, end))
+    return await ledger_rows.usage(conn, guild_id, user_id, start, end)
 
 
 async def pending_holds(
@@ -268,18 +245,12 @@ async def pending_holds(
 ) -> int:
     """Holds in the current period whose job has no outcome yet."""
     start, end = period.span(now)
-    return await _scalar(
-        conn,
-        "SELECT COUNT(*) FROM quota_ledger AS h WHERE h.guild_id = ? AND h.user_id = ? "
-        "AND h.kind = 'hold' AND h.period_start >= ? AND h.period_start < ? "
-        "AND NOT EXISTS (SELECT 1 FROM quota_ledger AS o WHERE o.job_id = h.job_id "
-        "AND o.kind IN ('charge', 'release'))",
-        (guild_id, user_id, start, end),
-    )
+    return await ledger_rows.pending_holds(conn, guild_id, user_id, start, end)
 
 
 async def bonus_balance(conn: Connection, guild_id: int, user_id: int) -> int:
-    return -(await _scalar(conn, BONUS_SUM_SQL, (guild_id, user_id)))
+    # The bonus bucket's rows are changes in usage: the bonus is their negative.
+    return -(await ledger_rows.bonus_sum(conn, guild_id, user_id))
 
 
 async def read_balance(
@@ -312,64 +283,8 @@ async def settle_owed(
         return balance
     reason = f"{units} owed video(s) settled from this period"
     for label, change in ((period.day_key(now), units), (None, -units)):
-        await conn.execute(
-            "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
-            "actor_id, reason, created_at) VALUES (?, ?, NULL, 'adjustment', ?, ?, NULL, ?, ?)",
-            (guild_id, user_id, change, label, reason, now),
-        )
+        await ledger_rows.insert_settlement(conn, guild_id, user_id, change, label, reason, now)
     return Balance(balance.limit, balance.used + units, balance.bonus + units)
-
-
-async def write_hold(
-    conn: Connection,
-    job_id: int,
-    guild_id: int,
-    user_id: int,
-    period_key: str | None,
-    now: float,
-) -> None:
-    """Hold one unit for the job; `period_key` None takes it from the bonus balance."""
-    await conn.execute(
-        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
-        "actor_id, reason, created_at) VALUES (?, ?, ?, 'hold', 1, ?, ?, 'job accepted', ?)",
-        (guild_id, user_id, job_id, period_key, user_id, now),
-    )
-
-
-async def write_outcome(conn: Connection, job_id: int, kind: str, reason: str, now: float) -> bool:
-    """Charge or release the job's hold; False if it had no hold or already has an outcome.
-
-    The unique index on (job_id) for outcomes makes a second charge or release impossible.
-    """
-    assert kind in ("charge", "release")
-    changed = await conn.execute(
-        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, "
-        "period_start, actor_id, reason, created_at) "
-        "SELECT guild_id, user_id, job_id, ?, ?, period_start, NULL, ?, ? "
-        "FROM quota_ledger WHERE job_id = ? AND kind = 'hold' ON CONFLICT DO NOTHING",
-        (kind, 0 if kind == "charge" else -1, reason, now, job_id),
-    )
-    return changed == 1
-
-
-async def write_adjustment(
-    conn: Connection,
-    guild_id: int,
-    user_id: int,
-    kind: str,
-    units: int,
-    period_key: str | None,
-    actor_id: int,
-    reason: str | None,
-    now: float,
-) -> int:
-    """A moderator's grant (bonus, `period_key` None) or adjustment; returns the row id."""
-    assert kind in ("grant", "adjustment")
-    return await conn.insert_returning_id(
-        "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
-        "actor_id, reason, created_at) VALUES (?, ?, NULL, ?, ?, ?, ?, ?, ?)",
-        (guild_id, user_id, kind, units, period_key, actor_id, reason, now),
-    )
 
 
 # -- refusals (the words; `JobStore.submit` raises them) -------------------------------------

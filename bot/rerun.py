@@ -17,14 +17,7 @@ from bot.submission import Ask, Requester, Submitter
 
 async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) -> Job | None:
     """The job whose result, status message or /sora-show repost is `message_id`."""
-    row = await jobs.db.fetch_one(
-        "SELECT * FROM jobs WHERE guild_id = ? "
-        "AND (result_message_id = ? OR status_message_id = ? "
-        "OR id = (SELECT job_id FROM result_reposts WHERE message_id = ?)) "
-        "ORDER BY CASE WHEN result_message_id = ? THEN 0 ELSE 1 END LIMIT 1",
-        (guild_id, message_id, message_id, message_id, message_id),
-    )
-    return Job.from_row(row) if row else None
+    return await jobs.by_message(guild_id, message_id)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.clock import Clock
 from bot.models import Job
 from bot.schedule import HISTORY_KEEP, PollPlan, expected_ready_seconds, next_check_delay
+from bot.storage import timings as time_rows
 from bot.storage.database import Database
 
 Kind = tuple[str, str, int]  # provider, model, duration in seconds
@@ -32,19 +33,9 @@ class CompletionTimes:
             return
         kind = (job.provider, job.model, job.options.duration)
         async with self.db.transaction() as conn:
-            changed = await conn.execute(
-                "INSERT INTO completion_times (provider, model, duration, seconds, job_id, "
-                "recorded_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (*kind, seconds, job.id, self.clock.now()),
-            )
-            if changed != 1:
+            if not await time_rows.insert(conn, kind, seconds, job.id, self.clock.now()):
                 return
-            await conn.execute(
-                "DELETE FROM completion_times WHERE provider = ? AND model = ? AND duration = ? "
-                "AND id NOT IN (SELECT id FROM completion_times WHERE provider = ? AND model = ? "
-                "AND duration = ? ORDER BY id DESC LIMIT ?)",
-                (*kind, *kind, self.keep),
-            )
+            await time_rows.keep_latest(conn, kind, self.keep)
         self._cache.pop(kind, None)
 
     async def recent(self, provider: str, model: str, duration: int) -> list[float]:
@@ -52,12 +43,9 @@ class CompletionTimes:
         kind = (provider, model, duration)
         cached = self._cache.get(kind)
         if cached is None:
-            rows = await self.db.fetch_all(
-                "SELECT seconds FROM completion_times WHERE provider = ? AND model = ? "
-                "AND duration = ? ORDER BY id DESC LIMIT ?",
-                (*kind, self.keep),
-            )
-            cached = self._cache[kind] = [float(row[0]) for row in reversed(rows)]
+            async with self.db.reading() as conn:
+                newest_first = await time_rows.latest(conn, kind, self.keep)
+            cached = self._cache[kind] = newest_first[::-1]
         return cached
 
 

@@ -35,6 +35,10 @@ class Database(abc.ABC):
     def reading(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """Plain reads outside a transaction: each statement sees committed data."""
 
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        return await self.fetch_value("SELECT 1") == 1
+
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement, atomic on its own (no transaction needed); returns the rows it
         changed."""

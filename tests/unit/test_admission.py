@@ -7,12 +7,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from benchmarks.roundtrips import counting_round_trips
-from bot import blocklist, quota_rules
+from bot import blocklist
 from bot.errors import Refusal
 from bot.jobs import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quotas import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE, QuotaDefaults, QuotaPolicy
+from bot.storage import rules as rule_rows
 from bot.storage.database import Database
 from bot.submission import Ask, Requester, Submitter
 from tests.support.doubles import FakeClock
@@ -51,7 +52,7 @@ async def test_an_accepted_sora_costs_few_round_trips(
 ) -> None:
     sub = submitter(db, clock, tmp_path, max_active_per_guild=50, cooldown_seconds=30)
     async with db.transaction() as conn:  # a role allowance, so the role lookup is exercised
-        await quota_rules.set_role_limit(conn, GUILD, 55, 9, actor_id=1, now=clock.now())
+        await rule_rows.set_role_limit(conn, GUILD, 55, 9, actor_id=1, now=clock.now())
     with counting_round_trips() as trips:
         job = await sub.submit(Requester(GUILD, 7, (55,)), ask())
         await sub.jobs.hand_to_worker(job, 900, "queued", None)
@@ -87,7 +88,7 @@ async def test_the_lock_free_reads_still_refuse_blocked_members_and_listed_words
 ) -> None:
     sub = submitter(db, clock, tmp_path)
     async with db.transaction() as conn:
-        await quota_rules.add_block(conn, GUILD, 7, "spam", actor_id=1, now=clock.now())
+        await rule_rows.add_block(conn, GUILD, 7, "spam", actor_id=1, now=clock.now())
         await conn.execute(
             "INSERT INTO prompt_blocklist (guild_id, term, added_by, added_at) VALUES (?, ?, 1, ?)",
             (GUILD, blocklist.normalise_term("volcano"), clock.now()),

@@ -21,6 +21,7 @@ from bot.moderation import (
 )
 from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.status import MESSAGE_CHARS
+from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
 
@@ -369,7 +370,7 @@ async def test_the_longest_blocklist_pages_by_size(
 ) -> None:
     async with db.transaction() as conn:
         for n in range(blocklist.MAX_ENTRIES_PER_GUILD):
-            await blocklist.add(conn, GUILD, f"{n:03d}" + "w" * 97, BIGGEST_ID, 0.0)
+            await blocklist_rows.add(conn, GUILD, f"{n:03d}" + "w" * 97, BIGGEST_ID, 0.0)
     first = await service.blocklist_list(MOD)
     seen: list[str] = []
     for page in range(1, pages_of(first) + 1):

@@ -70,3 +70,23 @@ def test_a_damaged_database_fails(tmp_path: Path) -> None:
     path.write_bytes(b"not sqlite" * 1000)
     verdict = check_database(path)
     assert not verdict.ok and "cannot be read" in verdict.detail
+
+
+async def test_a_postgresql_database_is_checked_without_migrating_it(postgres) -> None:
+    from bot.preflight import check_postgres
+
+    empty = postgres.empty()
+    before = await check_postgres(empty)
+    assert before.ok and "migration(s) to apply at the next start" in before.detail
+    await (await open_database(empty)).close()
+    after = await check_postgres(empty)
+    assert after.ok and "migrations up to date" in after.detail
+
+
+async def test_an_unreachable_postgresql_server_fails_the_check_without_its_password() -> None:
+    from bot.preflight import check_postgres
+    from tests.support.postgres_cluster import _free_port
+
+    verdict = await check_postgres(f"postgresql://sora:hunter22@127.0.0.1:{_free_port()}/sora")
+    assert not verdict.ok and "cannot be reached" in verdict.detail
+    assert "hunter22" not in verdict.detail

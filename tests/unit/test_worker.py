@@ -190,8 +190,11 @@ async def test_a_failure_reason_quoting_a_key_is_scrubbed_everywhere_members_loo
     for secret in ("configured-key-1234", "rvya_sk_live", "sk-abcdef123456", "0123456789abcdef"):
         assert secret not in everything
     assert {(await rig.job(j.id)).state for j in (first, second, third)} == {JobState.FAILED}
-    assert "key [redacted] is bad" in rig.presenter.last_status(second.id)
-    assert "Header was '[redacted]'" in rig.presenter.last_status(first.id)
+    # Which job meets which answer depends on which create call the provider sees first (on
+    # PostgreSQL the three steps really run side by side).
+    finals = "\n".join(rig.presenter.last_status(j.id) for j in (first, second, third))
+    assert "key [redacted] is bad" in finals
+    assert "Header was '[redacted]'" in finals
     assert len(rig.presenter.alerts) == 1
 
 

@@ -1,0 +1,277 @@
+"""The jobs table (and the reposts of their videos): the queue the worker reads and the rows
+the state machine moves. bot/jobs.py decides which moves are allowed; this module only says
+how each read and conditional write is put to the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import ACTIVE_STATES, JobState
+from bot.storage import ledger
+from bot.storage.connection import Connection, Row, marks
+
+_ACTIVE = tuple(state.value for state in ACTIVE_STATES)
+
+
+def _excluding(ids: tuple[int, ...]) -> str:
+    """` AND id NOT IN (?, …)` for `ids`, or nothing (an empty list is not valid SQL)."""
+    return f" AND id NOT IN ({marks(ids)})" if ids else ""
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+async def get(conn: Connection, job_id: int) -> Row | None:
+    return await conn.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+
+async def due(
+    conn: Connection,
+    now: float,
+    limit: int,
+    states: tuple[JobState, ...],
+    exclude: tuple[int, ...],
+) -> list[Row]:
+    values = tuple(state.value for state in states)
+    return await conn.fetch_all(
+        f"SELECT * FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ?"
+        f"{_excluding(exclude)} ORDER BY next_action_at, id LIMIT ?",
+        (*values, now, *exclude, limit),
+    )
+
+
+async def next_due_at(conn: Connection, exclude: tuple[int, ...]) -> float | None:
+    value = await conn.fetch_value(
+        f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({marks(_ACTIVE)})"
+        f"{_excluding(exclude)}",
+        (*_ACTIVE, *exclude),
+    )
+    return float(value) if value is not None else None
+
+
+async def count_by_state(conn: Connection) -> dict[str, int]:
+    rows = await conn.fetch_all("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+    return {str(row[0]): int(row[1]) for row in rows}
+
+
+async def count_due(conn: Connection, now: float, excluding: Collection[int]) -> int:
+    excluded = tuple(excluding)
+    value = await conn.fetch_value(
+        f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks(_ACTIVE)}) "
+        f"AND next_action_at <= ?{_excluding(excluded)}",
+        (*_ACTIVE, now, *excluded),
+    )
+    return int(value or 0)
+
+
+async def recent_for_member(conn: Connection, guild_id: int, user_id: int, limit: int) -> list[Row]:
+    return await conn.fetch_all(
+        "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
+        (guild_id, user_id, limit),
+    )
+
+
+async def active_image_paths(conn: Connection) -> list[str]:
+    rows = await conn.fetch_all(
+        f"SELECT image_path FROM jobs WHERE image_path IS NOT NULL AND state IN ({marks(_ACTIVE)})",
+        _ACTIVE,
+    )
+    return [str(row[0]) for row in rows]
+
+
+async def active_for_member(conn: Connection, guild_id: int, user_id: int) -> list[Row]:
+    return await conn.fetch_all(
+        "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "
+        f"AND state IN ({marks(_ACTIVE)}) ORDER BY id",
+        (guild_id, user_id, *_ACTIVE),
+    )
+
+
+async def by_message(conn: Connection, guild_id: int, message_id: int) -> Row | None:
+    """The job whose result, status message or /sora-show repost is `message_id` (its result
+    first)."""
+    return await conn.fetch_one(
+        "SELECT * FROM jobs WHERE guild_id = ? "
+        "AND (result_message_id = ? OR status_message_id = ? "
+        "OR id = (SELECT job_id FROM result_reposts WHERE message_id = ?)) "
+        "ORDER BY CASE WHEN result_message_id = ? THEN 0 ELSE 1 END LIMIT 1",
+        (guild_id, message_id, message_id, message_id, message_id),
+    )
+
+
+async def reposts(conn: Connection, job_id: int) -> list[tuple[int, int]]:
+    rows = await conn.fetch_all(
+        "SELECT channel_id, message_id FROM result_reposts WHERE job_id = ?", (job_id,)
+    )
+    return [(int(row[0]), int(row[1])) for row in rows]
+
+
+# -- accepting --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdmissionFacts:
+    rerunning: int  # the member's active re-runs of the parent job
+    active: int  # the member's active jobs in the guild
+    in_guild: int  # the guild's active jobs
+    last_created_at: float | None  # the member's latest delivered-or-active job in the guild
+    usage: int  # the member's usage in the period
+    bonus_sum: int  # the member's bonus bucket's ledger sum
+
+
+async def admission_facts(
+    conn: Connection,
+    guild_id: int,
+    user_id: int,
+    parent_job_id: int | None,
+    period_start: str,
+    period_end: str,
+) -> AdmissionFacts:
+    """Everything accepting a job checks, read in one statement."""
+    balance_sql, balance_params = ledger.balance_subqueries(
+        guild_id, user_id, period_start, period_end
+    )
+    active = f"state IN ({marks(_ACTIVE)})"
+    row = await conn.fetch_one(
+        f"SELECT (SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? AND {active}), "
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {active}), "
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {active}), "
+        # A job that failed or expired delivered nothing: it starts no cooldown.
+        "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
+        "AND state NOT IN (?, ?)), "
+        f"{balance_sql}",
+        (
+            parent_job_id,
+            user_id,
+            *_ACTIVE,
+            guild_id,
+            user_id,
+            *_ACTIVE,
+            guild_id,
+            *_ACTIVE,
+            guild_id,
+            user_id,
+            JobState.FAILED.value,
+            JobState.EXPIRED.value,
+            *balance_params,
+        ),
+    )
+    assert row is not None
+    rerunning, mine, in_guild, last, usage, bonus_sum = row
+    return AdmissionFacts(
+        int(rerunning), int(mine), int(in_guild), last, int(usage), int(bonus_sum)
+    )
+
+
+async def insert(conn: Connection, values: Mapping[str, Any]) -> Row:
+    """Insert one job with `values` (column → value); the new row."""
+    columns = ", ".join(values)
+    row = await conn.fetch_one(
+        f"INSERT INTO jobs ({columns}) VALUES ({marks(tuple(values))}) RETURNING *",
+        tuple(values.values()),
+    )
+    assert row is not None
+    return row
+
+
+# -- conditional writes -----------------------------------------------------------------------
+
+
+async def update_if_state(
+    conn: Connection,
+    job_id: int,
+    state: JobState,
+    fields: Mapping[str, Any],
+    *,
+    only_if_unsent: bool = False,
+) -> bool:
+    """Set `fields` if the job is still in `state` (and, with `only_if_unsent`, its create
+    call not yet claimed); True if it was."""
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    unsent = " AND submit_attempted = 0" if only_if_unsent else ""
+    changed = await conn.execute(
+        f"UPDATE jobs SET {assignments} WHERE id = ? AND state = ?{unsent}",
+        (*fields.values(), job_id, state.value),
+    )
+    return changed == 1
+
+
+async def update_if_in(
+    conn: Connection, job_id: int, states: tuple[JobState, ...], fields: Mapping[str, Any]
+) -> bool:
+    """Set `fields` if the job is in one of `states`; True if it was."""
+    values = tuple(state.value for state in states)
+    assignments = ", ".join(f"{column} = ?" for column in fields)
+    changed = await conn.execute(
+        f"UPDATE jobs SET {assignments} WHERE id = ? AND state IN ({marks(values)})",
+        (*fields.values(), job_id, *values),
+    )
+    return changed == 1
+
+
+async def hand_to_worker(
+    conn: Connection,
+    job_id: int,
+    status_message_id: int,
+    status_text: str,
+    image_source_url: str | None,
+    now: float,
+) -> None:
+    """Record the status message and make a still-queued job due now, in one statement."""
+    await conn.execute(
+        "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
+        "image_source_url = COALESCE(?, image_source_url), "
+        "next_action_at = CASE WHEN state = ? THEN ? ELSE next_action_at END, "
+        "updated_at = ? WHERE id = ?",
+        (
+            status_message_id,
+            status_text,
+            now,
+            image_source_url,
+            JobState.QUEUED.value,
+            now,
+            now,
+            job_id,
+        ),
+    )
+
+
+async def claim_submit(conn: Connection, job_id: int, now: float) -> bool:
+    """Mark the create call attempted if the job is queued and it was not; True if so."""
+    changed = await conn.execute(
+        "UPDATE jobs SET submit_attempted = 1, updated_at = ? "
+        "WHERE id = ? AND state = ? AND submit_attempted = 0",
+        (now, job_id, JobState.QUEUED.value),
+    )
+    return changed == 1
+
+
+async def set_status(conn: Connection, job_id: int, message_id: int, text: str, now: float) -> None:
+    await conn.execute(
+        "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
+        "updated_at = ? WHERE id = ?",
+        (message_id, text, now, now, job_id),
+    )
+
+
+async def insert_repost(
+    conn: Connection, job_id: int, channel_id: int, message_id: int, now: float
+) -> None:
+    await conn.execute(
+        "INSERT INTO result_reposts (message_id, job_id, channel_id, created_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (message_id, job_id, channel_id, now),
+    )
+
+
+async def mark_removed(conn: Connection, job_id: int, actor_id: int, now: float) -> bool:
+    """Mark the posted video removed unless it already was; True if this call did."""
+    changed = await conn.execute(
+        "UPDATE jobs SET result_deleted_by = ?, result_deleted_at = ?, updated_at = ? "
+        "WHERE id = ? AND result_deleted_at IS NULL",
+        (actor_id, now, now, job_id),
+    )
+    return changed == 1

@@ -91,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", type=Path, metavar="PATH", help="the backup file to write")
     backup.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+    move = commands.add_parser(
+        "migrate-db",
+        help="copy the SQLite database into an empty PostgreSQL database",
+        description="Copy every table of the SQLite database (DATABASE_PATH, or a sqlite:/// "
+        "DATABASE_URL) into the empty PostgreSQL database at URL and check the copy row for "
+        "row. Stop the bot first; afterwards set DATABASE_URL to URL and start it again.",
+    )
+    move.add_argument(
+        "--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/name"
+    )
     return parser
 
 
@@ -102,6 +112,8 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
         return _backup(args.path, args.force)
     if args.command == "sync":
         return _sync()
+    if args.command == "migrate-db":
+        return _migrate_db(args.to)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -184,6 +196,69 @@ async def _forget_synced_commands(target: DatabaseTarget) -> int:
     print(
         f"forgot {forgotten} recorded command sync(s): the bot syncs its slash commands at its "
         "next start; restart it now if it is running"
+    )
+    return 0
+
+
+def _migrate_db(to: str) -> int:
+    from bot.storage.urls import parse_target
+
+    try:
+        source = parse_target(database_url_from(os.environ))
+        target = parse_target(to)
+    except ValueError as error:
+        print(f"migrate-db failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if source.path is None:
+        print(
+            "migrate-db failed: DATABASE_URL already names PostgreSQL; the copy starts from "
+            "SQLite (unset DATABASE_URL, or set it to sqlite:///path)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if target.engine != "postgresql":
+        print("migrate-db failed: --to must be a postgresql:// URL", file=sys.stderr)
+        return EXIT_FAILED
+    if not source.path.exists():
+        print(f"migrate-db failed: there is no database at {source.path}", file=sys.stderr)
+        return EXIT_FAILED
+    return asyncio.run(_copy_database(source, target))
+
+
+async def _copy_database(source: DatabaseTarget, target: DatabaseTarget) -> int:
+    import asyncpg
+
+    from bot.storage.postgres import PostgresDatabase
+    from bot.storage.sqlite import SqliteDatabase
+    from bot.storage.transfer import TransferError, copy_database
+
+    assert source.path is not None
+    try:
+        sqlite_db = await SqliteDatabase.connect(source.path)
+    except (OSError, sqlite3.DatabaseError) as error:
+        print(f"migrate-db failed: cannot open {source.path}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        try:
+            postgres_db = await PostgresDatabase.connect(target.url)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            print(f"migrate-db failed: cannot open {target.describe()}: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        try:
+            copies = await copy_database(sqlite_db, postgres_db)
+        except TransferError as error:
+            print(f"migrate-db failed: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        finally:
+            await postgres_db.close()
+    finally:
+        await sqlite_db.close()
+    for copy in copies:
+        print(f"{copy.name:<24} {copy.rows:>9} rows  checksum {copy.checksum[:16]}  ok")
+    print(
+        f"copied {source.path} to {target.describe()}: {sum(c.rows for c in copies)} rows in "
+        f"{len(copies)} tables, every table checked. Set DATABASE_URL to this database and "
+        "start the bot; keep the SQLite file as a backup."
     )
     return 0
 

@@ -35,6 +35,11 @@ class Database(abc.ABC):
     def reading(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """Plain reads outside a transaction: each statement sees committed data."""
 
+    async def applied_versions(self) -> list[int]:
+        """The migrations applied to this database, in order."""
+        rows = await self.fetch_all("SELECT version FROM schema_migrations ORDER BY version")
+        return [int(row[0]) for row in rows]
+
     async def ping(self) -> bool:
         """True when the database answers a trivial query."""
         return await self.fetch_value("SELECT 1") == 1

@@ -9,7 +9,7 @@ the transaction ends) or re-check their condition in the UPDATE itself.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -43,6 +43,11 @@ class PostgresConnection:
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._conn = conn
+
+    @property
+    def raw(self) -> asyncpg.Connection:
+        """The asyncpg connection, for what only PostgreSQL offers (COPY)."""
+        return self._conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         status = await self._conn.execute(numbered_placeholders(sql), *params)
@@ -104,6 +109,17 @@ class PostgresDatabase(Database):
     async def reading(self) -> AsyncIterator[Connection]:
         async with self._pool.acquire() as conn:
             yield PostgresConnection(conn)
+
+    async def copy_rows(
+        self,
+        conn: Connection,
+        table: str,
+        columns: Sequence[str],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Bulk-load `rows` into `table` with COPY, inside `conn`'s transaction."""
+        assert isinstance(conn, PostgresConnection)
+        await conn.raw.copy_records_to_table(table, records=rows, columns=list(columns))
 
     @asynccontextmanager
     async def session_lock(self, *key: object) -> AsyncIterator[bool]:

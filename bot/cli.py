@@ -210,16 +210,13 @@ def _migrate_db(to: str) -> int:
         print(f"migrate-db failed: {error}", file=sys.stderr)
         return EXIT_FAILED
     if source.path is None:
-        print(
-            "migrate-db failed: DATABASE_URL already names PostgreSQL; the copy starts from "
-            "SQLite (unset DATABASE_URL, or set it to sqlite:///path)",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        # DATABASE_URL already names PostgreSQL (set for the move): the SQLite file to copy is
+        # the one DATABASE_PATH names.
+        source = parse_target(database_path_from(os.environ))
     if target.engine != "postgresql":
         print("migrate-db failed: --to must be a postgresql:// URL", file=sys.stderr)
         return EXIT_FAILED
-    if not source.path.exists():
+    if source.path is None or not source.path.exists():
         print(f"migrate-db failed: there is no database at {source.path}", file=sys.stderr)
         return EXIT_FAILED
     return asyncio.run(_copy_database(source, target))

@@ -67,8 +67,13 @@ async def fill(db: Database, clock: FakeClock) -> None:
     await moderation.blocklist_add(boss, "forbidden words")
 
 
-def run_cli(monkeypatch: pytest.MonkeyPatch, path: Path, *args: str) -> int:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch, path: Path, *args: str, database_url: str | None = None
+) -> int:
+    if database_url is None:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DATABASE_PATH", str(path))
     return main(["migrate-db", *args], run_bot=None, discord_api=None)  # type: ignore[arg-type]
 
@@ -93,7 +98,10 @@ async def test_every_table_is_copied_checked_and_usable_afterwards(
     assert all(before.values()), before
 
     url = postgres.empty()
-    assert await _in_thread(lambda: run_cli(monkeypatch, path, "--to", url)) == 0
+    # DATABASE_URL may already name the new database (as compose.postgres.yaml sets it): the
+    # SQLite file to copy is then the one DATABASE_PATH names.
+    moved = await _in_thread(lambda: run_cli(monkeypatch, path, "--to", url, database_url=url))
+    assert moved == 0
     out = capsys.readouterr().out
     assert "every table checked" in out and "jobs" in out
 

@@ -88,6 +88,8 @@ class Settings:
     credit_warning: float | None = None
     metrics_port: int | None = None  # None: no metrics or health endpoint
     metrics_host: str = "127.0.0.1"
+    # PostgreSQL only: how long a worker's claim on a job lasts without renewal.
+    job_lease_seconds: float = 60.0
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -325,6 +327,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         transcode_concurrency=read.integer("TRANSCODE_CONCURRENCY", 1, minimum=1) or 1,
         transcode_timeout_seconds=read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
         poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
+        job_lease_seconds=read.number("JOB_LEASE_SECONDS", 60.0, minimum=1.0),
         min_poll_seconds=read.optional_number("MIN_POLL_SECONDS", minimum=0.01),
         dense_poll_seconds=read.number("DENSE_POLL_SECONDS", 5.0, minimum=0.01),
         log_level=log_level.upper(),

@@ -9,7 +9,9 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,21 @@ from bot.storage.database import Database
 
 def rerun_in_progress_message(parent_job_id: int) -> str:
     return f"Your re-run of job #{parent_job_id} is still in progress; wait for it to finish."
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's claim on the jobs it is moving, when several processes share the database:
+    `owner` names the process, and a claim lapses `seconds` after it was last renewed."""
+
+    owner: str
+    seconds: float
+
+    @classmethod
+    def for_this_process(cls, seconds: float, name: str | None = None) -> Lease:
+        """A lease owner unique to this process (host, process id and a random part)."""
+        owner = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        return cls(owner, seconds)
 
 
 @dataclass(frozen=True)
@@ -172,10 +189,48 @@ class JobStore:
             rows = await job_rows.due(conn, now, limit, states, exclude)
         return [Job.from_row(row) for row in rows]
 
-    async def next_due_at(self, exclude: tuple[int, ...] = ()) -> float | None:
-        """The earliest next action time of an active job, leaving out the ids in `exclude`."""
+    async def next_due_at(
+        self, exclude: tuple[int, ...] = (), lease: Lease | None = None
+    ) -> float | None:
+        """The earliest next action time of an active job, leaving out the ids in `exclude`;
+        with `lease`, a job another worker holds counts from when its lease runs out."""
         async with self.db.reading() as conn:
-            return await job_rows.next_due_at(conn, exclude)
+            return await job_rows.next_due_at(conn, exclude, lease.owner if lease else None)
+
+    # -- leases (several worker processes on one database) ------------------------------------
+
+    async def claim_due(
+        self,
+        now: float,
+        limit: int,
+        states: tuple[JobState, ...],
+        exclude: tuple[int, ...],
+        lease: Lease,
+    ) -> list[Job]:
+        """Like `due`, but each job returned is leased to `lease.owner` for `lease.seconds`:
+        no other worker takes it up until the lease is released or lapses."""
+        async with self.db.transaction() as conn:
+            rows = await job_rows.claim_due(
+                conn,
+                self.db.engine,
+                lease.owner,
+                now,
+                now + lease.seconds,
+                limit,
+                states,
+                exclude,
+            )
+        return [Job.from_row(row) for row in rows]
+
+    async def renew_leases(self, job_ids: tuple[int, ...], lease: Lease) -> int:
+        async with self.db.transaction() as conn:
+            return await job_rows.renew_leases(
+                conn, lease.owner, job_ids, self.clock.now() + lease.seconds
+            )
+
+    async def release_lease(self, job_id: int, lease: Lease) -> None:
+        async with self.db.transaction() as conn:
+            await job_rows.release_lease(conn, lease.owner, job_id)
 
     async def count_by_state(self) -> dict[str, int]:
         """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""

@@ -14,7 +14,7 @@ from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.credit_watch import CreditWatch
-from bot.jobs import JobStore
+from bot.jobs import JobStore, Lease
 from bot.moderation import ModerationService
 from bot.providers.base import ProviderHealth, VideoProvider
 from bot.providers.factory import build_provider
@@ -48,6 +48,8 @@ class Services:
     policy: QuotaPolicy
     moderation: ModerationService
     schedule: PollSchedule
+    # Several processes may share a PostgreSQL database: the worker leases what it moves.
+    lease: Lease | None = None
     submitter: Submitter = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
@@ -165,6 +167,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         policy=policy,
         moderation=moderation,
         credit_watch=CreditWatch(settings.credit_warning),
+        lease=(
+            Lease.for_this_process(settings.job_lease_seconds)
+            if db.engine == "postgresql"
+            else None  # SQLite: one process, as always
+        ),
         schedule=PollSchedule(
             PollPlan(provider.poll_seconds, settings.min_poll_gap, settings.dense_poll_seconds),
             CompletionTimes(db, clock),

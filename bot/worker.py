@@ -24,7 +24,7 @@ from pathlib import Path
 from bot import metrics
 from bot.clock import Clock
 from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
-from bot.jobs import JobStore
+from bot.jobs import JobStore, Lease
 from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, Job, JobState
 from bot.presenter import DeliveryError, JobPresenter, UploadTooLarge
@@ -97,6 +97,7 @@ class Worker:
         idle_wait: float = 1.0,
         on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
         scrub: Callable[[str], str] | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.jobs = jobs
         self.provider = provider
@@ -112,6 +113,9 @@ class Worker:
         self.scrub = scrub or Scrubber()
         # None: the configured gaps (`provider.poll_delay`), and nothing learned.
         self.schedule = schedule
+        # Several processes on one database: each step's job is leased to this process (and
+        # renewed while it runs), so no other worker moves it meanwhile. None: the only worker.
+        self.lease = lease
         self._concurrency = concurrency
         self._poll_concurrency = poll_concurrency or concurrency
         # Held only around provider calls (checks) or whole steps (submits, deliveries).
@@ -164,6 +168,7 @@ class Worker:
     async def run(self) -> None:
         log.info("worker started")
         self._running = True
+        renewer = asyncio.create_task(self._renew_leases()) if self.lease else None
         try:
             while not self._stopping:
                 self._last_tick = time.monotonic()
@@ -178,6 +183,20 @@ class Worker:
                     await asyncio.sleep(self.idle_wait)
         finally:
             self._running = False
+            if renewer is not None:
+                renewer.cancel()
+                await asyncio.gather(renewer, return_exceptions=True)
+
+    async def _renew_leases(self) -> None:
+        """Renew the leases of the steps in flight at a third of their length, so a slow step
+        (a long upload) keeps its job while a dead process's jobs are taken over."""
+        assert self.lease is not None
+        while True:
+            await asyncio.sleep(self.lease.seconds / 3)
+            try:
+                await self.jobs.renew_leases(tuple(self._inflight), self.lease)
+            except Exception:  # the next renewal tries again, well before the lease lapses
+                log.warning("could not renew job leases", exc_info=True)
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop taking work; let steps in flight finish (each is bounded by its own timeouts),
@@ -205,6 +224,8 @@ class Worker:
     async def _due(self, now: float, states: tuple[JobState, ...], free: int) -> list[Job]:
         if free <= 0 or self._stopping:
             return []
+        if self.lease is not None:
+            return await self.jobs.claim_due(now, free, states, tuple(self._inflight), self.lease)
         return await self.jobs.due(now, free, states, exclude=tuple(self._inflight))
 
     def _start(self, jobs: list[Job]) -> list[asyncio.Task[None]]:
@@ -242,7 +263,7 @@ class Worker:
 
     async def _sleep_until_due(self, started: bool) -> None:
         # Steps in flight are not waited for: their ending wakes the loop.
-        next_due = await self.jobs.next_due_at(exclude=tuple(self._inflight))
+        next_due = await self.jobs.next_due_at(tuple(self._inflight), self.lease)
         wait = self.idle_wait
         if next_due is not None:
             wait = max(0.0, min(wait, next_due - self.clock.now()))
@@ -270,6 +291,16 @@ class Worker:
             raise
         except Exception as error:
             await self._unexpected(job, error)
+        finally:
+            if self.lease is not None:
+                await self._release(job.id, self.lease)
+
+    async def _release(self, job_id: int, lease: Lease) -> None:
+        # The next step may be taken by any process; if this fails, the lease lapses instead.
+        try:
+            await self.jobs.release_lease(job_id, lease)
+        except Exception:
+            log.warning("job %s: could not release its lease", job_id, exc_info=True)
 
     # -- one step -----------------------------------------------------------------------------
 

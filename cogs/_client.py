@@ -102,6 +102,7 @@ class SoraBot(commands.Bot):
             schedule=self.services.schedule,
             on_provider_unusable=self.services.provider_unusable,
             scrub=Scrubber(settings.secrets),
+            lease=self.services.lease,
         )
         leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
         if leftovers:

@@ -43,13 +43,69 @@ async def due(
     )
 
 
-async def next_due_at(conn: Connection, exclude: tuple[int, ...]) -> float | None:
+async def next_due_at(
+    conn: Connection, exclude: tuple[int, ...], owner: str | None = None
+) -> float | None:
+    """The earliest next action time; with `owner`, a job another worker holds counts from
+    the end of its lease (when it may be taken over)."""
+    params: tuple[str, ...] = ()
+    due_at = "next_action_at"
+    if owner is not None:
+        due_at = (
+            "CASE WHEN lease_owner IS NOT NULL AND lease_owner <> ? "
+            "AND lease_until > next_action_at THEN lease_until ELSE next_action_at END"
+        )
+        params = (owner,)
     value = await conn.fetch_value(
-        f"SELECT MIN(next_action_at) FROM jobs WHERE state IN ({marks(_ACTIVE)})"
-        f"{_excluding(exclude)}",
-        (*_ACTIVE, *exclude),
+        f"SELECT MIN({due_at}) FROM jobs WHERE state IN ({marks(_ACTIVE)}){_excluding(exclude)}",
+        (*params, *_ACTIVE, *exclude),
     )
     return float(value) if value is not None else None
+
+
+async def claim_due(
+    conn: Connection,
+    engine: str,
+    owner: str,
+    now: float,
+    lease_until: float,
+    limit: int,
+    states: tuple[JobState, ...],
+    exclude: tuple[int, ...],
+) -> list[Row]:
+    """Lease up to `limit` due jobs in `states` to `owner` until `lease_until`: jobs nobody
+    holds, that `owner` holds already, or whose lease has lapsed (their worker died). On
+    PostgreSQL, rows another worker is claiming at this moment are skipped, not waited for.
+    Oldest due first."""
+    values = tuple(state.value for state in states)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+    rows = await conn.fetch_all(
+        "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ("
+        f"SELECT id FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ? "
+        "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= ?)"
+        f"{_excluding(exclude)} ORDER BY next_action_at, id LIMIT ?{skip_locked}) RETURNING *",
+        (owner, lease_until, *values, now, owner, now, *exclude, limit),
+    )
+    return sorted(rows, key=lambda row: (row["next_action_at"], row["id"]))
+
+
+async def renew_leases(
+    conn: Connection, owner: str, job_ids: tuple[int, ...], lease_until: float
+) -> int:
+    """Extend `owner`'s leases on `job_ids`; how many it still held."""
+    if not job_ids:
+        return 0
+    return await conn.execute(
+        f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks(job_ids)})",
+        (lease_until, owner, *job_ids),
+    )
+
+
+async def release_lease(conn: Connection, owner: str, job_id: int) -> None:
+    await conn.execute(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+        (job_id, owner),
+    )
 
 
 async def count_by_state(conn: Connection) -> dict[str, int]:

@@ -24,6 +24,23 @@ from bot.storage.engine import Database, bundled_migrations, split_statements
 log = logging.getLogger(__name__)
 
 
+WAL_SWITCH_ATTEMPTS = 50
+WAL_SWITCH_GAP_SECONDS = 0.05
+
+
+async def _enable_wal(conn: aiosqlite.Connection) -> None:
+    """Switch a new file to WAL. Processes opening a new file together may find it locked
+    for that switch, which SQLite reports at once instead of waiting: try again, briefly."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            await conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(WAL_SWITCH_GAP_SECONDS)
+
+
 class SqliteConnection:
     """`Connection` over the shared aiosqlite connection (used only under the owner's lock)."""
 
@@ -72,7 +89,7 @@ class SqliteDatabase(Database):
         conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
         try:
             conn.row_factory = aiosqlite.Row
-            await conn.execute("PRAGMA journal_mode=WAL")
+            await _enable_wal(conn)
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=30000")
             db = cls(conn)

@@ -47,7 +47,12 @@ class Stack:
             "DISCORD_TOKEN": self.discord.token,
             "PROVIDER": self.backend,
             "DATABASE_PATH": str(self.database),
-            **({"DATABASE_URL": self.database_url} if self.database_url else {}),
+            # A killed bot's leased jobs are taken over when its lease lapses: keep that short.
+            **(
+                {"DATABASE_URL": self.database_url, "JOB_LEASE_SECONDS": "2"}
+                if self.database_url
+                else {}
+            ),
             "DEV_GUILD_ID": str(self.discord.guild_id),
             "DEFAULT_QUOTA": "3",
             "STATUS_EDIT_INTERVAL_SECONDS": "0",

@@ -1,0 +1,4 @@
+-- Which worker process holds a job's next step, and until when (several processes share the
+-- database; see bot/storage/jobs.py). A lapsed lease lets another process take over.
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_until DOUBLE PRECISION;

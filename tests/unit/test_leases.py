@@ -1,0 +1,138 @@
+"""Leased jobs: with several worker processes on one database, each step is taken by one
+worker at a time, a dead worker's job is taken over when its lease lapses, and a job moves
+to the end exactly once (one create, one post, one charge)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import pytest
+
+from bot.delivery import VideoDownloader
+from bot.jobs import JobStore, Lease, NewJob
+from bot.models import ACTIVE_STATES, JobOptions, JobState
+from bot.providers.base import TaskStatus
+from bot.quotas import Allowance, QuotaPeriod
+from bot.storage.database import Database, open_database
+from bot.worker import Worker
+from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.video_server import video_server
+
+DAY = QuotaPeriod("day", ZoneInfo("UTC"))
+A = Lease("worker-a", 30.0)
+B = Lease("worker-b", 30.0)
+
+
+def store(db: Database, clock: FakeClock) -> JobStore:
+    return JobStore(
+        db,
+        clock,
+        provider="scripted",
+        model="sora-2-pro",
+        deadline_seconds=1800,
+        max_active_per_member=1000,
+    )
+
+
+def new_job(user_id: int = 7) -> NewJob:
+    return NewJob(1, 10, user_id, "a lighthouse", JobOptions("portrait", 15, "high"))
+
+
+@pytest.fixture
+async def two_processes(
+    database_url: str, clock: FakeClock
+) -> AsyncIterator[tuple[JobStore, JobStore]]:
+    """Two job stores on two connections (pools) to one database, as two processes have."""
+    first, second = await open_database(database_url), await open_database(database_url)
+    try:
+        yield store(first, clock), store(second, clock)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_a_leased_job_is_not_taken_by_another_worker_until_released_or_lapsed(
+    two_processes: tuple[JobStore, JobStore], clock: FakeClock
+) -> None:
+    one, other = two_processes
+    job = await one.submit(new_job(), Allowance(5, DAY))
+    clock.advance(5)
+    now = clock.now()
+    assert [j.id for j in await one.claim_due(now, 10, ACTIVE_STATES, (), A)] == [job.id]
+    assert await other.claim_due(now, 10, ACTIVE_STATES, (), B) == []
+    # Another worker sleeps until the lease could lapse, not in a busy loop.
+    assert await other.next_due_at((), B) == pytest.approx(now + A.seconds)
+    clock.advance(20)
+    assert await one.renew_leases((job.id,), A) == 1  # still working: 30 s more from now
+    clock.advance(20)
+    assert await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), B) == []
+    clock.advance(11)  # the renewed lease has lapsed: its worker is gone
+    taken = await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), B)
+    assert [j.id for j in taken] == [job.id]
+    await other.release_lease(job.id, B)
+    assert [j.id for j in await one.claim_due(clock.now(), 10, ACTIVE_STATES, (), A)] == [job.id]
+
+
+async def test_concurrent_claims_never_hand_a_job_to_two_workers(
+    two_processes: tuple[JobStore, JobStore], clock: FakeClock
+) -> None:
+    one, other = two_processes
+    for user in range(60):
+        await one.submit(new_job(user), Allowance(5, DAY))
+    clock.advance(5)
+    # Twenty workers, half on each connection, all claiming at once.
+    claims = await asyncio.gather(
+        *(
+            (one if i % 2 else other).claim_due(
+                clock.now(), 7, ACTIVE_STATES, (), Lease(f"worker-{i}", 30.0)
+            )
+            for i in range(20)
+        )
+    )
+    claimed = [job.id for batch in claims for job in batch]
+    assert len(claimed) == len(set(claimed)) == 60
+
+
+def worker(jobs: JobStore, provider: ScriptedProvider, downloader: VideoDownloader, lease: Lease):
+    return Worker(
+        jobs=jobs,
+        provider=provider,
+        presenter=RecordingPresenter(),
+        downloader=downloader,
+        clock=jobs.clock,  # type: ignore[arg-type]
+        upload_limit_bytes=1024 * 1024,
+        status_edit_interval=0,
+        concurrency=4,
+        lease=lease,
+    )
+
+
+async def test_two_workers_move_each_job_once_and_release_their_leases(
+    two_processes: tuple[JobStore, JobStore], clock: FakeClock, tmp_path: Path
+) -> None:
+    one, other = two_processes
+    jobs = [await one.submit(new_job(user), Allowance(5, DAY)) for user in range(6)]
+    provider = ScriptedProvider(poll_seconds=(1,))
+    provider.creates = [f"task_{n}" for n in range(6)]
+    async with aiohttp.ClientSession() as session, video_server() as videos:
+        provider.statuses = [
+            TaskStatus("succeeded", video_url=f"{videos}/video/1000") for _ in range(6)
+        ]
+        downloader = VideoDownloader(session, tmp_path / "tmp", timeout=5)
+        workers = [worker(one, provider, downloader, A), worker(other, provider, downloader, B)]
+        for _ in range(6):
+            clock.advance(2)
+            await asyncio.gather(*(w.drain(limit_seconds=10) for w in workers))
+    done = [await one.get(job.id) for job in jobs]
+    assert {job.state for job in done if job} == {JobState.DELIVERED}
+    assert len(provider.create_calls) == 6  # one create per job, whichever worker sent it
+    posted = [r for w in workers for r in w.presenter.results]  # type: ignore[attr-defined]
+    assert len(posted) == 6
+    rows = await one.db.fetch_all("SELECT kind FROM quota_ledger WHERE kind = 'charge'")
+    assert len(rows) == 6
+    held = await one.db.fetch_value("SELECT COUNT(*) FROM jobs WHERE lease_owner IS NOT NULL")
+    assert held == 0

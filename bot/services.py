@@ -14,6 +14,7 @@ from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.credit_watch import CreditWatch
+from bot.deployment import DeploymentDuties
 from bot.jobs import JobStore, Lease
 from bot.moderation import ModerationService
 from bot.providers.base import ProviderHealth, VideoProvider
@@ -50,6 +51,7 @@ class Services:
     schedule: PollSchedule
     # Several processes may share a PostgreSQL database: the worker leases what it moves.
     lease: Lease | None = None
+    duties: DeploymentDuties | None = None  # None: this process does them (tests)
     submitter: Submitter = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
@@ -90,6 +92,8 @@ class Services:
             await self._alert(text)
 
     async def _alert(self, text: str) -> None:
+        if self.duties is not None and not self.duties.held:
+            return  # the process with the deployment's duties alerts (each one logs it)
         if self.alert_moderators is None:
             self.pending_alerts.append(text)
             return
@@ -167,6 +171,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         policy=policy,
         moderation=moderation,
         credit_watch=CreditWatch(settings.credit_warning),
+        duties=DeploymentDuties(db),
         lease=(
             Lease.for_this_process(settings.job_lease_seconds)
             if db.engine == "postgresql"

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.command_sync import SyncRecords, payload_hash, sync_target
 from bot.delivery import VideoDownloader
+from bot.deployment import COMMAND_SYNC_LOCK
 from bot.errors import Refusal
 from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot, read_snapshot
@@ -107,7 +108,12 @@ class SoraBot(commands.Bot):
         leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
         if leftovers:
             log.info("removed %d partial download(s) left by an earlier run", leftovers)
-        await self._sync_commands()
+        async with self.services.db.deployment_lock(*COMMAND_SYNC_LOCK, wait=True):
+            # One process at a time: the next one finds the commands already synced.
+            await self._sync_commands()
+        if self.services.duties is not None:
+            duties = asyncio.create_task(self.services.duties.run(), name="duties")
+            self._background.append(duties)
         self._background.append(asyncio.create_task(self.worker.run(), name="worker"))
         self._background.append(asyncio.create_task(self._recheck_health(), name="health"))
         self._background.append(asyncio.create_task(self._sweep_media(), name="retention"))
@@ -167,7 +173,10 @@ class SoraBot(commands.Bot):
     async def _sweep_media(self) -> None:
         """Bound the kept reference images (see README: re-runs), now and every few hours."""
         settings = self.services.settings
+        duties = self.services.duties
         while True:
+            if duties is not None:
+                await duties.wait_until_held()  # one process sweeps for the deployment
             try:
                 in_use = await self.services.jobs.image_paths_in_use()
                 await asyncio.to_thread(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import re
+from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
@@ -19,10 +20,20 @@ _MIGRATION_NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")
 ENGINES = ("sqlite", "postgresql")
 
 
+class LockHold:
+    """A lock this process holds (see `Database.deployment_lock`)."""
+
+    async def still_held(self) -> bool:
+        """False once the lock is lost (its database session ended)."""
+        return True
+
+
 class Database(abc.ABC):
     """A migrated database of either engine; open one with `Database.open`."""
 
     engine: str
+    # Whether several bot processes may share this database (only one process uses SQLite).
+    shared: bool
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -34,6 +45,15 @@ class Database(abc.ABC):
     @abc.abstractmethod
     def reading(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """Plain reads outside a transaction: each statement sees committed data."""
+
+    @contextlib.asynccontextmanager
+    async def deployment_lock(
+        self, *key: object, wait: bool = False
+    ) -> AsyncIterator[LockHold | None]:
+        """Hold the lock named `key` across the processes sharing this database for as long
+        as the block runs: yields a `LockHold` when this process has it, None when another
+        does (`wait=True` waits for it instead). SQLite serves one process: it always has it."""
+        yield LockHold()
 
     async def applied_versions(self) -> list[int]:
         """The migrations applied to this database, in order."""

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from bot.storage.connection import Connection, Params, Row, lock_id, numbered_placeholders
-from bot.storage.engine import Database, bundled_migrations, split_statements
+from bot.storage.engine import Database, LockHold, bundled_migrations, split_statements
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,20 @@ class PostgresConnection:
         await self._conn.execute(f"SELECT {calls}", *(lock_id(*name) for name in names))
 
 
+class _SessionLock(LockHold):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def still_held(self) -> bool:
+        try:
+            return bool(await self._conn.fetchval("SELECT 1"))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            return False  # the session, and the lock with it, is gone
+
+
 class PostgresDatabase(Database):
     engine = "postgresql"
+    shared = True
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -122,22 +134,27 @@ class PostgresDatabase(Database):
         await conn.raw.copy_records_to_table(table, records=rows, columns=list(columns))
 
     @asynccontextmanager
-    async def session_lock(self, *key: object) -> AsyncIterator[bool]:
-        """Try to take a lock held for as long as the block runs (and the connection lives):
-        yields True for the one process that holds it, False for the others."""
+    async def deployment_lock(
+        self, *key: object, wait: bool = False
+    ) -> AsyncIterator[LockHold | None]:
+        """A session-level advisory lock on a connection kept for the block: if this process
+        dies, its session ends and the lock passes to another process."""
+        number = lock_id(*key)
         async with self._pool.acquire() as conn:
-            number = lock_id(*key)
-            taken = bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", number))
+            if wait:
+                await conn.execute("SELECT pg_advisory_lock($1)", number)
+            elif not await conn.fetchval("SELECT pg_try_advisory_lock($1)", number):
+                yield None
+                return
             try:
-                yield taken
+                yield _SessionLock(conn)
             finally:
-                if taken:
-                    try:
-                        await conn.execute("SELECT pg_advisory_unlock($1)", number)
-                    except BaseException:
-                        # Closing the session is what frees the lock then; the pool replaces it.
-                        conn.terminate()
-                        raise
+                try:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", number)
+                except BaseException:
+                    # Closing the session is what frees the lock then; the pool replaces it.
+                    conn.terminate()
+                    raise
 
     async def _migrate(self) -> None:
         async with self._pool.acquire() as conn:

@@ -75,6 +75,7 @@ class SqliteConnection:
 
 class SqliteDatabase(Database):
     engine = "sqlite"
+    shared = False
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._conn = connection

@@ -35,13 +35,13 @@ def _discord_api() -> str:
 async def run(settings: Settings) -> None:
     # Imported here so that a settings error is reported without loading discord.py.
     from bot.services import open_services
-    from cogs._client import SoraBot
+    from cogs._client import make_bot
     from cogs._startup import discord_startup_failure
 
     services = await open_services(settings)
     try:
         require_reachable(settings, await services.check_provider())
-        bot = SoraBot(services)
+        bot = make_bot(services)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -90,6 +90,11 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # PostgreSQL only: how long a worker's claim on a job lasts without renewal.
     job_lease_seconds: float = 60.0
+    # Sharding: off (None, one gateway connection), `auto` (0: as many shards as Discord
+    # recommends, all in this process) or a number of shards, of which this process runs
+    # `shard_ids` (None: all of them).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -195,6 +200,32 @@ class _Reader:
             return ()
         return tuple(dict.fromkeys(int(part) for part in parts))
 
+    def shards(self) -> tuple[int | None, tuple[int, ...] | None]:
+        """SHARD_COUNT (`auto` or a number) and SHARD_IDS (which of them this process runs)."""
+        count_text = (self.raw("SHARD_COUNT") or "").strip().lower()
+        ids_text = self.raw("SHARD_IDS") or ""
+        count: int | None = None
+        if count_text == "auto":
+            count = 0
+        elif count_text:
+            count = self.integer("SHARD_COUNT", None, minimum=1)
+        parts = [part.strip() for part in ids_text.split(",") if part.strip()]
+        if not parts:
+            return count, None
+        if not count:
+            self.problems.append(
+                "SHARD_IDS needs SHARD_COUNT set to the total number of shards, e.g. "
+                "SHARD_COUNT=2 with SHARD_IDS=0 on one process and SHARD_IDS=1 on another."
+            )
+            return count, None
+        if not all(part.isascii() and part.isdigit() and int(part) < count for part in parts):
+            self.problems.append(
+                f"SHARD_IDS must be a comma-separated list of shard numbers from 0 to "
+                f"{count - 1} (SHARD_COUNT={count}), e.g. 0,1 (got {ids_text!r})."
+            )
+            return count, None
+        return count, tuple(dict.fromkeys(int(part) for part in parts))
+
     def seconds_list(self, name: str, default: str) -> tuple[float, ...]:
         text = self.raw(name) or default
         try:
@@ -280,6 +311,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             )
 
     database_path = database_path_from(read.env)
+    shard_count, shard_ids = read.shards()
     try:
         database_url = database_url_from(read.env)
     except ValueError as error:
@@ -328,6 +360,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         transcode_timeout_seconds=read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
         poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
         job_lease_seconds=read.number("JOB_LEASE_SECONDS", 60.0, minimum=1.0),
+        shard_count=shard_count,
+        shard_ids=shard_ids,
         min_poll_seconds=read.optional_number("MIN_POLL_SECONDS", minimum=0.01),
         dense_poll_seconds=read.number("DENSE_POLL_SECONDS", 5.0, minimum=0.01),
         log_level=log_level.upper(),

@@ -55,9 +55,10 @@ class SoraTree(app_commands.CommandTree):
 
 
 class SoraBot(commands.Bot):
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, **client_options: Any) -> None:
         intents = discord.Intents.default()  # guilds + reactions; no privileged intent needed
         super().__init__(
+            **client_options,
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
@@ -205,3 +206,29 @@ class SoraBot(commands.Bot):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
+
+
+class ShardedSoraBot(SoraBot, commands.AutoShardedBot):
+    """The bot running several gateway connections (shards): all of them, or the slice given
+    in SHARD_IDS while other processes run the rest."""
+
+    def gateway_connected(self) -> bool:
+        """Logged in, and every shard of this process has its connection open."""
+        return (
+            not self.is_closed()
+            and self.is_ready()
+            and bool(self.shards)
+            and all(not shard.is_closed() for shard in self.shards.values())
+        )
+
+
+def make_bot(services: Services) -> SoraBot:
+    """The client for the settings: sharded when SHARD_COUNT is set."""
+    settings = services.settings
+    if settings.shard_count is None:
+        return SoraBot(services)
+    return ShardedSoraBot(
+        services,
+        shard_count=settings.shard_count or None,  # 0 (auto): as Discord recommends
+        shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
+    )

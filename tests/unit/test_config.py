@@ -209,3 +209,26 @@ def test_an_unusable_database_url_is_named(value: str, expected: str) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, "DATABASE_URL": value})
     assert expected in str(caught.value)
+
+
+def test_sharding_is_off_unless_shard_count_is_set() -> None:
+    settings = load_settings(BASE)
+    assert (settings.shard_count, settings.shard_ids) == (None, None)
+    auto = load_settings({**BASE, "SHARD_COUNT": "auto"})
+    assert (auto.shard_count, auto.shard_ids) == (0, None)
+    slice_ = load_settings({**BASE, "SHARD_COUNT": "4", "SHARD_IDS": "2, 3"})
+    assert (slice_.shard_count, slice_.shard_ids) == (4, (2, 3))
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SHARD_IDS": "0"}, "SHARD_IDS needs SHARD_COUNT"),
+        ({"SHARD_COUNT": "2", "SHARD_IDS": "2"}, "shard numbers from 0 to 1"),
+        ({"SHARD_COUNT": "0"}, "SHARD_COUNT must be at least 1"),
+    ],
+)
+def test_invalid_shard_settings_are_named(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, **env})
+    assert expected in str(caught.value)

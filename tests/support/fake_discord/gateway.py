@@ -50,6 +50,16 @@ class GatewaySession:
     def connected(self) -> bool:
         return self.ws is not None and not self.ws.closed
 
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether this session gets a guild's events: a sharded session only those of the
+        guilds on its shard ((guild_id >> 22) % shard_count), and DMs only on shard 0."""
+        if self.shard is None:
+            return True
+        shard_id, shard_count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return (guild_id >> 22) % shard_count == shard_id
+
 
 class Gateway:
     def __init__(
@@ -132,7 +142,7 @@ class Gateway:
         self.sessions[session.session_id] = session
         self.identifies += 1
         await self._send_dispatch(session, "READY", self._ready_payload(session))
-        if session.intents & GUILDS:
+        if session.intents & GUILDS and session.receives(self.world.guild_id):
             await self._send_dispatch(session, "GUILD_CREATE", guild_create_payload(self.world))
             self.guild_creates += 1
         await self._on_change()
@@ -173,7 +183,11 @@ class Gateway:
         return {
             "v": 10,
             "user": user,
-            "guilds": [{"id": str(self.world.guild_id), "unavailable": True}],
+            "guilds": (
+                [{"id": str(self.world.guild_id), "unavailable": True}]
+                if session.receives(self.world.guild_id)
+                else []
+            ),
             "session_id": session.session_id,
             "resume_gateway_url": self._url(),
             "shard": session.shard or [0, 1],
@@ -212,9 +226,12 @@ class Gateway:
         disconnected but resumable buffer it for replay. ``without_content`` is the payload
         for sessions lacking the privileged MESSAGE_CONTENT intent. Returns live deliveries."""
         delivered = 0
+        guild = data.get("guild_id") if isinstance(data, dict) else None
         for session in list(self.sessions.values()):
             if not session.valid or (intent is not None and not session.intents & intent):
                 continue
+            if not session.receives(int(guild) if guild is not None else None):
+                continue  # another shard's guild
             redact = without_content is not None and not session.intents & MESSAGE_CONTENT
             await self._send_dispatch(session, event, without_content if redact else data)
             delivered += int(session.connected)

@@ -56,6 +56,7 @@ class FakeDiscord:
         nonce_window: float = 300.0,
         heartbeat_interval_ms: int = 41_250,
         followup_fills_deferred: bool = True,
+        recommended_shards: int = 1,
     ) -> None:
         self.world = world or default_world()
         self.token = token
@@ -91,6 +92,8 @@ class FakeDiscord:
         self.interactions_by_token: dict[str, InteractionHandle] = {}
         self._runner: web.AppRunner | None = None
         self._port = 0
+        # What GET /gateway/bot recommends (a bot started with SHARD_COUNT=auto follows it).
+        self.recommended_shards = recommended_shards
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:

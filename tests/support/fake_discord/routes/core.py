@@ -35,7 +35,8 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
 
     async def gateway_bot(call: Call) -> Reply:
         limit = {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}
-        return Reply({"url": sim.gateway_url, "shards": 1, "session_start_limit": limit})
+        shards = sim.recommended_shards
+        return Reply({"url": sim.gateway_url, "shards": shards, "session_start_limit": limit})
 
     async def get_user(call: Call) -> Reply:
         user_id = call.params["user_id"]

@@ -99,12 +99,14 @@ class JobStore:
         serialised and can never overdraw the allowance or exceed an active-job cap. It makes
         five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
-        now = self.clock.now()
         refusal: str | None = None
         async with self.db.transaction() as conn:
             # Other processes may accept jobs at the same moment (PostgreSQL): everything
             # checked below is about this member and this guild, so hold both until commit.
             await conn.lock(("member", new.guild_id, new.user_id), ("guild", new.guild_id))
+            # Read once the locks are held: a submit that committed while this one waited has
+            # an earlier time, so the cooldown never measures a negative gap.
+            now = self.clock.now()
             start, end = allowance.period.span(now)
             facts = await job_rows.admission_facts(
                 conn, new.guild_id, new.user_id, new.parent_job_id, start, end

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.errors import Refusal
+from bot.errors import Refusal, RefusalKind
 from bot.jobs import JobStore, NewJob
 from bot.models import (
     QUOTA_OUTCOMES,
@@ -245,3 +245,44 @@ async def test_withdraw_only_a_job_the_worker_has_not_begun_sending(
     still = await job_store.get(begun.id)
     assert still is not None and still.state is JobState.QUEUED
     assert await ledger(db, begun.id) == [("hold", 1)]
+
+
+class TickingClock:
+    """Each reading a little later than the one before, like the wall clock under load."""
+
+    def __init__(self) -> None:
+        self.value = 1_767_225_600.0
+
+    def now(self) -> float:
+        self.value += 0.001
+        return self.value
+
+
+async def test_concurrent_submits_with_no_cooldown_are_refused_only_for_the_quota(
+    database_url: str,
+) -> None:
+    # A submit that waited for the member's lock reads the time after it: a job committed
+    # meanwhile never looks like it was made in the future (a cooldown of a negative gap).
+    first, second = await open_database(database_url), await open_database(database_url)
+    clock = TickingClock()
+    try:
+        stores = [
+            JobStore(
+                d, clock, provider="r", model="m", deadline_seconds=60, max_active_per_member=99
+            )
+            for d in (first, second)
+        ]
+
+        async def attempt(i: int) -> bool:
+            try:
+                await stores[i % 2].submit(new_job(), Allowance(20, DAY))
+            except Refusal as refusal:
+                assert refusal.kind is RefusalKind.QUOTA_EXHAUSTED, str(refusal)
+                return False
+            return True
+
+        outcomes = await asyncio.gather(*(attempt(i) for i in range(60)))
+        assert sum(outcomes) == 20
+    finally:
+        await first.close()
+        await second.close()

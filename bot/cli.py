@@ -262,8 +262,21 @@ async def _copy_database(source: DatabaseTarget, target: DatabaseTarget) -> int:
 
 def _backup(target: Path, force: bool) -> int:
     from bot.backup import BackupError, backup_database
+    from bot.storage.urls import parse_target
 
-    source = database_path_from(os.environ)
+    try:
+        database = parse_target(database_url_from(os.environ))
+    except ValueError as error:
+        print(f"backup failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    if database.path is None:
+        print(
+            "backup failed: DATABASE_URL names PostgreSQL; back it up with PostgreSQL's own "
+            'tools, e.g. pg_dump --format=custom --file=sora-bot.dump "$DATABASE_URL"',
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    source = database.path
     try:
         size = backup_database(source, target, force=force)
     except BackupError as error:

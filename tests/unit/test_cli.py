@@ -156,3 +156,17 @@ async def _record_a_sync(path: Path) -> None:
         await SyncRecords(db).record("global", "0" * 64, 1.0)
     finally:
         await db.close()
+
+
+def test_backup_refuses_a_postgresql_database_and_says_what_to_use(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "sora-bot.sqlite3").write_bytes(b"")  # an old file left behind
+    result = sora_bot(
+        "backup",
+        str(tmp_path / "copy.sqlite3"),
+        cwd=tmp_path,
+        env={"DATABASE_URL": "postgresql://sora:hunter22@127.0.0.1:1/sora"},
+    )
+    assert result.returncode == 1
+    assert "pg_dump" in result.stderr and "hunter22" not in result.stderr
+    assert not (tmp_path / "copy.sqlite3").exists()

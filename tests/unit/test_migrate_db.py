@@ -160,3 +160,28 @@ async def _in_thread(call):  # type: ignore[no-untyped-def]
     import asyncio
 
     return await asyncio.to_thread(call)
+
+
+async def test_the_check_tells_a_changed_value_from_a_faithful_copy(
+    tmp_path: Path, postgres: Databases, clock: FakeClock
+) -> None:
+    from bot.storage.postgres import PostgresDatabase
+    from bot.storage.sqlite import SqliteDatabase
+    from bot.storage.transfer import checksum, copy_database, tables_of
+
+    source = await SqliteDatabase.connect(tmp_path / "old.sqlite3")
+    target = await PostgresDatabase.connect(postgres.empty())
+    try:
+        await fill(source, clock)
+        copies = {copy.name: copy for copy in await copy_database(source, target)}
+        jobs = next(table for table in await tables_of(source) if table.name == "jobs")
+        async with target.reading() as conn:
+            assert await checksum(conn, jobs) == copies["jobs"]
+            # One float a hair off: the same count, not the same rows.
+            await conn.execute("UPDATE jobs SET created_at = created_at + 0.000001 WHERE id = 1")
+            changed = await checksum(conn, jobs)
+        assert changed.rows == copies["jobs"].rows
+        assert changed.checksum != copies["jobs"].checksum
+    finally:
+        await source.close()
+        await target.close()

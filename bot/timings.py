@@ -16,15 +16,21 @@ from bot.storage.database import Database
 Kind = tuple[str, str, int]  # provider, model, duration in seconds
 
 
+# A database shared with other processes gets their times too: read them again this often.
+SHARED_CACHE_SECONDS = 60.0
+
+
 class CompletionTimes:
-    """The most recent `keep` completion times per kind, cached: every status check reads them,
-    and only this process writes them."""
+    """The most recent `keep` completion times per kind, cached: every status check reads them.
+    On a database of its own the process writes them all, so its cache is always current; on a
+    shared one (PostgreSQL) the cache is read again every `SHARED_CACHE_SECONDS`."""
 
     def __init__(self, db: Database, clock: Clock, keep: int = HISTORY_KEEP) -> None:
         self.db = db
         self.clock = clock
         self.keep = keep
         self._cache: dict[Kind, list[float]] = {}
+        self._read_at: dict[Kind, float] = {}
 
     async def record(self, job: Job, seconds: float) -> None:
         """Keep `seconds` as the generation time of `job` (once per job), dropping the oldest
@@ -42,10 +48,15 @@ class CompletionTimes:
         """The kept times of one kind, oldest first."""
         kind = (provider, model, duration)
         cached = self._cache.get(kind)
+        now = self.clock.now()
+        stale = self.db.shared and now - self._read_at.get(kind, now) >= SHARED_CACHE_SECONDS
+        if stale:
+            cached = None
         if cached is None:
             async with self.db.reading() as conn:
                 newest_first = await time_rows.latest(conn, kind, self.keep)
             cached = self._cache[kind] = newest_first[::-1]
+            self._read_at[kind] = now
         return cached
 
 

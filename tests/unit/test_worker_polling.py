@@ -19,7 +19,7 @@ from bot.providers.base import GenerationRequest, TaskStatus
 from bot.quotas import Allowance, QuotaPeriod
 from bot.schedule import HISTORY_MIN, PollPlan
 from bot.storage.database import Database
-from bot.timings import CompletionTimes, PollSchedule
+from bot.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
 from bot.worker import Worker
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 
@@ -281,3 +281,17 @@ async def test_only_the_most_recent_times_are_kept(parts: Parts) -> None:
     assert await times.recent("scripted", "sora-2-pro", 15) == [3.0, 4.0, 5.0]
     rows = await parts.db.fetch_all("SELECT COUNT(*) FROM completion_times")
     assert rows[0][0] == 3
+
+
+async def test_times_another_process_records_are_read_when_the_database_is_shared(
+    parts: Parts,
+) -> None:
+    mine = CompletionTimes(parts.db, parts.clock)
+    theirs = CompletionTimes(parts.db, parts.clock)  # another process on the same database
+    jobs = await running_jobs(parts, 2)
+    await mine.record(jobs[0], 80.0)
+    assert await mine.recent("scripted", "sora-2-pro", 15) == [80.0]
+    await theirs.record(jobs[1], 90.0)
+    parts.clock.advance(SHARED_CACHE_SECONDS)
+    expected = [80.0, 90.0] if parts.db.shared else [80.0]  # SQLite: one process writes
+    assert await mine.recent("scripted", "sora-2-pro", 15) == expected

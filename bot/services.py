@@ -15,6 +15,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.credit_watch import CreditWatch
 from bot.jobs import JobStore
+from bot.languages import Languages
 from bot.moderation import ModerationService
 from bot.providers.base import ProviderHealth, VideoProvider
 from bot.providers.factory import build_provider
@@ -48,6 +49,7 @@ class Services:
     policy: QuotaPolicy
     moderation: ModerationService
     schedule: PollSchedule
+    languages: Languages
     submitter: Submitter = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
@@ -165,6 +167,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         policy=policy,
         moderation=moderation,
         credit_watch=CreditWatch(settings.credit_warning),
+        languages=Languages(db, clock),
         schedule=PollSchedule(
             PollPlan(provider.poll_seconds, settings.min_poll_gap, settings.dense_poll_seconds),
             CompletionTimes(db, clock),

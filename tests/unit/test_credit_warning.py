@@ -40,6 +40,7 @@ def services_with(provider: BalanceProvider, threshold: float | None) -> Service
         policy=unused,
         moderation=unused,
         schedule=unused,
+        languages=unused,
         credit_watch=CreditWatch(threshold),
     )
 

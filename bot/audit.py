@@ -7,10 +7,13 @@ as the action, and every other ledger row (holds, charges, releases, settlements
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 import aiosqlite
 
+from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.pages import page_bounds, pick_page
 
 LOG_PAGE_SIZE = 10
@@ -19,11 +22,12 @@ REASON_PREVIEW_CHARS = 60
 
 @dataclass(frozen=True)
 class Action:
-    """What a moderator did: `detail` is a sentence without its subject, e.g.
-    "set <@7>'s personal limit to 10 (was not set)". It never holds a blocklist term."""
+    """What a moderator did: `detail` is a phrase without its subject, e.g.
+    "set <@7>'s personal limit to 10 (was not set)", in any language. It never holds a
+    blocklist term."""
 
     action: str
-    detail: str
+    detail: Text
     target_user_id: int | None = None
     target_role_id: int | None = None
     reason: str | None = None
@@ -36,15 +40,17 @@ async def record(
 ) -> int:
     cursor = await conn.execute(
         "INSERT INTO moderation_actions (guild_id, actor_id, action, target_user_id, "
-        "target_role_id, detail, term, reason, ledger_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "target_role_id, detail, detail_key, detail_values, term, reason, ledger_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             guild_id,
             actor_id,
             action.action,
             action.target_user_id,
             action.target_role_id,
-            action.detail,
+            render(action.detail, DEFAULT_LOCALE),
+            action.detail.key,
+            json.dumps(_encode(action.detail), ensure_ascii=False),
             action.term,
             action.reason,
             action.ledger_id,
@@ -63,7 +69,9 @@ class LogEntry:
     actor_id: int | None
     kind: str  # the action name, or the ledger kind
     user_id: int | None
-    detail: str | None
+    detail: str | None  # the action in English, as written (older rows have only this)
+    detail_key: str | None  # the action as a message, for any language
+    detail_values: str | None  # the whole message (key, values, count), JSON
     term: str | None
     reason: str | None
     job_id: int | None
@@ -81,13 +89,15 @@ class LogPage:
 
 _ACTIONS = (
     "SELECT 'action' AS source, id, created_at, actor_id, action AS kind, "
-    "target_user_id AS user_id, detail, term, reason, NULL AS job_id, NULL AS units, "
+    "target_user_id AS user_id, detail, detail_key, detail_values, term, reason, "
+    "NULL AS job_id, NULL AS units, "
     "NULL AS period_start FROM moderation_actions WHERE guild_id = :guild "
     "AND (:user IS NULL OR target_user_id = :user)"
 )
 _LEDGER = (
     "SELECT 'ledger' AS source, id, created_at, actor_id, kind, user_id, NULL AS detail, "
-    "NULL AS term, reason, job_id, units, period_start FROM quota_ledger AS l "
+    "NULL AS detail_key, NULL AS detail_values, NULL AS term, reason, job_id, units, "
+    "period_start FROM quota_ledger AS l "
     "WHERE guild_id = :guild AND (:user IS NULL OR user_id = :user) "
     "AND NOT EXISTS (SELECT 1 FROM moderation_actions AS a WHERE a.ledger_id = l.id)"
 )
@@ -98,51 +108,68 @@ async def read_page(
     guild_id: int,
     user_id: int | None,
     page: int,
+    locale: str | None = None,
     per_page: int = LOG_PAGE_SIZE,
 ) -> LogPage:
     """Newest first; a page past the end shows the last one. A page holds at most `per_page`
-    entries, fewer when their lines would not fit one message (see bot/pages.py)."""
+    entries, fewer when their lines in `locale` would not fit one message (bot/pages.py)."""
     params = {"guild": guild_id, "user": user_id}
     cursor = await conn.execute(
         f"{_ACTIONS} UNION ALL {_LEDGER} ORDER BY created_at DESC, source ASC, id DESC", params
     )
     everything = [LogEntry(**dict(row)) for row in await cursor.fetchall()]
-    bounds = page_bounds([len(describe(entry)) for entry in everything], max_lines=per_page)
+    lengths = [len(describe(entry, locale)) for entry in everything]
+    bounds = page_bounds(lengths, max_lines=per_page)
     page, start, end = pick_page(bounds, page)
     return LogPage(everything[start:end], page, len(bounds), len(everything))
 
 
-def describe(entry: LogEntry) -> str:
-    """One line of the log, for moderators (ephemeral)."""
+def describe(entry: LogEntry, locale: str | None = None) -> str:
+    """One line of the log, for moderators (ephemeral), in their language."""
     when = f"<t:{int(entry.created_at)}:f>"
     if entry.source == "action":
-        line = f"{when} <@{entry.actor_id}> {entry.detail}"
+        line = f"{when} <@{entry.actor_id}> {render(_action_detail(entry), locale)}"
         if entry.term is not None:
             line += f" (||{entry.term}||)"  # spoilered: moderators choose to read it
     else:
-        line = f"{when} {_describe_ledger(entry)}"
+        line = f"{when} {render(_describe_ledger(entry), locale)}"
     if entry.reason and entry.source == "action":
-        line += f" — {_preview(entry.reason)}"
+        line += render(Text("quota.log.reason", reason=_preview(entry.reason)), locale)
     return line
 
 
-def _describe_ledger(entry: LogEntry) -> str:
+def _action_detail(entry: LogEntry) -> Text | str:
+    if entry.detail_key is None:
+        return entry.detail or ""
+    return _decode(json.loads(entry.detail_values or "{}") | {"key": entry.detail_key})
+
+
+def _describe_ledger(entry: LogEntry) -> Text:
     member = f"<@{entry.user_id}>"
-    where = "from bonus" if entry.period_start is None else f"on {entry.period_start}"
-    if entry.kind == "hold":
-        return f"job #{entry.job_id}: 1 video held for {member} ({where})"
-    if entry.kind == "charge":
-        return f"job #{entry.job_id}: charged to {member} (video delivered)"
-    if entry.kind == "release":
-        return f"job #{entry.job_id}: 1 video given back to {member} ({entry.reason})"
+    if entry.kind in ("hold", "charge", "release"):
+        where = (
+            Text("quota.ledger.from_bonus")
+            if entry.period_start is None
+            else Text("quota.ledger.on_day", day=entry.period_start)
+        )
+        return Text(
+            f"quota.ledger.{entry.kind}",
+            job=entry.job_id,
+            member=member,
+            where=where,
+            reason=entry.reason or "",
+        )
     units = entry.units or 0
     # `units` is a change in usage: in the bonus bucket that is the bonus going the other way.
     if entry.period_start is None:
-        change = f"bonus {-units:+d}"
+        change = Text("quota.ledger.bonus_change", change=f"{-units:+d}", member=member)
     else:
-        change = f"usage {units:+d} on {entry.period_start}"
-    text = f"{member}: {change}"
-    return f"{text} ({_preview(entry.reason)})" if entry.reason else text
+        change = Text(
+            "quota.ledger.usage_change", change=f"{units:+d}", day=entry.period_start, member=member
+        )
+    if not entry.reason:
+        return change
+    return Text("quota.ledger.with_reason", change=change, reason=_preview(entry.reason))
 
 
 def _preview(text: str) -> str:
@@ -150,3 +177,23 @@ def _preview(text: str) -> str:
     if len(text) > REASON_PREVIEW_CHARS:
         return text[: REASON_PREVIEW_CHARS - 1].rstrip() + "…"
     return text
+
+
+def _encode(text: Text) -> dict[str, Any]:
+    """A message as JSON-ready data (nested messages included), to keep with its action."""
+    values = {
+        name: _encode(value) if isinstance(value, Text) else value
+        for name, value in text.values.items()
+    }
+    encoded: dict[str, Any] = {"key": text.key, "values": values}
+    if text.count is not None:
+        encoded["count"] = text.count
+    return encoded
+
+
+def _decode(data: dict[str, Any]) -> Text:
+    values = {
+        name: _decode(value) if isinstance(value, dict) and "key" in value else value
+        for name, value in data.get("values", {}).items()
+    }
+    return Text(data["key"], data.get("count"), **values)

@@ -14,7 +14,9 @@ def test_defaults() -> None:
     assert settings.rivya_base_url == "https://rivya.ai"
     assert str(settings.database_path).startswith("data")
     assert settings.quota_period == "day"
-    assert settings.upload_limit_bytes == 10 * 1024 * 1024
+    assert settings.upload_limit_cap_bytes is None  # Discord's reported limit, as is
+    assert settings.video_retention_days == 30
+    assert settings.video_max_bytes == 10 * 1024 * 1024 * 1024
     assert settings.job_deadline_seconds == 1800
     assert settings.dev_guild_id is None
     assert settings.image_retention_days == 30

@@ -13,6 +13,7 @@ import pytest
 
 from bot.config import Secret
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, NewJob
 from bot.logging_setup import Scrubber
 from bot.models import Job, JobOptions, JobState, ReferenceImage
@@ -26,6 +27,7 @@ from bot.providers.base import (
 )
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
+from bot.video_shelf import VideoShelf
 from bot.worker import MAX_DELIVERY_ATTEMPTS, Worker
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.images import PNG
@@ -78,8 +80,9 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
         provider=provider,
         presenter=rig_parts["presenter"],
         downloader=rig_parts["downloader"],
+        shelf=rig_parts["shelf"],
         clock=rig_parts["clock"],
-        upload_limit_bytes=1024 * 1024,
+        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
     )
@@ -102,6 +105,7 @@ async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[R
             "store": store,
             "presenter": presenter,
             "downloader": VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            "shelf": VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
             "clock": clock,
         }
         yield Rig(make_worker(parts, provider), store, provider, presenter, clock, db, videos)

@@ -27,7 +27,7 @@ class JobPresenter(Protocol):
 
     async def find_posted_result(self, job: Job) -> tuple[int, str] | None:
         """A result already posted for `job` (after a crash mid-post): its message id and
-        whether it was a "file" or a "link"; None if there is none."""
+        whether it was a "file", a compressed file ("fitted") or a "link"; None if none."""
         ...
 
     async def post_result(

@@ -570,10 +570,12 @@ class Worker:
         )
         await self._delivered(job, message_id, "fitted" if prepared.compressed else "file")
 
-    async def _delivered(self, job: Job, message_id: int, delivery: str) -> None:
+    async def _delivered(self, job: Job, message_id: int, kind: str) -> None:
+        """Record the post; `kind` is "file", "fitted" (a compressed file) or "link"."""
+        delivery = "link" if kind == "link" else "file"  # what the job records
         if await self.jobs.record_delivered(job, message_id, delivery):
-            metrics.delivered(delivery)
-            log.info("job %s delivered as %s (message %s)", job.id, delivery, message_id)
+            metrics.delivered(kind)
+            log.info("job %s delivered as %s (message %s)", job.id, kind, message_id)
             await self._refresh_status(await self._reload(job), force=True)
 
     # -- outcomes -----------------------------------------------------------------------------

@@ -96,12 +96,20 @@ class VideoShelf:
             shutil.rmtree(folder, ignore_errors=True)
         return len(folders)
 
-    def prune(self, *, max_age_seconds: float, max_total_bytes: int, protected: list[Path]) -> int:
+    def prune(
+        self,
+        *,
+        max_age_seconds: float,
+        max_total_bytes: int,
+        protected: list[Path],
+        now: float | None = None,
+    ) -> int:
         """Bound the shelf by age, then size (oldest first); copies in `protected` stay."""
         return prune_folder(
             self.folder,
             max_age_seconds=max_age_seconds,
             max_total_bytes=max_total_bytes,
             protected=protected,
+            now=now,
             what="kept video",
         )

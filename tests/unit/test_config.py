@@ -185,3 +185,16 @@ def test_an_invalid_metrics_port_is_named(value: str) -> None:
     assert caught.value.problems == [
         f"METRICS_PORT must be a port number from 1 to 65535 (got {value!r})."
     ]
+
+
+def test_upload_limit_cap_and_video_retention_are_read() -> None:
+    settings = load_settings(
+        BASE | {"UPLOAD_LIMIT_MB": "25", "VIDEO_RETENTION_DAYS": "7", "VIDEO_MAX_MB": "512"}
+    )
+    assert settings.upload_limit_cap_bytes == 25 * 1024 * 1024
+    assert settings.video_retention_days == 7
+    assert settings.video_max_bytes == 512 * 1024 * 1024
+    with pytest.raises(SettingsError) as error:
+        load_settings(BASE | {"UPLOAD_LIMIT_MB": "0.5", "VIDEO_MAX_MB": "none"})
+    assert any("UPLOAD_LIMIT_MB" in problem for problem in error.value.problems)
+    assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)

@@ -281,12 +281,14 @@ class Worker:
             if job.state in POLLING:
                 await self.step(job)  # holds a check slot around its provider call only
             else:
-                async with self._other_slots:
-                    self._holding.add(job.id)
-                    try:
-                        await self.step(job)
-                    finally:
+                await self._other_slots.acquire()
+                self._holding.add(job.id)
+                try:
+                    await self.step(job)
+                finally:
+                    if job.id in self._holding:  # not while lent (see `_slot_lent`)
                         self._holding.discard(job.id)
+                        self._other_slots.release()
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -513,6 +515,7 @@ class Worker:
         if job_id not in self._holding:
             yield  # run outside the loop's bound (a direct `step`): nothing to lend
             return
+        self._holding.discard(job_id)
         self._lent.add(job_id)
         self._other_slots.release()
         self._wake.set()  # room for another step now
@@ -520,7 +523,8 @@ class Worker:
             yield
         finally:
             self._lent.discard(job_id)
-            await self._other_slots.acquire()
+            await self._other_slots.acquire()  # cancelled here (stopping): nothing held
+            self._holding.add(job_id)
 
     async def _show_compressing(self, job: Job) -> None:
         """Say the video is being compressed (one edit, whatever the throttle)."""

@@ -278,7 +278,7 @@ class DiscordPresenter:
         text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.profile)}"
         limit = upload_limit(reported_limit, self.upload_limit_cap)
         link = provider_link_while_valid(job, self.clock.now())
-        prepared = await self._showable_video(job, limit)
+        prepared, downloaded = await self._showable_video(job, limit)
         try:
             if prepared is not None:
                 if prepared.compressed:
@@ -303,27 +303,26 @@ class DiscordPresenter:
                 f"{text}\n{link}", allowed_mentions=NO_PINGS, view=result_view(job.id)
             )
         finally:
+            # What was made or downloaded for this post goes; the kept copy stays.
             if prepared is not None:
-                self._forget(prepared)
+                self.shelf.release(prepared)
+            if downloaded is not None:
+                downloaded.unlink(missing_ok=True)
 
-    def _forget(self, prepared: Prepared) -> None:
-        """Remove what was made for one upload (never the kept copy itself)."""
-        if prepared.work_folder is not None:
-            self.shelf.release(prepared)
-        elif prepared.path.parent != self.shelf.folder:
-            prepared.path.unlink(missing_ok=True)
-
-    async def _showable_video(self, job: Job, limit: int) -> Prepared | None:
+    async def _showable_video(self, job: Job, limit: int) -> tuple[Prepared | None, Path | None]:
         """The video within `limit`: the bot's kept copy (compressed if needed), else the
-        original post's file or the provider's link; None if only a link can be posted."""
+        original post's file or the provider's link (also returned as a download to remove);
+        no video if only a link can be posted."""
         kept = self.shelf.kept(job)
         if kept is not None:
             try:
-                return await self.shelf.prepare(kept, limit)
+                return await self.shelf.prepare(kept, limit), None
             except FitError as error:
                 log.warning("job %s: could not compress the kept video: %s", job.id, error)
         path = await self._fetch_video(job, limit)
-        return Prepared(path, compressed=False) if path is not None else None
+        if path is None:
+            return None, None
+        return Prepared(path, compressed=False), path
 
     async def _fetch_video(self, job: Job, limit: int) -> Path | None:
         """The video file, from the original post or the provider's link; None if too big."""

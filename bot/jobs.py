@@ -215,6 +215,15 @@ class JobStore:
         )
         return [Path(row[0]) for row in rows]
 
+    async def video_paths_in_use(self) -> list[Path]:
+        """Kept videos of jobs still in progress (being delivered: never to be swept away)."""
+        rows = await self.db.fetch_all(
+            "SELECT video_path FROM jobs WHERE video_path IS NOT NULL "
+            f"AND state IN ({_marks(_ACTIVE)})",
+            _ACTIVE,
+        )
+        return [Path(row[0]) for row in rows]
+
     async def active_for_member(self, guild_id: int, user_id: int) -> list[Job]:
         rows = await self.db.fetch_all(
             "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "
@@ -360,6 +369,12 @@ class JobStore:
             job,
             (JobState.SUCCEEDED,),
             {"delivery_started": 1, "delivery_started_at": self.clock.now()},
+        )
+
+    async def record_kept_video(self, job: Job, path: Path, size: int) -> bool:
+        """Remember the bot's own copy of the finished video (a restart delivers from it)."""
+        return await self._keep_within(
+            job, (JobState.SUCCEEDED,), {"video_path": str(path), "video_bytes": size}
         )
 
     async def reschedule(

@@ -64,9 +64,11 @@ async def rerun(
     *,
     image_retention_days: float,
     remix: Remix | None = None,
+    upload_limit_bytes: int | None = None,
 ) -> Job:
     """Accept a re-run (or, with `remix`, an edited re-run) of `source` for `requester`, or
-    raise `Refusal`."""
+    raise `Refusal`. `upload_limit_bytes` is Discord's limit where the re-run was asked for
+    (none for a reaction: then the original job's)."""
     image = check_rerunnable(source, image_retention_days=image_retention_days)
     # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     return await submitter.submit(
@@ -79,7 +81,7 @@ async def rerun(
             toggles=dict(source.options.toggles),
             channel_id=source.channel_id,
             stored_image=image,
-            upload_limit_bytes=source.upload_limit_bytes,
+            upload_limit_bytes=upload_limit_bytes or source.upload_limit_bytes,
             reply_to_message_id=source.result_message_id or source.status_message_id,
             parent_job_id=source.id,
         ),

@@ -48,7 +48,7 @@ def settings_line(job: Job, profile: ModelProfile | None) -> str:
     return " · ".join(parts)
 
 
-def state_line(job: Job) -> str:
+def state_line(job: Job, *, compressing: bool = False) -> str:
     if job.state is JobState.QUEUED:
         return "⏳ Queued: sending to the video service…"
     if job.state is JobState.SUBMITTED:
@@ -58,6 +58,8 @@ def state_line(job: Job) -> str:
             return f"🎞️ Generating… {job.progress}%"
         return "🎞️ Generating…"
     if job.state is JobState.SUCCEEDED:
+        if compressing:
+            return i18n.render(Text("fit.status.compressing"), None)
         return "📦 Video ready, posting it…"
     if job.state is JobState.DELIVERED:
         return "✅ Done: the video is in the reply below."
@@ -86,12 +88,16 @@ def timing_line(job: Job, expected_ready_at: float | None = None, locale: str | 
 
 
 def status_text(
-    job: Job, profile: ModelProfile | None, *, expected_ready_at: float | None = None
+    job: Job,
+    profile: ModelProfile | None,
+    *,
+    expected_ready_at: float | None = None,
+    compressing: bool = False,
 ) -> str:
     head = f"🎬 **Video job #{job.id}** for <@{job.user_id}>"
     tail = (
         f"{settings_line(job, profile)}\n-# {timing_line(job, expected_ready_at)}\n"
-        f"**Status:** {state_line(job)}"
+        f"**Status:** {state_line(job, compressing=compressing)}"
     )
     # Escaping can lengthen the preview; shrink it until the whole message fits.
     limit = PROMPT_PREVIEW_CHARS
@@ -102,14 +108,26 @@ def status_text(
         limit = max(50, limit - (len(text) - MESSAGE_CHARS) - 10)
 
 
-def result_text(job: Job, link: str | None) -> str:
+def result_text(
+    job: Job, link: str | None, *, compressed: bool = False, full_quality: bool = False
+) -> str:
+    """The result post's words: the file (`compressed` to fit, with or without the
+    `full_quality` button), or the `link` when no file could be posted."""
     head = f"<@{job.user_id}> your video for job #{job.id} is ready."
     if link is None:
+        if compressed:
+            return f"{head}\n{compressed_note(full_quality)}"
         return head
     return (
         f"{head} It is too large to upload here, so here is the link: {link}\n"
         "-# The link is the video service's and expires after a while: save the video soon."
     )
+
+
+def compressed_note(full_quality: bool) -> str:
+    """Says a posted video was compressed, and where the original is while it is offered."""
+    key = "fit.note.compressed_with_link" if full_quality else "fit.note.compressed"
+    return "-# " + i18n.render(Text(key), None)
 
 
 def delete_question(job_id: int) -> str:

@@ -151,12 +151,23 @@ def delete_question_view(job_id: int, post_id: int) -> discord.ui.View:
     return view
 
 
-def result_view(job_id: int, locale: str | None = None) -> discord.ui.View:
-    """The buttons under a result; `locale` is the language of the server's public posts."""
+def result_view(
+    job_id: int, locale: str | None = None, *, full_quality_url: str | None = None
+) -> discord.ui.View:
+    """The buttons under a result; `locale` is the language of the server's public posts.
+    With `full_quality_url` (a compressed video), a link button opens the original."""
     view = discord.ui.View(timeout=None)
     view.add_item(RerunButton(job_id))
     view.add_item(RemixButton(job_id, locale))
     view.add_item(DeleteButton(job_id))
+    if full_quality_url is not None:
+        view.add_item(
+            discord.ui.Button(
+                label=i18n.render(Text("fit.button.full_quality"), locale),
+                style=discord.ButtonStyle.link,
+                url=full_quality_url,
+            )
+        )
     return view
 
 

@@ -15,10 +15,12 @@ from discord.ext import commands
 from bot.command_sync import SyncRecords, payload_hash, sync_target
 from bot.delivery import VideoDownloader
 from bot.errors import Refusal
+from bot.fitting import VideoFitter
 from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot, read_snapshot
 from bot.retention import prune_references
 from bot.services import Services
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from cogs._presenter import DiscordPresenter
 from cogs._replies import refuse, send_ephemeral
@@ -69,12 +71,20 @@ class SoraBot(commands.Bot):
         self.downloader = VideoDownloader(
             services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
         )
+        # One fitter for the whole bot: its bound on encodes at once is the machine's.
+        fitter = VideoFitter(
+            concurrency=settings.transcode_concurrency,
+            timeout_seconds=settings.transcode_timeout_seconds,
+        )
+        self.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
         self.presenter = DiscordPresenter(
             self,
             jobs=services.jobs,
             profile=services.profile,
             downloader=self.downloader,
-            upload_limit_bytes=settings.upload_limit_bytes,
+            shelf=self.shelf,
+            clock=services.clock,
+            upload_limit_cap=settings.upload_limit_cap_bytes,
             alert_channel_id=settings.quota_log_channel_id,
             on_handed_over=self._wake_worker,
         )
@@ -94,8 +104,9 @@ class SoraBot(commands.Bot):
             provider=self.services.provider,
             presenter=self.presenter,
             downloader=self.downloader,
+            shelf=self.shelf,
             clock=self.services.clock,
-            upload_limit_bytes=settings.upload_limit_bytes,
+            upload_limit_cap=settings.upload_limit_cap_bytes,
             status_edit_interval=settings.status_edit_interval_seconds,
             concurrency=settings.worker_concurrency,
             poll_concurrency=settings.poll_concurrency,
@@ -106,6 +117,9 @@ class SoraBot(commands.Bot):
         leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
         if leftovers:
             log.info("removed %d partial download(s) left by an earlier run", leftovers)
+        stopped_encodes = await asyncio.to_thread(self.shelf.clear_leftovers)
+        if stopped_encodes:
+            log.info("removed %d unfinished compression(s) left by an earlier run", stopped_encodes)
         await self._sync_commands()
         self._background.append(asyncio.create_task(self.worker.run(), name="worker"))
         self._background.append(asyncio.create_task(self._recheck_health(), name="health"))
@@ -164,7 +178,8 @@ class SoraBot(commands.Bot):
             await self.services.check_provider()
 
     async def _sweep_media(self) -> None:
-        """Bound the kept reference images (see README: re-runs), now and every few hours."""
+        """Bound the kept reference images (see README: re-runs) and videos (/sora-show), now
+        and every few hours."""
         settings = self.services.settings
         while True:
             try:
@@ -178,6 +193,16 @@ class SoraBot(commands.Bot):
                 )
             except Exception:
                 log.exception("reference image sweep failed; trying again later")
+            try:
+                delivering = await self.services.jobs.video_paths_in_use()
+                await asyncio.to_thread(
+                    self.shelf.prune,
+                    max_age_seconds=settings.video_retention_days * 86_400,
+                    max_total_bytes=settings.video_max_bytes,
+                    protected=delivering,
+                )
+            except Exception:
+                log.exception("kept video sweep failed; trying again later")
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
     async def on_ready(self) -> None:

@@ -21,6 +21,12 @@ def role_ids_of(user: discord.abc.User | discord.Member) -> tuple[int, ...]:
     return tuple(role.id for role in getattr(user, "roles", ()))
 
 
+def upload_limit_of(interaction: discord.Interaction) -> int | None:
+    """The upload limit Discord reports for the interaction's server (its boosts included)."""
+    limit = getattr(interaction, "filesize_limit", None)
+    return int(limit) if limit else None
+
+
 def requester_of(interaction: discord.Interaction) -> Requester:
     """The member asking for a video, with the roles their allowance depends on."""
     assert interaction.guild_id is not None  # the commands and buttons are guild-only

@@ -10,18 +10,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import discord
 
-from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
+from bot.clock import Clock
+from bot.delivery import (
+    DownloadFailed,
+    TooLargeToUpload,
+    VideoDownloader,
+    provider_link_while_valid,
+    upload_limit,
+)
 from bot.errors import Refusal
+from bot.fitting import FitError
 from bot.jobs import JobStore
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
 from bot.providers.profiles import ModelProfile
-from bot.status import result_text, settings_line, status_text
+from bot.status import compressed_note, result_text, settings_line, status_text
+from bot.video_shelf import Prepared, VideoShelf
 from cogs._buttons import RERUN_EMOJI, result_view
 from cogs._replies import NO_PINGS
 
@@ -83,7 +91,9 @@ class DiscordPresenter:
         jobs: JobStore,
         profile: ModelProfile,
         downloader: VideoDownloader,
-        upload_limit_bytes: int,
+        shelf: VideoShelf,
+        clock: Clock,
+        upload_limit_cap: int | None,
         alert_channel_id: int | None = None,
         on_handed_over: Callable[[], None] = lambda: None,
     ) -> None:
@@ -91,7 +101,9 @@ class DiscordPresenter:
         self.jobs = jobs
         self.profile = profile
         self.downloader = downloader
-        self.upload_limit_bytes = upload_limit_bytes
+        self.shelf = shelf
+        self.clock = clock
+        self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
         self.alert_channel_id = alert_channel_id
         self.on_handed_over = on_handed_over  # wakes the worker for a job just handed over
         self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
@@ -202,12 +214,14 @@ class DiscordPresenter:
                 if message.author.id == self.client.user.id and message.content.startswith(
                     expected
                 ):
-                    return message.id, "file" if message.attachments else "link"
+                    return message.id, _delivery_of(message, expected)
         except discord.HTTPException as error:
             raise _delivery_error(error) from None
         return None
 
-    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+    async def post_result(
+        self, job: Job, video: Path | None, text: str, *, full_quality_url: str | None = None
+    ) -> int:
         channel = await self._channel(job.channel_id)
         reference = reply_to(job, job.status_message_id)
         file = discord.File(video, filename=f"sora-job-{job.id}.mp4") if video else None
@@ -218,7 +232,7 @@ class DiscordPresenter:
                 allowed_mentions=only_requester(job),
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "result"),
-                view=result_view(job.id),
+                view=result_view(job.id, full_quality_url=full_quality_url),
             )
         except discord.HTTPException as error:
             if error.status == 413 or error.code == 40005:
@@ -256,24 +270,61 @@ class DiscordPresenter:
 
     # -- after delivery -----------------------------------------------------------------------
 
-    async def repost_result(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:
-        """Post a delivered video again (/sora-show); `Refusal` if it is no longer available."""
+    async def repost_result(
+        self, job: Job, channel: discord.abc.Messageable, reported_limit: int | None
+    ) -> discord.Message:
+        """Post a delivered video again (/sora-show) within the upload limit Discord reported
+        where it was asked for; `Refusal` if the video is no longer available."""
         text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.profile)}"
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS, "view": result_view(job.id)}
-        path = await self._fetch_video(job)
+        limit = upload_limit(reported_limit, self.upload_limit_cap)
+        link = provider_link_while_valid(job, self.clock.now())
+        prepared, downloaded = await self._showable_video(job, limit)
         try:
-            if path is None:
-                if not job.result_url:
-                    raise Refusal(f"The video of job #{job.id} is no longer available.")
-                return await channel.send(f"{text}\n{job.result_url}", **kwargs)
+            if prepared is not None:
+                if prepared.compressed:
+                    text += "\n" + compressed_note(full_quality=link is not None)
+                try:
+                    return await channel.send(
+                        text,
+                        file=discord.File(prepared.path, filename=f"sora-job-{job.id}.mp4"),
+                        allowed_mentions=NO_PINGS,
+                        view=result_view(
+                            job.id, full_quality_url=link if prepared.compressed else None
+                        ),
+                    )
+                except discord.HTTPException as error:
+                    if error.status != 413 and error.code != 40005:
+                        raise
+                    log.info("job %s: Discord refused the repost as too large", job.id)
+            link = link or job.result_url  # an old link may still work: better than nothing
+            if not link:
+                raise Refusal(f"The video of job #{job.id} is no longer available.")
             return await channel.send(
-                text, file=discord.File(path, filename=f"sora-job-{job.id}.mp4"), **kwargs
+                f"{text}\n{link}", allowed_mentions=NO_PINGS, view=result_view(job.id)
             )
         finally:
-            if path is not None:
-                path.unlink(missing_ok=True)
+            # What was made or downloaded for this post goes; the kept copy stays.
+            if prepared is not None:
+                self.shelf.release(prepared)
+            if downloaded is not None:
+                downloaded.unlink(missing_ok=True)
 
-    async def _fetch_video(self, job: Job) -> Path | None:
+    async def _showable_video(self, job: Job, limit: int) -> tuple[Prepared | None, Path | None]:
+        """The video within `limit`: the bot's kept copy (compressed if needed), else the
+        original post's file or the provider's link (also returned as a download to remove);
+        no video if only a link can be posted."""
+        kept = self.shelf.kept(job)
+        if kept is not None:
+            try:
+                return await self.shelf.prepare(kept, limit), None
+            except FitError as error:
+                log.warning("job %s: could not compress the kept video: %s", job.id, error)
+        path = await self._fetch_video(job, limit)
+        if path is None:
+            return None, None
+        return Prepared(path, compressed=False), path
+
+    async def _fetch_video(self, job: Job, limit: int) -> Path | None:
         """The video file, from the original post or the provider's link; None if too big."""
         urls = []
         original = await self._original_attachment_url(job)
@@ -283,7 +334,7 @@ class DiscordPresenter:
             urls.append(job.result_url)
         for url in urls:
             try:
-                return (await self.downloader.fetch(url, self.upload_limit_bytes)).path
+                return (await self.downloader.fetch(url, limit)).path
             except TooLargeToUpload:
                 return None
             except DownloadFailed as error:
@@ -335,6 +386,13 @@ class DiscordPresenter:
             if isinstance(channel, discord.TextChannel | discord.Thread):
                 posts.append(channel.get_partial_message(message_id))
         return posts
+
+
+def _delivery_of(message: discord.Message, head: str) -> str:
+    """How a result found in the channel was delivered: a compressed file carries a note."""
+    if not message.attachments:
+        return "link"
+    return "fitted" if message.content != head else "file"
 
 
 async def _offer_rerun(message: discord.Message) -> None:

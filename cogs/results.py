@@ -40,7 +40,7 @@ from cogs._buttons import (
     rerun_view,
 )
 from cogs._forms import form_values, open_video_form, submitted_form
-from cogs._members import actor_of, requester_of, requester_of_reaction
+from cogs._members import actor_of, requester_of, requester_of_reaction, upload_limit_of
 from cogs._presenter import not_posted_yet
 from cogs._replies import NO_PINGS, refusals_answered
 
@@ -92,7 +92,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def rerun_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         source = await self._job_here(interaction, job_id)
-        job, message = await self._start_rerun(source, requester_of(interaction))
+        job, message = await self._start_rerun(
+            source, requester_of(interaction), upload_limit=upload_limit_of(interaction)
+        )
         await interaction.followup.send(
             f"Re-run accepted as job #{job.id}: {message.jump_url}"
             if message is not None
@@ -146,7 +148,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         locale = interaction.locale.value
         choices = read_choices(self.services.profile, form, locale)
         remix = Remix(form.prompt, choices.orientation, choices.duration)
-        job, message = await self._start_rerun(source, requester_of(interaction), remix)
+        job, message = await self._start_rerun(
+            source, requester_of(interaction), remix, upload_limit=upload_limit_of(interaction)
+        )
         await interaction.followup.send(
             i18n.render(Text("iterate.remix.accepted", job=job.id, link=message.jump_url), locale)
             if message is not None
@@ -157,7 +161,12 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     # -- shared by re-runs --------------------------------------------------------------------
 
     async def _start_rerun(
-        self, source: Job, requester: Requester, remix: Remix | None = None
+        self,
+        source: Job,
+        requester: Requester,
+        remix: Remix | None = None,
+        *,
+        upload_limit: int | None = None,
     ) -> tuple[Job, discord.Message | None]:
         """Accept the re-run and post its status message (None if Discord has not taken it
         yet: the worker will). Raises `Refusal` if it was refused or withdrawn."""
@@ -167,6 +176,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             requester,
             image_retention_days=self.services.settings.image_retention_days,
             remix=remix,
+            upload_limit_bytes=upload_limit,
         )
         posted = await self.presenter.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
@@ -214,6 +224,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         await self.services.jobs.record_video_removed(
             job, actor.user_id, video_removal_record(actor, job)
         )
+        await asyncio.to_thread(self.bot.shelf.discard, job)  # gone for good: the copy too
         log.info("job %s: video removed by %s", job.id, actor.user_id)
         await interaction.edit_original_response(content=f"Deleted the video of job #{job.id}.")
 
@@ -272,7 +283,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise Refusal("Use this in a text channel or thread.")
-        posted = await self.presenter.repost_result(found, channel)
+        posted = await self.presenter.repost_result(found, channel, upload_limit_of(interaction))
         await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
         await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
 

@@ -32,7 +32,7 @@ from bot.providers.profiles import ModelProfile
 from bot.submission import Ask, ImageUpload
 from bot.video_form import orientation_for_picture, read_choices
 from cogs._forms import form_values, open_video_form, submitted_form
-from cogs._members import mention_names, requester_of
+from cogs._members import mention_names, requester_of, upload_limit_of
 from cogs._presenter import not_posted_yet
 from cogs._replies import refusals_answered
 from cogs._translator import words
@@ -96,7 +96,7 @@ class SoraCog(commands.Cog):
                 toggles=toggles,
                 channel_id=channel.id,
                 upload=upload,
-                upload_limit_bytes=_upload_limit(interaction),
+                upload_limit_bytes=upload_limit_of(interaction),
             ),
         )
         await self._post_and_confirm(interaction, job, channel)
@@ -187,7 +187,7 @@ class SoraCog(commands.Cog):
                 quality=None,
                 channel_id=channel.id,
                 upload=upload,
-                upload_limit_bytes=_upload_limit(interaction),
+                upload_limit_bytes=upload_limit_of(interaction),
                 reply_to_message_id=message.id,
             ),
         )
@@ -258,11 +258,6 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
             "Ask a moderator to grant them."
         )
     return channel
-
-
-def _upload_limit(interaction: discord.Interaction) -> int | None:
-    limit = getattr(interaction, "filesize_limit", None)
-    return int(limit) if limit else None
 
 
 def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Command:

@@ -34,6 +34,7 @@ class PostedResult:
     message_id: int
     text: str
     video: bytes | None
+    full_quality_url: str | None = None
 
 
 @dataclass
@@ -66,7 +67,9 @@ class RecordingPresenter:
                 return result.message_id, "file" if result.video is not None else "link"
         return None
 
-    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+    async def post_result(
+        self, job: Job, video: Path | None, text: str, *, full_quality_url: str | None = None
+    ) -> int:
         if self.fail_posts:
             self.fail_posts -= 1
             raise DeliveryError("simulated outage", permanent=self.permanent_failure)
@@ -74,7 +77,7 @@ class RecordingPresenter:
         if data is not None and len(data) > self.upload_limit:
             raise UploadTooLarge()
         message_id = self._new_id()
-        self.results.append(PostedResult(job.id, message_id, text, data))
+        self.results.append(PostedResult(job.id, message_id, text, data, full_quality_url))
         return message_id
 
     async def notify_requester(self, job: Job, text: str) -> None:

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
@@ -20,6 +21,7 @@ from bot.quotas import Allowance, QuotaPeriod
 from bot.schedule import HISTORY_MIN, PollPlan
 from bot.storage.database import Database
 from bot.timings import CompletionTimes, PollSchedule
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 
@@ -93,6 +95,7 @@ class Parts:
     clock: FakeClock
     db: Database
     downloader: VideoDownloader
+    shelf: VideoShelf
 
 
 @pytest.fixture
@@ -106,7 +109,13 @@ async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator
         max_active_per_member=50,
     )
     async with aiohttp.ClientSession() as session:
-        yield Parts(store, clock, db, VideoDownloader(session, tmp_path / "tmp", timeout=5))
+        yield Parts(
+            store,
+            clock,
+            db,
+            VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
+        )
 
 
 def worker_for(
@@ -123,8 +132,11 @@ def worker_for(
         provider=provider,
         presenter=presenter,
         downloader=parts.downloader,
+        shelf=VideoShelf(
+            parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()
+        ),
         clock=parts.clock,
-        upload_limit_bytes=1024 * 1024,
+        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=concurrency,
         poll_concurrency=poll_concurrency,

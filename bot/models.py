@@ -154,6 +154,7 @@ class Job:
     result_deleted_by: int | None = None
     result_deleted_at: float | None = None
     submitted_at: float | None = None  # when the provider took it (None before, or if older)
+    public_locale: str | None = None  # the language of its public messages (None: English)
 
     @property
     def is_active(self) -> bool:
@@ -215,4 +216,5 @@ class Job:
             result_deleted_by=data["result_deleted_by"],
             result_deleted_at=data["result_deleted_at"],
             submitted_at=data["submitted_at"],
+            public_locale=data.get("public_locale"),
         )

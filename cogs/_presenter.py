@@ -15,8 +15,10 @@ from typing import Any
 import aiohttp
 import discord
 
+from bot import i18n
 from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
 from bot.errors import Refusal
+from bot.i18n import Text
 from bot.jobs import JobStore
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
@@ -60,11 +62,8 @@ def status_nonce(job: Job) -> str:
     return _nonce(job, f"s{job.status_message_id or 0}")
 
 
-def not_posted_yet(job_id: int) -> str:
-    return (
-        f"Job #{job_id} is accepted, but Discord did not take its status message yet. I'll keep "
-        "trying in this channel and mention you when the video is ready."
-    )
+def not_posted_yet(job_id: int) -> Text:
+    return Text("sora.not_posted_yet", job=job_id)
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,7 @@ class DiscordPresenter:
                 allowed_mentions=only_requester(job),
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "result"),
-                view=result_view(job.id),
+                view=result_view(job.id, job.public_locale),
             )
         except discord.HTTPException as error:
             if error.status == 413 or error.code == 40005:
@@ -258,13 +257,24 @@ class DiscordPresenter:
 
     async def repost_result(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:
         """Post a delivered video again (/sora-show); `Refusal` if it is no longer available."""
-        text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.profile)}"
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS, "view": result_view(job.id)}
+        text = i18n.render(
+            Text(
+                "results.show.caption",
+                job=job.id,
+                user=f"<@{job.user_id}>",
+                settings=settings_line(job, self.profile),
+            ),
+            job.public_locale,
+        )
+        kwargs: dict[str, Any] = {
+            "allowed_mentions": NO_PINGS,
+            "view": result_view(job.id, job.public_locale),
+        }
         path = await self._fetch_video(job)
         try:
             if path is None:
                 if not job.result_url:
-                    raise Refusal(f"The video of job #{job.id} is no longer available.")
+                    raise Refusal(Text("results.show.unavailable", job=job.id))
                 return await channel.send(f"{text}\n{job.result_url}", **kwargs)
             return await channel.send(
                 text, file=discord.File(path, filename=f"sora-job-{job.id}.mp4"), **kwargs
@@ -288,10 +298,7 @@ class DiscordPresenter:
                 return None
             except DownloadFailed as error:
                 log.info("job %s: video not available at one source: %s", job.id, error)
-        raise Refusal(
-            f"The video of job #{job.id} is no longer available (the post was deleted and the "
-            "provider's link has expired)."
-        )
+        raise Refusal(Text("results.show.expired", job=job.id))
 
     async def _original_attachment_url(self, job: Job) -> str | None:
         if job.result_message_id is None:

@@ -103,6 +103,10 @@ async def test_a_refused_rerun_is_explained_by_direct_message_in_the_members_lan
     (result,) = await stack.wait_for(
         lambda: [m for m in stack.bot_posts() if caption in m.content], "carol's video"
     )
+    # The final edit comes after the delivery is recorded: from then on 🔁 finds the video.
+    await stack.wait_for(
+        lambda: "✅ 完成" in getattr(status_of(stack, carols), "content", ""), "the final status"
+    )
     # A reaction has no private reply: the refusal goes by DM, in bob's language.
     await stack.discord.react("bob", "general", result.id, "🔁")
     (dm,) = await stack.wait_for(lambda: dms_to(stack, "bob"), "the DM to bob")

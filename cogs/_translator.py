@@ -41,10 +41,9 @@ class CatalogTranslator(app_commands.Translator):
         # Only a catalog made for exactly this locale: Discord shows the default otherwise.
         if language == i18n.DEFAULT_LOCALE or language.lower() != locale.value.lower():
             return None
-        if (
-            i18n.translation(key, language) is None
-            and i18n.catalog(language).lookup(key, 2) is None
-        ):
-            return None
         text = string.extras.get("text")
-        return i18n.render(text if isinstance(text, Text) else Text(key), language)
+        if not isinstance(text, Text):
+            text = Text(key)
+        if i18n.catalog(language).lookup(key, text.count) is None:
+            return None  # not translated yet: Discord shows the English default
+        return i18n.render(text, language)

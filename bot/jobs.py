@@ -20,6 +20,7 @@ import aiosqlite
 from bot import audit, quotas
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
+from bot.i18n import Text
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
@@ -37,8 +38,8 @@ from bot.storage.database import Database
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
 
 
-def rerun_in_progress_message(parent_job_id: int) -> str:
-    return f"Your re-run of job #{parent_job_id} is still in progress; wait for it to finish."
+def rerun_in_progress_message(parent_job_id: int) -> Text:
+    return Text("admission.rerun_in_progress", job=parent_job_id)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class NewJob:
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None
+    public_locale: str | None = None  # the server's language when the job was accepted
 
 
 class JobStore:
@@ -84,7 +86,7 @@ class JobStore:
         five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
         now = self.clock.now()
-        refusal: str | None = None
+        refusal: Text | None = None
         async with self.db.transaction() as conn:
             facts = await _admission_facts(conn, new, allowance, now)
             if new.parent_job_id is not None and facts.rerunning:
@@ -95,8 +97,11 @@ class JobStore:
                 )
             if facts.active >= self.max_active_per_member:
                 raise Refusal(
-                    f"You already have {facts.active} video(s) in progress, the most allowed at "
-                    f"once is {self.max_active_per_member}. Try again when one of them finishes.",
+                    Text(
+                        "admission.too_many_active",
+                        facts.active,
+                        most=self.max_active_per_member,
+                    ),
                     RefusalKind.TOO_MANY_ACTIVE,
                 )
             cap = allowance.max_active_per_guild
@@ -104,8 +109,8 @@ class JobStore:
                 raise quotas.guild_full_refusal(facts.in_guild)
             last = facts.last_created_at
             if last is not None and now - last < allowance.cooldown_seconds:
-                wait = last + allowance.cooldown_seconds - now
-                raise Refusal(quotas.cooldown_message(wait), RefusalKind.COOLDOWN)
+                until = last + allowance.cooldown_seconds
+                raise Refusal(quotas.cooldown_message(until), RefusalKind.COOLDOWN)
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = await quotas.settle_owed(
@@ -118,8 +123,8 @@ class JobStore:
                     "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
                     "options_json, image_path, image_name, image_mime, image_source_url, "
                     "idempotency_key, upload_limit_bytes, reply_to_message_id, parent_job_id, "
-                    "next_action_at, deadline_at, created_at, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "next_action_at, deadline_at, created_at, updated_at, public_locale) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "RETURNING *",
                     (
                         new.guild_id,
@@ -141,6 +146,7 @@ class JobStore:
                         now + self.deadline_seconds,
                         now,
                         now,
+                        new.public_locale,
                     ),
                 )
                 row = next(iter(rows))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.errors import Refusal
+from bot.i18n import Text
 from bot.jobs import JobStore
 from bot.models import Job, JobState, ReferenceImage
 from bot.submission import Ask, Requester, Submitter
@@ -39,19 +40,15 @@ class Remix:
 def check_rerunnable(source: Job, *, image_retention_days: float) -> ReferenceImage | None:
     """Refuse a video that cannot be made again; else the reference image to reuse."""
     if source.result_deleted_at is not None:
-        raise Refusal(f"The video of job #{source.id} was removed, so it cannot be re-run.")
+        raise Refusal(Text("results.rerun.removed", job=source.id))
     if source.state is not JobState.DELIVERED:
-        raise Refusal(
-            f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
-        )
+        raise Refusal(Text("results.rerun.no_video", job=source.id))
     image = source.image
     if image is None:
         return None
     if not image.path.is_file():
         raise Refusal(
-            f"The reference image of job #{source.id} is no longer kept (images are kept "
-            f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
-            "the image again."
+            Text("results.rerun.image_gone", job=source.id, days=f"{image_retention_days:g}")
         )
     # The original link has likely expired; the caller re-hosts the image.
     return replace(image, source_url=None)

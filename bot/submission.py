@@ -19,6 +19,7 @@ from bot.checks import (
     store_image,
 )
 from bot.errors import Refusal, RefusalKind
+from bot.i18n import Text
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
@@ -34,6 +35,8 @@ class Requester:
     guild_id: int
     user_id: int
     role_ids: tuple[int, ...] = ()
+    # The language of the job's public messages: the server's, resolved by the Discord glue.
+    public_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class Submitter:
                     upload_limit_bytes=ask.upload_limit_bytes,
                     reply_to_message_id=ask.reply_to_message_id,
                     parent_job_id=ask.parent_job_id,
+                    public_locale=requester.public_locale,
                 ),
                 allowance,
             )
@@ -132,19 +136,10 @@ class Submitter:
         health = self.health()
         if health.model_available is False:
             raise Refusal(
-                f"The model {self.profile.model} is not available from the video service right "
-                "now, so I can't make videos. The operator has been told.",
+                Text("admission.model_unavailable", model=self.profile.model),
                 RefusalKind.SERVICE_UNAVAILABLE,
             )
         if health.out_of_credits:
-            raise Refusal(
-                "The video service account is out of credits, so I can't make videos right "
-                "now. The moderators have been told.",
-                RefusalKind.SERVICE_UNAVAILABLE,
-            )
+            raise Refusal(Text("admission.out_of_credits"), RefusalKind.SERVICE_UNAVAILABLE)
         if health.key_ok is False:
-            raise Refusal(
-                "The video service is misconfigured on this server (its API key was refused). "
-                "The operator has been told.",
-                RefusalKind.SERVICE_UNAVAILABLE,
-            )
+            raise Refusal(Text("admission.key_refused"), RefusalKind.SERVICE_UNAVAILABLE)

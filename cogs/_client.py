@@ -16,6 +16,7 @@ from bot.command_sync import SyncRecords, payload_hash, sync_target
 from bot.delivery import VideoDownloader
 from bot.errors import Refusal
 from bot.fitting import VideoFitter
+from bot.i18n import Text
 from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot, read_snapshot
 from bot.retention import prune_references
@@ -24,6 +25,7 @@ from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from cogs._presenter import DiscordPresenter
 from cogs._replies import refuse, send_ephemeral
+from cogs._translator import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +43,19 @@ class SoraTree(app_commands.CommandTree):
         if isinstance(cause, Refusal):
             await refuse(interaction, cause)  # an answer, not a failure: nothing to log
             return
-        if isinstance(error, app_commands.CheckFailure):
-            message = str(error) or "You can't use this command here."
+        message: Text | str
+        if isinstance(error, app_commands.NoPrivateMessage) or (
+            isinstance(error, app_commands.CheckFailure) and not str(error)
+        ):
+            message = Text("common.error.not_here")
+        elif isinstance(error, app_commands.CheckFailure):
+            message = str(error)
         else:
             log.error(
                 "command %s failed", getattr(interaction.command, "name", "?"), exc_info=error
             )
             # Always true, even if the error came after the job was accepted.
-            message = (
-                "Something went wrong on my side. Please try again; you are only ever "
-                "charged for videos you receive."
-            )
+            message = Text("common.error.unexpected")
         await send_ephemeral(interaction, message)
 
 
@@ -99,6 +103,8 @@ class SoraBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.services.attach_alerts(self.presenter.alert_moderators)
+        # Before the sync: the synced commands carry every catalog's translations.
+        await self.tree.set_translator(CatalogTranslator())
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
@@ -204,6 +210,16 @@ class SoraBot(commands.Bot):
             except Exception:
                 log.exception("kept video sweep failed; trying again later")
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Remember each member's client language, for direct messages later (a write only
+        when it changed)."""
+        try:
+            await self.services.languages.remember_member(
+                interaction.user.id, interaction.locale.value
+            )
+        except Exception:
+            log.exception("could not remember member %s's language", interaction.user.id)
 
     async def on_ready(self) -> None:
         log.info(

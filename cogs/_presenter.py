@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import discord
 
+from bot import i18n
 from bot.clock import Clock
 from bot.delivery import (
     DownloadFailed,
@@ -24,6 +25,7 @@ from bot.delivery import (
 )
 from bot.errors import Refusal
 from bot.fitting import FitError
+from bot.i18n import Text
 from bot.jobs import JobStore
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
@@ -68,11 +70,8 @@ def status_nonce(job: Job) -> str:
     return _nonce(job, f"s{job.status_message_id or 0}")
 
 
-def not_posted_yet(job_id: int) -> str:
-    return (
-        f"Job #{job_id} is accepted, but Discord did not take its status message yet. I'll keep "
-        "trying in this channel and mention you when the video is ready."
-    )
+def not_posted_yet(job_id: int) -> Text:
+    return Text("sora.not_posted_yet", job=job_id)
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,7 @@ class DiscordPresenter:
                 allowed_mentions=only_requester(job),
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "result"),
-                view=result_view(job.id, full_quality_url=full_quality_url),
+                view=result_view(job.id, job.public_locale, full_quality_url=full_quality_url),
             )
         except discord.HTTPException as error:
             if error.status == 413 or error.code == 40005:
@@ -275,21 +274,31 @@ class DiscordPresenter:
     ) -> discord.Message:
         """Post a delivered video again (/sora-show) within the upload limit Discord reported
         where it was asked for; `Refusal` if the video is no longer available."""
-        text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.profile)}"
+        text = i18n.render(
+            Text(
+                "results.show.caption",
+                job=job.id,
+                user=f"<@{job.user_id}>",
+                settings=settings_line(job, self.profile),
+            ),
+            job.public_locale,
+        )
         limit = upload_limit(reported_limit, self.upload_limit_cap)
         link = provider_link_while_valid(job, self.clock.now())
         prepared, downloaded = await self._showable_video(job, limit)
         try:
             if prepared is not None:
                 if prepared.compressed:
-                    text += "\n" + compressed_note(full_quality=link is not None)
+                    text += "\n" + compressed_note(link is not None, job.public_locale)
                 try:
                     return await channel.send(
                         text,
                         file=discord.File(prepared.path, filename=f"sora-job-{job.id}.mp4"),
                         allowed_mentions=NO_PINGS,
                         view=result_view(
-                            job.id, full_quality_url=link if prepared.compressed else None
+                            job.id,
+                            job.public_locale,
+                            full_quality_url=link if prepared.compressed else None,
                         ),
                     )
                 except discord.HTTPException as error:
@@ -298,9 +307,11 @@ class DiscordPresenter:
                     log.info("job %s: Discord refused the repost as too large", job.id)
             link = link or job.result_url  # an old link may still work: better than nothing
             if not link:
-                raise Refusal(f"The video of job #{job.id} is no longer available.")
+                raise Refusal(Text("results.show.unavailable", job=job.id))
             return await channel.send(
-                f"{text}\n{link}", allowed_mentions=NO_PINGS, view=result_view(job.id)
+                f"{text}\n{link}",
+                allowed_mentions=NO_PINGS,
+                view=result_view(job.id, job.public_locale),
             )
         finally:
             # What was made or downloaded for this post goes; the kept copy stays.
@@ -339,10 +350,7 @@ class DiscordPresenter:
                 return None
             except DownloadFailed as error:
                 log.info("job %s: video not available at one source: %s", job.id, error)
-        raise Refusal(
-            f"The video of job #{job.id} is no longer available (the post was deleted and the "
-            "provider's link has expired)."
-        )
+        raise Refusal(Text("results.show.expired", job=job.id))
 
     async def _original_attachment_url(self, job: Job) -> str | None:
         if job.result_message_id is None:

@@ -7,15 +7,24 @@ from collections.abc import Awaitable
 
 import discord
 
+from bot import i18n
 from bot.errors import Refusal
+from bot.i18n import Text
 
 log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
 
 
-async def send_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    """Reply privately, whether or not the interaction was acknowledged yet."""
+def said(interaction: discord.Interaction, text: Text | str) -> str:
+    """`text` in the language of the member who clicked or typed (for private replies)."""
+    return i18n.render(text, interaction.locale.value)
+
+
+async def send_ephemeral(interaction: discord.Interaction, message: Text | str) -> None:
+    """Reply privately, in the member's language, whether or not the interaction was
+    acknowledged yet."""
+    message = said(interaction, message)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(message, ephemeral=True, allowed_mentions=NO_PINGS)

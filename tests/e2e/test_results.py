@@ -487,7 +487,7 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
 
     listing = await command_reply(stack, "sora-jobs", "alice")
     lines = listing.splitlines()
-    assert lines[0] == "**Your last 2 job(s)**"
+    assert lines[0] == "**Your last 2 jobs**"
     assert lines[1].startswith(f"❌ **#{failed}** failed")
     assert lines[3].startswith(f"✅ **#{delivered}** delivered")
     assert f"#{bob_job}" not in listing and "bob's own video" not in listing

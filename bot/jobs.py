@@ -238,6 +238,13 @@ class JobStore:
         )
         return [Job.from_row(row) for row in rows]
 
+    async def active_in_guild(self, guild_id: int) -> list[Job]:
+        rows = await self.db.fetch_all(
+            f"SELECT * FROM jobs WHERE guild_id = ? AND state IN ({_marks(_ACTIVE)}) ORDER BY id",
+            (guild_id, *_ACTIVE),
+        )
+        return [Job.from_row(row) for row in rows]
+
     # -- transitions --------------------------------------------------------------------------
 
     async def _transition(

@@ -181,5 +181,6 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         profile=provider.profile,
         media_dir=settings.media_dir,
         health=lambda: services.health,
+        slot_estimate=services.schedule.first_free_slot_at,
     )
     return services

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,10 +24,12 @@ from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
-from bot.quotas import QuotaPolicy
+from bot.quotas import QuotaPolicy, guild_full_refusal
 
 # Returns the provider's latest start-up/periodic check result.
 HealthSource = Callable[[], ProviderHealth]
+# When the first of a full server's jobs in progress is likely done (None: no estimate).
+SlotEstimate = Callable[[list[Job], float], Awaitable[float | None]]
 
 
 @dataclass(frozen=True)
@@ -74,12 +76,14 @@ class Submitter:
         profile: ModelProfile,
         media_dir: Path,
         health: HealthSource,
+        slot_estimate: SlotEstimate | None = None,
     ) -> None:
         self.jobs = jobs
         self.policy = policy
         self.profile = profile
         self.media_dir = media_dir
         self.health = health
+        self.slot_estimate = slot_estimate
 
     async def submit(self, requester: Requester, ask: Ask) -> Job:
         """Accept the job or raise `Refusal`; a refusal spends nothing."""
@@ -87,6 +91,8 @@ class Submitter:
             job = await self._admit(requester, ask)
         except Refusal as refusal:
             metrics.job_refused(refusal.kind)
+            if refusal.kind is RefusalKind.SERVER_BUSY:
+                raise await self._with_free_slot(requester.guild_id, refusal) from None
             raise
         metrics.job_submitted()
         return job
@@ -131,6 +137,16 @@ class Submitter:
             if image is not None and ask.upload is not None:
                 image.path.unlink(missing_ok=True)  # only the copy made for this attempt
             raise
+
+    async def _with_free_slot(self, guild_id: int, refusal: Refusal) -> Refusal:
+        """A full server's refusal, saying when a slot is likely to free up if that is known."""
+        if self.slot_estimate is None:
+            return refusal
+        active = await self.jobs.active_in_guild(guild_id)
+        free_at = await self.slot_estimate(active, self.jobs.clock.now())
+        if free_at is None:
+            return refusal
+        return guild_full_refusal(len(active), free_at)
 
     def _check_service(self) -> None:
         health = self.health()

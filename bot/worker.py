@@ -652,7 +652,8 @@ class Worker:
 
     async def _refresh_status(self, job: Job, force: bool = False) -> Job:
         """Edit the status message if its text changed and the throttle allows."""
-        text = status_text(job, self.provider.profile)
+        expected = await self.schedule.expected_ready_at(job) if self.schedule else None
+        text = status_text(job, self.provider.profile, expected_ready_at=expected)
         if text == job.status_text and job.status_message_id is not None:
             return job
         now = self.clock.now()

@@ -293,3 +293,25 @@ async def test_only_the_most_recent_times_are_kept(parts: Parts) -> None:
     assert await times.recent("scripted", "sora-2-pro", 15) == [3.0, 4.0, 5.0]
     rows = await parts.db.fetch_all("SELECT COUNT(*) FROM completion_times")
     assert rows[0][0] == 3
+
+
+async def test_status_messages_show_the_expected_ready_time_once_it_is_known(
+    parts: Parts,
+) -> None:
+    provider = ScriptedProvider(poll_seconds=(3.0, 5.0, 10.0))
+    schedule = schedule_for(parts)
+    presenter = RecordingPresenter()
+    worker = worker_for(parts, provider, presenter, schedule=schedule)
+    jobs = await running_jobs(parts, HISTORY_MIN + 1)
+    provider.statuses = [TaskStatus("processing", progress=10)]
+    await worker.step(jobs[0])  # no history yet: only when it started
+    assert "expected ready" not in presenter.statuses[jobs[0].id][-1]
+    for job in jobs[1:]:
+        await schedule.times.record(job, 240.0)
+    waiting = await parts.store.get(jobs[0].id)
+    assert waiting is not None and waiting.submitted_at is not None
+    provider.statuses = [TaskStatus("processing", progress=20)]
+    parts.clock.advance(30)
+    await worker.step(waiting)
+    ready_at = int(waiting.submitted_at + 240.0)
+    assert f"expected ready <t:{ready_at}:R>" in presenter.statuses[jobs[0].id][-1]

@@ -546,10 +546,3 @@ async def _admission_facts(
 
 def _marks(values: tuple[Any, ...]) -> str:
     return ", ".join("?" for _ in values)
-
-
-async def _row(conn: aiosqlite.Connection, job_id: int) -> aiosqlite.Row:
-    cursor = await conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,))
-    row = await cursor.fetchone()
-    assert row is not None
-    return row

@@ -75,19 +75,6 @@ class QuotaPeriod:
             return start + timedelta(days=7)
         return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
 
-    @property
-    def noun(self) -> str:
-        return {"day": "today", "week": "this week", "month": "this month"}[self.kind]
-
-    @property
-    def per(self) -> str:
-        return per(self.kind)
-
-
-def per(kind: str) -> str:
-    """How a limit is said for a period kind: "per day", "per week", "per month"."""
-    return f"per {kind}"
-
 
 @dataclass(frozen=True)
 class Allowance:
@@ -185,18 +172,12 @@ class QuotaPolicy:
         kind = default.period if default else self.defaults.period
         return QuotaPeriod(kind, self.defaults.timezone)
 
-    async def check_admission(self, guild_id: int, user_id: int, prompt: str) -> None:
-        """Raise `Refusal` for members or prompts that may not generate at all."""
-        async with self.db.transaction() as conn:
-            block = await quota_rules.get_block(conn, guild_id, user_id)
-            entries = await blocklist.entries(conn, guild_id)
-        _refuse_if_barred(guild_id, user_id, block is not None, entries, prompt)
-
     async def admit(
         self, guild_id: int, user_id: int, role_ids: tuple[int, ...], prompt: str
     ) -> Allowance:
-        """`check_admission` and `allowance` in two reads without the write lock (the
-        accepting transaction re-checks everything that must be atomic with the hold)."""
+        """Refuse a blocked member or a blocklisted prompt, else the member's allowance: two
+        reads without the write lock (the accepting transaction re-checks everything that must
+        be atomic with the hold)."""
         async with self.db.reading() as conn:
             standing = await quota_rules.member_standing(conn, guild_id, user_id, role_ids)
             entries = await blocklist.entries(conn, guild_id)

@@ -98,6 +98,8 @@ _OWN_REASONS = frozenset(
         "internal_error",
         "no_channel_access",
         "insufficient_credits",
+        "provider_misconfigured",
+        "not_found",
     }
 )
 

@@ -8,7 +8,7 @@ tells members when a video is likely to be ready.
 from __future__ import annotations
 
 from bot.clock import Clock
-from bot.models import PENDING_AT_PROVIDER, Job, JobState
+from bot.models import PENDING_AT_PROVIDER, Job
 from bot.schedule import HISTORY_KEEP, PollPlan, expected_ready_seconds, next_check_delay
 from bot.storage.database import Database
 
@@ -86,7 +86,7 @@ class PollSchedule:
     async def expected_ready_at(self, job: Job) -> float | None:
         """When `job` is likely to be ready, from the typical time of its kind (None while the
         bot has too few finished jobs of that kind to say, or once the job is past waiting)."""
-        if job.state not in PENDING_AT_PROVIDER and job.state is not JobState.QUEUED:
+        if job.state not in PENDING_AT_PROVIDER:
             return None
         typical = await self.expected_ready_seconds(job.model, job.options.duration)
         if typical is None:

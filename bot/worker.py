@@ -415,7 +415,9 @@ class Worker:
                 # downloads and posts, so this check's slot is not held by a download.
             return
         if status.state == "failed":
-            await self._fail(job, "generation_failed", _sentence(status.failure_reason))
+            reason = status.failure_reason
+            # No reason given: stored empty, so members read "gave no reason" in their language.
+            await self._fail(job, "generation_failed", _sentence(reason) if reason else "")
             return
         state = JobState.RUNNING if status.state == "processing" else job.state
         next_at = retry_at(job, now + await self._next_check_delay(job, now, job.polls + 1))
@@ -462,6 +464,10 @@ class Worker:
         if source is None:
             try:
                 source = await self._download_and_keep(job)
+            except OSError as error:  # e.g. the disk is full: the link still works
+                log.warning(
+                    "job %s: could not keep the video (%s); posting the link", job.id, error
+                )
             except DownloadFailed as error:
                 gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
                 if not gave_up:
@@ -500,7 +506,7 @@ class Worker:
         try:
             async with self._slot_lent(job.id):
                 return await self.shelf.prepare(source, limit)
-        except FitError as error:
+        except (FitError, OSError) as error:
             log.warning(
                 "job %s: could not compress the video to fit %d bytes (%s); posting the link",
                 job.id,
@@ -547,6 +553,14 @@ class Worker:
                     return
                 except UploadTooLarge:
                     log.info("job %s: the platform refused the file as too large", job.id)
+                except DeliveryError as error:
+                    if not error.permanent:
+                        raise
+                    # Refused for good with the file (e.g. a button it would not take): the
+                    # link may still go through, and the member gets their video either way.
+                    log.warning(
+                        "job %s: the file post was refused (%s); posting the link", job.id, error
+                    )
             message_id = await self.presenter.post_result(
                 job, None, result_text(job, job.result_url)
             )
@@ -594,7 +608,7 @@ class Worker:
     async def _reject(self, job: Job, error: JobRejectedError) -> None:
         if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):
             await self._provider_unusable(job, error)
-        await self._fail(job, error.code or "rejected", error.user_message)
+        await self._fail(job, _rejection_code(error), error.user_message)
 
     async def _provider_unusable(self, job: Job, error: JobRejectedError) -> None:
         """Stop accepting jobs that would fail the same way, and tell the moderators once."""
@@ -653,6 +667,8 @@ class Worker:
     async def _refresh_status(self, job: Job, force: bool = False) -> Job:
         """Edit the status message if its text changed and the throttle allows."""
         expected = await self.schedule.expected_ready_at(job) if self.schedule else None
+        if expected is not None and expected <= self.clock.now():
+            expected = None  # late: "expected 3 minutes ago" would help nobody
         text = status_text(job, self.provider.profile, expected_ready_at=expected)
         if text == job.status_text and job.status_message_id is not None:
             return job
@@ -676,6 +692,16 @@ class Worker:
         return fresh
 
 
-def _sentence(reason: str | None) -> str:
-    text = (reason or "The video service gave no reason.").strip()
+def _sentence(reason: str) -> str:
+    text = reason.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _rejection_code(error: JobRejectedError) -> str:
+    """The code a refused job is failed with; the bot's own codes are said in each language
+    (bot/status.py), anything else quotes the service."""
+    if isinstance(error, ProviderMisconfiguredError):
+        return "provider_misconfigured"
+    if isinstance(error, ProviderOutOfCreditsError):
+        return "insufficient_credits"
+    return error.code or "rejected"

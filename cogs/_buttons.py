@@ -164,7 +164,7 @@ def result_view(
     view.add_item(RerunButton(job_id, locale))
     view.add_item(RemixButton(job_id, locale))
     view.add_item(DeleteButton(job_id, locale))
-    if full_quality_url is not None:
+    if full_quality_url is not None and _usable_link(full_quality_url):
         view.add_item(
             discord.ui.Button(
                 label=i18n.render(Text("fit.button.full_quality"), locale),
@@ -201,3 +201,11 @@ def _results_cog(interaction: discord.Interaction) -> Any:
     cog = interaction.client.get_cog(RESULTS_COG)  # type: ignore[attr-defined]
     assert cog is not None, "the results extension is not loaded"
     return cog
+
+
+# Discord refuses a link button whose address is not http(s) or longer than this.
+LINK_BUTTON_URL_CHARS = 512
+
+
+def _usable_link(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and len(url) <= LINK_BUTTON_URL_CHARS

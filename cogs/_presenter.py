@@ -37,6 +37,9 @@ from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
 
+# What a call to Discord can end with: an answer refusing it, or no answer at all.
+CALL_ERRORS = (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError)
+
 HISTORY_SCAN = 200
 SEARCH_MARGIN_SECONDS = 60
 
@@ -47,7 +50,7 @@ async def messageable(client: discord.Client, channel_id: int) -> discord.abc.Me
     if channel is None:
         try:
             channel = await client.fetch_channel(channel_id)
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
     if not isinstance(channel, discord.abc.Messageable):
         raise DeliveryError(f"channel {channel_id} cannot hold messages", permanent=True)
@@ -183,7 +186,7 @@ class DiscordPresenter:
                 return job.status_message_id
             except discord.NotFound:
                 log.info("job %s: status message was deleted; posting a new one", job.id)
-            except discord.HTTPException as error:
+            except CALL_ERRORS as error:
                 raise _delivery_error(error) from None
         reference = reply_to(job, job.reply_to_message_id)
         try:
@@ -193,7 +196,7 @@ class DiscordPresenter:
                 reference=reference,  # type: ignore[arg-type]
                 nonce=status_nonce(job),
             )
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
         return message.id
 
@@ -214,7 +217,7 @@ class DiscordPresenter:
                     expected
                 ):
                     return message.id, _delivery_of(message, expected)
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
         return None
 
@@ -233,8 +236,10 @@ class DiscordPresenter:
                 nonce=_nonce(job, "result"),
                 view=result_view(job.id, job.public_locale, full_quality_url=full_quality_url),
             )
-        except discord.HTTPException as error:
-            if error.status == 413 or error.code == 40005:
+        except CALL_ERRORS as error:
+            if isinstance(error, discord.HTTPException) and (
+                error.status == 413 or error.code == 40005
+            ):
                 raise UploadTooLarge() from None
             raise _delivery_error(error) from None
         # Not awaited: the worker records the delivery when this returns, and until then a
@@ -251,7 +256,7 @@ class DiscordPresenter:
         channel = await self._channel(self.alert_channel_id)
         try:
             await channel.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
 
     async def notify_requester(self, job: Job, text: str) -> None:
@@ -264,7 +269,7 @@ class DiscordPresenter:
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "end"),
             )
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
 
     # -- after delivery -----------------------------------------------------------------------
@@ -420,7 +425,10 @@ def reply_to(job: Job, message_id: int | None) -> discord.MessageReference | Non
     )
 
 
-def _delivery_error(error: discord.HTTPException) -> DeliveryError:
+def _delivery_error(error: BaseException) -> DeliveryError:
+    if not isinstance(error, discord.HTTPException):
+        # No answer at all (connection dropped, timed out): worth another try later.
+        return DeliveryError(f"Discord could not be reached: {error!r}", permanent=False)
     permanent = isinstance(error, discord.Forbidden | discord.NotFound) or error.status in (400,)
     return DeliveryError(
         f"Discord answered {error.status} ({error.code}): {error.text}", permanent=permanent

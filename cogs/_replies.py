@@ -43,8 +43,14 @@ async def refuse(interaction: discord.Interaction, refusal: Refusal) -> None:
 
 
 async def refusals_answered(interaction: discord.Interaction, handling: Awaitable[None]) -> None:
-    """Run a component's handler; a `Refusal` it raises is shown to the member privately."""
+    """Run a component's handler; a `Refusal` it raises is shown to the member privately, and
+    any other failure gets the "something went wrong" answer (discord.py would say nothing)."""
     try:
         await handling
     except Refusal as refusal:
         await refuse(interaction, refusal)
+    except Exception:
+        log.exception("a button or form failed (custom id %s)", interaction.data)
+        await send_ephemeral(
+            interaction, i18n.render(Text("common.error.unexpected"), interaction.locale.value)
+        )

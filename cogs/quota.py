@@ -69,7 +69,6 @@ class QuotaCog(commands.Cog):
         # Acknowledge first: Discord gives us 3 seconds and the database may be busy.
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = interaction.locale.value
-        await self.bot.services.languages.remember_member(interaction.user.id, locale)
         result = await ask(actor_of(interaction), locale)  # a `Refusal` is answered by the tree
         text = render(result.reply, locale) if isinstance(result, Done) else result
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)

@@ -44,6 +44,7 @@ class RecordingPresenter:
     upload_limit: int = 10 * 1024 * 1024
     fail_posts: int = 0
     permanent_failure: bool = False
+    refuse_files: bool = False  # every post with a file is refused for good (links go through)
     statuses: dict[int, list[str]] = field(default_factory=dict)
     status_ids: dict[int, int] = field(default_factory=dict)
     results: list[PostedResult] = field(default_factory=list)
@@ -73,6 +74,8 @@ class RecordingPresenter:
         if self.fail_posts:
             self.fail_posts -= 1
             raise DeliveryError("simulated outage", permanent=self.permanent_failure)
+        if self.refuse_files and video is not None:
+            raise DeliveryError("Discord answered 400 (50035): Invalid Form Body", permanent=True)
         data = video.read_bytes() if video is not None else None
         if data is not None and len(data) > self.upload_limit:
             raise UploadTooLarge()

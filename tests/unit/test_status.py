@@ -170,3 +170,20 @@ def test_the_bots_own_failure_reasons_are_translated_and_the_services_quoted() -
         "这次不会扣除你的额度。"
     )
     assert state_line(refused, "en").startswith("❌ Failed: The provider rejected the request")
+
+
+def test_a_refused_key_a_lost_task_and_a_missing_reason_are_said_in_each_language() -> None:
+    misconfigured = make_job(
+        state=JobState.FAILED,
+        error_code="provider_misconfigured",
+        error_message="The video service is misconfigured (the API key was refused).",
+        public_locale="zh-TW",
+    )
+    assert "影片服務拒絕了機器人的金鑰" in state_line(misconfigured)
+    lost = replace(misconfigured, error_code="not_found", public_locale="zh-CN")
+    assert "视频服务已找不到这个任务。" in state_line(lost)
+    silent = make_job(
+        state=JobState.FAILED, error_code="generation_failed", error_message="", public_locale=None
+    )
+    assert "The video service gave no reason." in state_line(silent)
+    assert "影片服務沒有說明原因。" in state_line(replace(silent, public_locale="zh-TW"))

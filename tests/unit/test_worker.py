@@ -308,6 +308,17 @@ async def test_upload_refused_by_discord_falls_back_to_link(rig: Rig) -> None:
     assert done.delivery == "link" and len(rig.presenter.results) == 1
 
 
+async def test_a_file_post_refused_for_good_still_delivers_the_link(rig: Rig) -> None:
+    rig.presenter.refuse_files = True  # e.g. a button Discord would not take
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/5000")]
+    await rig.run()
+    await rig.run(3)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "link"
+    assert await rig.ledger(job.id) == ["hold", "charge"]
+
+
 async def test_member_limit_smaller_than_setting_wins(rig: Rig) -> None:
     job = await rig.submit(upload_limit_bytes=1000)
     rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/5000")]

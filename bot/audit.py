@@ -157,7 +157,7 @@ def _describe_ledger(entry: LogEntry) -> Text:
             job=entry.job_id,
             member=member,
             where=where,
-            reason=entry.reason or "",
+            reason=_outcome_reason(entry.reason),
         )
     units = entry.units or 0
     # `units` is a change in usage: in the bonus bucket that is the bonus going the other way.
@@ -170,6 +170,20 @@ def _describe_ledger(entry: LogEntry) -> Text:
     if not entry.reason:
         return change
     return Text("quota.ledger.with_reason", change=change, reason=_preview(entry.reason))
+
+
+# The reasons the job store writes with a charge or a release (bot/jobs.py), in any language.
+_OUTCOME_REASONS = {
+    "video delivered": "quota.ledger.reason.delivered",
+    "job withdrawn": "quota.ledger.reason.withdrawn",
+    "job failed": "quota.ledger.reason.failed",
+    "job expired": "quota.ledger.reason.expired",
+}
+
+
+def _outcome_reason(reason: str | None) -> Text | str:
+    key = _OUTCOME_REASONS.get(reason or "")
+    return Text(key) if key else (reason or "")
 
 
 def _preview(text: str) -> str:

@@ -321,6 +321,8 @@ async def test_log_for_a_member_merges_jobs_and_actions(
     assert f"Quota log for <@{MEMBER}>" in lines[0] and "(3 entries)" in lines[0]
     assert "granted 1 bonus video to" in lines[1] and "sorry about that" in lines[1]
     assert f"job #{job.id}: 1 video given back" in lines[2]
+    taiwan = (await service.log(MOD, MEMBER, locale="zh-TW")).splitlines()
+    assert taiwan[2].endswith(f"任務 #{job.id}：退還 1 部影片額度給 <@{MEMBER}>（任務失敗）")
     assert f"job #{job.id}: 1 video held" in lines[3]
     assert await service.log(MOD, 8) == "Nothing in the quota log for <@8> yet."
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from bot.i18n import Text
 from bot.models import Job
 
 
@@ -41,6 +42,6 @@ class JobPresenter(Protocol):
         """Tell the requester about an outcome that is not a video (failure, expiry)."""
         ...
 
-    async def alert_moderators(self, text: str) -> None:
+    async def alert_moderators(self, text: Text) -> None:
         """Tell the moderators about a problem only they or the operator can fix."""
         ...

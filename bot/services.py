@@ -14,6 +14,7 @@ from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.credit_watch import CreditWatch
+from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs import JobStore
 from bot.languages import Languages
 from bot.moderation import ModerationService
@@ -32,7 +33,7 @@ HEALTH_CHECK_TIMEOUT = 20.0
 # Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
 ALERT_TIMEOUT = 30.0
 
-AlertSink = Callable[[str], Awaitable[None]]
+AlertSink = Callable[[Text], Awaitable[None]]
 # A new job waits this long for its status message before the worker takes it anyway (the
 # command hands it over at once; this only matters if the bot stopped in between).
 ACCEPT_GRACE_SECONDS = 30.0
@@ -57,7 +58,7 @@ class Services:
     credit_watch: CreditWatch = field(default_factory=lambda: CreditWatch(None))
     # Set once the chat client can post; alerts raised before that wait in `pending_alerts`.
     alert_moderators: AlertSink | None = None
-    pending_alerts: list[str] = field(default_factory=list)
+    pending_alerts: list[Text] = field(default_factory=list)
 
     @property
     def profile(self) -> ModelProfile:
@@ -78,7 +79,7 @@ class Services:
             metrics.credits_left(self.provider.name, self.health.credits)
         notice = self.credit_watch.observe(self.health.credits)
         if notice is not None:
-            log.warning("%s", notice)
+            log.warning("%s", render(notice, DEFAULT_LOCALE))
             await self._alert(notice)
         return self.health
 
@@ -89,7 +90,7 @@ class Services:
         for text in pending:
             await self._alert(text)
 
-    async def _alert(self, text: str) -> None:
+    async def _alert(self, text: Text) -> None:
         if self.alert_moderators is None:
             self.pending_alerts.append(text)
             return

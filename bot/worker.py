@@ -34,6 +34,7 @@ from bot.delivery import (
     upload_limit,
 )
 from bot.fitting import FitError
+from bot.i18n import Text
 from bot.jobs import JobStore
 from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, Job, JobState
@@ -57,6 +58,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 300.0
 # Delivery is not bound by the job deadline (the video exists); bound it by attempts instead.
 MAX_DELIVERY_ATTEMPTS = 8
+# Longest wait for one moderator alert: it is only a notice.
+ALERT_TIMEOUT_SECONDS = 30.0
 # A bug or unexpected answer must not retry forever either.
 MAX_UNEXPECTED_ERRORS = 8
 # On shutdown, how long steps in flight may take to finish before they are cancelled.
@@ -613,10 +616,16 @@ class Worker:
     async def _provider_unusable(self, job: Job, error: JobRejectedError) -> None:
         """Stop accepting jobs that would fail the same way, and tell the moderators once."""
         out_of_credits = isinstance(error, ProviderOutOfCreditsError)
+        code = self.scrub(error.code or "?")
         problem = (
             "the video service account is out of credits"
             if out_of_credits
-            else f"the video service refused the API key ({error.code})"
+            else f"the video service refused the API key ({code})"
+        )
+        alert = (
+            Text("alerts.paused_credits")
+            if out_of_credits
+            else Text("alerts.paused_key", code=code)
         )
         log.error("job %s: %s", job.id, problem)
         if self.on_provider_unusable is not None and self.on_provider_unusable(
@@ -628,13 +637,9 @@ class Worker:
             )
         ):
             try:
-                await self.presenter.alert_moderators(
-                    self.scrub(
-                        f"⚠️ Video generation is paused: {problem}. New /sora requests are "
-                        "refused until it is fixed (checked again every 10 minutes)."
-                    )
-                )
-            except DeliveryError as alert_error:
+                async with asyncio.timeout(ALERT_TIMEOUT_SECONDS):
+                    await self.presenter.alert_moderators(alert)
+            except Exception as alert_error:  # a notice: the job's own failure goes on
                 log.warning("could not alert the moderators: %s", alert_error)
 
     async def _fail(self, job: Job, code: str, message: str) -> None:

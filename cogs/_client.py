@@ -90,6 +90,7 @@ class SoraBot(commands.Bot):
             clock=services.clock,
             upload_limit_cap=settings.upload_limit_cap_bytes,
             alert_channel_id=settings.quota_log_channel_id,
+            languages=services.languages,
             on_handed_over=self._wake_worker,
         )
         self._background: list[asyncio.Task[None]] = []

@@ -27,6 +27,7 @@ from bot.errors import Refusal
 from bot.fitting import FitError
 from bot.i18n import Text
 from bot.jobs import JobStore
+from bot.languages import Languages
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
 from bot.providers.profiles import ModelProfile
@@ -97,6 +98,7 @@ class DiscordPresenter:
         clock: Clock,
         upload_limit_cap: int | None,
         alert_channel_id: int | None = None,
+        languages: Languages | None = None,
         on_handed_over: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
@@ -107,6 +109,7 @@ class DiscordPresenter:
         self.clock = clock
         self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
         self.alert_channel_id = alert_channel_id
+        self.languages = languages  # for the alert channel's server language
         self.on_handed_over = on_handed_over  # wakes the worker for a job just handed over
         self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
 
@@ -250,12 +253,19 @@ class DiscordPresenter:
         task.add_done_callback(self._reactions.discard)
         return message.id
 
-    async def alert_moderators(self, text: str) -> None:
+    async def alert_moderators(self, text: Text) -> None:
         if self.alert_channel_id is None:
             return  # the log already has it at ERROR level
         channel = await self._channel(self.alert_channel_id)
+        # The log channel is public: its server's language.
+        guild = getattr(channel, "guild", None)
+        language = (
+            await self.languages.public_locale(guild.id, guild.preferred_locale.value)
+            if guild is not None and self.languages is not None
+            else None
+        )
         try:
-            await channel.send(text, allowed_mentions=NO_PINGS)
+            await channel.send(i18n.render(text, language), allowed_mentions=NO_PINGS)
         except CALL_ERRORS as error:
             raise _delivery_error(error) from None
 

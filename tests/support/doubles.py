@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.i18n import Text, render
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
 from bot.providers.base import (
@@ -86,8 +87,8 @@ class RecordingPresenter:
     async def notify_requester(self, job: Job, text: str) -> None:
         self.notices.append((job.id, text))
 
-    async def alert_moderators(self, text: str) -> None:
-        self.alerts.append(text)
+    async def alert_moderators(self, text: Text) -> None:
+        self.alerts.append(render(text, "en"))
 
     def last_status(self, job_id: int) -> str:
         return self.statuses[job_id][-1]

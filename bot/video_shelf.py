@@ -66,17 +66,19 @@ class VideoShelf:
     def needs_fitting(source: Path, limit_bytes: int) -> bool:
         return source.stat().st_size > limit_bytes
 
-    async def prepare(self, source: Path, limit_bytes: int) -> Prepared:
+    async def prepare(
+        self, source: Path, limit_bytes: int, *, wait_seconds: float | None = None
+    ) -> Prepared:
         """`source` as is if it fits `limit_bytes`, else a compressed copy that does.
 
-        Raises `bot.fitting.FitError` when it cannot be made to fit (nothing is left then).
-        Call `release` when the upload is done."""
+        Raises `bot.fitting.FitError` when it cannot be made to fit, or no encoder is free
+        within `wait_seconds` (nothing is left then). Call `release` when the upload is done."""
         if not self.needs_fitting(source, limit_bytes):
             return Prepared(source, compressed=False)
         self.work_dir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=FIT_FOLDER_PREFIX, dir=self.work_dir))
         try:
-            fitted = await self.fitter.fit(source, limit_bytes, work)
+            fitted = await self.fitter.fit(source, limit_bytes, work, wait_seconds=wait_seconds)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise

@@ -38,6 +38,8 @@ from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
 
+# How long /sora-show waits for a free encoder before it offers the link instead.
+SHOW_ENCODER_WAIT = 60.0
 # What a call to Discord can end with: an answer refusing it, or no answer at all.
 CALL_ERRORS = (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError)
 
@@ -342,7 +344,9 @@ class DiscordPresenter:
         kept = self.shelf.kept(job)
         if kept is not None:
             try:
-                return await self.shelf.prepare(kept, limit), None
+                # A member is waiting on the interaction: don't queue behind every delivery.
+                prepared = await self.shelf.prepare(kept, limit, wait_seconds=SHOW_ENCODER_WAIT)
+                return prepared, None
             except FitError as error:
                 log.warning("job %s: could not compress the kept video: %s", job.id, error)
         path = await self._fetch_video(job, limit)

@@ -19,12 +19,14 @@ import aiohttp
 from bot.clock import SystemClock
 from bot.config import DEFAULT_RIVYA_POLL
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, NewJob
 from bot.models import JobOptions, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import open_database
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from tests.support.doubles import RecordingPresenter
 from tests.support.sims.rivya import RivyaSimulator
@@ -84,8 +86,9 @@ async def main(count: int) -> None:
                 provider=provider,
                 presenter=presenter,
                 downloader=VideoDownloader(session, Path(folder) / "dl", 10),
+                shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
                 clock=clock,
-                upload_limit_bytes=10 * 1024 * 1024,
+                upload_limit_cap=10 * 1024 * 1024,
                 status_edit_interval=0,
                 concurrency=8,
                 idle_wait=0.01,

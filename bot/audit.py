@@ -7,8 +7,11 @@ as the action, and every other ledger row (holds, charges, releases, settlements
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
+from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.pages import page_bounds, pick_page
 
 LOG_PAGE_SIZE = 10
@@ -17,11 +20,12 @@ REASON_PREVIEW_CHARS = 60
 
 @dataclass(frozen=True)
 class Action:
-    """What a moderator did: `detail` is a sentence without its subject, e.g.
-    "set <@7>'s personal limit to 10 (was not set)". It never holds a blocklist term."""
+    """What a moderator did: `detail` is a phrase without its subject, e.g.
+    "set <@7>'s personal limit to 10 (was not set)", in any language. It never holds a
+    blocklist term."""
 
     action: str
-    detail: str
+    detail: Text
     target_user_id: int | None = None
     target_role_id: int | None = None
     reason: str | None = None
@@ -37,7 +41,9 @@ class LogEntry:
     actor_id: int | None
     kind: str  # the action name, or the ledger kind
     user_id: int | None
-    detail: str | None
+    detail: str | None  # the action in English, as written (older rows have only this)
+    detail_key: str | None  # the action as a message, for any language
+    detail_values: str | None  # the whole message (key, values, count), JSON
     term: str | None
     reason: str | None
     job_id: int | None
@@ -53,46 +59,88 @@ class LogPage:
     total: int
 
 
-def page_of(everything: list[LogEntry], page: int, per_page: int = LOG_PAGE_SIZE) -> LogPage:
+def page_of(
+    everything: list[LogEntry], page: int, locale: str | None = None, per_page: int = LOG_PAGE_SIZE
+) -> LogPage:
     """Page `page` of the log `everything` (newest first); a page past the end shows the last
-    one. A page holds at most `per_page` entries, fewer when their lines would not fit one
-    message (see bot/pages.py)."""
-    bounds = page_bounds([len(describe(entry)) for entry in everything], max_lines=per_page)
+    one. A page holds at most `per_page` entries, fewer when their lines in `locale` would not
+    fit one message (see bot/pages.py)."""
+    lengths = [len(describe(entry, locale)) for entry in everything]
+    bounds = page_bounds(lengths, max_lines=per_page)
     page, start, end = pick_page(bounds, page)
     return LogPage(everything[start:end], page, len(bounds), len(everything))
 
 
-def describe(entry: LogEntry) -> str:
-    """One line of the log, for moderators (ephemeral)."""
+def stored_detail(detail: Text) -> tuple[str, str, str]:
+    """What is kept of an action's `detail`: the sentence in English (as older rows have it),
+    the message's key, and the whole message as JSON (to say it again in any language)."""
+    return (
+        render(detail, DEFAULT_LOCALE),
+        detail.key,
+        json.dumps(_encode(detail), ensure_ascii=False),
+    )
+
+
+def describe(entry: LogEntry, locale: str | None = None) -> str:
+    """One line of the log, for moderators (ephemeral), in their language."""
     when = f"<t:{int(entry.created_at)}:f>"
     if entry.source == "action":
-        line = f"{when} <@{entry.actor_id}> {entry.detail}"
+        line = f"{when} <@{entry.actor_id}> {render(_action_detail(entry), locale)}"
         if entry.term is not None:
             line += f" (||{entry.term}||)"  # spoilered: moderators choose to read it
     else:
-        line = f"{when} {_describe_ledger(entry)}"
+        line = f"{when} {render(_describe_ledger(entry), locale)}"
     if entry.reason and entry.source == "action":
-        line += f" — {_preview(entry.reason)}"
+        line += render(Text("quota.log.reason", reason=_preview(entry.reason)), locale)
     return line
 
 
-def _describe_ledger(entry: LogEntry) -> str:
+def _action_detail(entry: LogEntry) -> Text | str:
+    if entry.detail_key is None:
+        return entry.detail or ""
+    return _decode(json.loads(entry.detail_values or "{}") | {"key": entry.detail_key})
+
+
+def _describe_ledger(entry: LogEntry) -> Text:
     member = f"<@{entry.user_id}>"
-    where = "from bonus" if entry.period_start is None else f"on {entry.period_start}"
-    if entry.kind == "hold":
-        return f"job #{entry.job_id}: 1 video held for {member} ({where})"
-    if entry.kind == "charge":
-        return f"job #{entry.job_id}: charged to {member} (video delivered)"
-    if entry.kind == "release":
-        return f"job #{entry.job_id}: 1 video given back to {member} ({entry.reason})"
+    if entry.kind in ("hold", "charge", "release"):
+        where = (
+            Text("quota.ledger.from_bonus")
+            if entry.period_start is None
+            else Text("quota.ledger.on_day", day=entry.period_start)
+        )
+        return Text(
+            f"quota.ledger.{entry.kind}",
+            job=entry.job_id,
+            member=member,
+            where=where,
+            reason=_outcome_reason(entry.reason),
+        )
     units = entry.units or 0
     # `units` is a change in usage: in the bonus bucket that is the bonus going the other way.
     if entry.period_start is None:
-        change = f"bonus {-units:+d}"
+        change = Text("quota.ledger.bonus_change", change=f"{-units:+d}", member=member)
     else:
-        change = f"usage {units:+d} on {entry.period_start}"
-    text = f"{member}: {change}"
-    return f"{text} ({_preview(entry.reason)})" if entry.reason else text
+        change = Text(
+            "quota.ledger.usage_change", change=f"{units:+d}", day=entry.period_start, member=member
+        )
+    if not entry.reason:
+        return change
+    return Text("quota.ledger.with_reason", change=change, reason=_preview(entry.reason))
+
+
+# The reasons the job store writes with a charge or a release (bot/jobs.py), in any language.
+_OUTCOME_REASONS = {
+    "video delivered": "quota.ledger.reason.delivered",
+    "job withdrawn": "quota.ledger.reason.withdrawn",
+    "job failed": "quota.ledger.reason.failed",
+    "job expired": "quota.ledger.reason.expired",
+}
+
+
+def _outcome_reason(reason: str | None) -> Text | str:
+    key = _OUTCOME_REASONS.get(reason or "")
+    return Text(key) if key else (reason or "")
 
 
 def _preview(text: str) -> str:
@@ -100,3 +148,23 @@ def _preview(text: str) -> str:
     if len(text) > REASON_PREVIEW_CHARS:
         return text[: REASON_PREVIEW_CHARS - 1].rstrip() + "…"
     return text
+
+
+def _encode(text: Text) -> dict[str, Any]:
+    """A message as JSON-ready data (nested messages included), to keep with its action."""
+    values = {
+        name: _encode(value) if isinstance(value, Text) else value
+        for name, value in text.values.items()
+    }
+    encoded: dict[str, Any] = {"key": text.key, "values": values}
+    if text.count is not None:
+        encoded["count"] = text.count
+    return encoded
+
+
+def _decode(data: dict[str, Any]) -> Text:
+    values = {
+        name: _decode(value) if isinstance(value, dict) and "key" in value else value
+        for name, value in data.get("values", {}).items()
+    }
+    return Text(data["key"], data.get("count"), **values)

@@ -22,6 +22,7 @@ from functools import cache, lru_cache
 import opencc
 
 from bot.errors import Refusal
+from bot.i18n import Text
 from bot.prompts import without_invisible
 
 MAX_TERM_CHARS = 100
@@ -52,14 +53,14 @@ def normalise_term(raw: str) -> str:
     """The stored form of an entry, or `InvalidTerm` saying what is wrong."""
     term = normalise_text(raw)
     if not term:
-        raise InvalidTerm("The blocklist entry is empty.")
+        raise InvalidTerm(Text("quota.blocklist.term_empty"))
     if len(term) > MAX_TERM_CHARS:
-        raise InvalidTerm(f"A blocklist entry can be at most {MAX_TERM_CHARS} characters long.")
+        raise InvalidTerm(Text("quota.blocklist.term_too_long", most=MAX_TERM_CHARS))
     core = term.removeprefix("*").removesuffix("*")
     if "*" in core:
-        raise InvalidTerm("`*` may only be used at the start or the end of an entry.")
+        raise InvalidTerm(Text("quota.blocklist.term_star"))
     if not _WORD.search(core):
-        raise InvalidTerm("A blocklist entry needs at least one letter or digit.")
+        raise InvalidTerm(Text("quota.blocklist.term_no_letter"))
     return term
 
 

@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 from bot.errors import Refusal, RefusalKind
+from bot.i18n import Text
 from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 from bot.models import ReferenceImage
 from bot.prompts import is_empty, trim
@@ -15,21 +16,22 @@ from bot.providers.profiles import ModelProfile
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 
-def _invalid(message: str) -> Refusal:
+def _invalid(message: Text) -> Refusal:
     return Refusal(message, RefusalKind.INVALID_REQUEST)
 
 
 def check_prompt(profile: ModelProfile, prompt: str) -> str:
     text = trim(prompt)
     if is_empty(text):
-        raise _invalid(
-            "Your prompt is empty (invisible characters do not count). "
-            "Describe the video you want to see."
-        )
+        raise _invalid(Text("checks.prompt_empty"))
     if len(text) > profile.prompt_limit:
         raise _invalid(
-            f"Your prompt is {len(text):,} characters long; {profile.label} accepts at most "
-            f"{profile.prompt_limit:,}. Please shorten it."
+            Text(
+                "checks.prompt_too_long",
+                length=f"{len(text):,}",
+                model=profile.label,
+                limit=f"{profile.prompt_limit:,}",
+            )
         )
     return text
 
@@ -39,15 +41,15 @@ def check_options(
 ) -> str | None:
     """Validate the choices (Discord offers only valid ones, but a stale client may not)."""
     if orientation not in profile.orientations:
-        raise _invalid(f"Orientation must be one of: {', '.join(profile.orientations)}.")
+        raise _invalid(Text("checks.bad_orientation", choices=", ".join(profile.orientations)))
     if duration not in profile.durations:
-        allowed = ", ".join(f"{d} s" for d in profile.durations)
-        raise _invalid(f"{profile.label} makes videos of {allowed}.")
+        allowed = ", ".join(str(d) for d in profile.durations)
+        raise _invalid(Text("checks.bad_duration", model=profile.label, choices=allowed))
     if not profile.qualities:
         return None
     quality = quality or profile.default_quality
     if quality not in profile.qualities:
-        raise _invalid(f"Quality must be one of: {', '.join(profile.qualities)}.")
+        raise _invalid(Text("checks.bad_quality", choices=", ".join(profile.qualities)))
     return quality
 
 
@@ -55,7 +57,9 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
     """Every toggle of the profile with a value: the member's choice or the default."""
     unknown = set(chosen) - {t.name for t in profile.toggles}
     if unknown:
-        raise _invalid(f"{profile.label} has no option {', '.join(sorted(unknown))}.")
+        raise _invalid(
+            Text("checks.unknown_option", model=profile.label, options=", ".join(sorted(unknown)))
+        )
     values = {}
     for toggle in profile.toggles:
         value = chosen.get(toggle.name)
@@ -65,11 +69,14 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
 
 def check_image_size(profile: ModelProfile, size: int) -> None:
     if profile.max_images < 1:
-        raise _invalid(f"{profile.label} does not take a reference image.")
+        raise _invalid(Text("checks.no_image_taken", model=profile.label))
     if size > profile.image_max_bytes:
         raise _invalid(
-            f"Your image is {describe_size(size, profile.image_max_bytes)}; the limit is "
-            f"{describe_size(profile.image_max_bytes)}. Please send a smaller one."
+            Text(
+                "checks.image_too_large",
+                size=describe_size(size, profile.image_max_bytes),
+                limit=describe_size(profile.image_max_bytes),
+            )
         )
 
 
@@ -79,10 +86,7 @@ def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
     mime = sniff_image_type(data[:16])
     allowed = ", ".join(_TYPE_NAMES.get(t, t) for t in profile.image_types)
     if mime is None or mime not in profile.image_types:
-        raise _invalid(
-            f"That file is not a {allowed} image (I check the file's contents, not its name). "
-            "Please attach a JPEG, PNG or WebP picture."
-        )
+        raise _invalid(Text("checks.not_an_image", allowed=allowed))
     return mime
 
 

@@ -72,7 +72,7 @@ class Settings:
     image_retention_days: float
     media_max_bytes: int
     job_deadline_seconds: float
-    upload_limit_bytes: int
+    upload_limit_cap_bytes: int | None  # None: Discord's reported limit is used as is
     rivya_poll_seconds: tuple[float, ...]
     unified_poll_seconds: tuple[float, ...]
     provider_timeout_seconds: float
@@ -95,6 +95,8 @@ class Settings:
     # `shard_ids` (None: all of them).
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
+    video_retention_days: float = 30.0
+    video_max_bytes: int = 10 * 1024 * 1024 * 1024
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -318,7 +320,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         read.problems.append(str(error))
         database_url = f"sqlite:///{database_path}"
     media_dir = Path(read.raw("MEDIA_DIR") or str(database_path.parent / "media"))
-    upload_limit_mb = read.number("UPLOAD_LIMIT_MB", 10.0, minimum=1.0)
+    upload_limit_mb = read.optional_number("UPLOAD_LIMIT_MB", minimum=1.0)
     log_level = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
     credit_warning = read.optional_number("CREDIT_WARNING", minimum=1)
     if credit_warning is not None and provider != "rivya":
@@ -350,7 +352,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_retention_days=read.number("IMAGE_RETENTION_DAYS", 30.0, minimum=0.01),
         media_max_bytes=int(read.number("MEDIA_MAX_MB", 2048.0, minimum=1.0) * 1024 * 1024),
         job_deadline_seconds=60 * read.number("JOB_DEADLINE_MINUTES", 30.0, minimum=0.01),
-        upload_limit_bytes=int(upload_limit_mb * 1024 * 1024),
+        upload_limit_cap_bytes=(
+            int(upload_limit_mb * 1024 * 1024) if upload_limit_mb is not None else None
+        ),
         rivya_poll_seconds=read.seconds_list("RIVYA_POLL_SECONDS", DEFAULT_RIVYA_POLL),
         unified_poll_seconds=read.seconds_list("UNIFIED_POLL_SECONDS", DEFAULT_UNIFIED_POLL),
         provider_timeout_seconds=read.number("PROVIDER_TIMEOUT_SECONDS", 30.0, minimum=0.1),
@@ -369,6 +373,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         credit_warning=credit_warning,
         metrics_port=read.port("METRICS_PORT"),
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
+        video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
+        video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
         secrets=tuple(
             Secret(s) for s in (token, rivya_key, unified_key, database_password(database_url)) if s
         ),

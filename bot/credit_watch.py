@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.i18n import Text
+
 
 class CreditWatch:
     """Turns periodic balance readings into at most one notice per crossing.
@@ -13,7 +15,7 @@ class CreditWatch:
         self.threshold = threshold
         self.low = False
 
-    def observe(self, credits: float | None) -> str | None:
+    def observe(self, credits: float | None) -> Text | None:
         """The notice to send for this reading, or None when nothing changed."""
         if self.threshold is None or credits is None:
             return None
@@ -21,12 +23,5 @@ class CreditWatch:
         if low == self.low:
             return None
         self.low = low
-        if low:
-            return (
-                f"⚠️ The video service account is running low: {credits:g} credits left, "
-                f"below CREDIT_WARNING={self.threshold:g}. Top it up before videos stop."
-            )
-        return (
-            f"✅ The video service account has {credits:g} credits again, at or above "
-            f"CREDIT_WARNING={self.threshold:g}."
-        )
+        key = "alerts.credits_low" if low else "alerts.credits_recovered"
+        return Text(key, credits=f"{credits:g}", threshold=f"{self.threshold:g}")

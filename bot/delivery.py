@@ -9,9 +9,33 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.models import Job
+
 log = logging.getLogger(__name__)
 
 CHUNK = 256 * 1024
+# What Discord lets a bot upload on a server without boosts, used when Discord did not say.
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+# A conservative share of the provider links' unpublished lifetime (about a day).
+PROVIDER_LINK_SECONDS = 12 * 3600
+
+
+def upload_limit(reported: int | None, cap: int | None) -> int:
+    """The size a post may carry: what Discord reported for the server (its boosts included),
+    lowered to the operator's optional cap (`UPLOAD_LIMIT_MB`)."""
+    limit = reported or DEFAULT_UPLOAD_LIMIT
+    return min(limit, cap) if cap is not None else limit
+
+
+def provider_link_while_valid(job: Job, now: float) -> str | None:
+    """The provider's link to the original video while it can be trusted to work.
+
+    Providers do not publish how long their links live (about a day in practice), so the link
+    is offered only while the video is younger than `PROVIDER_LINK_SECONDS`."""
+    made_at = job.finished_at or job.updated_at
+    if job.result_url and now - made_at < PROVIDER_LINK_SECONDS:
+        return job.result_url
+    return None
 
 
 @dataclass(frozen=True)
@@ -21,7 +45,7 @@ class Downloaded:
 
 
 class TooLargeToUpload(Exception):
-    """The video is bigger than the upload limit: post the link instead."""
+    """The video is bigger than the download allows: post the link instead."""
 
 
 class DownloadFailed(Exception):

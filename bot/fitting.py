@@ -143,12 +143,20 @@ class VideoFitter:
         self._turns = asyncio.Semaphore(concurrency)
         self.timeout_seconds = timeout_seconds
 
-    async def fit(self, source: Path, limit_bytes: int, work_dir: Path) -> Path:
+    async def fit(
+        self,
+        source: Path,
+        limit_bytes: int,
+        work_dir: Path,
+        *,
+        wait_seconds: float | None = None,
+    ) -> Path:
         """Return `source` if it is within `limit_bytes`, else a re-encoded copy in `work_dir`.
 
         The copy is `work_dir/<source stem>.fitted.mp4` (replaced if it exists; so one fit per
         source and folder at a time) and is never larger than `limit_bytes`. Raises `FitError`
-        when the video cannot be fitted; nothing is left in `work_dir` then.
+        when the video cannot be fitted, or when no encoder turn came within `wait_seconds`
+        (None: wait for one as long as it takes); nothing is left in `work_dir` then.
         """
         try:
             size = source.stat().st_size
@@ -159,7 +167,12 @@ class VideoFitter:
         output = work_dir / f"{source.stem}.fitted.mp4"
         partial = work_dir / f"{source.stem}.fitted.part.mp4"
         output.unlink(missing_ok=True)  # a result from before is never taken for this one's
-        async with self._turns:
+        try:
+            async with asyncio.timeout(wait_seconds):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise FitError(f"no encoder was free within {wait_seconds:g} seconds") from None
+        try:
             try:
                 async with asyncio.timeout(self.timeout_seconds):
                     await self._attempts(source, partial, size, limit_bytes)
@@ -170,6 +183,8 @@ class VideoFitter:
                 ) from None
             finally:
                 partial.unlink(missing_ok=True)  # what a failed or stopped encode left
+        finally:
+            self._turns.release()
         return output
 
     async def _attempts(self, source: Path, partial: Path, size: int, limit_bytes: int) -> None:

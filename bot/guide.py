@@ -35,8 +35,10 @@ class Guide:
     moderator: bool
 
 
-async def guide_for(moderation: ModerationService, actor: Actor) -> Guide:
-    quota = await moderation.view(actor, actor.user_id, actor.role_ids)
+async def guide_for(
+    moderation: ModerationService, actor: Actor, locale: str | None = None
+) -> Guide:
+    quota = await moderation.view(actor, actor.user_id, actor.role_ids, locale)
     allowance = await moderation.policy.allowance(actor.guild_id, actor.user_id, actor.role_ids)
     async with moderation.db.transaction() as conn:
         has_blocklist = bool(await blocklist_rows.entries(conn, actor.guild_id))

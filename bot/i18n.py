@@ -19,7 +19,7 @@ import logging
 import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
 
@@ -74,8 +74,10 @@ def _locales_root() -> Traversable:
     return resources.files("bot") / "locales"
 
 
+@cache
 def available_locales() -> tuple[str, ...]:
-    """Every language with a catalog folder, the default first."""
+    """Every language with a catalog folder, the default first (read once: every rendering
+    asks)."""
     found = sorted(entry.name for entry in _locales_root().iterdir() if entry.is_dir())
     return (DEFAULT_LOCALE, *(name for name in found if name != DEFAULT_LOCALE))
 
@@ -116,6 +118,7 @@ def _babel_locale(locale: str) -> str:
     return locale.replace("-", "_")
 
 
+@lru_cache(maxsize=256)
 def match_locale(tag: str | None) -> str:
     """The catalog for a Discord locale code (`zh-TW`, `en-US`, ...): exact, then by language."""
     if not tag:

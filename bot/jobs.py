@@ -20,6 +20,7 @@ from typing import Any
 from bot import audit, quotas
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
+from bot.i18n import Text
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
@@ -38,8 +39,8 @@ from bot.storage import ledger as ledger_rows
 from bot.storage.database import Database
 
 
-def rerun_in_progress_message(parent_job_id: int) -> str:
-    return f"Your re-run of job #{parent_job_id} is still in progress; wait for it to finish."
+def rerun_in_progress_message(parent_job_id: int) -> Text:
+    return Text("admission.rerun_in_progress", job=parent_job_id)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class NewJob:
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None
+    public_locale: str | None = None  # the server's language when the job was accepted
 
 
 class JobStore:
@@ -99,7 +101,7 @@ class JobStore:
         serialised and can never overdraw the allowance or exceed an active-job cap. It makes
         five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
-        refusal: str | None = None
+        refusal: Text | None = None
         async with self.db.transaction() as conn:
             # Other processes may accept jobs at the same moment (PostgreSQL): everything
             # checked below is about this member and this guild, so hold both until commit.
@@ -119,8 +121,11 @@ class JobStore:
                 )
             if facts.active >= self.max_active_per_member:
                 raise Refusal(
-                    f"You already have {facts.active} video(s) in progress, the most allowed at "
-                    f"once is {self.max_active_per_member}. Try again when one of them finishes.",
+                    Text(
+                        "admission.too_many_active",
+                        facts.active,
+                        most=self.max_active_per_member,
+                    ),
                     RefusalKind.TOO_MANY_ACTIVE,
                 )
             cap = allowance.max_active_per_guild
@@ -128,8 +133,8 @@ class JobStore:
                 raise quotas.guild_full_refusal(facts.in_guild)
             last = facts.last_created_at
             if last is not None and now - last < allowance.cooldown_seconds:
-                wait = last + allowance.cooldown_seconds - now
-                raise Refusal(quotas.cooldown_message(wait), RefusalKind.COOLDOWN)
+                until = last + allowance.cooldown_seconds
+                raise Refusal(quotas.cooldown_message(until), RefusalKind.COOLDOWN)
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
@@ -161,6 +166,7 @@ class JobStore:
                         "deadline_at": now + self.deadline_seconds,
                         "created_at": now,
                         "updated_at": now,
+                        "public_locale": new.public_locale,
                     },
                 )
                 label = None if balance.from_bonus else allowance.period.day_key(now)
@@ -255,6 +261,11 @@ class JobStore:
         async with self.db.reading() as conn:
             return [Path(path) for path in await job_rows.active_image_paths(conn)]
 
+    async def video_paths_in_use(self) -> list[Path]:
+        """Kept videos of jobs still in progress (being delivered: never to be swept away)."""
+        async with self.db.reading() as conn:
+            return [Path(path) for path in await job_rows.active_video_paths(conn)]
+
     async def active_for_member(self, guild_id: int, user_id: int) -> list[Job]:
         async with self.db.reading() as conn:
             rows = await job_rows.active_for_member(conn, guild_id, user_id)
@@ -265,6 +276,11 @@ class JobStore:
         async with self.db.reading() as conn:
             row = await job_rows.by_message(conn, guild_id, message_id)
         return Job.from_row(row) if row else None
+
+    async def active_in_guild(self, guild_id: int) -> list[Job]:
+        async with self.db.reading() as conn:
+            rows = await job_rows.active_in_guild(conn, guild_id)
+        return [Job.from_row(row) for row in rows]
 
     # -- transitions --------------------------------------------------------------------------
 
@@ -376,6 +392,12 @@ class JobStore:
             job,
             (JobState.SUCCEEDED,),
             {"delivery_started": 1, "delivery_started_at": self.clock.now()},
+        )
+
+    async def record_kept_video(self, job: Job, path: Path, size: int) -> bool:
+        """Remember the bot's own copy of the finished video (a restart delivers from it)."""
+        return await self._keep_within(
+            job, (JobState.SUCCEEDED,), {"video_path": str(path), "video_bytes": size}
         )
 
     async def reschedule(

@@ -56,7 +56,7 @@ CREDITS = Gauge(
 CREATE, STATUS, UPLOAD, CREDITS_CHECK = "create", "status", "upload", "credits"
 CATALOGUE = "catalogue"  # the model list, read by the health checks
 # How a `job.delivery` value is named in the `kind` label.
-_DELIVERY_KINDS = {"file": "upload"}
+_DELIVERY_KINDS = {"file": "upload", "fitted": "fitted"}
 # Longest a scrape waits for the database counts; stale counts are better than a hung scrape.
 REFRESH_TIMEOUT = 2.0
 

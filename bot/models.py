@@ -154,6 +154,9 @@ class Job:
     result_deleted_by: int | None = None
     result_deleted_at: float | None = None
     submitted_at: float | None = None  # when the provider took it (None before, or if older)
+    video_path: Path | None = None  # the bot's own copy of the finished video, if kept
+    video_bytes: int | None = None
+    public_locale: str | None = None  # the language of its public messages (None: English)
 
     @property
     def is_active(self) -> bool:
@@ -215,4 +218,7 @@ class Job:
             result_deleted_by=data["result_deleted_by"],
             result_deleted_at=data["result_deleted_at"],
             submitted_at=data["submitted_at"],
+            video_path=Path(data["video_path"]) if data["video_path"] else None,
+            video_bytes=data["video_bytes"],
+            public_locale=data.get("public_locale"),
         )

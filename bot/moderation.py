@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot import audit, blocklist, quota_rules, quotas
+from bot import audit, blocklist, languages, quota_rules, quotas
 from bot.audit import Action
 from bot.clock import Clock
 from bot.errors import Refusal
+from bot.i18n import AUTO, Text, render
 from bot.jobs import JobStore
 from bot.models import Job, JobState
 from bot.pages import page_bounds, pick_page
@@ -31,10 +32,7 @@ MAX_REASON_CHARS = 200
 BLOCKLIST_PAGE_SIZE = 40
 PERIODS = ("day", "week", "month")
 
-NOT_A_MODERATOR = (
-    "Only moderators can do that: it needs the Manage Server permission or one of this "
-    "server's moderator roles."
-)
+NOT_A_MODERATOR = Text("quota.refusal.not_moderator")
 
 
 @dataclass(frozen=True)
@@ -49,8 +47,8 @@ class Actor:
 
 @dataclass(frozen=True)
 class Done:
-    reply: str  # for the moderator, privately
-    log_line: str  # for QUOTA_LOG_CHANNEL_ID; never holds a blocklist term
+    reply: Text  # for the moderator, privately, in their language
+    log_line: Text  # for QUOTA_LOG_CHANNEL_ID, in the server's; never holds a blocklist term
     action_id: int
 
 
@@ -97,7 +95,7 @@ class ModerationService:
         self, actor: Actor, member_id: int, member_role_ids: tuple[int, ...]
     ) -> QuotaStatus:
         if member_id != actor.user_id and not self.is_moderator(actor):
-            raise Refusal("Only moderators can look at another member's quota.")
+            raise Refusal(Text("quota.refusal.not_yours"))
         now = self.clock.now()
         async with self.db.transaction() as conn:
             allowance = await self.policy.allowance_in(
@@ -112,9 +110,16 @@ class ModerationService:
             member_id, allowance, balance, allowance.period.next_reset(now), active, block
         )
 
-    async def view(self, actor: Actor, member_id: int, member_role_ids: tuple[int, ...]) -> str:
+    async def view(
+        self,
+        actor: Actor,
+        member_id: int,
+        member_role_ids: tuple[int, ...],
+        locale: str | None = None,
+    ) -> str:
         status = await self.status(actor, member_id, member_role_ids)
-        return render_status(status, show_block_reason=self.is_moderator(actor))
+        lines = status_lines(status, show_block_reason=self.is_moderator(actor), locale=locale)
+        return "\n".join(lines)
 
     # -- moderators: limits ---------------------------------------------------------------
 
@@ -127,10 +132,14 @@ class ModerationService:
         async with self.db.transaction() as conn:
             before = await rule_rows.get_override(conn, actor.guild_id, member_id)
             await rule_rows.set_override(conn, actor.guild_id, member_id, limit, actor.user_id, now)
-            was = "not set" if before is None else str(before)
             action = Action(
                 "set_limit",
-                f"set <@{member_id}>'s personal limit to {limit} (was {was})",
+                Text(
+                    "quota.action.set_limit",
+                    member=f"<@{member_id}>",
+                    limit=limit,
+                    was=_was(before),
+                ),
                 target_user_id=member_id,
                 reason=reason,
             )
@@ -143,12 +152,11 @@ class ModerationService:
         async with self.db.transaction() as conn:
             before = await rule_rows.get_override(conn, actor.guild_id, member_id)
             if before is None:
-                raise Refusal(f"<@{member_id}> has no personal limit to clear.")
+                raise Refusal(Text("quota.refusal.no_limit", member=f"<@{member_id}>"))
             await rule_rows.clear_override(conn, actor.guild_id, member_id)
             action = Action(
                 "clear_limit",
-                f"cleared <@{member_id}>'s personal limit (was {before}); "
-                "their roles or the server default apply again",
+                Text("quota.action.clear_limit", member=f"<@{member_id}>", was=before),
                 target_user_id=member_id,
                 reason=reason,
             )
@@ -160,7 +168,7 @@ class ModerationService:
         self._require_moderator(actor)
         limit, reason = _check_limit(limit), _check_reason(reason)
         if period not in PERIODS:
-            raise Refusal(f"The period must be one of: {', '.join(PERIODS)}.")
+            raise Refusal(Text("quota.refusal.period", periods=", ".join(PERIODS)))
         now = self.clock.now()
         async with self.db.transaction() as conn:
             before = await rule_rows.guild_default(conn, actor.guild_id)
@@ -169,12 +177,14 @@ class ModerationService:
             )
             if before is None:
                 defaults = self.policy.defaults
-                was = f"{defaults.limit} {quotas.per(defaults.period)} from the bot's settings"
+                was = Text(
+                    "quota.was.settings", allowance=allowance_text(defaults.limit, defaults.period)
+                )
             else:
-                was = f"{before.limit} {quotas.per(before.period)}"
+                was = allowance_text(before.limit, before.period)
             action = Action(
                 "set_default",
-                f"set the server default to {limit} video(s) {quotas.per(period)} (was {was})",
+                Text("quota.action.set_default", allowance=allowance_text(limit, period), was=was),
                 reason=reason,
             )
             return await self._record(conn, actor, action, now)
@@ -188,10 +198,9 @@ class ModerationService:
         async with self.db.transaction() as conn:
             before = await rule_rows.get_role_limit(conn, actor.guild_id, role_id)
             await rule_rows.set_role_limit(conn, actor.guild_id, role_id, limit, actor.user_id, now)
-            was = "not set" if before is None else str(before)
             action = Action(
                 "set_role",
-                f"set the allowance of <@&{role_id}> to {limit} (was {was})",
+                Text("quota.action.set_role", role=f"<@&{role_id}>", limit=limit, was=_was(before)),
                 target_role_id=role_id,
                 reason=reason,
             )
@@ -204,11 +213,11 @@ class ModerationService:
         async with self.db.transaction() as conn:
             before = await rule_rows.get_role_limit(conn, actor.guild_id, role_id)
             if before is None:
-                raise Refusal(f"<@&{role_id}> has no allowance to remove.")
+                raise Refusal(Text("quota.refusal.no_role_limit", role=f"<@&{role_id}>"))
             await rule_rows.clear_role_limit(conn, actor.guild_id, role_id)
             action = Action(
                 "clear_role",
-                f"removed the allowance of <@&{role_id}> (was {before})",
+                Text("quota.action.clear_role", role=f"<@&{role_id}>", was=before),
                 target_role_id=role_id,
                 reason=reason,
             )
@@ -223,7 +232,7 @@ class ModerationService:
         self._require_moderator(actor)
         reason = _check_reason(reason)
         if amount == 0 or abs(amount) > MAX_GRANT:
-            raise Refusal(f"The amount must be between -{MAX_GRANT} and {MAX_GRANT}, and not 0.")
+            raise Refusal(Text("quota.refusal.grant_amount", most=MAX_GRANT))
         now = self.clock.now()
         async with self.db.transaction() as conn:
             await conn.lock(("member", actor.guild_id, member_id))  # the same lock as a submit
@@ -232,14 +241,15 @@ class ModerationService:
                 conn, actor.guild_id, member_id, "grant", -amount, None, actor.user_id, reason, now
             )
             bonus = await quotas.bonus_balance(conn, actor.guild_id, member_id)
+            member = f"<@{member_id}>"
             if amount > 0:
-                detail = f"granted {amount} bonus video(s) to <@{member_id}>"
+                detail = Text("quota.action.grant", amount, member=member)
             else:
-                detail = f"took {-amount} bonus video(s) from <@{member_id}>"
+                detail = Text("quota.action.take", -amount, member=member)
             if bonus >= 0:
-                note = f"Their bonus is now {bonus}."
+                note = Text("quota.note.bonus_now", bonus=bonus)
             else:
-                note = f"They now owe {-bonus}, taken from their next allowance."
+                note = Text("quota.note.owes", owed=-bonus)
             action = Action(
                 "grant", detail, target_user_id=member_id, reason=reason, ledger_id=ledger_id
             )
@@ -263,13 +273,14 @@ class ModerationService:
             pending = await quotas.pending_holds(conn, actor.guild_id, member_id, period, now)
             returned = used - pending
             if returned <= 0:
-                note = (
-                    f" Their {pending} video(s) in progress are charged or given back when "
-                    "they finish."
-                    if pending
-                    else ""
+                nothing = Text(
+                    "quota.refusal.nothing_to_reset",
+                    member=f"<@{member_id}>",
+                    period=this_period_text(period.kind),
                 )
-                raise Refusal(f"<@{member_id}> has nothing to give back for {period.noun}.{note}")
+                if pending:
+                    nothing = Text("quota.refusal.nothing_to_reset_pending", pending, first=nothing)
+                raise Refusal(nothing)
             ledger_id = await ledger_rows.insert_adjustment(
                 conn,
                 actor.guild_id,
@@ -283,7 +294,12 @@ class ModerationService:
             )
             action = Action(
                 "reset",
-                f"reset <@{member_id}>'s usage for {period.noun} ({returned} video(s) given back)",
+                Text(
+                    "quota.action.reset",
+                    returned,
+                    member=f"<@{member_id}>",
+                    period=this_period_text(period.kind),
+                ),
                 target_user_id=member_id,
                 reason=reason,
                 ledger_id=ledger_id,
@@ -300,16 +316,14 @@ class ModerationService:
             if not await rule_rows.add_block(
                 conn, actor.guild_id, member_id, reason, actor.user_id, now
             ):
-                raise Refusal(f"<@{member_id}> is already blocked.")
+                raise Refusal(Text("quota.refusal.already_blocked", member=f"<@{member_id}>"))
             action = Action(
                 "block",
-                f"blocked <@{member_id}> from making videos",
+                Text("quota.action.block", member=f"<@{member_id}>"),
                 target_user_id=member_id,
                 reason=reason,
             )
-            return await self._record(
-                conn, actor, action, now, "Videos already in progress still finish."
-            )
+            return await self._record(conn, actor, action, now, Text("quota.note.block"))
 
     async def unblock(self, actor: Actor, member_id: int, reason: str | None = None) -> Done:
         self._require_moderator(actor)
@@ -317,10 +331,10 @@ class ModerationService:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             if not await rule_rows.remove_block(conn, actor.guild_id, member_id):
-                raise Refusal(f"<@{member_id}> is not blocked.")
+                raise Refusal(Text("quota.refusal.not_blocked", member=f"<@{member_id}>"))
             action = Action(
                 "unblock",
-                f"unblocked <@{member_id}>",
+                Text("quota.action.unblock", member=f"<@{member_id}>"),
                 target_user_id=member_id,
                 reason=reason,
             )
@@ -334,16 +348,15 @@ class ModerationService:
         now = self.clock.now()
         async with self.db.transaction() as conn:
             if await blocklist_rows.find(conn, actor.guild_id, term) is not None:
-                raise Refusal("That is already on the blocklist.")
+                raise Refusal(Text("quota.refusal.blocklist_duplicate"))
             if await blocklist_rows.count(conn, actor.guild_id) >= blocklist.MAX_ENTRIES_PER_GUILD:
                 raise Refusal(
-                    f"The blocklist is full ({blocklist.MAX_ENTRIES_PER_GUILD} entries). "
-                    "Remove some first."
+                    Text("quota.refusal.blocklist_full", most=blocklist.MAX_ENTRIES_PER_GUILD)
                 )
             entry = await blocklist_rows.add(conn, actor.guild_id, term, actor.user_id, now)
             action = Action(
                 "blocklist_add",
-                f"added entry #{entry.id} to the prompt blocklist",
+                Text("quota.action.blocklist_add", entry=entry.id),
                 reason=reason,
                 term=term,
             )
@@ -356,55 +369,100 @@ class ModerationService:
         async with self.db.transaction() as conn:
             entry = await blocklist_rows.find(conn, actor.guild_id, term)
             if entry is None:
-                raise Refusal(
-                    "That is not on the blocklist. `/quota blocklist list` shows the entries."
-                )
+                raise Refusal(Text("quota.refusal.blocklist_missing"))
             await blocklist_rows.remove(conn, entry)
             action = Action(
                 "blocklist_remove",
-                f"removed entry #{entry.id} from the prompt blocklist",
+                Text("quota.action.blocklist_remove", entry=entry.id),
                 reason=reason,
                 term=term,
             )
             return await self._record(conn, actor, action, now, f"(||{term}||)")
 
-    async def blocklist_list(self, actor: Actor, page: int = 1) -> str:
+    async def blocklist_list(self, actor: Actor, page: int = 1, locale: str | None = None) -> str:
         self._require_moderator(actor)
         async with self.db.transaction() as conn:
             entries = await blocklist_rows.entries(conn, actor.guild_id)
         if not entries:
-            return "The prompt blocklist is empty. Add entries with `/quota blocklist add`."
+            return render(Text("quota.blocklist.empty"), locale)
         listed = [f"#{entry.id} ||{entry.term}||" for entry in entries]
         bounds = page_bounds([len(line) for line in listed], max_lines=BLOCKLIST_PAGE_SIZE)
         page, start, end = pick_page(bounds, page)
         pages = len(bounds)
-        lines = [
-            f"**Prompt blocklist** · {_count(len(entries), 'entry', 'entries')} · "
-            f"page {page} of {pages} "
-            "(hidden: click to reveal)",
-            *listed[start:end],
-        ]
+        header = Text(
+            "quota.blocklist.header",
+            entries=Text("quota.entries", len(entries)),
+            page=page,
+            pages=pages,
+        )
+        lines = [render(header, locale), *listed[start:end]]
         if page < pages:
-            lines.append(f"More with `/quota blocklist list page:{page + 1}`.")
+            lines.append(render(Text("quota.blocklist.more", next=page + 1), locale))
         return "\n".join(lines)
+
+    # -- moderators: the server's language --------------------------------------------------
+
+    async def set_language(self, actor: Actor, setting: str, reason: str | None = None) -> Done:
+        """The language of the server's public messages: `auto` or one with a catalog."""
+        self._require_moderator(actor)
+        reason = _check_reason(reason)
+        if setting not in languages.server_choices():
+            raise Refusal(
+                Text("quota.refusal.language", choices=", ".join(languages.server_choices()))
+            )
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
+            before = await languages.set_server_language(
+                conn, actor.guild_id, setting, actor.user_id, now
+            )
+            if (before or AUTO) == setting:
+                raise Refusal(
+                    Text("quota.refusal.language_unchanged", language=language_name(setting))
+                )
+            action = Action(
+                "set_language",
+                Text(
+                    "quota.action.set_language",
+                    language=language_name(setting),
+                    was=language_name(before or AUTO),
+                ),
+                reason=reason,
+            )
+            return await self._record(conn, actor, action, now)
 
     # -- moderators: log ------------------------------------------------------------------
 
-    async def log(self, actor: Actor, member_id: int | None = None, page: int = 1) -> str:
+    async def log(
+        self,
+        actor: Actor,
+        member_id: int | None = None,
+        page: int = 1,
+        locale: str | None = None,
+    ) -> str:
         self._require_moderator(actor)
         async with self.db.transaction() as conn:
             everything = await audit_rows.log_entries(conn, actor.guild_id, member_id)
-            found = audit.page_of(everything, page)
-        whose = f" for <@{member_id}>" if member_id is not None else ""
+        found = audit.page_of(everything, page, locale)
+        member = f"<@{member_id}>" if member_id is not None else None
         if found.total == 0:
-            return f"Nothing in the quota log{whose} yet."
-        lines = [
-            f"**Quota log{whose}** · newest first · page {found.page} of {found.pages} "
-            f"({_count(found.total, 'entry', 'entries')})",
-            *(audit.describe(entry) for entry in found.entries),
-        ]
+            if member is None:
+                return render(Text("quota.log.empty"), locale)
+            return render(Text("quota.log.empty_member", member=member), locale)
+        entries = Text("quota.entries", found.total)
+        header = (
+            Text("quota.log.header", page=found.page, pages=found.pages, entries=entries)
+            if member is None
+            else Text(
+                "quota.log.header_member",
+                member=member,
+                page=found.page,
+                pages=found.pages,
+                entries=entries,
+            )
+        )
+        lines = [render(header, locale), *(audit.describe(e, locale) for e in found.entries)]
         if found.page < found.pages:
-            lines.append(f"Older entries: `/quota log page:{found.page + 1}`.")
+            lines.append(render(Text("quota.log.older", next=found.page + 1), locale))
         return "\n".join(lines)
 
     # -- shared ---------------------------------------------------------------------------
@@ -415,15 +473,22 @@ class ModerationService:
         actor: Actor,
         action: Action,
         now: float,
-        note: str | None = None,
+        note: Text | str | None = None,
     ) -> Done:
         action_id = await audit_rows.record(conn, actor.guild_id, actor.user_id, action, now)
-        reply = f"✅ You {action.detail}."
-        if note:
-            reply += f" {note}"
-        log_line = f"<@{actor.user_id}> {action.detail}"
-        if action.reason:
-            log_line += f" — reason: {action.reason}"
+        reply = (
+            Text("quota.done", detail=action.detail)
+            if note is None
+            else Text("quota.done_with_note", detail=action.detail, note=note)
+        )
+        who = f"<@{actor.user_id}>"
+        log_line = (
+            Text("quota.log_line", actor=who, detail=action.detail)
+            if not action.reason
+            else Text(
+                "quota.log_line_reason", actor=who, detail=action.detail, reason=action.reason
+            )
+        )
         return Done(reply, log_line, action_id)
 
 
@@ -434,74 +499,98 @@ def video_removal_record(actor: Actor, job: Job) -> Action | None:
         return None
     return Action(
         action="remove_video",
-        detail=f"removed the video of job #{job.id} by <@{job.user_id}>",
+        detail=Text("quota.action.remove_video", job=job.id, member=f"<@{job.user_id}>"),
         target_user_id=job.user_id,
     )
 
 
-def render_status(status: QuotaStatus, *, show_block_reason: bool) -> str:
-    allowance, balance, period = status.allowance, status.balance, status.allowance.period
+def allowance_text(limit: int, period: str) -> Text:
+    """A limit for a period kind: "5 videos per day"."""
+    return Text(f"quota.allowance.{period}", limit)
+
+
+def this_period_text(period: str) -> Text:
+    """The current period: "today", "this week", "this month"."""
+    return Text(f"quota.period.this_{period}")
+
+
+def language_name(setting: str) -> Text:
+    return Text(f"common.language.{setting}")
+
+
+def _was(before: int | None) -> Text | int:
+    return Text("quota.was.not_set") if before is None else before
+
+
+def status_lines(status: QuotaStatus, *, show_block_reason: bool, locale: str | None) -> list[str]:
+    """`/quota view`: a member's allowance, usage, bonus, reset time and jobs in progress."""
+    allowance, balance, kind = status.allowance, status.balance, status.allowance.period.kind
     if allowance.source == "member":
-        source = "personal limit"
+        source = Text("quota.source.member")
     elif allowance.source == "role":
-        source = f"from the role <@&{allowance.role_id}>"
+        source = Text("quota.source.role", role=f"<@&{allowance.role_id}>")
     else:
-        source = "server default"
-    left = f"**{balance.remaining}**"
-    if balance.bonus > 0:
-        left += f" ({balance.period_left} {period.noun} + {balance.bonus} bonus)"
+        source = Text("quota.source.default")
+    this_period = this_period_text(kind)
+    left = (
+        Text(
+            "quota.view.left_with_bonus",
+            left=balance.remaining,
+            period_left=balance.period_left,
+            period=this_period,
+            bonus=balance.bonus,
+        )
+        if balance.bonus > 0
+        else Text("quota.view.left", left=balance.remaining)
+    )
     lines = [
-        f"**Video quota for <@{status.member_id}>**",
-        f"Allowance: {allowance.limit} {period.per} ({source})",
-        f"Used {period.noun}: {max(0, balance.used)} · Left: {left}",
+        Text("quota.view.title", member=f"<@{status.member_id}>"),
+        Text(
+            "quota.view.allowance", allowance=allowance_text(allowance.limit, kind), source=source
+        ),
+        Text("quota.view.usage", period=this_period, used=max(0, balance.used), left=left),
     ]
     if balance.bonus > 0:
-        lines.append(f"Bonus videos: {balance.bonus} (kept when the allowance resets)")
+        lines.append(Text("quota.view.bonus", balance.bonus))
     if balance.owed:
-        lines.append(
-            f"Owed: {balance.owed} video(s) from a moderator's deduction, "
-            "taken from the next allowance"
-        )
-    reset = int(status.resets_at)
-    lines.append(f"Resets <t:{reset}:R> (<t:{reset}:f>)")
+        lines.append(Text("quota.view.owed", balance.owed))
+    lines.append(Text("quota.view.resets", at=int(status.resets_at)))
     if status.active:
-        lines.append("In progress: " + ", ".join(_describe_job(job) for job in status.active))
+        separator = render(Text("quota.view.separator"), locale)
+        jobs = separator.join(render(_describe_job(job), locale) for job in status.active)
+        lines.append(Text("quota.view.in_progress", jobs=jobs))
     else:
-        lines.append("In progress: nothing")
+        lines.append(Text("quota.view.in_progress_none"))
     if status.block is not None:
-        line = f"⛔ Blocked from making videos since <t:{int(status.block.blocked_at)}:f>"
+        since = int(status.block.blocked_at)
         if show_block_reason and status.block.reason:
-            line += f" — reason: {status.block.reason}"
-        lines.append(line)
-    return "\n".join(lines)
+            lines.append(Text("quota.view.blocked_reason", at=since, reason=status.block.reason))
+        else:
+            lines.append(Text("quota.view.blocked", at=since))
+    return [render(line, locale) for line in lines]
 
 
 _JOB_STATES = {
     JobState.QUEUED: "queued",
-    JobState.SUBMITTED: "waiting at the video service",
-    JobState.RUNNING: "generating",
-    JobState.SUCCEEDED: "being posted",
+    JobState.SUBMITTED: "submitted",
+    JobState.RUNNING: "running",
+    JobState.SUCCEEDED: "succeeded",
 }
 
 
-def _describe_job(job: Job) -> str:
-    state = _JOB_STATES.get(job.state, job.state.value)
+def _describe_job(job: Job) -> Text:
+    state = Text(f"quota.job.{_JOB_STATES.get(job.state, 'running')}")
     if job.state is JobState.RUNNING and job.progress is not None:
-        state += f", {job.progress}%"
-    name = f"job #{job.id}"
-    if job.status_message_id is not None:
-        link = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}"
-        name = f"[{name}]({link}/{job.status_message_id})"
-    return f"{name} ({state})"
-
-
-def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+        state = Text("quota.job.running_progress", progress=job.progress)
+    if job.status_message_id is None:
+        return Text("quota.job.plain", id=job.id, state=state)
+    link = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"
+    return Text("quota.job.linked", id=job.id, link=link, state=state)
 
 
 def _check_limit(limit: int) -> int:
     if not 0 <= limit <= MAX_LIMIT:
-        raise Refusal(f"A limit must be between 0 and {MAX_LIMIT} (0 stops generation).")
+        raise Refusal(Text("quota.refusal.limit", most=MAX_LIMIT))
     return limit
 
 
@@ -510,5 +599,5 @@ def _check_reason(reason: str | None) -> str | None:
         return None
     text = " ".join(reason.split())
     if len(text) > MAX_REASON_CHARS:
-        raise Refusal(f"A reason can be at most {MAX_REASON_CHARS} characters long.")
+        raise Refusal(Text("quota.refusal.reason", most=MAX_REASON_CHARS))
     return text or None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-AUTOMATED_REFUSAL = "Only people can use these buttons, not bot accounts or webhooks."
+from bot.i18n import Text
+
+AUTOMATED_REFUSAL = Text("results.refusal.automated")
 
 
 def is_automated(user: Any) -> bool:

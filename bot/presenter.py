@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from bot.i18n import Text
 from bot.models import Job
 
 
@@ -27,17 +28,20 @@ class JobPresenter(Protocol):
 
     async def find_posted_result(self, job: Job) -> tuple[int, str] | None:
         """A result already posted for `job` (after a crash mid-post): its message id and
-        whether it was a "file" or a "link"; None if there is none."""
+        whether it was a "file", a compressed file ("fitted") or a "link"; None if none."""
         ...
 
-    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
-        """Post the video file (or, when `video` is None, just `text` with the link)."""
+    async def post_result(
+        self, job: Job, video: Path | None, text: str, *, full_quality_url: str | None = None
+    ) -> int:
+        """Post the video file (or, when `video` is None, just `text` with the link); with
+        `full_quality_url`, a "Full quality" link button to the original goes with it."""
         ...
 
     async def notify_requester(self, job: Job, text: str) -> None:
         """Tell the requester about an outcome that is not a video (failure, expiry)."""
         ...
 
-    async def alert_moderators(self, text: str) -> None:
+    async def alert_moderators(self, text: Text) -> None:
         """Tell the moderators about a problem only they or the operator can fix."""
         ...

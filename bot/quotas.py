@@ -34,14 +34,8 @@ from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
-BLOCKED_MESSAGE = (
-    "A moderator has blocked you from making videos on this server. "
-    "Ask a moderator if you think this is a mistake."
-)
-BLOCKLIST_MESSAGE = (
-    "Your prompt contains a word or phrase that is not allowed on this server, so I did not "
-    "start the video. Nothing was charged. Please rephrase it."
-)
+BLOCKED_MESSAGE = Text("admission.blocked")
+BLOCKLIST_MESSAGE = Text("admission.blocklist")
 
 
 @dataclass(frozen=True)
@@ -82,19 +76,6 @@ class QuotaPeriod:
         if self.kind == "week":
             return start + timedelta(days=7)
         return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-
-    @property
-    def noun(self) -> str:
-        return {"day": "today", "week": "this week", "month": "this month"}[self.kind]
-
-    @property
-    def per(self) -> str:
-        return per(self.kind)
-
-
-def per(kind: str) -> str:
-    """How a limit is said for a period kind: "per day", "per week", "per month"."""
-    return f"per {kind}"
 
 
 @dataclass(frozen=True)
@@ -193,18 +174,12 @@ class QuotaPolicy:
         kind = default.period if default else self.defaults.period
         return QuotaPeriod(kind, self.defaults.timezone)
 
-    async def check_admission(self, guild_id: int, user_id: int, prompt: str) -> None:
-        """Raise `Refusal` for members or prompts that may not generate at all."""
-        async with self.db.transaction() as conn:
-            block = await rule_rows.get_block(conn, guild_id, user_id)
-            entries = await blocklist_rows.entries(conn, guild_id)
-        _refuse_if_barred(guild_id, user_id, block is not None, entries, prompt)
-
     async def admit(
         self, guild_id: int, user_id: int, role_ids: tuple[int, ...], prompt: str
     ) -> Allowance:
-        """`check_admission` and `allowance` in two reads without the write lock (the
-        accepting transaction re-checks everything that must be atomic with the hold)."""
+        """Refuse a blocked member or a blocklisted prompt, else the member's allowance: two
+        reads without the write lock (the accepting transaction re-checks everything that must
+        be atomic with the hold)."""
         async with self.db.reading() as conn:
             standing = await rule_rows.member_standing(conn, guild_id, user_id, role_ids)
             entries = await blocklist_rows.entries(conn, guild_id)
@@ -290,26 +265,18 @@ async def settle_owed(
 # -- refusals (the words; `JobStore.submit` raises them) -------------------------------------
 
 
-def exhausted_message(balance: Balance, period: QuotaPeriod, now: float) -> str:
+def exhausted_message(balance: Balance, period: QuotaPeriod, now: float) -> Text:
     if balance.limit == 0 and balance.bonus <= 0:
-        return "Video generation is not enabled for you on this server."
+        return Text("admission.not_enabled")
     reset = int(period.next_reset(now))
+    period_words = Text(f"admission.period.{period.kind}")
     if balance.owed:
-        return (
-            f"You have no videos left for {period.noun}: a moderator's deduction still takes "
-            f"{balance.owed} more from your allowance. It resets <t:{reset}:R>."
-        )
-    return (
-        f"You have used all {balance.limit} of your videos for {period.noun}. "
-        f"Your allowance resets <t:{reset}:R>."
-    )
+        return Text("admission.exhausted_owed", balance.owed, period=period_words, reset=reset)
+    return Text("admission.exhausted", balance.limit, period=period_words, reset=reset)
 
 
-def guild_full_message(active: int) -> str:
-    return (
-        f"The server has {active} videos in progress, the most it allows at once. "
-        "Try again in a few minutes, when some of them have finished."
-    )
+def guild_full_message(active: int) -> Text:
+    return Text("admission.server_full", active)
 
 
 def guild_full_refusal(active: int, slot_free_at: float | None = None) -> Refusal:
@@ -322,16 +289,6 @@ def guild_full_refusal(active: int, slot_free_at: float | None = None) -> Refusa
     )
 
 
-def cooldown_message(wait_seconds: float) -> str:
-    return (
-        f"You just started a video. Please wait {wait_words(wait_seconds)} before starting "
-        "another one."
-    )
-
-
-def wait_words(seconds: float) -> str:
-    whole = max(1, math.ceil(seconds))
-    if whole < 90:
-        return f"{whole} second{'s' if whole != 1 else ''}"
-    minutes = math.ceil(whole / 60)
-    return f"{minutes} minutes"
+def cooldown_message(until: float) -> Text:
+    """The member may start another video at `until` (a Discord timestamp: their own clock)."""
+    return Text("admission.cooldown", at=math.ceil(until))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from bot.errors import Refusal
+from bot.i18n import Text
 from bot.jobs import JobStore
 from bot.models import Job, JobState, ReferenceImage
 from bot.submission import Ask, Requester, Submitter
@@ -32,19 +33,15 @@ class Remix:
 def check_rerunnable(source: Job, *, image_retention_days: float) -> ReferenceImage | None:
     """Refuse a video that cannot be made again; else the reference image to reuse."""
     if source.result_deleted_at is not None:
-        raise Refusal(f"The video of job #{source.id} was removed, so it cannot be re-run.")
+        raise Refusal(Text("results.rerun.removed", job=source.id))
     if source.state is not JobState.DELIVERED:
-        raise Refusal(
-            f"Job #{source.id} has not produced a video, so there is nothing to re-run yet."
-        )
+        raise Refusal(Text("results.rerun.no_video", job=source.id))
     image = source.image
     if image is None:
         return None
     if not image.path.is_file():
         raise Refusal(
-            f"The reference image of job #{source.id} is no longer kept (images are kept "
-            f"for {image_retention_days:g} days), so it cannot be re-run. Use /sora with "
-            "the image again."
+            Text("results.rerun.image_gone", job=source.id, days=f"{image_retention_days:g}")
         )
     # The original link has likely expired; the caller re-hosts the image.
     return replace(image, source_url=None)
@@ -57,9 +54,11 @@ async def rerun(
     *,
     image_retention_days: float,
     remix: Remix | None = None,
+    upload_limit_bytes: int | None = None,
 ) -> Job:
     """Accept a re-run (or, with `remix`, an edited re-run) of `source` for `requester`, or
-    raise `Refusal`."""
+    raise `Refusal`. `upload_limit_bytes` is Discord's limit where the re-run was asked for
+    (none for a reaction: then the original job's)."""
     image = check_rerunnable(source, image_retention_days=image_retention_days)
     # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     return await submitter.submit(
@@ -72,7 +71,7 @@ async def rerun(
             toggles=dict(source.options.toggles),
             channel_id=source.channel_id,
             stored_image=image,
-            upload_limit_bytes=source.upload_limit_bytes,
+            upload_limit_bytes=upload_limit_bytes or source.upload_limit_bytes,
             reply_to_message_id=source.result_message_id or source.status_message_id,
             parent_job_id=source.id,
         ),

@@ -1,7 +1,8 @@
-"""Keeps the reference-image folder bounded: by age, then by total size (oldest first).
+"""Keeps a media folder bounded: by age, then by total size (oldest first).
 
-Re-runs reuse these files long after Discord's and the provider's links have expired, so they
-are kept for a while; images of jobs still in progress are never removed.
+Used for the reference images (re-runs reuse them long after Discord's and the provider's
+links have expired) and the kept videos (/sora-show posts them after the provider's link has
+expired); files of jobs still in progress are never removed.
 """
 
 from __future__ import annotations
@@ -22,8 +23,28 @@ def prune_references(
     protected: Iterable[Path] = (),
     now: float | None = None,
 ) -> int:
-    """Delete images older than `max_age_seconds`, then the oldest until under the size bound;
-    return how many were removed."""
+    """Bound the reference-image folder (see `prune_folder`)."""
+    return prune_folder(
+        folder,
+        max_age_seconds=max_age_seconds,
+        max_total_bytes=max_total_bytes,
+        protected=protected,
+        now=now,
+        what="reference image",
+    )
+
+
+def prune_folder(
+    folder: Path,
+    *,
+    max_age_seconds: float,
+    max_total_bytes: int,
+    protected: Iterable[Path] = (),
+    now: float | None = None,
+    what: str = "file",
+) -> int:
+    """Delete files older than `max_age_seconds`, then the oldest until under the size bound;
+    return how many were removed. `what` names the files in the log."""
     if not folder.is_dir():
         return 0
     now = time.time() if now is None else now
@@ -44,5 +65,5 @@ def prune_references(
             freed += size
             total -= size
     if removed:
-        log.info("removed %d old reference image(s), %d bytes", removed, freed)
+        log.info("removed %d old %s(s), %d bytes", removed, what, freed)
     return removed

@@ -15,7 +15,9 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.credit_watch import CreditWatch
 from bot.deployment import DeploymentDuties
+from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs import JobStore, Lease
+from bot.languages import Languages
 from bot.moderation import ModerationService
 from bot.providers.base import ProviderHealth, VideoProvider
 from bot.providers.factory import build_provider
@@ -32,7 +34,7 @@ HEALTH_CHECK_TIMEOUT = 20.0
 # Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
 ALERT_TIMEOUT = 30.0
 
-AlertSink = Callable[[str], Awaitable[None]]
+AlertSink = Callable[[Text], Awaitable[None]]
 # A new job waits this long for its status message before the worker takes it anyway (the
 # command hands it over at once; this only matters if the bot stopped in between).
 ACCEPT_GRACE_SECONDS = 30.0
@@ -49,6 +51,7 @@ class Services:
     policy: QuotaPolicy
     moderation: ModerationService
     schedule: PollSchedule
+    languages: Languages
     # Several processes may share a PostgreSQL database: the worker leases what it moves.
     lease: Lease | None = None
     duties: DeploymentDuties | None = None  # None: this process does them (tests)
@@ -59,7 +62,7 @@ class Services:
     credit_watch: CreditWatch = field(default_factory=lambda: CreditWatch(None))
     # Set once the chat client can post; alerts raised before that wait in `pending_alerts`.
     alert_moderators: AlertSink | None = None
-    pending_alerts: list[str] = field(default_factory=list)
+    pending_alerts: list[Text] = field(default_factory=list)
 
     @property
     def profile(self) -> ModelProfile:
@@ -80,7 +83,7 @@ class Services:
             metrics.credits_left(self.provider.name, self.health.credits)
         notice = self.credit_watch.observe(self.health.credits)
         if notice is not None:
-            log.warning("%s", notice)
+            log.warning("%s", render(notice, DEFAULT_LOCALE))
             await self._alert(notice)
         return self.health
 
@@ -91,7 +94,7 @@ class Services:
         for text in pending:
             await self._alert(text)
 
-    async def _alert(self, text: str) -> None:
+    async def _alert(self, text: Text) -> None:
         if self.duties is not None and not self.duties.held:
             return  # the process with the deployment's duties alerts (each one logs it)
         if self.alert_moderators is None:
@@ -177,6 +180,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             if db.engine == "postgresql"
             else None  # SQLite: one process, as always
         ),
+        languages=Languages(db, clock),
         schedule=PollSchedule(
             PollPlan(provider.poll_seconds, settings.min_poll_gap, settings.dense_poll_seconds),
             CompletionTimes(db, clock),
@@ -190,5 +194,6 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         profile=provider.profile,
         media_dir=settings.media_dir,
         health=lambda: services.health,
+        slot_estimate=services.schedule.first_free_slot_at,
     )
     return services

@@ -37,34 +37,82 @@ def prompt_preview(prompt: str, limit: int = PROMPT_PREVIEW_CHARS) -> str:
     return "\n".join(f"> {escape_markdown(line)}" if line else ">" for line in text.splitlines())
 
 
-def settings_line(job: Job, profile: ModelProfile | None) -> str:
-    parts = [job.options.orientation.capitalize(), f"{job.options.duration} s"]
+def settings_line(job: Job, profile: ModelProfile | None, locale: str | None = None) -> str:
+    """Orientation, length, quality, model and image, in `locale` (default: the job's)."""
+    language = job.public_locale if locale is None else locale
+    orientation = Text(f"iterate.orientation.{job.options.orientation}")
+    parts = [
+        _known_or(orientation, job.options.orientation, language).capitalize(),
+        i18n.render(Text("status.settings.seconds", job.options.duration), language),
+    ]
     if job.options.quality:
         label = profile.quality_label(job.options.quality) if profile else job.options.quality
-        parts.append(str(label))
+        quality = Text(f"status.quality.{job.options.quality}")
+        parts.append(_known_or(quality, str(label), language))
     parts.append(profile.label if profile else job.model)
     if job.image_name:
-        parts.append("with reference image")
+        parts.append(i18n.render(Text("status.settings.image"), language))
     return " · ".join(parts)
 
 
-def state_line(job: Job) -> str:
+def _known_or(text: Text, fallback: str, locale: str | None) -> str:
+    """`text` in `locale` if any catalog has it (a model's own values may have no words)."""
+    if i18n.translation(text.key, i18n.DEFAULT_LOCALE) is None:
+        return fallback
+    return i18n.render(text, locale)
+
+
+def state_text(job: Job, *, compressing: bool = False) -> Text:
+    """Where the job is, in a few words (with the reason for a failure)."""
     if job.state is JobState.QUEUED:
-        return "⏳ Queued: sending to the video service…"
+        return Text("status.state.queued")
     if job.state is JobState.SUBMITTED:
-        return "⏳ Waiting in the video service's queue…"
+        return Text("status.state.submitted")
     if job.state is JobState.RUNNING:
         if job.progress is not None:
-            return f"🎞️ Generating… {job.progress}%"
-        return "🎞️ Generating…"
+            return Text("status.state.generating_progress", progress=job.progress)
+        return Text("status.state.generating")
     if job.state is JobState.SUCCEEDED:
-        return "📦 Video ready, posting it…"
+        if compressing:
+            return Text("fit.status.compressing")
+        return Text("status.state.ready")
     if job.state is JobState.DELIVERED:
-        return "✅ Done: the video is in the reply below."
-    reason = shorten(job.error_message or "The video service gave no reason.", REASON_CHARS)
+        return Text("status.state.delivered")
     if job.state is JobState.EXPIRED:
-        return f"⌛ Expired: {reason} It did not count against your quota."
-    return f"❌ Failed: {reason} It did not count against your quota."
+        return Text("status.state.expired", reason=failure_reason(job))
+    return Text("status.state.failed", reason=failure_reason(job))
+
+
+def state_line(job: Job, locale: str | None = None) -> str:
+    return i18n.render(state_text(job), job.public_locale if locale is None else locale)
+
+
+#: Failures the bot itself decides, said in the reader's language; any other reason is the
+#: video service's own words, shown as it gave them.
+_OWN_REASONS = frozenset(
+    {
+        "provider_changed",
+        "model_changed",
+        "outcome_unknown",
+        "delivery_failed",
+        "internal_error",
+        "no_channel_access",
+        "insufficient_credits",
+        "provider_misconfigured",
+        "not_found",
+    }
+)
+
+
+def failure_reason(job: Job) -> Text:
+    if job.error_code == "deadline":
+        minutes = max(1, round((job.deadline_at - job.created_at) / 60))
+        return Text("status.reason.deadline", minutes)
+    if job.error_code in _OWN_REASONS:
+        return Text(f"status.reason.{job.error_code}")
+    if not job.error_message:
+        return Text("status.reason.none")
+    return Text("status.reason.service", detail=shorten(job.error_message, REASON_CHARS))
 
 
 def timing_line(job: Job, expected_ready_at: float | None = None, locale: str | None = None) -> str:
@@ -86,12 +134,21 @@ def timing_line(job: Job, expected_ready_at: float | None = None, locale: str | 
 
 
 def status_text(
-    job: Job, profile: ModelProfile | None, *, expected_ready_at: float | None = None
+    job: Job,
+    profile: ModelProfile | None,
+    *,
+    expected_ready_at: float | None = None,
+    compressing: bool = False,
 ) -> str:
-    head = f"🎬 **Video job #{job.id}** for <@{job.user_id}>"
+    """The job's public status message, in the job's public language."""
+    language = job.public_locale
+    head = i18n.render(Text("status.head", job=job.id, user=f"<@{job.user_id}>"), language)
+    status = i18n.render(
+        Text("status.line", state=state_text(job, compressing=compressing)), language
+    )
     tail = (
-        f"{settings_line(job, profile)}\n-# {timing_line(job, expected_ready_at)}\n"
-        f"**Status:** {state_line(job)}"
+        f"{settings_line(job, profile)}\n-# {timing_line(job, expected_ready_at, language)}\n"
+        f"{status}"
     )
     # Escaping can lengthen the preview; shrink it until the whole message fits.
     limit = PROMPT_PREVIEW_CHARS
@@ -102,22 +159,33 @@ def status_text(
         limit = max(50, limit - (len(text) - MESSAGE_CHARS) - 10)
 
 
-def result_text(job: Job, link: str | None) -> str:
-    head = f"<@{job.user_id}> your video for job #{job.id} is ready."
+def result_text(
+    job: Job, link: str | None, *, compressed: bool = False, full_quality: bool = False
+) -> str:
+    """The result post's words (public: the job's language): the file (`compressed` to fit,
+    with or without the `full_quality` button), or the `link` when no file could be posted."""
+    head = Text("status.result.ready", job=job.id, user=f"<@{job.user_id}>")
     if link is None:
-        return head
-    return (
-        f"{head} It is too large to upload here, so here is the link: {link}\n"
-        "-# The link is the video service's and expires after a while: save the video soon."
-    )
+        if compressed:
+            note = compressed_note(full_quality, job.public_locale)
+            return f"{i18n.render(head, job.public_locale)}\n{note}"
+        return i18n.render(head, job.public_locale)
+    return i18n.render(Text("status.result.link", ready=head, link=link), job.public_locale)
 
 
-def delete_question(job_id: int) -> str:
-    return (
-        f"Delete the video of job #{job_id}? It goes for everyone, with every repost of it, and "
-        "cannot be brought back; it was paid for, and making it again costs a new video."
-    )
+def compressed_note(full_quality: bool, locale: str | None) -> str:
+    """Says a posted video was compressed, and where the original is while it is offered."""
+    key = "fit.note.compressed_with_link" if full_quality else "fit.note.compressed"
+    return "-# " + i18n.render(Text(key), locale)
+
+
+def delete_question(job_id: int) -> Text:
+    return Text("results.delete.question", job=job_id)
 
 
 def outcome_notice(job: Job) -> str:
-    return f"<@{job.user_id}> job #{job.id}: {state_line(job)}"
+    """The public notice to the requester that their job failed or expired."""
+    return i18n.render(
+        Text("status.notice", user=f"<@{job.user_id}>", job=job.id, state=state_text(job)),
+        job.public_locale,
+    )

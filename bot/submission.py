@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,14 +19,17 @@ from bot.checks import (
     store_image,
 )
 from bot.errors import Refusal, RefusalKind
+from bot.i18n import Text
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
-from bot.quotas import QuotaPolicy
+from bot.quotas import QuotaPolicy, guild_full_refusal
 
 # Returns the provider's latest start-up/periodic check result.
 HealthSource = Callable[[], ProviderHealth]
+# When the first of a full server's jobs in progress is likely done (None: no estimate).
+SlotEstimate = Callable[[list[Job], float], Awaitable[float | None]]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Requester:
     guild_id: int
     user_id: int
     role_ids: tuple[int, ...] = ()
+    # The language of the job's public messages: the server's, resolved by the Discord glue.
+    public_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,14 @@ class Submitter:
         profile: ModelProfile,
         media_dir: Path,
         health: HealthSource,
+        slot_estimate: SlotEstimate | None = None,
     ) -> None:
         self.jobs = jobs
         self.policy = policy
         self.profile = profile
         self.media_dir = media_dir
         self.health = health
+        self.slot_estimate = slot_estimate
 
     async def submit(self, requester: Requester, ask: Ask) -> Job:
         """Accept the job or raise `Refusal`; a refusal spends nothing."""
@@ -84,6 +91,8 @@ class Submitter:
             job = await self._admit(requester, ask)
         except Refusal as refusal:
             metrics.job_refused(refusal.kind)
+            if refusal.kind is RefusalKind.SERVER_BUSY:
+                raise await self._with_free_slot(requester.guild_id, refusal) from None
             raise
         metrics.job_submitted()
         return job
@@ -120,6 +129,7 @@ class Submitter:
                     upload_limit_bytes=ask.upload_limit_bytes,
                     reply_to_message_id=ask.reply_to_message_id,
                     parent_job_id=ask.parent_job_id,
+                    public_locale=requester.public_locale,
                 ),
                 allowance,
             )
@@ -128,23 +138,24 @@ class Submitter:
                 image.path.unlink(missing_ok=True)  # only the copy made for this attempt
             raise
 
+    async def _with_free_slot(self, guild_id: int, refusal: Refusal) -> Refusal:
+        """A full server's refusal, saying when a slot is likely to free up if that is known."""
+        if self.slot_estimate is None:
+            return refusal
+        active = await self.jobs.active_in_guild(guild_id)
+        free_at = await self.slot_estimate(active, self.jobs.clock.now())
+        if free_at is None:
+            return refusal
+        return guild_full_refusal(len(active), free_at)
+
     def _check_service(self) -> None:
         health = self.health()
         if health.model_available is False:
             raise Refusal(
-                f"The model {self.profile.model} is not available from the video service right "
-                "now, so I can't make videos. The operator has been told.",
+                Text("admission.model_unavailable", model=self.profile.model),
                 RefusalKind.SERVICE_UNAVAILABLE,
             )
         if health.out_of_credits:
-            raise Refusal(
-                "The video service account is out of credits, so I can't make videos right "
-                "now. The moderators have been told.",
-                RefusalKind.SERVICE_UNAVAILABLE,
-            )
+            raise Refusal(Text("admission.out_of_credits"), RefusalKind.SERVICE_UNAVAILABLE)
         if health.key_ok is False:
-            raise Refusal(
-                "The video service is misconfigured on this server (its API key was refused). "
-                "The operator has been told.",
-                RefusalKind.SERVICE_UNAVAILABLE,
-            )
+            raise Refusal(Text("admission.key_refused"), RefusalKind.SERVICE_UNAVAILABLE)

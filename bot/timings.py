@@ -8,10 +8,13 @@ tells members when a video is likely to be ready.
 from __future__ import annotations
 
 from bot.clock import Clock
-from bot.models import Job
+from bot.models import PENDING_AT_PROVIDER, Job
 from bot.schedule import HISTORY_KEEP, PollPlan, expected_ready_seconds, next_check_delay
 from bot.storage import timings as time_rows
 from bot.storage.database import Database
+
+# A full server's first slot is never promised sooner than this.
+SLOT_MARGIN_SECONDS = 60.0
 
 Kind = tuple[str, str, int]  # provider, model, duration in seconds
 
@@ -78,3 +81,23 @@ class PollSchedule:
         """How long a (model, duration) video typically takes once sent to the provider, or
         None while too few have finished to say."""
         return expected_ready_seconds(await self.times.recent(self.provider, model, duration))
+
+    async def expected_ready_at(self, job: Job) -> float | None:
+        """When `job` is likely to be ready, from the typical time of its kind (None while the
+        bot has too few finished jobs of that kind to say, or once the job is past waiting)."""
+        if job.state not in PENDING_AT_PROVIDER:
+            return None
+        typical = await self.expected_ready_seconds(job.model, job.options.duration)
+        if typical is None:
+            return None
+        started = job.submitted_at if job.submitted_at is not None else job.created_at
+        return started + typical
+
+    async def first_free_slot_at(self, jobs: list[Job], now: float) -> float | None:
+        """When the first of `jobs` (a full server's jobs in progress) is likely to be done;
+        None without an estimate for any of them. Never sooner than `SLOT_MARGIN_SECONDS`
+        from `now`: a job past its typical time may still take a while."""
+        estimates = [when for job in jobs if (when := await self.expected_ready_at(job))]
+        if not estimates:
+            return None
+        return max(min(estimates), now + SLOT_MARGIN_SECONDS)

@@ -7,23 +7,34 @@ restart resumes every unfinished job where it stood. One job's failure never sto
 Status checks are cheap I/O and many run at once (`poll_concurrency`), each holding its slot
 only for the provider call; submits and deliveries (uploads, downloads, posts) keep their own
 small bound (`concurrency`), so a burst of finished videos never starves the checks, nor the
-reverse. When to check comes from the learned schedule (bot/timings.py) when one is given.
+reverse. A delivery that must compress its video first lends its slot to other jobs while it
+waits for the encoder (which runs in a child process, under its own bound). When to check
+comes from the learned schedule (bot/timings.py) when one is given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
 from bot import metrics
 from bot.clock import Clock
-from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
+from bot.delivery import (
+    DownloadFailed,
+    TooLargeToUpload,
+    VideoDownloader,
+    provider_link_while_valid,
+    upload_limit,
+)
+from bot.fitting import FitError
+from bot.i18n import Text
 from bot.jobs import JobStore, Lease
 from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, Job, JobState
@@ -40,12 +51,15 @@ from bot.providers.base import (
 )
 from bot.status import outcome_notice, result_text, status_text
 from bot.timings import PollSchedule
+from bot.video_shelf import Prepared, VideoShelf
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
 # Delivery is not bound by the job deadline (the video exists); bound it by attempts instead.
 MAX_DELIVERY_ATTEMPTS = 8
+# Longest wait for one moderator alert: it is only a notice.
+ALERT_TIMEOUT_SECONDS = 30.0
 # A bug or unexpected answer must not retry forever either.
 MAX_UNEXPECTED_ERRORS = 8
 # On shutdown, how long steps in flight may take to finish before they are cancelled.
@@ -60,6 +74,8 @@ OTHER_STEPS = (JobState.QUEUED, JobState.SUCCEEDED)
 # A loop silent this long is stuck (a pass waits at most `idle_wait` between queries, and each
 # query at most the database's 30 s busy timeout).
 STALL_SECONDS = 60.0
+# The largest original downloaded (to keep and compress); a bigger one is posted as its link.
+SOURCE_MAX_BYTES = 1024 * 1024 * 1024
 
 
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
@@ -88,8 +104,9 @@ class Worker:
         provider: VideoProvider,
         presenter: JobPresenter,
         downloader: VideoDownloader,
+        shelf: VideoShelf,
         clock: Clock,
-        upload_limit_bytes: int,
+        upload_limit_cap: int | None,
         status_edit_interval: float,
         concurrency: int,
         poll_concurrency: int | None = None,
@@ -103,8 +120,9 @@ class Worker:
         self.provider = provider
         self.presenter = presenter
         self.downloader = downloader
+        self.shelf = shelf
         self.clock = clock
-        self.upload_limit_bytes = upload_limit_bytes
+        self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
         self.status_edit_interval = status_edit_interval
         self.idle_wait = idle_wait
         # Records a provider-wide problem; returns True when it is news (worth an alert).
@@ -123,6 +141,8 @@ class Worker:
         self._other_slots = asyncio.Semaphore(concurrency)
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._polling: set[int] = set()  # the ids in `_inflight` that are status checks
+        self._holding: set[int] = set()  # the ids in `_inflight` holding one of `_other_slots`
+        self._lent: set[int] = set()  # of those, the ones that lent it while they compress
         self._wake = asyncio.Event()
         self._stopping = False
         self._running = False
@@ -214,7 +234,7 @@ class Worker:
         """Start a step for every due job not already being handled; return the new tasks."""
         now = self.clock.now()
         checks = len(self._polling)
-        others = len(self._inflight) - checks
+        others = len(self._inflight) - checks - len(self._lent)
         started = self._start(
             await self._due(now, POLLING, self._poll_concurrency * TASKS_PER_POLL_SLOT - checks)
         )
@@ -285,8 +305,14 @@ class Worker:
             if job.state in POLLING:
                 await self.step(job)  # holds a check slot around its provider call only
             else:
-                async with self._other_slots:
+                await self._other_slots.acquire()
+                self._holding.add(job.id)
+                try:
                     await self.step(job)
+                finally:
+                    if job.id in self._holding:  # not while lent (see `_slot_lent`)
+                        self._holding.discard(job.id)
+                        self._other_slots.release()
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -423,7 +449,9 @@ class Worker:
                 # downloads and posts, so this check's slot is not held by a download.
             return
         if status.state == "failed":
-            await self._fail(job, "generation_failed", _sentence(status.failure_reason))
+            reason = status.failure_reason
+            # No reason given: stored empty, so members read "gave no reason" in their language.
+            await self._fail(job, "generation_failed", _sentence(reason) if reason else "")
             return
         state = JobState.RUNNING if status.state == "processing" else job.state
         next_at = retry_at(job, now + await self._next_check_delay(job, now, job.polls + 1))
@@ -465,14 +493,15 @@ class Worker:
                 await self._delivered(job, *existing)
                 return
         await self.jobs.mark_delivery_started(job)
-        limit = min(self.upload_limit_bytes, job.upload_limit_bytes or self.upload_limit_bytes)
-        video: Path | None = None
-        try:
+        # After a restart mid-delivery the kept copy is used again, not downloaded again.
+        source = self.shelf.kept(job)
+        if source is None:
             try:
-                download = await self.downloader.fetch(job.result_url, limit)
-                video = download.path
-            except TooLargeToUpload:
-                video = None
+                source = await self._download_and_keep(job)
+            except OSError as error:  # e.g. the disk is full: the link still works
+                log.warning(
+                    "job %s: could not keep the video (%s); posting the link", job.id, error
+                )
             except DownloadFailed as error:
                 gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
                 if not gave_up:
@@ -481,23 +510,91 @@ class Worker:
                 log.warning(
                     "job %s: could not download the video (%s); posting the link", job.id, error
                 )
-            await self._post(job, video)
+        prepared = await self._prepare(job, source) if source is not None else None
+        try:
+            await self._post(job, prepared)
         finally:
-            if video is not None:
-                video.unlink(missing_ok=True)
+            if prepared is not None:
+                self.shelf.release(prepared)
 
-    async def _post(self, job: Job, video: Path | None) -> None:
+    async def _download_and_keep(self, job: Job) -> Path | None:
+        """Download the original onto the shelf; None if it is too big to take at all."""
         assert job.result_url is not None
         try:
-            if video is not None:
+            download = await self.downloader.fetch(job.result_url, SOURCE_MAX_BYTES)
+        except TooLargeToUpload:
+            log.warning(
+                "job %s: the video is over %d bytes; posting the link", job.id, SOURCE_MAX_BYTES
+            )
+            return None
+        kept = self.shelf.keep(job.id, download.path)
+        await self.jobs.record_kept_video(job, kept, download.size)
+        return kept
+
+    async def _prepare(self, job: Job, source: Path) -> Prepared | None:
+        """The file to upload within the job's limit; None (post the link) if it cannot be."""
+        limit = upload_limit(job.upload_limit_bytes, self.upload_limit_cap)
+        if not self.shelf.needs_fitting(source, limit):
+            return await self.shelf.prepare(source, limit)
+        await self._show_compressing(job)
+        try:
+            async with self._slot_lent(job.id):
+                return await self.shelf.prepare(source, limit)
+        except (FitError, OSError) as error:
+            log.warning(
+                "job %s: could not compress the video to fit %d bytes (%s); posting the link",
+                job.id,
+                limit,
+                error,
+            )
+            return None
+
+    @contextlib.asynccontextmanager
+    async def _slot_lent(self, job_id: int) -> AsyncIterator[None]:
+        """Let other jobs use this delivery's slot while it waits for the encoder."""
+        if job_id not in self._holding:
+            yield  # run outside the loop's bound (a direct `step`): nothing to lend
+            return
+        self._holding.discard(job_id)
+        self._lent.add(job_id)
+        self._other_slots.release()
+        self._wake.set()  # room for another step now
+        try:
+            yield
+        finally:
+            self._lent.discard(job_id)
+            await self._other_slots.acquire()  # cancelled here (stopping): nothing held
+            self._holding.add(job_id)
+
+    async def _show_compressing(self, job: Job) -> None:
+        """Say the video is being compressed (one edit, whatever the throttle)."""
+        text = status_text(job, self.provider.profile, compressing=True)
+        if text == job.status_text:
+            return
+        try:
+            message_id = await self.presenter.show_status(job, text)
+        except DeliveryError as error:
+            log.warning("job %s: status update failed: %s", job.id, error)
+            return
+        await self.jobs.record_status(job, message_id, text)
+
+    async def _post(self, job: Job, prepared: Prepared | None) -> None:
+        assert job.result_url is not None
+        try:
+            if prepared is not None:
                 try:
-                    message_id = await self.presenter.post_result(
-                        job, video, result_text(job, None)
-                    )
-                    await self._delivered(job, message_id, "file")
+                    await self._post_file(job, prepared)
                     return
                 except UploadTooLarge:
                     log.info("job %s: the platform refused the file as too large", job.id)
+                except DeliveryError as error:
+                    if not error.permanent:
+                        raise
+                    # Refused for good with the file (e.g. a button it would not take): the
+                    # link may still go through, and the member gets their video either way.
+                    log.warning(
+                        "job %s: the file post was refused (%s); posting the link", job.id, error
+                    )
             message_id = await self.presenter.post_result(
                 job, None, result_text(job, job.result_url)
             )
@@ -513,10 +610,24 @@ class Worker:
                 return
             await self._retry_later(job, error)
 
-    async def _delivered(self, job: Job, message_id: int, delivery: str) -> None:
+    async def _post_file(self, job: Job, prepared: Prepared) -> None:
+        full_quality = None
+        if prepared.compressed:
+            full_quality = provider_link_while_valid(job, self.clock.now())
+        text = result_text(
+            job, None, compressed=prepared.compressed, full_quality=full_quality is not None
+        )
+        message_id = await self.presenter.post_result(
+            job, prepared.path, text, full_quality_url=full_quality
+        )
+        await self._delivered(job, message_id, "fitted" if prepared.compressed else "file")
+
+    async def _delivered(self, job: Job, message_id: int, kind: str) -> None:
+        """Record the post; `kind` is "file", "fitted" (a compressed file) or "link"."""
+        delivery = "link" if kind == "link" else "file"  # what the job records
         if await self.jobs.record_delivered(job, message_id, delivery):
-            metrics.delivered(delivery)
-            log.info("job %s delivered as %s (message %s)", job.id, delivery, message_id)
+            metrics.delivered(kind)
+            log.info("job %s delivered as %s (message %s)", job.id, kind, message_id)
             await self._refresh_status(await self._reload(job), force=True)
 
     # -- outcomes -----------------------------------------------------------------------------
@@ -531,15 +642,21 @@ class Worker:
     async def _reject(self, job: Job, error: JobRejectedError) -> None:
         if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):
             await self._provider_unusable(job, error)
-        await self._fail(job, error.code or "rejected", error.user_message)
+        await self._fail(job, _rejection_code(error), error.user_message)
 
     async def _provider_unusable(self, job: Job, error: JobRejectedError) -> None:
         """Stop accepting jobs that would fail the same way, and tell the moderators once."""
         out_of_credits = isinstance(error, ProviderOutOfCreditsError)
+        code = self.scrub(error.code or "?")
         problem = (
             "the video service account is out of credits"
             if out_of_credits
-            else f"the video service refused the API key ({error.code})"
+            else f"the video service refused the API key ({code})"
+        )
+        alert = (
+            Text("alerts.paused_credits")
+            if out_of_credits
+            else Text("alerts.paused_key", code=code)
         )
         log.error("job %s: %s", job.id, problem)
         if self.on_provider_unusable is not None and self.on_provider_unusable(
@@ -551,13 +668,9 @@ class Worker:
             )
         ):
             try:
-                await self.presenter.alert_moderators(
-                    self.scrub(
-                        f"⚠️ Video generation is paused: {problem}. New /sora requests are "
-                        "refused until it is fixed (checked again every 10 minutes)."
-                    )
-                )
-            except DeliveryError as alert_error:
+                async with asyncio.timeout(ALERT_TIMEOUT_SECONDS):
+                    await self.presenter.alert_moderators(alert)
+            except Exception as alert_error:  # a notice: the job's own failure goes on
                 log.warning("could not alert the moderators: %s", alert_error)
 
     async def _fail(self, job: Job, code: str, message: str) -> None:
@@ -589,7 +702,10 @@ class Worker:
 
     async def _refresh_status(self, job: Job, force: bool = False) -> Job:
         """Edit the status message if its text changed and the throttle allows."""
-        text = status_text(job, self.provider.profile)
+        expected = await self.schedule.expected_ready_at(job) if self.schedule else None
+        if expected is not None and expected <= self.clock.now():
+            expected = None  # late: "expected 3 minutes ago" would help nobody
+        text = status_text(job, self.provider.profile, expected_ready_at=expected)
         if text == job.status_text and job.status_message_id is not None:
             return job
         now = self.clock.now()
@@ -612,6 +728,16 @@ class Worker:
         return fresh
 
 
-def _sentence(reason: str | None) -> str:
-    text = (reason or "The video service gave no reason.").strip()
+def _sentence(reason: str) -> str:
+    text = reason.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _rejection_code(error: JobRejectedError) -> str:
+    """The code a refused job is failed with; the bot's own codes are said in each language
+    (bot/status.py), anything else quotes the service."""
+    if isinstance(error, ProviderMisconfiguredError):
+        return "provider_misconfigured"
+    if isinstance(error, ProviderOutOfCreditsError):
+        return "insufficient_credits"
+    return error.code or "rejected"

@@ -20,10 +20,10 @@ RESULTS_COG = "Results"
 
 
 class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rerun:(?P<job>\d+)"):
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, locale: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Re-run",
+                label=i18n.render(Text("results.button.rerun"), locale),
                 emoji=RERUN_EMOJI,
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"sora:rerun:{job_id}",
@@ -68,10 +68,10 @@ class RemixButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rem
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, locale: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Delete",
+                label=i18n.render(Text("results.button.delete"), locale),
                 emoji="🗑️",
                 style=discord.ButtonStyle.danger,
                 custom_id=f"sora:delete:{job_id}",
@@ -96,10 +96,10 @@ class ConfirmDeleteButton(
 ):
     """On the private question: remove the video (`post` is the post whose Delete was pressed)."""
 
-    def __init__(self, job_id: int, post_id: int) -> None:
+    def __init__(self, job_id: int, post_id: int, locale: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Delete it",
+                label=i18n.render(Text("results.button.delete_it"), locale),
                 style=discord.ButtonStyle.danger,
                 custom_id=f"sora:delete-yes:{job_id}:{post_id}",
             )
@@ -122,10 +122,10 @@ class ConfirmDeleteButton(
 class KeepVideoButton(
     discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete-no:(?P<job>\d+)"
 ):
-    def __init__(self, job_id: int) -> None:
+    def __init__(self, job_id: int, locale: str | None = None) -> None:
         super().__init__(
             discord.ui.Button(
-                label="Keep it",
+                label=i18n.render(Text("results.button.keep_it"), locale),
                 style=discord.ButtonStyle.secondary,
                 custom_id=f"sora:delete-no:{job_id}",
             )
@@ -140,30 +140,46 @@ class KeepVideoButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         await interaction.response.edit_message(
-            content=f"Kept the video of job #{self.job_id}.", view=None
+            content=i18n.render(
+                Text("results.delete.kept", job=self.job_id), interaction.locale.value
+            ),
+            view=None,
         )
 
 
-def delete_question_view(job_id: int, post_id: int) -> discord.ui.View:
+def delete_question_view(job_id: int, post_id: int, locale: str | None) -> discord.ui.View:
+    """The private question's buttons, in the language of the member who asked."""
     view = discord.ui.View(timeout=None)
-    view.add_item(ConfirmDeleteButton(job_id, post_id))
-    view.add_item(KeepVideoButton(job_id))
+    view.add_item(ConfirmDeleteButton(job_id, post_id, locale))
+    view.add_item(KeepVideoButton(job_id, locale))
     return view
 
 
-def result_view(job_id: int, locale: str | None = None) -> discord.ui.View:
-    """The buttons under a result; `locale` is the language of the server's public posts."""
+def result_view(
+    job_id: int, locale: str | None = None, *, full_quality_url: str | None = None
+) -> discord.ui.View:
+    """The buttons under a result; `locale` is the language of the server's public posts.
+    With `full_quality_url` (a compressed video), a link button opens the original."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RerunButton(job_id))
+    view.add_item(RerunButton(job_id, locale))
     view.add_item(RemixButton(job_id, locale))
-    view.add_item(DeleteButton(job_id))
+    view.add_item(DeleteButton(job_id, locale))
+    if full_quality_url is not None and _usable_link(full_quality_url):
+        view.add_item(
+            discord.ui.Button(
+                label=i18n.render(Text("fit.button.full_quality"), locale),
+                style=discord.ButtonStyle.link,
+                url=full_quality_url,
+            )
+        )
     return view
 
 
-def rerun_view(job_id: int) -> discord.ui.View:
-    """Only the plain Re-run button (offered when a video cannot be edited in a form)."""
+def rerun_view(job_id: int, locale: str | None) -> discord.ui.View:
+    """Only the plain Re-run button (offered privately when a video cannot be edited in a
+    form), in the member's language."""
     view = discord.ui.View(timeout=None)
-    view.add_item(RerunButton(job_id))
+    view.add_item(RerunButton(job_id, locale))
     return view
 
 
@@ -185,3 +201,11 @@ def _results_cog(interaction: discord.Interaction) -> Any:
     cog = interaction.client.get_cog(RESULTS_COG)  # type: ignore[attr-defined]
     assert cog is not None, "the results extension is not loaded"
     return cog
+
+
+# Discord refuses a link button whose address is not http(s) or longer than this.
+LINK_BUTTON_URL_CHARS = 512
+
+
+def _usable_link(url: str) -> bool:
+    return url.startswith(("https://", "http://")) and len(url) <= LINK_BUTTON_URL_CHARS

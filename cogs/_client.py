@@ -16,13 +16,17 @@ from bot.command_sync import SyncRecords, payload_hash, sync_target
 from bot.delivery import VideoDownloader
 from bot.deployment import COMMAND_SYNC_LOCK
 from bot.errors import Refusal
+from bot.fitting import VideoFitter
+from bot.i18n import Text
 from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot, read_snapshot
 from bot.retention import prune_references
 from bot.services import Services
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from cogs._presenter import DiscordPresenter
 from cogs._replies import refuse, send_ephemeral
+from cogs._translator import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +44,19 @@ class SoraTree(app_commands.CommandTree):
         if isinstance(cause, Refusal):
             await refuse(interaction, cause)  # an answer, not a failure: nothing to log
             return
-        if isinstance(error, app_commands.CheckFailure):
-            message = str(error) or "You can't use this command here."
+        message: Text | str
+        if isinstance(error, app_commands.NoPrivateMessage) or (
+            isinstance(error, app_commands.CheckFailure) and not str(error)
+        ):
+            message = Text("common.error.not_here")
+        elif isinstance(error, app_commands.CheckFailure):
+            message = str(error)
         else:
             log.error(
                 "command %s failed", getattr(interaction.command, "name", "?"), exc_info=error
             )
             # Always true, even if the error came after the job was accepted.
-            message = (
-                "Something went wrong on my side. Please try again; you are only ever "
-                "charged for videos you receive."
-            )
+            message = Text("common.error.unexpected")
         await send_ephemeral(interaction, message)
 
 
@@ -71,13 +77,22 @@ class SoraBot(commands.Bot):
         self.downloader = VideoDownloader(
             services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
         )
+        # One fitter for the whole bot: its bound on encodes at once is the machine's.
+        fitter = VideoFitter(
+            concurrency=settings.transcode_concurrency,
+            timeout_seconds=settings.transcode_timeout_seconds,
+        )
+        self.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
         self.presenter = DiscordPresenter(
             self,
             jobs=services.jobs,
             profile=services.profile,
             downloader=self.downloader,
-            upload_limit_bytes=settings.upload_limit_bytes,
+            shelf=self.shelf,
+            clock=services.clock,
+            upload_limit_cap=settings.upload_limit_cap_bytes,
             alert_channel_id=settings.quota_log_channel_id,
+            languages=services.languages,
             on_handed_over=self._wake_worker,
         )
         self._background: list[asyncio.Task[None]] = []
@@ -91,13 +106,16 @@ class SoraBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.services.attach_alerts(self.presenter.alert_moderators)
+        # Before the sync: the synced commands carry every catalog's translations.
+        await self.tree.set_translator(CatalogTranslator())
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
             presenter=self.presenter,
             downloader=self.downloader,
+            shelf=self.shelf,
             clock=self.services.clock,
-            upload_limit_bytes=settings.upload_limit_bytes,
+            upload_limit_cap=settings.upload_limit_cap_bytes,
             status_edit_interval=settings.status_edit_interval_seconds,
             concurrency=settings.worker_concurrency,
             poll_concurrency=settings.poll_concurrency,
@@ -109,6 +127,9 @@ class SoraBot(commands.Bot):
         leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
         if leftovers:
             log.info("removed %d partial download(s) left by an earlier run", leftovers)
+        stopped_encodes = await asyncio.to_thread(self.shelf.clear_leftovers)
+        if stopped_encodes:
+            log.info("removed %d unfinished compression(s) left by an earlier run", stopped_encodes)
         async with self.services.db.deployment_lock(*COMMAND_SYNC_LOCK, wait=True):
             # One process at a time: the next one finds the commands already synced.
             await self._sync_commands()
@@ -172,7 +193,8 @@ class SoraBot(commands.Bot):
             await self.services.check_provider()
 
     async def _sweep_media(self) -> None:
-        """Bound the kept reference images (see README: re-runs), now and every few hours."""
+        """Bound the kept reference images (see README: re-runs) and videos (/sora-show), now
+        and every few hours."""
         settings = self.services.settings
         duties = self.services.duties
         while True:
@@ -189,7 +211,27 @@ class SoraBot(commands.Bot):
                 )
             except Exception:
                 log.exception("reference image sweep failed; trying again later")
+            try:
+                delivering = await self.services.jobs.video_paths_in_use()
+                await asyncio.to_thread(
+                    self.shelf.prune,
+                    max_age_seconds=settings.video_retention_days * 86_400,
+                    max_total_bytes=settings.video_max_bytes,
+                    protected=delivering,
+                )
+            except Exception:
+                log.exception("kept video sweep failed; trying again later")
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Remember each member's client language, for direct messages later (a write only
+        when it changed)."""
+        try:
+            await self.services.languages.remember_member(
+                interaction.user.id, interaction.locale.value
+            )
+        except Exception:
+            log.exception("could not remember member %s's language", interaction.user.id)
 
     async def on_ready(self) -> None:
         log.info(

@@ -8,6 +8,7 @@ import logging
 
 import discord
 
+from bot.languages import Languages
 from bot.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
 from bot.moderation import Actor
 from bot.submission import Requester
@@ -21,20 +22,37 @@ def role_ids_of(user: discord.abc.User | discord.Member) -> tuple[int, ...]:
     return tuple(role.id for role in getattr(user, "roles", ()))
 
 
-def requester_of(interaction: discord.Interaction) -> Requester:
-    """The member asking for a video, with the roles their allowance depends on."""
+def upload_limit_of(interaction: discord.Interaction) -> int | None:
+    """The upload limit Discord reports for the interaction's server (its boosts included)."""
+    limit = getattr(interaction, "filesize_limit", None)
+    return int(limit) if limit else None
+
+
+async def requester_of(interaction: discord.Interaction, languages: Languages) -> Requester:
+    """The member asking for a video, with the roles their allowance depends on and the
+    language the server's public messages about the job are written in."""
     assert interaction.guild_id is not None  # the commands and buttons are guild-only
+    community = interaction.guild_locale.value if interaction.guild_locale else None
     return Requester(
         guild_id=interaction.guild_id,
         user_id=interaction.user.id,
         role_ids=role_ids_of(interaction.user),
+        public_locale=await languages.public_locale(interaction.guild_id, community),
     )
 
 
-def requester_of_reaction(payload: discord.RawReactionActionEvent) -> Requester:
+async def requester_of_reaction(
+    payload: discord.RawReactionActionEvent, guild: discord.Guild | None, languages: Languages
+) -> Requester:
+    """The same for a 🔁 reaction: no interaction, so the community locale is the cached
+    guild's (English if the guild is not cached)."""
     assert payload.guild_id is not None
+    community = guild.preferred_locale.value if guild is not None else None
     return Requester(
-        payload.guild_id, payload.user_id, role_ids_of(payload.member) if payload.member else ()
+        payload.guild_id,
+        payload.user_id,
+        role_ids_of(payload.member) if payload.member else (),
+        public_locale=await languages.public_locale(payload.guild_id, community),
     )
 
 

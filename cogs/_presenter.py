@@ -10,22 +10,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import discord
 
-from bot.delivery import DownloadFailed, TooLargeToUpload, VideoDownloader
+from bot import i18n
+from bot.clock import Clock
+from bot.delivery import (
+    DownloadFailed,
+    TooLargeToUpload,
+    VideoDownloader,
+    provider_link_while_valid,
+    upload_limit,
+)
 from bot.errors import Refusal
+from bot.fitting import FitError
+from bot.i18n import Text
 from bot.jobs import JobStore
+from bot.languages import Languages
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
 from bot.providers.profiles import ModelProfile
-from bot.status import result_text, settings_line, status_text
+from bot.status import compressed_note, result_text, settings_line, status_text
+from bot.video_shelf import Prepared, VideoShelf
 from cogs._buttons import RERUN_EMOJI, result_view
 from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
+
+# How long /sora-show waits for a free encoder before it offers the link instead.
+SHOW_ENCODER_WAIT = 60.0
+# What a call to Discord can end with: an answer refusing it, or no answer at all.
+CALL_ERRORS = (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError)
 
 HISTORY_SCAN = 200
 SEARCH_MARGIN_SECONDS = 60
@@ -37,7 +53,7 @@ async def messageable(client: discord.Client, channel_id: int) -> discord.abc.Me
     if channel is None:
         try:
             channel = await client.fetch_channel(channel_id)
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
     if not isinstance(channel, discord.abc.Messageable):
         raise DeliveryError(f"channel {channel_id} cannot hold messages", permanent=True)
@@ -60,11 +76,8 @@ def status_nonce(job: Job) -> str:
     return _nonce(job, f"s{job.status_message_id or 0}")
 
 
-def not_posted_yet(job_id: int) -> str:
-    return (
-        f"Job #{job_id} is accepted, but Discord did not take its status message yet. I'll keep "
-        "trying in this channel and mention you when the video is ready."
-    )
+def not_posted_yet(job_id: int) -> Text:
+    return Text("sora.not_posted_yet", job=job_id)
 
 
 @dataclass(frozen=True)
@@ -83,16 +96,22 @@ class DiscordPresenter:
         jobs: JobStore,
         profile: ModelProfile,
         downloader: VideoDownloader,
-        upload_limit_bytes: int,
+        shelf: VideoShelf,
+        clock: Clock,
+        upload_limit_cap: int | None,
         alert_channel_id: int | None = None,
+        languages: Languages | None = None,
         on_handed_over: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
         self.jobs = jobs
         self.profile = profile
         self.downloader = downloader
-        self.upload_limit_bytes = upload_limit_bytes
+        self.shelf = shelf
+        self.clock = clock
+        self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
         self.alert_channel_id = alert_channel_id
+        self.languages = languages  # for the alert channel's server language
         self.on_handed_over = on_handed_over  # wakes the worker for a job just handed over
         self._reactions: set[asyncio.Task[None]] = set()  # kept until done (see post_result)
 
@@ -172,7 +191,7 @@ class DiscordPresenter:
                 return job.status_message_id
             except discord.NotFound:
                 log.info("job %s: status message was deleted; posting a new one", job.id)
-            except discord.HTTPException as error:
+            except CALL_ERRORS as error:
                 raise _delivery_error(error) from None
         reference = reply_to(job, job.reply_to_message_id)
         try:
@@ -182,7 +201,7 @@ class DiscordPresenter:
                 reference=reference,  # type: ignore[arg-type]
                 nonce=status_nonce(job),
             )
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
         return message.id
 
@@ -202,12 +221,14 @@ class DiscordPresenter:
                 if message.author.id == self.client.user.id and message.content.startswith(
                     expected
                 ):
-                    return message.id, "file" if message.attachments else "link"
-        except discord.HTTPException as error:
+                    return message.id, _delivery_of(message, expected)
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
         return None
 
-    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+    async def post_result(
+        self, job: Job, video: Path | None, text: str, *, full_quality_url: str | None = None
+    ) -> int:
         channel = await self._channel(job.channel_id)
         reference = reply_to(job, job.status_message_id)
         file = discord.File(video, filename=f"sora-job-{job.id}.mp4") if video else None
@@ -218,10 +239,12 @@ class DiscordPresenter:
                 allowed_mentions=only_requester(job),
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "result"),
-                view=result_view(job.id),
+                view=result_view(job.id, job.public_locale, full_quality_url=full_quality_url),
             )
-        except discord.HTTPException as error:
-            if error.status == 413 or error.code == 40005:
+        except CALL_ERRORS as error:
+            if isinstance(error, discord.HTTPException) and (
+                error.status == 413 or error.code == 40005
+            ):
                 raise UploadTooLarge() from None
             raise _delivery_error(error) from None
         # Not awaited: the worker records the delivery when this returns, and until then a
@@ -232,13 +255,20 @@ class DiscordPresenter:
         task.add_done_callback(self._reactions.discard)
         return message.id
 
-    async def alert_moderators(self, text: str) -> None:
+    async def alert_moderators(self, text: Text) -> None:
         if self.alert_channel_id is None:
             return  # the log already has it at ERROR level
         channel = await self._channel(self.alert_channel_id)
+        # The log channel is public: its server's language.
+        guild = getattr(channel, "guild", None)
+        language = (
+            await self.languages.public_locale(guild.id, guild.preferred_locale.value)
+            if guild is not None and self.languages is not None
+            else None
+        )
         try:
-            await channel.send(text, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as error:
+            await channel.send(i18n.render(text, language), allowed_mentions=NO_PINGS)
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
 
     async def notify_requester(self, job: Job, text: str) -> None:
@@ -251,29 +281,80 @@ class DiscordPresenter:
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "end"),
             )
-        except discord.HTTPException as error:
+        except CALL_ERRORS as error:
             raise _delivery_error(error) from None
 
     # -- after delivery -----------------------------------------------------------------------
 
-    async def repost_result(self, job: Job, channel: discord.abc.Messageable) -> discord.Message:
-        """Post a delivered video again (/sora-show); `Refusal` if it is no longer available."""
-        text = f"Job #{job.id} by <@{job.user_id}>: {settings_line(job, self.profile)}"
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS, "view": result_view(job.id)}
-        path = await self._fetch_video(job)
+    async def repost_result(
+        self, job: Job, channel: discord.abc.Messageable, reported_limit: int | None
+    ) -> discord.Message:
+        """Post a delivered video again (/sora-show) within the upload limit Discord reported
+        where it was asked for; `Refusal` if the video is no longer available."""
+        text = i18n.render(
+            Text(
+                "results.show.caption",
+                job=job.id,
+                user=f"<@{job.user_id}>",
+                settings=settings_line(job, self.profile),
+            ),
+            job.public_locale,
+        )
+        limit = upload_limit(reported_limit, self.upload_limit_cap)
+        link = provider_link_while_valid(job, self.clock.now())
+        prepared, downloaded = await self._showable_video(job, limit)
         try:
-            if path is None:
-                if not job.result_url:
-                    raise Refusal(f"The video of job #{job.id} is no longer available.")
-                return await channel.send(f"{text}\n{job.result_url}", **kwargs)
+            if prepared is not None:
+                if prepared.compressed:
+                    text += "\n" + compressed_note(link is not None, job.public_locale)
+                try:
+                    return await channel.send(
+                        text,
+                        file=discord.File(prepared.path, filename=f"sora-job-{job.id}.mp4"),
+                        allowed_mentions=NO_PINGS,
+                        view=result_view(
+                            job.id,
+                            job.public_locale,
+                            full_quality_url=link if prepared.compressed else None,
+                        ),
+                    )
+                except discord.HTTPException as error:
+                    if error.status != 413 and error.code != 40005:
+                        raise
+                    log.info("job %s: Discord refused the repost as too large", job.id)
+            link = link or job.result_url  # an old link may still work: better than nothing
+            if not link:
+                raise Refusal(Text("results.show.unavailable", job=job.id))
             return await channel.send(
-                text, file=discord.File(path, filename=f"sora-job-{job.id}.mp4"), **kwargs
+                f"{text}\n{link}",
+                allowed_mentions=NO_PINGS,
+                view=result_view(job.id, job.public_locale),
             )
         finally:
-            if path is not None:
-                path.unlink(missing_ok=True)
+            # What was made or downloaded for this post goes; the kept copy stays.
+            if prepared is not None:
+                self.shelf.release(prepared)
+            if downloaded is not None:
+                downloaded.unlink(missing_ok=True)
 
-    async def _fetch_video(self, job: Job) -> Path | None:
+    async def _showable_video(self, job: Job, limit: int) -> tuple[Prepared | None, Path | None]:
+        """The video within `limit`: the bot's kept copy (compressed if needed), else the
+        original post's file or the provider's link (also returned as a download to remove);
+        no video if only a link can be posted."""
+        kept = self.shelf.kept(job)
+        if kept is not None:
+            try:
+                # A member is waiting on the interaction: don't queue behind every delivery.
+                prepared = await self.shelf.prepare(kept, limit, wait_seconds=SHOW_ENCODER_WAIT)
+                return prepared, None
+            except FitError as error:
+                log.warning("job %s: could not compress the kept video: %s", job.id, error)
+        path = await self._fetch_video(job, limit)
+        if path is None:
+            return None, None
+        return Prepared(path, compressed=False), path
+
+    async def _fetch_video(self, job: Job, limit: int) -> Path | None:
         """The video file, from the original post or the provider's link; None if too big."""
         urls = []
         original = await self._original_attachment_url(job)
@@ -283,15 +364,12 @@ class DiscordPresenter:
             urls.append(job.result_url)
         for url in urls:
             try:
-                return (await self.downloader.fetch(url, self.upload_limit_bytes)).path
+                return (await self.downloader.fetch(url, limit)).path
             except TooLargeToUpload:
                 return None
             except DownloadFailed as error:
                 log.info("job %s: video not available at one source: %s", job.id, error)
-        raise Refusal(
-            f"The video of job #{job.id} is no longer available (the post was deleted and the "
-            "provider's link has expired)."
-        )
+        raise Refusal(Text("results.show.expired", job=job.id))
 
     async def _original_attachment_url(self, job: Job) -> str | None:
         if job.result_message_id is None:
@@ -337,6 +415,13 @@ class DiscordPresenter:
         return posts
 
 
+def _delivery_of(message: discord.Message, head: str) -> str:
+    """How a result found in the channel was delivered: a compressed file carries a note."""
+    if not message.attachments:
+        return "link"
+    return "fitted" if message.content != head else "file"
+
+
 async def _offer_rerun(message: discord.Message) -> None:
     # The reaction makes the re-run visible; the post stands without it if Discord refuses.
     try:
@@ -354,7 +439,10 @@ def reply_to(job: Job, message_id: int | None) -> discord.MessageReference | Non
     )
 
 
-def _delivery_error(error: discord.HTTPException) -> DeliveryError:
+def _delivery_error(error: BaseException) -> DeliveryError:
+    if not isinstance(error, discord.HTTPException):
+        # No answer at all (connection dropped, timed out): worth another try later.
+        return DeliveryError(f"Discord could not be reached: {error!r}", permanent=False)
     permanent = isinstance(error, discord.Forbidden | discord.NotFound) or error.status in (400,)
     return DeliveryError(
         f"Discord answered {error.status} ({error.code}): {error.text}", permanent=permanent

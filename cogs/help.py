@@ -30,7 +30,9 @@ class HelpCog(commands.Cog):
     @app_commands.guild_only()
     async def show_help(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        guide = await guide_for(self.services.moderation, actor_of(interaction))
+        guide = await guide_for(
+            self.services.moderation, actor_of(interaction), interaction.locale.value
+        )
         text = i18n.join(guide_texts(guide), interaction.locale.value)
         for part in split_message(text):
             await interaction.followup.send(part, ephemeral=True, allowed_mentions=NO_PINGS)

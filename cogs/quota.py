@@ -16,9 +16,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.i18n import render
+from bot.languages import server_choices
 from bot.moderation import Actor, Done, ModerationService
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
+from cogs._translator import words
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -26,9 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PERIOD_CHOICES = [
-    app_commands.Choice(name="Day", value="day"),
-    app_commands.Choice(name="Week", value="week"),
-    app_commands.Choice(name="Month", value="month"),
+    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period)
+    for period in ("day", "week", "month")
+]
+LANGUAGE_CHOICES = [
+    app_commands.Choice(name=words(f"common.language.{setting}"), value=setting)
+    for setting in server_choices()
 ]
 
 Limit = app_commands.Range[int, 0, 1000]
@@ -38,18 +44,19 @@ Reason = app_commands.Range[str, 1, 200]
 Term = app_commands.Range[str, 1, 100]
 
 
-Ask = Callable[[Actor], Awaitable["str | Done"]]
+# A question for the service: who asks, and the language they read (for text replies).
+Ask = Callable[[Actor, str], Awaitable["str | Done"]]
 
 
 class QuotaCog(commands.Cog):
     quota = app_commands.Group(
         name="quota",
-        description="Video quotas: see yours; moderators manage everyone's",
+        description=words("quota.cmd.quota"),
         guild_only=True,
     )
     blocklist = app_commands.Group(
         name="blocklist",
-        description="Words and phrases refused in prompts (moderators)",
+        description=words("quota.cmd.blocklist"),
         parent=quota,
     )
 
@@ -61,11 +68,21 @@ class QuotaCog(commands.Cog):
     async def _answer(self, interaction: discord.Interaction, ask: Ask) -> None:
         # Acknowledge first: Discord gives us 3 seconds and the database may be busy.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await ask(actor_of(interaction))  # a `Refusal` is answered by the tree
-        text = result.reply if isinstance(result, Done) else result
+        locale = interaction.locale.value
+        result = await ask(actor_of(interaction), locale)  # a `Refusal` is answered by the tree
+        text = render(result.reply, locale) if isinstance(result, Done) else result
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        if isinstance(result, Done):
-            await self._post_to_log_channel(interaction, result.log_line)
+        if isinstance(result, Done) and self.log_channel_id is not None:
+            await self._post_to_log_channel(
+                interaction, await self._public_line(interaction, result)
+            )
+
+    async def _public_line(self, interaction: discord.Interaction, done: Done) -> str:
+        """The action's log line in the server's language (the channel is public)."""
+        assert interaction.guild_id is not None  # /quota is guild-only
+        community = interaction.guild_locale.value if interaction.guild_locale else None
+        language = await self.bot.services.languages.public_locale(interaction.guild_id, community)
+        return render(done.log_line, language)
 
     async def _post_to_log_channel(self, interaction: discord.Interaction, line: str) -> None:
         """Best effort: the action is done and recorded whatever happens here."""
@@ -88,21 +105,26 @@ class QuotaCog(commands.Cog):
 
     # -- everyone -------------------------------------------------------------------------
 
-    @quota.command(name="view", description="See your videos left, bonus, reset time and jobs")
-    @app_commands.describe(member="Moderators only: whose quota to see")
+    @quota.command(name="view", description=words("quota.cmd.view"))
+    @app_commands.describe(member=words("quota.opt.view.member"))
     async def view(
         self, interaction: discord.Interaction, member: discord.Member | None = None
     ) -> None:
         target = member or interaction.user
         await self._answer(
-            interaction, lambda actor: self.moderation.view(actor, target.id, role_ids_of(target))
+            interaction,
+            lambda actor, locale: self.moderation.view(
+                actor, target.id, role_ids_of(target), locale
+            ),
         )
 
     # -- moderators -----------------------------------------------------------------------
 
-    @quota.command(name="set", description="Moderators: give a member a personal limit")
+    @quota.command(name="set", description=words("quota.cmd.set"))
     @app_commands.describe(
-        member="Whose limit", limit="Videos per period (0 stops them)", reason="Why"
+        member=words("quota.opt.set.member"),
+        limit=words("quota.opt.set.limit"),
+        reason=words("quota.opt.reason"),
     )
     async def set_limit(
         self,
@@ -112,11 +134,12 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.set_limit(actor, member.id, limit, reason)
+            interaction,
+            lambda actor, locale: self.moderation.set_limit(actor, member.id, limit, reason),
         )
 
-    @quota.command(name="clear", description="Moderators: remove a member's personal limit")
-    @app_commands.describe(member="Whose limit", reason="Why")
+    @quota.command(name="clear", description=words("quota.cmd.clear"))
+    @app_commands.describe(member=words("quota.opt.clear.member"), reason=words("quota.opt.reason"))
     async def clear_limit(
         self,
         interaction: discord.Interaction,
@@ -124,12 +147,14 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.clear_limit(actor, member.id, reason)
+            interaction, lambda actor, locale: self.moderation.clear_limit(actor, member.id, reason)
         )
 
-    @quota.command(name="grant", description="Moderators: give (or take) bonus videos that last")
+    @quota.command(name="grant", description=words("quota.cmd.grant"))
     @app_commands.describe(
-        member="Who", amount="Bonus videos to add; negative takes them away", reason="Why"
+        member=words("quota.opt.grant.member"),
+        amount=words("quota.opt.grant.amount"),
+        reason=words("quota.opt.reason"),
     )
     async def grant(
         self,
@@ -139,11 +164,12 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.grant(actor, member.id, amount, reason)
+            interaction,
+            lambda actor, locale: self.moderation.grant(actor, member.id, amount, reason),
         )
 
-    @quota.command(name="reset", description="Moderators: give back what a member used this period")
-    @app_commands.describe(member="Whose usage", reason="Why")
+    @quota.command(name="reset", description=words("quota.cmd.reset"))
+    @app_commands.describe(member=words("quota.opt.reset.member"), reason=words("quota.opt.reason"))
     async def reset(
         self,
         interaction: discord.Interaction,
@@ -151,12 +177,14 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.reset(actor, member.id, reason)
+            interaction, lambda actor, locale: self.moderation.reset(actor, member.id, reason)
         )
 
-    @quota.command(name="default", description="Moderators: set the server's default allowance")
+    @quota.command(name="default", description=words("quota.cmd.default"))
     @app_commands.describe(
-        limit="Videos per member per period", period="How often it resets", reason="Why"
+        limit=words("quota.opt.default.limit"),
+        period=words("quota.opt.default.period"),
+        reason=words("quota.opt.reason"),
     )
     @app_commands.choices(period=PERIOD_CHOICES)
     async def set_default(
@@ -167,12 +195,15 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.set_default(actor, limit, period, reason)
+            interaction,
+            lambda actor, locale: self.moderation.set_default(actor, limit, period, reason),
         )
 
-    @quota.command(name="role", description="Moderators: set a role's allowance")
+    @quota.command(name="role", description=words("quota.cmd.role"))
     @app_commands.describe(
-        role="Which role", limit="Videos per period for its members", reason="Why"
+        role=words("quota.opt.role.role"),
+        limit=words("quota.opt.role.limit"),
+        reason=words("quota.opt.reason"),
     )
     async def set_role(
         self,
@@ -182,11 +213,14 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.set_role(actor, role.id, limit, reason)
+            interaction,
+            lambda actor, locale: self.moderation.set_role(actor, role.id, limit, reason),
         )
 
-    @quota.command(name="role-clear", description="Moderators: remove a role's allowance")
-    @app_commands.describe(role="Which role", reason="Why")
+    @quota.command(name="role-clear", description=words("quota.cmd.role_clear"))
+    @app_commands.describe(
+        role=words("quota.opt.role_clear.role"), reason=words("quota.opt.reason")
+    )
     async def clear_role(
         self,
         interaction: discord.Interaction,
@@ -194,11 +228,11 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.clear_role(actor, role.id, reason)
+            interaction, lambda actor, locale: self.moderation.clear_role(actor, role.id, reason)
         )
 
-    @quota.command(name="block", description="Moderators: stop a member from making videos")
-    @app_commands.describe(member="Who", reason="Why")
+    @quota.command(name="block", description=words("quota.cmd.block"))
+    @app_commands.describe(member=words("quota.opt.block.member"), reason=words("quota.opt.reason"))
     async def block(
         self,
         interaction: discord.Interaction,
@@ -206,11 +240,13 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.block(actor, member.id, reason)
+            interaction, lambda actor, locale: self.moderation.block(actor, member.id, reason)
         )
 
-    @quota.command(name="unblock", description="Moderators: let a blocked member make videos again")
-    @app_commands.describe(member="Who", reason="Why")
+    @quota.command(name="unblock", description=words("quota.cmd.unblock"))
+    @app_commands.describe(
+        member=words("quota.opt.unblock.member"), reason=words("quota.opt.reason")
+    )
     async def unblock(
         self,
         interaction: discord.Interaction,
@@ -218,11 +254,26 @@ class QuotaCog(commands.Cog):
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.unblock(actor, member.id, reason)
+            interaction, lambda actor, locale: self.moderation.unblock(actor, member.id, reason)
         )
 
-    @quota.command(name="log", description="Moderators: recent quota events and actions")
-    @app_commands.describe(member="Only this member's entries", page="Page (1 is the newest)")
+    @quota.command(name="language", description=words("quota.cmd.language"))
+    @app_commands.describe(
+        setting=words("quota.opt.language.setting"), reason=words("quota.opt.reason")
+    )
+    @app_commands.choices(setting=LANGUAGE_CHOICES)
+    async def set_language(
+        self,
+        interaction: discord.Interaction,
+        setting: str,
+        reason: Reason | None = None,
+    ) -> None:
+        await self._answer(
+            interaction, lambda actor, locale: self.moderation.set_language(actor, setting, reason)
+        )
+
+    @quota.command(name="log", description=words("quota.cmd.log"))
+    @app_commands.describe(member=words("quota.opt.log.member"), page=words("quota.opt.log.page"))
     async def show_log(
         self,
         interaction: discord.Interaction,
@@ -230,36 +281,38 @@ class QuotaCog(commands.Cog):
         page: Page = 1,
     ) -> None:
         member_id = member.id if member is not None else None
-        await self._answer(interaction, lambda actor: self.moderation.log(actor, member_id, page))
+        await self._answer(
+            interaction, lambda actor, locale: self.moderation.log(actor, member_id, page, locale)
+        )
 
-    @blocklist.command(
-        name="add", description="Moderators: refuse prompts with this word or phrase"
-    )
+    @blocklist.command(name="add", description=words("quota.cmd.blocklist_add"))
     @app_commands.describe(
-        text="A word or phrase; * at the start or end matches any letters", reason="Why"
+        text=words("quota.opt.blocklist_add.text"), reason=words("quota.opt.reason")
     )
     async def blocklist_add(
         self, interaction: discord.Interaction, text: Term, reason: Reason | None = None
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.blocklist_add(actor, text, reason)
+            interaction, lambda actor, locale: self.moderation.blocklist_add(actor, text, reason)
         )
 
-    @blocklist.command(name="remove", description="Moderators: allow a blocklisted word again")
-    @app_commands.describe(text="The entry, as listed", reason="Why")
+    @blocklist.command(name="remove", description=words("quota.cmd.blocklist_remove"))
+    @app_commands.describe(
+        text=words("quota.opt.blocklist_remove.text"), reason=words("quota.opt.reason")
+    )
     async def blocklist_remove(
         self, interaction: discord.Interaction, text: Term, reason: Reason | None = None
     ) -> None:
         await self._answer(
-            interaction, lambda actor: self.moderation.blocklist_remove(actor, text, reason)
+            interaction, lambda actor, locale: self.moderation.blocklist_remove(actor, text, reason)
         )
 
-    @blocklist.command(
-        name="list", description="Moderators: show the blocklist (hidden by spoilers)"
-    )
-    @app_commands.describe(page="Page")
+    @blocklist.command(name="list", description=words("quota.cmd.blocklist_list"))
+    @app_commands.describe(page=words("quota.opt.blocklist_list.page"))
     async def blocklist_list(self, interaction: discord.Interaction, page: Page = 1) -> None:
-        await self._answer(interaction, lambda actor: self.moderation.blocklist_list(actor, page))
+        await self._answer(
+            interaction, lambda actor, locale: self.moderation.blocklist_list(actor, page, locale)
+        )
 
 
 async def setup(bot: SoraBot) -> None:

@@ -40,9 +40,10 @@ from cogs._buttons import (
     rerun_view,
 )
 from cogs._forms import form_values, open_video_form, submitted_form
-from cogs._members import actor_of, requester_of, requester_of_reaction
+from cogs._members import actor_of, requester_of, requester_of_reaction, upload_limit_of
 from cogs._presenter import not_posted_yet
-from cogs._replies import NO_PINGS, refusals_answered
+from cogs._replies import NO_PINGS, refusals_answered, said
+from cogs._translator import words
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -83,20 +84,32 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         source = await find_job_by_message(self.services.jobs, payload.guild_id, payload.message_id)
         if source is None:
             return  # a reaction on some other message
+        guild = self.bot.get_guild(payload.guild_id)
+        languages = self.services.languages
         try:
-            await self._start_rerun(source, requester_of_reaction(payload))
+            await self._start_rerun(source, await requester_of_reaction(payload, guild, languages))
         except Refusal as refusal:
-            # A reaction has no private reply: the refusal goes by direct message.
-            await self._tell_privately(payload.user_id, f"Re-run of job #{source.id}: {refusal}")
+            # A reaction has no private reply: the refusal goes by direct message, in the
+            # member's last known language.
+            await self._tell_privately(
+                payload.user_id,
+                Text("results.rerun.refused_dm", job=source.id, reason=refusal.reason),
+            )
 
     async def rerun_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         source = await self._job_here(interaction, job_id)
-        job, message = await self._start_rerun(source, requester_of(interaction))
+        requester = await requester_of(interaction, self.services.languages)
+        job, message = await self._start_rerun(
+            source, requester, upload_limit=upload_limit_of(interaction)
+        )
         await interaction.followup.send(
-            f"Re-run accepted as job #{job.id}: {message.jump_url}"
-            if message is not None
-            else not_posted_yet(job.id),
+            said(
+                interaction,
+                Text("results.rerun.accepted", job=job.id, link=message.jump_url)
+                if message is not None
+                else not_posted_yet(job.id),
+            ),
             ephemeral=True,
         )
 
@@ -116,7 +129,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             )
             await interaction.response.send_message(
                 i18n.render(reason, locale),
-                view=rerun_view(source.id),
+                view=rerun_view(source.id, locale),
                 ephemeral=True,
                 allowed_mentions=NO_PINGS,
             )
@@ -146,18 +159,29 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         locale = interaction.locale.value
         choices = read_choices(self.services.profile, form, locale)
         remix = Remix(form.prompt, choices.orientation, choices.duration)
-        job, message = await self._start_rerun(source, requester_of(interaction), remix)
+        requester = await requester_of(interaction, self.services.languages)
+        job, message = await self._start_rerun(
+            source, requester, remix, upload_limit=upload_limit_of(interaction)
+        )
         await interaction.followup.send(
-            i18n.render(Text("iterate.remix.accepted", job=job.id, link=message.jump_url), locale)
-            if message is not None
-            else not_posted_yet(job.id),
+            i18n.render(
+                Text("iterate.remix.accepted", job=job.id, link=message.jump_url)
+                if message is not None
+                else not_posted_yet(job.id),
+                locale,
+            ),
             ephemeral=True,
         )
 
     # -- shared by re-runs --------------------------------------------------------------------
 
     async def _start_rerun(
-        self, source: Job, requester: Requester, remix: Remix | None = None
+        self,
+        source: Job,
+        requester: Requester,
+        remix: Remix | None = None,
+        *,
+        upload_limit: int | None = None,
     ) -> tuple[Job, discord.Message | None]:
         """Accept the re-run and post its status message (None if Discord has not taken it
         yet: the worker will). Raises `Refusal` if it was refused or withdrawn."""
@@ -167,13 +191,11 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             requester,
             image_retention_days=self.services.settings.image_retention_days,
             remix=remix,
+            upload_limit_bytes=upload_limit,
         )
         posted = await self.presenter.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
-            raise Refusal(
-                "I could not post in that channel, so the re-run was not started. "
-                "Nothing was charged."
-            )
+            raise Refusal(Text("results.rerun.not_posted"))
         return job, posted.message
 
     # -- delete -------------------------------------------------------------------------------
@@ -183,16 +205,16 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         job = await self._deletable(interaction, job_id)
         post_id = interaction.message.id if interaction.message is not None else 0
         await interaction.response.send_message(
-            delete_question(job.id), view=delete_question_view(job.id, post_id), ephemeral=True
+            said(interaction, delete_question(job.id)),
+            view=delete_question_view(job.id, post_id, interaction.locale.value),
+            ephemeral=True,
         )
 
     async def _deletable(self, interaction: discord.Interaction, job_id: int) -> Job:
         """The job, if the one who pressed may delete its video (else a `Refusal`)."""
         job = await self._job_here(interaction, job_id)
         if not self.services.moderation.may_manage_video(actor_of(interaction), job):
-            raise Refusal(
-                "Only the member who asked for this video, or a moderator, can delete it."
-            )
+            raise Refusal(Text("results.delete.not_yours"))
         return job
 
     async def delete_confirmed(
@@ -201,25 +223,28 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         job = await self._deletable(interaction, job_id)
         actor = actor_of(interaction)
         await interaction.response.edit_message(
-            content=f"Deleting the video of job #{job.id}…", view=None
+            content=said(interaction, Text("results.delete.deleting", job=job.id)), view=None
         )
         clicked = None
         if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
             clicked = interaction.channel.get_partial_message(post_id)
         if not await self.presenter.delete_result_posts(job, clicked):
             await interaction.edit_original_response(
-                content="Discord refused to delete it; try again."
+                content=said(interaction, Text("results.delete.refused"))
             )
             return
         await self.services.jobs.record_video_removed(
             job, actor.user_id, video_removal_record(actor, job)
         )
+        await asyncio.to_thread(self.bot.shelf.discard, job)  # gone for good: the copy too
         log.info("job %s: video removed by %s", job.id, actor.user_id)
-        await interaction.edit_original_response(content=f"Deleted the video of job #{job.id}.")
+        await interaction.edit_original_response(
+            content=said(interaction, Text("results.delete.done", job=job.id))
+        )
 
     # -- history ------------------------------------------------------------------------------
 
-    @app_commands.command(name="sora-jobs", description="Your recent video jobs on this server")
+    @app_commands.command(name="sora-jobs", description=words("results.jobs.command"))
     @app_commands.guild_only()
     async def sora_jobs(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
@@ -229,52 +254,55 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         )
         if not jobs:
             await interaction.followup.send(
-                "You have no video jobs here yet. Try `/sora`!", ephemeral=True
+                said(interaction, Text("results.jobs.none")), ephemeral=True
             )
             return
-        lines = [f"**Your last {len(jobs)} job(s)**"]
-        lines += [self._job_line(job) for job in jobs]
+        locale = interaction.locale.value
+        lines = [said(interaction, Text("results.jobs.heading", len(jobs)))]
+        lines += [self._job_line(job, locale) for job in jobs]
         await interaction.followup.send("\n".join(lines)[:2000], ephemeral=True)
 
-    def _job_line(self, job: Job) -> str:
+    def _job_line(self, job: Job, locale: str) -> str:
         prompt = job.prompt.replace("\n", " ")
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
+        state = i18n.render(Text(f"results.jobs.state.{job.state.value}"), locale)
         line = (
-            f"{STATE_ICONS[job.state]} **#{job.id}** {job.state.value} · "
-            f"{settings_line(job, self.services.profile)} · <t:{int(job.created_at)}:R>\n"
+            f"{STATE_ICONS[job.state]} **#{job.id}** {state} · "
+            f"{settings_line(job, self.services.profile, locale)} · <t:{int(job.created_at)}:R>\n"
             f"-# {discord.utils.escape_markdown(discord.utils.escape_mentions(prompt))}"
         )
         if job.result_deleted_at is not None:
-            return line + " · video removed"
+            return line + " · " + i18n.render(Text("results.jobs.removed"), locale)
         target = job.result_message_id or job.status_message_id
         if target:
-            line += (
-                f" · [open](https://discord.com/channels/{job.guild_id}/{job.channel_id}/{target})"
-            )
+            link = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{target}"
+            line += " · " + i18n.render(Text("results.jobs.open", link=link), locale)
         return line
 
-    @app_commands.command(name="sora-show", description="Post a finished video again")
-    @app_commands.describe(job="The job number, as shown in /sora-jobs")
+    @app_commands.command(name="sora-show", description=words("results.show.command"))
+    @app_commands.describe(job=words("results.show.option.job"))
+    @app_commands.rename(job=words("results.show.option_name.job"))
     @app_commands.guild_only()
     async def sora_show(self, interaction: discord.Interaction, job: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.services.jobs.get(job)
         if found is None or found.guild_id != interaction.guild_id:
-            raise Refusal(f"There is no job #{job} on this server.")
+            raise Refusal(Text("results.show.no_such_job", job=job))
         if not self.services.moderation.may_manage_video(actor_of(interaction), found):
-            raise Refusal(
-                f"Only the member who asked for job #{job}, or a moderator, can show it again."
-            )
+            raise Refusal(Text("results.show.not_yours", job=job))
         if found.result_deleted_at is not None:
-            raise Refusal(f"The video of job #{job} was removed, so it is not shown again.")
+            raise Refusal(Text("results.show.removed", job=job))
         if found.state is not JobState.DELIVERED:
-            raise Refusal(f"Job #{job} has no video to show (it is {found.state.value}).")
+            state = Text(f"results.jobs.state.{found.state.value}")
+            raise Refusal(Text("results.show.no_video", job=job, state=state))
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
-            raise Refusal("Use this in a text channel or thread.")
-        posted = await self.presenter.repost_result(found, channel)
+            raise Refusal(Text("results.show.not_here"))
+        posted = await self.presenter.repost_result(found, channel, upload_limit_of(interaction))
         await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
-        await interaction.followup.send(f"Posted: {posted.jump_url}", ephemeral=True)
+        await interaction.followup.send(
+            said(interaction, Text("results.show.posted", link=posted.jump_url)), ephemeral=True
+        )
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -282,15 +310,17 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         """The job a button names, if it is still there and belongs to this server."""
         job = await self.services.jobs.get(job_id)
         if job is None or job.guild_id != interaction.guild_id:
-            raise Refusal("That job no longer exists.")
+            raise Refusal(Text("results.job_gone"))
         return job
 
-    async def _tell_privately(self, user_id: int, text: str) -> None:
-        """DM a refusal; if DMs are closed, say nothing rather than spam the channel."""
+    async def _tell_privately(self, user_id: int, text: Text) -> None:
+        """DM a refusal in the member's last known language; if DMs are closed, say nothing
+        rather than spam the channel."""
+        words = i18n.render(text, await self.services.languages.member_locale(user_id))
         try:
             user = self.bot.get_user(user_id) or await self.bot.fetch_user(user_id)
             async with asyncio.timeout(10):
-                await user.send(text, allowed_mentions=discord.AllowedMentions.none())
+                await user.send(words, allowed_mentions=discord.AllowedMentions.none())
         except (discord.HTTPException, TimeoutError):
             log.info("could not DM member %s about a refused re-run", user_id)
 

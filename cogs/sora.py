@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import i18n
 from bot.checks import check_image_size
 from bot.errors import Refusal
 from bot.i18n import Text
@@ -32,10 +33,10 @@ from bot.providers.profiles import ModelProfile
 from bot.submission import Ask, ImageUpload
 from bot.video_form import orientation_for_picture, read_choices
 from cogs._forms import form_values, open_video_form, submitted_form
-from cogs._members import mention_names, requester_of
+from cogs._members import mention_names, requester_of, upload_limit_of
 from cogs._presenter import not_posted_yet
-from cogs._replies import refusals_answered
-from cogs._translator import words
+from cogs._replies import refusals_answered, said
+from cogs._translator import words, words_of
 
 if TYPE_CHECKING:
     from cogs._client import SoraBot
@@ -43,10 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ATTACHMENT_TIMEOUT = 30.0
-NOT_POSTED_WITHDRAWN = (
-    "I can't post messages in this channel, so I did not start the video. Nothing was charged. "
-    "Ask a moderator to check my permissions."
-)
+NOT_POSTED_WITHDRAWN = Text("sora.not_posted_withdrawn")
 ANIMATE_FORM = re.compile(r"sora:animate-form:(?P<message>\d+):(?P<attachment>\d+)")
 
 
@@ -87,7 +85,7 @@ class SoraCog(commands.Cog):
         upload = await self._fetch_image(image) if image is not None else None
         named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
         job = await self.services.submitter.submit(
-            requester_of(interaction),
+            await requester_of(interaction, self.services.languages),
             Ask(
                 prompt=named,
                 orientation=orientation,
@@ -96,7 +94,7 @@ class SoraCog(commands.Cog):
                 toggles=toggles,
                 channel_id=channel.id,
                 upload=upload,
-                upload_limit_bytes=_upload_limit(interaction),
+                upload_limit_bytes=upload_limit_of(interaction),
             ),
         )
         await self._post_and_confirm(interaction, job, channel)
@@ -112,15 +110,16 @@ class SoraCog(commands.Cog):
         message = posted.message
         if message is None:
             await interaction.followup.send(
-                NOT_POSTED_WITHDRAWN if posted.withdrawn else not_posted_yet(job.id),
+                said(
+                    interaction,
+                    NOT_POSTED_WITHDRAWN if posted.withdrawn else not_posted_yet(job.id),
+                ),
                 ephemeral=True,
             )
             return
         try:
             await interaction.followup.send(
-                f"Job #{job.id} accepted: {message.jump_url}\nI'll post the video there and "
-                "mention you when it's ready (usually a few minutes). You are only charged if "
-                "you get a video.",
+                said(interaction, Text("sora.accepted", job=job.id, link=message.jump_url)),
                 ephemeral=True,
             )
         except discord.HTTPException as error:
@@ -179,7 +178,7 @@ class SoraCog(commands.Cog):
             raise Refusal(Text("iterate.animate.gone"))
         upload = await self._fetch_image(attachment)
         job = await self.services.submitter.submit(
-            requester_of(interaction),
+            await requester_of(interaction, self.services.languages),
             Ask(
                 prompt=form.prompt,
                 orientation=choices.orientation,
@@ -187,7 +186,7 @@ class SoraCog(commands.Cog):
                 quality=None,
                 channel_id=channel.id,
                 upload=upload,
-                upload_limit_bytes=_upload_limit(interaction),
+                upload_limit_bytes=upload_limit_of(interaction),
                 reply_to_message_id=message.id,
             ),
         )
@@ -200,9 +199,7 @@ class SoraCog(commands.Cog):
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
                 data = await attachment.read()
         except (TimeoutError, discord.HTTPException):
-            raise Refusal(
-                "I could not download your image from Discord. Please try again."
-            ) from None
+            raise Refusal(Text("sora.image_unreadable")) from None
         return ImageUpload(data=data, filename=attachment.filename, source_url=attachment.url)
 
 
@@ -235,7 +232,7 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
     if interaction.guild_id is None or not isinstance(
         channel, discord.TextChannel | discord.Thread
     ):
-        raise Refusal("Use /sora in a server text channel or thread.")
+        raise Refusal(Text("sora.use_in_channel"))
     perms = interaction.app_permissions
     can_send = (
         perms.send_messages_in_threads
@@ -245,24 +242,18 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
     missing = [
         name
         for name, ok in (
-            ("View Channel", perms.view_channel),
-            ("Send Messages", can_send),
-            ("Attach Files", perms.attach_files),
-            ("Read Message History", perms.read_message_history),
+            ("view_channel", perms.view_channel),
+            ("send_messages", can_send),
+            ("attach_files", perms.attach_files),
+            ("read_message_history", perms.read_message_history),
         )
         if not ok
     ]
     if missing:
-        raise Refusal(
-            f"I'm missing permissions in this channel: {', '.join(missing)}. "
-            "Ask a moderator to grant them."
-        )
+        # Named as Discord names them in the member's language.
+        names = [said(interaction, Text(f"sora.permission.{name}")) for name in missing]
+        raise Refusal(Text("sora.missing_permissions", permissions=", ".join(names)))
     return channel
-
-
-def _upload_limit(interaction: discord.Interaction) -> int | None:
-    limit = getattr(interaction, "filesize_limit", None)
-    return int(limit) if limit else None
 
 
 def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Command:
@@ -278,31 +269,37 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
         _param("duration", int),
         _param("image", discord.Attachment | None, default=None),
     ]
-    descriptions = {
-        "prompt": "What should happen in the video (up to "
-        f"{typed_prompt_limit(profile.prompt_limit):,} characters)",
-        "orientation": "Portrait (vertical) or landscape (horizontal)",
-        "duration": "Length of the video",
-        "image": "Optional reference image: JPEG, PNG or WebP, up to "
-        f"{describe_size(profile.image_max_bytes)}",
+    prompt_limit = f"{typed_prompt_limit(profile.prompt_limit):,}"
+    descriptions: dict[str, app_commands.locale_str | str] = {
+        "prompt": words("sora.option.prompt", limit=prompt_limit),
+        "orientation": words("sora.option.orientation"),
+        "duration": words("sora.option.duration"),
+        "image": words("sora.option.image", size=describe_size(profile.image_max_bytes)),
     }
+    # Option names in the member's language where Discord allows it (lowercase, no spaces).
+    names = {name: words(f"sora.option_name.{name}") for name in descriptions}
     choices: dict[str, list[app_commands.Choice]] = {
         "orientation": [
-            app_commands.Choice(name=o.capitalize(), value=o) for o in profile.orientations
+            app_commands.Choice(name=words(f"sora.choice.{o}"), value=o)
+            for o in profile.orientations
         ],
-        "duration": [app_commands.Choice(name=f"{d} seconds", value=d) for d in profile.durations],
+        "duration": [
+            app_commands.Choice(name=words("sora.choice.seconds", d), value=d)
+            for d in profile.durations
+        ],
     }
     if profile.offers_quality_choice:
         parameters.append(_param("quality", str | None, default=None))
-        default_label = profile.quality_label(profile.default_quality)
-        descriptions["quality"] = f"Quality (default: {default_label})"
+        default_label = _quality_text(profile, profile.default_quality)
+        descriptions["quality"] = words("sora.option.quality", default=default_label)
+        names["quality"] = words("sora.option_name.quality")
         choices["quality"] = [
-            app_commands.Choice(name=profile.quality_label(q) or q, value=q)
+            app_commands.Choice(name=words_of(_quality_text(profile, q)), value=q)
             for q in profile.qualities
         ]
     for toggle in profile.toggles:
         parameters.append(_param(toggle.name, bool | None, default=None))
-        descriptions[toggle.name] = toggle.description
+        descriptions[toggle.name] = _toggle_words(toggle.name, toggle.description)
 
     toggle_names = [toggle.name for toggle in profile.toggles]
 
@@ -318,12 +315,28 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
         )
 
     sora.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-    callback = app_commands.choices(**choices)(app_commands.describe(**descriptions)(sora))
+    callback = app_commands.rename(**names)(
+        app_commands.choices(**choices)(app_commands.describe(**descriptions)(sora))
+    )
     command: app_commands.Command[Any, ..., None] = app_commands.Command(
-        name="sora", description=f"Make a video with {profile.label}", callback=callback
+        name="sora", description=words("sora.command", model=profile.label), callback=callback
     )
     command.guild_only = True
     return command
+
+
+def _quality_text(profile: ModelProfile, quality: str | None) -> Text | str:
+    """A quality's name: translated when the catalogs know it ("High"), else the model's own
+    label ("1080p")."""
+    label = profile.quality_label(quality) or str(quality)
+    key = f"status.quality.{quality}"
+    return Text(key) if i18n.translation(key, i18n.DEFAULT_LOCALE) else label
+
+
+def _toggle_words(name: str, description: str) -> app_commands.locale_str | str:
+    """A model option's description: translated when the catalogs know it."""
+    key = f"sora.toggle.{name}"
+    return words(key) if i18n.translation(key, i18n.DEFAULT_LOCALE) else description
 
 
 def _param(name: str, annotation: Any, default: Any = inspect.Parameter.empty) -> inspect.Parameter:

@@ -138,6 +138,22 @@ async def active_image_paths(conn: Connection) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+async def active_video_paths(conn: Connection) -> list[str]:
+    """Kept videos of jobs still in progress."""
+    rows = await conn.fetch_all(
+        f"SELECT video_path FROM jobs WHERE video_path IS NOT NULL AND state IN ({marks(_ACTIVE)})",
+        _ACTIVE,
+    )
+    return [str(row[0]) for row in rows]
+
+
+async def active_in_guild(conn: Connection, guild_id: int) -> list[Row]:
+    return await conn.fetch_all(
+        f"SELECT * FROM jobs WHERE guild_id = ? AND state IN ({marks(_ACTIVE)}) ORDER BY id",
+        (guild_id, *_ACTIVE),
+    )
+
+
 async def active_for_member(conn: Connection, guild_id: int, user_id: int) -> list[Row]:
     return await conn.fetch_all(
         "SELECT * FROM jobs WHERE guild_id = ? AND user_id = ? "

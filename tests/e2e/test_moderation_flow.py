@@ -67,7 +67,7 @@ async def test_quota_runs_out_and_a_moderator_grants_more(stack: Stack) -> None:
         stack, "quota grant", "admin", member="alice", amount=1, reason="won the contest"
     )
     alice = user_id(stack, "alice")
-    assert granted == f"✅ You granted 1 bonus video(s) to <@{alice}>. Their bonus is now 1."
+    assert granted == f"✅ You granted 1 bonus video to <@{alice}>. Their bonus is now 1."
     ((actor, action, target, reason, ledger_id),) = moderation_actions(stack)
     assert (actor, action, target, reason) == (
         user_id(stack, "admin"),
@@ -95,7 +95,7 @@ async def test_quota_runs_out_and_a_moderator_grants_more(stack: Stack) -> None:
     grant_lines = [line for line in log.splitlines() if "granted" in line]
     assert len(grant_lines) == 1
     assert (
-        f"<@{user_id(stack, 'admin')}> granted 1 bonus video(s) to <@{alice}> — won the contest"
+        f"<@{user_id(stack, 'admin')}> granted 1 bonus video to <@{alice}> — won the contest"
         in grant_lines[0]
     )
     assert f"job #{second}: charged to <@{alice}>" in log
@@ -175,4 +175,42 @@ async def test_a_blocklisted_prompt_is_refused_without_echoing_the_word(stack: S
     job_id = await submit_sora(stack, "alice", prompt="two krakens play chess")
     await stack.wait_finished(job_id)
     assert stack.ledger(job_id) == ["hold", "charge"]
+    stack.assert_clean_log()
+
+
+@pytest.mark.bot_env(QUOTA_LOG_CHANNEL_ID=str(VIDEOS_CHANNEL_ID))
+async def test_moderators_read_their_language_and_the_log_channel_the_servers(
+    stack: Stack,
+) -> None:
+    stack.discord.world.users["admin"].locale = "zh-TW"
+    stack.discord.world.users["bob"].locale = "zh-CN"
+    bob = user_id(stack, "bob")
+    # Private answers follow the moderator's client language...
+    chosen = await command_reply(stack, "quota language", "admin", setting="zh-CN")
+    assert chosen == (
+        "✅ 你已將公開訊息的語言設為「簡體中文（简体中文）」"
+        "（原為：「自動（依伺服器的社群語言）」）。"
+    )
+    assert await command_reply(stack, "quota language", "admin", setting="zh-CN") == (
+        "這裡的公開訊息已經是「簡體中文（简体中文）」。"
+    )
+    granted = await command_reply(stack, "quota grant", "admin", member="bob", amount=2)
+    assert granted == f"✅ 你已給予 <@{bob}> 2 部額外影片。對方目前有 2 部額外影片。"
+    # ...and so do refusals, for a member who is not a moderator.
+    denied = await command_reply(stack, "quota log", "bob")
+    assert denied.startswith("只有管理员可以这样做")
+    view = await command_reply(stack, "quota view", "bob")
+    assert "额外视频：2 个（额度重置时保留）" in view
+    # The log channel speaks the server's language, set to Simplified Chinese above.
+    lines = await stack.wait_for(
+        lambda: [m for m in stack.discord.bot_messages("videos") if "<@" in m.content][:2] or None,
+        "the log channel lines",
+    )
+    admin = user_id(stack, "admin")
+    assert lines[0].content.startswith(f"<@{admin}> 将公开消息的语言设为“简体中文”")
+    # The quota log shows every entry in the reader's language, older English ones included.
+    stack.discord.world.users["admin"].locale = "en-US"
+    log = await command_reply(stack, "quota log", "admin")
+    assert "set the language of public messages to Simplified Chinese (简体中文)" in log
+    assert f"granted 2 bonus videos to <@{bob}>" in log
     stack.assert_clean_log()

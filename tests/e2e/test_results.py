@@ -487,7 +487,7 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
 
     listing = await command_reply(stack, "sora-jobs", "alice")
     lines = listing.splitlines()
-    assert lines[0] == "**Your last 2 job(s)**"
+    assert lines[0] == "**Your last 2 jobs**"
     assert lines[1].startswith(f"❌ **#{failed}** failed")
     assert lines[3].startswith(f"✅ **#{delivered}** delivered")
     assert f"#{bob_job}" not in listing and "bob's own video" not in listing
@@ -524,13 +524,15 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     )
     assert len(stack.bot_posts()) == posts + 1
 
-    # The original post gone by other means (a Discord admin removed it): the provider's
-    # link still serves; once that has expired too, the member is told the video is gone.
+    # The original post gone by other means (a Discord admin removed it) and the provider's
+    # link expired: the bot's own copy serves; once that is gone too (the retention sweep),
+    # the member is told the video is gone.
     stack.discord.store.delete(result)
+    stack.provider.expire_media(stack.provider.created_tasks[0].id)
     await command_reply(stack, "sora-show", "admin", job=delivered)  # a moderator may
     second_repost = stack.bot_posts()[-1]
     assert second_repost.attachments[0].data == result.attachments[0].data
-    stack.provider.expire_media(stack.provider.created_tasks[0].id)
+    (stack.workdir / "data" / "media" / "videos" / f"job-{delivered}.mp4").unlink()
     gone = await command_reply(stack, "sora-show", "alice", job=delivered)
     assert gone.startswith(f"The video of job #{delivered} is no longer available")
     assert len(stack.bot_posts()) == posts + 1  # the original gone, a second repost

@@ -89,10 +89,11 @@ async def test_every_option_type_arrives(shared: Shared) -> None:
     reply = await handle.wait_original()
 
     dana, moderator = sim.user("dana"), sim.role("Moderator")
+    limit = sim.settings.reported_limit_in(sim.channel("videos").id, sim.guild_id)
     expected = (
         f"text=a cat surfing count=3 flag=True who={dana.id}:Member "
         f"role={moderator.id}:Moderator style=slow where={sim.channel('videos').id} "
-        f"locale=en-US limit={sim.settings.interaction_size_limit} "
+        f"locale=en-US limit={limit} "
         f"perms={sim.world.member_permissions(sim.user('carol').id)} "
         f"app={sim.world.member_permissions(sim.bot_user.id)}"
     )
@@ -178,6 +179,36 @@ async def test_upload_above_the_limit_gets_413(shared: Shared) -> None:
         sim.settings.upload_limit = 10 * 1024 * 1024
     assert followups[0].content == "upload failed: 413 40005"
     assert (sim.errors[-1].status, sim.errors[-1].code) == (413, 40005)
+
+
+async def test_a_boosted_guilds_limit_is_reported_and_enforced_per_place(shared: Shared) -> None:
+    sim = shared.sim
+    options = {
+        "text": "t",
+        "count": 1,
+        "flag": False,
+        "who": sim.user("dana").id,
+        "role": sim.role("Moderator").id,
+        "style": "fast",
+    }
+    sim.settings.upload_limits[sim.guild_id] = 50 * 1024 * 1024
+    sim.settings.upload_limits[sim.channel("general").id] = 4096  # a channel held lower
+    try:
+        asked = await sim.invoke("options", user="bob", channel="videos", options=options)
+        assert f"limit={50 * 1024 * 1024} " in (await asked.wait_original()).content
+        small = await sim.invoke("options", user="bob", channel="general", options=options)
+        assert "limit=4096 " in (await small.wait_original()).content
+        big = [("big.mp4", b"\0" * 8192)]
+        refused = await sim.invoke("echo", user="bob", channel="general", attachments=big)
+        assert (await refused.wait_followups(1))[0].content == "upload failed: 413 40005"
+        taken = await sim.invoke("echo", user="bob", channel="videos", attachments=big)
+        assert (await taken.wait_followups(1))[0].content == "echoed big.mp4 8192 bytes"
+        sim.settings.attachment_size_limit = 123  # Discord reporting a wrong limit
+        wrong = await sim.invoke("options", user="bob", channel="videos", options=options)
+        assert "limit=123 " in (await wrong.wait_original()).content
+    finally:
+        sim.settings.upload_limits.clear()
+        sim.settings.attachment_size_limit = None
 
 
 async def test_nonce_deduplicates_and_every_edit_is_kept(shared: Shared) -> None:

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import VideoProvider
@@ -22,6 +23,7 @@ from bot.providers.rivya import RivyaProvider
 from bot.providers.unified import UnifiedProvider
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from tests.support.doubles import FakeClock, RecordingPresenter
 from tests.support.images import PNG
@@ -70,8 +72,9 @@ class Flow:
             provider=provider,
             presenter=self.presenter,
             downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
+            shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
             clock=self.clock,
-            upload_limit_bytes=UPLOAD_LIMIT,
+            upload_limit_cap=UPLOAD_LIMIT,
             status_edit_interval=0,
             concurrency=4,
         )

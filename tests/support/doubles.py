@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.i18n import Text, render
 from bot.models import Job
 from bot.presenter import DeliveryError, UploadTooLarge
 from bot.providers.base import (
@@ -34,6 +35,7 @@ class PostedResult:
     message_id: int
     text: str
     video: bytes | None
+    full_quality_url: str | None = None
 
 
 @dataclass
@@ -43,6 +45,7 @@ class RecordingPresenter:
     upload_limit: int = 10 * 1024 * 1024
     fail_posts: int = 0
     permanent_failure: bool = False
+    refuse_files: bool = False  # every post with a file is refused for good (links go through)
     statuses: dict[int, list[str]] = field(default_factory=dict)
     status_ids: dict[int, int] = field(default_factory=dict)
     results: list[PostedResult] = field(default_factory=list)
@@ -66,22 +69,26 @@ class RecordingPresenter:
                 return result.message_id, "file" if result.video is not None else "link"
         return None
 
-    async def post_result(self, job: Job, video: Path | None, text: str) -> int:
+    async def post_result(
+        self, job: Job, video: Path | None, text: str, *, full_quality_url: str | None = None
+    ) -> int:
         if self.fail_posts:
             self.fail_posts -= 1
             raise DeliveryError("simulated outage", permanent=self.permanent_failure)
+        if self.refuse_files and video is not None:
+            raise DeliveryError("Discord answered 400 (50035): Invalid Form Body", permanent=True)
         data = video.read_bytes() if video is not None else None
         if data is not None and len(data) > self.upload_limit:
             raise UploadTooLarge()
         message_id = self._new_id()
-        self.results.append(PostedResult(job.id, message_id, text, data))
+        self.results.append(PostedResult(job.id, message_id, text, data, full_quality_url))
         return message_id
 
     async def notify_requester(self, job: Job, text: str) -> None:
         self.notices.append((job.id, text))
 
-    async def alert_moderators(self, text: str) -> None:
-        self.alerts.append(text)
+    async def alert_moderators(self, text: Text) -> None:
+        self.alerts.append(render(text, "en"))
 
     def last_status(self, job_id: int) -> str:
         return self.statuses[job_id][-1]

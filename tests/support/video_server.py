@@ -1,4 +1,5 @@
-"""A tiny HTTP server that serves fake videos of a chosen size, for download tests."""
+"""A tiny HTTP server that serves fake videos of a chosen size, and real ones, for download
+tests."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ def fake_video(size: int) -> bytes:
 
 
 @asynccontextmanager
-async def video_server() -> AsyncIterator[str]:
-    """Serve `GET /video/<size>` (streamed, with Content-Length) and `/gone` (404)."""
+async def video_server(files: dict[str, bytes] | None = None) -> AsyncIterator[str]:
+    """Serve `GET /video/<size>` (streamed, with Content-Length), `/gone` (404), and
+    `/file/<name>`: the bytes `files[name]` (put real videos in `files`, also later)."""
+    served = files if files is not None else {}
 
     async def video(request: web.Request) -> web.StreamResponse:
         data = fake_video(int(request.match_info["size"]))
@@ -30,9 +33,16 @@ async def video_server() -> AsyncIterator[str]:
     async def gone(_request: web.Request) -> web.Response:
         return web.Response(status=404, text="expired")
 
+    async def file(request: web.Request) -> web.Response:
+        data = served.get(request.match_info["name"])
+        if data is None:
+            return web.Response(status=404, text="expired")
+        return web.Response(body=data, content_type="video/mp4")
+
     app = web.Application()
     app.router.add_get("/video/{size}", video)
     app.router.add_get("/gone", gone)
+    app.router.add_get("/file/{name}", file)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -100,7 +100,7 @@ async def test_the_lock_free_reads_still_refuse_blocked_members_and_listed_words
         try:
             await sub.submit(requester, ask(prompt))
         except Refusal as refusal:
-            assert str(refusal) == message
+            assert refusal.reason == message
         else:
             raise AssertionError("accepted")
     assert await db.fetch_all("SELECT id FROM jobs") == []

@@ -38,7 +38,7 @@ def test_invisible_characters_do_not_make_a_prompt() -> None:
 def test_options_follow_the_profile() -> None:
     assert check_options(PROFILE, "portrait", 15, None) == "standard"
     assert check_options(PROFILE, "landscape", 10, "high") == "high"
-    with pytest.raises(Refusal, match="10 s, 15 s"):
+    with pytest.raises(Refusal, match="10, 15 seconds"):
         check_options(PROFILE, "portrait", 25, None)
     with pytest.raises(Refusal, match="Orientation"):
         check_options(PROFILE, "square", 10, None)

@@ -14,7 +14,9 @@ def test_defaults() -> None:
     assert settings.rivya_base_url == "https://rivya.ai"
     assert str(settings.database_path).startswith("data")
     assert settings.quota_period == "day"
-    assert settings.upload_limit_bytes == 10 * 1024 * 1024
+    assert settings.upload_limit_cap_bytes is None  # Discord's reported limit, as is
+    assert settings.video_retention_days == 30
+    assert settings.video_max_bytes == 10 * 1024 * 1024 * 1024
     assert settings.job_deadline_seconds == 1800
     assert settings.dev_guild_id is None
     assert settings.image_retention_days == 30
@@ -232,3 +234,16 @@ def test_invalid_shard_settings_are_named(env: dict[str, str], expected: str) ->
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, **env})
     assert expected in str(caught.value)
+
+
+def test_upload_limit_cap_and_video_retention_are_read() -> None:
+    settings = load_settings(
+        BASE | {"UPLOAD_LIMIT_MB": "25", "VIDEO_RETENTION_DAYS": "7", "VIDEO_MAX_MB": "512"}
+    )
+    assert settings.upload_limit_cap_bytes == 25 * 1024 * 1024
+    assert settings.video_retention_days == 7
+    assert settings.video_max_bytes == 512 * 1024 * 1024
+    with pytest.raises(SettingsError) as error:
+        load_settings(BASE | {"UPLOAD_LIMIT_MB": "0.5", "VIDEO_MAX_MB": "none"})
+    assert any("UPLOAD_LIMIT_MB" in problem for problem in error.value.problems)
+    assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)

@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import SettingsError, load_settings
 from bot.credit_watch import CreditWatch
+from bot.i18n import Text, render
 from bot.providers.base import ProviderHealth
 from bot.services import Services
 from tests.support.doubles import ScriptedProvider
@@ -40,6 +41,7 @@ def services_with(provider: BalanceProvider, threshold: float | None) -> Service
         policy=unused,
         moderation=unused,
         schedule=unused,
+        languages=unused,
         credit_watch=CreditWatch(threshold),
     )
 
@@ -48,8 +50,8 @@ async def test_one_alert_each_way_not_one_per_check(caplog: pytest.LogCaptureFix
     services = services_with(BalanceProvider([900, 450, 300, None, 200, 600, 700, 90]), 500)
     alerts: list[str] = []
 
-    async def alert(text: str) -> None:
-        alerts.append(text)
+    async def alert(text: Text) -> None:
+        alerts.append(render(text, "en"))
 
     await services.attach_alerts(alert)
     for _ in range(8):
@@ -60,15 +62,21 @@ async def test_one_alert_each_way_not_one_per_check(caplog: pytest.LogCaptureFix
     assert "90 credits left" in alerts[2]
     warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert warnings == alerts
+    # The log channel may read another language.
+    assert render(_low(), "zh-TW") == (
+        "⚠️ 影片服務帳戶的點數快用完了：剩下 90 點，低於 CREDIT_WARNING=500。"
+        "請在影片停止產生前儲值。"
+    )
 
 
 async def test_a_low_balance_at_start_waits_for_the_chat_client() -> None:
     services = services_with(BalanceProvider([10, 10]), 500)
     await services.check_provider()  # before Discord is connected
-    assert services.pending_alerts and "10 credits left" in services.pending_alerts[0]
-    alerts: list[str] = []
+    assert services.pending_alerts
+    assert "10 credits left" in render(services.pending_alerts[0], "en")
+    alerts: list[Text] = []
 
-    async def alert(text: str) -> None:
+    async def alert(text: Text) -> None:
         alerts.append(text)
 
     await services.attach_alerts(alert)
@@ -81,7 +89,7 @@ async def test_a_failed_alert_is_logged_and_does_not_stop_the_check(
 ) -> None:
     services = services_with(BalanceProvider([10]), 500)
 
-    async def broken(text: str) -> None:
+    async def broken(text: Text) -> None:
         raise RuntimeError("channel gone")
 
     await services.attach_alerts(broken)
@@ -95,6 +103,12 @@ async def test_without_a_threshold_nothing_is_said() -> None:
     await services.check_provider()
     await services.check_provider()
     assert services.pending_alerts == []
+
+
+def _low() -> Text:
+    notice = CreditWatch(500).observe(90)
+    assert notice is not None
+    return notice
 
 
 def test_setting_is_off_by_default_and_parsed() -> None:

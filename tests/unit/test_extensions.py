@@ -56,6 +56,7 @@ def test_quota_group_is_guild_only_and_visible_to_everyone() -> None:
         "block",
         "unblock",
         "log",
+        "language",
         "blocklist",
     }
     assert {option["name"] for option in commands["blocklist"]["options"]} == {
@@ -66,6 +67,8 @@ def test_quota_group_is_guild_only_and_visible_to_everyone() -> None:
     member_type = discord.AppCommandOptionType.user.value
     assert commands["set"]["options"][0]["type"] == member_type
     assert commands["role"]["options"][0]["type"] == discord.AppCommandOptionType.role.value
+    language = commands["language"]["options"][0]
+    assert [choice["value"] for choice in language["choices"]] == ["auto", "en", "zh-CN", "zh-TW"]
 
 
 def _interaction(user: Any, manage_guild: bool = False) -> Any:

@@ -130,6 +130,19 @@ async def test_an_undecodable_file_is_a_fit_error(tmp_path: Path, work_dir: Path
     assert list(work_dir.iterdir()) == []
 
 
+async def test_no_free_encoder_within_the_wait_is_a_fit_error(
+    sources: dict[str, Path], work_dir: Path
+) -> None:
+    fitter = VideoFitter(concurrency=1)
+    async with fitter._turns:  # another video is being compressed
+        with pytest.raises(FitError, match=r"no encoder was free within 0\.05 seconds"):
+            await fitter.fit(sources["landscape"], LIMIT, work_dir, wait_seconds=0.05)
+    assert list(work_dir.iterdir()) == []
+    # The turn is free again: the same fit now goes through.
+    fitted = await fitter.fit(sources["landscape"], LIMIT, work_dir, wait_seconds=0.05)
+    assert fitted.stat().st_size <= LIMIT
+
+
 async def test_a_missing_file_is_a_fit_error(tmp_path: Path, work_dir: Path) -> None:
     with pytest.raises(FitError, match="cannot be read"):
         await VideoFitter().fit(tmp_path / "gone.mp4", 1000, work_dir)

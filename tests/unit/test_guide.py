@@ -45,6 +45,10 @@ async def test_help_shows_the_members_quota_and_the_rules_in_force(
     assert "Wait 45 seconds after starting a video" in text
     assert "not allowed in prompts" not in text  # no blocklist yet
     assert "**Moderators**" not in text
+    # In the member's language, the quota section included.
+    taiwan = await guide_for(service, MEMBER, "zh-TW")
+    assert taiwan.quota == await service.view(MEMBER, MEMBER.user_id, (), "zh-TW")
+    assert "額度：每週 3 部影片（伺服器預設）" in rendered(guide_texts(taiwan), "zh-TW")
 
 
 async def test_the_blocklist_is_mentioned_but_never_its_words(

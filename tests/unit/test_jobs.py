@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -53,6 +54,15 @@ async def test_accepted_job_is_written_with_its_hold(job_store: JobStore, db: Da
     assert job.state is JobState.QUEUED
     assert job.idempotency_key.startswith("sorabot-")
     assert await ledger(db, job.id) == [("hold", 1)]
+
+
+async def test_a_job_keeps_the_language_of_its_public_messages(job_store: JobStore) -> None:
+    chinese = await job_store.submit(replace(new_job(), public_locale="zh-TW"), Allowance(3, DAY))
+    assert chinese.public_locale == "zh-TW"
+    reread = await job_store.get(chinese.id)
+    assert reread is not None and reread.public_locale == "zh-TW"
+    unset = await job_store.submit(new_job(user_id=8), Allowance(3, DAY))
+    assert unset.public_locale is None  # English, as jobs accepted before languages existed
 
 
 async def test_full_path_charges_exactly_once(job_store: JobStore, db: Database) -> None:
@@ -144,7 +154,7 @@ async def test_zero_allowance_is_refused_plainly(job_store: JobStore) -> None:
 async def test_active_job_cap(job_store: JobStore) -> None:
     first = await job_store.submit(new_job(), Allowance(10, DAY))
     await job_store.submit(new_job(), Allowance(10, DAY))
-    with pytest.raises(Refusal, match="2 video\\(s\\) in progress"):
+    with pytest.raises(Refusal, match="2 videos in progress"):
         await job_store.submit(new_job(), Allowance(10, DAY))
     await job_store.finish_unsuccessfully(first, JobState.FAILED, "x", "done")
     await job_store.submit(new_job(), Allowance(10, DAY))

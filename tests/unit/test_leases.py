@@ -13,11 +13,13 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, Lease, NewJob
 from bot.models import ACTIVE_STATES, JobOptions, JobState
 from bot.providers.base import TaskStatus
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database, open_database
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.video_server import video_server
@@ -103,8 +105,10 @@ def worker(jobs: JobStore, provider: ScriptedProvider, downloader: VideoDownload
         provider=provider,
         presenter=RecordingPresenter(),
         downloader=downloader,
+        # Each process keeps its videos in its own MEDIA_DIR.
+        shelf=VideoShelf(downloader._temp_dir / lease.owner, downloader._temp_dir, VideoFitter()),
         clock=jobs.clock,  # type: ignore[arg-type]
-        upload_limit_bytes=1024 * 1024,
+        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
         lease=lease,

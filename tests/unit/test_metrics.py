@@ -88,14 +88,17 @@ def test_a_cancelled_call_is_not_counted() -> None:
 
 
 def test_deliveries_are_counted_by_kind() -> None:
-    upload, link = (
+    upload, fitted, link = (
         value("sora_deliveries_total", kind="upload"),
+        value("sora_deliveries_total", kind="fitted"),
         value("sora_deliveries_total", kind="link"),
     )
     metrics.delivered("file")  # what a job records for an uploaded video
+    metrics.delivered("fitted")  # an uploaded video compressed to fit first
     metrics.delivered("link")
     metrics.delivered("link")
     assert value("sora_deliveries_total", kind="upload") == upload + 1
+    assert value("sora_deliveries_total", kind="fitted") == fitted + 1
     assert value("sora_deliveries_total", kind="link") == link + 2
 
 

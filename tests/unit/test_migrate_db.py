@@ -10,6 +10,7 @@ import pytest
 from bot.cli import main
 from bot.command_sync import SyncRecords
 from bot.jobs import JobStore, NewJob
+from bot.languages import Languages
 from bot.models import JobOptions
 from bot.moderation import Actor, ModerationService
 from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
@@ -29,6 +30,10 @@ TABLES = (
     "result_reposts",
     "completion_times",
     "command_syncs",
+    "quota_guild_defaults",
+    "quota_role_limits",
+    "guild_languages",
+    "member_locales",
 )
 
 
@@ -39,7 +44,14 @@ def store(db: Database, clock: FakeClock) -> JobStore:
 
 
 def new_job(user_id: int) -> NewJob:
-    return NewJob(BIG_ID, 10, user_id, "a fox at 3.25 s", JobOptions("landscape", 10, "high"))
+    return NewJob(
+        BIG_ID,
+        10,
+        user_id,
+        "a fox at 3.25 s",
+        JobOptions("landscape", 10, "high"),
+        public_locale="zh-TW",
+    )
 
 
 async def fill(db: Database, clock: FakeClock) -> None:
@@ -51,6 +63,9 @@ async def fill(db: Database, clock: FakeClock) -> None:
     moved = await jobs.get(delivered.id)
     assert moved is not None
     await jobs.record_succeeded(moved, "https://videos.example/1.mp4")
+    moved = await jobs.get(delivered.id)
+    assert moved is not None
+    assert await jobs.record_kept_video(moved, Path("/media/videos/1.mp4"), 5_000_000_000)
     moved = await jobs.get(delivered.id)
     assert moved is not None
     await jobs.record_delivered(moved, 555, "file")
@@ -65,6 +80,10 @@ async def fill(db: Database, clock: FakeClock) -> None:
     await moderation.set_limit(boss, 7, 9)
     await moderation.block(boss, 8, "spam")
     await moderation.blocklist_add(boss, "forbidden words")
+    await moderation.set_default(boss, 4, "week")
+    await moderation.set_role(boss, BIG_ID - 2, 6)
+    await moderation.set_language(boss, "zh-CN")
+    await Languages(db, clock).remember_member(BIG_ID - 1, "zh-TW")
 
 
 def run_cli(
@@ -96,6 +115,14 @@ async def test_every_table_is_copied_checked_and_usable_afterwards(
     jobs_before = [tuple(r) for r in await source.fetch_all("SELECT * FROM jobs ORDER BY id")]
     await source.close()
     assert all(before.values()), before
+    source = await open_database(path)
+    async with source.reading() as conn:
+        names = await conn.fetch_all(
+            "SELECT name FROM sqlite_master WHERE type = 'table' "
+            "AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'"
+        )
+    await source.close()
+    assert {str(row[0]) for row in names} == set(TABLES)  # a new table is filled above too
 
     url = postgres.empty()
     # DATABASE_URL may already name the new database (as compose.postgres.yaml sets it): the

@@ -10,7 +10,9 @@ import pytest
 
 from bot import audit, blocklist
 from bot.errors import Refusal
+from bot.i18n import render
 from bot.jobs import JobStore, NewJob
+from bot.languages import Languages
 from bot.models import Job, JobOptions, JobState
 from bot.moderation import (
     NOT_A_MODERATOR,
@@ -50,6 +52,7 @@ MODERATOR_COMMANDS: dict[str, Call] = {
     "blocklist add": lambda s, a: s.blocklist_add(a, "splatter"),
     "blocklist remove": lambda s, a: s.blocklist_remove(a, "gore"),
     "blocklist list": lambda s, a: s.blocklist_list(a),
+    "language": lambda s, a: s.set_language(a, "zh-TW"),
 }
 TABLES = (
     "quota_ledger",
@@ -58,6 +61,7 @@ TABLES = (
     "quota_role_limits",
     "quota_member_overrides",
     "quota_blocks",
+    "guild_languages",
     "prompt_blocklist",
 )
 
@@ -114,7 +118,7 @@ async def test_a_member_is_refused_every_moderator_command_and_nothing_changes(
     before = await row_counts(db)
     with pytest.raises(Refusal) as refused:
         await MODERATOR_COMMANDS[name](service, PLAIN)
-    assert str(refused.value) == NOT_A_MODERATOR
+    assert str(refused.value) == render(NOT_A_MODERATOR, "en")
     assert await row_counts(db) == before
 
 
@@ -186,10 +190,13 @@ async def test_who_what_whom_why_and_when_are_recorded(
     assert ledger is not None
     assert (ledger["kind"], ledger["units"], ledger["period_start"]) == ("grant", -3, None)
     assert (ledger["actor_id"], ledger["reason"]) == (MOD.user_id, "won the contest")
-    assert done.log_line == (
-        f"<@{MOD.user_id}> granted 3 bonus video(s) to <@{MEMBER}> — reason: won the contest"
+    assert render(done.log_line, "en") == (
+        f"<@{MOD.user_id}> granted 3 bonus videos to <@{MEMBER}> — reason: won the contest"
     )
-    assert "Their bonus is now 3." in done.reply
+    assert "Their bonus is now 3." in render(done.reply, "en")
+    # The moderator and the log channel may read other languages.
+    assert render(done.reply, "zh-TW") == "✅ 你已給予 <@7> 3 部額外影片。對方目前有 3 部額外影片。"
+    assert render(done.log_line, "zh-CN") == "<@99> 给予 <@7> 3 个额外视频（原因：won the contest）"
 
 
 async def test_refused_no_ops_record_nothing(service: ModerationService, db: Database) -> None:
@@ -229,8 +236,8 @@ async def test_reset_gives_back_used_videos_but_not_ones_in_progress(
     await deliver(job_store, await job_store.submit(new_job(), allowance))
     in_progress = await job_store.submit(new_job(), allowance)
     done = await service.reset(MOD, MEMBER, "bad batch")
-    assert "1 video(s) given back" in done.reply
-    with pytest.raises(Refusal, match="Their 1 video\\(s\\) in progress"):
+    assert "1 video given back" in render(done.reply, "en")
+    with pytest.raises(Refusal, match="Their 1 video in progress is charged"):
         await service.reset(MOD, MEMBER)
     # The one in progress fails: its hold is released, and usage does not go below zero.
     await job_store.finish_unsuccessfully(in_progress, JobState.FAILED, "x", "y")
@@ -253,11 +260,16 @@ async def test_view_shows_used_remaining_bonus_reset_and_jobs(
     await job_store.record_status(job, 555, "status")
     text = await service.view(PLAIN, MEMBER, PLAIN.role_ids)
     reset = int(clock.now() + 24 * 3600)
-    assert f"Allowance: 3 per day (from the role <@&{ROLE}>)" in text
+    assert f"Allowance: 3 videos per day (from the role <@&{ROLE}>)" in text
     assert "Used today: 1 · Left: **4** (2 today + 2 bonus)" in text
     assert "Bonus videos: 2" in text
     assert f"Resets <t:{reset}:R>" in text
     assert f"[job #{job.id}](https://discord.com/channels/{GUILD}/10/555) (queued)" in text
+    in_taiwan = await service.view(PLAIN, MEMBER, PLAIN.role_ids, "zh-TW")
+    assert f"額度：每天 3 部影片（來自身分組 <@&{ROLE}>）" in in_taiwan
+    assert "今天已用：1 · 剩餘：**4**（今天 2 部 + 額外 2 部）" in in_taiwan
+    assert f"[任務 #{job.id}](https://discord.com/channels/{GUILD}/10/555)（排隊中）" in in_taiwan
+    assert "今天已用：1 · 剩余：**4**" in await service.view(PLAIN, MEMBER, PLAIN.role_ids, "zh-CN")
 
 
 async def test_blocked_members_see_it_but_only_moderators_see_why(
@@ -273,7 +285,7 @@ async def test_view_shows_what_is_owed(service: ModerationService) -> None:
     await service.grant(MOD, MEMBER, -7)
     text = await service.view(PLAIN, MEMBER, ())
     assert "Left: **0**" in text
-    assert "Owed: 7 video(s)" in text
+    assert "Owed: 7 videos from a moderator's deduction" in text
 
 
 # -- log ------------------------------------------------------------------------------------
@@ -308,8 +320,10 @@ async def test_log_for_a_member_merges_jobs_and_actions(
     await service.grant(MOD, MEMBER, 1, "sorry about that")
     lines = (await service.log(MOD, MEMBER)).splitlines()
     assert f"Quota log for <@{MEMBER}>" in lines[0] and "(3 entries)" in lines[0]
-    assert "granted 1 bonus video(s)" in lines[1] and "sorry about that" in lines[1]
+    assert "granted 1 bonus video to" in lines[1] and "sorry about that" in lines[1]
     assert f"job #{job.id}: 1 video given back" in lines[2]
+    taiwan = (await service.log(MOD, MEMBER, locale="zh-TW")).splitlines()
+    assert taiwan[2].endswith(f"任務 #{job.id}：退還 1 部影片額度給 <@{MEMBER}>（任務失敗）")
     assert f"job #{job.id}: 1 video held" in lines[3]
     assert await service.log(MOD, 8) == "Nothing in the quota log for <@8> yet."
 
@@ -319,13 +333,13 @@ async def test_log_for_a_member_merges_jobs_and_actions(
 
 async def test_blocklist_terms_stay_out_of_the_log_channel(service: ModerationService) -> None:
     added = await service.blocklist_add(MOD, "  Blood   BATH ")
-    assert "blood bath" not in added.log_line.lower()
-    assert "||blood bath||" in added.reply  # the moderator sees what was stored
+    assert "blood bath" not in render(added.log_line, "en").lower()
+    assert "||blood bath||" in render(added.reply, "en")  # the moderator sees what was stored
     assert "||blood bath||" in await service.blocklist_list(MOD)
     with pytest.raises(Refusal, match="already on the blocklist"):
         await service.blocklist_add(MOD, "blood bath")
     removed = await service.blocklist_remove(MOD, "BLOOD BATH")
-    assert "blood" not in removed.log_line.lower()
+    assert "blood" not in render(removed.log_line, "en").lower()
     assert "empty" in await service.blocklist_list(MOD)
 
 
@@ -351,7 +365,7 @@ async def test_the_requester_or_a_moderator_may_manage_a_video(
     assert video_removal_record(PLAIN, job) is None
     record = video_removal_record(MOD, job)
     assert record is not None and record.action == "remove_video"
-    assert record.target_user_id == MEMBER and f"job #{job.id}" in record.detail
+    assert record.target_user_id == MEMBER and f"job #{job.id}" in render(record.detail, "en")
 
 
 # -- replies fit one Discord message, whatever the data --------------------------------------
@@ -401,3 +415,69 @@ async def test_the_longest_log_lines_page_by_size(
             assert len(reply.splitlines()) <= audit.LOG_PAGE_SIZE + 2
         if member is None:
             assert terms == [f"{n:03d}" for n in reversed(range(30))]  # each once, newest first
+
+
+# -- the server's language --------------------------------------------------------------------
+
+
+async def test_a_moderator_sets_the_servers_language_and_it_is_recorded(
+    service: ModerationService, db: Database
+) -> None:
+    done = await service.set_language(MOD, "zh-TW", "most of us read Chinese")
+    assert render(done.reply, "en") == (
+        "✅ You set the language of public messages to Traditional Chinese (繁體中文) "
+        "(was Automatic (the server's community language))."
+    )
+    assert render(done.log_line, "zh-TW") == (
+        "<@99> 將公開訊息的語言設為「繁體中文」（原為：「自動（依伺服器的社群語言）」）"
+        "（原因：most of us read Chinese）"
+    )
+    languages = Languages(db, FakeClock())
+    assert await languages.public_locale(GUILD, "en-US") == "zh-TW"
+    with pytest.raises(Refusal, match="already in: Traditional Chinese"):
+        await service.set_language(MOD, "zh-TW")
+    with pytest.raises(Refusal, match="must be one of: auto, en, zh-CN, zh-TW"):
+        await service.set_language(MOD, "klingon")
+    await service.set_language(MOD, "auto")
+    assert await languages.public_locale(GUILD, "zh-CN") == "zh-CN"
+    rows = await db.fetch_all(
+        "SELECT action, detail FROM moderation_actions WHERE action = 'set_language' ORDER BY id"
+    )
+    assert [tuple(row) for row in rows] == [
+        (
+            "set_language",
+            "set the language of public messages to Traditional Chinese (繁體中文) "
+            "(was Automatic (the server's community language))",
+        ),
+        (
+            "set_language",
+            "set the language of public messages to Automatic (the server's community "
+            "language) (was Traditional Chinese (繁體中文))",
+        ),
+    ]
+
+
+async def test_the_log_reads_in_each_moderators_language(
+    service: ModerationService, db: Database, clock: FakeClock
+) -> None:
+    # A row written before actions kept their message: shown as it was written.
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO moderation_actions (guild_id, actor_id, action, target_user_id, "
+            "detail, created_at) VALUES (?, ?, 'block', ?, ?, ?)",
+            (GUILD, 99, MEMBER, f"blocked <@{MEMBER}> from making videos", clock.now()),
+        )
+    clock.advance(1)
+    await service.grant(MOD, MEMBER, -2, "refund")
+    clock.advance(1)
+    english = (await service.log(MOD)).splitlines()
+    taiwan = (await service.log(MOD, locale="zh-TW")).splitlines()
+    mainland = (await service.log(MOD, locale="zh-CN")).splitlines()
+    assert english[0].startswith("**Quota log** · newest first · page 1 of 1 (2 entries)")
+    assert taiwan[0] == "**額度紀錄** · 由新到舊 · 第 1/1 頁（2 個項目）"
+    assert mainland[0] == "**额度记录** · 从新到旧 · 第 1/1 页（2 个条目）"
+    assert english[1].endswith(f"<@99> took 2 bonus videos from <@{MEMBER}> — refund")
+    assert taiwan[1].endswith(f"<@99> 收回 <@{MEMBER}> 的 2 部額外影片（refund）")
+    assert mainland[1].endswith(f"<@99> 收回 <@{MEMBER}> 的 2 个额外视频（refund）")
+    for lines in (english, taiwan, mainland):
+        assert lines[2].endswith(f"<@99> blocked <@{MEMBER}> from making videos")

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.i18n import render
 from bot.quotas import QuotaPeriod, guild_full_message, guild_full_refusal
 
 UTC = ZoneInfo("UTC")
@@ -46,7 +47,8 @@ def test_reset_across_daylight_saving_is_local_midnight() -> None:
 
 def test_a_full_server_says_when_a_slot_is_likely_to_free_up() -> None:
     plain = guild_full_refusal(4)
-    assert str(plain) == guild_full_message(4)
+    full = render(guild_full_message(4), "en")
+    assert str(plain) == full
     timed = guild_full_refusal(4, slot_free_at=1_700_000_120.5)
-    assert str(timed) == f"{guild_full_message(4)} A slot is likely to free up <t:1700000120:R>."
+    assert str(timed) == f"{full} A slot is likely to free up <t:1700000120:R>."
     assert timed.text_for("zh-TW").endswith("預計 <t:1700000120:R> 會空出名額。")

@@ -57,6 +57,7 @@ async def delivered_job(
             toggles={"remove_watermark": True},
             channel_id=5,
             stored_image=image,
+            upload_limit_bytes=10 * 1024 * 1024,
         ),
     )
     assert await store.record_submitted(job, "task_1", 0)
@@ -81,6 +82,18 @@ async def test_rerun_copies_the_settings_and_charges_the_reactor(
     assert copy.reply_to_message_id == 9001  # the status message replies to the video
     rows = await db.fetch_all("SELECT user_id, kind FROM quota_ledger WHERE job_id = ?", (copy.id,))
     assert [(r["user_id"], r["kind"]) for r in rows] == [(BOB.user_id, "hold")]
+
+
+async def test_a_rerun_takes_the_upload_limit_of_where_it_was_asked(
+    submitter: Submitter,
+) -> None:
+    source = await delivered_job(submitter)
+    boosted = await rerun(
+        submitter, source, BOB, image_retention_days=30, upload_limit_bytes=50 * 1024 * 1024
+    )
+    assert boosted.upload_limit_bytes == 50 * 1024 * 1024
+    by_reaction = await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
+    assert by_reaction.upload_limit_bytes == 10 * 1024 * 1024  # a reaction reports none
 
 
 async def test_found_by_result_or_status_message_in_the_same_guild(submitter: Submitter) -> None:
@@ -158,7 +171,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix(" ", "portrait", 10)
         )
-    with pytest.raises(Refusal, match="makes videos of 10 s, 15 s"):
+    with pytest.raises(Refusal, match="makes videos of 10, 15 seconds"):
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix("x", "portrait", 12)
         )

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from bot.models import Job, JobOptions, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.status import MESSAGE_CHARS, neutralise_mentions, status_text, timing_line
+from bot.status import (
+    MESSAGE_CHARS,
+    neutralise_mentions,
+    outcome_notice,
+    result_text,
+    state_line,
+    status_text,
+    timing_line,
+)
 
 
 def make_job(**fields: object) -> Job:
@@ -119,3 +127,63 @@ def test_the_time_line_in_the_members_language() -> None:
         "開始於 <t:100:R> · 預計 <t:400:R> 完成（<t:400:t>）"
     )
     assert timing_line(job, None, "zh-CN") == "开始于 <t:100:R>（<t:100:f>）"
+
+
+def test_a_job_speaks_its_servers_language_in_public() -> None:
+    job = make_job(public_locale="zh-TW", progress=42, image_name="cat.png")
+    text = status_text(job, RIVYA_SORA_2_PRO)
+    assert text.startswith("🎬 **影片任務 #7**：<@3>")
+    assert "直式 · 10 秒 · 標準 · Sora 2 Pro · 附參考圖片" in text
+    assert "**狀態：**🎞️ 產生中… 42%" in text
+    simplified = status_text(replace(job, public_locale="zh-CN"), RIVYA_SORA_2_PRO)
+    assert "竖屏 · 10 秒 · 标准 · Sora 2 Pro · 带参考图" in simplified
+    assert "**状态：**🎞️ 生成中… 42%" in simplified
+    # A job accepted before languages existed (NULL) speaks English, as it did.
+    english = status_text(replace(job, public_locale=None), RIVYA_SORA_2_PRO)
+    assert "Portrait · 10 s · Standard · Sora 2 Pro · with reference image" in english
+    assert result_text(job, None) == "<@3> 你的影片（任務 #7）完成了。"
+
+
+def test_the_bots_own_failure_reasons_are_translated_and_the_services_quoted() -> None:
+    expired = make_job(
+        state=JobState.EXPIRED,
+        error_code="deadline",
+        error_message="The video was not ready within 30 minute(s), so the job was stopped.",
+        created_at=0.0,
+        deadline_at=1800.0,
+    )
+    assert outcome_notice(expired).endswith(
+        "⌛ Expired: The video was not ready within 30 minutes, so the job was stopped. "
+        "It did not count against your quota."
+    )
+    assert "影片沒有在 30 分鐘內完成" in outcome_notice(replace(expired, public_locale="zh-TW"))
+    one_minute = replace(expired, deadline_at=60.0)
+    assert "within 1 minute," in state_line(one_minute)
+    refused = make_job(
+        state=JobState.FAILED,
+        error_code="validation_failed",
+        error_message="The provider rejected the request: prompt too long.",
+        public_locale="zh-CN",
+    )
+    assert state_line(refused) == (
+        "❌ 失败：视频服务回复：The provider rejected the request: prompt too long."
+        "这次不会扣除你的额度。"
+    )
+    assert state_line(refused, "en").startswith("❌ Failed: The provider rejected the request")
+
+
+def test_a_refused_key_a_lost_task_and_a_missing_reason_are_said_in_each_language() -> None:
+    misconfigured = make_job(
+        state=JobState.FAILED,
+        error_code="provider_misconfigured",
+        error_message="The video service is misconfigured (the API key was refused).",
+        public_locale="zh-TW",
+    )
+    assert "影片服務拒絕了機器人的金鑰" in state_line(misconfigured)
+    lost = replace(misconfigured, error_code="not_found", public_locale="zh-CN")
+    assert "视频服务已找不到这个任务。" in state_line(lost)
+    silent = make_job(
+        state=JobState.FAILED, error_code="generation_failed", error_message="", public_locale=None
+    )
+    assert "The video service gave no reason." in state_line(silent)
+    assert "影片服務沒有說明原因。" in state_line(replace(silent, public_locale="zh-TW"))

@@ -40,3 +40,19 @@ async def test_plain_strings_are_left_alone() -> None:
         app_commands.TranslationContext(app_commands.TranslationContextLocation.other, None),
     )
     assert translated is None
+
+
+async def test_values_and_plurals_are_filled_in_every_language() -> None:
+    context = app_commands.TranslationContext(app_commands.TranslationContextLocation.other, None)
+    described = words("sora.command", model="Sora 2 Pro")
+    seconds = words("sora.choice.seconds", 10)
+    assert described.message == "Make a video with Sora 2 Pro"
+    assert seconds.message == "10 seconds"
+    translator = CatalogTranslator()
+    assert await translator.translate(described, discord.Locale.taiwan_chinese, context) == (
+        "用 Sora 2 Pro 製作影片"
+    )
+    assert await translator.translate(seconds, discord.Locale.chinese, context) == "10 秒"
+    # English is Discord's default text, and a locale without a catalog gets none.
+    assert await translator.translate(described, discord.Locale.british_english, context) is None
+    assert await translator.translate(described, discord.Locale.japanese, context) is None

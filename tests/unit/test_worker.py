@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,10 +13,12 @@ import pytest
 
 from bot.config import Secret
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, NewJob
 from bot.logging_setup import Scrubber
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
+    GenerationRequest,
     JobRejectedError,
     OutcomeUnknownError,
     ProviderMisconfiguredError,
@@ -26,10 +28,12 @@ from bot.providers.base import (
 )
 from bot.quotas import Allowance, QuotaPeriod
 from bot.storage.database import Database
+from bot.video_shelf import VideoShelf
 from bot.worker import MAX_DELIVERY_ATTEMPTS, Worker
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.images import PNG
 from tests.support.video_server import fake_video, video_server
+from tests.support.videos import VideoSpec, write_video
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 
@@ -43,6 +47,7 @@ class Rig:
     clock: FakeClock
     db: Database
     videos: str
+    files: dict[str, bytes] = field(default_factory=dict)  # served at `{videos}/file/<name>`
 
     async def submit(self, **overrides: object) -> Job:
         fields: dict[str, object] = {
@@ -78,8 +83,9 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
         provider=provider,
         presenter=rig_parts["presenter"],
         downloader=rig_parts["downloader"],
+        shelf=rig_parts["shelf"],
         clock=rig_parts["clock"],
-        upload_limit_bytes=1024 * 1024,
+        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
     )
@@ -97,14 +103,18 @@ async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[R
     )
     provider = ScriptedProvider(poll_seconds=(3, 5, 10))
     presenter = RecordingPresenter()
-    async with aiohttp.ClientSession() as session, video_server() as videos:
+    files: dict[str, bytes] = {}
+    async with aiohttp.ClientSession() as session, video_server(files) as videos:
         parts = {
             "store": store,
             "presenter": presenter,
             "downloader": VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            "shelf": VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
             "clock": clock,
         }
-        yield Rig(make_worker(parts, provider), store, provider, presenter, clock, db, videos)
+        yield Rig(
+            make_worker(parts, provider), store, provider, presenter, clock, db, videos, files
+        )
 
 
 async def test_happy_path_posts_once_and_charges_once(rig: Rig) -> None:
@@ -299,6 +309,17 @@ async def test_upload_refused_by_discord_falls_back_to_link(rig: Rig) -> None:
     await rig.run(3)
     done = await rig.job(job.id)
     assert done.delivery == "link" and len(rig.presenter.results) == 1
+
+
+async def test_a_file_post_refused_for_good_still_delivers_the_link(rig: Rig) -> None:
+    rig.presenter.refuse_files = True  # e.g. a button Discord would not take
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/5000")]
+    await rig.run()
+    await rig.run(3)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "link"
+    assert await rig.ledger(job.id) == ["hold", "charge"]
 
 
 async def test_member_limit_smaller_than_setting_wins(rig: Rig) -> None:
@@ -532,3 +553,116 @@ async def test_the_worker_is_alive_only_while_its_loop_ticks(rig: Rig) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert not rig.worker.is_alive()
+
+
+# -- compressing to fit ----------------------------------------------------------------------
+
+
+class Seen:
+    """What the worker did, as it happens, for waiting on it without sleeping."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.events: list[tuple[str, str]] = []  # (what, detail)
+        self._changed = asyncio.Condition()
+        create, show, post = (
+            rig.provider.create,
+            rig.presenter.show_status,
+            rig.presenter.post_result,
+        )
+
+        async def created(request: GenerationRequest) -> str:
+            task_id = await create(request)
+            await self._note("create", task_id)
+            return task_id
+
+        async def shown(job: Job, text: str) -> int:
+            message_id = await show(job, text)
+            await self._note(f"status {job.id}", text)
+            return message_id
+
+        async def posted(job: Job, video: Path | None, text: str, **kwargs: str | None) -> int:
+            message_id = await post(job, video, text, **kwargs)
+            await self._note(f"result {job.id}", text)
+            return message_id
+
+        rig.provider.create = created  # type: ignore[method-assign]
+        rig.presenter.show_status = shown  # type: ignore[method-assign]
+        rig.presenter.post_result = posted  # type: ignore[method-assign]
+
+    async def _note(self, what: str, detail: str) -> None:
+        async with self._changed:
+            self.events.append((what, detail))
+            self._changed.notify_all()
+
+    async def wait(self, what: str, containing: str = "", timeout: float = 10) -> None:
+        def happened() -> bool:
+            return any(w == what and containing in d for w, d in self.events)
+
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(happened)
+
+
+async def test_a_video_over_the_limit_is_compressed_and_posted_with_the_original(
+    rig: Rig, tmp_path: Path
+) -> None:
+    original = write_video(tmp_path / "clip.mp4", VideoSpec(seconds=1.5)).read_bytes()
+    rig.files["clip.mp4"] = original
+    url = f"{rig.videos}/file/clip.mp4"
+    job = await rig.submit(upload_limit_bytes=150_000)  # what Discord reported
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=url)]
+    await rig.run()
+    await rig.run(3)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "file"
+    posted = rig.presenter.results[0]
+    assert posted.video is not None and len(posted.video) <= 150_000
+    assert posted.full_quality_url == url and "Compressed to fit" in posted.text
+    assert any("compressing it to fit" in text for text in rig.presenter.statuses[job.id])
+    assert done.video_path is not None and done.video_path.read_bytes() == original
+    assert done.video_bytes == len(original)
+    assert await rig.ledger(job.id) == ["hold", "charge"]
+
+
+async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.files["clip.mp4"] = write_video(tmp_path / "clip.mp4", VideoSpec(seconds=1.0)).read_bytes()
+    fitter = VideoFitter(concurrency=1)
+    shelf = VideoShelf(tmp_path / "videos", tmp_path / "work", fitter)
+    worker = Worker(
+        jobs=rig.store,
+        provider=rig.provider,
+        presenter=rig.presenter,
+        downloader=rig.worker.downloader,
+        shelf=shelf,
+        clock=rig.clock,
+        upload_limit_cap=None,
+        status_edit_interval=0,
+        concurrency=1,  # one slot for submits and deliveries
+        idle_wait=0.01,
+    )
+    seen = Seen(rig)
+    rig.provider.creates = ["task_a", "task_b"]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/file/clip.mp4")]
+    first = await rig.submit(upload_limit_bytes=60_000)
+    await fitter._turns.acquire()  # another video is being compressed
+    loop = asyncio.create_task(worker.run())
+    try:
+        await seen.wait(f"status {first.id}", "Waiting in the video service")  # submitted
+        rig.clock.advance(3)
+        worker.wake()
+        await seen.wait(f"status {first.id}", "compressing it to fit")
+        second = await rig.submit(upload_limit_bytes=60_000)
+        worker.wake()
+        # The only slot is lent: the new job is sent while the first waits for the encoder.
+        await seen.wait("create", "task_b")
+        assert (await rig.job(first.id)).state is JobState.SUCCEEDED
+        fitter._turns.release()
+        await seen.wait(f"result {first.id}")
+    finally:
+        await worker.stop()
+        loop.cancel()
+        await asyncio.gather(loop, return_exceptions=True)
+    assert (await rig.job(first.id)).state is JobState.DELIVERED
+    assert (await rig.job(second.id)).state is JobState.SUBMITTED
+    assert len(rig.presenter.results[0].video or b"") <= 60_000

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from bot.delivery import VideoDownloader
+from bot.fitting import VideoFitter
 from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
@@ -20,6 +21,7 @@ from bot.quotas import Allowance, QuotaPeriod
 from bot.schedule import HISTORY_MIN, PollPlan
 from bot.storage.database import Database
 from bot.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
+from bot.video_shelf import VideoShelf
 from bot.worker import Worker
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 
@@ -93,6 +95,7 @@ class Parts:
     clock: FakeClock
     db: Database
     downloader: VideoDownloader
+    shelf: VideoShelf
 
 
 @pytest.fixture
@@ -106,7 +109,13 @@ async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator
         max_active_per_member=50,
     )
     async with aiohttp.ClientSession() as session:
-        yield Parts(store, clock, db, VideoDownloader(session, tmp_path / "tmp", timeout=5))
+        yield Parts(
+            store,
+            clock,
+            db,
+            VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
+        )
 
 
 def worker_for(
@@ -123,8 +132,11 @@ def worker_for(
         provider=provider,
         presenter=presenter,
         downloader=parts.downloader,
+        shelf=VideoShelf(
+            parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()
+        ),
         clock=parts.clock,
-        upload_limit_bytes=1024 * 1024,
+        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=concurrency,
         poll_concurrency=poll_concurrency,
@@ -295,3 +307,25 @@ async def test_times_another_process_records_are_read_when_the_database_is_share
     parts.clock.advance(SHARED_CACHE_SECONDS)
     expected = [80.0, 90.0] if parts.db.shared else [80.0]  # SQLite: one process writes
     assert await mine.recent("scripted", "sora-2-pro", 15) == expected
+
+
+async def test_status_messages_show_the_expected_ready_time_once_it_is_known(
+    parts: Parts,
+) -> None:
+    provider = ScriptedProvider(poll_seconds=(3.0, 5.0, 10.0))
+    schedule = schedule_for(parts)
+    presenter = RecordingPresenter()
+    worker = worker_for(parts, provider, presenter, schedule=schedule)
+    jobs = await running_jobs(parts, HISTORY_MIN + 1)
+    provider.statuses = [TaskStatus("processing", progress=10)]
+    await worker.step(jobs[0])  # no history yet: only when it started
+    assert "expected ready" not in presenter.statuses[jobs[0].id][-1]
+    for job in jobs[1:]:
+        await schedule.times.record(job, 240.0)
+    waiting = await parts.store.get(jobs[0].id)
+    assert waiting is not None and waiting.submitted_at is not None
+    provider.statuses = [TaskStatus("processing", progress=20)]
+    parts.clock.advance(30)
+    await worker.step(waiting)
+    ready_at = int(waiting.submitted_at + 240.0)
+    assert f"expected ready <t:{ready_at}:R>" in presenter.statuses[jobs[0].id][-1]

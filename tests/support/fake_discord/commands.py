@@ -13,6 +13,43 @@ from .snowflake import SnowflakeFactory
 SUB_COMMAND, SUB_COMMAND_GROUP = 1, 2
 CHAT_INPUT, USER_COMMAND, MESSAGE_COMMAND = 1, 2, 3
 _NAME = re.compile(r"^[-_\w]{1,32}$")
+# The locales Discord accepts as keys of `name_localizations` / `description_localizations`.
+DISCORD_LOCALES = frozenset(
+    [
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    ]
+)
 
 
 @dataclass
@@ -147,6 +184,7 @@ def _validate_command(command: Any, path: str) -> None:
                 "BASE_TYPE_BAD_LENGTH",
                 "Must be between 1 and 100 in length.",
             )
+        _validate_localizations(command, path, names_like_slash=True)
         _validate_options(command.get("options") or [], f"{path}.options", depth=0)
     elif kind in (USER_COMMAND, MESSAGE_COMMAND):
         # Context-menu names may hold capitals and spaces; they take no description or options.
@@ -166,6 +204,29 @@ def _validate_command(command: Any, path: str) -> None:
         )
 
 
+def _validate_localizations(item: JSON, path: str, *, names_like_slash: bool) -> None:
+    """Translated names follow the same rules as the name they translate (a slash command's
+    or option's: lowercase, no spaces, 1-32; a choice's: 1-100 of anything), translated
+    descriptions 1-100 characters, keyed by a locale Discord knows."""
+    for field_name, limit in (
+        ("name_localizations", 32 if names_like_slash else 100),
+        ("description_localizations", 100),
+    ):
+        for locale, text in (item.get(field_name) or {}).items():
+            where = f"{path}.{field_name}.{locale}"
+            if locale not in DISCORD_LOCALES:
+                raise errors.invalid_form_body(where, "LOCALE_INVALID", "Invalid locale")
+            slash_name = field_name == "name_localizations" and names_like_slash
+            if slash_name and (not _NAME.match(text) or text != text.lower()):
+                raise errors.invalid_form_body(
+                    where, "APPLICATION_COMMAND_INVALID_NAME", "Name is invalid"
+                )
+            if not isinstance(text, str) or not 1 <= len(text) <= limit:
+                raise errors.invalid_form_body(
+                    where, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {limit} in length."
+                )
+
+
 def _validate_options(options: list[JSON], path: str, *, depth: int) -> None:
     if len(options) > 25:
         raise errors.invalid_form_body(
@@ -181,6 +242,9 @@ def _validate_options(options: list[JSON], path: str, *, depth: int) -> None:
                 f"{where}.name", "APPLICATION_COMMAND_INVALID_NAME", "Option name is invalid"
             )
         names.add(name)
+        _validate_localizations(option, where, names_like_slash=True)
+        for number, choice in enumerate(option.get("choices") or []):
+            _validate_localizations(choice, f"{where}.choices.{number}", names_like_slash=False)
         if not 1 <= len(option.get("description", "")) <= 100:
             raise errors.invalid_form_body(
                 f"{where}.description",

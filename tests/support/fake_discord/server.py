@@ -312,7 +312,7 @@ class FakeDiscord:
             user=member,
             channel=place,
             interaction_type=APPLICATION_COMMAND if focused is None else AUTOCOMPLETE,
-            attachment_size_limit=self.settings.interaction_size_limit,
+            attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
         )
         handle = await self._dispatch_interaction(new, " ".join([root, *path]), member, place)
         handle.user_attachments = built.attachments
@@ -340,7 +340,7 @@ class FakeDiscord:
             user=member,
             channel=place,
             values=values,
-            attachment_size_limit=self.settings.interaction_size_limit,
+            attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
         )
         handle = await self._dispatch_interaction(new, custom_id, member, place)
         handle.source_message = record
@@ -362,7 +362,7 @@ class FakeDiscord:
             record,
             user=member,
             channel=place,
-            attachment_size_limit=self.settings.interaction_size_limit,
+            attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
         )
         return await self._dispatch_interaction(new, name, member, place)
 
@@ -388,7 +388,9 @@ class FakeDiscord:
             user=member,
             channel=opened_by.channel,
             message=opened_by.source_message,
-            attachment_size_limit=self.settings.interaction_size_limit,
+            attachment_size_limit=self.settings.reported_limit_in(
+                opened_by.channel.id, opened_by.channel.guild_id
+            ),
         )
         return await self._dispatch_interaction(
             new, str(modal["custom_id"]), member, opened_by.channel

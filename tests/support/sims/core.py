@@ -14,7 +14,7 @@ import json
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
@@ -124,6 +124,7 @@ class SimTask:
     outcome: str = "succeeded"  # or "failed"
     fail_message: str = "The generation failed."
     media_size: int | None = None  # None: the simulator's media_size when downloaded
+    media_data: bytes | None = None  # a real video to serve instead of fake bytes
     media_expired: bool = False  # media URL answers 404, as an expired link would
     polls: int = 0
     created_at: float = field(default_factory=time.time)
@@ -324,7 +325,8 @@ class SimServer(ABC, Generic[TaskT]):
     def next_task(self, **overrides: Any) -> None:
         """Queue attribute overrides for the next created task (each call: one task).
 
-        e.g. `sim.next_task(media_size=60_000_000, polls_until_done=10)`.
+        e.g. `sim.next_task(media_size=60_000_000, polls_until_done=10)`, or
+        `sim.next_task(media_data=path.read_bytes())` to serve a real video.
         """
         unknown = set(overrides) - {f.name for f in dataclasses.fields(self.TASK_CLASS)}
         if unknown:
@@ -337,7 +339,10 @@ class SimServer(ABC, Generic[TaskT]):
 
     def media_bytes(self, task_id: str) -> bytes:
         """The exact bytes a download of the task's video returns."""
-        return media.fake_mp4(self._media_size(self.tasks[task_id]), task_id)
+        task = self.tasks[task_id]
+        if task.media_data is not None:
+            return task.media_data
+        return media.fake_mp4(self._media_size(task), task_id)
 
     def expire_media(self, task_id: str) -> None:
         """Make the task's result URL answer 404 from now on."""
@@ -417,7 +422,15 @@ class SimServer(ABC, Generic[TaskT]):
         return task
 
     def _media_size(self, task: SimTask) -> int:
+        if task.media_data is not None:
+            return len(task.media_data)
         return self.media_size if task.media_size is None else task.media_size
+
+    def _media_chunks(self, task: SimTask) -> Iterator[bytes]:
+        if task.media_data is None:
+            return media.mp4_chunks(self._media_size(task), task.id)
+        data = task.media_data
+        return (data[i : i + media.CHUNK_SIZE] for i in range(0, len(data), media.CHUNK_SIZE))
 
     def _sign(self, task_id: str) -> str:
         return hashlib.sha256(f"{self._secret}:{task_id}".encode()).hexdigest()[:20]
@@ -435,7 +448,7 @@ class SimServer(ABC, Generic[TaskT]):
         await response.prepare(request)
         limit = size // 2 if rec.fault is not None and rec.fault.mode == "truncated" else size
         sent = 0
-        for chunk in media.mp4_chunks(size, task.id):
+        for chunk in self._media_chunks(task):
             if sent >= limit:
                 break
             await response.write(chunk[: limit - sent])

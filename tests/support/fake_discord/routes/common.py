@@ -24,7 +24,9 @@ def require_guild(sim: FakeDiscord, guild_id: str) -> None:
         raise errors.unknown_guild()
 
 
-def check_upload(sim: FakeDiscord, body: RequestBody) -> None:
-    """Discord refuses a request whose files add up to more than the upload limit."""
-    if body.total_upload_size > sim.settings.upload_limit:
+def check_upload(sim: FakeDiscord, body: RequestBody, channel: FakeChannel | None) -> None:
+    """Discord refuses a request whose files add up to more than the upload limit of the
+    channel it posts in (its guild's boost tier)."""
+    place = (channel.id, channel.guild_id) if channel is not None else (None, None)
+    if body.total_upload_size > sim.settings.upload_limit_in(*place):
         raise errors.request_too_large()

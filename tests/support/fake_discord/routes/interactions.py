@@ -87,7 +87,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
                 )
             )
         try:
-            check_upload(sim, call.body)
+            check_upload(sim, call.body, handle.channel)
             resource = await apply_callback(handle, kind, data, call.body)
         except errors.ApiError as exc:
             raise refuse(exc) from None
@@ -153,7 +153,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
 
     async def followup(call: Call) -> Reply:
         handle = require_handle(call)
-        check_upload(sim, call.body)
+        check_upload(sim, call.body, handle.channel)
         original = handle.original
         fills_deferred = (
             sim.settings.followup_fills_deferred
@@ -183,7 +183,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
     async def edit_message(call: Call) -> Reply:
         handle = require_handle(call)
         message = require_message(handle, call.params["message_id"])
-        check_upload(sim, call.body)
+        check_upload(sim, call.body, handle.channel)
         store.edit(message, call.body)
         await sim.events.updated(message)
         return Reply(store.payload(message))

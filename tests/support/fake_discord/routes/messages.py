@@ -34,7 +34,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
             recipient = world.user_by_id(channel.recipient_id or 0)
             if recipient is None or not recipient.dms_open:
                 raise errors.cannot_dm_user()
-        check_upload(sim, call.body)
+        check_upload(sim, call.body, channel)
         payload = call.json
         nonce = payload.get("nonce")
         if nonce is not None:
@@ -75,7 +75,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
         record = require_message(call)
         if record.author_id != world.bot.id:
             raise errors.cannot_edit_others_message()
-        check_upload(sim, call.body)
+        check_upload(sim, call.body, world.channel_by_id(record.channel_id))
         store.edit(record, call.body)
         await sim.events.updated(record)
         return Reply(store.payload(record))

@@ -1,0 +1,155 @@
+"""Members of a Taiwanese server read the bot in their own language: private answers in each
+member's client language, the server's public messages in its community language, commands
+described in Chinese, and a blocklist that works on Chinese prompts."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import (
+    Stack,
+    command_reply,
+    dms_to,
+    job_id_from,
+    job_ids_of,
+    sora_request,
+    user_id,
+)
+from tests.support.fake_discord import MessageRecord, default_world
+
+
+def taiwanese_server() -> object:
+    """The default world, its community language Traditional Chinese; alice reads Traditional
+    Chinese, bob Simplified Chinese, carol English."""
+    world = default_world()
+    world.preferred_locale = "zh-TW"
+    world.users["alice"].locale = "zh-TW"
+    world.users["bob"].locale = "zh-CN"
+    world.users["carol"].locale = "en-US"
+    return world
+
+
+TAIWANESE = pytest.mark.discord(world=taiwanese_server())
+
+
+def status_of(stack: Stack, job_id: int) -> MessageRecord | None:
+    """The job's status message, whatever its language."""
+    for message in stack.bot_posts():
+        if f"#{job_id}**" in message.content and message.content.startswith("🎬"):
+            return message
+    return None
+
+
+async def sora_reply(stack: Stack, user: str, **options: object) -> str:
+    handle = await stack.discord.invoke("sora", user=user, options=sora_request(stack, **options))
+    await handle.wait_original()
+    assert handle.ephemeral
+    return handle.original_contents[-1]
+
+
+@TAIWANESE
+async def test_each_member_reads_their_language_and_the_server_its_own(stack: Stack) -> None:
+    accepted = {
+        "alice": "已受理任務 #",  # Traditional: 受理, 任務
+        "bob": "已受理任务 #",  # Simplified: 任务
+        "carol": "Job #",
+    }
+    jobs = {}
+    for user, opening in accepted.items():
+        reply = await sora_reply(stack, user)
+        assert reply.startswith(opening), reply
+        jobs[user] = job_id_from(reply)
+
+    # Private refusals: each member's own language, with each region's own words.
+    missing = {
+        "alice": "這個伺服器沒有任務 #999。",
+        "bob": "这个服务器没有任务 #999。",
+        "carol": "There is no job #999 on this server.",
+    }
+    for user, refusal in missing.items():
+        assert await command_reply(stack, "sora-show", user, job=999) == refusal
+
+    # The public status message and the video's caption: the server's language for everyone,
+    # whichever language the requester reads.
+    for user, job_id in jobs.items():
+        status = await stack.wait_for(
+            lambda job_id=job_id: status_of(stack, job_id), f"the status of job #{job_id}"
+        )
+        assert status.content.startswith(f"🎬 **影片任務 #{job_id}**：<@{user_id(stack, user)}>")
+        assert "**狀態：**" in status.content and "Status" not in status.content
+        await stack.wait_for(
+            lambda job_id=job_id: "✅ 完成" in getattr(status_of(stack, job_id), "content", ""),
+            f"job #{job_id} to finish",
+        )
+        caption = f"你的影片（任務 #{job_id}）完成了。"
+        result = await stack.wait_for(
+            lambda caption=caption: [m for m in stack.bot_posts() if caption in m.content],
+            f"the video of job #{job_id}",
+        )
+        buttons = [c["label"] for row in result[0].components for c in row["components"]]
+        assert buttons == ["重新產生", "編輯並重新產生", "刪除"]
+    stack.assert_clean_log()
+
+
+@TAIWANESE
+@pytest.mark.bot_env(DEFAULT_QUOTA="1")
+async def test_a_refused_rerun_is_explained_by_direct_message_in_the_members_language(
+    stack: Stack,
+) -> None:
+    carols = job_id_from(await sora_reply(stack, "carol"))
+    # bob (Simplified Chinese) spends his one video; the bot now knows his language.
+    assert (await sora_reply(stack, "bob")).startswith("已受理任务 #")
+    caption = f"你的影片（任務 #{carols}）完成了。"
+    (result,) = await stack.wait_for(
+        lambda: [m for m in stack.bot_posts() if caption in m.content], "carol's video"
+    )
+    # The final edit comes after the delivery is recorded: from then on 🔁 finds the video.
+    await stack.wait_for(
+        lambda: "✅ 完成" in getattr(status_of(stack, carols), "content", ""), "the final status"
+    )
+    # A reaction has no private reply: the refusal goes by DM, in bob's language.
+    await stack.discord.react("bob", "general", result.id, "🔁")
+    (dm,) = await stack.wait_for(lambda: dms_to(stack, "bob"), "the DM to bob")
+    assert dm.content.startswith(f"重新生成任务 #{carols}：你今天的 1 个视频额度都用完了"), (
+        dm.content
+    )
+    assert "<t:" in dm.content  # when it resets: a timestamp each client shows in its own way
+
+
+@TAIWANESE
+async def test_the_chinese_blocklist_refuses_across_scripts_and_lets_the_rest_through(
+    stack: Stack,
+) -> None:
+    await command_reply(stack, "quota blocklist add", "admin", text="裸体")
+
+    refusal = await sora_reply(stack, "alice", prompt="一個裸體女孩")
+    assert refusal.startswith("你的提示詞含有這個伺服器不允許的字詞"), refusal
+    assert "裸" not in refusal  # the matched term is never echoed
+    assert job_ids_of(stack, "alice") == []
+
+    accepted = await sora_reply(stack, "alice", prompt="一個女孩在海邊散步，夕陽西下")
+    assert accepted.startswith("已受理任務 #"), accepted
+    assert len(job_ids_of(stack, "alice")) == 1
+
+
+@TAIWANESE
+async def test_synced_commands_are_described_in_traditional_and_simplified_chinese(
+    stack: Stack,
+) -> None:
+    sora = stack.discord.command("sora").payload
+    assert sora["description"].startswith("Make a video with ")
+    assert sora["description_localizations"]["zh-TW"].endswith("製作影片")
+    assert sora["description_localizations"]["zh-CN"].endswith("生成视频")
+    options = {option["name"]: option for option in sora["options"]}
+    assert options["prompt"]["name_localizations"] == {"zh-TW": "提示詞", "zh-CN": "提示词"}
+    assert options["duration"]["description_localizations"]["zh-TW"] == "影片長度"
+    orientation = {c["value"]: c for c in options["orientation"]["choices"]}
+    assert orientation["portrait"]["name"] == "Portrait"
+    assert orientation["portrait"]["name_localizations"] == {"zh-TW": "直式", "zh-CN": "竖屏"}
+    jobs = stack.discord.command("sora-jobs").payload
+    assert jobs["description_localizations"] == {
+        "zh-TW": "你在這個伺服器最近的影片任務",
+        "zh-CN": "你在这个服务器最近的视频任务",
+    }
+    help_command = stack.discord.command("help").payload
+    assert set(help_command["description_localizations"]) == {"zh-TW", "zh-CN"}

@@ -10,6 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.models import Job
+from bot.retention import written_longer_ago
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +64,16 @@ class VideoDownloader:
         # Large files take a while: bound the time between chunks, and the whole at 10 minutes.
         self._timeout = aiohttp.ClientTimeout(total=600, sock_connect=timeout, sock_read=timeout)
 
-    def clear_leftovers(self) -> int:
-        """Delete partial downloads a crash left behind (call before any download starts)."""
+    def clear_leftovers(self, older_than: float = 0.0, now: float | None = None) -> int:
+        """Delete partial downloads a crash left behind (call before any download starts).
+        With `older_than`, only those last written longer ago than that (processes sharing
+        MEDIA_DIR: another may be downloading right now)."""
         if not self._temp_dir.is_dir():
             return 0
         removed = 0
         for path in self._temp_dir.glob("video-*.mp4"):
+            if not written_longer_ago(path, older_than, now):
+                continue
             path.unlink(missing_ok=True)
             removed += 1
         return removed

@@ -67,3 +67,16 @@ def prune_folder(
     if removed:
         log.info("removed %d old %s(s), %d bytes", removed, what, freed)
     return removed
+
+
+def written_longer_ago(path: Path, seconds: float, now: float | None = None) -> bool:
+    """Whether `path` was last written more than `seconds` ago (always, for 0). A leftover
+    folder shared by several processes is cleared only of what none of them can still be
+    writing; a path already gone counts as new (nothing to remove)."""
+    if seconds <= 0:
+        return True
+    try:
+        modified = path.stat().st_mtime
+    except OSError:
+        return False
+    return (time.time() if now is None else now) - modified > seconds

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from bot.fitting import VideoFitter
 from bot.models import Job
-from bot.retention import prune_folder
+from bot.retention import prune_folder, written_longer_ago
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +89,17 @@ class VideoShelf:
         if prepared.work_folder is not None:
             shutil.rmtree(prepared.work_folder, ignore_errors=True)
 
-    def clear_leftovers(self) -> int:
-        """Remove what encodes stopped by a crash left (call before any delivery starts)."""
+    def clear_leftovers(self, older_than: float = 0.0, now: float | None = None) -> int:
+        """Remove what encodes stopped by a crash left (call before any delivery starts).
+        With `older_than`, only folders last written longer ago than that (processes sharing
+        MEDIA_DIR: another may be compressing right now)."""
         if not self.work_dir.is_dir():
             return 0
-        folders = [p for p in self.work_dir.glob(f"{FIT_FOLDER_PREFIX}*") if p.is_dir()]
+        folders = [
+            p
+            for p in self.work_dir.glob(f"{FIT_FOLDER_PREFIX}*")
+            if p.is_dir() and written_longer_ago(p, older_than, now)
+        ]
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         return len(folders)

@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.help")
 HEALTH_RECHECK_SECONDS = 600
 RETENTION_SWEEP_SECONDS = 6 * 3600
+# Processes sharing MEDIA_DIR: a partial download or compression older than this is a crash's
+# leftover (a download takes 10 minutes at most; a compression TRANSCODE_TIMEOUT_SECONDS, then
+# its upload).
+SHARED_LEFTOVER_SECONDS = 3600.0
 
 
 class SoraTree(app_commands.CommandTree):
@@ -124,10 +128,16 @@ class SoraBot(commands.Bot):
             scrub=Scrubber(settings.secrets),
             lease=self.services.lease,
         )
-        leftovers = await asyncio.to_thread(self.downloader.clear_leftovers)
+        # Processes sharing a database share MEDIA_DIR: only what none of them can still be
+        # downloading or compressing is a leftover.
+        older_than = 0.0
+        if self.services.db.shared:
+            transcode = self.services.settings.transcode_timeout_seconds
+            older_than = max(SHARED_LEFTOVER_SECONDS, 2 * transcode)
+        leftovers = await asyncio.to_thread(self.downloader.clear_leftovers, older_than)
         if leftovers:
             log.info("removed %d partial download(s) left by an earlier run", leftovers)
-        stopped_encodes = await asyncio.to_thread(self.shelf.clear_leftovers)
+        stopped_encodes = await asyncio.to_thread(self.shelf.clear_leftovers, older_than)
         if stopped_encodes:
             log.info("removed %d unfinished compression(s) left by an earlier run", stopped_encodes)
         async with self.services.db.deployment_lock(*COMMAND_SYNC_LOCK, wait=True):

@@ -87,6 +87,17 @@ def test_leftovers_of_stopped_compressions_are_cleared(shelf: VideoShelf) -> Non
     assert not stopped.exists() and other.exists()
 
 
+def test_with_a_shared_media_dir_only_old_leftovers_are_cleared(shelf: VideoShelf) -> None:
+    # Another process may be compressing in a folder it made a minute ago.
+    crashed, busy = shelf.work_dir / "fit-old", shelf.work_dir / "fit-new"
+    for folder in (crashed, busy):
+        folder.mkdir(parents=True)
+    os.utime(crashed, (NOW - 2 * 3600, NOW - 2 * 3600))
+    os.utime(busy, (NOW - 60, NOW - 60))
+    assert shelf.clear_leftovers(older_than=3600, now=NOW) == 1
+    assert not crashed.exists() and busy.exists()
+
+
 def test_old_videos_go_and_recent_ones_stay(shelf: VideoShelf) -> None:
     old = aged(shelf.path_for(1), 10, 31)
     recent = aged(shelf.path_for(2), 10, 2)

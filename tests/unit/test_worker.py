@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -539,6 +541,18 @@ async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:
     (folder / "keep.txt").write_text("not ours")
     assert rig.worker.downloader.clear_leftovers() == 1
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+
+
+async def test_with_a_shared_media_dir_only_old_partial_downloads_are_cleared(rig: Rig) -> None:
+    folder = rig.worker.downloader._temp_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    crashed, busy = folder / "video-old.mp4", folder / "video-new.mp4"
+    for path in (crashed, busy):
+        path.write_bytes(b"partial")
+    now = time.time()
+    os.utime(crashed, (now - 7200, now - 7200))  # another process is still writing `busy`
+    assert rig.worker.downloader.clear_leftovers(3600, now) == 1
+    assert not crashed.exists() and busy.exists()
 
 
 async def test_the_worker_is_alive_only_while_its_loop_ticks(rig: Rig) -> None:

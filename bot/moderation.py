@@ -7,6 +7,7 @@ decided here, at run time, from what the member has now (see `Actor`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -381,7 +382,7 @@ class ModerationService:
 
     async def blocklist_list(self, actor: Actor, page: int = 1, locale: str | None = None) -> str:
         self._require_moderator(actor)
-        async with self.db.transaction() as conn:
+        async with self.db.reading() as conn:
             entries = await blocklist_rows.entries(conn, actor.guild_id)
         if not entries:
             return render(Text("quota.blocklist.empty"), locale)
@@ -440,9 +441,11 @@ class ModerationService:
         locale: str | None = None,
     ) -> str:
         self._require_moderator(actor)
-        async with self.db.transaction() as conn:
+        # Plain reads (no write lock), and the paging, which renders every line to measure
+        # it, off the event loop: a server's log grows with every job.
+        async with self.db.reading() as conn:
             everything = await audit_rows.log_entries(conn, actor.guild_id, member_id)
-        found = audit.page_of(everything, page, locale)
+        found = await asyncio.to_thread(audit.page_of, everything, page, locale)
         member = f"<@{member_id}>" if member_id is not None else None
         if found.total == 0:
             if member is None:

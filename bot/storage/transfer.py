@@ -9,7 +9,7 @@ collide with old ones.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,29 +126,10 @@ async def copy_database(source: SqliteDatabase, target: PostgresDatabase) -> lis
     return copies
 
 
-async def _copy_table(
-    reader: Connection, target: PostgresDatabase, writer: Connection, table: Table
-) -> None:
+async def _batches(conn: Connection, table: Table) -> AsyncIterator[list[Row]]:
+    """Every row of `table` in primary-key order, `BATCH_ROWS` at a time."""
     columns = ", ".join(_quoted(column) for column in table.columns)
     order = ", ".join(_quoted(column) for column in table.order)
-    offset = 0
-    while True:
-        rows = await reader.fetch_all(
-            f"SELECT {columns} FROM {_quoted(table.name)} ORDER BY {order} LIMIT ? OFFSET ?",
-            (BATCH_ROWS, offset),
-        )
-        if not rows:
-            return
-        await target.copy_rows(writer, table.name, table.columns, [tuple(row) for row in rows])
-        offset += len(rows)
-
-
-async def checksum(conn: Connection, table: Table) -> TableCopy:
-    """The row count and a SHA-256 over every value of every row, in primary-key order."""
-    columns = ", ".join(_quoted(column) for column in table.columns)
-    order = ", ".join(_quoted(column) for column in table.order)
-    digest = hashlib.sha256()
-    count = 0
     offset = 0
     while True:
         rows = await conn.fetch_all(
@@ -156,11 +137,27 @@ async def checksum(conn: Connection, table: Table) -> TableCopy:
             (BATCH_ROWS, offset),
         )
         if not rows:
-            return TableCopy(table.name, count, digest.hexdigest())
+            return
+        yield rows
+        offset += len(rows)
+
+
+async def _copy_table(
+    reader: Connection, target: PostgresDatabase, writer: Connection, table: Table
+) -> None:
+    async for rows in _batches(reader, table):
+        await target.copy_rows(writer, table.name, table.columns, [tuple(row) for row in rows])
+
+
+async def checksum(conn: Connection, table: Table) -> TableCopy:
+    """The row count and a SHA-256 over every value of every row, in primary-key order."""
+    digest = hashlib.sha256()
+    count = 0
+    async for rows in _batches(conn, table):
         for row in rows:
             digest.update(_canonical(row).encode())
         count += len(rows)
-        offset += len(rows)
+    return TableCopy(table.name, count, digest.hexdigest())
 
 
 def _canonical(row: Row) -> str:

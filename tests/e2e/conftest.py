@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -159,6 +160,25 @@ def postgres_query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
 def database_engine() -> str:
     """The engine an end-to-end test's bot runs on; a module overrides it to run on both."""
     return "sqlite"
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (it was free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def idle_stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    """The fake Discord and Rivya, with no bot started yet."""
+    async with (
+        FakeDiscord() as discord,
+        RivyaSimulator(RIVYA_KEY) as provider,
+        BotRunner(tmp_path / "logs") as runner,
+    ):
+        yield Stack(discord, provider, runner, tmp_path, "rivya")
+        await runner.stop_all()
 
 
 @pytest_asyncio.fixture(params=["rivya"])

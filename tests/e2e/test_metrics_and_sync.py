@@ -5,39 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
-import pytest_asyncio
 
-from tests.e2e.conftest import RIVYA_KEY, Stack, command_reply, finished_job
-from tests.support.fake_discord import BotRunner, FakeDiscord
-from tests.support.sims.rivya import RivyaSimulator, select_param, sora_2_pro_model
+from tests.e2e.conftest import Stack, command_reply, finished_job, free_port
+from tests.support.sims.rivya import select_param, sora_2_pro_model
 
 HEALTH_TIMEOUT = 30.0
 EXIT_TIMEOUT = 30.0
 GUILD_SYNC = "PUT /applications/{app}/guilds/{guild}/commands"
 GLOBAL_SYNC = "PUT /applications/{app}/commands"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest_asyncio.fixture
-async def idle_stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    """The fake Discord and Rivya, with no bot started yet."""
-    async with (
-        FakeDiscord() as discord,
-        RivyaSimulator(RIVYA_KEY) as provider,
-        BotRunner(tmp_path / "logs") as runner,
-    ):
-        yield Stack(discord, provider, runner, tmp_path, "rivya")
-        await runner.stop_all()
 
 
 async def get(url: str) -> tuple[int, str]:

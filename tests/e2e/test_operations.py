@@ -4,17 +4,12 @@ JSON logs and the low-credit alert, each with the real bot process."""
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
-import pytest_asyncio
 
-from tests.e2e.conftest import RIVYA_KEY, Stack, finished_job
-from tests.support.fake_discord import BotRunner, FakeDiscord, default_world
-from tests.support.sims.rivya import RivyaSimulator
+from tests.e2e.conftest import RIVYA_KEY, Stack, finished_job, free_port
+from tests.support.fake_discord import default_world
 
 EXIT_TIMEOUT = 30.0
 VIDEOS_CHANNEL_ID = default_world().channels["videos"].id  # the default world's ids are fixed
@@ -22,23 +17,8 @@ WRONG_TOKEN = "wrong-token.not-the-bot-one"
 
 
 def closed_port_url() -> str:
-    """A local address nothing listens on (the port was free a moment ago)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-@pytest_asyncio.fixture
-async def idle_stack(tmp_path: Path) -> AsyncIterator[Stack]:
-    """The fake Discord and Rivya, with no bot started yet."""
-    async with (
-        FakeDiscord() as discord,
-        RivyaSimulator(RIVYA_KEY) as provider,
-        BotRunner(tmp_path / "logs") as runner,
-    ):
-        yield Stack(discord, provider, runner, tmp_path, "rivya")
-        await runner.stop_all()
+    """A local address nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 async def run_to_exit(stack: Stack, *args: str, **env: str) -> tuple[int, str]:

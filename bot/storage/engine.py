@@ -44,7 +44,13 @@ class Database(abc.ABC):
 
     @abc.abstractmethod
     def reading(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        """Plain reads outside a transaction: each statement sees committed data."""
+        """Plain reads outside a transaction: each statement sees committed data. They never
+        wait for a write transaction (SQLite reads through a connection of their own)."""
+
+    @abc.abstractmethod
+    def writing(self) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """Statements outside a transaction, each atomic and committed on its own: for a
+        write that is a single statement."""
 
     @contextlib.asynccontextmanager
     async def deployment_lock(
@@ -61,13 +67,15 @@ class Database(abc.ABC):
         return [int(row[0]) for row in rows]
 
     async def ping(self) -> bool:
-        """True when the database answers a trivial query."""
-        return await self.fetch_value("SELECT 1") == 1
+        """True when the database answers a trivial query where writes go: a write that
+        holds it too long shows here (reads would not notice)."""
+        async with self.writing() as conn:
+            return await conn.fetch_value("SELECT 1") == 1
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         """One statement, atomic on its own (no transaction needed); returns the rows it
         changed."""
-        async with self.reading() as conn:
+        async with self.writing() as conn:
             return await conn.execute(sql, params)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:

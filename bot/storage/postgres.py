@@ -122,6 +122,12 @@ class PostgresDatabase(Database):
         async with self._pool.acquire() as conn:
             yield PostgresConnection(conn)
 
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Connection]:
+        # A pooled connection outside a transaction commits each statement on its own.
+        async with self._pool.acquire() as conn:
+            yield PostgresConnection(conn)
+
     async def copy_rows(
         self,
         conn: Connection,

@@ -1,8 +1,11 @@
-"""SQLite through aiosqlite: one connection, serialised transactions (the default engine).
+"""SQLite through aiosqlite (the default engine): one connection for writes, serialised
+transactions, and one read-only connection for plain reads.
 
 An asyncio lock keeps coroutines from interleaving statements inside each other's transactions
-on the shared connection, and `BEGIN IMMEDIATE` keeps a second process (a restarted bot racing
-an old one) from doing so.
+on the write connection, and `BEGIN IMMEDIATE` keeps a second process (a restarted bot racing
+an old one) from doing so. Reads go through a connection of their own, so they never queue
+behind a write transaction: in WAL mode a read sees every committed transaction and is never
+blocked by a writer.
 """
 
 from __future__ import annotations
@@ -41,8 +44,22 @@ async def _enable_wal(conn: aiosqlite.Connection) -> None:
             await asyncio.sleep(WAL_SWITCH_GAP_SECONDS)
 
 
+async def _open_reader(path: Path | str) -> aiosqlite.Connection:
+    """A connection for plain reads; `query_only` makes a write through it an error."""
+    reader = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
+    try:
+        reader.row_factory = aiosqlite.Row
+        await reader.execute("PRAGMA query_only=ON")
+        await reader.execute("PRAGMA busy_timeout=30000")
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
+
+
 class SqliteConnection:
-    """`Connection` over the shared aiosqlite connection (used only under the owner's lock)."""
+    """`Connection` over one aiosqlite connection: the write connection (used only under the
+    owner's lock) or the read-only one."""
 
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
@@ -77,31 +94,41 @@ class SqliteDatabase(Database):
     engine = "sqlite"
     shared = False
 
-    def __init__(self, connection: aiosqlite.Connection) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, reader: aiosqlite.Connection | None = None
+    ) -> None:
         self._conn = connection
         self._wrapped = SqliteConnection(connection)
         self._lock = asyncio.Lock()
+        self._reader = reader
+        self._wrapped_reader = SqliteConnection(reader) if reader is not None else None
 
     @classmethod
     async def connect(cls, path: Path | str) -> SqliteDatabase:
         """Open (creating the folder if needed) and migrate the database at `path`."""
-        if str(path) != ":memory:":
+        in_memory = str(path) == ":memory:"
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=30)
+        reader = None
         try:
             conn.row_factory = aiosqlite.Row
             await _enable_wal(conn)
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=30000")
-            db = cls(conn)
-            await db._migrate()
+            await cls(conn)._migrate()
+            # An in-memory database exists only on its one connection, which then reads too.
+            if not in_memory:
+                reader = await _open_reader(path)
         except BaseException:
             # Its thread would otherwise keep the process alive after the error is reported.
             await conn.close()
             raise
-        return db
+        return cls(conn, reader)
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
         await self._conn.close()
 
     @asynccontextmanager
@@ -125,8 +152,16 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
-        """Without the write lock of another process: no other coroutine's transaction is
-        open on the shared connection meanwhile."""
+        if self._wrapped_reader is not None:
+            # Each statement is its own read transaction; coroutines may interleave them.
+            yield self._wrapped_reader
+            return
+        async with self._lock:
+            yield self._wrapped
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[Connection]:
+        """On the write connection, while no other coroutine's transaction is open on it."""
         async with self._lock:
             yield self._wrapped
 

@@ -91,3 +91,44 @@ async def test_a_task_cancelled_while_begin_waits_does_not_wedge_the_connection(
             await conn.execute("CREATE TABLE after_cancel (x INTEGER)")
     finally:
         await db.close()  # always: an open aiosqlite thread would keep the test run alive
+
+
+async def test_reads_do_not_wait_for_a_write_transaction(tmp_path) -> None:
+    # SQLite reads go through a connection of their own: a long write does not hold them up,
+    # and they see only what is committed.
+    db = await open_database(tmp_path / "reads.sqlite3")
+    try:
+        async with db.transaction() as conn:
+            await conn.execute("CREATE TABLE counters (n INTEGER)")
+            await conn.execute("INSERT INTO counters (n) VALUES (1)")
+        async with db.transaction() as conn:
+            await conn.execute("UPDATE counters SET n = 2")
+            async with asyncio.timeout(2):
+                assert await db.fetch_value("SELECT n FROM counters") == 1
+        assert await db.fetch_value("SELECT n FROM counters") == 2
+    finally:
+        await db.close()
+
+
+async def test_a_write_through_the_read_connection_is_refused(tmp_path) -> None:
+    import sqlite3
+
+    db = await open_database(tmp_path / "readonly.sqlite3")
+    try:
+        async with db.reading() as conn:
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await conn.execute("CREATE TABLE not_here (x INTEGER)")
+        assert await db.execute("CREATE TABLE here (x INTEGER)") is not None
+        assert await table_exists(db, "here") and not await table_exists(db, "not_here")
+    finally:
+        await db.close()
+
+
+async def test_an_in_memory_database_reads_what_it_wrote() -> None:
+    db = await open_database(":memory:")
+    try:
+        await db.execute("CREATE TABLE notes (x INTEGER)")
+        await db.execute("INSERT INTO notes (x) VALUES (5)")
+        assert await db.fetch_value("SELECT x FROM notes") == 5
+    finally:
+        await db.close()

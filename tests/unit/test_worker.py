@@ -361,12 +361,12 @@ async def test_crash_after_posting_is_not_posted_twice(rig: Rig) -> None:
     await rig.run()
     await rig.run(3)
     # Simulate the crash: the post happened but the database still says `succeeded`.
-    await rig.db.fetch_all(
+    await rig.db.execute(
         "UPDATE jobs SET state = 'succeeded', result_message_id = NULL, finished_at = NULL "
         "WHERE id = ?",
         (job.id,),
     )
-    await rig.db.fetch_all("DELETE FROM quota_ledger WHERE kind = 'charge'")
+    await rig.db.execute("DELETE FROM quota_ledger WHERE kind = 'charge'")
     await rig.run()
     assert len(rig.presenter.results) == 1
     assert (await rig.job(job.id)).state is JobState.DELIVERED
@@ -383,7 +383,7 @@ async def test_non_idempotent_create_is_never_retried_after_a_restart(rig: Rig) 
     assert len(rig.provider.create_calls) == 1
     # And a job whose create was in flight when the process died is failed, not resent.
     second = await rig.submit()
-    await rig.db.fetch_all("UPDATE jobs SET submit_attempted = 1 WHERE id = ?", (second.id,))
+    await rig.db.execute("UPDATE jobs SET submit_attempted = 1 WHERE id = ?", (second.id,))
     await rig.run()
     assert (await rig.job(second.id)).error_code == "outcome_unknown"
     assert len(rig.provider.create_calls) == 1
@@ -503,7 +503,7 @@ async def test_out_of_credits_mid_run_pauses_new_jobs_and_alerts_once(rig: Rig) 
 async def test_jobs_of_a_previous_provider_wait_for_their_deadline(rig: Rig) -> None:
     job = await rig.submit()
     await rig.run()  # sent to the provider
-    await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
+    await rig.db.execute("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
     rig.provider.statuses = [TaskStatus("processing")] * 10
     await rig.run(3)
     assert rig.provider.status_calls == []  # not polled at the wrong service
@@ -514,7 +514,7 @@ async def test_jobs_of_a_previous_provider_wait_for_their_deadline(rig: Rig) -> 
 
 async def test_a_queued_job_of_a_previous_provider_fails_at_once(rig: Rig) -> None:
     job = await rig.submit()
-    await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
+    await rig.db.execute("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
     await rig.run()
     failed = await rig.job(job.id)
     assert failed.state is JobState.FAILED and failed.error_code == "provider_changed"
@@ -528,7 +528,7 @@ async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: R
     await rig.run()
     await rig.run(3)
     assert (await rig.job(job.id)).state is JobState.SUCCEEDED
-    await rig.db.fetch_all("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
+    await rig.db.execute("UPDATE jobs SET provider = 'rivya' WHERE id = ?", (job.id,))
     await rig.run(60)
     assert (await rig.job(job.id)).state is JobState.DELIVERED
     assert await rig.ledger(job.id) == ["hold", "charge"]

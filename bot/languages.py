@@ -40,11 +40,25 @@ class Languages:
     async def remember_member(self, user_id: int, locale: str | None) -> None:
         """Keep the member's client language for later direct messages."""
         language = i18n.match_locale(locale)
-        if self._known_members.get(user_id) == language:
+        previous = self._known_members.get(user_id)
+        if previous == language:
             return
-        async with self.db.transaction() as conn:
-            await language_rows.set_member_locale(conn, user_id, language, self.clock.now())
+        # Noted before writing: the member's other interactions arriving meanwhile (several
+        # clicks at once) find it noted and do not write it again.
         self._known_members[user_id] = language
+        try:
+            async with self.db.writing() as conn:  # one statement
+                await language_rows.set_member_locale(conn, user_id, language, self.clock.now())
+        except BaseException:
+            if self._known_members.get(user_id) == language:  # the next interaction tries again
+                self._forget_member(user_id, previous)
+            raise
+
+    def _forget_member(self, user_id: int, previous: str | None) -> None:
+        if previous is None:
+            self._known_members.pop(user_id, None)
+        else:
+            self._known_members[user_id] = previous
 
     async def member_locale(self, user_id: int) -> str:
         """The member's last known language (the default one if never seen)."""

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.languages import Languages, server_choices, set_server_language
+from bot.storage import languages as language_rows
+from bot.storage.connection import Connection
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
 
@@ -41,3 +45,36 @@ async def test_members_are_written_to_in_their_last_language(languages: Language
     assert await again.member_locale(7) == "zh-TW"
     await again.remember_member(7, "en-GB")
     assert await Languages(languages.db, FakeClock()).member_locale(7) == "en"
+
+
+async def test_a_members_interactions_at_once_write_their_language_once(
+    languages: Languages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[tuple[int, str]] = []
+    original = language_rows.set_member_locale
+
+    async def counted(conn: Connection, user_id: int, locale: str, now: float) -> None:
+        writes.append((user_id, locale))
+        await original(conn, user_id, locale, now)
+
+    monkeypatch.setattr(language_rows, "set_member_locale", counted)
+    await asyncio.gather(*(languages.remember_member(7, "zh-TW") for _ in range(10)))
+    assert writes == [(7, "zh-TW")]
+    await languages.remember_member(7, "zh-CN")  # a change is written
+    assert writes == [(7, "zh-TW"), (7, "zh-CN")]
+
+
+async def test_a_language_that_could_not_be_written_is_tried_again(
+    languages: Languages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = language_rows.set_member_locale
+
+    async def failing(conn: Connection, user_id: int, locale: str, now: float) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(language_rows, "set_member_locale", failing)
+    with pytest.raises(OSError):
+        await languages.remember_member(7, "zh-TW")
+    monkeypatch.setattr(language_rows, "set_member_locale", original)
+    await languages.remember_member(7, "zh-TW")
+    assert await Languages(languages.db, FakeClock()).member_locale(7) == "zh-TW"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -88,7 +89,7 @@ class BotStack:
             return not pending
 
         await self.discord.wait_for(all_answered, timeout=SORA_TIMEOUT, what="/sora answers")
-        return [_job_id(handle.original_contents[-1]) for handle in handles]
+        return [_job_id(handle) for handle in handles]
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         assert self.database is not None
@@ -134,12 +135,16 @@ def _answered(handle: InteractionHandle) -> bool:
     return original is not None and not original.loading
 
 
-def _job_id(reply: str) -> int | None:
-    """The job number in an acceptance reply ('Job #12 accepted: …'); None for a refusal."""
-    if "accepted" not in reply:
+def _job_id(handle: InteractionHandle) -> int | None:
+    """The accepted job's number: a quick /sora is answered with the job's public status
+    message ('🎬 Video job #12 …'), a slow one privately ('Job #12 accepted: …'); None for a
+    refusal (always private)."""
+    reply = handle.original_contents[-1]
+    if handle.ephemeral and "accepted" not in reply:
         return None
-    marker = reply.split("#", 1)[1]
-    return int("".join(ch for ch in marker[:12] if ch.isdigit()))
+    digits = re.match(r"\d+", reply.split("#", 1)[1])
+    assert digits is not None, reply
+    return int(digits.group())
 
 
 def percentile(values: Sequence[float], q: float) -> float:

@@ -1,6 +1,10 @@
 """Every job message the bot posts, edits or deletes, done with ordinary bot messages (they
 never expire): the worker's `JobPresenter`, a new job's status message, /sora-show reposts and
-removing a video's posts."""
+removing a video's posts.
+
+A new job's status message may also be the public answer to the member's `/sora`: Discord
+keeps such an answer as an ordinary message of the bot, which is edited and deleted like any
+other once the interaction has expired."""
 
 from __future__ import annotations
 
@@ -125,6 +129,31 @@ class DiscordPresenter:
             return None
 
     # -- a new job ----------------------------------------------------------------------------
+
+    async def answer_with_status(
+        self,
+        interaction: discord.Interaction,
+        job: Job,
+        channel: discord.abc.Messageable,
+    ) -> None:
+        """Answer the member's command with the accepted job's public status message, then
+        hand the job to the worker.
+
+        One call to Discord instead of three (acknowledge, post, confirm), outside the
+        channel's message rate limit. If Discord does not take the answer, the status message
+        is posted in the channel instead (`post_status_message`).
+        """
+        text = status_text(job, self.profile)
+        try:
+            answer = await interaction.response.send_message(text, allowed_mentions=NO_PINGS)
+            # Discord names the message it created; discord.py types it as optional.
+            message_id = answer.message_id or (await interaction.original_response()).id
+        except CALL_ERRORS as error:
+            log.warning("job %s: could not answer with the status message: %s", job.id, error)
+            await self.post_status_message(job, channel)
+            return
+        await self.jobs.hand_to_worker(job, message_id, text, None)
+        self.on_handed_over()
 
     async def post_status_message(
         self,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import TypeVar
 
+import aiohttp
 import discord
 
 from bot import i18n
@@ -14,6 +18,13 @@ from bot.i18n import Text
 log = logging.getLogger(__name__)
 
 NO_PINGS = discord.AllowedMentions.none()
+T = TypeVar("T")
+
+# Discord shows "The application did not respond" when an interaction gets no first answer
+# within 3 seconds of its creation. Work that takes longer than this is acknowledged first.
+ANSWER_WITHIN_SECONDS = 2.0
+DISCORD_ANSWER_WINDOW = 3.0
+SAFETY_MARGIN_SECONDS = 0.5
 
 
 def said(interaction: discord.Interaction, text: Text | str) -> str:
@@ -34,6 +45,42 @@ async def send_ephemeral(interaction: discord.Interaction, message: Text | str) 
             )
     except discord.HTTPException:
         log.warning("could not send an ephemeral reply (the interaction may have expired)")
+
+
+def seconds_to_answer(interaction: discord.Interaction) -> float:
+    """How long the first answer may still wait: `ANSWER_WITHIN_SECONDS` from now, and never
+    past Discord's window counted from the interaction's creation (a badly set clock here only
+    makes the wait shorter)."""
+    age = (datetime.now(UTC) - interaction.created_at).total_seconds()
+    left = DISCORD_ANSWER_WINDOW - SAFETY_MARGIN_SECONDS - max(age, 0.0)
+    return max(0.0, min(ANSWER_WITHIN_SECONDS, left))
+
+
+async def acknowledged_if_slow(interaction: discord.Interaction, work: Awaitable[T]) -> T:
+    """Run `work`. If it has not finished when the first answer is due, acknowledge privately
+    ("thinking…") meanwhile; otherwise leave the first answer to the caller, who can then
+    answer with the result itself (one call to Discord instead of two). Either way the
+    acknowledgement, if any, is done before this returns or raises."""
+    loop = asyncio.get_running_loop()
+    acknowledging: list[asyncio.Task[None]] = []
+    timer = loop.call_later(
+        seconds_to_answer(interaction),
+        lambda: acknowledging.append(loop.create_task(_acknowledge(interaction))),
+    )
+    try:
+        return await work
+    finally:
+        timer.cancel()
+        if acknowledging:
+            await acknowledging[0]
+
+
+async def _acknowledge(interaction: discord.Interaction) -> None:
+    try:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+    except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+        # The work goes on: what it accepts is posted in the channel regardless.
+        log.warning("could not acknowledge an interaction in time: %s", error)
 
 
 async def refuse(interaction: discord.Interaction, refusal: Refusal) -> None:

@@ -35,7 +35,7 @@ from bot.video_form import orientation_for_picture, read_choices
 from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._members import mention_names, requester_of, upload_limit_of
 from cogs._presenter import not_posted_yet
-from cogs._replies import refusals_answered, said
+from cogs._replies import acknowledged_if_slow, refusals_answered, said
 from cogs._translator import words, words_of
 
 if TYPE_CHECKING:
@@ -78,9 +78,29 @@ class SoraCog(commands.Cog):
         quality: str | None,
         toggles: dict[str, bool | None],
     ) -> None:
-        # Acknowledge first: Discord gives us 3 seconds, the checks below may do I/O.
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        # A quick admission is answered with the job's public status message itself: the
+        # member sees it at once, and it does not count against the channel's message rate
+        # limit. A slow one (an image still downloading) is acknowledged privately first.
         # A `Refusal` raised here is answered privately by the command tree.
+        job, channel = await acknowledged_if_slow(
+            interaction,
+            self._admit_sora(interaction, prompt, orientation, duration, image, quality, toggles),
+        )
+        if interaction.response.is_done():
+            await self._post_and_confirm(interaction, job, channel)
+        else:
+            await self.bot.presenter.answer_with_status(interaction, job, channel)
+
+    async def _admit_sora(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        orientation: str,
+        duration: int,
+        image: discord.Attachment | None,
+        quality: str | None,
+        toggles: dict[str, bool | None],
+    ) -> tuple[Job, discord.TextChannel | discord.Thread]:
         channel = _usable_channel(interaction)
         upload = await self._fetch_image(image) if image is not None else None
         named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
@@ -97,7 +117,7 @@ class SoraCog(commands.Cog):
                 upload_limit_bytes=upload_limit_of(interaction),
             ),
         )
-        await self._post_and_confirm(interaction, job, channel)
+        return job, channel
 
     async def _post_and_confirm(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +18,13 @@ import pytest_asyncio
 
 from bot.storage.connection import numbered_placeholders
 from tests.conftest import migrate
-from tests.support.fake_discord import BotProcess, BotRunner, FakeDiscord, MessageRecord
+from tests.support.fake_discord import (
+    BotProcess,
+    BotRunner,
+    FakeDiscord,
+    InteractionHandle,
+    MessageRecord,
+)
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.sims.unified import UnifiedVideoSimulator
 
@@ -96,8 +103,10 @@ class Stack:
         return self.discord.bot_messages(channel)
 
     def status_message(self, job_id: int, channel: str = "general") -> MessageRecord | None:
+        """The job's status message, in whichever language ('🎬 **Video job #12** …')."""
+        head = re.compile(rf"🎬 \*\*[^*#]*#{job_id}\*\*")
         for message in self.bot_posts(channel):
-            if f"**Video job #{job_id}**" in message.content:
+            if head.match(message.content):
                 return message
         return None
 
@@ -210,9 +219,22 @@ async def stack(
 
 
 def job_id_from(text: str) -> int:
-    """The job number in an acceptance reply such as 'Job #12 accepted: …'."""
-    marker = text.split("#", 1)[1]
-    return int("".join(ch for ch in marker[:12] if ch.isdigit()) or "0")
+    """The job number in a status message ('🎬 **Video job #12** …') or a private
+    acceptance ('Job #12 accepted: …')."""
+    digits = re.match(r"\d*", text.split("#", 1)[1])
+    return int(digits.group() if digits and digits.group() else "0")
+
+
+def answered_with_status(stack: Stack, handle: InteractionHandle) -> int:
+    """The job a quick `/sora` accepted: its one answer, within Discord's 3 seconds, is the
+    job's public status message."""
+    assert handle.ack is not None and handle.ack_latency is not None and handle.ack_latency < 3
+    assert not handle.deferred and not handle.ephemeral, handle.original_contents
+    assert handle.original is not None
+    job_id = job_id_from(handle.original_contents[-1])
+    status = stack.status_message(job_id)
+    assert status is not None and status.id == handle.original.id, handle.original_contents
+    return job_id
 
 
 # -- shared helpers for scenario files (added; nothing above depends on them) -----------------
@@ -243,9 +265,7 @@ async def submit_sora(stack: Stack, user: str = "alice", **options: object) -> i
         attachments=attachments,  # type: ignore[arg-type]
     )
     await handle.wait_original()
-    reply = handle.original_contents[-1]
-    assert handle.ephemeral and "accepted" in reply, reply
-    return job_id_from(reply)
+    return answered_with_status(stack, handle)
 
 
 async def finished_job(

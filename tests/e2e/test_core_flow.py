@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.storage.database import ENGINES
-from tests.e2e.conftest import RIVYA_KEY, Stack, job_id_from
+from tests.e2e.conftest import RIVYA_KEY, Stack, answered_with_status, job_id_from
 from tests.support.images import PNG
 
 BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
@@ -25,12 +25,8 @@ def sora_options(stack: Stack, **overrides: object) -> dict[str, object]:
 
 async def accept(stack: Stack, user: str = "alice", **options: object) -> int:
     handle = await stack.discord.invoke("sora", user=user, options=sora_options(stack, **options))
-    await handle.wait_ack()
-    assert handle.deferred and handle.ephemeral and handle.ack_latency < 3
     await handle.wait_original()
-    reply = handle.original_contents[-1]
-    assert "accepted" in reply, reply
-    return job_id_from(reply)
+    return answered_with_status(stack, handle)
 
 
 @BACKENDS
@@ -263,6 +259,34 @@ async def test_an_unavailable_model_is_refused_clearly_and_the_bot_keeps_running
     assert bot.running
 
 
+# Long enough that the bot must acknowledge before it knows the answer.
+SLOW_IMAGE_SECONDS = 2.6
+
+
+async def test_a_slow_sora_is_acknowledged_in_time_and_confirmed_privately(stack: Stack) -> None:
+    # The image takes longer to download than Discord waits for a first answer: the bot
+    # acknowledges privately, posts the status message in the channel, then says where.
+    stack.discord.settings.cdn_delay = SLOW_IMAGE_SECONDS
+    handle = await stack.discord.invoke(
+        "sora",
+        user="alice",
+        options=sora_options(stack),
+        attachments=[("holiday.png", PNG, "image/png")],
+    )
+    await handle.wait_ack(timeout=5)
+    assert handle.deferred and handle.ephemeral and handle.ack_latency < 3
+    await handle.wait_original(timeout=10)
+    reply = handle.original_contents[-1]
+    job_id = job_id_from(reply)
+    status = stack.status_message(job_id)
+    assert status is not None and status.id != handle.original.id
+    assert reply.startswith(f"Job #{job_id} accepted") and str(status.id) in reply
+    await stack.wait_for(lambda: stack.result_of(job_id), "the video reply")
+    await stack.wait_finished(job_id)
+    assert stack.ledger(job_id) == ["hold", "charge"]
+    assert len([m for m in stack.bot_posts() if f"**Video job #{job_id}**" in m.content]) == 1
+
+
 async def test_no_access_to_the_channel_withdraws_the_job(stack: Stack) -> None:
     stack.discord.fail(
         "POST /channels/{channel_id}/messages",
@@ -270,8 +294,15 @@ async def test_no_access_to_the_channel_withdraws_the_job(stack: Stack) -> None:
         code=50013,
         message="Missing Permissions",
     )
-    handle = await stack.discord.invoke("sora", user="alice", options=sora_options(stack))
-    await handle.wait_original()
+    # A slow /sora posts its status message in the channel (a quick one answers with it).
+    stack.discord.settings.cdn_delay = SLOW_IMAGE_SECONDS
+    handle = await stack.discord.invoke(
+        "sora",
+        user="alice",
+        options=sora_options(stack),
+        attachments=[("holiday.png", PNG, "image/png")],
+    )
+    await handle.wait_original(timeout=10)
     assert handle.ephemeral
     assert "I can't post messages in this channel" in handle.original_contents[-1]
     assert stack.query("SELECT state FROM jobs") == [("failed",)]

@@ -8,14 +8,17 @@ import pytest
 
 from tests.e2e.conftest import (
     Stack,
+    answered_with_status,
     command_reply,
     dms_to,
     job_id_from,
     job_ids_of,
     sora_request,
+    submit_sora,
     user_id,
 )
 from tests.support.fake_discord import MessageRecord, default_world
+from tests.support.images import PNG
 
 
 def taiwanese_server() -> object:
@@ -49,16 +52,25 @@ async def sora_reply(stack: Stack, user: str, **options: object) -> str:
 
 @TAIWANESE
 async def test_each_member_reads_their_language_and_the_server_its_own(stack: Stack) -> None:
-    accepted = {
-        "alice": "已受理任務 #",  # Traditional: 受理, 任務
-        "bob": "已受理任务 #",  # Simplified: 任务
-        "carol": "Job #",
-    }
     jobs = {}
-    for user, opening in accepted.items():
-        reply = await sora_reply(stack, user)
-        assert reply.startswith(opening), reply
-        jobs[user] = job_id_from(reply)
+    # A quick /sora is answered with the public status message, in the server's language.
+    for user in ("alice", "carol"):
+        handle = await stack.discord.invoke("sora", user=user, options=sora_request(stack))
+        await handle.wait_original()
+        jobs[user] = answered_with_status(stack, handle)
+        assert handle.original_contents[-1].startswith("🎬 **影片任務 #")
+    # A slow one (its image downloads slowly) is confirmed privately, in bob's language.
+    stack.discord.settings.cdn_delay = 2.6
+    handle = await stack.discord.invoke(
+        "sora",
+        user="bob",
+        options=sora_request(stack),
+        attachments=[("holiday.png", PNG, "image/png")],
+    )
+    await handle.wait_original(timeout=10)
+    assert handle.ephemeral and handle.original_contents[-1].startswith("已受理任务 #")
+    jobs["bob"] = job_id_from(handle.original_contents[-1])
+    stack.discord.settings.cdn_delay = 0.0
 
     # Private refusals: each member's own language, with each region's own words.
     missing = {
@@ -96,9 +108,9 @@ async def test_each_member_reads_their_language_and_the_server_its_own(stack: St
 async def test_a_refused_rerun_is_explained_by_direct_message_in_the_members_language(
     stack: Stack,
 ) -> None:
-    carols = job_id_from(await sora_reply(stack, "carol"))
+    carols = await submit_sora(stack, "carol")
     # bob (Simplified Chinese) spends his one video; the bot now knows his language.
-    assert (await sora_reply(stack, "bob")).startswith("已受理任务 #")
+    await submit_sora(stack, "bob")
     caption = f"你的影片（任務 #{carols}）完成了。"
     (result,) = await stack.wait_for(
         lambda: [m for m in stack.bot_posts() if caption in m.content], "carol's video"
@@ -127,9 +139,8 @@ async def test_the_chinese_blocklist_refuses_across_scripts_and_lets_the_rest_th
     assert "裸" not in refusal  # the matched term is never echoed
     assert job_ids_of(stack, "alice") == []
 
-    accepted = await sora_reply(stack, "alice", prompt="一個女孩在海邊散步，夕陽西下")
-    assert accepted.startswith("已受理任務 #"), accepted
-    assert len(job_ids_of(stack, "alice")) == 1
+    accepted = await submit_sora(stack, "alice", prompt="一個女孩在海邊散步，夕陽西下")
+    assert job_ids_of(stack, "alice") == [accepted]
 
 
 @TAIWANESE

@@ -116,7 +116,8 @@ async def test_status_and_video_outlive_the_interaction_token(stack: Stack) -> N
     )
     expired_at = handle.token_expires_at
     status = stack.status_message(job_id)
-    assert status is not None and status.webhook_id is None  # an ordinary bot message
+    # The answer to /sora, from now on edited as an ordinary message of the bot.
+    assert status is not None and handle.original is not None and status.id == handle.original.id
     edits_before = status.edit_count
     # From now on the progress moves at every poll, and the video is ready after a few.
     task.polls_until_done = task.polls + 4

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import migrate
-from tests.e2e.conftest import READY_TIMEOUT, RIVYA_KEY, Stack, job_id_from, sora_request
+from tests.e2e.conftest import (
+    READY_TIMEOUT,
+    RIVYA_KEY,
+    Stack,
+    answered_with_status,
+    sora_request,
+)
 from tests.support.fake_discord import BotProcess, BotRunner, FakeDiscord
 from tests.support.postgres_cluster import Databases
 from tests.support.sims.rivya import RivyaSimulator
@@ -58,7 +64,7 @@ async def test_two_shard_processes_share_one_postgresql_database(
         for handle in handles:
             await handle.wait_original(timeout=20)
         replies = [handle.original_contents[-1] for handle in handles]
-        accepted = [job_id_from(text) for text in replies if "accepted" in text]
+        accepted = [answered_with_status(stack, h) for h in handles if not h.ephemeral]
         assert len(accepted) == 3, replies
         for job_id in accepted:
             await stack.wait_finished(job_id)
@@ -72,7 +78,7 @@ async def test_two_shard_processes_share_one_postgresql_database(
         provider.next_task(polls_until_done=12)
         handle = await discord.invoke("sora", user="bob", options=sora_request(stack))
         await handle.wait_original(timeout=20)
-        job_id = job_id_from(handle.original_contents[-1])
+        job_id = answered_with_status(stack, handle)
         await stack.wait_for(
             lambda: (
                 len(provider.created_tasks) == 4
@@ -109,7 +115,7 @@ async def test_one_process_opens_the_shards_discord_recommends(stack: Stack) -> 
     assert sorted(tuple(s.shard or ()) for s in sessions) == [(0, 2), (1, 2)]
     handle = await stack.discord.invoke("sora", user="alice", options=sora_request(stack))
     await handle.wait_original(timeout=20)
-    job_id = job_id_from(handle.original_contents[-1])
+    job_id = answered_with_status(stack, handle)
     await stack.wait_finished(job_id)
     assert stack.ledger(job_id) == ["hold", "charge"]
     stack.assert_clean_log()

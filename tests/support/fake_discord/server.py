@@ -131,6 +131,7 @@ class FakeDiscord:
         blob = self.store.blobs.get(int(attachment_id)) if attachment_id.isdigit() else None
         if blob is None:
             return web.Response(status=404, text="Not Found")
+        await asyncio.sleep(self.settings.cdn_delay)
         return web.Response(body=blob.data, headers={"Content-Type": blob.content_type})
 
     # -- addresses ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ class Settings:
     nonce_window: float = 300.0  # seconds an enforced nonce de-duplicates
     heartbeat_interval_ms: int = 41_250
     followup_fills_deferred: bool = True  # first followup after a defer becomes the original
+    cdn_delay: float = 0.0  # seconds the CDN takes to start serving an attachment (a slow host)
 
     def upload_limit_in(self, channel_id: int | None, guild_id: int | None) -> int:
         """The upload limit enforced in a channel: its own, its guild's, or the default."""

@@ -1,0 +1,79 @@
+"""A command's first answer: the result itself when it is quick, a private "thinking…" before
+Discord's 3 seconds run out when it is not."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from cogs import _replies
+from cogs._replies import acknowledged_if_slow, seconds_to_answer
+
+
+class Response:
+    def __init__(self) -> None:
+        self.deferred: list[dict[str, Any]] = []
+
+    def is_done(self) -> bool:
+        return bool(self.deferred)
+
+    async def defer(self, **options: Any) -> None:
+        self.deferred.append(options)
+
+
+def interaction(age_seconds: float = 0.0) -> Any:
+    created = datetime.now(UTC) - timedelta(seconds=age_seconds)
+    return SimpleNamespace(created_at=created, response=Response())
+
+
+def test_the_answer_may_wait_two_seconds_but_never_past_discords_window() -> None:
+    assert seconds_to_answer(interaction()) == pytest.approx(2.0, abs=0.05)
+    assert seconds_to_answer(interaction(1.5)) == pytest.approx(1.0, abs=0.05)
+    assert seconds_to_answer(interaction(10)) == 0.0
+    # A clock here behind Discord's makes the interaction look new: still two seconds at most.
+    assert seconds_to_answer(interaction(-30)) == pytest.approx(2.0, abs=0.05)
+
+
+async def test_quick_work_leaves_the_first_answer_to_the_caller() -> None:
+    asked = interaction()
+
+    async def quick() -> str:
+        await asyncio.sleep(0.01)
+        return "job"
+
+    assert await acknowledged_if_slow(asked, quick()) == "job"
+    assert not asked.response.is_done()
+
+
+async def test_slow_work_is_acknowledged_privately_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_replies, "ANSWER_WITHIN_SECONDS", 0.05)
+    asked = interaction()
+    finished_after_ack: list[bool] = []
+
+    async def slow() -> str:
+        await asyncio.sleep(0.3)
+        finished_after_ack.append(asked.response.is_done())
+        return "job"
+
+    assert await acknowledged_if_slow(asked, slow()) == "job"
+    assert asked.response.deferred == [{"ephemeral": True, "thinking": True}]
+    assert finished_after_ack == [True]
+
+
+async def test_a_refusal_after_the_acknowledgement_still_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_replies, "ANSWER_WITHIN_SECONDS", 0.0)
+    asked = interaction()
+
+    async def refused() -> str:
+        await asyncio.sleep(0.05)
+        raise LookupError("no such job")
+
+    with pytest.raises(LookupError):
+        await acknowledged_if_slow(asked, refused())
+    assert asked.response.is_done()  # so the refusal goes as the follow-up

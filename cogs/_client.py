@@ -66,7 +66,12 @@ class SoraTree(app_commands.CommandTree):
 
 class SoraBot(commands.Bot):
     def __init__(self, services: Services, **client_options: Any) -> None:
-        intents = discord.Intents.default()  # guilds + reactions; no privileged intent needed
+        # Only the events the bot acts on: servers and their channels and roles, and 🔁 on a
+        # video. Without the message intents Discord does not send every chat message of every
+        # channel, which a busy server would otherwise make the bot receive and parse.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        intents.guild_reactions = True
         super().__init__(
             **client_options,
             command_prefix=commands.when_mentioned,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.storage.database import ENGINES
@@ -308,3 +310,27 @@ async def test_no_access_to_the_channel_withdraws_the_job(stack: Stack) -> None:
     assert stack.query("SELECT state FROM jobs") == [("failed",)]
     assert stack.ledger(1) == ["hold", "release"]
     assert stack.provider.requests_to("create") == []
+
+
+@pytest.mark.bot_env(
+    DEFAULT_QUOTA="10", MAX_ACTIVE_JOBS_PER_MEMBER="10", MAX_ACTIVE_JOBS_PER_GUILD="20"
+)
+async def test_a_burst_in_one_channel_is_answered_at_once_despite_its_post_limit(
+    stack: Stack,
+) -> None:
+    # Discord lets a bot post about 5 messages per 5 s in a channel. Twelve /sora at once are
+    # still all answered within the 3-second window: each answer is the job's status message,
+    # which goes through the interaction, not the channel's bucket (posting them in the
+    # channel would take over 10 s).
+    stack.discord.settings.channel_posts_per_window = 5
+    stack.discord.settings.channel_post_window = 5.0
+    members = ["alice", "bob", "carol", "dana"] * 3
+    started = asyncio.get_running_loop().time()
+    handles = await asyncio.gather(
+        *(stack.discord.invoke("sora", user=user, options=sora_options(stack)) for user in members)
+    )
+    for handle in handles:
+        await handle.wait_original(timeout=5)
+    answered_after = asyncio.get_running_loop().time() - started
+    job_ids = [answered_with_status(stack, handle) for handle in handles]
+    assert len(set(job_ids)) == 12 and answered_after < 3

@@ -190,3 +190,24 @@ async def test_guild_member_role_channel_and_user_lookups(
     alice_id = str(sim.user("alice").id)
     _, _, dm = await call(http, "POST", "/users/@me/channels", json={"recipient_id": alice_id})
     assert dm["type"] == 1 and dm["recipients"][0]["id"] == alice_id
+
+
+async def test_a_channels_post_limit_sends_discords_headers_and_429s(
+    discord_sim: FakeDiscord, http: aiohttp.ClientSession
+) -> None:
+    discord_sim.settings.channel_posts_per_window = 2
+    discord_sim.settings.channel_post_window = 30.0
+    general, videos = discord_sim.channel("general").id, discord_sim.channel("videos").id
+    remaining = []
+    for _ in range(2):
+        async with http.post(f"/api/v10/channels/{general}/messages", json={"content": "x"}) as r:
+            assert r.status == 200 and r.headers["X-RateLimit-Limit"] == "2"
+            remaining.append(r.headers["X-RateLimit-Remaining"])
+    assert remaining == ["1", "0"]
+    async with http.post(f"/api/v10/channels/{general}/messages", json={"content": "x"}) as r:
+        body = await r.json()
+        assert r.status == 429 and r.headers["Via"] and 29 < body["retry_after"] <= 30
+    assert len(discord_sim.bot_messages("general")) == 2
+    # Each channel has a bucket of its own.
+    status, _, _ = await call(http, "POST", f"/channels/{videos}/messages", json={"content": "x"})
+    assert status == 200

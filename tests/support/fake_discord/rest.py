@@ -7,7 +7,7 @@ import asyncio
 import json
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -48,6 +48,7 @@ class Call:
 class Reply:
     data: Any = None
     status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 Handler = Callable[[Call], Awaitable[Reply]]
@@ -104,7 +105,7 @@ class ApiRouter:
                     if auth and request.headers.get("Authorization") != f"Bot {sim.token}":
                         raise errors.unauthorized()
                     reply = await handler(Call(request, dict(request.match_info), body, record))
-                    status, data = reply.status, reply.data
+                    status, data, headers = reply.status, reply.data, reply.headers
             except ApiError as exc:
                 status, data = exc.status, exc.body()
             except Exception:

@@ -22,6 +22,7 @@ from .messages import MessageStore
 from .modals import filled_components
 from .notifier import StateNotifier
 from .options import InvocationError, Upload, build_options
+from .post_limits import ChannelPostLimit
 from .records import ErrorRecord, RequestRecord, UploadedFile
 from .rest import ApiRouter
 from .routes import register_all
@@ -94,6 +95,7 @@ class FakeDiscord:
         self._port = 0
         # What GET /gateway/bot recommends (a bot started with SHARD_COUNT=auto follows it).
         self.recommended_shards = recommended_shards
+        self._post_limit: ChannelPostLimit | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -124,6 +126,15 @@ class FakeDiscord:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
+
+    def post_limit(self, per_window: int, window_seconds: float) -> ChannelPostLimit:
+        """The per-channel limit on new bot messages, as the settings now say (a change of the
+        settings starts it afresh)."""
+        limit = self._post_limit
+        wanted = (per_window, window_seconds)
+        if limit is None or (limit.per_window, limit.window_seconds) != wanted:
+            limit = self._post_limit = ChannelPostLimit(per_window, window_seconds)
+        return limit
 
     async def _cdn(self, request: web.Request) -> web.Response:
         self.cdn_requests.append(request.path)

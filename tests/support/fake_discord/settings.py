@@ -23,6 +23,10 @@ class Settings:
     heartbeat_interval_ms: int = 41_250
     followup_fills_deferred: bool = True  # first followup after a defer becomes the original
     cdn_delay: float = 0.0  # seconds the CDN takes to start serving an attachment (a slow host)
+    # New bot messages allowed per channel in `channel_post_window` seconds (post_limits.py);
+    # None: no limit and no rate-limit headers.
+    channel_posts_per_window: int | None = None
+    channel_post_window: float = 5.0
 
     def upload_limit_in(self, channel_id: int | None, guild_id: int | None) -> int:
         """The upload limit enforced in a channel: its own, its guild's, or the default."""

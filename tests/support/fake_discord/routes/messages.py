@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from .. import errors
@@ -35,6 +36,13 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
             if recipient is None or not recipient.dms_open:
                 raise errors.cannot_dm_user()
         check_upload(sim, call.body, channel)
+        limit_headers: dict[str, str] = {}
+        per_window = sim.settings.channel_posts_per_window
+        if per_window is not None:
+            limit = sim.post_limit(per_window, sim.settings.channel_post_window)
+            allowed, limit_headers = limit.take(channel.id, asyncio.get_running_loop().time())
+            if not allowed:
+                return Reply(limit.refusal(limit_headers), status=429, headers=limit_headers)
         payload = call.json
         nonce = payload.get("nonce")
         if nonce is not None:
@@ -47,7 +55,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
                 if existing is not None:
                     # Discord answers with the message it already created; no new event.
                     existing.nonce_replays += 1
-                    return Reply(store.payload(existing))
+                    return Reply(store.payload(existing), headers=limit_headers)
         record = store.create(
             channel_id=channel.id,
             guild_id=channel.guild_id,
@@ -55,7 +63,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
             body=call.body,
         )
         await sim.events.created(record)
-        return Reply(store.payload(record))
+        return Reply(store.payload(record), headers=limit_headers)
 
     async def history(call: Call) -> Reply:
         channel = require_channel(sim, call.params["channel_id"])

@@ -334,3 +334,22 @@ async def test_a_burst_in_one_channel_is_answered_at_once_despite_its_post_limit
     answered_after = asyncio.get_running_loop().time() - started
     job_ids = [answered_with_status(stack, handle) for handle in handles]
     assert len(set(job_ids)) == 12 and answered_after < 3
+
+
+async def test_an_answer_discord_refuses_still_gets_its_status_message_posted(
+    stack: Stack,
+) -> None:
+    # The interaction is gone by the time the bot answers (Discord: "Unknown interaction"):
+    # the job is accepted all the same, so its status message goes to the channel.
+    stack.discord.fail(
+        "POST /interactions/{interaction_id}/{token}/callback",
+        status=404,
+        code=10062,
+        message="Unknown interaction",
+    )
+    handle = await stack.discord.invoke("sora", user="alice", options=sora_options(stack))
+    status = await stack.wait_for(lambda: stack.status_message(1), "the status message")
+    assert handle.ack is None and status.interaction_id is None
+    await stack.wait_for(lambda: stack.result_of(1), "the video reply")
+    await stack.wait_finished(1)
+    assert stack.ledger(1) == ["hold", "charge"]

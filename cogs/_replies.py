@@ -59,7 +59,7 @@ def seconds_to_answer(interaction: discord.Interaction) -> float:
 async def acknowledged_if_slow(interaction: discord.Interaction, work: Awaitable[T]) -> T:
     """Run `work`. If it has not finished when the first answer is due, acknowledge privately
     ("thinking…") meanwhile; otherwise leave the first answer to the caller, who can then
-    answer with the result itself (one call to Discord instead of two). Either way the
+    answer with the result itself (one call to Discord instead of two or three). Either way the
     acknowledgement, if any, is done before this returns or raises."""
     loop = asyncio.get_running_loop()
     acknowledging: list[asyncio.Task[None]] = []

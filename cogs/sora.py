@@ -14,6 +14,7 @@ import asyncio
 import inspect
 import logging
 import re
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,18 @@ NOT_POSTED_WITHDRAWN = Text("sora.not_posted_withdrawn")
 ANIMATE_FORM = re.compile(r"sora:animate-form:(?P<message>\d+):(?P<attachment>\d+)")
 
 
+@dataclass(frozen=True)
+class SoraOptions:
+    """What the member gave `/sora`."""
+
+    prompt: str
+    orientation: str
+    duration: int
+    image: discord.Attachment | None
+    quality: str | None
+    toggles: dict[str, bool | None]
+
+
 class SoraCog(commands.Cog):
     def __init__(self, bot: SoraBot) -> None:
         self.bot = bot
@@ -68,23 +81,13 @@ class SoraCog(commands.Cog):
         self.bot.tree.remove_command(self.command.name)
         self.bot.tree.remove_command(self.animate_menu.name, type=self.animate_menu.type)
 
-    async def handle_sora(
-        self,
-        interaction: discord.Interaction,
-        prompt: str,
-        orientation: str,
-        duration: int,
-        image: discord.Attachment | None,
-        quality: str | None,
-        toggles: dict[str, bool | None],
-    ) -> None:
+    async def handle_sora(self, interaction: discord.Interaction, options: SoraOptions) -> None:
         # A quick admission is answered with the job's public status message itself: the
         # member sees it at once, and it does not count against the channel's message rate
         # limit. A slow one (an image still downloading) is acknowledged privately first.
         # A `Refusal` raised here is answered privately by the command tree.
         job, channel = await acknowledged_if_slow(
-            interaction,
-            self._admit_sora(interaction, prompt, orientation, duration, image, quality, toggles),
+            interaction, self._admit_sora(interaction, options)
         )
         if interaction.response.is_done():
             await self._post_and_confirm(interaction, job, channel)
@@ -92,26 +95,21 @@ class SoraCog(commands.Cog):
             await self.bot.presenter.answer_with_status(interaction, job, channel)
 
     async def _admit_sora(
-        self,
-        interaction: discord.Interaction,
-        prompt: str,
-        orientation: str,
-        duration: int,
-        image: discord.Attachment | None,
-        quality: str | None,
-        toggles: dict[str, bool | None],
+        self, interaction: discord.Interaction, options: SoraOptions
     ) -> tuple[Job, discord.TextChannel | discord.Thread]:
         channel = _usable_channel(interaction)
+        image = options.image
         upload = await self._fetch_image(image) if image is not None else None
+        prompt = options.prompt
         named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
         job = await self.services.submitter.submit(
             await requester_of(interaction, self.services.languages),
             Ask(
                 prompt=named,
-                orientation=orientation,
-                duration=duration,
-                quality=quality,
-                toggles=toggles,
+                orientation=options.orientation,
+                duration=options.duration,
+                quality=options.quality,
+                toggles=options.toggles,
                 channel_id=channel.id,
                 upload=upload,
                 upload_limit_bytes=upload_limit_of(interaction),
@@ -326,12 +324,14 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
     async def sora(interaction: discord.Interaction, **options: Any) -> None:
         await cog.handle_sora(
             interaction,
-            prompt=options["prompt"],
-            orientation=options["orientation"],
-            duration=options["duration"],
-            image=options.get("image"),
-            quality=options.get("quality"),
-            toggles={name: options.get(name) for name in toggle_names},
+            SoraOptions(
+                prompt=options["prompt"],
+                orientation=options["orientation"],
+                duration=options["duration"],
+                image=options.get("image"),
+                quality=options.get("quality"),
+                toggles={name: options.get(name) for name in toggle_names},
+            ),
         )
 
     sora.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ from tests.support.fake_discord import (
     InteractionHandle,
     MessageRecord,
 )
+from tests.support.images import PNG
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.sims.unified import UnifiedVideoSimulator
 
@@ -266,6 +267,24 @@ async def submit_sora(stack: Stack, user: str = "alice", **options: object) -> i
     )
     await handle.wait_original()
     return answered_with_status(stack, handle)
+
+
+# Longer than Discord waits for a first answer (3 s from the interaction, the bot answers by
+# 2 s): the bot must acknowledge before it knows the answer.
+SLOW_IMAGE_SECONDS = 2.6
+
+
+async def slow_sora(stack: Stack, user: str, options: dict[str, object]) -> InteractionHandle:
+    """Run `/sora` with an image the CDN is slow to serve, and wait for its answer."""
+    stack.discord.settings.cdn_delay = SLOW_IMAGE_SECONDS
+    try:
+        handle = await stack.discord.invoke(
+            "sora", user=user, options=options, attachments=[("holiday.png", PNG, "image/png")]
+        )
+        await handle.wait_original(timeout=SLOW_IMAGE_SECONDS + 5)
+    finally:
+        stack.discord.settings.cdn_delay = 0.0
+    return handle
 
 
 async def finished_job(

@@ -7,7 +7,13 @@ import asyncio
 import pytest
 
 from bot.storage.database import ENGINES
-from tests.e2e.conftest import RIVYA_KEY, Stack, answered_with_status, job_id_from
+from tests.e2e.conftest import (
+    RIVYA_KEY,
+    Stack,
+    answered_with_status,
+    job_id_from,
+    slow_sora,
+)
 from tests.support.images import PNG
 
 BACKENDS = pytest.mark.parametrize("stack", ["rivya", "unified"], indirect=True)
@@ -261,23 +267,12 @@ async def test_an_unavailable_model_is_refused_clearly_and_the_bot_keeps_running
     assert bot.running
 
 
-# Long enough that the bot must acknowledge before it knows the answer.
-SLOW_IMAGE_SECONDS = 2.6
-
-
 async def test_a_slow_sora_is_acknowledged_in_time_and_confirmed_privately(stack: Stack) -> None:
     # The image takes longer to download than Discord waits for a first answer: the bot
     # acknowledges privately, posts the status message in the channel, then says where.
-    stack.discord.settings.cdn_delay = SLOW_IMAGE_SECONDS
-    handle = await stack.discord.invoke(
-        "sora",
-        user="alice",
-        options=sora_options(stack),
-        attachments=[("holiday.png", PNG, "image/png")],
-    )
-    await handle.wait_ack(timeout=5)
+    handle = await slow_sora(stack, "alice", sora_options(stack))
     assert handle.deferred and handle.ephemeral and handle.ack_latency < 3
-    await handle.wait_original(timeout=10)
+    assert handle.original is not None
     reply = handle.original_contents[-1]
     job_id = job_id_from(reply)
     status = stack.status_message(job_id)
@@ -297,14 +292,7 @@ async def test_no_access_to_the_channel_withdraws_the_job(stack: Stack) -> None:
         message="Missing Permissions",
     )
     # A slow /sora posts its status message in the channel (a quick one answers with it).
-    stack.discord.settings.cdn_delay = SLOW_IMAGE_SECONDS
-    handle = await stack.discord.invoke(
-        "sora",
-        user="alice",
-        options=sora_options(stack),
-        attachments=[("holiday.png", PNG, "image/png")],
-    )
-    await handle.wait_original(timeout=10)
+    handle = await slow_sora(stack, "alice", sora_options(stack))
     assert handle.ephemeral
     assert "I can't post messages in this channel" in handle.original_contents[-1]
     assert stack.query("SELECT state FROM jobs") == [("failed",)]

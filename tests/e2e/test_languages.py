@@ -13,12 +13,12 @@ from tests.e2e.conftest import (
     dms_to,
     job_id_from,
     job_ids_of,
+    slow_sora,
     sora_request,
     submit_sora,
     user_id,
 )
 from tests.support.fake_discord import MessageRecord, default_world
-from tests.support.images import PNG
 
 
 def taiwanese_server() -> object:
@@ -60,17 +60,9 @@ async def test_each_member_reads_their_language_and_the_server_its_own(stack: St
         jobs[user] = answered_with_status(stack, handle)
         assert handle.original_contents[-1].startswith("🎬 **影片任務 #")
     # A slow one (its image downloads slowly) is confirmed privately, in bob's language.
-    stack.discord.settings.cdn_delay = 2.6
-    handle = await stack.discord.invoke(
-        "sora",
-        user="bob",
-        options=sora_request(stack),
-        attachments=[("holiday.png", PNG, "image/png")],
-    )
-    await handle.wait_original(timeout=10)
+    handle = await slow_sora(stack, "bob", sora_request(stack))
     assert handle.ephemeral and handle.original_contents[-1].startswith("已受理任务 #")
     jobs["bob"] = job_id_from(handle.original_contents[-1])
-    stack.discord.settings.cdn_delay = 0.0
 
     # Private refusals: each member's own language, with each region's own words.
     missing = {

@@ -10,15 +10,15 @@ import pytest
 from discord import app_commands
 
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO, ModelProfile
-from cogs.sora import build_sora_command
+from cogs.sora import SoraOptions, build_sora_command
 
 
 class RecordingCog:
     def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
+        self.calls: list[Any] = []
 
-    async def handle_sora(self, interaction: Any, **kwargs: Any) -> None:
-        self.calls.append(kwargs)
+    async def handle_sora(self, interaction: Any, options: Any) -> None:
+        self.calls.append(options)
 
 
 def declared(profile: ModelProfile) -> dict[str, dict[str, Any]]:
@@ -79,12 +79,12 @@ async def test_callback_passes_every_option_through(profile: ModelProfile) -> No
         None, prompt="p", orientation="portrait", duration=profile.durations[-1], **toggles
     )
     assert cog.calls == [
-        {
-            "prompt": "p",
-            "orientation": "portrait",
-            "duration": profile.durations[-1],
-            "image": None,
-            "quality": None,
-            "toggles": toggles,
-        }
+        SoraOptions(
+            prompt="p",
+            orientation="portrait",
+            duration=profile.durations[-1],
+            image=None,
+            quality=None,
+            toggles=toggles,
+        )
     ]

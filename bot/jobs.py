@@ -68,6 +68,7 @@ class NewJob:
     image: ReferenceImage | None = None
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
+    interaction_id: int | None = None
     parent_job_id: int | None = None
     public_locale: str | None = None  # the server's language when the job was accepted
 
@@ -161,6 +162,7 @@ class JobStore:
                         "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
                         "upload_limit_bytes": new.upload_limit_bytes,
                         "reply_to_message_id": new.reply_to_message_id,
+                        "interaction_id": new.interaction_id,
                         "parent_job_id": new.parent_job_id,
                         "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
                         "deadline_at": now + self.deadline_seconds,

@@ -134,6 +134,7 @@ class Job:
     status_text: str | None
     status_edited_at: float | None
     reply_to_message_id: int | None
+    interaction_id: int | None  # the /sora answered with the status message, if it was
     upload_limit_bytes: int | None
     reference_url: str | None
     result_url: str | None
@@ -198,6 +199,7 @@ class Job:
             status_text=data["status_text"],
             status_edited_at=data["status_edited_at"],
             reply_to_message_id=data["reply_to_message_id"],
+            interaction_id=data["interaction_id"],
             upload_limit_bytes=data["upload_limit_bytes"],
             reference_url=data["reference_url"],
             result_url=data["result_url"],

@@ -65,6 +65,8 @@ class Ask:
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None
+    # The command this job may answer with its status message (see cogs/_presenter.py).
+    interaction_id: int | None = None
 
 
 class Submitter:
@@ -128,6 +130,7 @@ class Submitter:
                     image=image,
                     upload_limit_bytes=ask.upload_limit_bytes,
                     reply_to_message_id=ask.reply_to_message_id,
+                    interaction_id=ask.interaction_id,
                     parent_job_id=ask.parent_job_id,
                     public_locale=requester.public_locale,
                 ),

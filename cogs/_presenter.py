@@ -70,6 +70,12 @@ def only_requester(job: Job) -> discord.AllowedMentions:
     )
 
 
+def _answers(message: discord.Message, interaction_id: int | None) -> bool:
+    """Whether `message` is the answer to the interaction `interaction_id`."""
+    metadata = message.interaction_metadata
+    return metadata is not None and metadata.id == interaction_id
+
+
 def _nonce(job: Job, kind: str) -> str:
     # Discord returns the existing message when a nonce repeats (<= 25 characters).
     return f"sora-{job.id}-{kind}"[:25]
@@ -222,6 +228,19 @@ class DiscordPresenter:
                 log.info("job %s: status message was deleted; posting a new one", job.id)
             except CALL_ERRORS as error:
                 raise _delivery_error(error) from None
+        elif job.interaction_id is not None:
+            # The bot may have answered the /sora with the status message and stopped before
+            # recording it: that answer is the status message, not a second one.
+            answer = await self._own_message_since(
+                channel, job.created_at, lambda message: _answers(message, job.interaction_id)
+            )
+            if answer is not None:
+                log.info("job %s: found its status message in the answer to its /sora", job.id)
+                try:
+                    await answer.edit(content=text, allowed_mentions=NO_PINGS)
+                except CALL_ERRORS as error:
+                    raise _delivery_error(error) from None
+                return answer.id
         reference = reply_to(job, job.reply_to_message_id)
         try:
             message = await channel.send(
@@ -235,22 +254,34 @@ class DiscordPresenter:
         return message.id
 
     async def find_posted_result(self, job: Job) -> tuple[int, str] | None:
-        if self.client.user is None:
-            return None
         channel = await self._channel(job.channel_id)
         expected = result_text(job, None)
         # Search from a little before the first post attempt: the result is among the
         # messages after it, however busy the channel was while the job ran.
-        since = (job.delivery_started_at or job.created_at) - SEARCH_MARGIN_SECONDS
-        after = discord.Object(id=discord.utils.time_snowflake(datetime.fromtimestamp(since, UTC)))
+        message = await self._own_message_since(
+            channel,
+            job.delivery_started_at or job.created_at,
+            lambda message: message.content.startswith(expected),
+        )
+        return (message.id, _delivery_of(message, expected)) if message else None
+
+    async def _own_message_since(
+        self,
+        channel: discord.abc.Messageable,
+        since: float,
+        matches: Callable[[discord.Message], bool],
+    ) -> discord.Message | None:
+        """The bot's first message in `channel` from a little before `since` that `matches`."""
+        if self.client.user is None:
+            return None
+        start = datetime.fromtimestamp(since - SEARCH_MARGIN_SECONDS, UTC)
+        after = discord.Object(id=discord.utils.time_snowflake(start))
         try:
             async for message in channel.history(
                 after=after, limit=HISTORY_SCAN, oldest_first=True
             ):
-                if message.author.id == self.client.user.id and message.content.startswith(
-                    expected
-                ):
-                    return message.id, _delivery_of(message, expected)
+                if message.author.id == self.client.user.id and matches(message):
+                    return message
         except CALL_ERRORS as error:
             raise _delivery_error(error) from None
         return None

@@ -113,6 +113,7 @@ class SoraCog(commands.Cog):
                 channel_id=channel.id,
                 upload=upload,
                 upload_limit_bytes=upload_limit_of(interaction),
+                interaction_id=interaction.id,
             ),
         )
         return job, channel

@@ -236,6 +236,38 @@ async def test_crash_between_posting_and_recording_is_not_posted_twice(stack: St
     assert stack.ledger(job_id) == ["hold", "charge"]
 
 
+async def test_a_restart_between_answering_and_recording_keeps_one_status_message(
+    stack: Stack,
+) -> None:
+    stack.provider.next_task(polls_until_done=6)
+    handle = await stack.discord.invoke("sora", user="alice", options=sora_options(stack))
+    await handle.wait_original()
+    job_id = answered_with_status(stack, handle)
+    await stack.wait_for(lambda: stack.provider.created_tasks, "the provider task")
+    # Busy chatter after the answer, so it is not simply the channel's latest message.
+    for i in range(30):
+        await stack.discord.user_message("bob", "general", f"chatter {i}", dispatch=False)
+    assert stack.bot is not None
+    await stack.bot.kill()
+    # Back to the moment after the answer and before the bot recorded it.
+    stack.query(
+        "UPDATE jobs SET status_message_id = NULL, status_text = NULL, status_edited_at = NULL "
+        "WHERE id = ?",
+        (job_id,),
+    )
+    bot = await stack.start_bot()
+    await bot.wait_for_log(f"job {job_id}: found its status message", timeout=20)
+    await stack.wait_finished(job_id)
+    status = stack.status_message(job_id)
+    assert handle.original is not None and status is not None
+    assert status.id == handle.original.id and "✅ Done" in status.content
+    assert len([m for m in stack.bot_posts() if f"#{job_id}**" in m.content]) == 1
+    assert stack.query("SELECT status_message_id FROM jobs WHERE id = ?", (job_id,)) == [
+        (handle.original.id,)
+    ]
+    assert stack.ledger(job_id) == ["hold", "charge"]
+
+
 async def test_discord_rate_limits_are_ridden_out(stack: Stack) -> None:
     # Discord answers 429 to the first posts and edits; discord.py waits and retries.
     stack.discord.rate_limit("POST /channels/{channel_id}/messages", times=2, retry_after=0.3)

@@ -41,6 +41,7 @@ def make_job(**fields: object) -> Job:
         status_text=None,
         status_edited_at=None,
         reply_to_message_id=None,
+        interaction_id=None,
         upload_limit_bytes=None,
         reference_url=None,
         result_url=None,

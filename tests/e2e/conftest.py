@@ -269,8 +269,8 @@ async def submit_sora(stack: Stack, user: str = "alice", **options: object) -> i
     return answered_with_status(stack, handle)
 
 
-# Longer than Discord waits for a first answer (3 s from the interaction, the bot answers by
-# 2 s): the bot must acknowledge before it knows the answer.
+# Longer than the bot may wait before its first answer (1.5 s; Discord waits 3 s): the bot
+# must acknowledge before it knows the answer.
 SLOW_IMAGE_SECONDS = 2.6
 
 

@@ -11,6 +11,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,20 @@ from bot.submission import Ask, Requester, Submitter
 QUOTA = 5
 
 
-async def main(members: int, per_member: int) -> None:
+@dataclass(frozen=True)
+class AdmissionRun:
+    elapsed: float  # seconds from the first submit to the last answer
+    accepted: int
+    latencies: list[float]  # seconds, sorted
+    most_holds: int  # the most holds any member got
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed
+
+
+async def admit_concurrently(members: int, per_member: int, quota: int = QUOTA) -> AdmissionRun:
+    """`per_member` submits from each of `members` at once, on a database of their own."""
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "bench.sqlite3")
         clock = SystemClock()
@@ -41,7 +55,7 @@ async def main(members: int, per_member: int) -> None:
         policy = QuotaPolicy(
             db,
             QuotaDefaults(
-                QUOTA,
+                quota,
                 "day",
                 ZoneInfo("UTC"),
                 max_active_per_guild=members * per_member,
@@ -81,22 +95,26 @@ async def main(members: int, per_member: int) -> None:
             *(one(m) for m in range(members) for _ in range(per_member))
         )
         elapsed = time.perf_counter() - started
-        accepted = sum(outcomes)
         row = await db.fetch_one(
             "SELECT MAX(c) FROM (SELECT COUNT(*) c FROM quota_ledger "
             "WHERE kind = 'hold' GROUP BY user_id)"
         )
         await db.close()
-    latencies.sort()
-    print(f"submits: {len(outcomes)} from {members} members, accepted {accepted}")
-    print(f"elapsed: {elapsed:.2f} s, {len(outcomes) / elapsed:.0f} submits/s")
+    return AdmissionRun(elapsed, sum(outcomes), sorted(latencies), int(row[0]))
+
+
+async def main(members: int, per_member: int) -> None:
+    run = await admit_concurrently(members, per_member)
+    latencies = run.latencies
+    print(f"submits: {len(latencies)} from {members} members, accepted {run.accepted}")
+    print(f"elapsed: {run.elapsed:.2f} s, {run.rate:.0f} submits/s")
     print(
         f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, "
         f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms"
     )
     print(
-        f"most holds for one member: {row[0]} (quota {QUOTA}): "
-        f"{'no overdraw' if row[0] <= QUOTA else 'OVERDRAWN'}"
+        f"most holds for one member: {run.most_holds} (quota {QUOTA}): "
+        f"{'no overdraw' if run.most_holds <= QUOTA else 'OVERDRAWN'}"
     )
 
 

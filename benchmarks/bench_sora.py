@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from benchmarks.bench_admission import admit_concurrently
 from benchmarks.roundtrips import counting_round_trips
 from benchmarks.stack import bot_stack
 from bot.clock import SystemClock
@@ -122,6 +123,14 @@ async def main(members: int, per_member: int, quota: int) -> None:
         f"with Discord's limit of 5 new messages per 5 s in the channel: {limited_rate:.0f} "
         f"submits/s ({accepted_limited} accepted; posting their status messages in the channel "
         f"at that limit would take about {accepted_limited} s)"
+    )
+    alone = statistics.median(
+        [(await admit_concurrently(members, per_member, quota)).rate for _ in range(ROUNDS)]
+    )
+    print(
+        f"baseline, the same {members * per_member} submits on the database alone (no Discord, "
+        f"no bot process): {alone:.0f} submits/s median; through the bot "
+        f"{statistics.median(rates) / alone:.0%} of it"
     )
     total = ROUNDS * members * per_member
     print(

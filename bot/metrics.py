@@ -35,6 +35,12 @@ REFUSALS = Counter(
     ["reason"],
     registry=REGISTRY,
 )
+SLOW_ANSWERS = Counter(
+    "sora_slow_answers",
+    "Commands whose checks outlasted the wait for a first answer, so the bot acknowledged "
+    "privately first (slow image downloads or a slow database).",
+    registry=REGISTRY,
+)
 PROVIDER_REQUESTS = Histogram(
     "sora_provider_request_seconds",
     "Calls to the video service: how long they took, by operation and outcome.",
@@ -67,6 +73,10 @@ def job_submitted() -> None:
 
 def job_refused(reason: str) -> None:
     REFUSALS.labels(reason=reason).inc()
+
+
+def answered_slowly() -> None:
+    SLOW_ANSWERS.inc()
 
 
 def delivered(delivery: str) -> None:

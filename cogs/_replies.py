@@ -11,7 +11,7 @@ from typing import TypeVar
 import aiohttp
 import discord
 
-from bot import i18n
+from bot import i18n, metrics
 from bot.errors import Refusal
 from bot.i18n import Text
 
@@ -77,6 +77,7 @@ async def acknowledged_if_slow(interaction: discord.Interaction, work: Awaitable
 
 
 async def _acknowledge(interaction: discord.Interaction) -> None:
+    metrics.answered_slowly()
     try:
         await interaction.response.defer(ephemeral=True, thinking=True)
     except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot import metrics
 from cogs import _replies
 from cogs._replies import acknowledged_if_slow, seconds_to_answer
 
@@ -23,6 +24,10 @@ class Response:
 
     async def defer(self, **options: Any) -> None:
         self.deferred.append(options)
+
+
+def slow_answers() -> float:
+    return metrics.REGISTRY.get_sample_value("sora_slow_answers_total") or 0.0
 
 
 def interaction(age_seconds: float = 0.0) -> Any:
@@ -59,9 +64,11 @@ async def test_slow_work_is_acknowledged_privately_first(monkeypatch: pytest.Mon
         finished_after_ack.append(asked.response.is_done())
         return "job"
 
+    slow_before = slow_answers()
     assert await acknowledged_if_slow(asked, slow()) == "job"
     assert asked.response.deferred == [{"ephemeral": True, "thinking": True}]
     assert finished_after_ack == [True]
+    assert slow_answers() == slow_before + 1  # operators can see it
 
 
 async def test_a_refusal_after_the_acknowledgement_still_reaches_the_caller(

@@ -66,6 +66,39 @@ class FaultRule:
         return headers
 
 
+def rate_limit_headers(
+    limit: int, remaining: int, reset_after: float, bucket: str
+) -> dict[str, str]:
+    """The X-RateLimit headers Discord sends with every answer on a limited route."""
+    return {
+        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Remaining": str(remaining),
+        "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+        "X-RateLimit-Bucket": bucket,
+    }
+
+
+def too_many_requests(
+    retry_after: float, *, limit: int, bucket: str, scope: str = "user", is_global: bool = False
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(body, headers) of a 429 exactly as Discord sends it: JSON ``retry_after``, a ``Via``
+    header (without it discord.py assumes a Cloudflare ban) and the X-RateLimit headers."""
+    headers = {
+        "Via": "1.1 google",
+        "Retry-After": str(max(1, math.ceil(retry_after))),
+        **rate_limit_headers(limit, 0, retry_after, bucket),
+        "X-RateLimit-Scope": "global" if is_global else scope,
+    }
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    body = {
+        "message": "You are being rate limited.",
+        "retry_after": retry_after,
+        "global": is_global,
+    }
+    return body, headers
+
+
 class FaultInjector:
     def __init__(self) -> None:
         self.rules: list[FaultRule] = []
@@ -79,24 +112,14 @@ class FaultInjector:
         is_global: bool = False,
         scope: str = "user",
     ) -> FaultRule:
-        """429 exactly as Discord sends it: JSON ``retry_after``, a ``Via`` header (without it
-        discord.py assumes a Cloudflare ban) and the X-RateLimit headers."""
-        headers = {
-            "Via": "1.1 google",
-            "Retry-After": str(max(1, math.ceil(retry_after))),
-            "X-RateLimit-Limit": "5",
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset-After": f"{retry_after:.3f}",
-            "X-RateLimit-Bucket": f"fake-bucket-{len(self.rules)}",
-            "X-RateLimit-Scope": "global" if is_global else scope,
-        }
-        if is_global:
-            headers["X-RateLimit-Global"] = "true"
-        body = {
-            "message": "You are being rate limited.",
-            "retry_after": retry_after,
-            "global": is_global,
-        }
+        """429 exactly as Discord sends it (see `too_many_requests`)."""
+        body, headers = too_many_requests(
+            retry_after,
+            limit=5,
+            bucket=f"fake-bucket-{len(self.rules)}",
+            scope=scope,
+            is_global=is_global,
+        )
         return self._add(FaultRule(route, times, 429, body, headers))
 
     def fail(

@@ -9,6 +9,11 @@ Interaction answers and follow-ups go through the interaction's own webhook, not
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
+
+from .faults import rate_limit_headers, too_many_requests
+
+BUCKET = "channel-messages"
 
 
 class ChannelPostLimit:
@@ -17,31 +22,16 @@ class ChannelPostLimit:
         self.window_seconds = window_seconds
         self._sent: dict[int, deque[float]] = {}
 
-    def take(self, channel_id: int, now: float) -> tuple[bool, dict[str, str]]:
-        """Count a new message in `channel_id` if the window allows it: (allowed, headers)."""
+    def take(self, channel_id: int, now: float) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """Count a new message in `channel_id` if the window allows it: (None, the route's
+        headers) when it does, else (the 429's body, its headers)."""
         sent = self._sent.setdefault(channel_id, deque())
         while sent and now - sent[0] >= self.window_seconds:
             sent.popleft()
-        allowed = len(sent) < self.per_window
-        if allowed:
-            sent.append(now)
-        reset_after = self.window_seconds - (now - sent[0]) if sent else self.window_seconds
-        headers = {
-            "X-RateLimit-Limit": str(self.per_window),
-            "X-RateLimit-Remaining": str(self.per_window - len(sent)),
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Bucket": "channel-messages",
-        }
-        if not allowed:
-            # Without `Via`, discord.py takes a 429 for a Cloudflare ban.
-            headers |= {"Via": "1.1 google", "Retry-After": f"{max(1, round(reset_after))}"}
-            headers["X-RateLimit-Scope"] = "user"
-        return allowed, headers
-
-    @staticmethod
-    def refusal(headers: dict[str, str]) -> dict[str, object]:
-        return {
-            "message": "You are being rate limited.",
-            "retry_after": float(headers["X-RateLimit-Reset-After"]),
-            "global": False,
-        }
+        if len(sent) >= self.per_window:
+            reset_after = self.window_seconds - (now - sent[0])
+            return too_many_requests(reset_after, limit=self.per_window, bucket=BUCKET)
+        sent.append(now)
+        reset_after = self.window_seconds - (now - sent[0])
+        remaining = self.per_window - len(sent)
+        return None, rate_limit_headers(self.per_window, remaining, reset_after, BUCKET)

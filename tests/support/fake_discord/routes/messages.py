@@ -40,9 +40,9 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
         per_window = sim.settings.channel_posts_per_window
         if per_window is not None:
             limit = sim.post_limit(per_window, sim.settings.channel_post_window)
-            allowed, limit_headers = limit.take(channel.id, asyncio.get_running_loop().time())
-            if not allowed:
-                return Reply(limit.refusal(limit_headers), status=429, headers=limit_headers)
+            refusal, limit_headers = limit.take(channel.id, asyncio.get_running_loop().time())
+            if refusal is not None:
+                return Reply(refusal, status=429, headers=limit_headers)
         payload = call.json
         nonce = payload.get("nonce")
         if nonce is not None:

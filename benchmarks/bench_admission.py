@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.store import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import open_database
-from bot.submission import Ask, Requester, Submitter
 
 QUOTA = 5
 

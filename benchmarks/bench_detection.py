@@ -28,7 +28,7 @@ from benchmarks.stack import (
     percentile,
     scaled,
 )
-from bot.schedule import HISTORY_MIN
+from bot.jobs.schedule import HISTORY_MIN
 from tests.support.sims.rivya import RivyaTask
 
 SPREAD = 0.3  # sigma of log(time): about +-30 %

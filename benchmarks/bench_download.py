@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bot.delivery import VideoDownloader
+from bot.video.download import VideoDownloader
 
 CHUNK = b"\x11" * 65536
 

@@ -21,8 +21,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bot.fitting import VideoFitter
-from bot.media import describe_size
+from bot.video.fitting import VideoFitter
+from bot.video.media_types import describe_size
 
 MIB = 1024 * 1024
 LIMITS = (10 * MIB, 8 * MIB)

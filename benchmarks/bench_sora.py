@@ -23,12 +23,12 @@ from benchmarks.bench_admission import admit_concurrently
 from benchmarks.roundtrips import counting_round_trips
 from benchmarks.stack import bot_stack
 from bot.clock import SystemClock
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.store import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import open_database
-from bot.submission import Ask, Requester, Submitter
 
 ROUNDS = 3
 

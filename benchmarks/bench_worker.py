@@ -18,16 +18,16 @@ import aiohttp
 
 from bot.clock import SystemClock
 from bot.config import DEFAULT_RIVYA_POLL
-from bot.delivery import VideoDownloader
-from bot.fitting import VideoFitter
-from bot.jobs import JobStore, NewJob
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.worker import Worker
 from bot.models import JobOptions, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
-from bot.quotas import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import open_database
-from bot.video_shelf import VideoShelf
-from bot.worker import Worker
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.shelf import VideoShelf
 from tests.support.doubles import RecordingPresenter
 from tests.support.sims.rivya import RivyaSimulator
 

@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
-from bot.failures import require_reachable
+from bot.ops.startup_failures import require_reachable
 
 if TYPE_CHECKING:
-    from bot.services import Services
+    from bot.wiring import Services
     from cogs._client import SoraBot
 
 log = logging.getLogger("bot")
@@ -34,7 +34,7 @@ def _discord_api() -> str:
 
 async def run(settings: Settings) -> None:
     # Imported here so that a settings error is reported without loading discord.py.
-    from bot.services import open_services
+    from bot.wiring import open_services
     from cogs._client import make_bot
     from cogs._startup import discord_startup_failure
 
@@ -74,8 +74,8 @@ async def _metrics_endpoint(
     if settings.metrics_port is None:
         yield
         return
-    from bot.health import HealthCheck
-    from bot.metrics_server import start_metrics_server
+    from bot.ops.liveness import HealthCheck
+    from bot.ops.metrics_server import start_metrics_server
 
     health = HealthCheck(
         gateway_connected=bot.gateway_connected, worker_alive=bot.worker_alive, db=services.db

@@ -22,8 +22,8 @@ from bot.config import (
     database_url_from,
     load_settings,
 )
-from bot.failures import EXIT_BAD_SETTINGS, EXIT_FAILED, explain
 from bot.logging_setup import configure_logging
+from bot.ops.startup_failures import EXIT_BAD_SETTINGS, EXIT_FAILED, explain
 from bot.storage.urls import DatabaseTarget
 
 log = logging.getLogger("bot")
@@ -145,7 +145,7 @@ def _run(settings: Settings, run_bot: RunBot) -> int:
 
 def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
     # Imported here: discord.py is loaded only by commands that talk to Discord.
-    from bot.preflight import exit_status, run_checks
+    from bot.ops.preflight import exit_status, run_checks
 
     # Warnings from the checks go through the same secret scrubbing as the bot's log.
     configure_logging("WARNING", settings.secrets, settings.log_format)
@@ -157,7 +157,7 @@ def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
 
 
 def _check_health(host: str, port: int) -> int:
-    from bot.health import health_url, query_health
+    from bot.ops.liveness import health_url, query_health
 
     healthy, line = asyncio.run(query_health(health_url(host, port)))
     print(line)
@@ -178,7 +178,7 @@ def _sync() -> int:
 async def _forget_synced_commands(target: DatabaseTarget) -> int:
     import asyncpg
 
-    from bot.command_sync import SyncRecords
+    from bot.ops.command_sync import SyncRecords
     from bot.storage.database import open_database
 
     if target.path is not None and not target.path.exists():
@@ -261,7 +261,7 @@ async def _copy_database(source: DatabaseTarget, target: DatabaseTarget) -> int:
 
 
 def _backup(target: Path, force: bool) -> int:
-    from bot.backup import BackupError, backup_database
+    from bot.ops.backup import BackupError, backup_database
     from bot.storage.urls import parse_target
 
     try:

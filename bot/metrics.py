@@ -3,7 +3,7 @@
 Events are recorded where they happen (submission, the provider HTTP calls, the worker's
 delivery) whether or not `METRICS_PORT` is set; recording is a few dictionary updates. Counts
 that live in the database (jobs by state, due jobs) are read once per scrape by `refresh()`,
-which the HTTP endpoint (bot/metrics_server.py) awaits before rendering.
+which the HTTP endpoint (bot/ops/metrics_server.py) awaits before rendering.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.jobs import JobStore
+from bot.jobs.store import JobStore
 from bot.models import JobState
 
 log = logging.getLogger(__name__)

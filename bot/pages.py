@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.status import MESSAGE_CHARS
+from bot.jobs.wording import MESSAGE_CHARS
 
 # Room kept for a page's header ("... page 12 of 40 ...") and footer ("More with ...").
 FRAME_CHARS = 200

@@ -12,7 +12,7 @@ import discord
 from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.people import AUTOMATED_REFUSAL, is_automated
+from bot.moderation.people import AUTOMATED_REFUSAL, is_automated
 from cogs._replies import refusals_answered
 
 RERUN_EMOJI = "🔁"

@@ -12,19 +12,19 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.command_sync import SyncRecords, payload_hash, sync_target
-from bot.delivery import VideoDownloader
-from bot.deployment import COMMAND_SYNC_LOCK
 from bot.errors import Refusal
-from bot.fitting import VideoFitter
 from bot.i18n import Text
+from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot, read_snapshot
-from bot.retention import prune_references
-from bot.services import Services
-from bot.video_shelf import VideoShelf
-from bot.worker import Worker
-from cogs._presenter import DiscordPresenter
+from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
+from bot.ops.duties import COMMAND_SYNC_LOCK
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.retention import prune_references
+from bot.video.shelf import VideoShelf
+from bot.wiring import Services
+from cogs._job_messages import DiscordPresenter
 from cogs._replies import refuse, send_ephemeral
 from cogs._translator import CatalogTranslator
 

@@ -14,14 +14,14 @@ import discord
 
 from bot import i18n
 from bot.i18n import Text
-from bot.providers.profiles import ModelProfile
-from bot.video_form import (
+from bot.jobs.video_form import (
     VideoForm,
     duration_choices,
     form_prompt_limit,
     orientation_choices,
     orientation_word,
 )
+from bot.providers.profiles import ModelProfile
 
 PROMPT, ORIENTATION, DURATION = "prompt", "orientation", "duration"
 TITLE_CHARS = 45  # Discord's limit for a form's title

@@ -8,10 +8,10 @@ import logging
 
 import discord
 
-from bot.languages import Languages
-from bot.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
-from bot.moderation import Actor
-from bot.submission import Requester
+from bot.jobs.admission import Requester
+from bot.jobs.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
+from bot.moderation.languages import Languages
+from bot.moderation.service import Actor
 
 log = logging.getLogger(__name__)
 

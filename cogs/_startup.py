@@ -1,5 +1,5 @@
 """What discord.py's failures at start mean for the operator: one line each (the words are in
-bot/failures.py), never a traceback or the token."""
+bot/ops/startup_failures.py), never a traceback or the token."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import aiohttp
 import discord
 import discord.http
 
-from bot.failures import (
+from bot.ops.startup_failures import (
     EXIT_DISCORD_UNREACHABLE,
     EXIT_TOKEN_REFUSED,
     StartupFailure,

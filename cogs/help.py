@@ -1,5 +1,5 @@
 """`/help`: a private overview of the commands, the member's quota and the server's rules, in
-the member's language. The content is decided in bot/guide.py."""
+the member's language. The content is decided in bot/moderation/guide.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import i18n
-from bot.guide import guide_for, guide_texts
+from bot.moderation.guide import guide_for, guide_texts
 from cogs._members import actor_of
 from cogs._replies import NO_PINGS
 from cogs._translator import words

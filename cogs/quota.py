@@ -1,6 +1,6 @@
 """`/quota`: members see their quota; moderators manage limits, usage, blocks and the blocklist.
 
-Thin glue: every decision, including who counts as a moderator, is in bot/moderation.py and
+Thin glue: every decision, including who counts as a moderator, is in bot/moderation/service.py and
 is made when the command runs. Each handler acknowledges at once (privately), then asks the
 service, then answers. No command here is hidden by default permissions, because `/quota view`
 is for everyone; the moderator check at run time is what protects the rest.
@@ -17,8 +17,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.i18n import render
-from bot.languages import server_choices
-from bot.moderation import Actor, Done, ModerationService
+from bot.moderation.languages import server_choices
+from bot.moderation.service import Actor, Done, ModerationService
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
 from cogs._translator import words

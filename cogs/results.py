@@ -4,7 +4,7 @@ form), delete, list, show.
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
 restart, and so does the edit form (cogs/_forms.py); reactions use the raw event, so they work
 on messages that are not cached. Who may delete or show a video is decided in
-bot/moderation.py; the posts themselves are made and removed by cogs/_presenter.py.
+bot/moderation/service.py; the posts themselves are made and removed by cogs/_job_messages.py.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from discord.ext import commands
 from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
+from bot.jobs.admission import Requester
+from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choices
+from bot.jobs.wording import delete_question, settings_line
 from bot.models import Job, JobState
-from bot.moderation import video_removal_record
-from bot.people import is_automated
-from bot.rerun import Remix, check_rerunnable, find_job_by_message, rerun
-from bot.status import delete_question, settings_line
-from bot.submission import Requester
-from bot.video_form import form_prompt_limit, prompt_fits_form, read_choices
+from bot.moderation.people import is_automated
+from bot.moderation.service import video_removal_record
 from cogs._buttons import (
     RERUN_EMOJI,
     RESULTS_COG,
@@ -40,8 +40,8 @@ from cogs._buttons import (
     rerun_view,
 )
 from cogs._forms import form_values, open_video_form, submitted_form
+from cogs._job_messages import not_posted_yet
 from cogs._members import actor_of, requester_of, requester_of_reaction, upload_limit_of
-from cogs._presenter import not_posted_yet
 from cogs._replies import NO_PINGS, refusals_answered, said
 from cogs._translator import words
 

@@ -23,19 +23,19 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import i18n
-from bot.checks import check_image_size
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.media import IMAGE_EXTENSIONS, describe_size
-from bot.mentions import write_mentions_as_names
+from bot.jobs.admission import Ask, ImageUpload
+from bot.jobs.mentions import write_mentions_as_names
+from bot.jobs.validation import check_image_size
+from bot.jobs.video_form import orientation_for_picture, read_choices
 from bot.models import Job
 from bot.prompts import typed_prompt_limit
 from bot.providers.profiles import ModelProfile
-from bot.submission import Ask, ImageUpload
-from bot.video_form import orientation_for_picture, read_choices
+from bot.video.media_types import IMAGE_EXTENSIONS, describe_size
 from cogs._forms import form_values, open_video_form, submitted_form
+from cogs._job_messages import not_posted_yet
 from cogs._members import mention_names, requester_of, upload_limit_of
-from cogs._presenter import not_posted_yet
 from cogs._replies import acknowledged_if_slow, refusals_answered, said
 from cogs._translator import words, words_of
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import JobStore
+from bot.jobs.store import JobStore
 from bot.storage.database import ENGINES, Database, open_database
 from tests.support.doubles import FakeClock
 from tests.support.postgres_cluster import Databases, PostgresCluster

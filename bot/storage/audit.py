@@ -1,9 +1,9 @@
 """The moderation_actions table, and the quota log read from it and the ledger together
-(bot/audit.py says what an entry means and how the log is paged)."""
+(bot/moderation/audit.py says what an entry means and how the log is paged)."""
 
 from __future__ import annotations
 
-from bot.audit import Action, LogEntry, stored_detail
+from bot.moderation.audit import Action, LogEntry, stored_detail
 from bot.storage.connection import Connection
 
 

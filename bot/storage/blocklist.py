@@ -1,9 +1,9 @@
 """The prompt blocklist table: each guild's refused words and phrases, stored normalised
-(bot/blocklist.py says how they are normalised and matched)."""
+(bot/quota/blocklist.py says how they are normalised and matched)."""
 
 from __future__ import annotations
 
-from bot.blocklist import Entry
+from bot.quota.blocklist import Entry
 from bot.storage.connection import Connection
 
 

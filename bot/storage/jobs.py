@@ -1,5 +1,5 @@
 """The jobs table (and the reposts of their videos): the queue the worker reads and the rows
-the state machine moves. bot/jobs.py decides which moves are allowed; this module only says
+the state machine moves. bot/jobs/store.py decides which moves are allowed; this module only says
 how each read and conditional write is put to the database.
 """
 

@@ -1,5 +1,5 @@
 """The guild_languages and member_locales tables: each server's language setting and each
-member's last seen client language (bot/languages.py says which place speaks which)."""
+member's last seen client language (bot/moderation/languages.py says which place speaks which)."""
 
 from __future__ import annotations
 

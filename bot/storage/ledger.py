@@ -1,6 +1,6 @@
 """The quota ledger table: one row per event, `units` the change in usage it causes in
 `period_start` (hold +1, charge 0, release -1; NULL is the bonus bucket). The usage of a period
-is the sum of its rows (bot/quotas.py decides what the sums allow)."""
+is the sum of its rows (bot/quota/allowance.py decides what the sums allow)."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ async def insert_settlement(
     reason: str,
     now: float,
 ) -> None:
-    """One side of settling an owed deduction (see `bot.quotas.settle_owed`)."""
+    """One side of settling an owed deduction (see `bot.quota.allowance.settle_owed`)."""
     await conn.execute(
         "INSERT INTO quota_ledger (guild_id, user_id, job_id, kind, units, period_start, "
         "actor_id, reason, created_at) VALUES (?, ?, NULL, 'adjustment', ?, ?, NULL, ?, ?)",

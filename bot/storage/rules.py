@@ -1,13 +1,13 @@
 """The quota rules tables: guild defaults, role allowances, member overrides and blocks.
 
 Plain reads and writes on a connection the caller holds, so a moderator's change and its audit
-row commit together (see bot/moderation.py); what the rules are is in bot/quota_rules.py and
-how they combine in bot/quotas.py.
+row commit together (see bot/moderation/service.py); what the rules are is in bot/quota/rules.py and
+how they combine in bot/quota/allowance.py.
 """
 
 from __future__ import annotations
 
-from bot.quota_rules import Block, GuildDefault, MemberRules, Standing
+from bot.quota.rules import Block, GuildDefault, MemberRules, Standing
 from bot.storage.connection import Connection, Row, marks
 
 

@@ -13,18 +13,18 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.delivery import VideoDownloader
-from bot.fitting import VideoFitter
-from bot.jobs import JobStore, NewJob
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import VideoProvider
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.providers.unified import UnifiedProvider
-from bot.quotas import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database
-from bot.video_shelf import VideoShelf
-from bot.worker import Worker
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter
 from tests.support.images import PNG
 from tests.support.sims.rivya import RivyaSimulator

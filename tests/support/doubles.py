@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.i18n import Text, render
+from bot.jobs.chat_port import DeliveryError, UploadTooLarge
 from bot.models import Job
-from bot.presenter import DeliveryError, UploadTooLarge
 from bot.providers.base import (
     GenerationRequest,
     ProviderHealth,

@@ -7,15 +7,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from benchmarks.roundtrips import counting_round_trips
-from bot import blocklist
 from bot.errors import Refusal
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.store import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE, QuotaDefaults, QuotaPolicy
+from bot.quota import blocklist
+from bot.quota.allowance import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE, QuotaDefaults, QuotaPolicy
 from bot.storage import rules as rule_rows
 from bot.storage.database import Database
-from bot.submission import Ask, Requester, Submitter
 from tests.support.doubles import FakeClock
 
 GUILD = 1

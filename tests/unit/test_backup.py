@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import BackupError, backup_database
+from bot.ops.backup import BackupError, backup_database
 
 
 def live_database(path: Path) -> sqlite3.Connection:

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from bot.blocklist import Entry, first_match, normalise_term
+from bot.quota.blocklist import Entry, first_match, normalise_term
 
 
 def _entries(*terms: str) -> list[Entry]:

@@ -4,16 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.checks import (
+from bot.errors import Refusal
+from bot.jobs.validation import (
     check_image_bytes,
     check_image_size,
     check_options,
     check_prompt,
     store_image,
 )
-from bot.errors import Refusal
-from bot.media import describe_size, sniff_image_type
 from bot.providers.profiles import RIVYA_SORA_2_PRO as PROFILE
+from bot.video.media_types import describe_size, sniff_image_type
 from tests.support.images import JPEG, PNG, WEBP
 
 

@@ -11,9 +11,9 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from bot.command_sync import SyncRecords
 from bot.config import Secret
 from bot.logging_setup import REDACTED, JsonFormatter
+from bot.ops.command_sync import SyncRecords
 from bot.storage.database import open_database
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -75,7 +75,7 @@ def test_backup_without_a_database_says_so(tmp_path: Path) -> None:
 
 def _record(message: str, *args: object, exc: BaseException | None = None) -> logging.LogRecord:
     exc_info = (type(exc), exc, exc.__traceback__) if exc else None
-    return logging.LogRecord("bot.worker", logging.ERROR, __file__, 1, message, args, exc_info)
+    return logging.LogRecord("bot.jobs.worker", logging.ERROR, __file__, 1, message, args, exc_info)
 
 
 def test_json_logs_are_one_scrubbed_object_per_line() -> None:
@@ -87,7 +87,7 @@ def test_json_logs_are_one_scrubbed_object_per_line() -> None:
         line = formatter.format(_record("job %s:\nkey %s", 7, secret, exc=error))
     assert "\n" not in line
     entry = json.loads(line)
-    assert entry["level"] == "ERROR" and entry["logger"] == "bot.worker"
+    assert entry["level"] == "ERROR" and entry["logger"] == "bot.jobs.worker"
     assert entry["message"] == f"job 7:\nkey {REDACTED}"
     assert "RuntimeError: call with [redacted] failed" in entry["exception"]
     assert entry["time"].endswith("+00:00")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.command_sync import SyncRecords, payload_hash, sync_target
+from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
 from bot.storage.database import Database
 
 COMMAND = {

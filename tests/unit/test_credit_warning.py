@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 
 from bot.config import SettingsError, load_settings
-from bot.credit_watch import CreditWatch
 from bot.i18n import Text, render
 from bot.providers.base import ProviderHealth
-from bot.services import Services
+from bot.providers.credit_watch import CreditWatch
+from bot.wiring import Services
 from tests.support.doubles import ScriptedProvider
 
 RIVYA = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}

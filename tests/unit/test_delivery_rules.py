@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.delivery import (
+from bot.video.download import (
     DEFAULT_UPLOAD_LIMIT,
     PROVIDER_LINK_SECONDS,
     provider_link_while_valid,

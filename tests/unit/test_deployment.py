@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.deployment import COMMAND_SYNC_LOCK, DeploymentDuties
+from bot.ops.duties import COMMAND_SYNC_LOCK, DeploymentDuties
 from bot.storage.database import open_database
 from tests.support.postgres_cluster import Databases
 

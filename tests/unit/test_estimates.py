@@ -10,14 +10,14 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs import JobStore, NewJob
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.schedule import HISTORY_MIN, PollPlan
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
 from bot.models import JobOptions, JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
-from bot.schedule import HISTORY_MIN, PollPlan
-from bot.submission import Ask, Requester, Submitter
-from bot.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from tests.support.doubles import FakeClock
 
 TYPICAL = 180.0

@@ -14,7 +14,7 @@ from typing import Any
 import av
 import pytest
 
-from bot.fitting import FitError, VideoFitter
+from bot.video.fitting import FitError, VideoFitter
 from tests.support.videos import VideoSpec, decode_all, write_undecodable, write_video
 
 SECONDS = 3.0
@@ -263,7 +263,14 @@ def test_the_encoder_exits_when_the_bot_is_gone(tmp_path: Path) -> None:
     source = tmp_path / "never.mp4"
     os.mkfifo(source)
     child = subprocess.Popen(
-        [sys.executable, "-m", "bot.fitting_child", str(source), str(tmp_path / "o.mp4"), "1"],
+        [
+            sys.executable,
+            "-m",
+            "bot.video.encoder_process",
+            str(source),
+            str(tmp_path / "o.mp4"),
+            "1",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fitting import (
+from bot.video.fitting import (
     CONTAINER_BYTES,
     CONTAINER_BYTES_PER_SECOND,
     EncodePlan,

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import i18n
-from bot.guide import ServerRules, guide_for, guide_texts, rule_texts, wait_text
-from bot.jobs import JobStore
-from bot.moderation import Actor, ModerationService
-from bot.quotas import QuotaDefaults, QuotaPolicy
+from bot.jobs.store import JobStore
+from bot.moderation.guide import ServerRules, guide_for, guide_texts, rule_texts, wait_text
+from bot.moderation.service import Actor, ModerationService
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
 

@@ -12,10 +12,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import metrics
-from bot.failures import StartupFailure
-from bot.health import HealthCheck, HealthReport, health_url, query_health
 from bot.metrics import Snapshot
-from bot.metrics_server import build_app, start_metrics_server
+from bot.ops.liveness import HealthCheck, HealthReport, health_url, query_health
+from bot.ops.metrics_server import build_app, start_metrics_server
+from bot.ops.startup_failures import StartupFailure
 from bot.storage.database import open_database
 
 
@@ -51,7 +51,7 @@ async def test_each_part_is_asked_at_request_time(tmp_path: Path) -> None:
 async def test_a_database_held_past_the_timeout_is_unreachable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.health.DATABASE_TIMEOUT", 0.05)
+    monkeypatch.setattr("bot.ops.liveness.DATABASE_TIMEOUT", 0.05)
     db = await open_database(tmp_path / "busy.sqlite3")
     try:
         check = HealthCheck(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal, RefusalKind
-from bot.jobs import JobStore, NewJob
+from bot.jobs.store import JobStore, NewJob
 from bot.models import (
     QUOTA_OUTCOMES,
     TRANSITIONS,
@@ -17,7 +17,7 @@ from bot.models import (
     QuotaOutcome,
     check_transition,
 )
-from bot.quotas import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from bot.languages import Languages, server_choices, set_server_language
+from bot.moderation.languages import Languages, server_choices, set_server_language
 from bot.storage import languages as language_rows
 from bot.storage.connection import Connection
 from bot.storage.database import Database

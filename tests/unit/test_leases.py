@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.delivery import VideoDownloader
-from bot.fitting import VideoFitter
-from bot.jobs import JobStore, Lease, NewJob
+from bot.jobs.store import JobStore, Lease, NewJob
+from bot.jobs.worker import Worker
 from bot.models import ACTIVE_STATES, JobOptions, JobState
 from bot.providers.base import TaskStatus
-from bot.quotas import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database, open_database
-from bot.video_shelf import VideoShelf
-from bot.worker import Worker
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.video_server import video_server
 

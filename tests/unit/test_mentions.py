@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.mentions import MentionNames, mentioned, write_mentions_as_names
-from bot.status import prompt_preview
+from bot.jobs.mentions import MentionNames, mentioned, write_mentions_as_names
+from bot.jobs.wording import prompt_preview
 
 NAMES = MentionNames(users={123: "Alice"}, roles={55: "Moderators"}, channels={77: "general"})
 

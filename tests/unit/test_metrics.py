@@ -11,11 +11,11 @@ import pytest
 
 from bot import metrics
 from bot.errors import Refusal, RefusalKind
-from bot.jobs import JobStore, NewJob
+from bot.jobs.store import JobStore, NewJob
 from bot.metrics import REGISTRY, Snapshot
 from bot.models import JobOptions, JobState
 from bot.providers.base import ProviderHealth
-from bot.quotas import Allowance
+from bot.quota.allowance import Allowance
 from tests.support.doubles import FakeClock
 from tests.unit.test_jobs import DAY
 from tests.unit.test_submission import MEMBER, OK, ask, make_submitter

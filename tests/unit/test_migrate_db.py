@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cli import main
-from bot.command_sync import SyncRecords
-from bot.jobs import JobStore, NewJob
-from bot.languages import Languages
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.timings import CompletionTimes
 from bot.models import JobOptions
-from bot.moderation import Actor, ModerationService
-from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.moderation.languages import Languages
+from bot.moderation.service import Actor, ModerationService
+from bot.ops.command_sync import SyncRecords
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.storage.database import Database, open_database
-from bot.timings import CompletionTimes
 from tests.support.doubles import FakeClock
 from tests.support.postgres_cluster import Databases
 

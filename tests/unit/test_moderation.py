@@ -8,21 +8,22 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import audit, blocklist
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs import JobStore, NewJob
-from bot.languages import Languages
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.wording import MESSAGE_CHARS
 from bot.models import Job, JobOptions, JobState
-from bot.moderation import (
+from bot.moderation import audit
+from bot.moderation.languages import Languages
+from bot.moderation.service import (
     NOT_A_MODERATOR,
     Actor,
     Done,
     ModerationService,
     video_removal_record,
 )
-from bot.quotas import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
-from bot.status import MESSAGE_CHARS
+from bot.quota import blocklist
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
@@ -346,7 +347,7 @@ async def test_blocklist_terms_stay_out_of_the_log_channel(service: ModerationSe
 async def test_the_blocklist_has_a_size_limit(
     service: ModerationService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.blocklist.MAX_ENTRIES_PER_GUILD", 2)
+    monkeypatch.setattr("bot.quota.blocklist.MAX_ENTRIES_PER_GUILD", 2)
     await service.blocklist_add(MOD, "one")
     await service.blocklist_add(MOD, "two")
     with pytest.raises(Refusal, match="full \\(2 entries\\)"):

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.preflight import FAILED_DATABASE, FAILED_MEDIA, check_database, check_media, exit_status
+from bot.ops.preflight import (
+    FAILED_DATABASE,
+    FAILED_MEDIA,
+    check_database,
+    check_media,
+    exit_status,
+)
 from bot.storage.database import bundled_migration_versions, open_database
 
 
@@ -73,7 +79,7 @@ def test_a_damaged_database_fails(tmp_path: Path) -> None:
 
 
 async def test_a_postgresql_database_is_checked_without_migrating_it(postgres) -> None:
-    from bot.preflight import check_postgres
+    from bot.ops.preflight import check_postgres
 
     empty = postgres.empty()
     before = await check_postgres(empty)
@@ -84,7 +90,7 @@ async def test_a_postgresql_database_is_checked_without_migrating_it(postgres) -
 
 
 async def test_an_unreachable_postgresql_server_fails_the_check_without_its_password() -> None:
-    from bot.preflight import check_postgres
+    from bot.ops.preflight import check_postgres
     from tests.support.postgres_cluster import _free_port
 
     verdict = await check_postgres(f"postgresql://sora:hunter22@127.0.0.1:{_free_port()}/sora")

@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import blocklist
-from bot.blocklist import Entry, InvalidTerm, normalise_term
 from bot.errors import Refusal
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.store import JobStore
 from bot.models import Job, JobState
-from bot.moderation import Actor, ModerationService
+from bot.moderation.service import Actor, ModerationService
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota import blocklist
+from bot.quota.allowance import QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.blocklist import Entry, InvalidTerm, normalise_term
 from bot.storage.database import Database
-from bot.submission import Ask, Requester, Submitter
 from tests.support.doubles import FakeClock
 
 GUILD = 1

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.i18n import render
-from bot.quotas import QuotaPeriod, guild_full_message, guild_full_refusal
+from bot.quota.allowance import QuotaPeriod, guild_full_message, guild_full_refusal
 
 UTC = ZoneInfo("UTC")
 

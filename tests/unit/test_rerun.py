@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.jobs.store import JobStore
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import QuotaDefaults, QuotaPolicy
-from bot.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
-from bot.submission import Ask, Requester, Submitter
 from tests.support.images import PNG
 
 ALICE = Requester(guild_id=1, user_id=7)

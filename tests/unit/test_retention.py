@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bot.retention import prune_references
+from bot.video.retention import prune_references
 
 DAY = 86_400.0
 NOW = 1_800_000_000.0

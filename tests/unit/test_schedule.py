@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.config import DEFAULT_RIVYA_POLL
-from bot.schedule import (
+from bot.jobs.schedule import (
     HISTORY_MIN,
     PollPlan,
     expected_ready_seconds,

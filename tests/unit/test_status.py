@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from bot.models import Job, JobOptions, JobState
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.status import (
+from bot.jobs.wording import (
     MESSAGE_CHARS,
     neutralise_mentions,
     outcome_notice,
@@ -16,6 +14,8 @@ from bot.status import (
     status_text,
     timing_line,
 )
+from bot.models import Job, JobOptions, JobState
+from bot.providers.profiles import RIVYA_SORA_2_PRO
 
 
 def make_job(**fields: object) -> Job:

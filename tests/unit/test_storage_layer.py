@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Statements as the code writes them: a keyword opening a string literal.
 _SQL = re.compile(r"""["'](?:SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|PRAGMA)\b""")
 # `sora-bot backup` checks the copy it wrote, a file apart from the bot's database.
-INSPECTIONS = {"bot/backup.py"}
+INSPECTIONS = {"bot/ops/backup.py"}
 
 
 def test_sql_is_written_only_in_the_storage_layer() -> None:

@@ -6,11 +6,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, ImageUpload, Requester, Submitter
+from bot.jobs.store import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quotas import QuotaDefaults, QuotaPolicy
-from bot.submission import Ask, ImageUpload, Requester, Submitter
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from tests.support.images import PNG
 
 MEMBER = Requester(guild_id=1, user_id=7)

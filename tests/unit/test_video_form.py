@@ -7,8 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bot.errors import Refusal
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.video_form import (
+from bot.jobs.video_form import (
     FORM_TEXT_LIMIT,
     FormChoices,
     VideoForm,
@@ -19,6 +18,7 @@ from bot.video_form import (
     prompt_fits_form,
     read_choices,
 )
+from bot.providers.profiles import RIVYA_SORA_2_PRO
 
 
 def read(orientation: str, duration: str, locale: str = "en") -> FormChoices:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.fitting import FitError, VideoFitter
 from bot.models import Job
-from bot.video_shelf import VideoShelf
+from bot.video.fitting import FitError, VideoFitter
+from bot.video.shelf import VideoShelf
 from tests.support.videos import VideoSpec, decode_all, write_undecodable, write_video
 from tests.unit.test_status import make_job
 

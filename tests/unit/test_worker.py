@@ -14,9 +14,8 @@ import aiohttp
 import pytest
 
 from bot.config import Secret
-from bot.delivery import VideoDownloader
-from bot.fitting import VideoFitter
-from bot.jobs import JobStore, NewJob
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.worker import MAX_DELIVERY_ATTEMPTS, Worker
 from bot.logging_setup import Scrubber
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
@@ -28,10 +27,11 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.quotas import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database
-from bot.video_shelf import VideoShelf
-from bot.worker import MAX_DELIVERY_ATTEMPTS, Worker
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.images import PNG
 from tests.support.video_server import fake_video, video_server

@@ -12,17 +12,17 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.delivery import VideoDownloader
-from bot.fitting import VideoFitter
-from bot.jobs import JobStore, NewJob
+from bot.jobs.schedule import HISTORY_MIN, PollPlan
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
+from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
-from bot.quotas import Allowance, QuotaPeriod
-from bot.schedule import HISTORY_MIN, PollPlan
+from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database
-from bot.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
-from bot.video_shelf import VideoShelf
-from bot.worker import Worker
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))

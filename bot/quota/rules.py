@@ -1,6 +1,7 @@
 """The quota rules moderators set: guild default, role allowances, member overrides, blocks.
 
-They are kept in bot/storage/rules.py; how they combine into an allowance is in bot/quotas.py.
+They are kept in bot/storage/rules.py; how they combine into an allowance is in
+bot/quota/allowance.py.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `VideoFitter.fit` is what the bot calls: a file already within the limit comes back unchanged;
 a larger one is re-encoded (H.264 + AAC in an MP4 that starts playing before it is fully loaded)
-by `bot.fitting_child` in a separate process, so the CPU-heavy work never runs on the event
+by `bot.video.encoder_process` in a separate process, so the CPU-heavy work never runs on the event
 loop. At most `concurrency` encodes run at once, each fit is bounded in time, the result is
 measured and encoded once more, lower, if it came out too large. Every failure is a `FitError`
 with a plain reason for the log.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.media import describe_size
+from bot.video.media_types import describe_size
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ async def _run_child(source: Path, output: Path, target_bytes: int) -> dict[str,
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.fitting_child",
+        "bot.video.encoder_process",
         str(source),
         str(output),
         str(target_bytes),

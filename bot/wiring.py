@@ -13,20 +13,20 @@ import aiohttp
 from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.credit_watch import CreditWatch
-from bot.deployment import DeploymentDuties
 from bot.i18n import DEFAULT_LOCALE, Text, render
-from bot.jobs import JobStore, Lease
-from bot.languages import Languages
-from bot.moderation import ModerationService
+from bot.jobs.admission import Submitter
+from bot.jobs.schedule import PollPlan
+from bot.jobs.store import JobStore, Lease
+from bot.jobs.timings import CompletionTimes, PollSchedule
+from bot.moderation.languages import Languages
+from bot.moderation.service import ModerationService
+from bot.ops.duties import DeploymentDuties
 from bot.providers.base import ProviderHealth, VideoProvider
+from bot.providers.credit_watch import CreditWatch
 from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
-from bot.quotas import QuotaDefaults, QuotaPolicy
-from bot.schedule import PollPlan
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database, open_database
-from bot.submission import Submitter
-from bot.timings import CompletionTimes, PollSchedule
 
 log = logging.getLogger(__name__)
 

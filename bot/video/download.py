@@ -10,7 +10,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.models import Job
-from bot.retention import written_longer_ago
+from bot.video.retention import written_longer_ago
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Discord sends a mention as `<@123…>`, `<@&456…>` or `<#789…>`. Neither the video service nor
 the readers of the status message can do anything with a bare id, so the prompt keeps the name
 instead: `@Alice`, `@Moderators`, `#general`. Nobody is pinged either way: the bot's posts
-allow no mentions, and `@everyone` / `@here` stay plain words there (see bot/status.py).
+allow no mentions, and `@everyone` / `@here` stay plain words there (see bot/jobs/wording.py).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot import audit, quotas
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
@@ -32,7 +31,9 @@ from bot.models import (
     ReferenceImage,
     check_transition,
 )
-from bot.quotas import Allowance
+from bot.moderation import audit
+from bot.quota import allowance as quotas
+from bot.quota.allowance import Allowance
 from bot.storage import audit as audit_rows
 from bot.storage import jobs as job_rows
 from bot.storage import ledger as ledger_rows

@@ -11,15 +11,18 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot import audit, blocklist, languages, quota_rules, quotas
-from bot.audit import Action
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import AUTO, Text, render
-from bot.jobs import JobStore
+from bot.jobs.store import JobStore
 from bot.models import Job, JobState
+from bot.moderation import audit, languages
+from bot.moderation.audit import Action
 from bot.pages import page_bounds, pick_page
-from bot.quotas import Allowance, Balance, QuotaPolicy
+from bot.quota import allowance as quotas
+from bot.quota import blocklist
+from bot.quota import rules as quota_rules
+from bot.quota.allowance import Allowance, Balance, QuotaPolicy
 from bot.storage import audit as audit_rows
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import ledger as ledger_rows

@@ -1,7 +1,7 @@
 """The bot's own copies of finished videos, and the files it uploads made from them.
 
 Each delivered video's original, as downloaded, is kept under `MEDIA_DIR/videos` (bounded by
-age and total size, by the same sweep as the reference images: bot/retention.py), so a restart
+age and total size, by the same sweep as the reference images: bot/video/retention.py), so a restart
 mid-delivery starts again from the copy and `/sora-show` can post the video after the
 provider's link has expired. What is uploaded is the copy itself when it is within the upload
 limit, else a compressed version made for that one upload in a folder of its own
@@ -17,9 +17,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.fitting import VideoFitter
 from bot.models import Job
-from bot.retention import prune_folder, written_longer_ago
+from bot.video.fitting import VideoFitter
+from bot.video.retention import prune_folder, written_longer_ago
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class VideoShelf:
     ) -> Prepared:
         """`source` as is if it fits `limit_bytes`, else a compressed copy that does.
 
-        Raises `bot.fitting.FitError` when it cannot be made to fit, or no encoder is free
+        Raises `bot.video.fitting.FitError` when it cannot be made to fit, or no encoder is free
         within `wait_seconds` (nothing is left then). Call `release` when the upload is done."""
         if not self.needs_fitting(source, limit_bytes):
             return Prepared(source, compressed=False)

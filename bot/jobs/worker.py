@@ -9,7 +9,7 @@ only for the provider call; submits and deliveries (uploads, downloads, posts) k
 small bound (`concurrency`), so a burst of finished videos never starves the checks, nor the
 reverse. A delivery that must compress its video first lends its slot to other jobs while it
 waits for the encoder (which runs in a child process, under its own bound). When to check
-comes from the learned schedule (bot/timings.py) when one is given.
+comes from the learned schedule (bot/jobs/timings.py) when one is given.
 """
 
 from __future__ import annotations
@@ -26,19 +26,13 @@ from pathlib import Path
 
 from bot import metrics
 from bot.clock import Clock
-from bot.delivery import (
-    DownloadFailed,
-    TooLargeToUpload,
-    VideoDownloader,
-    provider_link_while_valid,
-    upload_limit,
-)
-from bot.fitting import FitError
 from bot.i18n import Text
-from bot.jobs import JobStore, Lease
+from bot.jobs.chat_port import DeliveryError, JobPresenter, UploadTooLarge
+from bot.jobs.store import JobStore, Lease
+from bot.jobs.timings import PollSchedule
+from bot.jobs.wording import outcome_notice, result_text, status_text
 from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, Job, JobState
-from bot.presenter import DeliveryError, JobPresenter, UploadTooLarge
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -49,9 +43,15 @@ from bot.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
-from bot.status import outcome_notice, result_text, status_text
-from bot.timings import PollSchedule
-from bot.video_shelf import Prepared, VideoShelf
+from bot.video.download import (
+    DownloadFailed,
+    TooLargeToUpload,
+    VideoDownloader,
+    provider_link_while_valid,
+    upload_limit,
+)
+from bot.video.fitting import FitError
+from bot.video.shelf import Prepared, VideoShelf
 
 log = logging.getLogger(__name__)
 
@@ -735,7 +735,7 @@ def _sentence(reason: str) -> str:
 
 def _rejection_code(error: JobRejectedError) -> str:
     """The code a refused job is failed with; the bot's own codes are said in each language
-    (bot/status.py), anything else quotes the service."""
+    (bot/jobs/wording.py), anything else quotes the service."""
     if isinstance(error, ProviderMisconfiguredError):
         return "provider_misconfigured"
     if isinstance(error, ProviderOutOfCreditsError):

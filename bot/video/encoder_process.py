@@ -1,6 +1,7 @@
 """The encoder process: probe a video, plan the encode, and write the fitted MP4.
 
-Run by `bot.fitting.VideoFitter` as `python -m bot.fitting_child SOURCE OUTPUT TARGET_BYTES`,
+Run by `bot.video.fitting.VideoFitter` as
+`python -m bot.video.encoder_process SOURCE OUTPUT TARGET_BYTES`,
 never inside the bot's own process. Frames are streamed from decoder to encoder one at a time,
 so memory stays flat whatever the video's length. The last line on stdout is a JSON report:
 `{"ok": true, "info": ..., "plan": ..., "peak_rss_kib": ...}` or `{"ok": false, "reason": ...}`.
@@ -22,7 +23,7 @@ from typing import Any
 import av
 import av.filter
 
-from bot.fitting import EncodePlan, FitError, VideoInfo, plan_encode
+from bot.video.fitting import EncodePlan, FitError, VideoInfo, plan_encode
 
 # x264's speed/quality trade-off: a 15-second 1080p clip fits 10 MiB in 10-15 s on two cores;
 # "faster" gains over 2 dB PSNR on "veryfast" there, and slower presets gained nothing more.
@@ -198,7 +199,9 @@ def _exit_when_parent_goes() -> None:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or not argv[2].isdigit():
-        print("usage: python -m bot.fitting_child SOURCE OUTPUT TARGET_BYTES", file=sys.stderr)
+        print(
+            "usage: python -m bot.video.encoder_process SOURCE OUTPUT TARGET_BYTES", file=sys.stderr
+        )
         return 2
     _exit_when_parent_goes()
     if hasattr(os, "nice"):

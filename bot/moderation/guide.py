@@ -1,8 +1,8 @@
 """`/help`'s decisions: what the bot can do, and the server's rules as they apply right now.
 
-The member's quota is the same text `/quota view` shows (bot/moderation.py); this module adds
-the overview of commands and the server-wide rules. The blocklist is only said to exist: its
-words are for moderators.
+The member's quota is the same text `/quota view` shows (bot/moderation/service.py); this
+module adds the overview of commands and the server-wide rules. The blocklist is only said to
+exist: its words are for moderators.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from bot.i18n import Text
-from bot.moderation import Actor, ModerationService
+from bot.moderation.service import Actor, ModerationService
 from bot.storage import blocklist as blocklist_rows
 
 MINUTE_THRESHOLD_SECONDS = 90  # from here on a wait is said in minutes

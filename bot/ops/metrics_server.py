@@ -11,8 +11,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot import metrics
-from bot.failures import EXIT_FAILED, StartupFailure
-from bot.health import HealthCheck
+from bot.ops.liveness import HealthCheck
+from bot.ops.startup_failures import EXIT_FAILED, StartupFailure
 
 log = logging.getLogger(__name__)
 

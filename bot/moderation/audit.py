@@ -129,7 +129,7 @@ def _describe_ledger(entry: LogEntry) -> Text:
     return Text("quota.ledger.with_reason", change=change, reason=_preview(entry.reason))
 
 
-# The reasons the job store writes with a charge or a release (bot/jobs.py), in any language.
+# The reasons the job store writes with a charge or a release (bot/jobs/store.py), in any language.
 _OUTCOME_REASONS = {
     "video delivered": "quota.ledger.reason.delivered",
     "job withdrawn": "quota.ledger.reason.withdrawn",

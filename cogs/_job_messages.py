@@ -20,23 +20,23 @@ import discord
 
 from bot import i18n
 from bot.clock import Clock
-from bot.delivery import (
+from bot.errors import Refusal
+from bot.i18n import Text
+from bot.jobs.chat_port import DeliveryError, UploadTooLarge
+from bot.jobs.store import JobStore
+from bot.jobs.wording import compressed_note, result_text, settings_line, status_text
+from bot.models import Job
+from bot.moderation.languages import Languages
+from bot.providers.profiles import ModelProfile
+from bot.video.download import (
     DownloadFailed,
     TooLargeToUpload,
     VideoDownloader,
     provider_link_while_valid,
     upload_limit,
 )
-from bot.errors import Refusal
-from bot.fitting import FitError
-from bot.i18n import Text
-from bot.jobs import JobStore
-from bot.languages import Languages
-from bot.models import Job
-from bot.presenter import DeliveryError, UploadTooLarge
-from bot.providers.profiles import ModelProfile
-from bot.status import compressed_note, result_text, settings_line, status_text
-from bot.video_shelf import Prepared, VideoShelf
+from bot.video.fitting import FitError
+from bot.video.shelf import Prepared, VideoShelf
 from cogs._buttons import RERUN_EMOJI, result_view
 from cogs._replies import NO_PINGS
 

@@ -11,20 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import metrics
-from bot.checks import (
+from bot.errors import Refusal, RefusalKind
+from bot.i18n import Text
+from bot.jobs.store import JobStore, NewJob
+from bot.jobs.validation import (
     check_image_bytes,
     check_options,
     check_prompt,
     check_toggles,
     store_image,
 )
-from bot.errors import Refusal, RefusalKind
-from bot.i18n import Text
-from bot.jobs import JobStore, NewJob
 from bot.models import Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
-from bot.quotas import QuotaPolicy, guild_full_refusal
+from bot.quota.allowance import QuotaPolicy, guild_full_refusal
 
 # Returns the provider's latest start-up/periodic check result.
 HealthSource = Callable[[], ProviderHealth]
@@ -65,7 +65,7 @@ class Ask:
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
     parent_job_id: int | None = None
-    # The command this job may answer with its status message (see cogs/_presenter.py).
+    # The command this job may answer with its status message (see cogs/_job_messages.py).
     interaction_id: int | None = None
 
 

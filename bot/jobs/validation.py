@@ -8,10 +8,10 @@ from pathlib import Path
 
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
-from bot.media import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 from bot.models import ReferenceImage
 from bot.prompts import is_empty, trim
 from bot.providers.profiles import ModelProfile
+from bot.video.media_types import IMAGE_EXTENSIONS, describe_size, sniff_image_type
 
 _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 

@@ -1,15 +1,15 @@
 """Recent generation times in the database, and the polling schedule made from them.
 
 The worker records how long each finished job took at the provider; `PollSchedule` turns the
-recent times for a job's (provider, model, duration) into its next check (bot/schedule.py) and
+recent times for a job's (provider, model, duration) into its next check (bot/jobs/schedule.py) and
 tells members when a video is likely to be ready.
 """
 
 from __future__ import annotations
 
 from bot.clock import Clock
+from bot.jobs.schedule import HISTORY_KEEP, PollPlan, expected_ready_seconds, next_check_delay
 from bot.models import PENDING_AT_PROVIDER, Job
-from bot.schedule import HISTORY_KEEP, PollPlan, expected_ready_seconds, next_check_delay
 from bot.storage import timings as time_rows
 from bot.storage.database import Database
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs import JobStore
+from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.store import JobStore
 from bot.models import Job, JobState, ReferenceImage
-from bot.submission import Ask, Requester, Submitter
 
 
 async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) -> Job | None:

@@ -1,0 +1,1 @@
+"""Moderation: the `/quota` decisions, the audit log, who may do what, and `/help`'s rules."""

@@ -13,7 +13,7 @@ are sparse while completion is unlikely and dense while it is likely:
 
 For times spread about +-30 % this detects a finished video about 3.3 s after it was ready at
 the median and 8 s at p95 (with a 5 s `dense`), for under half the requests of a 5 s poll
-(tests/unit/test_schedule.py simulates it).
+(tests/unit/jobs/test_schedule.py simulates it).
 
 With too little history the configured schedule is used exactly, so the bot is never worse
 than its settings. Every gap comes from settings (a benchmark compresses time by scaling them),

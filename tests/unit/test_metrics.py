@@ -17,8 +17,8 @@ from bot.models import JobOptions, JobState
 from bot.providers.base import ProviderHealth
 from bot.quota.allowance import Allowance
 from tests.support.doubles import FakeClock
-from tests.unit.test_jobs import DAY
-from tests.unit.test_submission import MEMBER, OK, ask, make_submitter
+from tests.unit.jobs.test_admission_checks import MEMBER, OK, ask, make_submitter
+from tests.unit.jobs.test_store import DAY
 
 
 def value(name: str, **labels: str) -> float:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from importlib.abc import Traversable
+from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -175,3 +176,24 @@ def public_locale(setting: str | None, community_locale: str | None) -> str:
     if setting and setting != AUTO:
         return match_locale(setting)
     return match_locale(community_locale)
+
+
+def encode_text(text: Text) -> dict[str, Any]:
+    """A message as JSON-ready data (nested messages included), to store and say again later
+    in any language (`decode_text`)."""
+    values = {
+        name: encode_text(value) if isinstance(value, Text) else value
+        for name, value in text.values.items()
+    }
+    encoded: dict[str, Any] = {"key": text.key, "values": values}
+    if text.count is not None:
+        encoded["count"] = text.count
+    return encoded
+
+
+def decode_text(data: dict[str, Any]) -> Text:
+    values = {
+        name: decode_text(value) if isinstance(value, dict) and "key" in value else value
+        for name, value in data.get("values", {}).items()
+    }
+    return Text(data["key"], data.get("count"), **values)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -20,7 +20,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bot.jobs.store import JobStore
 from bot.models import JobState
 
 log = logging.getLogger(__name__)
@@ -153,15 +152,6 @@ class Snapshot:
     jobs_by_state: dict[str, int] = field(default_factory=dict)
     due_waiting: int = 0  # due jobs the worker has not picked up yet
     in_flight: int = 0  # jobs the worker is moving right now
-
-
-async def read_snapshot(jobs: JobStore, now: float, in_flight: Collection[int]) -> Snapshot:
-    """The counts for one scrape; `in_flight` are the jobs the worker is moving right now."""
-    return Snapshot(
-        jobs_by_state=await jobs.count_by_state(),
-        due_waiting=await jobs.count_due(now, excluding=in_flight),
-        in_flight=len(in_flight),
-    )
 
 
 class DatabaseCounts(Collector):

@@ -1,4 +1,5 @@
-"""Paging long lists into replies that always fit one Discord message.
+"""Discord's message length, in one place: paging long lists into replies that always fit
+one message, and cutting a long text into messages.
 
 A page ends at whichever comes first: its most lines, or the characters left for lines once
 the header and footer are reserved. So a page fits whatever the data, not only on average."""
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.jobs.wording import MESSAGE_CHARS
+MESSAGE_CHARS = 2000  # Discord's limit for a message's content
 
 # Room kept for a page's header ("... page 12 of 40 ...") and footer ("More with ...").
 FRAME_CHARS = 200
@@ -37,3 +38,24 @@ def pick_page(bounds: list[tuple[int, int]], page: int) -> tuple[int, int, int]:
     number = min(max(1, page), len(bounds))
     start, end = bounds[number - 1]
     return number, start, end
+
+
+def split_message(text: str, limit: int = MESSAGE_CHARS) -> list[str]:
+    """Cut a long text into messages at line ends (a single over-long line is cut hard)."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current:
+        parts.append(current)
+    return parts

@@ -21,7 +21,7 @@ from bot.jobs.timings import CompletionTimes, PollSchedule
 from bot.moderation.languages import Languages
 from bot.moderation.service import ModerationService
 from bot.ops.duties import DeploymentDuties
-from bot.providers.base import ProviderHealth, VideoProvider
+from bot.providers.base import ProviderHealth, VideoProvider, probe_provider
 from bot.providers.credit_watch import CreditWatch
 from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
@@ -30,7 +30,6 @@ from bot.storage.database import Database, open_database
 
 log = logging.getLogger(__name__)
 
-HEALTH_CHECK_TIMEOUT = 20.0
 # Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
 ALERT_TIMEOUT = 30.0
 
@@ -118,18 +117,6 @@ class Services:
         await self.provider.close()
         await self.http.close()
         await self.db.close()
-
-
-async def probe_provider(provider: VideoProvider) -> ProviderHealth:
-    """`provider.check()` bounded in time; a failure becomes a health reading, never raises."""
-    try:
-        async with asyncio.timeout(HEALTH_CHECK_TIMEOUT):
-            return await provider.check()
-    except TimeoutError:
-        return ProviderHealth(None, None, "the provider did not answer in time", unreachable=True)
-    except Exception as error:  # an odd answer must not stop start-up or the rechecks
-        log.warning("provider check failed", exc_info=error)
-        return ProviderHealth(None, None, f"check failed ({type(error).__name__})")
 
 
 async def open_services(settings: Settings, clock: Clock | None = None) -> Services:

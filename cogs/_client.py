@@ -16,9 +16,10 @@ from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
-from bot.metrics import Snapshot, read_snapshot
+from bot.metrics import Snapshot
 from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
 from bot.ops.duties import COMMAND_SYNC_LOCK
+from bot.ops.metrics_server import read_snapshot
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references

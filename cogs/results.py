@@ -28,6 +28,7 @@ from bot.jobs.wording import delete_question, settings_line
 from bot.models import Job, JobState
 from bot.moderation.people import is_automated
 from bot.moderation.service import video_removal_record
+from bot.pages import split_message
 from cogs._buttons import (
     RERUN_EMOJI,
     RESULTS_COG,
@@ -260,7 +261,8 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         locale = interaction.locale.value
         lines = [said(interaction, Text("results.jobs.heading", len(jobs)))]
         lines += [self._job_line(job, locale) for job in jobs]
-        await interaction.followup.send("\n".join(lines)[:2000], ephemeral=True)
+        for part in split_message("\n".join(lines)):
+            await interaction.followup.send(part, ephemeral=True)
 
     def _job_line(self, job: Job, locale: str) -> str:
         prompt = job.prompt.replace("\n", " ")

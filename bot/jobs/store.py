@@ -31,7 +31,6 @@ from bot.models import (
     ReferenceImage,
     check_transition,
 )
-from bot.moderation import audit
 from bot.quota import allowance as quotas
 from bot.quota.allowance import Allowance
 from bot.storage import audit as audit_rows
@@ -437,7 +436,7 @@ class JobStore:
             return await job_rows.reposts(conn, job.id)
 
     async def record_video_removed(
-        self, job: Job, actor_id: int, moderator_action: audit.Action | None
+        self, job: Job, actor_id: int, moderator_action: audit_rows.Action | None
     ) -> bool:
         """Mark the posted video removed (once); a moderator's removal is also audited."""
         now = self.clock.now()

@@ -7,11 +7,11 @@ import re
 from bot import i18n
 from bot.i18n import Text
 from bot.models import Job, JobState
+from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import ModelProfile
 
 PROMPT_PREVIEW_CHARS = 1200
 REASON_CHARS = 300
-MESSAGE_CHARS = 2000  # Discord's limit for a message's content
 _MENTION = re.compile(r"@(everyone|here|[!&]?\d+)")
 _ROLE_OR_USER = re.compile(r"<(@[!&]?|#)(\d+)>")
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()#-])")

@@ -9,46 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from bot.i18n import DEFAULT_LOCALE, Text, render
+from bot.i18n import Text, decode_text, render
 from bot.pages import page_bounds, pick_page
+from bot.storage.audit import LogEntry
 
 LOG_PAGE_SIZE = 10
 REASON_PREVIEW_CHARS = 60
-
-
-@dataclass(frozen=True)
-class Action:
-    """What a moderator did: `detail` is a phrase without its subject, e.g.
-    "set <@7>'s personal limit to 10 (was not set)", in any language. It never holds a
-    blocklist term."""
-
-    action: str
-    detail: Text
-    target_user_id: int | None = None
-    target_role_id: int | None = None
-    reason: str | None = None
-    term: str | None = None  # blocklist entries only; shown to moderators, never posted
-    ledger_id: int | None = None
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    source: str  # "action" (a moderator did it) or "ledger" (a job or the bot did it)
-    id: int
-    created_at: float
-    actor_id: int | None
-    kind: str  # the action name, or the ledger kind
-    user_id: int | None
-    detail: str | None  # the action in English, as written (older rows have only this)
-    detail_key: str | None  # the action as a message, for any language
-    detail_values: str | None  # the whole message (key, values, count), JSON
-    term: str | None
-    reason: str | None
-    job_id: int | None
-    units: int | None
-    period_start: str | None
 
 
 @dataclass(frozen=True)
@@ -71,16 +38,6 @@ def page_of(
     return LogPage(everything[start:end], page, len(bounds), len(everything))
 
 
-def stored_detail(detail: Text) -> tuple[str, str, str]:
-    """What is kept of an action's `detail`: the sentence in English (as older rows have it),
-    the message's key, and the whole message as JSON (to say it again in any language)."""
-    return (
-        render(detail, DEFAULT_LOCALE),
-        detail.key,
-        json.dumps(_encode(detail), ensure_ascii=False),
-    )
-
-
 def describe(entry: LogEntry, locale: str | None = None) -> str:
     """One line of the log, for moderators (ephemeral), in their language."""
     when = f"<t:{int(entry.created_at)}:f>"
@@ -98,7 +55,7 @@ def describe(entry: LogEntry, locale: str | None = None) -> str:
 def _action_detail(entry: LogEntry) -> Text | str:
     if entry.detail_key is None:
         return entry.detail or ""
-    return _decode(json.loads(entry.detail_values or "{}") | {"key": entry.detail_key})
+    return decode_text(json.loads(entry.detail_values or "{}") | {"key": entry.detail_key})
 
 
 def _describe_ledger(entry: LogEntry) -> Text:
@@ -148,23 +105,3 @@ def _preview(text: str) -> str:
     if len(text) > REASON_PREVIEW_CHARS:
         return text[: REASON_PREVIEW_CHARS - 1].rstrip() + "…"
     return text
-
-
-def _encode(text: Text) -> dict[str, Any]:
-    """A message as JSON-ready data (nested messages included), to keep with its action."""
-    values = {
-        name: _encode(value) if isinstance(value, Text) else value
-        for name, value in text.values.items()
-    }
-    encoded: dict[str, Any] = {"key": text.key, "values": values}
-    if text.count is not None:
-        encoded["count"] = text.count
-    return encoded
-
-
-def _decode(data: dict[str, Any]) -> Text:
-    values = {
-        name: _decode(value) if isinstance(value, dict) and "key" in value else value
-        for name, value in data.get("values", {}).items()
-    }
-    return Text(data["key"], data.get("count"), **values)

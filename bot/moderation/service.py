@@ -17,16 +17,15 @@ from bot.i18n import AUTO, Text, render
 from bot.jobs.store import JobStore
 from bot.models import Job, JobState
 from bot.moderation import audit, languages
-from bot.moderation.audit import Action
 from bot.pages import page_bounds, pick_page
 from bot.quota import allowance as quotas
 from bot.quota import blocklist
-from bot.quota import rules as quota_rules
 from bot.quota.allowance import Allowance, Balance, QuotaPolicy
 from bot.storage import audit as audit_rows
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import ledger as ledger_rows
 from bot.storage import rules as rule_rows
+from bot.storage.audit import Action
 from bot.storage.connection import Connection
 from bot.storage.database import Database
 
@@ -63,7 +62,7 @@ class QuotaStatus:
     balance: Balance
     resets_at: float
     active: list[Job]
-    block: quota_rules.Block | None
+    block: rule_rows.Block | None
 
 
 class ModerationService:

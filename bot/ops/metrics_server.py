@@ -6,15 +6,26 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Collection
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot import metrics
+from bot.jobs.store import JobStore
 from bot.ops.liveness import HealthCheck
 from bot.ops.startup_failures import EXIT_FAILED, StartupFailure
 
 log = logging.getLogger(__name__)
+
+
+async def read_snapshot(jobs: JobStore, now: float, in_flight: Collection[int]) -> metrics.Snapshot:
+    """The counts for one scrape; `in_flight` are the jobs the worker is moving right now."""
+    return metrics.Snapshot(
+        jobs_by_state=await jobs.count_by_state(),
+        due_waiting=await jobs.count_due(now, excluding=in_flight),
+        in_flight=len(in_flight),
+    )
 
 
 def build_app(snapshot: metrics.SnapshotSource, health: HealthCheck) -> web.Application:

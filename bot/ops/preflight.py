@@ -15,10 +15,10 @@ import aiohttp
 
 from bot.config import Secret, Settings
 from bot.ops.startup_failures import discord_unreachable, provider_unreachable, token_refused
+from bot.providers.base import probe_provider
 from bot.providers.factory import ProfileUnavailable, build_provider
 from bot.storage.database import bundled_migration_versions
 from bot.storage.inspection import postgres_applied, sqlite_state
-from bot.wiring import probe_provider
 
 DISCORD_TIMEOUT_SECONDS = 15.0
 # Exit status bits; bad settings exit with 2 before any of these run.

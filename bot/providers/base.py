@@ -7,12 +7,16 @@ without retrying because a second paid task might be created (`OutcomeUnknownErr
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.models import ReferenceImage
 from bot.providers.profiles import ModelProfile
+
+log = logging.getLogger(__name__)
 
 TaskState = Literal["queued", "processing", "succeeded", "failed"]
 
@@ -121,3 +125,19 @@ class VideoProvider(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+
+# How long the key-and-model check may take before it counts as unreachable.
+PROBE_TIMEOUT_SECONDS = 20.0
+
+
+async def probe_provider(provider: VideoProvider) -> ProviderHealth:
+    """`provider.check()` bounded in time; a failure becomes a health reading, never raises."""
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+            return await provider.check()
+    except TimeoutError:
+        return ProviderHealth(None, None, "the provider did not answer in time", unreachable=True)
+    except Exception as error:  # an odd answer must not stop start-up or the rechecks
+        log.warning("provider check failed", exc_info=error)
+        return ProviderHealth(None, None, f"check failed ({type(error).__name__})")

@@ -9,7 +9,7 @@ A ledger row's `units` is the change in usage it causes; its `period_start` says
 A hold adds 1, a release takes it back, a charge turns the hold into a spend (0). An outcome
 copies its hold's `period_start`, so a job ending after midnight refunds the day it was taken.
 
-The limit itself comes from rules set by moderators (bot/quota/rules.py): a member's own
+The limit itself comes from rules set by moderators (bot/storage/rules.py): a member's own
 override, else the highest of their roles' allowances, else the guild default, else the
 settings.
 """
@@ -25,12 +25,12 @@ from zoneinfo import ZoneInfo
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
 from bot.quota import blocklist
-from bot.quota.rules import MemberRules
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import ledger as ledger_rows
 from bot.storage import rules as rule_rows
 from bot.storage.connection import Connection
 from bot.storage.database import Database
+from bot.storage.rules import MemberRules
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ import opencc
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.prompts import without_invisible
+from bot.storage.blocklist import Entry
 
 MAX_TERM_CHARS = 100
 MAX_ENTRIES_PER_GUILD = 500
@@ -34,12 +35,6 @@ _WORD = re.compile(r"\w")
 
 class InvalidTerm(Refusal):
     """A friendly reason why an entry cannot be added."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    id: int
-    term: str
 
 
 def normalise_text(text: str) -> str:

@@ -1,10 +1,57 @@
 """The moderation_actions table, and the quota log read from it and the ledger together
-(bot/moderation/audit.py says what an entry means and how the log is paged)."""
+(bot/moderation/audit.py says what an entry means and how the log is paged). The
+records kept are `Action` (what a moderator did) and `LogEntry` (a line of the log)."""
 
 from __future__ import annotations
 
-from bot.moderation.audit import Action, LogEntry, stored_detail
+import json
+from dataclasses import dataclass
+
+from bot.i18n import DEFAULT_LOCALE, Text, encode_text, render
 from bot.storage.connection import Connection
+
+
+@dataclass(frozen=True)
+class Action:
+    """What a moderator did: `detail` is a phrase without its subject, e.g.
+    "set <@7>'s personal limit to 10 (was not set)", in any language. It never holds a
+    blocklist term."""
+
+    action: str
+    detail: Text
+    target_user_id: int | None = None
+    target_role_id: int | None = None
+    reason: str | None = None
+    term: str | None = None  # blocklist entries only; shown to moderators, never posted
+    ledger_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    source: str  # "action" (a moderator did it) or "ledger" (a job or the bot did it)
+    id: int
+    created_at: float
+    actor_id: int | None
+    kind: str  # the action name, or the ledger kind
+    user_id: int | None
+    detail: str | None  # the action in English, as written (older rows have only this)
+    detail_key: str | None  # the action as a message, for any language
+    detail_values: str | None  # the whole message (key, values, count), JSON
+    term: str | None
+    reason: str | None
+    job_id: int | None
+    units: int | None
+    period_start: str | None
+
+
+def stored_detail(detail: Text) -> tuple[str, str, str]:
+    """What is kept of an action's `detail`: the sentence in English (as older rows have it),
+    the message's key, and the whole message as JSON (to say it again in any language)."""
+    return (
+        render(detail, DEFAULT_LOCALE),
+        detail.key,
+        json.dumps(encode_text(detail), ensure_ascii=False),
+    )
 
 
 async def record(conn: Connection, guild_id: int, actor_id: int, action: Action, now: float) -> int:

@@ -3,8 +3,15 @@
 
 from __future__ import annotations
 
-from bot.quota.blocklist import Entry
+from dataclasses import dataclass
+
 from bot.storage.connection import Connection
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    term: str
 
 
 async def entries(conn: Connection, guild_id: int) -> list[Entry]:

@@ -1,14 +1,43 @@
 """The quota rules tables: guild defaults, role allowances, member overrides and blocks.
 
 Plain reads and writes on a connection the caller holds, so a moderator's change and its audit
-row commit together (see bot/moderation/service.py); what the rules are is in bot/quota/rules.py and
-how they combine in bot/quota/allowance.py.
+row commit together (see bot/moderation/service.py). The records below are the rules as
+moderators set them; how they combine into an allowance is in bot/quota/allowance.py.
 """
 
 from __future__ import annotations
 
-from bot.quota.rules import Block, GuildDefault, MemberRules, Standing
+from dataclasses import dataclass
+
 from bot.storage.connection import Connection, Row, marks
+
+
+@dataclass(frozen=True)
+class GuildDefault:
+    limit: int
+    period: str
+
+
+@dataclass(frozen=True)
+class MemberRules:
+    guild_default: GuildDefault | None
+    override: int | None
+    role_limits: dict[int, int]  # role id -> limit, for the member's roles that have one
+
+
+@dataclass(frozen=True)
+class Block:
+    reason: str | None
+    blocked_by: int
+    blocked_at: float
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A member's rules and whether they are blocked: what admission reads for each /sora."""
+
+    rules: MemberRules
+    blocked: bool
 
 
 async def _one(conn: Connection, sql: str, params: tuple[object, ...]) -> Row | None:

@@ -1,5 +1,6 @@
-"""The layout keeps its promises: decisions in bot/ without Discord, thin cogs that do not
-lean on each other, and no import cycle among the product's modules.
+"""The layout keeps its promises: decisions in bot/ without Discord, areas as packages in
+layers that import only downwards, thin cogs that do not lean on each other, and no import
+cycle among the product's modules.
 
 Imports are read from the source (every `import`, also inside functions and `TYPE_CHECKING`
 blocks), so a lazy import cannot hide an arrow that runs the wrong way.
@@ -55,6 +56,41 @@ def _product_imports(name: str) -> set[str]:
     return {other for other in _imported(name, MODULES[name]) if other in MODULES} - {name}
 
 
+# From the bottom up: a module may import its own layer and the layers below it, never above.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # What every area uses: time, refusals, words, the job record, message length, prompts.
+    (
+        "base",
+        ("bot", "bot.clock", "bot.errors", "bot.i18n", "bot.models", "bot.pages", "bot.prompts"),
+    ),
+    ("storage", ("bot.storage",)),
+    ("settings", ("bot.config", "bot.logging_setup", "bot.metrics")),
+    ("providers", ("bot.providers",)),
+    ("video", ("bot.video",)),
+    ("quota", ("bot.quota",)),
+    ("jobs", ("bot.jobs",)),
+    ("moderation", ("bot.moderation",)),
+    ("ops", ("bot.ops",)),
+    ("wiring", ("bot.wiring",)),
+    ("cogs", ("cogs",)),
+    ("entry", ("bot.cli", "bot.__main__")),
+)
+# bot/ keeps at its top only what every area uses, the wiring and the command line.
+MOST_TOP_LEVEL_MODULES = 16
+
+
+def layer_of(name: str) -> int:
+    """The index in LAYERS of the layer holding module `name` (the longest matching prefix)."""
+    best, best_length = -1, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            # "bot" names the package itself: a new module in bot/ must be placed on purpose.
+            matches = name == prefix or (prefix != "bot" and name.startswith(prefix + "."))
+            if matches and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    return best
+
+
 def test_the_product_modules_are_found() -> None:
     assert {"bot.jobs.store", "bot.models", "cogs._client", "cogs.sora"} <= set(MODULES)
 
@@ -77,6 +113,27 @@ def test_product_modules_import_without_cycles() -> None:
 
     for name in sorted(graph):
         visit(name, [])
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = sorted(name for name in MODULES if layer_of(name) < 0)
+    assert not unplaced, f"add {unplaced} to a layer in LAYERS"
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_imports_only_run_down_the_layers(name: str) -> None:
+    mine = layer_of(name)
+    upward = sorted(
+        f"{other} ({LAYERS[layer_of(other)][0]})"
+        for other in _product_imports(name)
+        if layer_of(other) > mine and not name.startswith(other + ".")
+    )
+    assert not upward, f"{name} ({LAYERS[mine][0]}) imports from a layer above: {upward}"
+
+
+def test_bot_keeps_few_modules_at_its_top() -> None:
+    top = sorted(path.name for path in (ROOT / "bot").glob("*.py"))
+    assert len(top) <= MOST_TOP_LEVEL_MODULES, f"{len(top)} modules directly in bot/: {top}"
 
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if n.split(".")[0] == "bot"))
@@ -113,3 +170,8 @@ def test_the_guards_see_what_they_guard(tmp_path: Path) -> None:
     )
     found = _imported("bot.sample", sample)
     assert {"discord.ui", "cogs", "cogs.quota", "bot.jobs", "cogs.sora"} <= found
+    # A storage module importing a job module would be caught by the layer guard.
+    assert layer_of("bot.jobs.store") > layer_of("bot.storage.jobs")
+    assert layer_of("bot.storage") < layer_of("bot.jobs") < layer_of("cogs._client")
+    assert layer_of("bot.cli") == len(LAYERS) - 1
+    assert layer_of("nowhere") == -1 and layer_of("bot.unplaced") == -1

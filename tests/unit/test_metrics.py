@@ -14,6 +14,7 @@ from bot.errors import Refusal, RefusalKind
 from bot.jobs.store import JobStore, NewJob
 from bot.metrics import REGISTRY, Snapshot
 from bot.models import JobOptions, JobState
+from bot.ops.metrics_server import read_snapshot
 from bot.providers.base import ProviderHealth
 from bot.quota.allowance import Allowance
 from tests.support.doubles import FakeClock
@@ -143,7 +144,7 @@ async def test_the_database_counts_are_read_at_scrape_time(
     clock.advance(3600)  # past the hand-over grace: both active jobs are due
 
     async def read() -> Snapshot:
-        return await metrics.read_snapshot(job_store, clock.now(), in_flight=[jobs[0].id])
+        return await read_snapshot(job_store, clock.now(), in_flight=[jobs[0].id])
 
     await metrics.refresh(read)
     assert value("sora_jobs", state="queued") == 2

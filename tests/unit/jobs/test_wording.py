@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.jobs.wording import (
-    MESSAGE_CHARS,
     neutralise_mentions,
     outcome_notice,
     result_text,
@@ -15,6 +14,7 @@ from bot.jobs.wording import (
     timing_line,
 )
 from bot.models import Job, JobOptions, JobState
+from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 
 

@@ -11,7 +11,6 @@ import pytest
 from bot.errors import Refusal
 from bot.i18n import render
 from bot.jobs.store import JobStore, NewJob
-from bot.jobs.wording import MESSAGE_CHARS
 from bot.models import Job, JobOptions, JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
@@ -22,6 +21,7 @@ from bot.moderation.service import (
     ModerationService,
     video_removal_record,
 )
+from bot.pages import MESSAGE_CHARS
 from bot.quota import blocklist
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.storage import blocklist as blocklist_rows

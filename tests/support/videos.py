@@ -91,6 +91,7 @@ class VideoSpec:
     preset: str = "veryfast"
     seed: int = 1
     container: str = "mp4"  # or "webm" (VP8 + Opus) or "matroska" (H.264 + AAC)
+    video_codec: str | None = None  # None: the container's usual one (below)
 
 
 # The codecs each container is written with: (video, audio, audio sample rate).
@@ -110,6 +111,7 @@ def write_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
     blue = _PanningPlane(width // 2, height // 2, spec.grain, spec.seed + 1)
     red = _PanningPlane(width // 2, height // 2, spec.grain * 2, spec.seed + 2)
     video_codec, audio_codec, audio_rate = _CODECS[spec.container]
+    video_codec = spec.video_codec or video_codec
     with av.open(str(path), "w", format=spec.container) as container:
         video = container.add_stream(video_codec, rate=spec.fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"

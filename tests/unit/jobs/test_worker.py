@@ -30,7 +30,7 @@ from bot.providers.base import (
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
-from bot.video.fitting import VideoFitter
+from bot.video.fitting import Priority, VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.images import PNG
@@ -659,7 +659,7 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
     rig.provider.creates = ["task_a", "task_b"]
     rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/file/clip.mp4")]
     first = await rig.submit(upload_limit_bytes=60_000)
-    await fitter._turns.acquire()  # another video is being compressed
+    await fitter._turns.acquire(Priority.DELIVERY)  # another video is being compressed
     loop = asyncio.create_task(worker.run())
     try:
         await seen.wait(f"status {first.id}", "Waiting in the video service")  # submitted

@@ -13,12 +13,14 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import aiohttp
 from aiohttp import web
 
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 
 CHUNK = b"\x11" * 65536
+# An MP4's opening box, so the download takes it for a video.
+HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
 async def serve(size: int) -> tuple[web.AppRunner, str]:
@@ -28,7 +30,8 @@ async def serve(size: int) -> tuple[web.AppRunner, str]:
         response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         response.content_length = size
         await response.prepare(request)
-        for start in range(0, size, len(CHUNK)):
+        await response.write(HEAD)
+        for start in range(len(HEAD), size, len(CHUNK)):
             await response.write(CHUNK[: min(len(CHUNK), size - start)])
         return response
 
@@ -46,8 +49,7 @@ async def main(megabytes: int) -> None:
     runner, url = await serve(size)
     try:
         with tempfile.TemporaryDirectory() as folder:
-            async with aiohttp.ClientSession() as session:
-                downloader = VideoDownloader(session, Path(folder), timeout=30)
+            async with VideoDownloader(Path(folder), 30, Destinations(url)) as downloader:
                 tracemalloc.start()
                 baseline = tracemalloc.get_traced_memory()[0]
                 started = time.perf_counter()

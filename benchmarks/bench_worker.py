@@ -25,6 +25,7 @@ from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -85,7 +86,7 @@ async def main(count: int) -> None:
                 jobs=store,
                 provider=provider,
                 presenter=presenter,
-                downloader=VideoDownloader(session, Path(folder) / "dl", 10),
+                downloader=VideoDownloader(Path(folder) / "dl", 10, Destinations(sim.base_url)),
                 shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
                 clock=clock,
                 upload_limit_cap=10 * 1024 * 1024,

@@ -104,6 +104,11 @@ class Settings:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
 
     @property
+    def provider_base_url(self) -> str | None:
+        """The active backend's base URL."""
+        return self.rivya_base_url if self.provider == "rivya" else self.unified_base_url
+
+    @property
     def poll_seconds(self) -> tuple[float, ...]:
         """The configured gaps between status checks of the active backend."""
         return self.rivya_poll_seconds if self.provider == "rivya" else self.unified_poll_seconds

@@ -20,6 +20,7 @@ from bot.metrics import Snapshot
 from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
 from bot.ops.duties import COMMAND_SYNC_LOCK
 from bot.ops.metrics_server import read_snapshot
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
@@ -85,7 +86,9 @@ class SoraBot(commands.Bot):
         self.worker: Worker | None = None
         settings = services.settings
         self.downloader = VideoDownloader(
-            services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
+            settings.media_dir / "tmp",
+            settings.provider_timeout_seconds,
+            Destinations(settings.provider_base_url),
         )
         # One fitter for the whole bot: its bound on encodes at once is the machine's.
         fitter = VideoFitter(
@@ -263,6 +266,7 @@ class SoraBot(commands.Bot):
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        await self.downloader.close()
         await super().close()
 
 

@@ -3,11 +3,12 @@ tests."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
@@ -16,10 +17,24 @@ def fake_video(size: int) -> bytes:
 
 
 @asynccontextmanager
-async def video_server(files: dict[str, bytes] | None = None) -> AsyncIterator[str]:
-    """Serve `GET /video/<size>` (streamed, with Content-Length), `/gone` (404), and
-    `/file/<name>`: the bytes `files[name]` (put real videos in `files`, also later)."""
+async def video_server(
+    files: dict[str, bytes] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    hits: list[str] | None = None,
+) -> AsyncIterator[str]:
+    """Serve `GET /video/<size>` (streamed, with Content-Length), `/gone` (404),
+    `/file/<name>`: the bytes `files[name]` (put real videos in `files`, also later),
+    `/chunked/<size>` (no Content-Length), `/page` (an HTML page, said to be a video/mp4) and
+    `/to?url=...&status=302` (a redirect there). On `host`; each path asked for is appended
+    to `hits`."""
     served = files if files is not None else {}
+    asked = hits if hits is not None else []
+
+    @web.middleware
+    async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
+        asked.append(request.path_qs)
+        return await handler(request)
 
     async def video(request: web.Request) -> web.StreamResponse:
         data = fake_video(int(request.match_info["size"]))
@@ -39,16 +54,36 @@ async def video_server(files: dict[str, bytes] | None = None) -> AsyncIterator[s
             return web.Response(status=404, text="expired")
         return web.Response(body=data, content_type="video/mp4")
 
-    app = web.Application()
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        data = fake_video(int(request.match_info["size"]))
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for start in range(0, len(data), 65536):
+            await response.write(data[start : start + 65536])
+        return response
+
+    async def page(_request: web.Request) -> web.Response:
+        html = "<!doctype html><html><body><h1>Your video is almost ready</h1></body></html>"
+        return web.Response(body=html.encode() * 50, content_type="video/mp4")
+
+    async def redirect(request: web.Request) -> web.Response:
+        status = int(request.query.get("status", "302"))
+        return web.Response(status=status, headers={"Location": request.query["url"]})
+
+    app = web.Application(middlewares=[record])
+    app.router.add_get("/chunked/{size}", chunked)
+    app.router.add_get("/page", page)
+    app.router.add_get("/to", redirect)
     app.router.add_get("/video/{size}", video)
     app.router.add_get("/gone", gone)
     app.router.add_get("/file/{name}", file)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         await runner.cleanup()

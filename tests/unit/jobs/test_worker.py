@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
 from bot.config import Secret
@@ -29,6 +28,7 @@ from bot.providers.base import (
 )
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import Priority, VideoFitter
 from bot.video.shelf import VideoShelf
@@ -106,11 +106,14 @@ async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[R
     provider = ScriptedProvider(poll_seconds=(3, 5, 10))
     presenter = RecordingPresenter()
     files: dict[str, bytes] = {}
-    async with aiohttp.ClientSession() as session, video_server(files) as videos:
+    async with (
+        video_server(files) as videos,
+        VideoDownloader(tmp_path / "tmp", 5, Destinations(videos)) as downloader,
+    ):
         parts = {
             "store": store,
             "presenter": presenter,
-            "downloader": VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            "downloader": downloader,
             "shelf": VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
             "clock": clock,
         }

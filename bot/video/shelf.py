@@ -7,6 +7,9 @@ provider's link has expired. What is uploaded is the copy itself when it is with
 limit, else a compressed version made for that one upload in a folder of its own
 (`<work dir>/fit-*`), removed afterwards; a crash leaves such folders behind, and
 `clear_leftovers` removes them at start-up.
+
+The shelf's size bound counts the work folder too (downloads and compressions in progress),
+and no new copy is kept while the disk is below its free-space floor (bot/video/space.py).
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from pathlib import Path
 
 from bot.models import Job
 from bot.video.fitting import VideoFitter
+from bot.video.media_types import ISO_MEDIA, VIDEO_TYPES, VideoType
 from bot.video.retention import prune_folder, written_longer_ago
+from bot.video.space import MediaSpace, folder_bytes
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +41,29 @@ class Prepared:
 
 
 class VideoShelf:
-    def __init__(self, folder: Path, work_dir: Path, fitter: VideoFitter) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        work_dir: Path,
+        fitter: VideoFitter,
+        space: MediaSpace | None = None,
+    ) -> None:
         self.folder = folder
         self.work_dir = work_dir
         self.fitter = fitter
+        self.space = space  # None: no floor (tests of other things)
 
-    def path_for(self, job_id: int) -> Path:
-        return self.folder / f"job-{job_id}.mp4"
+    def path_for(self, job_id: int, kind: VideoType = ISO_MEDIA) -> Path:
+        return self.folder / f"job-{job_id}.{kind.extension}"
 
-    def keep(self, job_id: int, downloaded: Path) -> Path:
+    def may_keep(self) -> bool:
+        """Whether a new copy may be kept: not while the disk is below its floor."""
+        return self.space is None or self.space.allows_keeping()
+
+    def keep(self, job_id: int, downloaded: Path, kind: VideoType = ISO_MEDIA) -> Path:
         """Move a finished download onto the shelf (same file system: a rename)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path_for(job_id)
+        target = self.path_for(job_id, kind)
         downloaded.replace(target)
         return target
 
@@ -59,7 +75,8 @@ class VideoShelf:
 
     def discard(self, job: Job) -> None:
         """Remove the job's kept copy for good (its video was deleted)."""
-        for path in {self.path_for(job.id), *([job.video_path] if job.video_path else [])}:
+        named = {self.path_for(job.id, kind) for kind in VIDEO_TYPES.values()}
+        for path in {*named, *([job.video_path] if job.video_path else [])}:
             path.unlink(missing_ok=True)
 
     @staticmethod
@@ -112,7 +129,10 @@ class VideoShelf:
         protected: list[Path],
         now: float | None = None,
     ) -> int:
-        """Bound the shelf by age, then size (oldest first); copies in `protected` stay."""
+        """Bound the shelf by age, then size (oldest first) counting the work in progress in
+        the work folder; below the disk's floor, remove the oldest until above it again.
+        Copies in `protected` stay."""
+        shortfall = self.space.shortfall() if self.space is not None else 0
         return prune_folder(
             self.folder,
             max_age_seconds=max_age_seconds,
@@ -120,4 +140,6 @@ class VideoShelf:
             protected=protected,
             now=now,
             what="kept video",
+            extra_bytes=folder_bytes(self.work_dir) if self.work_dir.is_dir() else 0,
+            free_at_least=shortfall,
         )

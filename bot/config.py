@@ -6,6 +6,7 @@ Secrets are wrapped in `Secret` so they never reach a log line, a message or a t
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 QUOTA_PERIODS = ("day", "week", "month")
+MiB = 1024 * 1024
+# Below this the encoder process cannot even load its libraries and a 1080p picture.
+ENCODER_MEMORY_MIN_MB = 512
+# A floor smaller than this leaves the database no room worth the name.
+MEDIA_MIN_FREE_MIN_MB = 64
 PROVIDERS = ("rivya", "unified")
 
 
@@ -97,6 +103,16 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     video_retention_days: float = 30.0
     video_max_bytes: int = 10 * 1024 * 1024 * 1024
+    # Media never takes the disk below this (the database usually shares it).
+    media_min_free_bytes: int = 1024 * MiB
+    # Least time between two /sora-show of one video by one member in one channel.
+    show_cooldown_seconds: float = 60.0
+    # What one encoder process may use, and the largest video it decodes.
+    encoder_memory_bytes: int = 2048 * MiB
+    encoder_cpu_seconds: int = 600
+    encoder_output_margin: float = 0.5  # the fitted file may be this much over the limit
+    max_video_side: int = 4096
+    max_video_seconds: float = 120.0
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -334,6 +350,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "leave it empty."
         )
 
+    transcode_timeout = read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0)
     settings = Settings(
         discord_token=Secret(token),
         provider=provider,
@@ -366,7 +383,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         status_edit_interval_seconds=read.number("STATUS_EDIT_INTERVAL_SECONDS", 5.0, minimum=0),
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
         transcode_concurrency=read.integer("TRANSCODE_CONCURRENCY", 1, minimum=1) or 1,
-        transcode_timeout_seconds=read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
+        transcode_timeout_seconds=transcode_timeout,
         poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
         job_lease_seconds=read.number("JOB_LEASE_SECONDS", 60.0, minimum=1.0),
         shard_count=shard_count,
@@ -380,6 +397,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
+        media_min_free_bytes=int(
+            read.number("MEDIA_MIN_FREE_MB", 1024.0, minimum=MEDIA_MIN_FREE_MIN_MB) * MiB
+        ),
+        show_cooldown_seconds=read.number("SHOW_COOLDOWN_SECONDS", 60.0, minimum=0),
+        encoder_memory_bytes=int(
+            read.number("ENCODER_MEMORY_MB", 2048.0, minimum=ENCODER_MEMORY_MIN_MB) * MiB
+        ),
+        encoder_cpu_seconds=read.integer(
+            "ENCODER_CPU_SECONDS", math.ceil(2 * transcode_timeout), minimum=1
+        )
+        or 1,
+        encoder_output_margin=read.number("ENCODER_OUTPUT_MARGIN_PERCENT", 50.0, minimum=0) / 100,
+        max_video_side=read.integer("MAX_VIDEO_SIDE", 4096, minimum=16) or 4096,
+        max_video_seconds=read.number("MAX_VIDEO_SECONDS", 120.0, minimum=1.0),
         secrets=tuple(
             Secret(s) for s in (token, rivya_key, unified_key, database_password(database_url)) if s
         ),

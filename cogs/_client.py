@@ -24,7 +24,9 @@ from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
+from bot.video.sandbox import EncoderLimits
 from bot.video.shelf import VideoShelf
+from bot.video.space import MediaSpace
 from bot.wiring import Services
 from cogs._job_messages import DiscordPresenter
 from cogs._replies import refuse, send_ephemeral
@@ -94,8 +96,20 @@ class SoraBot(commands.Bot):
         fitter = VideoFitter(
             concurrency=settings.transcode_concurrency,
             timeout_seconds=settings.transcode_timeout_seconds,
+            limits=EncoderLimits(
+                memory_bytes=settings.encoder_memory_bytes,
+                cpu_seconds=settings.encoder_cpu_seconds,
+                output_margin=settings.encoder_output_margin,
+                max_side=settings.max_video_side,
+                max_seconds=settings.max_video_seconds,
+            ),
         )
-        self.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
+        self.shelf = VideoShelf(
+            settings.media_dir / "videos",
+            settings.media_dir / "tmp",
+            fitter,
+            MediaSpace(settings.media_dir, settings.media_min_free_bytes),
+        )
         self.presenter = DiscordPresenter(
             self,
             jobs=services.jobs,

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs.admission import Submitter
 from bot.jobs.schedule import PollPlan
+from bot.jobs.show_cooldown import ShowCooldown
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import CompletionTimes, PollSchedule
 from bot.moderation.languages import Languages
@@ -55,6 +56,7 @@ class Services:
     lease: Lease | None = None
     duties: DeploymentDuties | None = None  # None: this process does them (tests)
     submitter: Submitter = field(init=False)
+    show_cooldown: ShowCooldown = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
@@ -174,6 +176,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             provider.name,
         ),
     )
+    services.show_cooldown = ShowCooldown(settings.show_cooldown_seconds, clock)
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(
         jobs=jobs,

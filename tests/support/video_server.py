@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from tests.support.sims.media import fake_mp4
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
 
 def fake_video(size: int) -> bytes:
-    return (MP4_HEAD + b"\x11" * max(0, size - len(MP4_HEAD)))[:size]
+    """A playable stand-in video of exactly `size` bytes (see tests/support/sims/media.py)."""
+    return fake_mp4(size, "video-server")
 
 
 @asynccontextmanager

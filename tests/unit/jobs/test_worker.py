@@ -347,7 +347,7 @@ async def test_expired_video_link_still_reaches_the_member(rig: Rig) -> None:
 async def test_discord_outage_is_retried_then_given_up_with_release(rig: Rig) -> None:
     rig.presenter.fail_posts = 100
     job = await rig.submit()
-    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/1000")]
     await rig.run()
     await rig.run(3)
     for _ in range(MAX_DELIVERY_ATTEMPTS + 2):
@@ -360,7 +360,7 @@ async def test_discord_outage_is_retried_then_given_up_with_release(rig: Rig) ->
 
 async def test_crash_after_posting_is_not_posted_twice(rig: Rig) -> None:
     job = await rig.submit()
-    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/1000")]
     await rig.run()
     await rig.run(3)
     # Simulate the crash: the post happened but the database still says `succeeded`.
@@ -526,7 +526,7 @@ async def test_a_queued_job_of_a_previous_provider_fails_at_once(rig: Rig) -> No
 
 async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: Rig) -> None:
     job = await rig.submit()
-    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/1000")]
     rig.presenter.fail_posts = 1  # the post fails once, so the job is left `succeeded`
     await rig.run()
     await rig.run(3)

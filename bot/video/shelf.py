@@ -24,6 +24,7 @@ from bot.models import Job
 from bot.video.fitting import VideoFitter
 from bot.video.media_types import ISO_MEDIA, VIDEO_TYPES, VideoType
 from bot.video.retention import prune_folder, written_longer_ago
+from bot.video.sandbox import BOX_PREFIX
 from bot.video.space import MediaSpace, folder_bytes
 
 log = logging.getLogger(__name__)
@@ -107,14 +108,15 @@ class VideoShelf:
             shutil.rmtree(prepared.work_folder, ignore_errors=True)
 
     def clear_leftovers(self, older_than: float = 0.0, now: float | None = None) -> int:
-        """Remove what encodes stopped by a crash left (call before any delivery starts).
-        With `older_than`, only folders last written longer ago than that (processes sharing
-        MEDIA_DIR: another may be compressing right now)."""
+        """Remove what encodes and checks stopped by a crash left (call before any delivery
+        starts). With `older_than`, only folders last written longer ago than that (processes
+        sharing MEDIA_DIR: another may be compressing right now)."""
         if not self.work_dir.is_dir():
             return 0
         folders = [
             p
-            for p in self.work_dir.glob(f"{FIT_FOLDER_PREFIX}*")
+            for prefix in (FIT_FOLDER_PREFIX, BOX_PREFIX)
+            for p in self.work_dir.glob(f"{prefix}*")
             if p.is_dir() and written_longer_ago(p, older_than, now)
         ]
         for folder in folders:

@@ -83,10 +83,13 @@ def test_leftovers_of_stopped_compressions_are_cleared(shelf: VideoShelf) -> Non
     stopped = shelf.work_dir / "fit-k3j2"
     stopped.mkdir(parents=True)
     (stopped / "job-3.fitted.part.mp4").write_bytes(b"partial")
+    checking = shelf.work_dir / "encoder-9xq1"  # a check's box
+    checking.mkdir()
+    (checking / "video.mp4").write_bytes(b"linked download")
     other = shelf.work_dir / "video-1.mp4"  # a download: the downloader's to clear
     other.write_bytes(b"x")
-    assert shelf.clear_leftovers() == 1
-    assert not stopped.exists() and other.exists()
+    assert shelf.clear_leftovers() == 2
+    assert not stopped.exists() and not checking.exists() and other.exists()
 
 
 def test_with_a_shared_media_dir_only_old_leftovers_are_cleared(shelf: VideoShelf) -> None:

@@ -296,7 +296,7 @@ class VideoFitter:
             inside = await asyncio.to_thread(make_box, work_dir, source, f"video.{kind.extension}")
             try:
                 async with asyncio.timeout(self.timeout_seconds):
-                    await self._attempts(inside, kind, partial, size, limit_bytes)
+                    await self._attempts(source.name, inside, kind, partial, size, limit_bytes)
                 partial.replace(output)
             except TimeoutError:
                 raise FitError(
@@ -313,9 +313,10 @@ class VideoFitter:
         return self.limits.arguments(output_bytes)
 
     async def _attempts(
-        self, inside: Path, kind: VideoType, partial: Path, size: int, limit_bytes: int
+        self, name: str, inside: Path, kind: VideoType, partial: Path, size: int, limit_bytes: int
     ) -> None:
-        """Encode, measure, and encode once more lower if needed, until `partial` fits."""
+        """Encode `inside` (the video called `name` in the log), measure, and encode once more
+        lower if needed, until `partial` fits."""
         target = limit_bytes
         started = asyncio.get_running_loop().time()
         for attempt in (1, 2):
@@ -336,7 +337,7 @@ class VideoFitter:
                 plan = report.get("plan", {})
                 log.info(
                     "Compressed %s from %s to %s (%sx%s, try %d, %.1f s) to fit %s",
-                    inside.name,
+                    name,
                     describe_size(size),
                     describe_size(produced),
                     plan.get("width"),
@@ -348,7 +349,7 @@ class VideoFitter:
                 return
             log.info(
                 "Compressing %s: try %d came out at %s, over the %s limit",
-                inside.name,
+                name,
                 attempt,
                 describe_size(produced),
                 describe_size(limit_bytes),

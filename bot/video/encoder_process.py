@@ -36,14 +36,12 @@ import av.filter
 
 from bot.video.fitting import EncodePlan, FitError, NotAVideo, OverLimit, VideoInfo, plan_encode
 from bot.video.media_types import VIDEO_HEAD_BYTES, VIDEO_TYPES, VideoType, sniff_video_type
-from bot.video.sandbox import confine
+from bot.video.sandbox import NICENESS, confine
 
 # x264's speed/quality trade-off: a 15-second 1080p clip fits 10 MiB in 10-15 s on two cores;
 # "faster" gains over 2 dB PSNR on "veryfast" there, and slower presets gained nothing more.
 X264_PRESET = "faster"
 AAC_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
-# Run below the bot's priority: on a small machine the bot answers first, the encode waits.
-NICENESS = 10
 # The codecs decoded at all (FFmpeg's names): what video services send, nothing exotic whose
 # decoder would be one more door in.
 VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})

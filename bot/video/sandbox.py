@@ -28,6 +28,8 @@ BOX_PREFIX = "encoder-"
 INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "LD_LIBRARY_PATH")
 # Where the `bot` package lives, so `python -m bot.video.encoder_process` works from the box.
 SOURCE_ROOT = Path(bot.__file__).resolve().parent.parent
+# Run below the bot's priority: on a small machine the bot answers first, the encode waits.
+NICENESS = 10
 # Past the CPU limit the kernel sends SIGXCPU; this much later, SIGKILL.
 CPU_GRACE_SECONDS = 5
 

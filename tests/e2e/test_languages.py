@@ -124,7 +124,7 @@ async def test_a_refused_rerun_is_explained_by_direct_message_in_the_members_lan
     # A reaction has no private reply: the refusal goes by DM, in bob's language.
     await stack.discord.react("bob", "general", result.id, "🔁")
     (dm,) = await stack.wait_for(lambda: dms_to(stack, "bob"), "the DM to bob")
-    assert dm.content.startswith(f"重新生成任务 #{carols}：你今天的 1 个视频额度都用完了"), (
+    assert dm.content.startswith(f"无法重新生成任务 #{carols}：你今天的 1 个视频额度都用完了"), (
         dm.content
     )
     assert "<t:" in dm.content  # when it resets: a timestamp each client shows in its own way

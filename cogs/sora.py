@@ -252,12 +252,18 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
         channel, discord.TextChannel | discord.Thread
     ):
         raise Refusal(Text("sora.use_in_channel"))
-    perms = interaction.app_permissions
-    can_send = (
-        perms.send_messages_in_threads
-        if isinstance(channel, discord.Thread)
-        else (perms.send_messages)
+    lacking = missing_permissions(
+        interaction.app_permissions, in_thread=isinstance(channel, discord.Thread)
     )
+    if lacking is not None:
+        raise Refusal(lacking)
+    return channel
+
+
+def missing_permissions(perms: discord.Permissions, *, in_thread: bool) -> Text | None:
+    """What the bot lacks in a channel to post a job's messages and video, named as Discord's
+    settings name those permissions in the reader's language (None when nothing is missing)."""
+    can_send = perms.send_messages_in_threads if in_thread else perms.send_messages
     missing = [
         name
         for name, ok in (
@@ -268,11 +274,10 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
         )
         if not ok
     ]
-    if missing:
-        # Named as Discord's settings name them, in the member's language.
-        names = i18n.listing(Text(f"sora.permission.{name}") for name in missing)
-        raise Refusal(Text("sora.missing_permissions", permissions=names))
-    return channel
+    if not missing:
+        return None
+    names = i18n.listing(Text(f"sora.permission.{name}") for name in missing)
+    return Text("sora.missing_permissions", permissions=names)
 
 
 def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Command:

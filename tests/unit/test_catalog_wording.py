@@ -380,3 +380,20 @@ def test_each_limit_a_comment_states_is_the_one_checked() -> None:
         stated = re.search(r"at most (\d+) characters", comment)
         if stated:
             assert _limit(key) == int(stated.group(1)), key
+
+
+#: Messages that name a button or menu item, and the key of its name.
+NAMED = [
+    ("iterate.remix.too_long", "results.button.rerun"),
+    ("iterate.help.commands", "iterate.button.remix"),
+    ("iterate.help.commands", "iterate.menu.animate"),
+    ("iterate.animate.no_image", "iterate.menu.animate"),
+    ("fit.note.compressed_with_link", "fit.button.full_quality"),
+]
+
+
+@pytest.mark.parametrize("locale", i18n.available_locales())
+def test_a_button_is_named_as_it_is_shown(locale: str) -> None:
+    for message, name in NAMED:
+        shown = i18n.translation(name, locale)
+        assert shown and shown in (i18n.translation(message, locale) or ""), (message, name)

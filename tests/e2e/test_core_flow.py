@@ -107,7 +107,7 @@ async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
     )
     await handle.wait_original()
     assert handle.ephemeral
-    assert "not a JPEG, PNG, WebP image" in handle.original_contents[-1]
+    assert "not a JPEG, PNG or WebP image" in handle.original_contents[-1]
     assert stack.provider.requests_to("create") == []
     assert stack.query("SELECT COUNT(*) FROM quota_ledger")[0][0] == 0
     assert stack.bot_posts() == []

@@ -171,7 +171,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix(" ", "portrait", 10)
         )
-    with pytest.raises(Refusal, match="makes videos of 10, 15 seconds"):
+    with pytest.raises(Refusal, match="makes videos of 10 or 15 seconds"):
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix("x", "portrait", 12)
         )

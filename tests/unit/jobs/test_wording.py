@@ -124,10 +124,9 @@ def test_an_expected_ready_time_is_shown_while_the_job_runs() -> None:
 
 def test_the_time_line_in_the_members_language() -> None:
     job = make_job(created_at=100.0, state=JobState.QUEUED)
-    assert timing_line(job, 400.0, "zh-TW") == (
-        "開始於 <t:100:R> · 預計 <t:400:R> 完成（<t:400:t>）"
-    )
-    assert timing_line(job, None, "zh-CN") == "开始于 <t:100:R>（<t:100:f>）"
+    # The timestamp first, as Chinese says it: "3 分鐘前開始".
+    assert timing_line(job, 400.0, "zh-TW") == "<t:100:R>開始 · 預計 <t:400:R>完成（<t:400:t>）"
+    assert timing_line(job, None, "zh-CN") == "<t:100:R>开始（<t:100:f>）"
 
 
 def test_a_job_speaks_its_servers_language_in_public() -> None:
@@ -166,9 +165,14 @@ def test_the_bots_own_failure_reasons_are_translated_and_the_services_quoted() -
         error_message="The provider rejected the request: prompt too long.",
         public_locale="zh-CN",
     )
+    # The service's words are quoted and the sentence ends before the next one starts.
     assert state_line(refused) == (
-        "❌ 失败：视频服务回复：The provider rejected the request: prompt too long."
+        "❌ 失败：视频服务回复“The provider rejected the request: prompt too long.”。"
         "这次不会扣除你的额度。"
+    )
+    assert outcome_notice(replace(refused, public_locale="zh-TW")) == (
+        "<@3> 任務 #7 ❌ 失敗：影片服務回覆"
+        "「The provider rejected the request: prompt too long.」。這次不會扣除你的額度。"
     )
     assert state_line(refused, "en").startswith("❌ Failed: The provider rejected the request")
 

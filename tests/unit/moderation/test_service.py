@@ -210,7 +210,7 @@ async def test_refused_no_ops_record_nothing(service: ModerationService, db: Dat
         (service.blocklist_remove(MOD, "gore"), "not on the blocklist"),
         (service.grant(MOD, MEMBER, 0), "not 0"),
         (service.set_limit(MOD, MEMBER, 1001), "between 0 and 1000"),
-        (service.set_default(MOD, 3, "fortnight"), "day, week, month"),
+        (service.set_default(MOD, 3, "fortnight"), "one of: Day, Week, Month"),
         (service.block(MOD, MEMBER, "x" * 201), "at most 200"),
         (service.blocklist_add(MOD, "a*b"), "start or the end"),
     ]:
@@ -437,8 +437,12 @@ async def test_a_moderator_sets_the_servers_language_and_it_is_recorded(
     assert await languages.public_locale(GUILD, "en-US") == "zh-TW"
     with pytest.raises(Refusal, match="already in: Traditional Chinese"):
         await service.set_language(MOD, "zh-TW")
-    with pytest.raises(Refusal, match="must be one of: auto, en, zh-CN, zh-TW"):
+    with pytest.raises(Refusal, match="must be one of: Automatic") as refused:
         await service.set_language(MOD, "klingon")
+    assert refused.value.text_for("zh-TW") == (
+        "語言必須是以下其中之一：自動（依伺服器的社群語言）、English（英文）、"
+        "簡體中文（简体中文）、繁體中文。"
+    )
     await service.set_language(MOD, "auto")
     assert await languages.public_locale(GUILD, "zh-CN") == "zh-CN"
     rows = await db.fetch_all(

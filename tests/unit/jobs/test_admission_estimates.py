@@ -12,26 +12,17 @@ from bot.errors import Refusal
 from bot.i18n import render
 from bot.jobs.admission import Ask, Requester, Submitter
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
-from bot.models import JobOptions, JobState
+from bot.models import JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
 from tests.support.doubles import FakeClock
+from tests.support.jobs import new_job
 
 TYPICAL = 180.0
 ALLOWANCE = Allowance(50, QuotaPeriod("day", ZoneInfo("UTC")), max_active_per_guild=2)
-
-
-def new_job(user_id: int, duration: int = 10) -> NewJob:
-    return NewJob(
-        guild_id=1,
-        channel_id=5,
-        user_id=user_id,
-        prompt="waves",
-        options=JobOptions("landscape", duration, "standard"),
-    )
 
 
 async def schedule_with_history(store: JobStore, clock: FakeClock, count: int) -> PollSchedule:

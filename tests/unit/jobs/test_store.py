@@ -7,12 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal, RefusalKind
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.models import (
     QUOTA_OUTCOMES,
     TRANSITIONS,
     IllegalTransition,
-    JobOptions,
     JobState,
     QuotaOutcome,
     check_transition,
@@ -20,18 +19,9 @@ from bot.models import (
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import new_job
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
-
-
-def new_job(user_id: int = 7, guild_id: int = 1) -> NewJob:
-    return NewJob(
-        guild_id=guild_id,
-        channel_id=10,
-        user_id=user_id,
-        prompt="a red fox in the snow",
-        options=JobOptions("landscape", 10, "standard"),
-    )
 
 
 async def ledger(db: Database, job_id: int) -> list[tuple[str, int]]:

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from bot.jobs.store import JobStore, Lease, NewJob
+from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
-from bot.models import ACTIVE_STATES, JobOptions, JobState
+from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database, open_database
@@ -22,6 +22,7 @@ from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.jobs import new_job
 from tests.support.video_server import video_server
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
@@ -38,10 +39,6 @@ def store(db: Database, clock: FakeClock) -> JobStore:
         deadline_seconds=1800,
         max_active_per_member=1000,
     )
-
-
-def new_job(user_id: int = 7) -> NewJob:
-    return NewJob(1, 10, user_id, "a lighthouse", JobOptions("portrait", 15, "high"))
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.store import JobStore, NewJob
-from bot.models import Job, JobOptions, JobState
+from bot.jobs.store import JobStore
+from bot.models import Job, JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
 from bot.moderation.service import (
@@ -27,6 +27,7 @@ from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPoli
 from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import new_job
 
 GUILD = 1
 MEMBER = 7
@@ -85,10 +86,6 @@ async def prepare(service: ModerationService) -> None:
     failed = await service.jobs.submit(new_job(), allowance)
     await service.jobs.finish_unsuccessfully(failed, JobState.FAILED, "x", "y")
     await deliver(service.jobs, await service.jobs.submit(new_job(), allowance))  # charged
-
-
-def new_job() -> NewJob:
-    return NewJob(GUILD, 10, MEMBER, "a fox", JobOptions("landscape", 10))
 
 
 async def deliver(store: JobStore, job: Job) -> None:

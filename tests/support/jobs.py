@@ -1,9 +1,15 @@
-"""Jobs for tests: a new job as /sora hands it to the store, with values a test may override."""
+"""Jobs for tests: a new job as /sora hands it to the store, with values a test may override,
+and the quota period it is submitted under."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.jobs.store import NewJob
 from bot.models import JobOptions
+from bot.quota.allowance import QuotaPeriod
+
+DAY = QuotaPeriod("day", ZoneInfo("UTC"))  # the period of the allowances tests submit under
 
 
 def new_job(

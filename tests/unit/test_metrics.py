@@ -18,8 +18,8 @@ from bot.ops.metrics_server import read_snapshot
 from bot.providers.base import ProviderHealth
 from bot.quota.allowance import Allowance
 from tests.support.doubles import FakeClock
+from tests.support.jobs import DAY
 from tests.unit.jobs.test_admission_checks import MEMBER, OK, ask, make_submitter
-from tests.unit.jobs.test_store import DAY
 
 
 def value(name: str, **labels: str) -> float:

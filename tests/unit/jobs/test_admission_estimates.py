@@ -17,12 +17,12 @@ from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
 from bot.models import JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from tests.support.doubles import FakeClock
-from tests.support.jobs import new_job
+from tests.support.jobs import DAY, new_job
 
 TYPICAL = 180.0
-ALLOWANCE = Allowance(50, QuotaPeriod("day", ZoneInfo("UTC")), max_active_per_guild=2)
+ALLOWANCE = Allowance(50, DAY, max_active_per_guild=2)
 
 
 async def schedule_with_history(store: JobStore, clock: FakeClock, count: int) -> PollSchedule:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,12 +15,10 @@ from bot.models import (
     QuotaOutcome,
     check_transition,
 )
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import new_job
-
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
+from tests.support.jobs import DAY, new_job
 
 
 async def ledger(db: Database, job_id: int) -> list[tuple[str, int]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -16,16 +15,15 @@ from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
 from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
-from tests.support.jobs import new_job
+from tests.support.jobs import DAY, new_job
 from tests.support.video_server import video_server
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 A = Lease("worker-a", 30.0)
 B = Lease("worker-b", 30.0)
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -27,17 +26,16 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.images import PNG
+from tests.support.jobs import DAY
 from tests.support.video_server import fake_video, video_server
 from tests.support.videos import VideoSpec, write_video
-
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 
 
 @dataclass

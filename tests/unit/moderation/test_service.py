@@ -23,11 +23,11 @@ from bot.moderation.service import (
 )
 from bot.pages import MESSAGE_CHARS
 from bot.quota import blocklist
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import new_job
+from tests.support.jobs import DAY, new_job
 
 GUILD = 1
 MEMBER = 7
@@ -354,7 +354,7 @@ async def test_the_blocklist_has_a_size_limit(
 async def test_the_requester_or_a_moderator_may_manage_a_video(
     service: ModerationService, job_store: JobStore
 ) -> None:
-    job = await job_store.submit(new_job(), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC"))))
+    job = await job_store.submit(new_job(), Allowance(5, DAY))
     other = Actor(GUILD, MEMBER + 1, role_ids=(GUILD, ROLE))
     assert service.may_manage_video(PLAIN, job)  # PLAIN asked for it
     assert service.may_manage_video(MOD, job) and service.may_manage_video(ROLE_MOD, job)

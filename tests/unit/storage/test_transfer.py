@@ -13,10 +13,10 @@ from bot.jobs.timings import CompletionTimes
 from bot.moderation.languages import Languages
 from bot.moderation.service import Actor, ModerationService
 from bot.ops.command_sync import SyncRecords
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import new_job
+from tests.support.jobs import DAY, new_job
 from tests.support.postgres_cluster import Databases
 
 BIG_ID = 1_234_567_890_123_456_789  # Discord ids need all 64 bits
@@ -53,7 +53,7 @@ def job_to_copy(user_id: int) -> NewJob:
 async def fill(db: Database, clock: FakeClock) -> None:
     """A database with rows in every table, made the way the bot makes them."""
     jobs = store(db, clock)
-    day = Allowance(5, QuotaPeriod("day", ZoneInfo("UTC")))
+    day = Allowance(5, DAY)
     delivered = await jobs.submit(job_to_copy(BIG_ID - 1), day)
     await jobs.record_submitted(delivered, "task-1", clock.now() + 0.1)
     moved = await jobs.get(delivered.id)
@@ -134,9 +134,7 @@ async def test_every_table_is_copied_checked_and_usable_afterwards(
         jobs_after = [tuple(r) for r in await target.fetch_all("SELECT * FROM jobs ORDER BY id")]
         assert jobs_after == jobs_before
         # The sequences were moved past the copied ids: the bot carries on where it was.
-        newer = await store(target, clock).submit(
-            job_to_copy(9), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC")))
-        )
+        newer = await store(target, clock).submit(job_to_copy(9), Allowance(5, DAY))
         assert newer.id == max(row[0] for row in jobs_before) + 1
     finally:
         await target.close()
@@ -155,9 +153,7 @@ async def test_a_database_with_rows_is_refused_and_left_alone(
     await source.close()
     url = postgres.empty()
     target = await open_database(url)
-    await store(target, clock).submit(
-        job_to_copy(3), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC")))
-    )
+    await store(target, clock).submit(job_to_copy(3), Allowance(5, DAY))
     await target.close()
 
     assert await _in_thread(lambda: run_cli(monkeypatch, path, "--to", url)) == 1

@@ -1,11 +1,13 @@
 """Jobs for tests: a new job as /sora hands it to the store (values a test may override), the
-quota period it is submitted under, and a job row as the store reads it back."""
+quota period it is submitted under, a job row as the store reads it back, and a job driven to
+delivered through the store's own steps."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.jobs.store import NewJob
+from bot.jobs.store import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
 from bot.quota.allowance import QuotaPeriod
 
@@ -78,3 +80,31 @@ def make_job(**fields: object) -> Job:
     )
     base.update(fields)
     return Job(**base)  # type: ignore[arg-type]
+
+
+async def deliver(
+    store: JobStore,
+    job: Job,
+    *,
+    task_id: str = "task",
+    next_action_at: float = 0.0,
+    video_url: str = "https://v",
+    kept_video: tuple[Path, int] | None = None,
+    message_id: int = 1,
+    delivery: str = "file",
+) -> Job:
+    """Move a queued `job` to delivered as the worker records it (sent, succeeded, optionally
+    a kept copy, posted and charged); the delivered job as read back."""
+    assert await store.record_submitted(job, task_id, next_action_at)
+    submitted = await store.get(job.id)
+    assert submitted is not None and await store.record_succeeded(submitted, video_url)
+    succeeded = await store.get(job.id)
+    assert succeeded is not None
+    if kept_video is not None:
+        assert await store.record_kept_video(succeeded, *kept_video)
+        succeeded = await store.get(job.id)
+        assert succeeded is not None
+    assert await store.record_delivered(succeeded, message_id, delivery)
+    delivered = await store.get(job.id)
+    assert delivered is not None
+    return delivered

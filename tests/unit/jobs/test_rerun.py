@@ -17,6 +17,7 @@ from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.images import PNG
+from tests.support.jobs import deliver
 
 ALICE = Requester(guild_id=1, user_id=7)
 BOB = Requester(guild_id=1, user_id=8)
@@ -60,11 +61,7 @@ async def delivered_job(
             upload_limit_bytes=10 * 1024 * 1024,
         ),
     )
-    assert await store.record_submitted(job, "task_1", 0)
-    job = await store.get(job.id)
-    assert job is not None and await store.record_succeeded(job, "https://v")
-    job = await store.get(job.id)
-    assert job is not None and await store.record_delivered(job, 9001, "file")
+    job = await deliver(store, job, task_id="task_1", message_id=9001)
     await store.record_status(job, 9000, "status")
     final = await store.get(job.id)
     assert final is not None

@@ -11,7 +11,7 @@ import pytest
 from bot.errors import Refusal
 from bot.i18n import render
 from bot.jobs.store import JobStore
-from bot.models import Job, JobState
+from bot.models import JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
 from bot.moderation.service import (
@@ -27,7 +27,7 @@ from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import DAY, new_job
+from tests.support.jobs import DAY, deliver, new_job
 
 GUILD = 1
 MEMBER = 7
@@ -86,14 +86,6 @@ async def prepare(service: ModerationService) -> None:
     failed = await service.jobs.submit(new_job(), allowance)
     await service.jobs.finish_unsuccessfully(failed, JobState.FAILED, "x", "y")
     await deliver(service.jobs, await service.jobs.submit(new_job(), allowance))  # charged
-
-
-async def deliver(store: JobStore, job: Job) -> None:
-    assert await store.record_submitted(job, "task", 0)
-    submitted = await store.get(job.id)
-    assert submitted is not None and await store.record_succeeded(submitted, "https://v")
-    succeeded = await store.get(job.id)
-    assert succeeded is not None and await store.record_delivered(succeeded, 1, "file")
 
 
 async def row_counts(db: Database) -> dict[str, int]:

@@ -16,7 +16,7 @@ from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import DAY, new_job
+from tests.support.jobs import DAY, deliver, new_job
 from tests.support.postgres_cluster import Databases
 
 BIG_ID = 1_234_567_890_123_456_789  # Discord ids need all 64 bits
@@ -54,17 +54,15 @@ async def fill(db: Database, clock: FakeClock) -> None:
     """A database with rows in every table, made the way the bot makes them."""
     jobs = store(db, clock)
     day = Allowance(5, DAY)
-    delivered = await jobs.submit(job_to_copy(BIG_ID - 1), day)
-    await jobs.record_submitted(delivered, "task-1", clock.now() + 0.1)
-    moved = await jobs.get(delivered.id)
-    assert moved is not None
-    await jobs.record_succeeded(moved, "https://videos.example/1.mp4")
-    moved = await jobs.get(delivered.id)
-    assert moved is not None
-    assert await jobs.record_kept_video(moved, Path("/media/videos/1.mp4"), 5_000_000_000)
-    moved = await jobs.get(delivered.id)
-    assert moved is not None
-    await jobs.record_delivered(moved, 555, "file")
+    moved = await deliver(
+        jobs,
+        await jobs.submit(job_to_copy(BIG_ID - 1), day),
+        task_id="task-1",
+        next_action_at=clock.now() + 0.1,
+        video_url="https://videos.example/1.mp4",
+        kept_video=(Path("/media/videos/1.mp4"), 5_000_000_000),
+        message_id=555,
+    )
     await jobs.record_repost(moved, 11, 556)
     await jobs.submit(job_to_copy(7), day)
     await CompletionTimes(db, clock).record(moved, 93.125)

@@ -26,7 +26,7 @@ from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter
 from tests.support.images import PNG
-from tests.support.jobs import DAY
+from tests.support.jobs import DAY, make_store
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.sims.unified import UnifiedVideoSimulator
 
@@ -81,14 +81,7 @@ class Flow:
 
     @property
     def store(self) -> JobStore:
-        return JobStore(
-            self.db,
-            self.clock,
-            provider=self.backend,
-            model="sora-2-pro",
-            deadline_seconds=1800,
-            max_active_per_member=5,
-        )
+        return make_store(self.db, self.clock, provider=self.backend, max_active_per_member=5)
 
     async def submit(self, image: ReferenceImage | None = None) -> Job:
         duration = 15 if self.backend == "rivya" else 25

@@ -1,17 +1,39 @@
-"""Jobs for tests: a new job as /sora hands it to the store (values a test may override), the
-quota period it is submitted under, a job row as the store reads it back, and a job driven to
-delivered through the store's own steps."""
+"""Jobs for tests: a job store, a new job as /sora hands it to the store (values a test may
+override), the quota period it is submitted under, a job row as the store reads it back, and a
+job driven to delivered through the store's own steps."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.clock import Clock
 from bot.jobs.store import JobStore, NewJob
 from bot.models import Job, JobOptions, JobState
 from bot.quota.allowance import QuotaPeriod
+from bot.storage.database import Database
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))  # the period of the allowances tests submit under
+
+
+def make_store(
+    db: Database,
+    clock: Clock,
+    *,
+    provider: str = "rivya",
+    model: str = "sora-2-pro",
+    deadline_seconds: float = 1800,
+    max_active_per_member: int = 2,
+) -> JobStore:
+    """The job store on `db`, for jobs of `provider` that expire after `deadline_seconds`."""
+    return JobStore(
+        db,
+        clock,
+        provider=provider,
+        model=model,
+        deadline_seconds=deadline_seconds,
+        max_active_per_member=max_active_per_member,
+    )
 
 
 def new_job(

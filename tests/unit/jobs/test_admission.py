@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from benchmarks.roundtrips import counting_round_trips
 from bot.errors import Refusal
 from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota import blocklist
@@ -17,6 +16,7 @@ from bot.quota.allowance import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE, QuotaDefault
 from bot.storage import rules as rule_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import make_store
 
 GUILD = 1
 QUOTA = 5
@@ -26,14 +26,7 @@ ROUND_TRIPS_PER_ACCEPTED_SORA = {"sqlite": 8, "postgresql": 9}
 
 
 def submitter(db: Database, clock: FakeClock, media: Path, **defaults: object) -> Submitter:
-    store = JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=100,
-    )
+    store = make_store(db, clock, max_active_per_member=100)
     return Submitter(
         jobs=store,
         policy=QuotaPolicy(db, QuotaDefaults(QUOTA, "day", ZoneInfo("UTC"), **defaults)),  # type: ignore[arg-type]

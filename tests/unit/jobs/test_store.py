@@ -18,7 +18,7 @@ from bot.models import (
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import DAY, new_job
+from tests.support.jobs import DAY, make_store, new_job
 
 
 async def ledger(db: Database, job_id: int) -> list[tuple[str, int]]:
@@ -172,14 +172,7 @@ async def test_release_after_midnight_refunds_the_day_it_was_taken(
 async def test_two_hundred_concurrent_submits_never_overdraw(
     db: Database, clock: FakeClock
 ) -> None:
-    store = JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=1000,
-    )
+    store = make_store(db, clock, max_active_per_member=1000)
     limit = 17
 
     async def attempt() -> bool:
@@ -204,14 +197,7 @@ async def test_concurrent_submits_from_two_connections_never_overdraw(
     first, second = await open_database(database_url), await open_database(database_url)
     try:
         stores = [
-            JobStore(
-                d,
-                clock,
-                provider="rivya",
-                model="m",
-                deadline_seconds=60,
-                max_active_per_member=1000,
-            )
+            make_store(d, clock, model="m", deadline_seconds=60, max_active_per_member=1000)
             for d in (first, second)
         ]
 
@@ -264,7 +250,7 @@ async def test_concurrent_submits_with_no_cooldown_are_refused_only_for_the_quot
     clock = TickingClock()
     try:
         stores = [
-            JobStore(
+            make_store(
                 d, clock, provider="r", model="m", deadline_seconds=60, max_active_per_member=99
             )
             for d in (first, second)

@@ -21,7 +21,7 @@ from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
-from tests.support.jobs import DAY, new_job
+from tests.support.jobs import DAY, make_store, new_job
 from tests.support.video_server import video_server
 
 A = Lease("worker-a", 30.0)
@@ -29,14 +29,7 @@ B = Lease("worker-b", 30.0)
 
 
 def store(db: Database, clock: FakeClock) -> JobStore:
-    return JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=1000,
-    )
+    return make_store(db, clock, provider="scripted", max_active_per_member=1000)
 
 
 @pytest.fixture

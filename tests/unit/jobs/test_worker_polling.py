@@ -23,7 +23,7 @@ from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
-from tests.support.jobs import DAY
+from tests.support.jobs import DAY, make_store
 
 WAIT = 5.0  # bound on every wait below (real time; the steps themselves are instant)
 
@@ -99,14 +99,7 @@ class Parts:
 
 @pytest.fixture
 async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Parts]:
-    store = JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=50,
-    )
+    store = make_store(db, clock, provider="scripted", max_active_per_member=50)
     async with aiohttp.ClientSession() as session:
         yield Parts(
             store,

@@ -14,7 +14,6 @@ import pytest
 
 from bot.errors import Refusal
 from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
 from bot.models import Job, JobState
 from bot.moderation.service import Actor, ModerationService
 from bot.providers.base import ProviderHealth
@@ -24,6 +23,7 @@ from bot.quota.allowance import QuotaDefaults, QuotaPeriod, QuotaPolicy
 from bot.quota.blocklist import Entry, InvalidTerm, normalise_term
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import make_store
 
 GUILD = 1
 MEMBER = 7
@@ -44,14 +44,7 @@ class Rig:
         settings: dict[str, object] = {"limit": 2, "period": "day", "timezone": ZoneInfo("UTC")}
         settings.update(defaults)
         self.policy = QuotaPolicy(db, QuotaDefaults(**settings))  # type: ignore[arg-type]
-        self.jobs = JobStore(
-            db,
-            clock,
-            provider="rivya",
-            model="sora-2-pro",
-            deadline_seconds=1800,
-            max_active_per_member=1000,
-        )
+        self.jobs = make_store(db, clock, max_active_per_member=1000)
         self.submitter = Submitter(
             jobs=self.jobs,
             policy=self.policy,

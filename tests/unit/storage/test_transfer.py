@@ -16,7 +16,7 @@ from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
-from tests.support.jobs import DAY, deliver, new_job
+from tests.support.jobs import DAY, deliver, make_store, new_job
 from tests.support.postgres_cluster import Databases
 
 BIG_ID = 1_234_567_890_123_456_789  # Discord ids need all 64 bits
@@ -38,9 +38,7 @@ TABLES = (
 
 
 def store(db: Database, clock: FakeClock) -> JobStore:
-    return JobStore(
-        db, clock, provider="rivya", model="m", deadline_seconds=60, max_active_per_member=9
-    )
+    return make_store(db, clock, model="m", deadline_seconds=60, max_active_per_member=9)
 
 
 def job_to_copy(user_id: int) -> NewJob:

@@ -8,20 +8,20 @@ import math
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Requester
 from bot.models import Job, JobState
 from bot.moderation.service import Actor, ModerationService
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota import blocklist
-from bot.quota.allowance import QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import QuotaPeriod
 from bot.quota.blocklist import Entry, InvalidTerm, normalise_term
 from bot.storage.database import Database
+from tests.support.admission import ask, make_submitter
 from tests.support.doubles import FakeClock
 from tests.support.jobs import make_store
 
@@ -38,20 +38,12 @@ def ts(text: str, zone: str = "UTC") -> float:
 class Rig:
     """The admission path as /sora uses it, plus a moderator to set the rules."""
 
-    def __init__(self, db: Database, clock: FakeClock, media: Path, **defaults: object) -> None:
+    def __init__(self, db: Database, clock: FakeClock, media: Path, **defaults: Any) -> None:
         self.db = db
         self.clock = clock
-        settings: dict[str, object] = {"limit": 2, "period": "day", "timezone": ZoneInfo("UTC")}
-        settings.update(defaults)
-        self.policy = QuotaPolicy(db, QuotaDefaults(**settings))  # type: ignore[arg-type]
         self.jobs = make_store(db, clock, max_active_per_member=1000)
-        self.submitter = Submitter(
-            jobs=self.jobs,
-            policy=self.policy,
-            profile=RIVYA_SORA_2_PRO,
-            media_dir=media,
-            health=lambda: ProviderHealth(True, True, "ok"),
-        )
+        self.submitter = make_submitter(self.jobs, media, **{"limit": 2, **defaults})
+        self.policy = self.submitter.policy
         self.mod = ModerationService(db=db, clock=clock, jobs=self.jobs, policy=self.policy)
 
     async def submit(
@@ -59,7 +51,7 @@ class Rig:
     ) -> Job:
         return await self.submitter.submit(
             Requester(GUILD, user, roles),
-            Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5),
+            ask(prompt),
         )
 
     async def accepted(self, attempts: int, user: int = MEMBER, **kwargs: object) -> int:

@@ -1,9 +1,12 @@
-"""Hand-written test doubles for the core's ports (a clock and a chat presenter)."""
+"""Hand-written test doubles for the core's ports (a clock, a chat presenter, a provider), and
+`ts`, a moment written as a local date and time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.i18n import Text, render
 from bot.jobs.chat_port import DeliveryError, UploadTooLarge
@@ -16,6 +19,11 @@ from bot.providers.base import (
     VideoProvider,
 )
 from bot.providers.profiles import RIVYA_SORA_2_PRO
+
+
+def ts(text: str, zone: str = "UTC") -> float:
+    """The moment `text` (an ISO date and time, "2026-03-10T12:00:00") in the time zone `zone`."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
 
 
 class FakeClock:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,17 +21,13 @@ from bot.quota.allowance import QuotaPeriod
 from bot.quota.blocklist import Entry, InvalidTerm, normalise_term
 from bot.storage.database import Database
 from tests.support.admission import ask, make_submitter
-from tests.support.doubles import FakeClock
+from tests.support.doubles import FakeClock, ts
 from tests.support.jobs import make_store
 
 GUILD = 1
 MEMBER = 7
 MOD = Actor(guild_id=GUILD, user_id=99, manage_guild=True)
 BOOSTER, ARTIST, NEWCOMER = 501, 502, 503
-
-
-def ts(text: str, zone: str = "UTC") -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
 
 
 class Rig:

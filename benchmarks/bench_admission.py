@@ -80,6 +80,7 @@ async def admit(members: int, per_member: int, quota: int, *, at_once: bool) -> 
             "WHERE kind = 'hold' GROUP BY user_id)"
         )
         await db.close()
+    assert row is not None
     return AdmissionRun(elapsed, sum(outcomes), sorted(latencies), int(row[0]))
 
 

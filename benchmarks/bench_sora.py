@@ -120,6 +120,7 @@ async def main(members: int, per_member: int, quota: int) -> None:
         f"CPU per /sora: bot process {bot_cpu / total * 1000:.2f} ms, fake Discord and "
         f"simulator {harness_cpu / total * 1000:.2f} ms (on {os.cpu_count()} shared cores)"
     )
+    assert isinstance(most, int)
     verdict = "never more than the quota" if most <= quota else "OVERDRAWN"
     print(f"most holds for one member: {most}: {verdict}")
     print(f"database round trips per accepted /sora: {await round_trips_per_accepted_sora()}")

@@ -135,6 +135,7 @@ async def main(count: int) -> None:
             delivered = await db.fetch_one(
                 "SELECT COUNT(*) FROM jobs WHERE state = ?", (JobState.DELIVERED.value,)
             )
+            assert delivered is not None
             requests = len(sim.requests)
             alone = await provider_alone(provider, downloader, count)
         await db.close()

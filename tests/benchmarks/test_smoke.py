@@ -74,13 +74,14 @@ SMOKE = {
         ),
     ),
     "bench_scale": Smoke(
-        ("--seconds", "0.3", "--members", "3", "--attempts", "6", "--processes", "1,2"),
+        # Two processes on PostgreSQL: leases and the shared quota across processes; the
+        # SQLite run in the same process is the baseline.
+        ("--seconds", "0.3", "--members", "3", "--attempts", "6", "--processes", "2"),
         (
             rf"SQLite, 1 process +{NUMBER} submits/s +{NUMBER} checks/s .*: no overdraw",
-            rf"PostgreSQL, 1 proc\. +{NUMBER} submits/s +{NUMBER} checks/s .*: no overdraw",
             rf"PostgreSQL, 2 proc\. +{NUMBER} submits/s +{NUMBER} checks/s .*: no overdraw",
         ),
-        postgres_runs=2,
+        postgres_runs=1,
     ),
     "bench_sora": Smoke(
         ("3", "2", "2"),

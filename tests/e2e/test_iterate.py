@@ -10,14 +10,16 @@ import json
 from tests.e2e.conftest import (
     Stack,
     command_reply,
+    create_params,
     finished_job,
     job_id_from,
     job_ids_of,
+    job_row,
     ledger_of,
     public_bot_posts,
+    rerun_status,
     user_id,
 )
-from tests.e2e.test_results import create_params, job_row, rerun_status
 from tests.support.fake_discord import InteractionHandle, MessageRecord
 from tests.support.images import PNG
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -20,17 +19,17 @@ from bot.providers.base import VideoProvider
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.providers.unified import UnifiedProvider
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter
 from tests.support.images import PNG
+from tests.support.jobs import DAY, make_store
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.sims.unified import UnifiedVideoSimulator
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 UPLOAD_LIMIT = 1024 * 1024
 STEP = 30.0  # fake seconds between worker passes; at least every poll gap
 
@@ -82,14 +81,7 @@ class Flow:
 
     @property
     def store(self) -> JobStore:
-        return JobStore(
-            self.db,
-            self.clock,
-            provider=self.backend,
-            model="sora-2-pro",
-            deadline_seconds=1800,
-            max_active_per_member=5,
-        )
+        return make_store(self.db, self.clock, provider=self.backend, max_active_per_member=5)
 
     async def submit(self, image: ReferenceImage | None = None) -> Job:
         duration = 15 if self.backend == "rivya" else 25

@@ -7,41 +7,29 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from bot.jobs.store import JobStore, Lease, NewJob
+from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
-from bot.models import ACTIVE_STATES, JobOptions, JobState
+from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.jobs import DAY, make_store, new_job
 from tests.support.video_server import video_server
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 A = Lease("worker-a", 30.0)
 B = Lease("worker-b", 30.0)
 
 
 def store(db: Database, clock: FakeClock) -> JobStore:
-    return JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=1000,
-    )
-
-
-def new_job(user_id: int = 7) -> NewJob:
-    return NewJob(1, 10, user_id, "a lighthouse", JobOptions("portrait", 15, "high"))
+    return make_store(db, clock, provider="scripted", max_active_per_member=1000)
 
 
 @pytest.fixture

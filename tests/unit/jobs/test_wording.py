@@ -13,55 +13,10 @@ from bot.jobs.wording import (
     status_text,
     timing_line,
 )
-from bot.models import Job, JobOptions, JobState
+from bot.models import JobState
 from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-
-
-def make_job(**fields: object) -> Job:
-    base = dict(
-        id=7,
-        guild_id=1,
-        channel_id=2,
-        user_id=3,
-        provider="rivya",
-        model="sora-2-pro",
-        prompt="a cat",
-        options=JobOptions("portrait", 10, "standard"),
-        image_path=None,
-        image_name=None,
-        image_mime=None,
-        image_source_url=None,
-        state=JobState.RUNNING,
-        idempotency_key="k",
-        submit_attempted=True,
-        provider_task_id="t",
-        progress=None,
-        status_message_id=None,
-        status_text=None,
-        status_edited_at=None,
-        reply_to_message_id=None,
-        interaction_id=None,
-        upload_limit_bytes=None,
-        reference_url=None,
-        result_url=None,
-        result_message_id=None,
-        delivery=None,
-        delivery_started=False,
-        delivery_started_at=None,
-        error_code=None,
-        error_message=None,
-        transient_failures=0,
-        polls=0,
-        parent_job_id=None,
-        next_action_at=0.0,
-        deadline_at=0.0,
-        created_at=0.0,
-        updated_at=0.0,
-        finished_at=None,
-    )
-    base.update(fields)
-    return Job(**base)  # type: ignore[arg-type]
+from tests.support.jobs import make_job
 
 
 def test_mentions_cannot_ping() -> None:

@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -27,17 +26,16 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
 from tests.support.images import PNG
+from tests.support.jobs import DAY, make_store
 from tests.support.video_server import fake_video, video_server
 from tests.support.videos import VideoSpec, write_video
-
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 
 
 @dataclass
@@ -95,14 +93,7 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
 
 @pytest.fixture
 async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Rig]:
-    store = JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=5,
-    )
+    store = make_store(db, clock, provider="scripted", max_active_per_member=5)
     provider = ScriptedProvider(poll_seconds=(3, 5, 10))
     presenter = RecordingPresenter()
     files: dict[str, bytes] = {}

@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -18,14 +17,14 @@ from bot.jobs.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.jobs import DAY, make_store
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 WAIT = 5.0  # bound on every wait below (real time; the steps themselves are instant)
 
 
@@ -100,14 +99,7 @@ class Parts:
 
 @pytest.fixture
 async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Parts]:
-    store = JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=50,
-    )
+    store = make_store(db, clock, provider="scripted", max_active_per_member=50)
     async with aiohttp.ClientSession() as session:
         yield Parts(
             store,

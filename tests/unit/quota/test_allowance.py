@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.i18n import render
 from bot.quota.allowance import QuotaPeriod, guild_full_message, guild_full_refusal
+from tests.support.doubles import ts
 
 UTC = ZoneInfo("UTC")
-
-
-def ts(text: str, zone: str = "UTC") -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import pytest
 from bot.models import Job
 from bot.video.fitting import FitError, VideoFitter
 from bot.video.shelf import VideoShelf
+from tests.support.jobs import make_job
 from tests.support.videos import VideoSpec, decode_all, write_undecodable, write_video
-from tests.unit.jobs.test_wording import make_job
 
 DAY = 86_400.0
 NOW = 1_800_000_000.0

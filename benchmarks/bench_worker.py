@@ -84,7 +84,7 @@ async def main(count: int) -> None:
             worker = Worker(
                 jobs=store,
                 provider=provider,
-                presenter=presenter,
+                chat=presenter,
                 downloader=VideoDownloader(session, Path(folder) / "dl", 10),
                 shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
                 clock=clock,

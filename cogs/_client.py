@@ -121,7 +121,7 @@ class SoraBot(commands.Bot):
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
-            presenter=self.presenter,
+            chat=self.presenter,
             downloader=self.downloader,
             shelf=self.shelf,
             clock=self.services.clock,

@@ -1,5 +1,5 @@
 """Every job message the bot posts, edits or deletes, done with ordinary bot messages (they
-never expire): the worker's `JobPresenter`, a new job's status message, /sora-show reposts and
+never expire): the worker's `ChatPort`, a new job's status message, /sora-show reposts and
 removing a video's posts.
 
 A new job's status message may also be the public answer to the member's `/sora`: Discord

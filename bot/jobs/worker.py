@@ -27,7 +27,7 @@ from pathlib import Path
 from bot import metrics
 from bot.clock import Clock
 from bot.i18n import Text
-from bot.jobs.chat_port import DeliveryError, JobPresenter, UploadTooLarge
+from bot.jobs.chat_port import ChatPort, DeliveryError, UploadTooLarge
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
 from bot.jobs.wording import outcome_notice, result_text, status_text
@@ -102,7 +102,7 @@ class Worker:
         *,
         jobs: JobStore,
         provider: VideoProvider,
-        presenter: JobPresenter,
+        chat: ChatPort,
         downloader: VideoDownloader,
         shelf: VideoShelf,
         clock: Clock,
@@ -118,7 +118,7 @@ class Worker:
     ) -> None:
         self.jobs = jobs
         self.provider = provider
-        self.presenter = presenter
+        self.chat = chat
         self.downloader = downloader
         self.shelf = shelf
         self.clock = clock
@@ -487,7 +487,7 @@ class Worker:
     async def _deliver(self, job: Job) -> None:
         assert job.result_url is not None
         if job.delivery_started:
-            existing = await self.presenter.find_posted_result(job)
+            existing = await self.chat.find_posted_result(job)
             if existing is not None:
                 log.info("job %s: found the result posted before a restart", job.id)
                 await self._delivered(job, *existing)
@@ -572,7 +572,7 @@ class Worker:
         if text == job.status_text:
             return
         try:
-            message_id = await self.presenter.show_status(job, text)
+            message_id = await self.chat.show_status(job, text)
         except DeliveryError as error:
             log.warning("job %s: status update failed: %s", job.id, error)
             return
@@ -595,9 +595,7 @@ class Worker:
                     log.warning(
                         "job %s: the file post was refused (%s); posting the link", job.id, error
                     )
-            message_id = await self.presenter.post_result(
-                job, None, result_text(job, job.result_url)
-            )
+            message_id = await self.chat.post_result(job, None, result_text(job, job.result_url))
             await self._delivered(job, message_id, "link")
         except DeliveryError as error:
             if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
@@ -617,7 +615,7 @@ class Worker:
         text = result_text(
             job, None, compressed=prepared.compressed, full_quality=full_quality is not None
         )
-        message_id = await self.presenter.post_result(
+        message_id = await self.chat.post_result(
             job, prepared.path, text, full_quality_url=full_quality
         )
         await self._delivered(job, message_id, "fitted" if prepared.compressed else "file")
@@ -669,7 +667,7 @@ class Worker:
         ):
             try:
                 async with asyncio.timeout(ALERT_TIMEOUT_SECONDS):
-                    await self.presenter.alert_moderators(alert)
+                    await self.chat.alert_moderators(alert)
             except Exception as alert_error:  # a notice: the job's own failure goes on
                 log.warning("could not alert the moderators: %s", alert_error)
 
@@ -684,7 +682,7 @@ class Worker:
         assert job is not None
         await self._refresh_status(job, force=True)
         try:
-            await self.presenter.notify_requester(job, outcome_notice(job))
+            await self.chat.notify_requester(job, outcome_notice(job))
         except DeliveryError as error:
             log.warning("job %s: could not notify the requester: %s", job.id, error)
 
@@ -715,7 +713,7 @@ class Worker:
         if recently and not force and job.status_message_id is not None:
             return job
         try:
-            message_id = await self.presenter.show_status(job, text)
+            message_id = await self.chat.show_status(job, text)
         except DeliveryError as error:
             log.warning("job %s: status update failed: %s", job.id, error)
             return job

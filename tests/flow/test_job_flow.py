@@ -70,7 +70,7 @@ class Flow:
         self.worker = Worker(
             jobs=self.store,
             provider=provider,
-            presenter=self.presenter,
+            chat=self.presenter,
             downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
             shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
             clock=self.clock,

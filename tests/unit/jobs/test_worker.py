@@ -83,7 +83,7 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
     return Worker(
         jobs=rig_parts["store"],
         provider=provider,
-        presenter=rig_parts["presenter"],
+        chat=rig_parts["presenter"],
         downloader=rig_parts["downloader"],
         shelf=rig_parts["shelf"],
         clock=rig_parts["clock"],
@@ -646,7 +646,7 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
     worker = Worker(
         jobs=rig.store,
         provider=rig.provider,
-        presenter=rig.presenter,
+        chat=rig.presenter,
         downloader=rig.worker.downloader,
         shelf=shelf,
         clock=rig.clock,

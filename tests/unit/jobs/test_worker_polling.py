@@ -130,7 +130,7 @@ def worker_for(
     return Worker(
         jobs=parts.store,
         provider=provider,
-        presenter=presenter,
+        chat=presenter,
         downloader=parts.downloader,
         shelf=VideoShelf(
             parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()

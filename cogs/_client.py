@@ -25,7 +25,7 @@ from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
 from bot.video.shelf import VideoShelf
 from bot.wiring import Services
-from cogs._job_messages import DiscordPresenter
+from cogs._job_messages import DiscordJobMessages
 from cogs._replies import refuse, send_ephemeral
 from cogs._translator import CatalogTranslator
 
@@ -93,7 +93,7 @@ class SoraBot(commands.Bot):
             timeout_seconds=settings.transcode_timeout_seconds,
         )
         self.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
-        self.presenter = DiscordPresenter(
+        self.job_messages = DiscordJobMessages(
             self,
             jobs=services.jobs,
             profile=services.profile,
@@ -115,13 +115,13 @@ class SoraBot(commands.Bot):
         settings = self.services.settings
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.services.attach_alerts(self.presenter.alert_moderators)
+        await self.services.attach_alerts(self.job_messages.alert_moderators)
         # Before the sync: the synced commands carry every catalog's translations.
         await self.tree.set_translator(CatalogTranslator())
         self.worker = Worker(
             jobs=self.services.jobs,
             provider=self.services.provider,
-            chat=self.presenter,
+            chat=self.job_messages,
             downloader=self.downloader,
             shelf=self.shelf,
             clock=self.services.clock,

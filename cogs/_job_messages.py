@@ -98,7 +98,7 @@ class StatusPost:
     withdrawn: bool = False  # Discord refused for good: the job was failed, nothing held
 
 
-class DiscordPresenter:
+class DiscordJobMessages:
     def __init__(
         self,
         client: discord.Client,

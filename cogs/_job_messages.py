@@ -25,7 +25,7 @@ from bot.i18n import Text
 from bot.jobs.chat_port import DeliveryError, UploadTooLarge
 from bot.jobs.store import JobStore
 from bot.jobs.wording import compressed_note, result_text, settings_line, status_text
-from bot.models import Job
+from bot.models import FailureCode, Job
 from bot.moderation.languages import Languages
 from bot.providers.profiles import ModelProfile
 from bot.video.download import (
@@ -181,7 +181,7 @@ class DiscordJobMessages:
             channel = await self.channel_or_none(job.channel_id)
             if channel is None:
                 withdrawn = await self.jobs.withdraw_unsent(
-                    job, "no_channel_access", "The channel is gone."
+                    job, FailureCode.NO_CHANNEL_ACCESS, "The channel is gone."
                 )
                 return StatusPost(None, withdrawn=withdrawn)
         text = status_text(job, self.profile)
@@ -202,7 +202,7 @@ class DiscordJobMessages:
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("job %s: Discord refused the status message: %s", job.id, error)
             withdrawn = await self.jobs.withdraw_unsent(
-                job, "no_channel_access", "I could not post in that channel."
+                job, FailureCode.NO_CHANNEL_ACCESS, "I could not post in that channel."
             )
             return StatusPost(None, withdrawn=withdrawn)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:

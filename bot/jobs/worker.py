@@ -32,7 +32,7 @@ from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
 from bot.jobs.wording import outcome_notice, result_text, status_text
 from bot.logging_setup import Scrubber
-from bot.models import PENDING_AT_PROVIDER, Job, JobState
+from bot.models import PENDING_AT_PROVIDER, FailureCode, Job, JobState
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -353,7 +353,7 @@ class Worker:
         if job.state is JobState.QUEUED:
             await self._fail(
                 job,
-                "provider_changed",
+                FailureCode.PROVIDER_CHANGED,
                 "The bot's video service was changed before this job started; please ask again.",
             )
             return
@@ -372,7 +372,7 @@ class Worker:
         if job.model != self.provider.profile.model:
             await self._fail(
                 job,
-                "model_changed",
+                FailureCode.MODEL_CHANGED,
                 "The bot's video model was changed before this job started; please ask again.",
             )
             return
@@ -384,7 +384,7 @@ class Worker:
             )
             await self._fail(
                 job,
-                "outcome_unknown",
+                FailureCode.OUTCOME_UNKNOWN,
                 "The bot restarted while sending this job and cannot tell whether the video "
                 "service received it.",
             )
@@ -414,7 +414,7 @@ class Worker:
             )
         except OutcomeUnknownError as error:
             log.warning("job %s: create outcome unknown; a task may exist upstream", job.id)
-            await self._fail(job, "outcome_unknown", error.user_message)
+            await self._fail(job, FailureCode.OUTCOME_UNKNOWN, error.user_message)
             return
         except TransientProviderError as error:
             # The provider said it did not take the job (busy, unreachable): safe to resend.
@@ -451,7 +451,9 @@ class Worker:
         if status.state == "failed":
             reason = status.failure_reason
             # No reason given: stored empty, so members read "gave no reason" in their language.
-            await self._fail(job, "generation_failed", _sentence(reason) if reason else "")
+            await self._fail(
+                job, FailureCode.GENERATION_FAILED, _sentence(reason) if reason else ""
+            )
             return
         state = JobState.RUNNING if status.state == "processing" else job.state
         next_at = retry_at(job, now + await self._next_check_delay(job, now, job.polls + 1))
@@ -602,7 +604,7 @@ class Worker:
                 log.error("job %s: could not post the result: %s", job.id, error)
                 await self._fail(
                     job,
-                    "delivery_failed",
+                    FailureCode.DELIVERY_FAILED,
                     "The video was made but could not be posted in this channel.",
                 )
                 return
@@ -671,7 +673,8 @@ class Worker:
             except Exception as alert_error:  # a notice: the job's own failure goes on
                 log.warning("could not alert the moderators: %s", alert_error)
 
-    async def _fail(self, job: Job, code: str, message: str) -> None:
+    async def _fail(self, job: Job, code: FailureCode | str, message: str) -> None:
+        """Fail the job with one of the bot's codes, or a code the video service sent."""
         code, message = self.scrub(code), self.scrub(message)
         if await self.jobs.finish_unsuccessfully(job, JobState.FAILED, code, message):
             log.info("job %s failed (%s): %s", job.id, code, message)
@@ -692,7 +695,9 @@ class Worker:
         if fresh is None or not fresh.is_active:
             return
         if fresh.transient_failures + 1 >= MAX_UNEXPECTED_ERRORS:
-            await self._fail(fresh, "internal_error", "Something went wrong inside the bot.")
+            await self._fail(
+                fresh, FailureCode.INTERNAL_ERROR, "Something went wrong inside the bot."
+            )
             return
         await self._retry_later(fresh, error)
 
@@ -731,11 +736,11 @@ def _sentence(reason: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def _rejection_code(error: JobRejectedError) -> str:
+def _rejection_code(error: JobRejectedError) -> FailureCode | str:
     """The code a refused job is failed with; the bot's own codes are said in each language
     (bot/jobs/wording.py), anything else quotes the service."""
     if isinstance(error, ProviderMisconfiguredError):
-        return "provider_misconfigured"
+        return FailureCode.PROVIDER_MISCONFIGURED
     if isinstance(error, ProviderOutOfCreditsError):
-        return "insufficient_credits"
-    return error.code or "rejected"
+        return FailureCode.INSUFFICIENT_CREDITS
+    return error.code or FailureCode.REJECTED

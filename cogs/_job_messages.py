@@ -391,9 +391,7 @@ class DiscordJobMessages:
                 view=result_view(job.id, job.public_locale),
             )
         finally:
-            # What was made or downloaded for this post goes; the kept copy stays.
-            if prepared is not None:
-                self.shelf.release(prepared)
+            # What was downloaded for this post goes; the kept copies stay.
             if downloaded is not None:
                 downloaded.unlink(missing_ok=True)
 

@@ -513,11 +513,7 @@ class Worker:
                     "job %s: could not download the video (%s); posting the link", job.id, error
                 )
         prepared = await self._prepare(job, source) if source is not None else None
-        try:
-            await self._post(job, prepared)
-        finally:
-            if prepared is not None:
-                self.shelf.release(prepared)
+        await self._post(job, prepared)
 
     async def _download_and_keep(self, job: Job) -> Path | None:
         """Download the original onto the shelf; None if it is too big to take at all."""
@@ -536,8 +532,9 @@ class Worker:
     async def _prepare(self, job: Job, source: Path) -> Prepared | None:
         """The file to upload within the job's limit; None (post the link) if it cannot be."""
         limit = upload_limit(job.upload_limit_bytes, self.upload_limit_cap)
-        if not self.shelf.needs_fitting(source, limit):
-            return await self.shelf.prepare(source, limit)
+        ready = self.shelf.ready(source, limit)  # within the limit, or compressed before
+        if ready is not None:
+            return ready
         await self._show_compressing(job)
         try:
             async with self._slot_lent(job.id):

@@ -18,6 +18,7 @@ import aiohttp
 
 from bot.clock import SystemClock
 from bot.config import DEFAULT_RIVYA_POLL
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
 from bot.models import JobOptions, JobState
@@ -85,10 +86,14 @@ async def main(count: int) -> None:
                 jobs=store,
                 provider=provider,
                 chat=presenter,
-                downloader=VideoDownloader(session, Path(folder) / "dl", 10),
-                shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
+                delivery=VideoDelivery(
+                    jobs=store,
+                    shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
+                    downloader=VideoDownloader(session, Path(folder) / "dl", 10),
+                    clock=clock,
+                    upload_limit_cap=10 * 1024 * 1024,
+                ),
                 clock=clock,
-                upload_limit_cap=10 * 1024 * 1024,
                 status_edit_interval=0,
                 concurrency=8,
                 idle_wait=0.01,

@@ -14,6 +14,7 @@ from discord.ext import commands
 
 from bot.errors import Refusal
 from bot.i18n import Text
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot
@@ -93,14 +94,18 @@ class SoraBot(commands.Bot):
             timeout_seconds=settings.transcode_timeout_seconds,
         )
         self.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
+        self.delivery = VideoDelivery(
+            jobs=services.jobs,
+            shelf=self.shelf,
+            downloader=self.downloader,
+            clock=services.clock,
+            upload_limit_cap=settings.upload_limit_cap_bytes,
+        )
         self.job_messages = DiscordJobMessages(
             self,
             jobs=services.jobs,
             profile=services.profile,
-            downloader=self.downloader,
-            shelf=self.shelf,
-            clock=services.clock,
-            upload_limit_cap=settings.upload_limit_cap_bytes,
+            delivery=self.delivery,
             alert_channel_id=settings.quota_log_channel_id,
             languages=services.languages,
             on_handed_over=self._wake_worker,
@@ -122,10 +127,8 @@ class SoraBot(commands.Bot):
             jobs=self.services.jobs,
             provider=self.services.provider,
             chat=self.job_messages,
-            downloader=self.downloader,
-            shelf=self.shelf,
+            delivery=self.delivery,
             clock=self.services.clock,
-            upload_limit_cap=settings.upload_limit_cap_bytes,
             status_edit_interval=settings.status_edit_interval_seconds,
             concurrency=settings.worker_concurrency,
             poll_concurrency=settings.poll_concurrency,

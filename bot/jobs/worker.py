@@ -22,12 +22,12 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
-from pathlib import Path
 
 from bot import metrics
 from bot.clock import Clock
 from bot.i18n import Text
-from bot.jobs.chat_port import ChatPort, DeliveryError, UploadTooLarge
+from bot.jobs.chat_port import ChatPort, DeliveryError
+from bot.jobs.delivery import Offer, VideoDelivery
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
 from bot.jobs.wording import outcome_notice, result_text, status_text
@@ -43,15 +43,7 @@ from bot.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
-from bot.video.download import (
-    DownloadFailed,
-    TooLargeToUpload,
-    VideoDownloader,
-    provider_link_while_valid,
-    upload_limit,
-)
-from bot.video.fitting import FitError
-from bot.video.shelf import Prepared, VideoShelf
+from bot.video.download import DownloadFailed
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +66,6 @@ OTHER_STEPS = (JobState.QUEUED, JobState.SUCCEEDED)
 # A loop silent this long is stuck (a pass waits at most `idle_wait` between queries, and each
 # query at most the database's 30 s busy timeout).
 STALL_SECONDS = 60.0
-# The largest original downloaded (to keep and compress); a bigger one is posted as its link.
-SOURCE_MAX_BYTES = 1024 * 1024 * 1024
 
 
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
@@ -103,10 +93,8 @@ class Worker:
         jobs: JobStore,
         provider: VideoProvider,
         chat: ChatPort,
-        downloader: VideoDownloader,
-        shelf: VideoShelf,
+        delivery: VideoDelivery,
         clock: Clock,
-        upload_limit_cap: int | None,
         status_edit_interval: float,
         concurrency: int,
         poll_concurrency: int | None = None,
@@ -119,10 +107,8 @@ class Worker:
         self.jobs = jobs
         self.provider = provider
         self.chat = chat
-        self.downloader = downloader
-        self.shelf = shelf
+        self.delivery = delivery
         self.clock = clock
-        self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
         self.status_edit_interval = status_edit_interval
         self.idle_wait = idle_wait
         # Records a provider-wide problem; returns True when it is news (worth an alert).
@@ -495,58 +481,50 @@ class Worker:
                 await self._delivered(job, *existing)
                 return
         await self.jobs.mark_delivery_started(job)
-        # After a restart mid-delivery the kept copy is used again, not downloaded again.
-        source = self.shelf.kept(job)
-        if source is None:
-            try:
-                source = await self._download_and_keep(job)
-            except OSError as error:  # e.g. the disk is full: the link still works
-                log.warning(
-                    "job %s: could not keep the video (%s); posting the link", job.id, error
-                )
-            except DownloadFailed as error:
-                gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
-                if not gave_up:
-                    await self._retry_later(job, error)
-                    return
-                log.warning(
-                    "job %s: could not download the video (%s); posting the link", job.id, error
-                )
-        prepared = await self._prepare(job, source) if source is not None else None
-        await self._post(job, prepared)
-
-    async def _download_and_keep(self, job: Job) -> Path | None:
-        """Download the original onto the shelf; None if it is too big to take at all."""
-        assert job.result_url is not None
         try:
-            download = await self.downloader.fetch(job.result_url, SOURCE_MAX_BYTES)
-        except TooLargeToUpload:
+            job = await self.delivery.keep_original(job)
+        except DownloadFailed as error:
+            gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
+            if not gave_up:
+                await self._retry_later(job, error)
+                return
             log.warning(
-                "job %s: the video is over %d bytes; posting the link", job.id, SOURCE_MAX_BYTES
+                "job %s: could not download the video (%s); posting the link", job.id, error
             )
-            return None
-        kept = self.shelf.keep(job.id, download.path)
-        await self.jobs.record_kept_video(job, kept, download.size)
-        return kept
+        try:
+            posted = await self.delivery.post_best(
+                job,
+                job.upload_limit_bytes,
+                functools.partial(self._post_result, job),
+                member_waiting=False,
+                while_encoding=functools.partial(self._while_encoding, job),
+            )
+        except DeliveryError as error:
+            if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
+                log.error("job %s: could not post the result: %s", job.id, error)
+                await self._fail(
+                    job,
+                    FailureCode.DELIVERY_FAILED,
+                    "The video was made but could not be posted in this channel.",
+                )
+                return
+            await self._retry_later(job, error)
+            return
+        await self._delivered(job, posted.message, posted.kind)
 
-    async def _prepare(self, job: Job, source: Path) -> Prepared | None:
-        """The file to upload within the job's limit; None (post the link) if it cannot be."""
-        limit = upload_limit(job.upload_limit_bytes, self.upload_limit_cap)
-        ready = self.shelf.ready(source, limit)  # within the limit, or compressed before
-        if ready is not None:
-            return ready
+    async def _post_result(self, job: Job, offer: Offer) -> int:
+        full_quality = offer.full_quality_url is not None
+        text = result_text(job, offer.link, compressed=offer.compressed, full_quality=full_quality)
+        return await self.chat.post_result(
+            job, offer.video, text, full_quality_url=offer.full_quality_url
+        )
+
+    @contextlib.asynccontextmanager
+    async def _while_encoding(self, job: Job) -> AsyncIterator[None]:
+        """Say the video is being compressed, and lend the slot until the encoder is done."""
         await self._show_compressing(job)
-        try:
-            async with self._slot_lent(job.id):
-                return await self.shelf.prepare(source, limit)
-        except (FitError, OSError) as error:
-            log.warning(
-                "job %s: could not compress the video to fit %d bytes (%s); posting the link",
-                job.id,
-                limit,
-                error,
-            )
-            return None
+        async with self._slot_lent(job.id):
+            yield
 
     @contextlib.asynccontextmanager
     async def _slot_lent(self, job_id: int) -> AsyncIterator[None]:
@@ -576,48 +554,6 @@ class Worker:
             log.warning("job %s: status update failed: %s", job.id, error)
             return
         await self.jobs.record_status(job, message_id, text)
-
-    async def _post(self, job: Job, prepared: Prepared | None) -> None:
-        assert job.result_url is not None
-        try:
-            if prepared is not None:
-                try:
-                    await self._post_file(job, prepared)
-                    return
-                except UploadTooLarge:
-                    log.info("job %s: the platform refused the file as too large", job.id)
-                except DeliveryError as error:
-                    if not error.permanent:
-                        raise
-                    # Refused for good with the file (e.g. a button it would not take): the
-                    # link may still go through, and the member gets their video either way.
-                    log.warning(
-                        "job %s: the file post was refused (%s); posting the link", job.id, error
-                    )
-            message_id = await self.chat.post_result(job, None, result_text(job, job.result_url))
-            await self._delivered(job, message_id, "link")
-        except DeliveryError as error:
-            if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
-                log.error("job %s: could not post the result: %s", job.id, error)
-                await self._fail(
-                    job,
-                    FailureCode.DELIVERY_FAILED,
-                    "The video was made but could not be posted in this channel.",
-                )
-                return
-            await self._retry_later(job, error)
-
-    async def _post_file(self, job: Job, prepared: Prepared) -> None:
-        full_quality = None
-        if prepared.compressed:
-            full_quality = provider_link_while_valid(job, self.clock.now())
-        text = result_text(
-            job, None, compressed=prepared.compressed, full_quality=full_quality is not None
-        )
-        message_id = await self.chat.post_result(
-            job, prepared.path, text, full_quality_url=full_quality
-        )
-        await self._delivered(job, message_id, "fitted" if prepared.compressed else "file")
 
     async def _delivered(self, job: Job, message_id: int, kind: str) -> None:
         """Record the post; `kind` is "file", "fitted" (a compressed file) or "link"."""

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState, ReferenceImage
@@ -71,10 +72,14 @@ class Flow:
             jobs=self.store,
             provider=provider,
             chat=self.presenter,
-            downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
-            shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
+            delivery=VideoDelivery(
+                jobs=self.store,
+                shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
+                downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
+                clock=self.clock,
+                upload_limit_cap=UPLOAD_LIMIT,
+            ),
             clock=self.clock,
-            upload_limit_cap=UPLOAD_LIMIT,
             status_edit_interval=0,
             concurrency=4,
         )

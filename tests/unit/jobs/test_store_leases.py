@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, Lease, NewJob
 from bot.jobs.worker import Worker
 from bot.models import ACTIVE_STATES, JobOptions, JobState
@@ -104,11 +105,17 @@ def worker(jobs: JobStore, provider: ScriptedProvider, downloader: VideoDownload
         jobs=jobs,
         provider=provider,
         chat=RecordingPresenter(),
-        downloader=downloader,
-        # Each process keeps its videos in its own MEDIA_DIR.
-        shelf=VideoShelf(downloader._temp_dir / lease.owner, downloader._temp_dir, VideoFitter()),
+        delivery=VideoDelivery(
+            jobs=jobs,
+            # Each process keeps its videos in its own MEDIA_DIR.
+            shelf=VideoShelf(
+                downloader._temp_dir / lease.owner, downloader._temp_dir, VideoFitter()
+            ),
+            downloader=downloader,
+            clock=jobs.clock,  # type: ignore[arg-type]
+            upload_limit_cap=1024 * 1024,
+        ),
         clock=jobs.clock,  # type: ignore[arg-type]
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
         lease=lease,

@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bot.config import Secret
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import MAX_DELIVERY_ATTEMPTS, Worker
 from bot.logging_setup import Scrubber
@@ -84,10 +85,14 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
         jobs=rig_parts["store"],
         provider=provider,
         chat=rig_parts["presenter"],
-        downloader=rig_parts["downloader"],
-        shelf=rig_parts["shelf"],
+        delivery=VideoDelivery(
+            jobs=rig_parts["store"],
+            shelf=rig_parts["shelf"],
+            downloader=rig_parts["downloader"],
+            clock=rig_parts["clock"],
+            upload_limit_cap=1024 * 1024,
+        ),
         clock=rig_parts["clock"],
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
     )
@@ -147,7 +152,7 @@ async def test_happy_path_posts_once_and_charges_once(rig: Rig) -> None:
     assert rig.presenter.results[0].text.startswith(f"<@7> your video for job #{job.id}")
     assert await rig.ledger(job.id) == ["hold", "charge"]
     assert "✅ Done" in rig.presenter.last_status(job.id)
-    assert not list((rig.worker.downloader._temp_dir).glob("*")), "temp file left behind"
+    assert not list(rig.worker.delivery.downloader._temp_dir.glob("*")), "temp file left behind"
 
 
 async def test_status_is_edited_only_when_its_text_changes(rig: Rig) -> None:
@@ -535,23 +540,23 @@ async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: R
 
 
 async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:
-    folder = rig.worker.downloader._temp_dir
+    folder = rig.worker.delivery.downloader._temp_dir
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "video-abc.mp4").write_bytes(b"partial")
     (folder / "keep.txt").write_text("not ours")
-    assert rig.worker.downloader.clear_leftovers() == 1
+    assert rig.worker.delivery.downloader.clear_leftovers() == 1
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
 
 
 async def test_with_a_shared_media_dir_only_old_partial_downloads_are_cleared(rig: Rig) -> None:
-    folder = rig.worker.downloader._temp_dir
+    folder = rig.worker.delivery.downloader._temp_dir
     folder.mkdir(parents=True, exist_ok=True)
     crashed, busy = folder / "video-old.mp4", folder / "video-new.mp4"
     for path in (crashed, busy):
         path.write_bytes(b"partial")
     now = time.time()
     os.utime(crashed, (now - 7200, now - 7200))  # another process is still writing `busy`
-    assert rig.worker.downloader.clear_leftovers(3600, now) == 1
+    assert rig.worker.delivery.downloader.clear_leftovers(3600, now) == 1
     assert not crashed.exists() and busy.exists()
 
 
@@ -647,10 +652,14 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
         jobs=rig.store,
         provider=rig.provider,
         chat=rig.presenter,
-        downloader=rig.worker.downloader,
-        shelf=shelf,
+        delivery=VideoDelivery(
+            jobs=rig.store,
+            shelf=shelf,
+            downloader=rig.worker.delivery.downloader,
+            clock=rig.clock,
+            upload_limit_cap=None,
+        ),
         clock=rig.clock,
-        upload_limit_cap=None,
         status_edit_interval=0,
         concurrency=1,  # one slot for submits and deliveries
         idle_wait=0.01,

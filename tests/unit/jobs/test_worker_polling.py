@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
@@ -131,12 +132,16 @@ def worker_for(
         jobs=parts.store,
         provider=provider,
         chat=presenter,
-        downloader=parts.downloader,
-        shelf=VideoShelf(
-            parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()
+        delivery=VideoDelivery(
+            jobs=parts.store,
+            shelf=VideoShelf(
+                parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()
+            ),
+            downloader=parts.downloader,
+            clock=parts.clock,
+            upload_limit_cap=1024 * 1024,
         ),
         clock=parts.clock,
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=concurrency,
         poll_concurrency=poll_concurrency,

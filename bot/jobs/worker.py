@@ -28,9 +28,10 @@ from bot.clock import Clock
 from bot.i18n import Text
 from bot.jobs.chat_port import ChatPort, DeliveryError
 from bot.jobs.delivery import Offer, VideoDelivery
+from bot.jobs.status_messages import StatusMessages
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
-from bot.jobs.wording import outcome_notice, result_text, status_text
+from bot.jobs.wording import outcome_notice, result_text
 from bot.logging_setup import Scrubber
 from bot.models import PENDING_AT_PROVIDER, FailureCode, Job, JobState
 from bot.providers.base import (
@@ -109,7 +110,6 @@ class Worker:
         self.chat = chat
         self.delivery = delivery
         self.clock = clock
-        self.status_edit_interval = status_edit_interval
         self.idle_wait = idle_wait
         # Records a provider-wide problem; returns True when it is news (worth an alert).
         self.on_provider_unusable = on_provider_unusable
@@ -117,6 +117,14 @@ class Worker:
         self.scrub = scrub or Scrubber()
         # None: the configured gaps (`provider.poll_delay`), and nothing learned.
         self.schedule = schedule
+        self.status = StatusMessages(
+            jobs=jobs,
+            chat=chat,
+            profile=provider.profile,
+            clock=clock,
+            edit_interval=status_edit_interval,
+            schedule=schedule,
+        )
         # Several processes on one database: each step's job is leased to this process (and
         # renewed while it runs), so no other worker moves it meanwhile. None: the only worker.
         self.lease = lease
@@ -325,7 +333,7 @@ class Worker:
             await self._other_providers_job(job)
             return
         if job.status_message_id is None:
-            job = await self._refresh_status(job, force=True)
+            job = await self.status.refresh(job, force=True)
         if job.state is JobState.QUEUED:
             await self._submit(job)
         elif job.state in (JobState.SUBMITTED, JobState.RUNNING):
@@ -413,7 +421,7 @@ class Worker:
         next_at = retry_at(job, now + await self._next_check_delay(job, now, 0))
         if await self.jobs.record_submitted(job, task_id, next_at):
             log.info("job %s submitted as provider task %s", job.id, task_id)
-            await self._refresh_status(await self._reload(job))
+            await self.status.refresh(await self._reload(job))
 
     async def _poll(self, job: Job) -> None:
         assert job.provider_task_id is not None
@@ -430,7 +438,7 @@ class Worker:
         if status.state == "succeeded" and status.video_url:
             if await self.jobs.record_succeeded(job, status.video_url):
                 await self._learn(job, status.took_seconds, now)
-                await self._refresh_status(await self._reload(job), force=True)
+                await self.status.refresh(await self._reload(job), force=True)
                 # Delivery is a step of its own (due now), under the small bound for
                 # downloads and posts, so this check's slot is not held by a download.
             return
@@ -453,7 +461,7 @@ class Worker:
                 next_action_at=next_at,
                 transient_failures=0,
             )
-            await self._refresh_status(polled)
+            await self.status.refresh(polled)
 
     async def _next_check_delay(self, job: Job, now: float, polls_done: int) -> float:
         if self.schedule is None:
@@ -522,7 +530,7 @@ class Worker:
     @contextlib.asynccontextmanager
     async def _while_encoding(self, job: Job) -> AsyncIterator[None]:
         """Say the video is being compressed, and lend the slot until the encoder is done."""
-        await self._show_compressing(job)
+        await self.status.show_compressing(job)
         async with self._slot_lent(job.id):
             yield
 
@@ -543,25 +551,13 @@ class Worker:
             await self._other_slots.acquire()  # cancelled here (stopping): nothing held
             self._holding.add(job_id)
 
-    async def _show_compressing(self, job: Job) -> None:
-        """Say the video is being compressed (one edit, whatever the throttle)."""
-        text = status_text(job, self.provider.profile, compressing=True)
-        if text == job.status_text:
-            return
-        try:
-            message_id = await self.chat.show_status(job, text)
-        except DeliveryError as error:
-            log.warning("job %s: status update failed: %s", job.id, error)
-            return
-        await self.jobs.record_status(job, message_id, text)
-
     async def _delivered(self, job: Job, message_id: int, kind: str) -> None:
         """Record the post; `kind` is "file", "fitted" (a compressed file) or "link"."""
         delivery = "link" if kind == "link" else "file"  # what the job records
         if await self.jobs.record_delivered(job, message_id, delivery):
             metrics.delivered(kind)
             log.info("job %s delivered as %s (message %s)", job.id, kind, message_id)
-            await self._refresh_status(await self._reload(job), force=True)
+            await self.status.refresh(await self._reload(job), force=True)
 
     # -- outcomes -----------------------------------------------------------------------------
 
@@ -616,7 +612,7 @@ class Worker:
     async def _announce_end(self, job_id: int) -> None:
         job = await self.jobs.get(job_id)
         assert job is not None
-        await self._refresh_status(job, force=True)
+        await self.status.refresh(job, force=True)
         try:
             await self.chat.notify_requester(job, outcome_notice(job))
         except DeliveryError as error:
@@ -633,30 +629,6 @@ class Worker:
             )
             return
         await self._retry_later(fresh, error)
-
-    # -- status message -----------------------------------------------------------------------
-
-    async def _refresh_status(self, job: Job, force: bool = False) -> Job:
-        """Edit the status message if its text changed and the throttle allows."""
-        expected = await self.schedule.expected_ready_at(job) if self.schedule else None
-        if expected is not None and expected <= self.clock.now():
-            expected = None  # late: "expected 3 minutes ago" would help nobody
-        text = status_text(job, self.provider.profile, expected_ready_at=expected)
-        if text == job.status_text and job.status_message_id is not None:
-            return job
-        now = self.clock.now()
-        recently = job.status_edited_at is not None and (
-            now - job.status_edited_at < self.status_edit_interval
-        )
-        if recently and not force and job.status_message_id is not None:
-            return job
-        try:
-            message_id = await self.chat.show_status(job, text)
-        except DeliveryError as error:
-            log.warning("job %s: status update failed: %s", job.id, error)
-            return job
-        await self.jobs.record_status(job, message_id, text)
-        return await self._reload(job)
 
     async def _reload(self, job: Job) -> Job:
         fresh = await self.jobs.get(job.id)

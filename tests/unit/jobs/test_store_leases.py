@@ -141,7 +141,7 @@ async def test_two_workers_move_each_job_once_and_release_their_leases(
     done = [await one.get(job.id) for job in jobs]
     assert {job.state for job in done if job} == {JobState.DELIVERED}
     assert len(provider.create_calls) == 6  # one create per job, whichever worker sent it
-    posted = [r for w in workers for r in w.chat.results]  # type: ignore[attr-defined]
+    posted = [r for w in workers for r in w.steps.chat.results]  # type: ignore[attr-defined]
     assert len(posted) == 6
     rows = await one.db.fetch_all("SELECT kind FROM quota_ledger WHERE kind = 'charge'")
     assert len(rows) == 6

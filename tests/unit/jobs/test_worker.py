@@ -15,8 +15,9 @@ import pytest
 
 from bot.config import Secret
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.steps import MAX_DELIVERY_ATTEMPTS
 from bot.jobs.store import JobStore, NewJob
-from bot.jobs.worker import MAX_DELIVERY_ATTEMPTS, Worker
+from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
@@ -152,7 +153,8 @@ async def test_happy_path_posts_once_and_charges_once(rig: Rig) -> None:
     assert rig.presenter.results[0].text.startswith(f"<@7> your video for job #{job.id}")
     assert await rig.ledger(job.id) == ["hold", "charge"]
     assert "✅ Done" in rig.presenter.last_status(job.id)
-    assert not list(rig.worker.delivery.downloader._temp_dir.glob("*")), "temp file left behind"
+    downloads = rig.worker.steps.delivery.downloader._temp_dir
+    assert not list(downloads.glob("*")), "temp file left behind"
 
 
 async def test_status_is_edited_only_when_its_text_changes(rig: Rig) -> None:
@@ -184,8 +186,8 @@ async def test_provider_failure_releases_and_explains(rig: Rig) -> None:
 async def test_a_failure_reason_quoting_a_key_is_scrubbed_everywhere_members_look(
     rig: Rig,
 ) -> None:
-    rig.worker.scrub = Scrubber([Secret("configured-key-1234")])
-    rig.worker.on_provider_unusable = lambda health: True
+    rig.worker.steps.scrub = Scrubber([Secret("configured-key-1234")])
+    rig.worker.steps.on_provider_unusable = lambda health: True
     first, second, third = await rig.submit(), await rig.submit(), await rig.submit()
     rig.provider.creates = [
         "task_1",
@@ -439,7 +441,7 @@ class SlowCreate(ScriptedProvider):
 @pytest.fixture
 def slow_rig(rig: Rig) -> Rig:
     provider = SlowCreate()
-    rig.worker.provider = provider
+    rig.worker.steps.provider = provider
     rig.provider = provider
     return rig
 
@@ -496,7 +498,7 @@ async def test_out_of_credits_mid_run_pauses_new_jobs_and_alerts_once(rig: Rig) 
         unusable.append(health)
         return len(unusable) == 1
 
-    rig.worker.on_provider_unusable = record  # type: ignore[assignment]
+    rig.worker.steps.on_provider_unusable = record  # type: ignore[assignment]
     first, second = await rig.submit(user_id=1), await rig.submit(user_id=2)
     rig.provider.creates = [ProviderOutOfCreditsError("empty", "insufficient_credits")] * 2
     await rig.run()
@@ -540,23 +542,23 @@ async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: R
 
 
 async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:
-    folder = rig.worker.delivery.downloader._temp_dir
+    folder = rig.worker.steps.delivery.downloader._temp_dir
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "video-abc.mp4").write_bytes(b"partial")
     (folder / "keep.txt").write_text("not ours")
-    assert rig.worker.delivery.downloader.clear_leftovers() == 1
+    assert rig.worker.steps.delivery.downloader.clear_leftovers() == 1
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
 
 
 async def test_with_a_shared_media_dir_only_old_partial_downloads_are_cleared(rig: Rig) -> None:
-    folder = rig.worker.delivery.downloader._temp_dir
+    folder = rig.worker.steps.delivery.downloader._temp_dir
     folder.mkdir(parents=True, exist_ok=True)
     crashed, busy = folder / "video-old.mp4", folder / "video-new.mp4"
     for path in (crashed, busy):
         path.write_bytes(b"partial")
     now = time.time()
     os.utime(crashed, (now - 7200, now - 7200))  # another process is still writing `busy`
-    assert rig.worker.delivery.downloader.clear_leftovers(3600, now) == 1
+    assert rig.worker.steps.delivery.downloader.clear_leftovers(3600, now) == 1
     assert not crashed.exists() and busy.exists()
 
 
@@ -655,7 +657,7 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
         delivery=VideoDelivery(
             jobs=rig.store,
             shelf=shelf,
-            downloader=rig.worker.delivery.downloader,
+            downloader=rig.worker.steps.delivery.downloader,
             clock=rig.clock,
             upload_limit_cap=None,
         ),

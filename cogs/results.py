@@ -237,7 +237,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         await self.services.jobs.record_video_removed(
             job, actor.user_id, video_removal_record(actor, job)
         )
-        await asyncio.to_thread(self.bot.shelf.discard, job)  # gone for good: the copy too
+        await asyncio.to_thread(self.services.shelf.discard, job)  # gone for good: the copy too
         log.info("job %s: video removed by %s", job.id, actor.user_id)
         await interaction.edit_original_response(
             content=said(interaction, Text("results.delete.done", job=job.id))

@@ -63,7 +63,8 @@ class Offer:
 
     @property
     def kind(self) -> str:
-        """ "file" (as it came), "fitted" (compressed to fit) or "link" (the metrics' kinds)."""
+        """What is posted, in the metrics' words: "file" (as it came), "fitted" (compressed
+        to fit) or "link"."""
         if self.video is None:
             return "link"
         return "fitted" if self.compressed else "file"
@@ -147,8 +148,8 @@ class VideoDelivery:
         most `SHOW_ENCODER_WAIT`. `posted_before`, for a video posted before, gives the link to
         that post's file (asked only when the bot has no copy that fits).
 
-        Raises what `post` raises (`DeliveryError`) when even the link could not be posted, and
-        `Refusal` when there is nothing at all to post.
+        Raises `post`'s `DeliveryError` when the post may go through later (the caller tries
+        again) or even the link was refused, and `Refusal` when there is nothing to post.
         """
         limit = self.upload_limit(reported_limit)
         prepared = await self._from_shelf(job, limit, member_waiting, while_encoding)

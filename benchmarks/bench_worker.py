@@ -19,6 +19,7 @@ import aiohttp
 
 from bot.clock import SystemClock
 from bot.config import DEFAULT_RIVYA_POLL
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.worker import Worker
 from bot.models import JobState
 from bot.providers.base import GenerationRequest
@@ -29,7 +30,7 @@ from bot.storage.database import open_database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import RecordingPresenter
+from tests.support.doubles import RecordingChat
 from tests.support.jobs import DAY, make_store, new_job
 from tests.support.sims.rivya import RivyaSimulator
 
@@ -97,16 +98,20 @@ async def main(count: int) -> None:
                 timeout_seconds=10,
                 session=session,
             )
-            presenter = RecordingPresenter()
+            presenter = RecordingChat()
             downloader = VideoDownloader(session, Path(folder) / "dl", 10)
             worker = Worker(
                 jobs=store,
                 provider=provider,
-                presenter=presenter,
-                downloader=downloader,
-                shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
+                chat=presenter,
+                delivery=VideoDelivery(
+                    jobs=store,
+                    shelf=VideoShelf(Path(folder) / "videos", Path(folder) / "dl", VideoFitter()),
+                    downloader=downloader,
+                    clock=clock,
+                    upload_limit_cap=UPLOAD_LIMIT,
+                ),
                 clock=clock,
-                upload_limit_cap=UPLOAD_LIMIT,
                 status_edit_interval=0,
                 concurrency=IN_FLIGHT,
                 idle_wait=POLL_GAP,

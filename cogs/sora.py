@@ -92,7 +92,7 @@ class SoraCog(commands.Cog):
         if interaction.response.is_done():
             await self._post_and_confirm(interaction, job, channel)
         else:
-            await self.bot.presenter.answer_with_status(interaction, job, channel)
+            await self.bot.job_messages.answer_with_status(interaction, job, channel)
 
     async def _admit_sora(
         self, interaction: discord.Interaction, options: SoraOptions
@@ -125,7 +125,7 @@ class SoraCog(commands.Cog):
         channel: discord.TextChannel | discord.Thread,
     ) -> None:
         """Post the accepted job's status message, and tell the member privately where."""
-        posted = await self.bot.presenter.post_status_message(job, channel)
+        posted = await self.bot.job_messages.post_status_message(job, channel)
         message = posted.message
         if message is None:
             await interaction.followup.send(

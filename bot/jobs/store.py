@@ -24,6 +24,7 @@ from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
+    FailureCode,
     Job,
     JobOptions,
     JobState,
@@ -456,7 +457,7 @@ class JobStore:
             outcome_reason="video delivered",
         )
 
-    async def withdraw_unsent(self, job: Job, code: str, message: str) -> bool:
+    async def withdraw_unsent(self, job: Job, code: FailureCode, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
         if job.state is not JobState.QUEUED:
@@ -470,7 +471,7 @@ class JobStore:
         )
 
     async def finish_unsuccessfully(
-        self, job: Job, state: JobState, code: str | None, message: str
+        self, job: Job, state: JobState, code: FailureCode | str | None, message: str
     ) -> bool:
         """Fail or expire the job and release its hold, atomically."""
         assert QUOTA_OUTCOMES.get(state) is QuotaOutcome.RELEASE, state
@@ -488,6 +489,6 @@ class JobStore:
         return await self.finish_unsuccessfully(
             job,
             JobState.EXPIRED,
-            "deadline",
+            FailureCode.DEADLINE,
             f"The video was not ready within {minutes} minute(s), so the job was stopped.",
         )

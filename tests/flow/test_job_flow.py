@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState, ReferenceImage
@@ -24,7 +25,7 @@ from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import FakeClock, RecordingPresenter
+from tests.support.doubles import FakeClock, RecordingChat
 from tests.support.images import PNG
 from tests.support.jobs import DAY, make_store
 from tests.support.sims.rivya import RivyaSimulator
@@ -41,7 +42,7 @@ class Flow:
     session: aiohttp.ClientSession
     db: Database
     clock: FakeClock
-    presenter: RecordingPresenter
+    presenter: RecordingChat
     tmp: Path
     worker: Worker | None = None
 
@@ -69,11 +70,15 @@ class Flow:
         self.worker = Worker(
             jobs=self.store,
             provider=provider,
-            presenter=self.presenter,
-            downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
-            shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
+            chat=self.presenter,
+            delivery=VideoDelivery(
+                jobs=self.store,
+                shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
+                downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
+                clock=self.clock,
+                upload_limit_cap=UPLOAD_LIMIT,
+            ),
             clock=self.clock,
-            upload_limit_cap=UPLOAD_LIMIT,
             status_edit_interval=0,
             concurrency=4,
         )
@@ -122,7 +127,7 @@ async def flow(
 ) -> AsyncIterator[Flow]:
     sim_class = RivyaSimulator if request.param == "rivya" else UnifiedVideoSimulator
     async with sim_class("key") as sim, aiohttp.ClientSession() as session:
-        flow = Flow(request.param, sim, session, db, clock, RecordingPresenter(), tmp_path)
+        flow = Flow(request.param, sim, session, db, clock, RecordingChat(), tmp_path)
         flow.new_worker()
         yield flow
 

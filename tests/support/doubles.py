@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.i18n import Text, render
-from bot.jobs.chat_port import DeliveryError, JobPresenter, UploadTooLarge
+from bot.jobs.chat_port import ChatPort, DeliveryError, UploadTooLarge
 from bot.models import Job
 from bot.providers.base import (
     GenerationRequest,
@@ -51,7 +51,7 @@ class PostedResult:
 
 
 @dataclass
-class RecordingPresenter(JobPresenter):
+class RecordingChat(ChatPort):
     """Keeps what a member would see; can refuse big files or fail a number of times.
 
     It derives from the worker's port so that a change of the port's methods shows here (mypy

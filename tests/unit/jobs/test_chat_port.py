@@ -8,12 +8,12 @@ import inspect
 
 import pytest
 
-from bot.jobs.chat_port import JobPresenter
-from tests.support.doubles import RecordingPresenter
+from bot.jobs.chat_port import ChatPort
+from tests.support.doubles import RecordingChat
 
 PORT_METHODS = sorted(
     name
-    for name, member in vars(JobPresenter).items()
+    for name, member in vars(ChatPort).items()
     if inspect.iscoroutinefunction(member) and not name.startswith("_")
 )
 
@@ -24,8 +24,8 @@ def test_the_ports_methods_are_found() -> None:
 
 @pytest.mark.parametrize("name", PORT_METHODS)
 def test_the_double_takes_the_ports_calls(name: str) -> None:
-    port = inspect.signature(getattr(JobPresenter, name))
-    double = inspect.signature(getattr(RecordingPresenter, name))
+    port = inspect.signature(getattr(ChatPort, name))
+    double = inspect.signature(getattr(RecordingChat, name))
     assert list(double.parameters) == list(port.parameters)
     for parameter in port.parameters.values():
         mine = double.parameters[parameter.name]

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from bot import i18n
 from bot.jobs.wording import (
+    failure_reason,
     neutralise_mentions,
     outcome_notice,
     result_text,
@@ -13,7 +17,7 @@ from bot.jobs.wording import (
     status_text,
     timing_line,
 )
-from bot.models import JobState
+from bot.models import FailureCode, JobState
 from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from tests.support.jobs import make_job
@@ -147,3 +151,32 @@ def test_a_refused_key_a_lost_task_and_a_missing_reason_are_said_in_each_languag
     )
     assert "The video service gave no reason." in state_line(silent)
     assert "影片服務沒有說明原因。" in state_line(replace(silent, public_locale="zh-TW"))
+
+
+@pytest.mark.parametrize("code", list(FailureCode))
+def test_every_failure_code_has_words_in_every_language(code: FailureCode) -> None:
+    job = make_job(
+        state=JobState.EXPIRED if code is FailureCode.DEADLINE else JobState.FAILED,
+        error_code=code.value,
+        error_message="Scene 3 could not be drawn.",
+        deadline_at=1800.0,
+    )
+    reason = failure_reason(job)
+    if code.quotes_the_service:
+        assert reason.key == "status.reason.service"
+    else:
+        assert reason.key == f"status.reason.{code.value}"  # the bot's own words
+    english = i18n.render(reason, "en")
+    for locale in i18n.available_locales():
+        assert i18n.catalog(locale).lookup(reason.key, reason.count), f"{locale}: {reason.key}"
+        if locale != "en":
+            assert i18n.render(reason, locale) != english, f"{locale}: {reason.key} in English"
+
+
+def test_a_code_of_the_services_own_is_quoted_not_mistaken_for_the_bots() -> None:
+    assert FailureCode.of("validation_failed") is None and FailureCode.of(None) is None
+    assert FailureCode.of("not_found") is FailureCode.TASK_NOT_FOUND
+    refused = make_job(
+        state=JobState.FAILED, error_code="http_400", error_message="Bad size.", public_locale=None
+    )
+    assert failure_reason(refused) == i18n.Text("status.reason.service", detail="Bad size.")

@@ -74,14 +74,14 @@ async def _metrics_endpoint(
     if settings.metrics_port is None:
         yield
         return
-    from bot.ops.liveness import HealthCheck
+    from bot.ops.liveness import Liveness
     from bot.ops.metrics_server import start_metrics_server
 
-    health = HealthCheck(
+    liveness = Liveness(
         gateway_connected=bot.gateway_connected, worker_alive=bot.worker_alive, db=services.db
     )
     runner = await start_metrics_server(
-        settings.metrics_host, settings.metrics_port, bot.metrics_snapshot, health
+        settings.metrics_host, settings.metrics_port, bot.metrics_snapshot, liveness
     )
     try:
         yield

@@ -19,36 +19,36 @@ Probe = Callable[[], bool]
 
 
 @dataclass(frozen=True)
-class HealthReport:
+class LivenessReport:
     gateway: bool
     worker: bool
     database: bool
 
     @property
-    def healthy(self) -> bool:
+    def alive(self) -> bool:
         return self.gateway and self.worker and self.database
 
     @property
     def http_status(self) -> int:
-        return 200 if self.healthy else 503
+        return 200 if self.alive else 503
 
     def body(self) -> dict[str, Any]:
         parts = {"gateway": self.gateway, "worker": self.worker, "database": self.database}
         return {
-            "status": "ok" if self.healthy else "unhealthy",
+            "status": "ok" if self.alive else "unhealthy",
             "failing": [name for name, ok in parts.items() if not ok],
             **{name: "ok" if ok else "failing" for name, ok in parts.items()},
         }
 
 
-class HealthCheck:
+class Liveness:
     def __init__(self, *, gateway_connected: Probe, worker_alive: Probe, db: Database) -> None:
         self._gateway_connected = gateway_connected
         self._worker_alive = worker_alive
         self._db = db
 
-    async def report(self) -> HealthReport:
-        return HealthReport(
+    async def report(self) -> LivenessReport:
+        return LivenessReport(
             gateway=_safely(self._gateway_connected),
             worker=_safely(self._worker_alive),
             database=await database_reachable(self._db),

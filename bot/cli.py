@@ -205,14 +205,14 @@ def _migrate_db(to: str) -> int:
 
     try:
         source = parse_target(database_url_from(os.environ))
+        if source.path is None:
+            # DATABASE_URL already names PostgreSQL (set for the move): the SQLite file to
+            # copy is the one DATABASE_PATH names.
+            source = parse_target(database_path_from(os.environ))
         target = parse_target(to)
     except ValueError as error:
         print(f"migrate-db failed: {error}", file=sys.stderr)
         return EXIT_FAILED
-    if source.path is None:
-        # DATABASE_URL already names PostgreSQL (set for the move): the SQLite file to copy is
-        # the one DATABASE_PATH names.
-        source = parse_target(database_path_from(os.environ))
     if target.engine != "postgresql":
         print("migrate-db failed: --to must be a postgresql:// URL", file=sys.stderr)
         return EXIT_FAILED

@@ -116,6 +116,19 @@ class Settings:
         return min(self.poll_seconds)
 
 
+def quoted(value: str) -> bool:
+    """Whether `value` is wrapped in a matching pair of quotes, as `"UTC"` or `'UTC'`."""
+    return len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
+
+
+def quotes_problem(name: str) -> str:
+    # Never the value itself: it may be a secret.
+    return (
+        f"{name} is wrapped in quotes: remove the quotes around the value in .env "
+        "(`docker run --env-file` keeps them as part of the value)."
+    )
+
+
 class _Reader:
     """Reads typed values from an environment mapping, recording problems instead of raising."""
 
@@ -124,10 +137,17 @@ class _Reader:
         self.problems: list[str] = []
 
     def raw(self, name: str) -> str | None:
+        """The value without surrounding blanks; a quoted one is a problem of its own (no
+        setting's value starts and ends with a quote) and is read without its quotes."""
         value = self.env.get(name)
         if value is None:
             return None
         value = value.strip()
+        if quoted(value):
+            problem = quotes_problem(name)
+            if problem not in self.problems:
+                self.problems.append(problem)
+            value = value[1:-1].strip()
         return value or None
 
     def required(self, name: str, expects: str) -> str:
@@ -266,18 +286,39 @@ DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
 
 
 def database_path_from(env: Mapping[str, str]) -> Path:
-    """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`)."""
-    return Path(_Reader(env).raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+    """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`).
+    Raises `ValueError` for a quoted value."""
+    read = _Reader(env)
+    path = _database_path(read)
+    _raise_first(read)
+    return path
+
+
+def _database_path(read: _Reader) -> Path:
+    return Path(read.raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
 
 
 def database_url_from(env: Mapping[str, str]) -> str:
     """DATABASE_URL, or SQLite at DATABASE_PATH (the default, as before DATABASE_URL existed).
-    Raises `DatabaseUrlError` for a URL this bot cannot use."""
+    Raises `DatabaseUrlError` for a URL this bot cannot use, `ValueError` for a quoted value."""
+    read = _Reader(env)
+    url = _database_url(read)
+    _raise_first(read)
+    return url
+
+
+def _raise_first(read: _Reader) -> None:
+    """For the commands that read one or two settings alone: their first problem, if any."""
+    if read.problems:
+        raise ValueError(read.problems[0])
+
+
+def _database_url(read: _Reader) -> str:
     from bot.storage.urls import parse_target
 
-    url = _Reader(env).raw("DATABASE_URL")
+    url = read.raw("DATABASE_URL")
     if url is None:
-        return f"sqlite:///{database_path_from(env)}"
+        return f"sqlite:///{_database_path(read)}"
     return parse_target(url).url
 
 
@@ -312,10 +353,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "e.g. https://api.example.com."
             )
 
-    database_path = database_path_from(read.env)
+    database_path = _database_path(read)
     shard_count, shard_ids = read.shards()
     try:
-        database_url = database_url_from(read.env)
+        database_url = _database_url(read)
     except ValueError as error:
         read.problems.append(str(error))
         database_url = f"sqlite:///{database_path}"

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from bot.config import Secret, SettingsError, load_settings
+from bot.config import (
+    Secret,
+    SettingsError,
+    database_path_from,
+    database_url_from,
+    load_settings,
+    quotes_problem,
+)
 
 BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}
 
@@ -247,3 +257,98 @@ def test_upload_limit_cap_and_video_retention_are_read() -> None:
         load_settings(BASE | {"UPLOAD_LIMIT_MB": "0.5", "VIDEO_MAX_MB": "none"})
     assert any("UPLOAD_LIMIT_MB" in problem for problem in error.value.problems)
     assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)
+
+
+# A valid value of every setting (with what it needs beside it), to wrap in quotes.
+VALID = {
+    "DISCORD_TOKEN": "discord-token-value",
+    "PROVIDER": "rivya",
+    "RIVYA_API_KEY": "rvya_sk_secretvalue",
+    "RIVYA_BASE_URL": "https://rivya.ai",
+    "MODEL": "sora-2-pro",
+    "UNIFIED_BASE_URL": "https://api.example.com",
+    "UNIFIED_API_KEY": "sk-unified",
+    "DATABASE_PATH": "/data/sora-bot.sqlite3",
+    "DATABASE_URL": "postgresql://sora:hunter22@db:5432/sora",
+    "SHARD_COUNT": "2",
+    "SHARD_IDS": "1",
+    "JOB_LEASE_SECONDS": "60",
+    "MEDIA_DIR": "/data/media",
+    "DEV_GUILD_ID": "123456789012345678",
+    "DEFAULT_QUOTA": "5",
+    "QUOTA_PERIOD": "week",
+    "QUOTA_TIMEZONE": "Europe/Paris",
+    "MAX_ACTIVE_JOBS_PER_MEMBER": "2",
+    "MAX_ACTIVE_JOBS_PER_GUILD": "10",
+    "SUBMIT_COOLDOWN_SECONDS": "30",
+    "MOD_ROLE_IDS": "123456789012345678,234567890123456789",
+    "QUOTA_LOG_CHANNEL_ID": "123456789012345678",
+    "JOB_DEADLINE_MINUTES": "30",
+    "UPLOAD_LIMIT_MB": "25",
+    "RIVYA_POLL_SECONDS": "3,5,10",
+    "UNIFIED_POLL_SECONDS": "30,60",
+    "PROVIDER_TIMEOUT_SECONDS": "30",
+    "STATUS_EDIT_INTERVAL_SECONDS": "5",
+    "WORKER_CONCURRENCY": "4",
+    "TRANSCODE_CONCURRENCY": "1",
+    "TRANSCODE_TIMEOUT_SECONDS": "300",
+    "POLL_CONCURRENCY": "64",
+    "MIN_POLL_SECONDS": "3",
+    "DENSE_POLL_SECONDS": "5",
+    "IMAGE_RETENTION_DAYS": "30",
+    "MEDIA_MAX_MB": "2048",
+    "VIDEO_RETENTION_DAYS": "30",
+    "VIDEO_MAX_MB": "10240",
+    "LOG_LEVEL": "debug",
+    "LOG_FORMAT": "json",
+    "CREDIT_WARNING": "100",
+    "METRICS_PORT": "9108",
+    "METRICS_HOST": "0.0.0.0",
+}
+NEEDS = {"SHARD_IDS": {"SHARD_COUNT": "2"}}
+# Read by Compose for its PostgreSQL service, not by the bot.
+NOT_THE_BOTS = {"POSTGRES_PASSWORD"}
+
+
+def test_every_documented_setting_has_a_valid_example_here() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    documented = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]+)=", example, re.M)) - NOT_THE_BOTS
+    assert documented == VALID.keys()
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_quoted_value_says_to_remove_the_quotes(name: str, quote: str) -> None:
+    """`docker run --env-file` keeps quotes that python-dotenv would strip: each setting says
+    so, once, without showing the value (it may be a secret)."""
+    env = BASE | NEEDS.get(name, {}) | {name: VALID[name]}
+    load_settings(env)  # the value itself is valid
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env | {name: f" {quote}{VALID[name]}{quote} "})
+    assert caught.value.problems == [quotes_problem(name)]
+    assert "remove the quotes around the value in .env" in caught.value.problems[0]
+    assert VALID[name] not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ['"', "'x\"", "a'b'", '"a"b'])
+def test_quotes_that_do_not_wrap_the_value_are_read_as_they_are(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"QUOTA_TIMEZONE": value})
+    assert caught.value.problems == [
+        f"QUOTA_TIMEZONE must be an IANA time zone such as UTC or Europe/Paris (got {value!r})."
+    ]
+
+
+def test_an_empty_quoted_value_is_named_too() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"DEV_GUILD_ID": '""'})
+    assert caught.value.problems == [quotes_problem("DEV_GUILD_ID")]
+
+
+def test_the_database_commands_refuse_a_quoted_location() -> None:
+    with pytest.raises(ValueError, match="DATABASE_PATH is wrapped in quotes"):
+        database_url_from({"DATABASE_PATH": "'/data/sora-bot.sqlite3'"})
+    with pytest.raises(ValueError, match="DATABASE_URL is wrapped in quotes"):
+        database_url_from({"DATABASE_URL": '"postgresql://sora@db/sora"'})
+    with pytest.raises(ValueError, match="DATABASE_PATH is wrapped in quotes"):
+        database_path_from({"DATABASE_PATH": '"/data/sora-bot.sqlite3"'})

@@ -99,7 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
         "row. Stop the bot first; afterwards set DATABASE_URL to URL and start it again.",
     )
     move.add_argument(
-        "--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/name"
+        "--to",
+        metavar="URL",
+        help="postgresql://user:password@host:5432/name; default: DATABASE_URL (with "
+        "DATABASE_PASSWORD) when it names PostgreSQL",
     )
     return parser
 
@@ -200,21 +203,28 @@ async def _forget_synced_commands(target: DatabaseTarget) -> int:
     return 0
 
 
-def _migrate_db(to: str) -> int:
+def _migrate_db(to: str | None) -> int:
     from bot.storage.urls import parse_target
 
     try:
-        source = parse_target(database_url_from(os.environ))
+        configured = parse_target(database_url_from(os.environ))
+        source = configured
         if source.path is None:
             # DATABASE_URL already names PostgreSQL (set for the move): the SQLite file to
             # copy is the one DATABASE_PATH names.
             source = parse_target(database_path_from(os.environ))
-        target = parse_target(to)
+        target = configured if to is None else parse_target(to)
     except ValueError as error:
         print(f"migrate-db failed: {error}", file=sys.stderr)
         return EXIT_FAILED
     if target.engine != "postgresql":
-        print("migrate-db failed: --to must be a postgresql:// URL", file=sys.stderr)
+        wanted = (
+            "--to must be a postgresql:// URL"
+            if to is not None
+            else "give --to postgresql://user:password@host:5432/name, or set DATABASE_URL "
+            "(and DATABASE_PASSWORD) to the PostgreSQL database"
+        )
+        print(f"migrate-db failed: {wanted}", file=sys.stderr)
         return EXIT_FAILED
     if source.path is None or not source.path.exists():
         print(f"migrate-db failed: there is no database at {source.path}", file=sys.stderr)

@@ -314,19 +314,32 @@ def _raise_first(read: _Reader) -> None:
 
 
 def _database_url(read: _Reader) -> str:
-    from bot.storage.urls import parse_target
+    from bot.storage.urls import DatabaseUrlError, parse_target, with_password
 
     url = read.raw("DATABASE_URL")
-    if url is None:
+    password = read.raw("DATABASE_PASSWORD")
+    target = parse_target(url) if url is not None else None
+    if password is not None and (target is None or target.engine != "postgresql"):
+        raise DatabaseUrlError(
+            "DATABASE_PASSWORD is for PostgreSQL: set DATABASE_URL to "
+            "postgresql://user@host:5432/name too, or leave DATABASE_PASSWORD empty."
+        )
+    if target is None:
         return f"sqlite:///{_database_path(read)}"
-    return parse_target(url).url
+    return target.url if password is None else with_password(target.url, password)
 
 
-def database_password(url: str) -> str | None:
-    """The password inside a PostgreSQL DATABASE_URL: scrubbed from logs like the keys."""
+def database_passwords(url: str) -> tuple[str, ...]:
+    """The password inside a PostgreSQL DATABASE_URL, as written there and unescaped: both
+    are scrubbed from logs like the keys."""
     from urllib.parse import urlsplit
 
-    return urlsplit(url).password if url.startswith("postgres") else None
+    from bot.storage.urls import password_in
+
+    plain = password_in(url)
+    if plain is None:
+        return ()
+    return tuple(dict.fromkeys((plain, urlsplit(url).password or plain)))
 
 
 DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
@@ -417,7 +430,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
         secrets=tuple(
-            Secret(s) for s in (token, rivya_key, unified_key, database_password(database_url)) if s
+            Secret(s)
+            for s in (token, rivya_key, unified_key, *database_passwords(database_url))
+            if s
         ),
     )
     if read.problems:

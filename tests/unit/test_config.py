@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -13,6 +14,7 @@ from bot.config import (
     load_settings,
     quotes_problem,
 )
+from bot.storage.urls import redact
 
 BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}
 
@@ -209,6 +211,38 @@ def test_the_database_is_sqlite_at_database_path_unless_database_url_says_otherw
     assert "hunter22" not in repr(settings)
 
 
+PASSWORD = "p@ss:w/rd#1%"
+
+
+def test_the_database_password_may_come_apart_from_the_url() -> None:
+    settings = load_settings(
+        BASE | {"DATABASE_URL": "postgresql://sora@db:5432/sora", "DATABASE_PASSWORD": PASSWORD}
+    )
+    assert settings.database_url == "postgresql://sora:p%40ss%3Aw%2Frd%231%25@db:5432/sora"
+    assert urlsplit(settings.database_url).hostname == "db"
+    assert unquote(urlsplit(settings.database_url).password or "") == PASSWORD
+    # Scrubbed from logs as written and as escaped; never in the settings' repr.
+    assert {Secret(PASSWORD), Secret("p%40ss%3Aw%2Frd%231%25")} <= set(settings.secrets)
+    assert PASSWORD not in repr(settings) and "p%40ss" not in repr(settings)
+    assert redact(settings.database_url) == "postgresql://sora:***@db:5432/sora"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "DATABASE_PASSWORD is for PostgreSQL"),
+        ({"DATABASE_URL": "sqlite:///data/bot.sqlite3"}, "DATABASE_PASSWORD is for PostgreSQL"),
+        ({"DATABASE_URL": "postgresql://sora:other@db/sora"}, "keep one of them"),
+        ({"DATABASE_URL": "postgresql://db/sora"}, "must name the user"),
+    ],
+)
+def test_a_database_password_that_cannot_apply_is_named(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | env | {"DATABASE_PASSWORD": PASSWORD})
+    assert len(caught.value.problems) == 1 and expected in caught.value.problems[0]
+    assert PASSWORD not in str(caught.value)
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -270,6 +304,7 @@ VALID = {
     "UNIFIED_API_KEY": "sk-unified",
     "DATABASE_PATH": "/data/sora-bot.sqlite3",
     "DATABASE_URL": "postgresql://sora:hunter22@db:5432/sora",
+    "DATABASE_PASSWORD": "hunter22",
     "SHARD_COUNT": "2",
     "SHARD_IDS": "1",
     "JOB_LEASE_SECONDS": "60",
@@ -305,7 +340,10 @@ VALID = {
     "METRICS_PORT": "9108",
     "METRICS_HOST": "0.0.0.0",
 }
-NEEDS = {"SHARD_IDS": {"SHARD_COUNT": "2"}}
+NEEDS = {
+    "SHARD_IDS": {"SHARD_COUNT": "2"},
+    "DATABASE_PASSWORD": {"DATABASE_URL": "postgresql://sora@db:5432/sora"},
+}
 # Read by Compose for its PostgreSQL service, not by the bot.
 NOT_THE_BOTS = {"POSTGRES_PASSWORD"}
 

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import signal
 import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
-from bot.ops.startup_failures import require_reachable
+from bot.ops.stop_signal import (
+    StopRequested,
+    StopSignal,
+    exit_on_sigterm_until_running,
+)
 
 if TYPE_CHECKING:
     from bot.wiring import Services
     from cogs._client import SoraBot
 
-log = logging.getLogger("bot")
-
 
 def main() -> None:
+    # First of all: as PID 1 in a container, SIGTERM without a handler would be ignored.
+    exit_on_sigterm_until_running()
     from bot.cli import main as command_line
 
     sys.exit(command_line(sys.argv[1:], run_bot=run, discord_api=_discord_api))
@@ -32,38 +34,68 @@ def _discord_api() -> str:
     return discord_api_base()
 
 
+class _Phase:
+    """What the bot is doing, for the log line when a stop request arrives."""
+
+    def __init__(self) -> None:
+        self.now = "starting"
+
+
 async def run(settings: Settings) -> None:
+    phase = _Phase()
+    stop = StopSignal(lambda: phase.now)
+    stop.install()  # before anything that may wait: each start-up phase ends on SIGTERM
+    # A stop during start-up is not a failure: the process exits with status 0.
+    with contextlib.suppress(StopRequested):
+        await _start_and_run(settings, stop, phase)
+
+
+async def _start_and_run(settings: Settings, stop: StopSignal, phase: _Phase) -> None:
     # Imported here so that a settings error is reported without loading discord.py.
+    from bot.ops.startup_failures import require_reachable
     from bot.wiring import open_services
     from cogs._client import make_bot
-    from cogs._startup import discord_startup_failure
 
-    services = await open_services(settings)
+    phase.now = "opening the database and reading the model's profile from the video service"
+    services = await stop.unless_requested(open_services(settings))
     try:
-        require_reachable(settings, await services.check_provider())
+        phase.now = "checking the video service (key, credits and model)"
+        require_reachable(settings, await stop.unless_requested(services.check_provider()))
         bot = make_bot(services)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        phase.now = "connecting to Discord"
         async with bot, _metrics_endpoint(settings, bot, services):
-            runner = asyncio.create_task(bot.start(settings.discord_token.reveal()))
-            stopper = asyncio.create_task(stop.wait())
-            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            if stopper in done:
-                log.info("stopping")
-            await bot.close()
-            stopper.cancel()
-            if runner in done:
-                try:
-                    runner.result()  # re-raise a login failure
-                except Exception as error:
-                    failure = discord_startup_failure(error)
-                    if failure is None:
-                        raise
-                    raise failure from error
+            await _run_until_stopped(bot, settings, stop, phase)
     finally:
         await services.close()
+
+
+async def _run_until_stopped(
+    bot: SoraBot, settings: Settings, stop: StopSignal, phase: _Phase
+) -> None:
+    from cogs._startup import discord_startup_failure
+
+    runner = asyncio.create_task(bot.start(settings.discord_token.reveal()))
+    stopper = asyncio.create_task(stop.wait())
+    ready = asyncio.create_task(bot.wait_until_ready())
+    ready.add_done_callback(
+        lambda task: None if task.cancelled() else setattr(phase, "now", "running")
+    )
+    done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    ready.cancel()
+    await bot.close()
+    if runner not in done:
+        # Stopped while still logging in or connecting: nothing of that is needed any more.
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        return
+    try:
+        runner.result()  # re-raise a login failure
+    except Exception as error:
+        failure = discord_startup_failure(error)
+        if failure is None:
+            raise
+        raise failure from error
 
 
 @contextlib.asynccontextmanager

@@ -1,18 +1,21 @@
 """What the operator's container meets, with the real bot process: the compose files' way of
-passing a PostgreSQL password, stopping during each phase of start-up, and the default health
-check."""
+passing a PostgreSQL password, and stopping during each phase of start-up."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from urllib.parse import urlsplit
 
 import asyncpg
+import pytest
 
+from bot.storage.database import bundled_migration_versions
 from tests.conftest import migrate
 from tests.e2e.conftest import Stack
 from tests.support import compose
 from tests.support.postgres_cluster import Databases
+from tests.support.silent_server import SilentServer
 
 EXIT_TIMEOUT = 30.0
 # Every character that breaks a password written inside a URL.
@@ -69,3 +72,82 @@ async def test_a_postgresql_password_with_url_characters_works_as_compose_passes
     for output in (mover.log_text(), checker.log_text(), stack.bot.log_text()):
         assert AWKWARD_PASSWORD not in output and "p%40ss" not in output
     stack.assert_clean_log()
+
+
+# -- docker stop during start-up ----------------------------------------------------------------
+
+STOP_TIMEOUT = 2.0  # SIGTERM to exit; past it `terminate` kills the bot (exit status -9)
+PHASE_TIMEOUT = 20.0
+
+
+async def hold_database(stack: Stack, server: SilentServer) -> None:
+    stack.env_overrides["DATABASE_URL"] = f"postgresql://sora@127.0.0.1:{server.port}/sora"
+    await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await server.wait_for_connection(PHASE_TIMEOUT)
+
+
+async def hold_model_profile(stack: Stack, server: SilentServer) -> None:
+    stack.provider.inject("models", "timeout", times=None)
+    await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await stack.provider.wait_for_requests("models", 1, timeout=PHASE_TIMEOUT)
+
+
+async def hold_provider_check(stack: Stack, server: SilentServer) -> None:
+    stack.provider.inject("credits", "timeout", times=None)
+    await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await stack.provider.wait_for_requests("credits", 1, timeout=PHASE_TIMEOUT)
+
+
+async def hold_discord_login(stack: Stack, server: SilentServer) -> None:
+    stack.env_overrides["FAKE_DISCORD_REST"] = f"http://127.0.0.1:{server.port}/api/v10"
+    await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await server.wait_for_connection(PHASE_TIMEOUT)
+
+
+async def hold_discord_gateway(stack: Stack, server: SilentServer) -> None:
+    stack.env_overrides["FAKE_DISCORD_GATEWAY"] = f"ws://127.0.0.1:{server.port}"
+    await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await server.wait_for_connection(PHASE_TIMEOUT)
+
+
+PHASES = {
+    "database": (hold_database, "opening the database"),
+    "model profile": (hold_model_profile, "reading the model's profile from the video service"),
+    "provider check": (hold_provider_check, "checking the video service"),
+    "discord login": (hold_discord_login, "connecting to Discord"),
+    "discord gateway": (hold_discord_gateway, "connecting to Discord"),
+}
+
+
+@pytest.mark.parametrize("phase", list(PHASES))
+async def test_sigterm_during_each_start_up_phase_ends_the_bot_cleanly_at_once(
+    idle_stack: Stack, phase: str
+) -> None:
+    stack = idle_stack
+    hold, moment = PHASES[phase]
+    async with SilentServer() as server:
+        await hold(stack, server)  # the bot now waits for an answer that does not come
+        (bot,) = stack.runner.processes
+        stack.bot = bot
+        assert bot.running, bot.log_text()
+        assert await bot.terminate(timeout=STOP_TIMEOUT) == 0, bot.log_text()
+
+    output = bot.log_text()
+    (stopping,) = [line for line in output.splitlines() if "SIGTERM received" in line]
+    assert "SIGTERM received while " in stopping and moment in stopping, output
+    assert "ERROR" not in output and "Traceback" not in output, output
+    assert stack.discord.gateway.identifies == 0  # it never got as far as logging in
+
+    # Nothing is left half-written: the database was migrated whole or not opened, and
+    # closed (no write-ahead log left over).
+    data = stack.database.parent
+    if phase == "database":
+        assert not stack.database.exists()
+    else:
+        with sqlite3.connect(stack.database) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+        db.close()
+        assert applied == set(bundled_migration_versions())
+        assert not stack.database.with_name(stack.database.name + "-wal").exists()
+    assert [p.name for p in data.rglob("*") if p.name.endswith(".tmp")] == []

@@ -16,7 +16,8 @@ from bot.ops.stop_signal import (
 )
 
 if TYPE_CHECKING:
-    from bot.wiring import Services
+    from bot.ops.liveness import Liveness
+    from bot.ops.liveness_file import LivenessReporter
     from cogs._client import SoraBot
 
 
@@ -34,55 +35,54 @@ def _discord_api() -> str:
     return discord_api_base()
 
 
-class _Phase:
-    """What the bot is doing, for the log line when a stop request arrives."""
-
-    def __init__(self) -> None:
-        self.now = "starting"
-
-
 async def run(settings: Settings) -> None:
-    phase = _Phase()
-    stop = StopSignal(lambda: phase.now)
+    from bot.ops.liveness_file import LivenessReporter
+    from bot.ops.startup_failures import explain
+
+    def failure_line(error: BaseException) -> str | None:
+        failure = explain(error, settings)
+        return None if failure is None else failure.line
+
+    liveness = LivenessReporter(settings.liveness_file, failure_line)
+    stop = StopSignal(lambda: liveness.phase)
     stop.install()  # before anything that may wait: each start-up phase ends on SIGTERM
-    # A stop during start-up is not a failure: the process exits with status 0.
-    with contextlib.suppress(StopRequested):
-        await _start_and_run(settings, stop, phase)
+    async with liveness:
+        # A stop during start-up is not a failure: the process exits with status 0.
+        with contextlib.suppress(StopRequested):
+            await _start_and_run(settings, stop, liveness)
 
 
-async def _start_and_run(settings: Settings, stop: StopSignal, phase: _Phase) -> None:
+async def _start_and_run(settings: Settings, stop: StopSignal, liveness: LivenessReporter) -> None:
     # Imported here so that a settings error is reported without loading discord.py.
+    from bot.ops.liveness import Liveness
     from bot.ops.startup_failures import require_reachable
     from bot.wiring import open_services
     from cogs._client import make_bot
 
-    phase.now = "opening the database and reading the model's profile from the video service"
+    liveness.starting("opening the database and reading the model's profile from the video service")
     services = await stop.unless_requested(open_services(settings))
     try:
-        phase.now = "checking the video service (key, credits and model)"
+        liveness.starting("checking the video service (key, credits and model)")
         require_reachable(settings, await stop.unless_requested(services.check_provider()))
         bot = make_bot(services)
-        phase.now = "connecting to Discord"
-        async with bot, _metrics_endpoint(settings, bot, services):
-            await _run_until_stopped(bot, settings, stop, phase)
+        liveness.starting("connecting to Discord")
+        probe = Liveness(
+            gateway_connected=bot.gateway_connected, worker_alive=bot.worker_alive, db=services.db
+        )
+        async with bot, _metrics_endpoint(settings, bot, probe):
+            liveness.watch(probe)
+            await _run_until_stopped(bot, settings, stop)
     finally:
         await services.close()
 
 
-async def _run_until_stopped(
-    bot: SoraBot, settings: Settings, stop: StopSignal, phase: _Phase
-) -> None:
+async def _run_until_stopped(bot: SoraBot, settings: Settings, stop: StopSignal) -> None:
     from cogs._startup import discord_startup_failure
 
     runner = asyncio.create_task(bot.start(settings.discord_token.reveal()))
     stopper = asyncio.create_task(stop.wait())
-    ready = asyncio.create_task(bot.wait_until_ready())
-    ready.add_done_callback(
-        lambda task: None if task.cancelled() else setattr(phase, "now", "running")
-    )
     done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
-    ready.cancel()
     await bot.close()
     if runner not in done:
         # Stopped while still logging in or connecting: nothing of that is needed any more.
@@ -100,18 +100,14 @@ async def _run_until_stopped(
 
 @contextlib.asynccontextmanager
 async def _metrics_endpoint(
-    settings: Settings, bot: SoraBot, services: Services
+    settings: Settings, bot: SoraBot, liveness: Liveness
 ) -> AsyncIterator[None]:
     """`/metrics` and `/healthz` while the bot runs, when METRICS_PORT is set."""
     if settings.metrics_port is None:
         yield
         return
-    from bot.ops.liveness import Liveness
     from bot.ops.metrics_server import start_metrics_server
 
-    liveness = Liveness(
-        gateway_connected=bot.gateway_connected, worker_alive=bot.worker_alive, db=services.db
-    )
     runner = await start_metrics_server(
         settings.metrics_host, settings.metrics_port, bot.metrics_snapshot, liveness
     )

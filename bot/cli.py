@@ -73,8 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument(
         "--health",
         action="store_true",
-        help="ask the running bot's /healthz when METRICS_PORT is set, else as --local "
-        "(the Docker health check); exit status 1 when unhealthy",
+        help="only the running bot's liveness, from LIVENESS_FILE (the Docker health check): "
+        "exit status 0 while it runs connected to Discord with its worker and database, else 1",
     )
     commands.add_parser(
         "sync",
@@ -124,10 +124,9 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     if args.command == "check":
-        if args.health and settings.metrics_port is not None:
-            return _check_health(settings.metrics_host, settings.metrics_port)
-        local = args.local or args.health
-        return _check(settings, "" if local else discord_api(), local=local)
+        if args.health:
+            return _check_health(settings.liveness_file)
+        return _check(settings, "" if args.local else discord_api(), local=args.local)
     return _run(settings, run_bot)
 
 
@@ -159,10 +158,10 @@ def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
     return exit_status(verdicts)
 
 
-def _check_health(host: str, port: int) -> int:
-    from bot.ops.liveness import health_url, query_health
+def _check_health(liveness_file: Path) -> int:
+    from bot.ops.liveness_file import check_file
 
-    healthy, line = asyncio.run(query_health(health_url(host, port)))
+    healthy, line = check_file(liveness_file)
     print(line)
     return 0 if healthy else EXIT_FAILED
 

@@ -97,6 +97,8 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     video_retention_days: float = 30.0
     video_max_bytes: int = 10 * 1024 * 1024 * 1024
+    # The running bot's liveness, read by `sora-bot check --health` (bot/ops/liveness_file.py).
+    liveness_file: Path = Path("data/liveness.json")
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -374,6 +376,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         read.problems.append(str(error))
         database_url = f"sqlite:///{database_path}"
     media_dir = Path(read.raw("MEDIA_DIR") or str(database_path.parent / "media"))
+    liveness_file = Path(read.raw("LIVENESS_FILE") or str(database_path.parent / "liveness.json"))
     upload_limit_mb = read.optional_number("UPLOAD_LIMIT_MB", minimum=1.0)
     log_level = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
     credit_warning = read.optional_number("CREDIT_WARNING", minimum=1)
@@ -429,6 +432,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
+        liveness_file=liveness_file,
         secrets=tuple(
             Secret(s)
             for s in (token, rivya_key, unified_key, *database_passwords(database_url))

@@ -1,5 +1,6 @@
-"""What `/healthz` answers: healthy while the gateway is connected, the worker's loop is
-ticking and the database answers a cheap query in time."""
+"""The bot's liveness, as `/healthz` answers it and LIVENESS_FILE records it
+(bot/ops/liveness_file.py): alive while the gateway is connected, the worker's loop is ticking
+and the database answers a cheap query in time."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-import aiohttp
 
 from bot.storage.database import Database
 
@@ -68,31 +67,3 @@ def _safely(probe: Probe) -> bool:
         return bool(probe())
     except Exception:  # a probe that cannot tell says "not healthy" rather than crash /healthz
         return False
-
-
-# -- the client side: `sora-bot check --health` ----------------------------------------------
-
-ENDPOINT_TIMEOUT = 10.0
-# A server listening on every address is reached on this machine's loopback.
-_ANY_ADDRESS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
-
-
-def health_url(host: str, port: int) -> str:
-    host = _ANY_ADDRESS.get(host, host)
-    return f"http://[{host}]:{port}/healthz" if ":" in host else f"http://{host}:{port}/healthz"
-
-
-async def query_health(url: str) -> tuple[bool, str]:
-    """Ask a running bot's `/healthz`: (healthy, one line saying what it answered)."""
-    try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ENDPOINT_TIMEOUT)) as http,
-            http.get(url) as response,
-        ):
-            text = (await response.text())[:500]
-            status = response.status
-    except (TimeoutError, aiohttp.ClientError) as error:
-        return False, f"health    FAILED: no answer from {url} ({type(error).__name__})"
-    if status == 200:
-        return True, f"health    ok: {text}"
-    return False, f"health    FAILED: HTTP {status} from {url}: {text}"

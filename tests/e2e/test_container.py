@@ -1,5 +1,6 @@
 """What the operator's container meets, with the real bot process: the compose files' way of
-passing a PostgreSQL password, and stopping during each phase of start-up."""
+passing a PostgreSQL password, stopping during each phase of start-up, and the default health
+check."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
+from bot.ops.liveness_file import read_record
 from bot.storage.database import bundled_migration_versions
 from tests.conftest import migrate
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import READY_TIMEOUT, Stack
 from tests.support import compose
 from tests.support.postgres_cluster import Databases
 from tests.support.silent_server import SilentServer
@@ -139,7 +141,7 @@ async def test_sigterm_during_each_start_up_phase_ends_the_bot_cleanly_at_once(
     assert stack.discord.gateway.identifies == 0  # it never got as far as logging in
 
     # Nothing is left half-written: the database was migrated whole or not opened, and
-    # closed (no write-ahead log left over).
+    # closed (no write-ahead log left over); the liveness report says it stopped.
     data = stack.database.parent
     if phase == "database":
         assert not stack.database.exists()
@@ -151,3 +153,85 @@ async def test_sigterm_during_each_start_up_phase_ends_the_bot_cleanly_at_once(
         assert applied == set(bundled_migration_versions())
         assert not stack.database.with_name(stack.database.name + "-wal").exists()
     assert [p.name for p in data.rglob("*") if p.name.endswith(".tmp")] == []
+    record = read_record(data / "liveness.json")
+    assert record is not None and record.status == "stopped", record
+
+
+# -- the default health check -------------------------------------------------------------------
+
+# Docker marks the container unhealthy within a minute of the bot losing Discord (test_packaging
+# checks the image's interval and retries against this); the report itself must show it sooner.
+GATEWAY_LOSS_SHOWN_WITHIN = 60.0
+
+
+async def health_check(stack: Stack) -> tuple[int, str]:
+    """`sora-bot check --health`, as the image's health check runs it (no METRICS_PORT)."""
+    checker = await stack.runner.start(
+        "bot", stack.env(), cwd=stack.workdir, args=("check", "--health")
+    )
+    code = await checker.wait_exit(EXIT_TIMEOUT)
+    (line,) = checker.log_text().strip().splitlines()
+    return code, line
+
+
+async def health_check_until(stack: Stack, code: int, text: str, timeout: float) -> str:
+    """Run the health check until it exits with `code` and says `text` (bounded)."""
+    line = ""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                found, line = await health_check(stack)
+                if found == code and text in line:
+                    return line
+                await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise AssertionError(f"health check never said {text!r}; last: {line}") from None
+
+
+async def test_the_default_health_check_follows_the_gateway(idle_stack: Stack) -> None:
+    stack = idle_stack
+    assert "METRICS_PORT" not in stack.env()
+    code, line = await health_check(stack)
+    assert code == 1 and line.startswith("health    FAILED: no liveness report at "), line
+
+    await stack.start_bot()
+    line = await health_check_until(stack, 0, "health    ok: ", READY_TIMEOUT)
+    assert line.startswith("health    ok: gateway ok, worker ok, database ok (reported "), line
+
+    await stack.discord.gateway.cut()
+    line = await health_check_until(stack, 1, "gateway failing", GATEWAY_LOSS_SHOWN_WITHIN)
+    assert line.startswith("health    FAILED: gateway failing for "), line
+    assert "worker ok, database ok" in line
+
+    assert stack.bot is not None
+    assert await stack.bot.terminate() == 0
+    code, line = await health_check(stack)
+    assert code == 1 and line.startswith("health    FAILED: the bot stopped at "), line
+    stack.assert_clean_log()
+
+
+async def test_the_health_check_says_why_the_last_start_failed(idle_stack: Stack) -> None:
+    stack = idle_stack
+    failed = await stack.runner.start(
+        "bot", stack.env() | {"DISCORD_TOKEN": "not-the-bot-token"}, cwd=stack.workdir
+    )
+    assert await failed.wait_exit(EXIT_TIMEOUT) == 3, failed.log_text()
+    code, line = await health_check(stack)
+    assert code == 1, line
+    assert line.startswith("health    FAILED: the last start failed at "), line
+    assert line.endswith(
+        "Discord refused DISCORD_TOKEN: copy the bot's token again from the developer portal "
+        "(Bot -> Reset Token), put it in .env and start again."
+    )
+
+    # Restarted (as Docker's restart policy does): while it starts, the failure is still said.
+    stack.provider.inject("credits", "slow", delay=5.0)
+    await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await stack.provider.wait_for_requests("credits", 2, timeout=PHASE_TIMEOUT)  # 1: the first
+    code, line = await health_check(stack)
+    assert code == 1 and line.startswith("health    FAILED: starting for "), line
+    assert "checking the video service" in line
+    assert "; the last start failed at " in line and "Discord refused DISCORD_TOKEN" in line
+    # Healthy at last: the old failure is no longer mentioned.
+    line = await health_check_until(stack, 0, "health    ok: ", PHASE_TIMEOUT)
+    assert "failed" not in line

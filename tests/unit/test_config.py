@@ -183,6 +183,14 @@ def test_invalid_compression_and_polling_settings_name_their_variable(
     assert [p.split()[0] for p in caught.value.problems] == [name]
 
 
+def test_the_liveness_file_sits_next_to_the_database_unless_set() -> None:
+    assert load_settings(BASE).liveness_file == Path("data/liveness.json")
+    moved = load_settings(BASE | {"DATABASE_PATH": "/data/sora-bot.sqlite3"})
+    assert moved.liveness_file == Path("/data/liveness.json")
+    own = load_settings(BASE | {"LIVENESS_FILE": "/run/sora/liveness.json"})
+    assert own.liveness_file == Path("/run/sora/liveness.json")
+
+
 def test_metrics_are_off_unless_a_port_is_set() -> None:
     settings = load_settings(BASE)
     assert settings.metrics_port is None and settings.metrics_host == "127.0.0.1"
@@ -309,6 +317,7 @@ VALID = {
     "SHARD_IDS": "1",
     "JOB_LEASE_SECONDS": "60",
     "MEDIA_DIR": "/data/media",
+    "LIVENESS_FILE": "/data/liveness-shard-1.json",
     "DEV_GUILD_ID": "123456789012345678",
     "DEFAULT_QUOTA": "5",
     "QUOTA_PERIOD": "week",

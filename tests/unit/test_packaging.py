@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import tomllib
 from pathlib import Path, PurePosixPath
 
 from bot.config import load_settings
+from bot.ops.liveness_file import STALE_AFTER_SECONDS, WRITE_INTERVAL_SECONDS
+from tests.support.compose import load as load_compose
 
 PROJECT = Path(__file__).resolve().parents[2]
 SECRETS = {"DISCORD_TOKEN": "token-for-test", "RIVYA_API_KEY": "rvya_sk_for_test"}
@@ -44,7 +47,7 @@ def test_container_settings_keep_every_path_in_the_data_volume() -> None:
     # The operator fills in the two secrets; the env file overrides the image, as in Docker.
     settings = load_settings(image | example | SECRETS)
     volume = PurePosixPath("/data")
-    for path in (settings.database_path, settings.media_dir):
+    for path in (settings.database_path, settings.media_dir, settings.liveness_file):
         assert PurePosixPath(path).is_relative_to(volume), path
 
 
@@ -99,9 +102,44 @@ def test_test_tools_are_pinned_exactly() -> None:
         assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][^,<>]*", requirement), requirement
 
 
+def dockerfile_healthcheck(text: str) -> tuple[dict[str, float], list[str]]:
+    """The HEALTHCHECK instruction: its options (in seconds, retries as a count) and command."""
+    joined = re.sub(r"\\\n", " ", text)
+    (line,) = [line for line in joined.splitlines() if line.startswith("HEALTHCHECK ")]
+    options, _, command = line.removeprefix("HEALTHCHECK ").partition(" CMD ")
+    flags = dict(re.findall(r"--([a-z-]+)=(\S+)", options))
+    timings = {name.replace("-", "_"): seconds(value) for name, value in flags.items()}
+    return timings, json.loads(command)
+
+
+def seconds(duration: str | int) -> float:
+    """A Docker duration (`15s`, `1m30s`, or a bare count of retries)."""
+    if isinstance(duration, int) or duration.isdigit():
+        return float(duration)
+    units = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", duration)
+    assert "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
 def test_the_health_checks_run_the_tested_health_command() -> None:
     # `sora-bot check --health` is tested in test_cli.py and against the running bot (e2e).
-    dockerfile = (PROJECT / "Dockerfile").read_text()
-    assert 'CMD ["sora-bot", "check", "--health"]' in dockerfile.split("HEALTHCHECK", 1)[1]
-    compose = (PROJECT / "compose.yaml").read_text()
-    assert 'test: ["CMD", "sora-bot", "check", "--health"]' in compose
+    options, command = dockerfile_healthcheck((PROJECT / "Dockerfile").read_text())
+    assert command == ["sora-bot", "check", "--health"]
+    compose = load_compose("compose.yaml")["services"]["bot"]["healthcheck"]
+    assert compose["test"] == ["CMD", *command]
+    # Compose's own copy of the timings says the same as the image's.
+    assert {name: seconds(value) for name, value in compose.items() if name != "test"} == options
+
+
+def test_the_health_check_turns_unhealthy_within_a_minute_of_losing_discord() -> None:
+    options, _ = dockerfile_healthcheck((PROJECT / "Dockerfile").read_text())
+    # The bot's report shows the loss at its next write; Docker needs `retries` failed checks.
+    worst = WRITE_INTERVAL_SECONDS + options["interval"] * options["retries"]
+    assert worst <= 60, worst
+    assert options["interval"] < 60  # the first result comes well before a minute
+    assert options["start_period"] >= 30  # a start-up with a slow video service is not counted
+    # The check reads one file; a check still running at the next interval is stuck.
+    assert options["timeout"] <= options["interval"]
+    # A report the bot stopped refreshing is stale well before Docker gives up on it.
+    assert STALE_AFTER_SECONDS <= 60

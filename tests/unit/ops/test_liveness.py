@@ -1,5 +1,4 @@
-"""/healthz: which part fails and how it is answered, the endpoint's routes, and the client
-side used by `sora-bot check --health`."""
+"""/healthz: which part fails and how it is answered, and the endpoint's routes."""
 
 from __future__ import annotations
 
@@ -8,12 +7,11 @@ import socket
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import metrics
 from bot.metrics import Snapshot
-from bot.ops.liveness import Liveness, LivenessReport, health_url, query_health
+from bot.ops.liveness import Liveness, LivenessReport
 from bot.ops.metrics_server import build_app, start_metrics_server
 from bot.ops.startup_failures import StartupFailure
 from bot.storage.database import open_database
@@ -97,27 +95,3 @@ async def test_a_taken_port_ends_the_start_with_one_line(tmp_path: Path) -> None
         with pytest.raises(StartupFailure, match=f"Could not serve metrics on 127.0.0.1:{port}"):
             await start_metrics_server("127.0.0.1", port, snapshot, liveness)
     await db.close()
-
-
-def test_the_health_url_reaches_a_server_on_every_address() -> None:
-    assert health_url("0.0.0.0", 9108) == "http://127.0.0.1:9108/healthz"
-    assert health_url("::", 9108) == "http://[::1]:9108/healthz"
-    assert health_url("10.0.0.5", 9108) == "http://10.0.0.5:9108/healthz"
-
-
-async def test_the_health_query_says_what_the_bot_answered() -> None:
-    answers = {"status": 200}
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "x"}, status=answers["status"])
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    async with TestServer(app) as server:
-        url = str(server.make_url("/healthz"))
-        assert await query_health(url) == (True, 'health    ok: {"status": "x"}')
-        answers["status"] = 503
-        healthy, line = await query_health(url)
-        assert not healthy and line.startswith("health    FAILED: HTTP 503")
-    healthy, line = await query_health(url)  # the server is gone
-    assert not healthy and "no answer from" in line

@@ -63,11 +63,51 @@ def test_build_context_leaves_out_secrets_and_local_state() -> None:
     assert {".env", ".venv", ".git", "data"} <= ignored
 
 
+def dockerfile_stages(text: str) -> dict[str, list[str]]:
+    """Each build stage's instructions (continuation lines joined, comments left out), by its
+    name (`AS name`; the last, unnamed one is `final`), the FROM line first."""
+    joined = re.sub(r"\\\n\s*", " ", text)
+    stages: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.upper().startswith("FROM "):
+            words = line.split()
+            name = words[3] if len(words) == 4 and words[2].upper() == "AS" else "final"
+            current = stages.setdefault(name, [])
+        current.append(line)
+    return stages
+
+
+STAGES = dockerfile_stages((PROJECT / "Dockerfile").read_text())
+
+
 def test_image_installs_from_the_lock_file_with_hashes() -> None:
-    text = (PROJECT / "Dockerfile").read_text()
-    assert "pip install --require-hashes -r requirements.lock" in text
-    # The dependency layer comes before the source, so a code change does not reinstall it.
-    assert text.index("requirements.lock") < text.index("COPY bot")
+    (install,) = [line for line in STAGES["dependencies"] if "pip install" in line]
+    assert "--require-hashes -r /tmp/requirements.lock" in install
+    # Only the lock file goes into that stage, so a code change does not reinstall it.
+    copies = [line for line in STAGES["dependencies"] if line.startswith("COPY ")]
+    assert copies == ["COPY requirements.lock /tmp/"]
+    # The bot's own stage installs without dependencies: all of them come from the lock file.
+    (bot,) = [line for line in STAGES["bot"] if "pip install" in line]
+    assert "--no-deps" in bot
+
+
+def test_the_image_holds_the_installed_bot_and_no_source_tree() -> None:
+    final = STAGES["final"]
+    copies = [line for line in final if line.startswith(("COPY", "ADD"))]
+    # The cached dependency layer first, then the small layer that changes with the code.
+    assert copies == [
+        "COPY --from=dependencies /install /usr/local",
+        "COPY --from=bot /install /usr/local",
+    ]
+    assert not any("pip install" in line for line in final)  # no build/ or *.egg-info here
+    # Every stage starts from the same pinned base, so the installed files fit the final one.
+    assert STAGES["base"][0] == "FROM python:3.11-slim-bookworm AS base"
+    assert [stage[0].split()[1] for stage in STAGES.values()][1:] == ["base"] * 3
+    assert "USER sorabot" in final and 'CMD ["sora-bot", "run"]' in final
 
 
 def _locked(lock: str) -> dict[str, str]:

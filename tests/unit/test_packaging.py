@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from bot.config import load_settings
 from bot.ops.liveness_file import STALE_AFTER_SECONDS, WRITE_INTERVAL_SECONDS
 from tests.support.compose import load as load_compose
+from tests.support.compose import merged as merged_compose
 
 PROJECT = Path(__file__).resolve().parents[2]
 SECRETS = {"DISCORD_TOKEN": "token-for-test", "RIVYA_API_KEY": "rvya_sk_for_test"}
@@ -183,3 +184,33 @@ def test_the_health_check_turns_unhealthy_within_a_minute_of_losing_discord() ->
     assert options["timeout"] <= options["interval"]
     # A report the bot stopped refreshing is stale well before Docker gives up on it.
     assert STALE_AFTER_SECONDS <= 60
+
+
+def test_compose_and_plain_docker_use_the_same_named_volumes() -> None:
+    """Compose would name a volume after the project folder (`p_sora-data`); moving between
+    Compose and the README's `docker run` must find the same data."""
+    config = merged_compose("compose.yaml", "compose.postgres.yaml")
+    volumes = config["volumes"]
+    assert {key: value["name"] for key, value in volumes.items()} == {
+        "sora-data": "sora-data",
+        "sora-postgres": "sora-postgres",
+    }
+    assert config["services"]["bot"]["volumes"] == ["sora-data:/data"]
+    # PostgreSQL's data apart from the bot's: one can be started over without the other.
+    assert config["services"]["postgres"]["volumes"] == ["sora-postgres:/var/lib/postgresql/data"]
+    readme = (PROJECT / "README.md").read_text()
+    assert "-v sora-data:/data sora-bot" in readme
+
+
+def test_the_bot_runs_under_an_init_with_compose_and_plain_docker() -> None:
+    assert load_compose("compose.yaml")["services"]["bot"]["init"] is True
+    readme = (PROJECT / "README.md").read_text()
+    # Every way the README starts the bot (first run, upgrade), not the one-off copies.
+    runs = [line for line in readme.splitlines() if line.startswith("docker run -d ")]
+    assert len(runs) >= 2 and all(" --init " in line for line in runs), runs
+
+
+def test_the_compose_files_pass_the_postgresql_password_apart_from_the_url() -> None:
+    bot = load_compose("compose.postgres.yaml")["services"]["bot"]["environment"]
+    assert "${" not in bot["DATABASE_URL"]  # the password may hold @ : / #
+    assert bot["DATABASE_PASSWORD"] == "${POSTGRES_PASSWORD}"

@@ -191,8 +191,11 @@ class LivenessReporter:
         return "running" if self._alive_once else self._record.detail
 
     def starting(self, phase: str) -> None:
-        """Report a new start-up phase at once."""
-        self._put(self._new_record(STARTING, phase, self._record.last_failure))
+        """Report a new start-up phase at once (`since` stays the start of the run)."""
+        previous = self._record
+        self._put(
+            replace(self._new_record(STARTING, phase, previous.last_failure), since=previous.since)
+        )
 
     def watch(self, liveness: Liveness) -> None:
         """From now on, report what `liveness` says (still `starting` until it is first

@@ -23,6 +23,7 @@ from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.admission import Requester
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choices
 from bot.jobs.wording import delete_question, settings_line
 from bot.models import Job, JobState
@@ -53,15 +54,6 @@ log = logging.getLogger(__name__)
 
 RECENT_JOBS = 10
 REMIX_FORM = re.compile(r"sora:remix-form:(?P<job>\d+)")
-STATE_ICONS = {
-    JobState.QUEUED: "⏳",
-    JobState.SUBMITTED: "⏳",
-    JobState.RUNNING: "🎞️",
-    JobState.SUCCEEDED: "📦",
-    JobState.DELIVERED: "✅",
-    JobState.FAILED: "❌",
-    JobState.EXPIRED: "⌛",
-}
 
 
 class ResultsCog(commands.Cog, name=RESULTS_COG):
@@ -267,9 +259,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     def _job_line(self, job: Job, locale: str) -> str:
         prompt = job.prompt.replace("\n", " ")
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        state = i18n.render(Text(f"results.jobs.state.{job.state.value}"), locale)
+        state = i18n.render(state_label(job), locale)
         line = (
-            f"{STATE_ICONS[job.state]} **#{job.id}** {state} · "
+            f"{state_icon(job)} **#{job.id}** {state} · "
             f"{settings_line(job, self.services.profile, locale)} · <t:{int(job.created_at)}:R>\n"
             f"-# {discord.utils.escape_markdown(discord.utils.escape_mentions(prompt))}"
         )
@@ -295,8 +287,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         if found.result_deleted_at is not None:
             raise Refusal(Text("results.show.removed", job=job))
         if found.state is not JobState.DELIVERED:
-            state = Text(f"results.jobs.state.{found.state.value}")
-            raise Refusal(Text("results.show.no_video", job=job, state=state))
+            raise Refusal(Text("results.show.no_video", job=job, state=state_label(found)))
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise Refusal(Text("results.show.not_here"))

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import AUTO, Text, render
+from bot.jobs.state_words import state_label
 from bot.jobs.store import JobStore
-from bot.models import Job, JobState
+from bot.models import Job
 from bot.moderation import audit, languages
 from bot.pages import page_bounds, pick_page
 from bot.quota import allowance as quotas
@@ -575,18 +576,8 @@ def status_lines(status: QuotaStatus, *, show_block_reason: bool, locale: str | 
     return [render(line, locale) for line in lines]
 
 
-_JOB_STATES = {
-    JobState.QUEUED: "queued",
-    JobState.SUBMITTED: "submitted",
-    JobState.RUNNING: "running",
-    JobState.SUCCEEDED: "succeeded",
-}
-
-
 def _describe_job(job: Job) -> Text:
-    state = Text(f"quota.job.{_JOB_STATES.get(job.state, 'running')}")
-    if job.state is JobState.RUNNING and job.progress is not None:
-        state = Text("quota.job.running_progress", progress=job.progress)
+    state = state_label(job)
     if job.status_message_id is None:
         return Text("quota.job.plain", id=job.id, state=state)
     link = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"

@@ -72,6 +72,16 @@ def check_transition(current: JobState, target: JobState) -> None:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """The member running a command, as they are right now."""
+
+    guild_id: int
+    user_id: int
+    role_ids: tuple[int, ...] = ()
+    manage_guild: bool = False
+
+
+@dataclass(frozen=True)
 class ReferenceImage:
     """A member's reference image as kept in the data directory; `source_url` is a public
     link to the same picture, when there is one that still works."""

@@ -10,8 +10,8 @@ import discord
 
 from bot.jobs.admission import Requester
 from bot.jobs.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
+from bot.models import Actor
 from bot.moderation.languages import Languages
-from bot.moderation.service import Actor
 
 log = logging.getLogger(__name__)
 

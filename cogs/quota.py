@@ -17,8 +17,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.i18n import render
+from bot.models import Actor
 from bot.moderation.languages import server_choices
-from bot.moderation.service import Actor, Done, ModerationService
+from bot.moderation.service import Done, ModerationService
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
 from cogs._translator import words

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 
 from bot.i18n import Text
-from bot.moderation.service import Actor, ModerationService
+from bot.models import Actor
+from bot.moderation.service import ModerationService
 from bot.storage import blocklist as blocklist_rows
 
 MINUTE_THRESHOLD_SECONDS = 90  # from here on a wait is said in minutes

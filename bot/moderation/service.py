@@ -16,7 +16,7 @@ from bot.errors import Refusal
 from bot.i18n import AUTO, Text, render
 from bot.jobs.state_words import state_label
 from bot.jobs.store import JobStore
-from bot.models import Job
+from bot.models import Actor, Job
 from bot.moderation import audit, languages
 from bot.pages import page_bounds, pick_page
 from bot.quota import allowance as quotas
@@ -37,16 +37,6 @@ BLOCKLIST_PAGE_SIZE = 40
 PERIODS = ("day", "week", "month")
 
 NOT_A_MODERATOR = Text("quota.refusal.not_moderator")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The member running a command, as they are right now."""
-
-    guild_id: int
-    user_id: int
-    role_ids: tuple[int, ...] = ()
-    manage_guild: bool = False
 
 
 @dataclass(frozen=True)

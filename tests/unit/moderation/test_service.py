@@ -11,12 +11,11 @@ import pytest
 from bot.errors import Refusal
 from bot.i18n import render
 from bot.jobs.store import JobStore, NewJob
-from bot.models import Job, JobOptions, JobState
+from bot.models import Actor, Job, JobOptions, JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
 from bot.moderation.service import (
     NOT_A_MODERATOR,
-    Actor,
     Done,
     ModerationService,
     video_removal_record,

@@ -15,8 +15,8 @@ import pytest
 from bot.errors import Refusal
 from bot.jobs.admission import Ask, Requester, Submitter
 from bot.jobs.store import JobStore
-from bot.models import Job, JobState
-from bot.moderation.service import Actor, ModerationService
+from bot.models import Actor, Job, JobState
+from bot.moderation.service import ModerationService
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota import blocklist

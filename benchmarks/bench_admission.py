@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Ask, Submitter
 from bot.jobs.store import JobStore
+from bot.models import Actor
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -75,7 +76,7 @@ async def admit_concurrently(members: int, per_member: int, quota: int = QUOTA) 
             started = time.perf_counter()
             try:
                 await submitter.submit(
-                    Requester(1, member),
+                    Actor(1, member),
                     Ask(
                         prompt="a benchmark prompt",
                         orientation="landscape",

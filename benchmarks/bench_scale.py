@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Ask, Submitter
 from bot.jobs.store import JobStore, Lease
-from bot.models import JobState
+from bot.models import Actor, JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -75,7 +75,7 @@ async def run_process(url: str, index: int, seconds: float, barrier) -> Counts: 
 
         async def submit(member: int) -> bool:
             try:
-                await submitter.submit(Requester(1, member), ask)
+                await submitter.submit(Actor(1, member), ask)
             except Refusal:
                 return False
             return True

@@ -23,8 +23,9 @@ from benchmarks.bench_admission import admit_concurrently
 from benchmarks.roundtrips import counting_round_trips
 from benchmarks.stack import bot_stack
 from bot.clock import SystemClock
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Ask, Submitter
 from bot.jobs.store import JobStore
+from bot.models import Actor
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -58,7 +59,7 @@ async def round_trips_per_accepted_sora() -> int:
             )
             ask = Ask(prompt="p", orientation="landscape", duration=10, quality=None, channel_id=1)
             with counting_round_trips() as trips:
-                job = await submitter.submit(Requester(1, 7), ask)
+                job = await submitter.submit(Actor(1, 7), ask)
                 await jobs.hand_to_worker(job, 1, "queued", None)
             return trips.count
         finally:

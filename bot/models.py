@@ -73,7 +73,9 @@ def check_transition(current: JobState, target: JobState) -> None:
 
 @dataclass(frozen=True)
 class Actor:
-    """The member running a command, as they are right now."""
+    """Who is asking, for a video or for a moderator action, as they are right now: their
+    server, their id, their roles and whether they may manage the server. Plain ids, read
+    when they ask, so any front end can say who it is and a rule sees what they have now."""
 
     guild_id: int
     user_id: int

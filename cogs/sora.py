@@ -35,7 +35,7 @@ from bot.providers.profiles import ModelProfile
 from bot.video.media_types import IMAGE_EXTENSIONS, describe_size
 from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._job_messages import not_posted_yet
-from cogs._members import mention_names, requester_of, upload_limit_of
+from cogs._members import actor_of, mention_names, public_locale_of, upload_limit_of
 from cogs._replies import acknowledged_if_slow, refusals_answered, said
 from cogs._translator import words, words_of
 
@@ -103,7 +103,7 @@ class SoraCog(commands.Cog):
         prompt = options.prompt
         named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
         job = await self.services.submitter.submit(
-            await requester_of(interaction, self.services.languages),
+            actor_of(interaction),
             Ask(
                 prompt=named,
                 orientation=options.orientation,
@@ -114,6 +114,7 @@ class SoraCog(commands.Cog):
                 upload=upload,
                 upload_limit_bytes=upload_limit_of(interaction),
                 interaction_id=interaction.id,
+                public_locale=await public_locale_of(interaction, self.services.languages),
             ),
         )
         return job, channel
@@ -197,7 +198,7 @@ class SoraCog(commands.Cog):
             raise Refusal(Text("iterate.animate.gone"))
         upload = await self._fetch_image(attachment)
         job = await self.services.submitter.submit(
-            await requester_of(interaction, self.services.languages),
+            actor_of(interaction),
             Ask(
                 prompt=form.prompt,
                 orientation=choices.orientation,
@@ -207,6 +208,7 @@ class SoraCog(commands.Cog):
                 upload=upload,
                 upload_limit_bytes=upload_limit_of(interaction),
                 reply_to_message_id=message.id,
+                public_locale=await public_locale_of(interaction, self.services.languages),
             ),
         )
         await self._post_and_confirm(interaction, job, channel)

@@ -21,7 +21,7 @@ from bot.jobs.validation import (
     check_toggles,
     store_image,
 )
-from bot.models import Job, JobOptions, ReferenceImage
+from bot.models import Actor, Job, JobOptions, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaPolicy, guild_full_refusal
@@ -30,15 +30,6 @@ from bot.quota.allowance import QuotaPolicy, guild_full_refusal
 HealthSource = Callable[[], ProviderHealth]
 # When the first of a full server's jobs in progress is likely done (None: no estimate).
 SlotEstimate = Callable[[list[Job], float], Awaitable[float | None]]
-
-
-@dataclass(frozen=True)
-class Requester:
-    guild_id: int
-    user_id: int
-    role_ids: tuple[int, ...] = ()
-    # The language of the job's public messages: the server's, resolved by the Discord glue.
-    public_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +58,8 @@ class Ask:
     parent_job_id: int | None = None
     # The command this job may answer with its status message (see cogs/_job_messages.py).
     interaction_id: int | None = None
+    # The language of the job's public messages: the server's, resolved by the Discord glue.
+    public_locale: str | None = None
 
 
 class Submitter:
@@ -87,27 +80,25 @@ class Submitter:
         self.health = health
         self.slot_estimate = slot_estimate
 
-    async def submit(self, requester: Requester, ask: Ask) -> Job:
+    async def submit(self, actor: Actor, ask: Ask) -> Job:
         """Accept the job or raise `Refusal`; a refusal spends nothing."""
         try:
-            job = await self._admit(requester, ask)
+            job = await self._admit(actor, ask)
         except Refusal as refusal:
             metrics.job_refused(refusal.kind)
             if refusal.kind is RefusalKind.SERVER_BUSY:
-                raise await self._with_free_slot(requester.guild_id, refusal) from None
+                raise await self._with_free_slot(actor.guild_id, refusal) from None
             raise
         metrics.job_submitted()
         return job
 
-    async def _admit(self, requester: Requester, ask: Ask) -> Job:
+    async def _admit(self, actor: Actor, ask: Ask) -> Job:
         self._check_service()
         prompt = check_prompt(self.profile, ask.prompt)
         quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
         toggles = check_toggles(self.profile, ask.toggles)
         # Read without the write lock; `jobs.submit` checks the rest with its hold, atomically.
-        allowance = await self.policy.admit(
-            requester.guild_id, requester.user_id, requester.role_ids, prompt
-        )
+        allowance = await self.policy.admit(actor.guild_id, actor.user_id, actor.role_ids, prompt)
         image = ask.stored_image
         if ask.upload is not None:
             mime = check_image_bytes(self.profile, ask.upload.data)
@@ -122,9 +113,9 @@ class Submitter:
         try:
             return await self.jobs.submit(
                 NewJob(
-                    guild_id=requester.guild_id,
+                    guild_id=actor.guild_id,
                     channel_id=ask.channel_id,
-                    user_id=requester.user_id,
+                    user_id=actor.user_id,
                     prompt=prompt,
                     options=JobOptions(ask.orientation, ask.duration, quality, toggles),
                     image=image,
@@ -132,7 +123,7 @@ class Submitter:
                     reply_to_message_id=ask.reply_to_message_id,
                     interaction_id=ask.interaction_id,
                     parent_job_id=ask.parent_job_id,
-                    public_locale=requester.public_locale,
+                    public_locale=ask.public_locale,
                 ),
                 allowance,
             )

@@ -6,14 +6,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, ImageUpload, Requester, Submitter
+from bot.jobs.admission import Ask, ImageUpload, Submitter
 from bot.jobs.store import JobStore
+from bot.models import Actor
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from tests.support.images import PNG
 
-MEMBER = Requester(guild_id=1, user_id=7)
+MEMBER = Actor(guild_id=1, user_id=7)
 
 
 def make_submitter(store: JobStore, media: Path, health: ProviderHealth, limit: int = 1):

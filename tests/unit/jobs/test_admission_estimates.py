@@ -10,11 +10,11 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Ask, Submitter
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
-from bot.models import JobOptions, JobState
+from bot.models import Actor, JobOptions, JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
@@ -83,11 +83,11 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
         slot_estimate=schedule.first_free_slot_at,
     )
     request = Ask(prompt="waves", orientation="landscape", duration=10, quality=None, channel_id=5)
-    first = await submitter.submit(Requester(1, 7), request)
+    first = await submitter.submit(Actor(1, 7), request)
     clock.advance(60)
-    await submitter.submit(Requester(1, 8), request)
+    await submitter.submit(Actor(1, 8), request)
     with pytest.raises(Refusal) as refused:
-        await submitter.submit(Requester(1, 9), request)
+        await submitter.submit(Actor(1, 9), request)
     said = render(refused.value.reason, "en")
     assert "The server has 2 videos in progress" in said
     free_at = re.search(r"<t:(\d+):R>", said)
@@ -95,6 +95,6 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
     # Once the estimate has passed, the promise stays a little ahead of now.
     clock.advance(600)
     with pytest.raises(Refusal) as later:
-        await submitter.submit(Requester(1, 9), request)
+        await submitter.submit(Actor(1, 9), request)
     late = re.search(r"<t:(\d+):R>", render(later.value.reason, "zh-TW"))
     assert late is not None and int(late.group(1)) == int(clock.now() + SLOT_MARGIN_SECONDS)

@@ -8,18 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Ask, Submitter
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
 from bot.jobs.store import JobStore
-from bot.models import Job, JobOptions, JobState, ReferenceImage
+from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.images import PNG
 
-ALICE = Requester(guild_id=1, user_id=7)
-BOB = Requester(guild_id=1, user_id=8)
+ALICE = Actor(guild_id=1, user_id=7)
+BOB = Actor(guild_id=1, user_id=8)
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
 
 
 async def delivered_job(
-    submitter: Submitter, image: ReferenceImage | None = None, requester: Requester = ALICE
+    submitter: Submitter, image: ReferenceImage | None = None, requester: Actor = ALICE
 ) -> Job:
     store = submitter.jobs
     job = await submitter.submit(
@@ -92,7 +92,7 @@ async def test_a_rerun_takes_the_upload_limit_of_where_it_was_asked(
         submitter, source, BOB, image_retention_days=30, upload_limit_bytes=50 * 1024 * 1024
     )
     assert boosted.upload_limit_bytes == 50 * 1024 * 1024
-    by_reaction = await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
+    by_reaction = await rerun(submitter, source, Actor(1, 10), image_retention_days=30)
     assert by_reaction.upload_limit_bytes == 10 * 1024 * 1024  # a reaction reports none
 
 
@@ -111,7 +111,7 @@ async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter
     with pytest.raises(Refusal, match="still in progress"):
         await rerun(submitter, source, BOB, image_retention_days=30)
     # Someone else may still re-run it.
-    await rerun(submitter, source, Requester(1, 9), image_retention_days=30)
+    await rerun(submitter, source, Actor(1, 9), image_retention_days=30)
 
 
 async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
@@ -135,7 +135,7 @@ async def test_the_kept_image_is_reused_or_its_absence_explained(
     assert copy.image_path == path and copy.image_source_url is None
     path.unlink()
     with pytest.raises(Refusal, match=r"no longer kept.*30 days"):
-        await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
+        await rerun(submitter, source, Actor(1, 10), image_retention_days=30)
 
 
 async def test_rerun_obeys_the_quota(submitter: Submitter) -> None:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Ask, Submitter
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job, JobState
 from bot.moderation.service import ModerationService
@@ -65,7 +65,7 @@ class Rig:
         self, user: int = MEMBER, roles: tuple[int, ...] = (), prompt: str = "a fox in the snow"
     ) -> Job:
         return await self.submitter.submit(
-            Requester(GUILD, user, roles),
+            Actor(GUILD, user, roles),
             Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5),
         )
 

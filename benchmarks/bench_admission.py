@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Submitter
-from bot.jobs.store import JobStore
-from bot.models import Actor
+from bot.jobs.admission import Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -76,14 +76,7 @@ async def admit_concurrently(members: int, per_member: int, quota: int = QUOTA) 
             started = time.perf_counter()
             try:
                 await submitter.submit(
-                    Actor(1, member),
-                    Ask(
-                        prompt="a benchmark prompt",
-                        orientation="landscape",
-                        duration=10,
-                        quality=None,
-                        channel_id=1,
-                    ),
+                    NewJob(Actor(1, member), 1, "a benchmark prompt", JobOptions("landscape", 10))
                 )
                 return True
             except Refusal:

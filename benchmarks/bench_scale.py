@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Submitter
-from bot.jobs.store import JobStore, Lease
-from bot.models import Actor, JobState
+from bot.jobs.admission import Submitter
+from bot.jobs.store import JobStore, Lease, NewJob
+from bot.models import Actor, JobOptions, JobState
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -70,12 +70,13 @@ async def run_process(url: str, index: int, seconds: float, barrier) -> Counts: 
             media_dir=Path(media),
             health=lambda: ProviderHealth(True, True, ""),
         )
-        ask = Ask("a benchmark prompt", "landscape", 10, None, 1)
         counts = Counts()
 
         async def submit(member: int) -> bool:
             try:
-                await submitter.submit(Actor(1, member), ask)
+                await submitter.submit(
+                    NewJob(Actor(1, member), 1, "a benchmark prompt", JobOptions("landscape", 10))
+                )
             except Refusal:
                 return False
             return True

@@ -23,9 +23,9 @@ from benchmarks.bench_admission import admit_concurrently
 from benchmarks.roundtrips import counting_round_trips
 from benchmarks.stack import bot_stack
 from bot.clock import SystemClock
-from bot.jobs.admission import Ask, Submitter
-from bot.jobs.store import JobStore
-from bot.models import Actor
+from bot.jobs.admission import Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -57,9 +57,9 @@ async def round_trips_per_accepted_sora() -> int:
                 media_dir=Path(folder),
                 health=lambda: ProviderHealth(True, True, ""),
             )
-            ask = Ask(prompt="p", orientation="landscape", duration=10, quality=None, channel_id=1)
+            ask = NewJob(Actor(1, 7), channel_id=1, prompt="p", options=JobOptions("landscape", 10))
             with counting_round_trips() as trips:
-                job = await submitter.submit(Actor(1, 7), ask)
+                job = await submitter.submit(ask)
                 await jobs.hand_to_worker(job, 1, "queued", None)
             return trips.count
         finally:

@@ -20,7 +20,7 @@ from bot.clock import SystemClock
 from bot.config import DEFAULT_RIVYA_POLL
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
-from bot.models import JobOptions, JobState
+from bot.models import Actor, JobOptions, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.quota.allowance import Allowance, QuotaPeriod
@@ -96,7 +96,7 @@ async def main(count: int) -> None:
             allowance = Allowance(count, QuotaPeriod("day", ZoneInfo("UTC")))
             for i in range(count):
                 await store.submit(
-                    NewJob(1, 2, 3, f"prompt {i}", JobOptions("landscape", 10)), allowance
+                    NewJob(Actor(1, 3), 2, f"prompt {i}", JobOptions("landscape", 10)), allowance
                 )
             started = time.perf_counter()
             runner = asyncio.create_task(worker.run())

@@ -4,6 +4,7 @@ wrong and what is allowed."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.errors import Refusal, RefusalKind
@@ -53,7 +54,7 @@ def check_options(
     return quality
 
 
-def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict[str, bool]:
+def check_toggles(profile: ModelProfile, chosen: Mapping[str, bool | None]) -> dict[str, bool]:
     """Every toggle of the profile with a value: the member's choice or the default."""
     unknown = set(chosen) - {t.name for t in profile.toggles}
     if unknown:

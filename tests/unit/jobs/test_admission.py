@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from benchmarks.roundtrips import counting_round_trips
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Submitter
-from bot.jobs.store import JobStore
-from bot.models import Actor
+from bot.jobs.admission import Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota import blocklist
@@ -44,8 +44,8 @@ def submitter(db: Database, clock: FakeClock, media: Path, **defaults: object) -
     )
 
 
-def ask(prompt: str = "waves at dusk") -> Ask:
-    return Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5)
+def ask(by: Actor, prompt: str = "waves at dusk") -> NewJob:
+    return NewJob(by, channel_id=5, prompt=prompt, options=JobOptions("landscape", 10))
 
 
 async def test_an_accepted_sora_costs_few_round_trips(
@@ -55,7 +55,7 @@ async def test_an_accepted_sora_costs_few_round_trips(
     async with db.transaction() as conn:  # a role allowance, so the role lookup is exercised
         await rule_rows.set_role_limit(conn, GUILD, 55, 9, actor_id=1, now=clock.now())
     with counting_round_trips() as trips:
-        job = await sub.submit(Actor(GUILD, 7, (55,)), ask())
+        job = await sub.submit(ask(Actor(GUILD, 7, (55,))))
         await sub.jobs.hand_to_worker(job, 900, "queued", None)
     assert trips.count <= ROUND_TRIPS_PER_ACCEPTED_SORA[db.engine]
     held = await db.fetch_all("SELECT kind FROM quota_ledger WHERE job_id = ?", (job.id,))
@@ -71,7 +71,7 @@ async def test_concurrent_submits_never_overdraw(
 
     async def one(member: int) -> bool:
         try:
-            await sub.submit(Actor(GUILD, 100 + member), ask())
+            await sub.submit(ask(Actor(GUILD, 100 + member)))
         except Refusal:
             return False
         return True
@@ -99,7 +99,7 @@ async def test_the_lock_free_reads_still_refuse_blocked_members_and_listed_words
         (Actor(GUILD, 8), "a Volcano at night", BLOCKLIST_MESSAGE),
     ):
         try:
-            await sub.submit(requester, ask(prompt))
+            await sub.submit(ask(requester, prompt))
         except Refusal as refusal:
             assert refusal.reason == message
         else:

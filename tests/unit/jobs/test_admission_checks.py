@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, ImageUpload, Submitter
-from bot.jobs.store import JobStore
-from bot.models import Actor
+from bot.jobs.admission import ImageUpload, Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
@@ -27,16 +27,8 @@ def make_submitter(store: JobStore, media: Path, health: ProviderHealth, limit: 
     )
 
 
-def ask(**overrides: object) -> Ask:
-    fields: dict[str, object] = {
-        "prompt": "waves at dusk",
-        "orientation": "landscape",
-        "duration": 10,
-        "quality": None,
-        "channel_id": 5,
-    }
-    fields.update(overrides)
-    return Ask(**fields)  # type: ignore[arg-type]
+def ask(prompt: str = "waves at dusk", duration: int = 10) -> NewJob:
+    return NewJob(MEMBER, channel_id=5, prompt=prompt, options=JobOptions("landscape", duration))
 
 
 OK = ProviderHealth(True, True, "ok")
@@ -46,9 +38,7 @@ async def test_accepts_and_keeps_the_image_by_its_real_type(
     job_store: JobStore, tmp_path: Path
 ) -> None:
     submitter = make_submitter(job_store, tmp_path, OK)
-    job = await submitter.submit(
-        MEMBER, ask(upload=ImageUpload(PNG, "holiday.gif", "https://cdn/holiday.gif"))
-    )
+    job = await submitter.submit(ask(), ImageUpload(PNG, "holiday.gif", "https://cdn/holiday.gif"))
     assert job.image_mime == "image/png" and job.image_name == "holiday.png"
     assert job.image_path is not None and job.image_path.read_bytes() == PNG
     assert job.options.quality == "standard"  # the profile's default
@@ -66,19 +56,19 @@ async def test_unhealthy_provider_refuses_before_anything_is_held(
 ) -> None:
     submitter = make_submitter(job_store, tmp_path, health)
     with pytest.raises(Refusal, match=message):
-        await submitter.submit(MEMBER, ask())
+        await submitter.submit(ask())
     assert await job_store.db.fetch_all("SELECT * FROM quota_ledger") == []
 
 
 async def test_unknown_health_still_accepts(job_store: JobStore, tmp_path: Path) -> None:
     submitter = make_submitter(job_store, tmp_path, ProviderHealth(None, None, "offline"))
-    await submitter.submit(MEMBER, ask())
+    await submitter.submit(ask())
 
 
 async def test_a_refused_job_leaves_no_image_behind(job_store: JobStore, tmp_path: Path) -> None:
     submitter = make_submitter(job_store, tmp_path, OK, limit=0)
     with pytest.raises(Refusal):
-        await submitter.submit(MEMBER, ask(upload=ImageUpload(PNG, "a.png", None)))
+        await submitter.submit(ask(), ImageUpload(PNG, "a.png", None))
     assert list(tmp_path.rglob("*.png")) == []
 
 
@@ -91,6 +81,6 @@ async def test_a_prompt_of_invisible_characters_is_refused_and_spends_nothing(
 ) -> None:
     submitter = make_submitter(job_store, tmp_path, OK)
     with pytest.raises(Refusal, match="empty"):
-        await submitter.submit(MEMBER, ask(prompt=prompt))
+        await submitter.submit(ask(prompt=prompt))
     assert await job_store.db.fetch_all("SELECT * FROM jobs") == []
     assert await job_store.db.fetch_all("SELECT * FROM quota_ledger") == []

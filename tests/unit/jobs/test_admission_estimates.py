@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.admission import Ask, Submitter
+from bot.jobs.admission import Submitter
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
@@ -26,9 +26,8 @@ ALLOWANCE = Allowance(50, QuotaPeriod("day", ZoneInfo("UTC")), max_active_per_gu
 
 def new_job(user_id: int, duration: int = 10) -> NewJob:
     return NewJob(
-        guild_id=1,
+        by=Actor(1, user_id),
         channel_id=5,
-        user_id=user_id,
         prompt="waves",
         options=JobOptions("landscape", duration, "standard"),
     )
@@ -82,12 +81,11 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
         health=lambda: ProviderHealth(True, True, "ok"),
         slot_estimate=schedule.first_free_slot_at,
     )
-    request = Ask(prompt="waves", orientation="landscape", duration=10, quality=None, channel_id=5)
-    first = await submitter.submit(Actor(1, 7), request)
+    first = await submitter.submit(new_job(7))
     clock.advance(60)
-    await submitter.submit(Actor(1, 8), request)
+    await submitter.submit(new_job(8))
     with pytest.raises(Refusal) as refused:
-        await submitter.submit(Actor(1, 9), request)
+        await submitter.submit(new_job(9))
     said = render(refused.value.reason, "en")
     assert "The server has 2 videos in progress" in said
     free_at = re.search(r"<t:(\d+):R>", said)
@@ -95,6 +93,6 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
     # Once the estimate has passed, the promise stays a little ahead of now.
     clock.advance(600)
     with pytest.raises(Refusal) as later:
-        await submitter.submit(Actor(1, 9), request)
+        await submitter.submit(new_job(9))
     late = re.search(r"<t:(\d+):R>", render(later.value.reason, "zh-TW"))
     assert late is not None and int(late.group(1)) == int(clock.now() + SLOT_MARGIN_SECONDS)

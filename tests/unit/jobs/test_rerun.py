@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Submitter
+from bot.jobs.admission import Submitter
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
-from bot.jobs.store import JobStore
+from bot.jobs.store import JobStore, NewJob
 from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
@@ -48,17 +48,14 @@ async def delivered_job(
 ) -> Job:
     store = submitter.jobs
     job = await submitter.submit(
-        requester,
-        Ask(
-            prompt="a lantern festival",
-            orientation="portrait",
-            duration=15,
-            quality="high",
-            toggles={"remove_watermark": True},
+        NewJob(
+            by=requester,
             channel_id=5,
-            stored_image=image,
+            prompt="a lantern festival",
+            options=JobOptions("portrait", 15, "high", {"remove_watermark": True}),
+            image=image,
             upload_limit_bytes=10 * 1024 * 1024,
-        ),
+        )
     )
     assert await store.record_submitted(job, "task_1", 0)
     job = await store.get(job.id)
@@ -116,7 +113,7 @@ async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter
 
 async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
     job = await submitter.submit(
-        ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
+        NewJob(ALICE, channel_id=5, prompt="x", options=JobOptions("portrait", 10))
     )
     assert job.state is JobState.QUEUED
     with pytest.raises(Refusal, match="nothing to re-run"):
@@ -184,7 +181,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
 
 async def test_what_cannot_be_rerun_is_refused_before_any_form(submitter: Submitter) -> None:
     job = await submitter.submit(
-        ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
+        NewJob(ALICE, channel_id=5, prompt="x", options=JobOptions("portrait", 10))
     )
     with pytest.raises(Refusal, match="nothing to re-run"):
         check_rerunnable(job, image_retention_days=30)

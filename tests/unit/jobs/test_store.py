@@ -11,6 +11,7 @@ from bot.jobs.store import JobStore, NewJob
 from bot.models import (
     QUOTA_OUTCOMES,
     TRANSITIONS,
+    Actor,
     IllegalTransition,
     JobOptions,
     JobState,
@@ -26,9 +27,8 @@ DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 
 def new_job(user_id: int = 7, guild_id: int = 1) -> NewJob:
     return NewJob(
-        guild_id=guild_id,
+        by=Actor(guild_id, user_id),
         channel_id=10,
-        user_id=user_id,
         prompt="a red fox in the snow",
         options=JobOptions("landscape", 10, "standard"),
     )

@@ -14,7 +14,7 @@ import pytest
 
 from bot.jobs.store import JobStore, Lease, NewJob
 from bot.jobs.worker import Worker
-from bot.models import ACTIVE_STATES, JobOptions, JobState
+from bot.models import ACTIVE_STATES, Actor, JobOptions, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.database import Database, open_database
@@ -41,7 +41,7 @@ def store(db: Database, clock: FakeClock) -> JobStore:
 
 
 def new_job(user_id: int = 7) -> NewJob:
-    return NewJob(1, 10, user_id, "a lighthouse", JobOptions("portrait", 15, "high"))
+    return NewJob(Actor(1, user_id), 10, "a lighthouse", JobOptions("portrait", 15, "high"))
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ async def prepare(service: ModerationService) -> None:
 
 
 def new_job() -> NewJob:
-    return NewJob(GUILD, 10, MEMBER, "a fox", JobOptions("landscape", 10))
+    return NewJob(Actor(GUILD, MEMBER), 10, "a fox", JobOptions("landscape", 10))
 
 
 async def deliver(store: JobStore, job: Job) -> None:

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Submitter
-from bot.jobs.store import JobStore
-from bot.models import Actor, Job, JobState
+from bot.jobs.admission import Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, Job, JobOptions, JobState
 from bot.moderation.service import ModerationService
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
@@ -65,8 +65,7 @@ class Rig:
         self, user: int = MEMBER, roles: tuple[int, ...] = (), prompt: str = "a fox in the snow"
     ) -> Job:
         return await self.submitter.submit(
-            Actor(GUILD, user, roles),
-            Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5),
+            NewJob(Actor(GUILD, user, roles), 5, prompt, JobOptions("landscape", 10))
         )
 
     async def accepted(self, attempts: int, user: int = MEMBER, **kwargs: object) -> int:

@@ -45,9 +45,8 @@ def store(db: Database, clock: FakeClock) -> JobStore:
 
 def new_job(user_id: int) -> NewJob:
     return NewJob(
-        BIG_ID,
+        Actor(BIG_ID, user_id),
         10,
-        user_id,
         "a fox at 3.25 s",
         JobOptions("landscape", 10, "high"),
         public_locale="zh-TW",

@@ -27,7 +27,7 @@ from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choice
 from bot.jobs.wording import delete_question, settings_line
 from bot.models import Actor, Job, JobState
 from bot.moderation.people import is_automated
-from bot.moderation.service import video_removal_record
+from bot.moderation.permissions import video_removal_record
 from bot.pages import split_message
 from cogs._buttons import (
     RERUN_EMOJI,

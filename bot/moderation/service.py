@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import AUTO, Text, render
-from bot.jobs.state_words import state_label
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job
 from bot.moderation import audit, languages
+from bot.moderation.permissions import NOT_A_MODERATOR
+from bot.moderation.views import QuotaStatus, status_lines
+from bot.moderation.wording import _was, allowance_text, language_name, this_period_text
 from bot.pages import page_bounds, pick_page
 from bot.quota import allowance as quotas
 from bot.quota import blocklist
-from bot.quota.allowance import Allowance, Balance, QuotaPolicy
+from bot.quota.allowance import QuotaPolicy
 from bot.storage import audit as audit_rows
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import ledger as ledger_rows
@@ -36,24 +38,12 @@ MAX_REASON_CHARS = 200
 BLOCKLIST_PAGE_SIZE = 40
 PERIODS = ("day", "week", "month")
 
-NOT_A_MODERATOR = Text("quota.refusal.not_moderator")
-
 
 @dataclass(frozen=True)
 class Done:
     reply: Text  # for the moderator, privately, in their language
     log_line: Text  # for QUOTA_LOG_CHANNEL_ID, in the server's; never holds a blocklist term
     action_id: int
-
-
-@dataclass(frozen=True)
-class QuotaStatus:
-    member_id: int
-    allowance: Allowance
-    balance: Balance
-    resets_at: float
-    active: list[Job]
-    block: rule_rows.Block | None
 
 
 class ModerationService:
@@ -486,92 +476,6 @@ class ModerationService:
             )
         )
         return Done(reply, log_line, action_id)
-
-
-def video_removal_record(actor: Actor, job: Job) -> Action | None:
-    """What the audit log keeps of a video's removal: a moderator removing someone else's
-    video is recorded; members removing their own are not."""
-    if actor.user_id == job.user_id:
-        return None
-    return Action(
-        action="remove_video",
-        detail=Text("quota.action.remove_video", job=job.id, member=f"<@{job.user_id}>"),
-        target_user_id=job.user_id,
-    )
-
-
-def allowance_text(limit: int, period: str) -> Text:
-    """A limit for a period kind: "5 videos per day"."""
-    return Text(f"quota.allowance.{period}", limit)
-
-
-def this_period_text(period: str) -> Text:
-    """The current period: "today", "this week", "this month"."""
-    return Text(f"quota.period.this_{period}")
-
-
-def language_name(setting: str) -> Text:
-    return Text(f"common.language.{setting}")
-
-
-def _was(before: int | None) -> Text | int:
-    return Text("quota.was.not_set") if before is None else before
-
-
-def status_lines(status: QuotaStatus, *, show_block_reason: bool, locale: str | None) -> list[str]:
-    """`/quota view`: a member's allowance, usage, bonus, reset time and jobs in progress."""
-    allowance, balance, kind = status.allowance, status.balance, status.allowance.period.kind
-    if allowance.source == "member":
-        source = Text("quota.source.member")
-    elif allowance.source == "role":
-        source = Text("quota.source.role", role=f"<@&{allowance.role_id}>")
-    else:
-        source = Text("quota.source.default")
-    this_period = this_period_text(kind)
-    left = (
-        Text(
-            "quota.view.left_with_bonus",
-            left=balance.remaining,
-            period_left=balance.period_left,
-            period=this_period,
-            bonus=balance.bonus,
-        )
-        if balance.bonus > 0
-        else Text("quota.view.left", left=balance.remaining)
-    )
-    lines = [
-        Text("quota.view.title", member=f"<@{status.member_id}>"),
-        Text(
-            "quota.view.allowance", allowance=allowance_text(allowance.limit, kind), source=source
-        ),
-        Text("quota.view.usage", period=this_period, used=max(0, balance.used), left=left),
-    ]
-    if balance.bonus > 0:
-        lines.append(Text("quota.view.bonus", balance.bonus))
-    if balance.owed:
-        lines.append(Text("quota.view.owed", balance.owed))
-    lines.append(Text("quota.view.resets", at=int(status.resets_at)))
-    if status.active:
-        separator = render(Text("quota.view.separator"), locale)
-        jobs = separator.join(render(_describe_job(job), locale) for job in status.active)
-        lines.append(Text("quota.view.in_progress", jobs=jobs))
-    else:
-        lines.append(Text("quota.view.in_progress_none"))
-    if status.block is not None:
-        since = int(status.block.blocked_at)
-        if show_block_reason and status.block.reason:
-            lines.append(Text("quota.view.blocked_reason", at=since, reason=status.block.reason))
-        else:
-            lines.append(Text("quota.view.blocked", at=since))
-    return [render(line, locale) for line in lines]
-
-
-def _describe_job(job: Job) -> Text:
-    state = state_label(job)
-    if job.status_message_id is None:
-        return Text("quota.job.plain", id=job.id, state=state)
-    link = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"
-    return Text("quota.job.linked", id=job.id, link=link, state=state)
 
 
 def _check_limit(limit: int) -> int:

@@ -14,12 +14,8 @@ from bot.jobs.store import JobStore, NewJob
 from bot.models import Actor, Job, JobOptions, JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
-from bot.moderation.service import (
-    NOT_A_MODERATOR,
-    Done,
-    ModerationService,
-    video_removal_record,
-)
+from bot.moderation.permissions import NOT_A_MODERATOR, video_removal_record
+from bot.moderation.service import Done, ModerationService
 from bot.pages import MESSAGE_CHARS
 from bot.quota import blocklist
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy

@@ -4,7 +4,7 @@ form), delete, list, show.
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
 restart, and so does the edit form (cogs/_forms.py); reactions use the raw event, so they work
 on messages that are not cached. Who may delete or show a video is decided in
-bot/moderation/service.py; the posts themselves are made and removed by cogs/_job_messages.py.
+bot/moderation/permissions.py; the posts themselves are made and removed by cogs/_job_messages.py.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`/help`'s decisions: what the bot can do, and the server's rules as they apply right now.
 
-The member's quota is the same text `/quota view` shows (bot/moderation/service.py); this
+The member's quota is the same text `/quota view` shows (bot/moderation/views.py); this
 module adds the overview of commands and the server-wide rules. The blocklist is only said to
 exist: its words are for moderators.
 """

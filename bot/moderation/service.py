@@ -7,20 +7,18 @@ decided here, at run time, from what the member has now (see `Actor`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.errors import Refusal
-from bot.i18n import AUTO, Text, render
+from bot.i18n import AUTO, Text
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job
-from bot.moderation import audit, languages
-from bot.moderation.permissions import NOT_A_MODERATOR
-from bot.moderation.views import QuotaStatus, status_lines
-from bot.moderation.wording import _was, allowance_text, language_name, this_period_text
-from bot.pages import page_bounds, pick_page
+from bot.moderation import languages
+from bot.moderation.permissions import Moderators
+from bot.moderation.views import QuotaStatus, QuotaViews
+from bot.moderation.wording import allowance_text, language_name, this_period_text, was_text
 from bot.quota import allowance as quotas
 from bot.quota import blocklist
 from bot.quota.allowance import QuotaPolicy
@@ -60,39 +58,26 @@ class ModerationService:
         self.clock = clock
         self.jobs = jobs
         self.policy = policy
-        self.mod_role_ids = frozenset(mod_role_ids)
+        self.moderators = Moderators(mod_role_ids)
+        self.views = QuotaViews(
+            db=db, clock=clock, jobs=jobs, policy=policy, moderators=self.moderators
+        )
 
     def is_moderator(self, actor: Actor) -> bool:
-        return actor.manage_guild or not self.mod_role_ids.isdisjoint(actor.role_ids)
+        return self.moderators.includes(actor)
 
     def may_manage_video(self, actor: Actor, job: Job) -> bool:
-        """The member who asked for a video, or a moderator, may delete it or show it again."""
-        return actor.user_id == job.user_id or self.is_moderator(actor)
+        return self.moderators.may_manage_video(actor, job)
 
     def _require_moderator(self, actor: Actor) -> None:
-        if not self.is_moderator(actor):
-            raise Refusal(NOT_A_MODERATOR)
+        self.moderators.require(actor)
 
     # -- anyone ---------------------------------------------------------------------------
 
     async def status(
         self, actor: Actor, member_id: int, member_role_ids: tuple[int, ...]
     ) -> QuotaStatus:
-        if member_id != actor.user_id and not self.is_moderator(actor):
-            raise Refusal(Text("quota.refusal.not_yours"))
-        now = self.clock.now()
-        async with self.db.transaction() as conn:
-            allowance = await self.policy.allowance_in(
-                conn, actor.guild_id, member_id, member_role_ids
-            )
-            balance = await quotas.read_balance(
-                conn, actor.guild_id, member_id, allowance.limit, allowance.period, now
-            )
-            block = await rule_rows.get_block(conn, actor.guild_id, member_id)
-        active = await self.jobs.active_for_member(actor.guild_id, member_id)
-        return QuotaStatus(
-            member_id, allowance, balance, allowance.period.next_reset(now), active, block
-        )
+        return await self.views.status(actor, member_id, member_role_ids)
 
     async def view(
         self,
@@ -101,9 +86,21 @@ class ModerationService:
         member_role_ids: tuple[int, ...],
         locale: str | None = None,
     ) -> str:
-        status = await self.status(actor, member_id, member_role_ids)
-        lines = status_lines(status, show_block_reason=self.is_moderator(actor), locale=locale)
-        return "\n".join(lines)
+        return await self.views.view(actor, member_id, member_role_ids, locale)
+
+    # -- moderators: what they read ---------------------------------------------------------
+
+    async def log(
+        self,
+        actor: Actor,
+        member_id: int | None = None,
+        page: int = 1,
+        locale: str | None = None,
+    ) -> str:
+        return await self.views.log(actor, member_id, page, locale)
+
+    async def blocklist_list(self, actor: Actor, page: int = 1, locale: str | None = None) -> str:
+        return await self.views.blocklist_list(actor, page, locale)
 
     # -- moderators: limits ---------------------------------------------------------------
 
@@ -122,7 +119,7 @@ class ModerationService:
                     "quota.action.set_limit",
                     member=f"<@{member_id}>",
                     limit=limit,
-                    was=_was(before),
+                    was=was_text(before),
                 ),
                 target_user_id=member_id,
                 reason=reason,
@@ -184,7 +181,12 @@ class ModerationService:
             await rule_rows.set_role_limit(conn, actor.guild_id, role_id, limit, actor.user_id, now)
             action = Action(
                 "set_role",
-                Text("quota.action.set_role", role=f"<@&{role_id}>", limit=limit, was=_was(before)),
+                Text(
+                    "quota.action.set_role",
+                    role=f"<@&{role_id}>",
+                    limit=limit,
+                    was=was_text(before),
+                ),
                 target_role_id=role_id,
                 reason=reason,
             )
@@ -363,27 +365,6 @@ class ModerationService:
             )
             return await self._record(conn, actor, action, now, f"(||{term}||)")
 
-    async def blocklist_list(self, actor: Actor, page: int = 1, locale: str | None = None) -> str:
-        self._require_moderator(actor)
-        async with self.db.reading() as conn:
-            entries = await blocklist_rows.entries(conn, actor.guild_id)
-        if not entries:
-            return render(Text("quota.blocklist.empty"), locale)
-        listed = [f"#{entry.id} ||{entry.term}||" for entry in entries]
-        bounds = page_bounds([len(line) for line in listed], max_lines=BLOCKLIST_PAGE_SIZE)
-        page, start, end = pick_page(bounds, page)
-        pages = len(bounds)
-        header = Text(
-            "quota.blocklist.header",
-            entries=Text("quota.entries", len(entries)),
-            page=page,
-            pages=pages,
-        )
-        lines = [render(header, locale), *listed[start:end]]
-        if page < pages:
-            lines.append(render(Text("quota.blocklist.more", next=page + 1), locale))
-        return "\n".join(lines)
-
     # -- moderators: the server's language --------------------------------------------------
 
     async def set_language(self, actor: Actor, setting: str, reason: str | None = None) -> Done:
@@ -415,41 +396,6 @@ class ModerationService:
             return await self._record(conn, actor, action, now)
 
     # -- moderators: log ------------------------------------------------------------------
-
-    async def log(
-        self,
-        actor: Actor,
-        member_id: int | None = None,
-        page: int = 1,
-        locale: str | None = None,
-    ) -> str:
-        self._require_moderator(actor)
-        # Plain reads (no write lock), and the paging, which renders every line to measure
-        # it, off the event loop: a server's log grows with every job.
-        async with self.db.reading() as conn:
-            everything = await audit_rows.log_entries(conn, actor.guild_id, member_id)
-        found = await asyncio.to_thread(audit.page_of, everything, page, locale)
-        member = f"<@{member_id}>" if member_id is not None else None
-        if found.total == 0:
-            if member is None:
-                return render(Text("quota.log.empty"), locale)
-            return render(Text("quota.log.empty_member", member=member), locale)
-        entries = Text("quota.entries", found.total)
-        header = (
-            Text("quota.log.header", page=found.page, pages=found.pages, entries=entries)
-            if member is None
-            else Text(
-                "quota.log.header_member",
-                member=member,
-                page=found.page,
-                pages=found.pages,
-                entries=entries,
-            )
-        )
-        lines = [render(header, locale), *(audit.describe(e, locale) for e in found.entries)]
-        if found.page < found.pages:
-            lines.append(render(Text("quota.log.older", next=found.page + 1), locale))
-        return "\n".join(lines)
 
     # -- shared ---------------------------------------------------------------------------
 

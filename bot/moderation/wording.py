@@ -19,5 +19,6 @@ def language_name(setting: str) -> Text:
     return Text(f"common.language.{setting}")
 
 
-def _was(before: int | None) -> Text | int:
+def was_text(before: int | None) -> Text | int:
+    """A limit before a change: the number, or "not set"."""
     return Text("quota.was.not_set") if before is None else before

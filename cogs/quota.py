@@ -17,8 +17,10 @@ from discord.ext import commands
 
 from bot.i18n import render
 from bot.models import Actor
+from bot.moderation.actions import MAX_GRANT, MAX_LIMIT, MAX_REASON_CHARS, PERIODS
 from bot.moderation.languages import server_choices
 from bot.moderation.service import Done, ModerationService
+from bot.quota.blocklist import MAX_TERM_CHARS
 from cogs._log_channel import post_to_log_channel
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
@@ -28,19 +30,19 @@ if TYPE_CHECKING:
     from cogs._client import SoraBot
 
 PERIOD_CHOICES = [
-    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period)
-    for period in ("day", "week", "month")
+    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period) for period in PERIODS
 ]
 LANGUAGE_CHOICES = [
     app_commands.Choice(name=words(f"common.language.{setting}"), value=setting)
     for setting in server_choices()
 ]
 
-Limit = app_commands.Range[int, 0, 1000]
-Amount = app_commands.Range[int, -1000, 1000]
+# Discord's own checks of the options, with the service's ceilings (it checks them again).
+Limit = app_commands.Range[int, 0, MAX_LIMIT]
+Amount = app_commands.Range[int, -MAX_GRANT, MAX_GRANT]
 Page = app_commands.Range[int, 1, 10_000]
-Reason = app_commands.Range[str, 1, 200]
-Term = app_commands.Range[str, 1, 100]
+Reason = app_commands.Range[str, 1, MAX_REASON_CHARS]
+Term = app_commands.Range[str, 1, MAX_TERM_CHARS]
 
 
 # A question for the service: who asks, and the language they read (for text replies).

@@ -28,7 +28,7 @@ from bot.i18n import Text
 from bot.jobs.admission import ImageUpload
 from bot.jobs.mentions import write_mentions_as_names
 from bot.jobs.store import NewJob
-from bot.jobs.validation import check_image_size
+from bot.jobs.validation import validate_image_size
 from bot.jobs.video_form import orientation_for_picture, read_choices
 from bot.models import Job, JobOptions
 from bot.prompts import typed_prompt_limit
@@ -213,7 +213,7 @@ class SoraCog(commands.Cog):
 
     async def _fetch_image(self, attachment: discord.Attachment) -> ImageUpload:
         # Refuse by declared size before downloading; the bytes are checked again after.
-        check_image_size(self.services.profile, attachment.size)
+        validate_image_size(self.services.profile, attachment.size)
         try:
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
                 data = await attachment.read()
@@ -233,7 +233,7 @@ def usable_image(
     usable = [a for a in pictures if _declared_type(a) in profile.image_types]
     if not usable:
         raise Refusal(Text("iterate.animate.wrong_type"))
-    check_image_size(profile, usable[0].size)
+    validate_image_size(profile, usable[0].size)
     return usable[0]
 
 

@@ -1,4 +1,4 @@
-"""Admission: every check a new job must pass, then the atomic write with its quota hold.
+"""Admission: everything a new job must pass, then the atomic write with its quota hold.
 
 `/sora` and re-runs both come through here, so they obey exactly the same rules.
 """
@@ -15,18 +15,18 @@ from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.validation import (
-    check_image_bytes,
-    check_options,
-    check_prompt,
-    check_toggles,
     store_image,
+    validate_image_bytes,
+    validate_options,
+    validate_prompt,
+    validate_toggles,
 )
 from bot.models import Job
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaPolicy, guild_full_refusal
 
-# Returns the provider's latest start-up/periodic check result.
+# The latest probe of the provider (at start-up, then every few minutes).
 HealthSource = Callable[[], ProviderHealth]
 # When the first of a full server's jobs in progress is likely done (None: no estimate).
 SlotEstimate = Callable[[list[Job], float], Awaitable[float | None]]
@@ -73,24 +73,24 @@ class Submitter:
         return job
 
     async def _admit(self, new: NewJob, upload: ImageUpload | None) -> Job:
-        self._check_service()
+        self._refuse_if_service_unusable()
         options = new.options
         checked = replace(
             new,
-            prompt=check_prompt(self.profile, new.prompt),
+            prompt=validate_prompt(self.profile, new.prompt),
             options=replace(
                 options,
-                quality=check_options(
+                quality=validate_options(
                     self.profile, options.orientation, options.duration, options.quality
                 ),
-                toggles=check_toggles(self.profile, options.toggles),
+                toggles=validate_toggles(self.profile, options.toggles),
             ),
         )
         # Read without the write lock; `jobs.submit` checks the rest with its hold, atomically.
         who = new.by
         allowance = await self.policy.admit(who.guild_id, who.user_id, who.role_ids, checked.prompt)
         if upload is not None:
-            mime = check_image_bytes(self.profile, upload.data)
+            mime = validate_image_bytes(self.profile, upload.data)
             image = await asyncio.to_thread(
                 store_image, self.media_dir, upload.data, mime, upload.filename, upload.source_url
             )
@@ -112,7 +112,7 @@ class Submitter:
             return refusal
         return guild_full_refusal(len(active), free_at)
 
-    def _check_service(self) -> None:
+    def _refuse_if_service_unusable(self) -> None:
         health = self.health()
         if health.model_available is False:
             raise Refusal(

@@ -25,6 +25,7 @@ from bot.models import (
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
     Actor,
+    FailureCode,
     Job,
     JobOptions,
     JobState,
@@ -461,7 +462,7 @@ class JobStore:
             outcome_reason="video delivered",
         )
 
-    async def withdraw_unsent(self, job: Job, code: str, message: str) -> bool:
+    async def withdraw_unsent(self, job: Job, code: FailureCode, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
         if job.state is not JobState.QUEUED:
@@ -475,7 +476,7 @@ class JobStore:
         )
 
     async def finish_unsuccessfully(
-        self, job: Job, state: JobState, code: str | None, message: str
+        self, job: Job, state: JobState, code: FailureCode | str | None, message: str
     ) -> bool:
         """Fail or expire the job and release its hold, atomically."""
         assert QUOTA_OUTCOMES.get(state) is QuotaOutcome.RELEASE, state
@@ -493,6 +494,6 @@ class JobStore:
         return await self.finish_unsuccessfully(
             job,
             JobState.EXPIRED,
-            "deadline",
+            FailureCode.DEADLINE,
             f"The video was not ready within {minutes} minute(s), so the job was stopped.",
         )

@@ -19,7 +19,7 @@ from typing import ClassVar, Self
 
 from bot.clock import Clock
 from bot.errors import Refusal
-from bot.i18n import AUTO, Text
+from bot.i18n import AUTO, Text, listing
 from bot.models import Actor
 from bot.moderation import languages
 from bot.moderation.permissions import Moderators
@@ -212,7 +212,8 @@ class SetDefault(ModeratorAction):
     def validated(self) -> Self:
         _validate_limit(self.limit)
         if self.period not in PERIODS:
-            raise Refusal(Text("quota.refusal.period", periods=", ".join(PERIODS)))
+            periods = listing(Text(f"quota.choice.{name}") for name in PERIODS)
+            raise Refusal(Text("quota.refusal.period", periods=periods))
         return self
 
     async def apply(self, deed: Deed) -> Change:
@@ -428,7 +429,8 @@ class SetLanguage(ModeratorAction):
     def validated(self) -> Self:
         choices = languages.server_choices()
         if self.setting not in choices:
-            raise Refusal(Text("quota.refusal.language", choices=", ".join(choices)))
+            names = listing(language_name(name) for name in choices)
+            raise Refusal(Text("quota.refusal.language", choices=names))
         return self
 
     async def apply(self, deed: Deed) -> Change:

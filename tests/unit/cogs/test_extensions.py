@@ -7,7 +7,6 @@ import importlib
 import inspect
 import pkgutil
 from types import SimpleNamespace
-from typing import Any
 
 import discord
 import pytest
@@ -17,6 +16,7 @@ import cogs
 from cogs._client import EXTENSIONS
 from cogs._members import actor_of, actor_of_reaction
 from cogs.quota import QuotaCog
+from tests.support.interactions import fake_interaction
 
 EXTENSION_MODULES = sorted(
     f"cogs.{module.name}"
@@ -71,23 +71,17 @@ def test_quota_group_is_guild_only_and_visible_to_everyone() -> None:
     assert [choice["value"] for choice in language["choices"]] == ["auto", "en", "zh-CN", "zh-TW"]
 
 
-def _interaction(user: Any, manage_guild: bool = False) -> Any:
-    return SimpleNamespace(
-        guild_id=1, user=user, permissions=discord.Permissions(manage_guild=manage_guild)
-    )
-
-
 def test_actor_reads_permissions_and_roles_at_run_time() -> None:
     member = SimpleNamespace(
         id=7,
         roles=[SimpleNamespace(id=1), SimpleNamespace(id=900)],
         guild_permissions=discord.Permissions(manage_guild=True),
     )
-    actor = actor_of(_interaction(member))
+    actor = actor_of(fake_interaction(user=member))
     assert (actor.user_id, actor.role_ids, actor.manage_guild) == (7, (1, 900), True)
     plain = SimpleNamespace(id=8, roles=[], guild_permissions=discord.Permissions.none())
-    assert actor_of(_interaction(plain)).manage_guild is False
-    assert actor_of(_interaction(plain, manage_guild=True)).manage_guild is True
+    assert actor_of(fake_interaction(user=plain)).manage_guild is False
+    assert actor_of(fake_interaction(user=plain, manage_guild=True)).manage_guild is True
 
 
 def test_a_reactions_actor_has_what_discord_sent_with_it() -> None:

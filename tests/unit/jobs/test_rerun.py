@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal
 from bot.jobs.admission import Submitter
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
+from tests.support.admission import ask, make_submitter
 from tests.support.images import PNG
+from tests.support.jobs import deliver
 
 ALICE = Actor(guild_id=1, user_id=7)
 BOB = Actor(guild_id=1, user_id=8)
@@ -24,44 +22,26 @@ BOB = Actor(guild_id=1, user_id=8)
 
 @pytest.fixture
 def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
-    policy = QuotaPolicy(
-        db,
-        QuotaDefaults(
-            limit=2,
-            period="day",
-            timezone=ZoneInfo("UTC"),
-            max_active_per_guild=10,
-            cooldown_seconds=0,
-        ),
-    )
-    return Submitter(
-        jobs=job_store,
-        policy=policy,
-        profile=RIVYA_SORA_2_PRO,
-        media_dir=tmp_path,
-        health=lambda: ProviderHealth(True, True, "ok"),
-    )
+    return make_submitter(job_store, tmp_path, limit=2, max_active_per_guild=10)
 
 
 async def delivered_job(
-    submitter: Submitter, image: ReferenceImage | None = None, requester: Actor = ALICE
+    submitter: Submitter, image: ReferenceImage | None = None, by: Actor = ALICE
 ) -> Job:
     store = submitter.jobs
     job = await submitter.submit(
-        NewJob(
-            by=requester,
-            channel_id=5,
-            prompt="a lantern festival",
-            options=JobOptions("portrait", 15, "high", {"remove_watermark": True}),
+        ask(
+            "a lantern festival",
+            by=by,
+            orientation="portrait",
+            duration=15,
+            quality="high",
+            toggles={"remove_watermark": True},
             image=image,
             upload_limit_bytes=10 * 1024 * 1024,
         )
     )
-    assert await store.record_submitted(job, "task_1", 0)
-    job = await store.get(job.id)
-    assert job is not None and await store.record_succeeded(job, "https://v")
-    job = await store.get(job.id)
-    assert job is not None and await store.record_delivered(job, 9001, "file")
+    job = await deliver(store, job, task_id="task_1", message_id=9001)
     await store.record_status(job, 9000, "status")
     final = await store.get(job.id)
     assert final is not None
@@ -112,9 +92,7 @@ async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter
 
 
 async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
-    job = await submitter.submit(
-        NewJob(ALICE, channel_id=5, prompt="x", options=JobOptions("portrait", 10))
-    )
+    job = await submitter.submit(ask("x", by=ALICE, orientation="portrait"))
     assert job.state is JobState.QUEUED
     with pytest.raises(Refusal, match="nothing to re-run"):
         await rerun(submitter, job, BOB, image_retention_days=30)
@@ -138,7 +116,7 @@ async def test_the_kept_image_is_reused_or_its_absence_explained(
 async def test_rerun_obeys_the_quota(submitter: Submitter) -> None:
     source = await delivered_job(submitter)
     for _ in range(2):  # bob uses his whole allowance of 2
-        await delivered_job(submitter, requester=BOB)
+        await delivered_job(submitter, by=BOB)
     with pytest.raises(Refusal, match="used all 2"):
         await rerun(submitter, source, BOB, image_retention_days=30)
 
@@ -168,7 +146,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix(" ", "portrait", 10)
         )
-    with pytest.raises(Refusal, match="makes videos of 10, 15 seconds"):
+    with pytest.raises(Refusal, match="makes videos of 10 or 15 seconds"):
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix("x", "portrait", 12)
         )
@@ -180,9 +158,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
 
 
 async def test_what_cannot_be_rerun_is_refused_before_any_form(submitter: Submitter) -> None:
-    job = await submitter.submit(
-        NewJob(ALICE, channel_id=5, prompt="x", options=JobOptions("portrait", 10))
-    )
+    job = await submitter.submit(ask("x", by=ALICE, orientation="portrait"))
     with pytest.raises(Refusal, match="nothing to re-run"):
         check_rerunnable(job, image_retention_days=30)
     source = await delivered_job(submitter)

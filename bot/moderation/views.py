@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.errors import Refusal
-from bot.i18n import Text, render
+from bot.i18n import Text, listing, render
 from bot.jobs.state_words import state_label
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job
@@ -179,8 +179,7 @@ def status_lines(status: QuotaStatus, *, show_block_reason: bool, locale: str | 
         lines.append(Text("quota.view.owed", balance.owed))
     lines.append(Text("quota.view.resets", at=int(status.resets_at)))
     if status.active:
-        separator = render(Text("quota.view.separator"), locale)
-        jobs = separator.join(render(_describe_job(job), locale) for job in status.active)
+        jobs = listing(_describe_job(job) for job in status.active)
         lines.append(Text("quota.view.in_progress", jobs=jobs))
     else:
         lines.append(Text("quota.view.in_progress_none"))

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 
@@ -113,7 +114,8 @@ def write_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
     video_codec, audio_codec, audio_rate = _CODECS[spec.container]
     video_codec = spec.video_codec or video_codec
     with av.open(str(path), "w", format=spec.container) as container:
-        video = container.add_stream(video_codec, rate=spec.fps)
+        # Codecs named at run time: PyAV's types know the stream's kind only from a literal.
+        video = cast(av.VideoStream, container.add_stream(video_codec, rate=spec.fps))
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.bit_rate = spec.video_bitrate
         if video_codec == "libx264":
@@ -122,7 +124,9 @@ def write_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
             video.set_display_rotation(spec.rotation)
         audio = None
         if spec.audio:
-            audio = container.add_stream(audio_codec, rate=audio_rate, layout="stereo")
+            audio = cast(
+                av.AudioStream, container.add_stream(audio_codec, rate=audio_rate, layout="stereo")
+            )
             audio.bit_rate = 128_000
         audio_written = 0
         for index in range(frames):

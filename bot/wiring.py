@@ -44,10 +44,11 @@ from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
 from bot.video.sandbox import EncoderLimits
 from bot.video.shelf import VideoShelf
-from bot.video.space import MediaSpace
+from bot.video.space import MediaSpace, SpaceNews
 
 log = logging.getLogger(__name__)
 
+MiB = 1024 * 1024
 # Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
 ALERT_TIMEOUT = 30.0
 
@@ -181,6 +182,15 @@ class Services:
             )
         except Exception:
             log.exception("reference image sweep failed; trying again later")
+        await self.bound_kept_videos()
+
+    async def bound_kept_videos(self) -> None:
+        """Bound the kept videos by age and size (the work in progress counted), and keep the
+        disk above its floor; tell the operators when it goes below the floor, or is back
+        above it. Run by the sweep and after each delivered video; never raises."""
+        space = self.shelf.space
+        news = space.observe() if space is not None else None
+        settings = self.settings
         try:
             delivering = await self.jobs.video_paths_in_use()
             await asyncio.to_thread(
@@ -191,6 +201,10 @@ class Services:
             )
         except Exception:
             log.exception("kept video sweep failed; trying again later")
+        if space is not None and news is not None:
+            key = "alerts.disk_low" if news is SpaceNews.LOW else "alerts.disk_recovered"
+            free, floor = space.free() // MiB, space.floor_bytes // MiB
+            await self._alert(Text(key, free=f"{free:,}", floor=f"{floor:,}"))
 
     def provider_unusable(self, health: ProviderHealth) -> bool:
         """Record a problem the worker met mid-run; True if it is new (so alert once).
@@ -292,6 +306,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         downloader=services.downloader,
         clock=clock,
         upload_limit_cap=settings.upload_limit_cap_bytes,
+        upkeep=services.bound_kept_videos,
     )
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(

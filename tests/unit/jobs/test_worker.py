@@ -341,6 +341,45 @@ async def test_expired_video_link_still_reaches_the_member(rig: Rig) -> None:
     assert done.delivery == "link" and done.state is JobState.DELIVERED
 
 
+async def test_a_result_that_is_not_a_video_is_retried_then_not_delivered(rig: Rig) -> None:
+    # The service's link answers an HTML page, as a "video/mp4", every time.
+    rig.files["result.mp4"] = b"<!doctype html><html><body>Please log in</body></html>" * 40
+    job = await rig.submit()
+    url = f"{rig.videos}/file/result.mp4"
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=url)]
+    await rig.run()
+    await rig.run(3)
+    tries = 1
+    while (await rig.job(job.id)).state is JobState.SUCCEEDED:  # tried again, up to the deadline
+        await rig.run(60)
+        tries += 1
+        assert rig.clock.now() < job.deadline_at + 400, "not given up at the deadline"
+    final = await rig.job(job.id)
+    assert tries > 3
+    assert final.state is JobState.FAILED and final.error_code == "not_a_video"
+    assert await rig.ledger(job.id) == ["hold", "release"]
+    # Nothing posted: not a file, not the link (it does not lead to a video).
+    assert rig.presenter.results == []
+    assert not any(url in text for text in rig.presenter.statuses[job.id])
+    assert "not a playable video" in rig.presenter.statuses[job.id][-1]
+    assert [job_id for job_id, _ in rig.presenter.notices] == [job.id]
+    assert final.video_path is None
+
+
+async def test_a_result_that_becomes_a_video_before_the_deadline_is_delivered(rig: Rig) -> None:
+    rig.files["result.mp4"] = b"<html>not yet</html>" * 100
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/file/result.mp4")]
+    await rig.run()
+    await rig.run(3)
+    assert (await rig.job(job.id)).state is JobState.SUCCEEDED
+    rig.files["result.mp4"] = fake_video(3000)  # the service's storage caught up
+    await rig.run(60)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "file"
+    assert rig.presenter.results[0].video == fake_video(3000)
+
+
 async def test_discord_outage_is_retried_then_given_up_with_release(rig: Rig) -> None:
     rig.presenter.fail_posts = 100
     job = await rig.submit()

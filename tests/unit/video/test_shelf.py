@@ -81,6 +81,7 @@ class CountingFitter(VideoFitter):
     def __init__(self) -> None:
         super().__init__()
         self.fits: list[int] = []
+        self.priorities: list[Priority] = []
         self.started = asyncio.Event()
         self.go_on = asyncio.Event()
         self.go_on.set()
@@ -95,6 +96,7 @@ class CountingFitter(VideoFitter):
         priority: Priority = Priority.DELIVERY,
     ) -> Path:
         self.fits.append(limit_bytes)
+        self.priorities.append(priority)
         self.started.set()
         await self.go_on.wait()
         output = work_dir / f"{source.stem}.fitted.mp4"

@@ -140,9 +140,14 @@ class VideoDelivery:
         assert job.result_url is not None
         if self.shelf.kept(job) is not None:
             return Original(job)
-        keeping = self.shelf.may_keep()
-        # Below the floor: only what can be posted as it is, and only for as long as it is posted.
-        most = SOURCE_MAX_BYTES if keeping else self.upload_limit(job.upload_limit_bytes)
+        limit = self.upload_limit(job.upload_limit_bytes)
+        room = self.shelf.room()
+        keeping = room is None or room > 0
+        # No original larger than the room left above the disk's floor (a bigger one gets its
+        # link). Below the floor: only what can be posted as it is, for as long as it is posted.
+        most = SOURCE_MAX_BYTES if room is None else min(SOURCE_MAX_BYTES, max(limit, room))
+        if not keeping:
+            most = limit
         try:
             download = await self.downloader.fetch(job.result_url, most)
         except TooLargeToUpload:

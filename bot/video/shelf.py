@@ -87,6 +87,10 @@ class VideoShelf:
         """Whether a new copy may be kept: not while the disk is below its floor."""
         return self.space is None or self.space.allows_keeping()
 
+    def room(self) -> int | None:
+        """What may still be written before the disk's floor; None: no floor."""
+        return None if self.space is None else self.space.room()
+
     def keep(self, job_id: int, downloaded: Path, kind: VideoType = ISO_MEDIA) -> Path:
         """Move a finished download onto the shelf (same file system: a rename). Copies
         compressed from an earlier file of the same name are not of this one: they go."""

@@ -338,3 +338,13 @@ async def test_a_member_waiting_queues_for_the_encoder_behind_deliveries(rig: Ri
     await rig.delivery.post_best(job, LIMIT, Chat().post, member_waiting=True)
     await rig.delivery.post_best(job, LIMIT - 500, Chat().post, member_waiting=False)
     assert rig.fitter.priorities == [Priority.REPOST, Priority.DELIVERY]
+
+
+async def test_no_original_is_taken_larger_than_the_room_above_the_floor(rig: Rig) -> None:
+    # 3,000 bytes left above the floor; the upload limit is 2,000.
+    rig.shelf.space = MediaSpace(rig.tmp, floor_bytes=10**6, free_bytes=lambda _: 10**6 + 3000)
+    big = rig.fresh_job(f"{rig.videos}/video/5000")
+    assert await rig.delivery.keep_original(big) == Original(big)  # its link, nothing filled
+    assert rig.downloads_left() == [] and rig.kept_files() == []
+    fits = await rig.delivery.keep_original(rig.fresh_job(f"{rig.videos}/video/2500"))
+    assert fits.job.video_path is not None and fits.unkept is None

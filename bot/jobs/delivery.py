@@ -153,6 +153,11 @@ class VideoDelivery:
         except TooLargeToUpload:
             log.warning("job %s: the video is over %d bytes; posting the link", job.id, most)
             return Original(job)
+        except OSError as error:  # e.g. the disk is full: the link still works
+            log.warning(
+                "job %s: could not download the video (%s); posting the link", job.id, error
+            )
+            return Original(job)
         if not await self._checked(job, download):
             return Original(job)
         if not keeping:

@@ -348,3 +348,14 @@ async def test_no_original_is_taken_larger_than_the_room_above_the_floor(rig: Ri
     assert rig.downloads_left() == [] and rig.kept_files() == []
     fits = await rig.delivery.keep_original(rig.fresh_job(f"{rig.videos}/video/2500"))
     assert fits.job.video_path is not None and fits.unkept is None
+
+
+async def test_a_disk_full_while_downloading_gets_the_link(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def disk_full(url: str, max_bytes: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rig.delivery.downloader, "fetch", disk_full)
+    job = rig.fresh_job(f"{rig.videos}/video/1500")
+    assert await rig.delivery.keep_original(job) == Original(job)

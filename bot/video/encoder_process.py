@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import json
 import os
 import stat
@@ -50,6 +51,7 @@ AUDIO_CODECS = frozenset({"aac", "mp3", "opus", "vorbis", "flac", "ac3", "eac3",
 FRAMES_TO_FIND_SOUND = 100
 
 
+@functools.cache
 def _decoders_of(codecs: frozenset[str]) -> str:
     """FFmpeg's decoders for `codecs` (h264 may be decoded by "h264", av1 by "libdav1d"...),
     the only ones FFmpeg may start while it reads the headers."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.clock import Clock
 from bot.errors import Refusal
@@ -46,6 +46,7 @@ class Actor:
     user_id: int
     role_ids: tuple[int, ...] = ()
     manage_guild: bool = False
+    via: str | None = None  # where they act: None in Discord, "web" on the dashboard
 
 
 @dataclass(frozen=True)
@@ -480,6 +481,8 @@ class ModerationService:
         now: float,
         note: Text | str | None = None,
     ) -> Done:
+        if actor.via is not None:
+            action = replace(action, via=actor.via)
         action_id = await audit_rows.record(conn, actor.guild_id, actor.user_id, action, now)
         reply = (
             Text("quota.done", detail=action.detail)
@@ -506,6 +509,7 @@ def video_removal_record(actor: Actor, job: Job) -> Action | None:
         action="remove_video",
         detail=Text("quota.action.remove_video", job=job.id, member=f"<@{job.user_id}>"),
         target_user_id=job.user_id,
+        via=actor.via,
     )
 
 

@@ -46,7 +46,7 @@ async def run(settings: Settings) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        async with bot, _metrics_endpoint(settings, bot, services):
+        async with bot, _metrics_endpoint(settings, bot, services), _web(settings, services):
             runner = asyncio.create_task(bot.start(settings.discord_token.reveal()))
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
@@ -83,6 +83,21 @@ async def _metrics_endpoint(
     runner = await start_metrics_server(
         settings.metrics_host, settings.metrics_port, bot.metrics_snapshot, health
     )
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _web(settings: Settings, services: Services) -> AsyncIterator[None]:
+    """The web gallery and dashboard while the bot runs, when WEB_PORT is set."""
+    if settings.web is None:
+        yield
+        return
+    from bot.web.server import start_web
+
+    runner = await start_web(settings, services)
     try:
         yield
     finally:

@@ -1,0 +1,174 @@
+"""Every call the web makes into the moderation decisions, in one place.
+
+The web is another face on the same decisions as the Discord commands: a quota change here is
+the `/quota` decision itself (bot/moderation/service.py: the same rules, ceilings and audit
+record, marked as taken on the web), and removing a video follows the Delete button (the same
+rule on who may, the same record, the same removal of its posts and kept copy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from bot.errors import Refusal
+from bot.i18n import Text, render
+from bot.jobs.store import JobStore
+from bot.models import Job, JobState
+from bot.moderation.languages import Languages
+from bot.moderation.service import (
+    Actor,
+    Done,
+    ModerationService,
+    status_lines,
+    video_removal_record,
+)
+from bot.video.shelf import VideoShelf
+from bot.web.access import Standing
+from bot.web.discord_api import DiscordApi, DiscordUnavailable
+
+log = logging.getLogger(__name__)
+
+VIA_WEB = "web"
+
+
+def actor_of(standing: Standing) -> Actor:
+    return Actor(
+        guild_id=standing.guild_id,
+        user_id=standing.user_id,
+        role_ids=standing.member.role_ids,
+        manage_guild=standing.manage_guild,
+        via=VIA_WEB,
+    )
+
+
+def is_moderator(moderation: ModerationService, standing: Standing) -> bool:
+    """Manage Server (Administrator and the owner included) or a role in MOD_ROLE_IDS."""
+    return moderation.is_moderator(actor_of(standing))
+
+
+async def quota_lines(
+    moderation: ModerationService,
+    standing: Standing,
+    member_id: int,
+    member_roles: tuple[int, ...],
+    locale: str,
+) -> list[str]:
+    """`/quota view` of a member, line by line, as a moderator sees it."""
+    actor = actor_of(standing)
+    status = await moderation.status(actor, member_id, member_roles)
+    return status_lines(status, show_block_reason=moderation.is_moderator(actor), locale=locale)
+
+
+def _number(form: Mapping[str, str], name: str) -> int:
+    text = (form.get(name) or "").strip()
+    if not text.lstrip("-").isdigit() or len(text) > 7:
+        raise Refusal(Text("web.refusal.number"))
+    return int(text)
+
+
+def _reason(form: Mapping[str, str]) -> str | None:
+    return form.get("reason") or None
+
+
+# Each quota action the dashboard's forms post, as the `/quota` command it is.
+Act = Callable[[ModerationService, Actor, int | None, Mapping[str, str]], Awaitable[Done]]
+QUOTA_ACTIONS: dict[str, Act] = {
+    "set": lambda s, a, who, f: s.set_limit(a, _target(who), _number(f, "limit"), _reason(f)),
+    "clear": lambda s, a, who, f: s.clear_limit(a, _target(who), _reason(f)),
+    "grant": lambda s, a, who, f: s.grant(a, _target(who), _number(f, "amount"), _reason(f)),
+    "reset": lambda s, a, who, f: s.reset(a, _target(who), _reason(f)),
+    "block": lambda s, a, who, f: s.block(a, _target(who), _reason(f)),
+    "unblock": lambda s, a, who, f: s.unblock(a, _target(who), _reason(f)),
+    "role": lambda s, a, who, f: s.set_role(a, _target(who), _number(f, "limit"), _reason(f)),
+    "role-clear": lambda s, a, who, f: s.clear_role(a, _target(who), _reason(f)),
+    "default": lambda s, a, who, f: s.set_default(
+        a, _number(f, "limit"), f.get("period", ""), _reason(f)
+    ),
+    "blocklist-add": lambda s, a, who, f: s.blocklist_add(a, f.get("text", ""), _reason(f)),
+    "blocklist-remove": lambda s, a, who, f: s.blocklist_remove(a, f.get("text", ""), _reason(f)),
+    "language": lambda s, a, who, f: s.set_language(a, f.get("setting", ""), _reason(f)),
+}
+
+
+def _target(target_id: int | None) -> int:
+    if target_id is None:
+        raise Refusal(Text("web.refusal.no_target"))
+    return target_id
+
+
+async def act(
+    moderation: ModerationService,
+    standing: Standing,
+    action: str,
+    target_id: int | None,
+    form: Mapping[str, str],
+) -> Done:
+    """Run one quota action as the moderator `standing` (a `Refusal` says why not)."""
+    run = QUOTA_ACTIONS.get(action)
+    if run is None:
+        raise Refusal(Text("web.refusal.unknown_action"))
+    return await run(moderation, actor_of(standing), target_id, form)
+
+
+async def post_to_log_channel(
+    api: DiscordApi,
+    languages: Languages,
+    log_channel_id: int | None,
+    standing: Standing,
+    done: Done,
+) -> None:
+    """The action's line in QUOTA_LOG_CHANNEL_ID, as `/quota` posts it: in the server's
+    language, only when the channel is this server's; best effort (the action is done)."""
+    if log_channel_id is None:
+        return
+    try:
+        channel = await api.channel(log_channel_id)
+        if channel is None or channel.guild_id != standing.guild_id:
+            return
+        language = await languages.public_locale(standing.guild_id, standing.guild.preferred_locale)
+        await api.post_message(log_channel_id, render(done.log_line, language))
+    except DiscordUnavailable as error:
+        log.warning("could not post to the quota log channel %s: %s", log_channel_id, error)
+
+
+@dataclass(frozen=True)
+class Remover:
+    """What removing a video touches: its record, its posts in Discord, the kept copy."""
+
+    moderation: ModerationService
+    jobs: JobStore
+    api: DiscordApi
+    shelf: VideoShelf
+
+    def may_remove(self, actor: Actor, job: Job) -> bool:
+        return self.moderation.may_manage_video(actor, job)
+
+    async def remove(self, actor: Actor, job: Job) -> None:
+        """The Delete button's steps: check who asks, remove every post of the video (the
+        result and each `/sora-show` repost), record it (a moderator's removal of someone
+        else's video is audited), and discard the kept copy for good."""
+        if not self.may_remove(actor, job):
+            raise Refusal(Text("results.delete.not_yours"))
+        if job.state is not JobState.DELIVERED or job.result_deleted_at is not None:
+            raise Refusal(Text("web.refusal.nothing_to_remove", job=job.id))
+        places = await self.jobs.reposts(job)
+        if job.result_message_id:
+            places.append((job.channel_id, job.result_message_id))
+        try:
+            for channel_id, message_id in places:
+                if not await self.api.delete_message(channel_id, message_id):
+                    raise Refusal(Text("results.delete.refused"))
+        except DiscordUnavailable as error:
+            log.warning("job %s: could not delete the result: %s", job.id, error)
+            raise Refusal(Text("results.delete.refused")) from None
+        await self.jobs.record_video_removed(job, actor.user_id, video_removal_record(actor, job))
+        await asyncio.to_thread(self.shelf.discard, job)
+        log.info("job %s: video removed by %s on the web", job.id, actor.user_id)
+
+
+def owner_actor(job: Job, user_id: int) -> Actor:
+    """The member acting on their own video, whatever their standing in its server now."""
+    return Actor(guild_id=job.guild_id, user_id=user_id, via=VIA_WEB)

@@ -247,3 +247,42 @@ def test_upload_limit_cap_and_video_retention_are_read() -> None:
         load_settings(BASE | {"UPLOAD_LIMIT_MB": "0.5", "VIDEO_MAX_MB": "none"})
     assert any("UPLOAD_LIMIT_MB" in problem for problem in error.value.problems)
     assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)
+
+
+def test_the_web_is_off_until_web_port_is_set() -> None:
+    assert load_settings(BASE).web is None
+
+
+def test_the_web_needs_its_public_address_and_the_client_secret() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"WEB_PORT": "8080"})
+    text = " ".join(caught.value.problems)
+    assert "WEB_BASE_URL is missing" in text and "DISCORD_CLIENT_SECRET is missing" in text
+    for bad in ("videos.example.org", "https://videos.example.org/gallery", "ftp://x", "https://"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(
+                BASE | {"WEB_PORT": "8080", "WEB_BASE_URL": bad, "DISCORD_CLIENT_SECRET": "s"}
+            )
+        assert any(p.startswith("WEB_BASE_URL") for p in caught.value.problems), bad
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"WEB_BASE_URL": "https://videos.example.org"})
+    assert "WEB_PORT" in caught.value.problems[0]
+
+
+def test_web_settings_and_their_defaults() -> None:
+    settings = load_settings(
+        BASE
+        | {
+            "WEB_PORT": "8080",
+            "WEB_BASE_URL": "https://videos.example.org/",
+            "DISCORD_CLIENT_SECRET": "client-secret-value",
+        }
+    )
+    web = settings.web
+    assert web is not None and web.port == 8080 and web.host == "127.0.0.1"
+    assert web.redirect_uri == "https://videos.example.org/auth/callback" and web.secure
+    assert web.oauth_url == "https://discord.com/oauth2/authorize"
+    assert web.api_url == "https://discord.com/api/v10"
+    assert web.cache_seconds == 15
+    assert Secret("client-secret-value") in settings.secrets
+    assert "client-secret-value" not in repr(settings)

@@ -105,3 +105,15 @@ def test_the_health_checks_run_the_tested_health_command() -> None:
     assert 'CMD ["sora-bot", "check", "--health"]' in dockerfile.split("HEALTHCHECK", 1)[1]
     compose = (PROJECT / "compose.yaml").read_text()
     assert 'test: ["CMD", "sora-bot", "check", "--health"]' in compose
+
+
+def test_the_web_pages_templates_and_styles_are_package_data() -> None:
+    """An installed bot (pip install ., the Docker image) serves the same pages as a checkout."""
+    globs = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["bot"]
+    package = PROJECT / "bot"
+    shipped = {path for pattern in globs for path in package.glob(pattern)}
+    for folder in ("web/templates", "web/static", "locales", "storage/migrations"):
+        files = {p for p in (package / folder).rglob("*") if p.is_file() and p.suffix != ".py"}
+        assert files and files <= shipped, folder

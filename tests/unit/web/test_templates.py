@@ -1,0 +1,65 @@
+"""The web pages hold no words of their own: every word is a catalog key, in every language."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import jinja2
+import pytest
+
+from bot import i18n
+from bot.web.dashboard_views import KNOWN_REASONS, LOG_KINDS
+from bot.web.rendering import _environment
+
+TEMPLATES = sorted(
+    entry.name
+    for entry in (resources.files("bot.web") / "templates").iterdir()
+    if entry.name.endswith(".html")
+)
+TAG = re.compile(r"<[^>]*>", re.S)
+WORD = re.compile(r"[A-Za-z]{2,}")
+KEY = re.compile(r"""\bt[n]?\(\s*["']([\w.-]+)["']""")
+
+
+def _source(name: str) -> str:
+    return (resources.files("bot.web") / "templates" / name).read_text(encoding="utf-8")
+
+
+def test_the_templates_are_found() -> None:
+    assert {"base.html", "gallery.html", "dashboard.html", "quotas.html"} <= set(TEMPLATES)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_no_words_are_written_in_a_template(name: str) -> None:
+    env = _environment()
+    text = "".join(value for _, kind, value in env.lex(_source(name)) if kind == "data")
+    words = WORD.findall(TAG.sub(" ", text).replace("&amp;", ""))
+    assert words == [], f"{name}: move these words into bot/locales/*/web.po"
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_key_a_template_names_is_in_the_catalogs(name: str) -> None:
+    english = i18n.catalog(i18n.DEFAULT_LOCALE)
+    missing = [
+        key
+        for key in KEY.findall(_source(name))
+        if not key.endswith(".") and key not in english.keys | english.plural_keys
+    ]
+    assert missing == [], name
+
+
+def test_keys_made_from_values_exist_for_every_value() -> None:
+    english = i18n.catalog(i18n.DEFAULT_LOCALE)
+    wanted = [f"web.kind.{kind}" for kind in LOG_KINDS]
+    wanted += [f"web.reason.{code}" for code in KNOWN_REASONS]
+    assert [key for key in wanted if key not in english.keys] == []
+
+
+def test_templates_escape_what_they_show() -> None:
+    env = _environment()
+    assert env.autoescape is True
+    page = env.from_string("{{ prompt }}").render(prompt="<img src=x onerror=alert(1)>")
+    assert page == "&lt;img src=x onerror=alert(1)&gt;"
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ missing.name }}").render()

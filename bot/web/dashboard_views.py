@@ -11,11 +11,10 @@ from babel.dates import format_date
 
 from bot.i18n import Text, render
 from bot.models import JobState
-from bot.moderation import audit
 from bot.providers.profiles import built_in_profile
 from bot.storage import dashboard
 from bot.storage.audit_pages import ACTION_KINDS, LEDGER_KINDS, LogCursor, LogFilter, log_page
-from bot.web import charts
+from bot.web import charts, decisions
 from bot.web.app import (
     Web,
     guild_id_of,
@@ -149,7 +148,7 @@ async def audit_log(request: web.Request) -> web.Response:
         entries = await log_page(conn, guild_id, where, cursor, LOG_PAGE_SIZE + 1)
     shown = entries[:LOG_PAGE_SIZE]
     locale = locale_of(request)
-    described = [audit.describe(entry, locale) for entry in shown]
+    described = [decisions.log_line(entry, locale) for entry in shown]
     names = await names_for(w, standing, described)
     lines = [plain_text(line, locale, w.zone, names) for line in described]
     after = LogCursor.after(shown[-1]).text() if len(entries) > LOG_PAGE_SIZE else None

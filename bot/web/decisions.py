@@ -17,14 +17,20 @@ from bot.errors import Refusal
 from bot.i18n import Text, render
 from bot.jobs.store import JobStore
 from bot.models import Job, JobState
-from bot.moderation.languages import Languages
+from bot.moderation import audit
+from bot.moderation.languages import Languages, server_choices
 from bot.moderation.service import (
+    MAX_GRANT,
+    MAX_LIMIT,
+    MAX_REASON_CHARS,
+    PERIODS,
     Actor,
     Done,
     ModerationService,
     status_lines,
     video_removal_record,
 )
+from bot.storage.audit import LogEntry
 from bot.video.shelf import VideoShelf
 from bot.web.access import Standing
 from bot.web.discord_api import DiscordApi, DiscordUnavailable
@@ -32,6 +38,15 @@ from bot.web.discord_api import DiscordApi, DiscordUnavailable
 log = logging.getLogger(__name__)
 
 VIA_WEB = "web"
+# The ceilings the forms show (the decisions enforce them), and what a setting may be.
+FORM_LIMITS = {"most_limit": MAX_LIMIT, "most_grant": MAX_GRANT, "most_reason": MAX_REASON_CHARS}
+QUOTA_PERIODS = PERIODS
+LANGUAGE_CHOICES = server_choices()
+
+
+def log_line(entry: LogEntry, locale: str) -> str:
+    """An entry of the quota log in the words `/quota log` uses."""
+    return audit.describe(entry, locale)
 
 
 def actor_of(standing: Standing) -> Actor:

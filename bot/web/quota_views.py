@@ -9,8 +9,6 @@ from aiohttp import web
 
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.moderation.languages import server_choices
-from bot.moderation.service import MAX_GRANT, MAX_LIMIT, MAX_REASON_CHARS, PERIODS
 from bot.quota.blocklist import MAX_ENTRIES_PER_GUILD
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import dashboard
@@ -30,7 +28,7 @@ from bot.web.app import (
 )
 from bot.web.rendering import plain_text
 
-LIMITS = {"most_limit": MAX_LIMIT, "most_grant": MAX_GRANT, "most_reason": MAX_REASON_CHARS}
+LIMITS = decisions.FORM_LIMITS
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -65,7 +63,7 @@ async def quotas(request: web.Request) -> web.Response:
         moderator=True,
         default=default,
         settings_default=(defaults.limit, defaults.period),
-        periods=PERIODS,
+        periods=decisions.QUOTA_PERIODS,
         overrides=overrides,
         blocks=blocks,
         roles=roles,
@@ -138,7 +136,7 @@ async def language(request: web.Request) -> web.Response:
         guild=standing.guild,
         moderator=True,
         current=current,
-        choices=server_choices(),
+        choices=decisions.LANGUAGE_CHOICES,
         **LIMITS,
     )
 

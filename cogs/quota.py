@@ -8,17 +8,20 @@ is for everyone; the moderator check at run time is what protects the rest.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.i18n import render
+from bot.models import Actor
+from bot.moderation.actions import MAX_GRANT, MAX_LIMIT, MAX_REASON_CHARS, PERIODS
 from bot.moderation.languages import server_choices
-from bot.moderation.service import Actor, Done, ModerationService
+from bot.moderation.service import Done, ModerationService
+from bot.quota.blocklist import MAX_TERM_CHARS
+from cogs._log_channel import post_to_log_channel
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
 from cogs._translator import words
@@ -26,26 +29,32 @@ from cogs._translator import words
 if TYPE_CHECKING:
     from cogs._client import SoraBot
 
-log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PERIOD_CHOICES = [
-    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period)
-    for period in ("day", "week", "month")
+    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period) for period in PERIODS
 ]
 LANGUAGE_CHOICES = [
     app_commands.Choice(name=words(f"common.language.{setting}"), value=setting)
     for setting in server_choices()
 ]
 
-Limit = app_commands.Range[int, 0, 1000]
-Amount = app_commands.Range[int, -1000, 1000]
+# Discord's own checks of the options, with the service's ceilings (it checks them again).
+Limit = app_commands.Range[int, 0, MAX_LIMIT]
+Amount = app_commands.Range[int, -MAX_GRANT, MAX_GRANT]
 Page = app_commands.Range[int, 1, 10_000]
-Reason = app_commands.Range[str, 1, 200]
-Term = app_commands.Range[str, 1, 100]
+Reason = app_commands.Range[str, 1, MAX_REASON_CHARS]
+Term = app_commands.Range[str, 1, MAX_TERM_CHARS]
+
+
+def named(*options: str) -> Callable[[T], T]:
+    """Options named in each moderator's language (`quota.option_name.*`: 成員, 頁碼...), as
+    `/sora`'s are; the guides and the `page:` hints use the same words."""
+    return app_commands.rename(**{name: words(f"quota.option_name.{name}") for name in options})
 
 
 # A question for the service: who asks, and the language they read (for text replies).
-Ask = Callable[[Actor, str], Awaitable["str | Done"]]
+Question = Callable[[Actor, str], Awaitable["str | Done"]]
 
 
 class QuotaCog(commands.Cog):
@@ -65,47 +74,26 @@ class QuotaCog(commands.Cog):
         self.moderation: ModerationService = bot.services.moderation
         self.log_channel_id = bot.services.settings.quota_log_channel_id
 
-    async def _answer(self, interaction: discord.Interaction, ask: Ask) -> None:
+    async def _answer(self, interaction: discord.Interaction, question: Question) -> None:
         # Acknowledge first: Discord gives us 3 seconds and the database may be busy.
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = interaction.locale.value
-        result = await ask(actor_of(interaction), locale)  # a `Refusal` is answered by the tree
+        result = await question(actor_of(interaction), locale)  # a `Refusal`: the tree answers
         text = render(result.reply, locale) if isinstance(result, Done) else result
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        if isinstance(result, Done) and self.log_channel_id is not None:
-            await self._post_to_log_channel(
-                interaction, await self._public_line(interaction, result)
-            )
-
-    async def _public_line(self, interaction: discord.Interaction, done: Done) -> str:
-        """The action's log line in the server's language (the channel is public)."""
-        assert interaction.guild_id is not None  # /quota is guild-only
-        community = interaction.guild_locale.value if interaction.guild_locale else None
-        language = await self.bot.services.languages.public_locale(interaction.guild_id, community)
-        return render(done.log_line, language)
-
-    async def _post_to_log_channel(self, interaction: discord.Interaction, line: str) -> None:
-        """Best effort: the action is done and recorded whatever happens here."""
-        if self.log_channel_id is None:
-            return
-        try:
-            channel = self.bot.get_channel(self.log_channel_id) or await self.bot.fetch_channel(
-                self.log_channel_id
-            )
-            guild = getattr(channel, "guild", None)
-            if guild is None or guild.id != interaction.guild_id:
-                return  # the log channel belongs to another server: keep this one's news here
-            if not isinstance(channel, discord.abc.Messageable):
-                raise discord.ClientException("the channel cannot hold messages")
-            await channel.send(line, allowed_mentions=NO_PINGS)
-        except discord.DiscordException as error:
-            log.warning(
-                "could not post to the quota log channel %s: %s", self.log_channel_id, error
+        if isinstance(result, Done):
+            await post_to_log_channel(
+                self.bot,
+                self.log_channel_id,
+                result.log_line,
+                languages=self.bot.services.languages,
+                from_guild_id=interaction.guild_id,
             )
 
     # -- everyone -------------------------------------------------------------------------
 
     @quota.command(name="view", description=words("quota.cmd.view"))
+    @named("member")
     @app_commands.describe(member=words("quota.opt.view.member"))
     async def view(
         self, interaction: discord.Interaction, member: discord.Member | None = None
@@ -121,6 +109,7 @@ class QuotaCog(commands.Cog):
     # -- moderators -----------------------------------------------------------------------
 
     @quota.command(name="set", description=words("quota.cmd.set"))
+    @named("member", "limit", "reason")
     @app_commands.describe(
         member=words("quota.opt.set.member"),
         limit=words("quota.opt.set.limit"),
@@ -139,6 +128,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="clear", description=words("quota.cmd.clear"))
+    @named("member", "reason")
     @app_commands.describe(member=words("quota.opt.clear.member"), reason=words("quota.opt.reason"))
     async def clear_limit(
         self,
@@ -151,6 +141,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="grant", description=words("quota.cmd.grant"))
+    @named("member", "amount", "reason")
     @app_commands.describe(
         member=words("quota.opt.grant.member"),
         amount=words("quota.opt.grant.amount"),
@@ -169,6 +160,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="reset", description=words("quota.cmd.reset"))
+    @named("member", "reason")
     @app_commands.describe(member=words("quota.opt.reset.member"), reason=words("quota.opt.reason"))
     async def reset(
         self,
@@ -181,6 +173,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="default", description=words("quota.cmd.default"))
+    @named("limit", "period", "reason")
     @app_commands.describe(
         limit=words("quota.opt.default.limit"),
         period=words("quota.opt.default.period"),
@@ -200,6 +193,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="role", description=words("quota.cmd.role"))
+    @named("role", "limit", "reason")
     @app_commands.describe(
         role=words("quota.opt.role.role"),
         limit=words("quota.opt.role.limit"),
@@ -218,6 +212,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="role-clear", description=words("quota.cmd.role_clear"))
+    @named("role", "reason")
     @app_commands.describe(
         role=words("quota.opt.role_clear.role"), reason=words("quota.opt.reason")
     )
@@ -232,6 +227,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="block", description=words("quota.cmd.block"))
+    @named("member", "reason")
     @app_commands.describe(member=words("quota.opt.block.member"), reason=words("quota.opt.reason"))
     async def block(
         self,
@@ -244,6 +240,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="unblock", description=words("quota.cmd.unblock"))
+    @named("member", "reason")
     @app_commands.describe(
         member=words("quota.opt.unblock.member"), reason=words("quota.opt.reason")
     )
@@ -258,6 +255,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="language", description=words("quota.cmd.language"))
+    @named("setting", "reason")
     @app_commands.describe(
         setting=words("quota.opt.language.setting"), reason=words("quota.opt.reason")
     )
@@ -273,6 +271,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="log", description=words("quota.cmd.log"))
+    @named("member", "page")
     @app_commands.describe(member=words("quota.opt.log.member"), page=words("quota.opt.log.page"))
     async def show_log(
         self,
@@ -286,6 +285,7 @@ class QuotaCog(commands.Cog):
         )
 
     @blocklist.command(name="add", description=words("quota.cmd.blocklist_add"))
+    @named("text", "reason")
     @app_commands.describe(
         text=words("quota.opt.blocklist_add.text"), reason=words("quota.opt.reason")
     )
@@ -297,6 +297,7 @@ class QuotaCog(commands.Cog):
         )
 
     @blocklist.command(name="remove", description=words("quota.cmd.blocklist_remove"))
+    @named("text", "reason")
     @app_commands.describe(
         text=words("quota.opt.blocklist_remove.text"), reason=words("quota.opt.reason")
     )
@@ -308,6 +309,7 @@ class QuotaCog(commands.Cog):
         )
 
     @blocklist.command(name="list", description=words("quota.cmd.blocklist_list"))
+    @named("page")
     @app_commands.describe(page=words("quota.opt.blocklist_list.page"))
     async def blocklist_list(self, interaction: discord.Interaction, page: Page = 1) -> None:
         await self._answer(

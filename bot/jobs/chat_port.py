@@ -21,7 +21,7 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-class JobPresenter(Protocol):
+class ChatPort(Protocol):
     async def show_status(self, job: Job, text: str) -> int:
         """Create the job's status message, or edit it to `text`; return its message id."""
         ...

@@ -24,6 +24,8 @@ from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
+    Actor,
+    FailureCode,
     Job,
     JobOptions,
     JobState,
@@ -60,17 +62,22 @@ class Lease:
 
 @dataclass(frozen=True)
 class NewJob:
-    guild_id: int
+    """A video asked for: who asks, what they asked for and where the answer goes.
+
+    /sora, the "Make a video" form and re-runs each build one; admission checks it, then the
+    store writes the checked copy (see bot/jobs/admission.py)."""
+
+    by: Actor
     channel_id: int
-    user_id: int
     prompt: str
-    options: JobOptions
-    image: ReferenceImage | None = None
+    options: JobOptions  # as chosen: admission fills in the default quality and toggles
+    image: ReferenceImage | None = None  # a kept reference image (a re-run reuses its source's)
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
+    # The command this job may answer with its status message (see cogs/_job_messages.py).
     interaction_id: int | None = None
     parent_job_id: int | None = None
-    public_locale: str | None = None  # the server's language when the job was accepted
+    public_locale: str | None = None  # the server's language when the job was asked for
 
 
 class JobStore:
@@ -103,16 +110,17 @@ class JobStore:
         five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
         refusal: Text | None = None
+        guild_id, user_id = new.by.guild_id, new.by.user_id
         async with self.db.transaction() as conn:
             # Other processes may accept jobs at the same moment (PostgreSQL): everything
             # checked below is about this member and this guild, so hold both until commit.
-            await conn.lock(("member", new.guild_id, new.user_id), ("guild", new.guild_id))
+            await conn.lock(("member", guild_id, user_id), ("guild", guild_id))
             # Read once the locks are held: a submit that committed while this one waited has
             # an earlier time, so the cooldown never measures a negative gap.
             now = self.clock.now()
             start, end = allowance.period.span(now)
             facts = await job_rows.admission_facts(
-                conn, new.guild_id, new.user_id, new.parent_job_id, start, end
+                conn, guild_id, user_id, new.parent_job_id, start, end
             )
             if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
@@ -140,7 +148,7 @@ class JobStore:
             # takes what this period still had, so it cannot be taken twice.
             balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
             balance = await quotas.settle_owed(
-                conn, new.guild_id, new.user_id, balance, allowance.period, now
+                conn, guild_id, user_id, balance, allowance.period, now
             )
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
@@ -148,9 +156,9 @@ class JobStore:
                 row = await job_rows.insert(
                     conn,
                     {
-                        "guild_id": new.guild_id,
+                        "guild_id": guild_id,
                         "channel_id": new.channel_id,
-                        "user_id": new.user_id,
+                        "user_id": user_id,
                         "provider": self.provider,
                         "model": self.model,
                         "prompt": new.prompt,
@@ -172,9 +180,7 @@ class JobStore:
                     },
                 )
                 label = None if balance.from_bonus else allowance.period.day_key(now)
-                await ledger_rows.insert_hold(
-                    conn, row["id"], new.guild_id, new.user_id, label, now
-                )
+                await ledger_rows.insert_hold(conn, row["id"], guild_id, user_id, label, now)
         if refusal is not None:
             raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
         return Job.from_row(row)
@@ -456,7 +462,7 @@ class JobStore:
             outcome_reason="video delivered",
         )
 
-    async def withdraw_unsent(self, job: Job, code: str, message: str) -> bool:
+    async def withdraw_unsent(self, job: Job, code: FailureCode, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
         if job.state is not JobState.QUEUED:
@@ -470,7 +476,7 @@ class JobStore:
         )
 
     async def finish_unsuccessfully(
-        self, job: Job, state: JobState, code: str | None, message: str
+        self, job: Job, state: JobState, code: FailureCode | str | None, message: str
     ) -> bool:
         """Fail or expire the job and release its hold, atomically."""
         assert QUOTA_OUTCOMES.get(state) is QuotaOutcome.RELEASE, state
@@ -488,6 +494,6 @@ class JobStore:
         return await self.finish_unsuccessfully(
             job,
             JobState.EXPIRED,
-            "deadline",
+            FailureCode.DEADLINE,
             f"The video was not ready within {minutes} minute(s), so the job was stopped.",
         )

@@ -6,7 +6,8 @@ import re
 
 from bot import i18n
 from bot.i18n import Text
-from bot.models import Job, JobState
+from bot.jobs.state_words import state_sentence
+from bot.models import FailureCode, Job, JobState
 from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import ModelProfile
 
@@ -64,52 +65,24 @@ def _known_or(text: Text, fallback: str, locale: str | None) -> str:
 
 def state_text(job: Job, *, compressing: bool = False) -> Text:
     """Where the job is, in a few words (with the reason for a failure)."""
-    if job.state is JobState.QUEUED:
-        return Text("status.state.queued")
-    if job.state is JobState.SUBMITTED:
-        return Text("status.state.submitted")
-    if job.state is JobState.RUNNING:
-        if job.progress is not None:
-            return Text("status.state.generating_progress", progress=job.progress)
-        return Text("status.state.generating")
-    if job.state is JobState.SUCCEEDED:
-        if compressing:
-            return Text("fit.status.compressing")
-        return Text("status.state.ready")
-    if job.state is JobState.DELIVERED:
-        return Text("status.state.delivered")
-    if job.state is JobState.EXPIRED:
-        return Text("status.state.expired", reason=failure_reason(job))
-    return Text("status.state.failed", reason=failure_reason(job))
+    if compressing and job.state is JobState.SUCCEEDED:
+        return Text("fit.status.compressing")
+    return state_sentence(job, failure_reason)
 
 
 def state_line(job: Job, locale: str | None = None) -> str:
     return i18n.render(state_text(job), job.public_locale if locale is None else locale)
 
 
-#: Failures the bot itself decides, said in the reader's language; any other reason is the
-#: video service's own words, shown as it gave them.
-_OWN_REASONS = frozenset(
-    {
-        "provider_changed",
-        "model_changed",
-        "outcome_unknown",
-        "delivery_failed",
-        "internal_error",
-        "no_channel_access",
-        "insufficient_credits",
-        "provider_misconfigured",
-        "not_found",
-    }
-)
-
-
 def failure_reason(job: Job) -> Text:
-    if job.error_code == "deadline":
+    """Why the job ended without a video: the bot's own reasons in the reader's language
+    (`status.reason.<code>`), anything else in the video service's words as it gave them."""
+    code = FailureCode.of(job.error_code)
+    if code is FailureCode.DEADLINE:
         minutes = max(1, round((job.deadline_at - job.created_at) / 60))
         return Text("status.reason.deadline", minutes)
-    if job.error_code in _OWN_REASONS:
-        return Text(f"status.reason.{job.error_code}")
+    if code is not None and not code.quotes_the_service:
+        return Text(f"status.reason.{code.value}")
     if not job.error_message:
         return Text("status.reason.none")
     return Text("status.reason.service", detail=shorten(job.error_message, REASON_CHARS))

@@ -10,26 +10,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.errors import Refusal
 from bot.i18n import Text, render
 from bot.jobs.store import JobStore
-from bot.models import Job, JobState
+from bot.models import VIA_WEB, Actor, Job, JobState
 from bot.moderation import audit
-from bot.moderation.languages import Languages, server_choices
-from bot.moderation.service import (
+from bot.moderation.actions import (
     MAX_GRANT,
     MAX_LIMIT,
     MAX_REASON_CHARS,
     PERIODS,
-    Actor,
+    Block,
+    BlocklistAdd,
+    BlocklistRemove,
+    ClearLimit,
+    ClearRole,
     Done,
-    ModerationService,
-    status_lines,
-    video_removal_record,
+    Grant,
+    ModeratorAction,
+    Reset,
+    SetDefault,
+    SetLanguage,
+    SetLimit,
+    SetRole,
+    Unblock,
 )
+from bot.moderation.languages import Languages, server_choices
+from bot.moderation.permissions import video_removal_record
+from bot.moderation.service import ModerationService
+from bot.moderation.views import status_lines
 from bot.storage.audit import LogEntry
 from bot.video.shelf import VideoShelf
 from bot.web.access import Standing
@@ -37,7 +49,6 @@ from bot.web.discord_api import DiscordApi, DiscordUnavailable
 
 log = logging.getLogger(__name__)
 
-VIA_WEB = "web"
 # The ceilings the forms show (the decisions enforce them), and what a setting may be.
 FORM_LIMITS = {"most_limit": MAX_LIMIT, "most_grant": MAX_GRANT, "most_reason": MAX_REASON_CHARS}
 QUOTA_PERIODS = PERIODS
@@ -88,23 +99,22 @@ def _reason(form: Mapping[str, str]) -> str | None:
     return form.get("reason") or None
 
 
-# Each quota action the dashboard's forms post, as the `/quota` command it is.
-Act = Callable[[ModerationService, Actor, int | None, Mapping[str, str]], Awaitable[Done]]
-QUOTA_ACTIONS: dict[str, Act] = {
-    "set": lambda s, a, who, f: s.set_limit(a, _target(who), _number(f, "limit"), _reason(f)),
-    "clear": lambda s, a, who, f: s.clear_limit(a, _target(who), _reason(f)),
-    "grant": lambda s, a, who, f: s.grant(a, _target(who), _number(f, "amount"), _reason(f)),
-    "reset": lambda s, a, who, f: s.reset(a, _target(who), _reason(f)),
-    "block": lambda s, a, who, f: s.block(a, _target(who), _reason(f)),
-    "unblock": lambda s, a, who, f: s.unblock(a, _target(who), _reason(f)),
-    "role": lambda s, a, who, f: s.set_role(a, _target(who), _number(f, "limit"), _reason(f)),
-    "role-clear": lambda s, a, who, f: s.clear_role(a, _target(who), _reason(f)),
-    "default": lambda s, a, who, f: s.set_default(
-        a, _number(f, "limit"), f.get("period", ""), _reason(f)
-    ),
-    "blocklist-add": lambda s, a, who, f: s.blocklist_add(a, f.get("text", ""), _reason(f)),
-    "blocklist-remove": lambda s, a, who, f: s.blocklist_remove(a, f.get("text", ""), _reason(f)),
-    "language": lambda s, a, who, f: s.set_language(a, f.get("setting", ""), _reason(f)),
+# Each quota action the dashboard's forms post, as the `/quota` command's action value; the
+# moderation frame (bot/moderation/actions.py) checks, applies and records it.
+BuildAction = Callable[[int | None, Mapping[str, str]], ModeratorAction]
+QUOTA_ACTIONS: dict[str, BuildAction] = {
+    "set": lambda who, f: SetLimit(_target(who), _number(f, "limit")),
+    "clear": lambda who, f: ClearLimit(_target(who)),
+    "grant": lambda who, f: Grant(_target(who), _number(f, "amount")),
+    "reset": lambda who, f: Reset(_target(who)),
+    "block": lambda who, f: Block(_target(who)),
+    "unblock": lambda who, f: Unblock(_target(who)),
+    "role": lambda who, f: SetRole(_target(who), _number(f, "limit")),
+    "role-clear": lambda who, f: ClearRole(_target(who)),
+    "default": lambda who, f: SetDefault(_number(f, "limit"), f.get("period", "")),
+    "blocklist-add": lambda who, f: BlocklistAdd(f.get("text", "")),
+    "blocklist-remove": lambda who, f: BlocklistRemove(f.get("text", "")),
+    "language": lambda who, f: SetLanguage(f.get("setting", "")),
 }
 
 
@@ -121,11 +131,12 @@ async def act(
     target_id: int | None,
     form: Mapping[str, str],
 ) -> Done:
-    """Run one quota action as the moderator `standing` (a `Refusal` says why not)."""
-    run = QUOTA_ACTIONS.get(action)
-    if run is None:
+    """Run one quota action as the moderator `standing`, in the moderation frame (a
+    `Refusal` says why not); its record says it was taken on the web."""
+    build = QUOTA_ACTIONS.get(action)
+    if build is None:
         raise Refusal(Text("web.refusal.unknown_action"))
-    return await run(moderation, actor_of(standing), target_id, form)
+    return await moderation.perform(actor_of(standing), build(target_id, form), _reason(form))
 
 
 async def post_to_log_channel(

@@ -17,7 +17,9 @@ from pathlib import Path
 import opencc
 from aiohttp import web
 
+from bot import i18n
 from bot.i18n import Text
+from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.wording import settings_line
 from bot.models import Job, JobState
 from bot.storage import gallery
@@ -105,11 +107,10 @@ def _card(
     provider_link = job.result_url if shown and not playable else None
     if provider_link is not None and not provider_link.startswith(("https://", "http://")):
         provider_link = None
-    state = "removed" if job.result_deleted_at is not None else job.state.value
     return Card(
         job=job,
         settings=settings_line(job, w.services.profile, locale),
-        state=say_state(state, locale),
+        state=say_state(job, locale),
         playable=playable,
         discord_link=_discord_link(job),
         provider_link=provider_link,
@@ -119,11 +120,11 @@ def _card(
     )
 
 
-def say_state(state: str, locale: str) -> str:
-    from bot import i18n
-
-    key = "results.jobs.removed" if state == "removed" else f"results.jobs.state.{state}"
-    return i18n.render(Text(key), locale)
+def say_state(job: Job, locale: str) -> str:
+    """The job's state in the words `/sora-jobs` uses (bot/jobs/state_words.py)."""
+    if job.result_deleted_at is not None:
+        return i18n.render(Text("results.jobs.removed"), locale)
+    return f"{state_icon(job)} {i18n.render(state_label(job), locale)}"
 
 
 async def my_videos(request: web.Request) -> web.Response:

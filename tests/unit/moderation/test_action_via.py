@@ -6,7 +6,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from bot.jobs.store import JobStore
-from bot.moderation.service import Actor, ModerationService
+from bot.models import Actor
+from bot.moderation.service import ModerationService
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock

@@ -10,23 +10,19 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.store import JobStore, NewJob
-from bot.models import Job, JobOptions, JobState
+from bot.jobs.store import JobStore
+from bot.models import Actor, JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
-from bot.moderation.service import (
-    NOT_A_MODERATOR,
-    Actor,
-    Done,
-    ModerationService,
-    video_removal_record,
-)
+from bot.moderation.permissions import NOT_A_MODERATOR, video_removal_record
+from bot.moderation.service import Done, ModerationService
 from bot.pages import MESSAGE_CHARS
 from bot.quota import blocklist
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import DAY, deliver, new_job
 
 GUILD = 1
 MEMBER = 7
@@ -85,18 +81,6 @@ async def prepare(service: ModerationService) -> None:
     failed = await service.jobs.submit(new_job(), allowance)
     await service.jobs.finish_unsuccessfully(failed, JobState.FAILED, "x", "y")
     await deliver(service.jobs, await service.jobs.submit(new_job(), allowance))  # charged
-
-
-def new_job() -> NewJob:
-    return NewJob(GUILD, 10, MEMBER, "a fox", JobOptions("landscape", 10))
-
-
-async def deliver(store: JobStore, job: Job) -> None:
-    assert await store.record_submitted(job, "task", 0)
-    submitted = await store.get(job.id)
-    assert submitted is not None and await store.record_succeeded(submitted, "https://v")
-    succeeded = await store.get(job.id)
-    assert succeeded is not None and await store.record_delivered(succeeded, 1, "file")
 
 
 async def row_counts(db: Database) -> dict[str, int]:
@@ -210,7 +194,7 @@ async def test_refused_no_ops_record_nothing(service: ModerationService, db: Dat
         (service.blocklist_remove(MOD, "gore"), "not on the blocklist"),
         (service.grant(MOD, MEMBER, 0), "not 0"),
         (service.set_limit(MOD, MEMBER, 1001), "between 0 and 1000"),
-        (service.set_default(MOD, 3, "fortnight"), "day, week, month"),
+        (service.set_default(MOD, 3, "fortnight"), "one of: Day, Week, Month"),
         (service.block(MOD, MEMBER, "x" * 201), "at most 200"),
         (service.blocklist_add(MOD, "a*b"), "start or the end"),
     ]:
@@ -271,6 +255,29 @@ async def test_view_shows_used_remaining_bonus_reset_and_jobs(
     assert "今天已用：1 · 剩餘：**4**（今天 2 部 + 額外 2 部）" in in_taiwan
     assert f"[任務 #{job.id}](https://discord.com/channels/{GUILD}/10/555)（排隊中）" in in_taiwan
     assert "今天已用：1 · 剩余：**4**" in await service.view(PLAIN, MEMBER, PLAIN.role_ids, "zh-CN")
+
+
+async def test_jobs_in_progress_are_listed_as_the_reader_lists(
+    service: ModerationService, job_store: JobStore
+) -> None:
+    allowance = await service.policy.allowance(GUILD, MEMBER)
+    first = await job_store.submit(new_job(), allowance)
+    second = await job_store.submit(new_job(), allowance)
+    assert await job_store.record_submitted(second, "task", 0)
+    english = await service.view(PLAIN, MEMBER, ())
+    assert (
+        f"In progress: job #{first.id} (queued), job #{second.id} (waiting at the video service)"
+        in english
+    )
+    taiwan = await service.view(PLAIN, MEMBER, (), "zh-TW")
+    assert (
+        f"進行中：任務 #{first.id}（排隊中）、任務 #{second.id}（在影片服務的佇列中等候）" in taiwan
+    )
+    mainland = await service.view(PLAIN, MEMBER, (), "zh-CN")
+    assert (
+        f"进行中：任务 #{first.id}（排队中）、任务 #{second.id}（在视频服务的队列中等待）"
+        in mainland
+    )
 
 
 async def test_blocked_members_see_it_but_only_moderators_see_why(
@@ -357,7 +364,7 @@ async def test_the_blocklist_has_a_size_limit(
 async def test_the_requester_or_a_moderator_may_manage_a_video(
     service: ModerationService, job_store: JobStore
 ) -> None:
-    job = await job_store.submit(new_job(), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC"))))
+    job = await job_store.submit(new_job(), Allowance(5, DAY))
     other = Actor(GUILD, MEMBER + 1, role_ids=(GUILD, ROLE))
     assert service.may_manage_video(PLAIN, job)  # PLAIN asked for it
     assert service.may_manage_video(MOD, job) and service.may_manage_video(ROLE_MOD, job)
@@ -437,8 +444,12 @@ async def test_a_moderator_sets_the_servers_language_and_it_is_recorded(
     assert await languages.public_locale(GUILD, "en-US") == "zh-TW"
     with pytest.raises(Refusal, match="already in: Traditional Chinese"):
         await service.set_language(MOD, "zh-TW")
-    with pytest.raises(Refusal, match="must be one of: auto, en, zh-CN, zh-TW"):
+    with pytest.raises(Refusal, match="must be one of: Automatic") as refused:
         await service.set_language(MOD, "klingon")
+    assert refused.value.text_for("zh-TW") == (
+        "語言必須是以下其中之一：自動（依伺服器的社群語言）、English（英文）、"
+        "簡體中文（简体中文）、繁體中文。"
+    )
     await service.set_language(MOD, "auto")
     assert await languages.public_locale(GUILD, "zh-CN") == "zh-CN"
     rows = await db.fetch_all(

@@ -55,14 +55,14 @@ class Web:
     api: DiscordApi
     oauth: OAuthClient
     sessions: Sessions
-    shelf: VideoShelf
     templates: Templates
     limiter: AttemptLimiter = field(default_factory=AttemptLimiter)
     notices: dict[str, tuple[str, str]] = field(default_factory=dict)  # one-shot, per session
 
     @property
-    def remover(self) -> decisions.Remover:
-        return decisions.Remover(self.services.moderation, self.services.jobs, self.api, self.shelf)
+    def shelf(self) -> VideoShelf:
+        """The bot's kept videos (the same folder as the bot's, built by bot/wiring.py)."""
+        return self.services.shelf
 
     @property
     def zone(self) -> ZoneInfo:

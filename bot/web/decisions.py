@@ -1,22 +1,20 @@
 """Every call the web makes into the moderation decisions, in one place.
 
 The web is another face on the same decisions as the Discord commands: a quota change here is
-the `/quota` decision itself (bot/moderation/service.py: the same rules, ceilings and audit
-record, marked as taken on the web), and removing a video follows the Delete button (the same
-rule on who may, the same record, the same removal of its posts and kept copy).
+the `/quota` action itself, run in the moderation frame (bot/moderation/actions.py: the same
+rules, ceilings and audit record, marked as taken on the web), and removing a video is the
+Delete button's removal (bot/moderation/removal.py: the same rule on who may, the same
+record, the same removal of its posts and kept copy).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from bot.errors import Refusal
 from bot.i18n import Text, render
-from bot.jobs.store import JobStore
-from bot.models import VIA_WEB, Actor, Job, JobState
+from bot.models import VIA_WEB, Actor, Job
 from bot.moderation import audit
 from bot.moderation.actions import (
     MAX_GRANT,
@@ -39,11 +37,10 @@ from bot.moderation.actions import (
     Unblock,
 )
 from bot.moderation.languages import Languages, server_choices
-from bot.moderation.permissions import video_removal_record
+from bot.moderation.removal import VideoRemoval
 from bot.moderation.service import ModerationService
 from bot.moderation.views import status_lines
 from bot.storage.audit import LogEntry
-from bot.video.shelf import VideoShelf
 from bot.web.access import Standing
 from bot.web.discord_api import DiscordApi, DiscordUnavailable
 
@@ -160,39 +157,22 @@ async def post_to_log_channel(
         log.warning("could not post to the quota log channel %s: %s", log_channel_id, error)
 
 
-@dataclass(frozen=True)
-class Remover:
-    """What removing a video touches: its record, its posts in Discord, the kept copy."""
+def may_remove(removal: VideoRemoval, actor: Actor, job: Job) -> bool:
+    return removal.may_remove(actor, job)
 
-    moderation: ModerationService
-    jobs: JobStore
-    api: DiscordApi
-    shelf: VideoShelf
 
-    def may_remove(self, actor: Actor, job: Job) -> bool:
-        return self.moderation.may_manage_video(actor, job)
+async def remove_video(removal: VideoRemoval, api: DiscordApi, actor: Actor, job: Job) -> None:
+    """The Delete button's removal (bot/moderation/removal.py: who may, every post, the
+    record, the kept copy), with the posts deleted through Discord's REST API."""
 
-    async def remove(self, actor: Actor, job: Job) -> None:
-        """The Delete button's steps: check who asks, remove every post of the video (the
-        result and each `/sora-show` repost), record it (a moderator's removal of someone
-        else's video is audited), and discard the kept copy for good."""
-        if not self.may_remove(actor, job):
-            raise Refusal(Text("results.delete.not_yours"))
-        if job.state is not JobState.DELIVERED or job.result_deleted_at is not None:
-            raise Refusal(Text("web.refusal.nothing_to_remove", job=job.id))
-        places = await self.jobs.reposts(job)
-        if job.result_message_id:
-            places.append((job.channel_id, job.result_message_id))
+    async def delete_post(channel_id: int, message_id: int) -> bool:
         try:
-            for channel_id, message_id in places:
-                if not await self.api.delete_message(channel_id, message_id):
-                    raise Refusal(Text("results.delete.refused"))
+            return await api.delete_message(channel_id, message_id)
         except DiscordUnavailable as error:
             log.warning("job %s: could not delete the result: %s", job.id, error)
-            raise Refusal(Text("results.delete.refused")) from None
-        await self.jobs.record_video_removed(job, actor.user_id, video_removal_record(actor, job))
-        await asyncio.to_thread(self.shelf.discard, job)
-        log.info("job %s: video removed by %s on the web", job.id, actor.user_id)
+            return False
+
+    await removal.remove(actor, job, delete_post)
 
 
 def owner_actor(job: Job, user_id: int) -> Actor:

@@ -11,8 +11,6 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.ops.startup_failures import EXIT_FAILED, StartupFailure
-from bot.video.fitting import VideoFitter
-from bot.video.shelf import VideoShelf
 from bot.web import auth_views, dashboard_views, quota_views, video_views
 from bot.web.app import (
     WEB,
@@ -54,8 +52,6 @@ async def open_web(settings: Settings, services: Services) -> Web:
     assert config is not None, "WEB_PORT is not set"
     session = services.http
     api = DiscordApi(session, config.api_url, settings.discord_token.reveal(), config.cache_seconds)
-    # Only for removing a deleted video's kept copy; this side never compresses anything.
-    shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", VideoFitter())
     return Web(
         settings=settings,
         config=config,
@@ -63,7 +59,6 @@ async def open_web(settings: Settings, services: Services) -> Web:
         api=api,
         oauth=OAuthClient(session, config.api_url),
         sessions=Sessions(services.db, services.clock),
-        shelf=shelf,
         templates=Templates(ZoneInfo(settings.quota_timezone)),
     )
 

@@ -21,7 +21,7 @@ from bot import i18n
 from bot.i18n import Text
 from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.wording import settings_line
-from bot.models import Job, JobState
+from bot.models import Actor, Job, JobState
 from bot.storage import gallery
 from bot.video.media_types import sniff_video_type
 from bot.web import access, decisions
@@ -244,7 +244,7 @@ def _video_type(path: Path) -> str:
         return sniff_video_type(file.read(16)) or "application/octet-stream"
 
 
-async def _removable(request: web.Request) -> tuple[Job, decisions.Actor]:
+async def _removable(request: web.Request) -> tuple[Job, Actor]:
     job = await _job_of(request)
     standing = await _watcher(request, job)
     session = signed_in(request)
@@ -253,7 +253,7 @@ async def _removable(request: web.Request) -> tuple[Job, decisions.Actor]:
         if standing is None
         else decisions.actor_of(standing)
     )
-    if not web_of(request).remover.may_remove(actor, job):
+    if not decisions.may_remove(web_of(request).services.removal, actor, job):
         raise PageError(403, Text("results.delete.not_yours"))
     return job, actor
 
@@ -275,7 +275,8 @@ def _way_back(job: Job) -> tuple[str, ...]:
 
 async def remove_video(request: web.Request) -> web.Response:
     job, actor = await _removable(request)
-    await web_of(request).remover.remove(actor, job)
+    w = web_of(request)
+    await decisions.remove_video(w.services.removal, w.api, actor, job)
     notify(request, "done", say(request, Text("results.delete.done", job=job.id)))
     form = await request.post()
     back = form.get("back")

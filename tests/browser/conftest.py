@@ -22,7 +22,8 @@ from playwright.async_api import Browser, async_playwright
 
 from bot.clock import SystemClock
 from bot.jobs.store import JobStore
-from bot.moderation.service import Actor, ModerationService
+from bot.models import Actor
+from bot.moderation.service import ModerationService
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage import jobs as job_rows
 from bot.storage.database import open_database

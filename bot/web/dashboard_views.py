@@ -10,7 +10,7 @@ from aiohttp import web
 from babel.dates import format_date
 
 from bot.i18n import Text, render
-from bot.models import JobState
+from bot.models import FailureCode, JobState
 from bot.providers.profiles import built_in_profile
 from bot.storage import dashboard
 from bot.storage.audit_pages import ACTION_KINDS, LEDGER_KINDS, LogCursor, LogFilter, log_page
@@ -75,7 +75,7 @@ async def overview(request: web.Request) -> web.Response:
     language = babel_locale(locale_of(request))
     labels = [format_date(day, "medium", locale=language) for day, _, _ in bounds]
     names = await names_for(w, standing, [f"<@{m.user_id}>" for m in makers])
-    reason_labels = [render(_reason_label(r.state, r.code), locale_of(request)) for r in reasons]
+    failures = failures_by_reason(reasons, locale_of(request))
     return page(
         request,
         "dashboard.html",
@@ -89,7 +89,9 @@ async def overview(request: web.Request) -> web.Response:
         total_credits=sum(credits),
         unpriced=unpriced,
         failed=states[JobState.FAILED.value] + states[JobState.EXPIRED.value],
-        reasons_chart=charts.row_chart(reason_labels, [r.jobs for r in reasons]),
+        reasons_chart=charts.row_chart(
+            [label for label, _ in failures], [jobs for _, jobs in failures]
+        ),
         makers_chart=charts.row_chart(
             [names.users.get(m.user_id, str(m.user_id)) for m in makers],
             [m.videos for m in makers],
@@ -99,24 +101,25 @@ async def overview(request: web.Request) -> web.Response:
     )
 
 
-# Failure codes with words of their own; any other shows as "other" with its code.
-KNOWN_REASONS = (
-    "generation_failed",
-    "validation_failed",
-    "insufficient_credits",
-    "not_found",
-    "outcome_unknown",
-    "delivery_failed",
-    "internal_error",
-)
+def reason_label(state: str, stored: str | None) -> Text:
+    """A short label for why a job ended without a video: one per `FailureCode`, the video
+    service's own code as it sent it, or none recorded."""
+    code = FailureCode.of(stored)
+    if state == JobState.EXPIRED.value or code is FailureCode.DEADLINE:
+        return Text("web.reason.deadline")
+    if code is not None:
+        return Text(f"web.reason.{code.value}")
+    if stored:
+        return Text("web.reason.service", code=stored)
+    return Text("web.reason.unrecorded")
 
 
-def _reason_label(state: str, code: str | None) -> Text:
-    if state == JobState.EXPIRED.value:
-        return Text("web.reason.expired")
-    if code in KNOWN_REASONS:
-        return Text(f"web.reason.{code}")
-    return Text("web.reason.other", code=code or "?")
+def failures_by_reason(reasons: list[dashboard.ReasonCount], locale: str) -> list[tuple[str, int]]:
+    """(label, jobs), most first; the rows that read the same counted as one."""
+    counted: Counter[str] = Counter()
+    for row in reasons:
+        counted[render(reason_label(row.state, row.code), locale)] += row.jobs
+    return counted.most_common()
 
 
 def _day_start(text: str, w: Web, *, next_day: bool = False) -> float | None:

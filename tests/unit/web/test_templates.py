@@ -9,7 +9,9 @@ import jinja2
 import pytest
 
 from bot import i18n
-from bot.web.dashboard_views import KNOWN_REASONS, LOG_KINDS
+from bot.models import FailureCode, JobState
+from bot.storage.dashboard import ReasonCount
+from bot.web.dashboard_views import LOG_KINDS, failures_by_reason, reason_label
 from bot.web.rendering import _environment
 
 TEMPLATES = sorted(
@@ -52,8 +54,27 @@ def test_every_key_a_template_names_is_in_the_catalogs(name: str) -> None:
 def test_keys_made_from_values_exist_for_every_value() -> None:
     english = i18n.catalog(i18n.DEFAULT_LOCALE)
     wanted = [f"web.kind.{kind}" for kind in LOG_KINDS]
-    wanted += [f"web.reason.{code}" for code in KNOWN_REASONS]
+    wanted += [reason_label(JobState.FAILED.value, code).key for code in FailureCode]
     assert [key for key in wanted if key not in english.keys] == []
+
+
+def test_failures_are_counted_by_the_bots_own_reasons() -> None:
+    rows = [
+        ReasonCount("expired", "deadline", 4),
+        ReasonCount("failed", "insufficient_credits", 2),
+        ReasonCount("failed", "http_400", 1),
+        ReasonCount("failed", "validation_failed", 3),
+        ReasonCount("failed", None, 1),
+        ReasonCount("expired", None, 1),  # an older row: expired without its code
+    ]
+    assert failures_by_reason(rows, "en") == [
+        ("Not finished in time", 5),
+        ("Refused by the video service (validation_failed)", 3),
+        ("The account ran out of credits", 2),
+        ("Refused by the video service (http_400)", 1),
+        ("No reason recorded", 1),
+    ]
+    assert failures_by_reason(rows, "zh-TW")[0] == ("逾時未完成", 5)
 
 
 def test_templates_escape_what_they_show() -> None:

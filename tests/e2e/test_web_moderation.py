@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.e2e.conftest import command_reply
 from tests.e2e.web_stack import client, video_in, web_stack
+from tests.support.fake_discord import default_world
 
 
 async def test_only_moderators_open_the_dashboard_and_their_changes_are_quota_decisions(
@@ -117,4 +118,40 @@ async def test_only_moderators_open_the_dashboard_and_their_changes_are_quota_de
         )
         await handle.wait_original()
         assert handle.ephemeral and "not allowed on this server" in handle.original_contents[-1]
+        stack.assert_clean_log()
+
+
+async def test_a_change_on_the_web_is_posted_in_the_log_channel_as_quota_posts_it(
+    tmp_path: Path,
+) -> None:
+    log_channel = default_world().channels["videos"].id  # the default world's ids are fixed
+    async with web_stack(tmp_path, QUOTA_LOG_CHANNEL_ID=str(log_channel)) as (stack, base):
+        sim = stack.discord
+        guild = f"/servers/{sim.guild_id}"
+        alice_id, mod_id = sim.user("alice").id, sim.user("mod").id
+        # The server speaks Traditional Chinese in public; the moderator reads English.
+        chosen = await command_reply(stack, "quota language", "admin", setting="zh-TW")
+        assert chosen.startswith("✅"), chosen
+        async with client(stack, base) as mod:
+            await mod.sign_in("mod")
+            await mod.post(
+                f"{guild}/actions/grant",
+                {"target": str(alice_id), "amount": "2", "reason": "contest"},
+                csrf_from=f"{guild}/quotas/members/{alice_id}",
+            )
+            await mod.post(
+                f"{guild}/actions/blocklist-add",
+                {"text": "kraken"},
+                csrf_from=f"{guild}/blocklist",
+            )
+
+        def web_lines() -> list[str] | None:
+            lines = [m for m in sim.bot_messages("videos") if f"<@{mod_id}>" in m.content]
+            assert not any(m.mentions.pinged_anyone for m in lines)
+            return [m.content for m in lines] if len(lines) == 2 else None
+
+        granted, listed = await stack.wait_for(web_lines, "the web's two log channel lines")
+        assert granted.startswith(f"<@{mod_id}> ") and f"<@{alice_id}>" in granted
+        assert "contest" in granted and "額外影片" in granted  # the server's language
+        assert "#1" in listed and "kraken" not in listed.lower()  # never the blocked word
         stack.assert_clean_log()

@@ -74,14 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--health",
         action="store_true",
         help="only the running bot's liveness, from LIVENESS_FILE (the Docker health check): "
-        "exit status 0 while it runs connected to Discord with its worker and database, else 1",
+        "exit status 0 while it runs connected to Discord with its worker and database (for "
+        "`sora-bot web`: while it serves and its database answers), else 1",
     )
     commands.add_parser(
         "web",
         help="serve only the web gallery and dashboard (WEB_PORT), without the bot",
         description="Serve the web gallery and moderators' dashboard on WEB_HOST:WEB_PORT, "
         "using the same database and media folder as the bot, without connecting to "
-        "Discord's gateway. For deployments that run the bot in several processes.",
+        "Discord's gateway. For deployments that run the bot in several processes. Stops "
+        "on SIGTERM; keeps its liveness in LIVENESS_FILE (give it a file of its own).",
     )
     commands.add_parser(
         "sync",

@@ -10,6 +10,8 @@ import pytest
 
 from bot import i18n
 from bot.models import FailureCode, JobState
+from bot.moderation.actions import ModeratorAction
+from bot.storage.audit_pages import ACTION_KINDS
 from bot.storage.dashboard import ReasonCount
 from bot.web.dashboard_views import LOG_KINDS, failures_by_reason, reason_label
 from bot.web.rendering import _environment
@@ -56,6 +58,12 @@ def test_keys_made_from_values_exist_for_every_value() -> None:
     wanted = [f"web.kind.{kind}" for kind in LOG_KINDS]
     wanted += [reason_label(JobState.FAILED.value, code).key for code in FailureCode]
     assert [key for key in wanted if key not in english.keys] == []
+
+
+def test_the_log_filter_offers_every_moderator_action() -> None:
+    """A new action class (bot/moderation/actions.py) is a kind of entry the log can filter."""
+    actions = {action.name for action in ModeratorAction.__subclasses__()}
+    assert actions | {"remove_video"} == set(ACTION_KINDS)
 
 
 def test_failures_are_counted_by_the_bots_own_reasons() -> None:

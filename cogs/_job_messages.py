@@ -370,35 +370,28 @@ class DiscordJobMessages:
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
         return videos[0].url if videos else None
 
-    async def delete_result_posts(
-        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
+    async def delete_post(
+        self,
+        channel_id: int,
+        message_id: int,
+        clicked: discord.Message | discord.PartialMessage | None = None,
     ) -> bool:
-        """Delete the clicked post, the original result and every /sora-show repost of the
-        video; False if Discord refused one of them (those already gone count as deleted)."""
-        for message in await self._posts_of(job, clicked):
-            try:
-                await message.delete()
-            except discord.NotFound:
-                pass
-            except discord.HTTPException as error:
-                log.warning("job %s: could not delete the result: %s", job.id, error)
-                return False
-        return True
-
-    async def _posts_of(
-        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
-    ) -> list[discord.Message | discord.PartialMessage]:
-        posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
-        places = await self.jobs.reposts(job)
-        if job.result_message_id:
-            places.append((job.channel_id, job.result_message_id))
-        for channel_id, message_id in places:
-            if any(post.id == message_id for post in posts):
-                continue
+        """Delete one post of a video (`clicked`, when it is that post, saves a lookup): True
+        once it is gone (already gone counts), False if Discord refused."""
+        message = clicked if clicked is not None and clicked.id == message_id else None
+        if message is None:
             channel = await self.channel_or_none(channel_id)
-            if isinstance(channel, discord.TextChannel | discord.Thread):
-                posts.append(channel.get_partial_message(message_id))
-        return posts
+            if not isinstance(channel, discord.TextChannel | discord.Thread):
+                return True  # the channel is gone or out of the bot's reach: nothing to delete
+            message = channel.get_partial_message(message_id)
+        try:
+            await message.delete()
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as error:
+            log.warning("could not delete message %s of a video: %s", message_id, error)
+            return False
+        return True
 
 
 @contextlib.contextmanager

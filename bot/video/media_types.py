@@ -28,11 +28,12 @@ class VideoType:
     demuxers: str  # FFmpeg's full demuxer name(s): the only ones allowed to read the file
     extension: str  # for the file's name when it is kept or posted
     label: str  # for the log
+    mime: str  # the Content-Type it is served with
 
 
-ISO_MEDIA = VideoType("mp4", "mov,mp4,m4a,3gp,3g2,mj2", "mp4", "MP4/MOV")
-WEBM = VideoType("webm", "matroska,webm", "webm", "WebM")
-MATROSKA = VideoType("matroska", "matroska,webm", "mkv", "Matroska")
+ISO_MEDIA = VideoType("mp4", "mov,mp4,m4a,3gp,3g2,mj2", "mp4", "MP4/MOV", "video/mp4")
+WEBM = VideoType("webm", "matroska,webm", "webm", "WebM", "video/webm")
+MATROSKA = VideoType("matroska", "matroska,webm", "mkv", "Matroska", "video/x-matroska")
 VIDEO_TYPES = {kind.name: kind for kind in (ISO_MEDIA, WEBM, MATROSKA)}
 # Enough of a file's start to judge it: the `ftyp` box or the EBML header comes first.
 VIDEO_HEAD_BYTES = 4096

@@ -64,7 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("bot", "bot.clock", "bot.errors", "bot.i18n", "bot.models", "bot.pages", "bot.prompts"),
     ),
     ("storage", ("bot.storage",)),
-    ("settings", ("bot.config", "bot.logging_setup", "bot.metrics")),
+    ("settings", ("bot.config", "bot.settings_reader", "bot.logging_setup", "bot.metrics")),
     ("providers", ("bot.providers",)),
     ("video", ("bot.video",)),
     ("quota", ("bot.quota",)),
@@ -72,6 +72,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("moderation", ("bot.moderation",)),
     ("ops", ("bot.ops",)),
     ("wiring", ("bot.wiring",)),
+    # The web gallery and dashboard: on the wiring's services, started by the command line.
+    ("web", ("bot.web",)),
     ("cogs", ("cogs",)),
     ("entry", ("bot.cli", "bot.__main__")),
 )

@@ -16,6 +16,8 @@ from bot.moderation.service import ModerationService
 from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database, open_database
+from bot.storage.web_sessions import SharedGuild
+from bot.web.sessions import Sessions
 from tests.support.doubles import FakeClock
 from tests.support.jobs import DAY, deliver, make_store, new_job
 from tests.support.postgres_cluster import Databases
@@ -35,6 +37,8 @@ TABLES = (
     "quota_role_limits",
     "guild_languages",
     "member_locales",
+    "web_sign_ins",
+    "web_sessions",
 )
 
 
@@ -77,6 +81,9 @@ async def fill(db: Database, clock: FakeClock) -> None:
     await moderation.set_role(boss, BIG_ID - 2, 6)
     await moderation.set_language(boss, "zh-CN")
     await Languages(db, clock).remember_member(BIG_ID - 1, "zh-TW")
+    sessions = Sessions(db, clock)
+    await sessions.begin_sign_in("/me")
+    await sessions.open(BIG_ID - 1, "Alice", "zh-TW", (SharedGuild(BIG_ID, "A server"),))
 
 
 def run_cli(

@@ -55,6 +55,8 @@ class FailureCode(StrEnum):
     GENERATION_FAILED = "generation_failed"  # the service failed to make it (its reason)
     REJECTED = "rejected"  # the service refused it without a code of its own (its reason)
     DELIVERY_FAILED = "delivery_failed"  # made, but Discord would not take the post
+    # What the service's link gave was not a video, or led somewhere a video should not be
+    NOT_A_VIDEO = "not_a_video"
     NO_CHANNEL_ACCESS = "no_channel_access"  # the channel is gone or closed to the bot
     INTERNAL_ERROR = "internal_error"  # a bug or an unexpected answer, again and again
 

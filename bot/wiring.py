@@ -24,6 +24,7 @@ from bot.jobs.admission import Submitter
 from bot.jobs.chat_port import ChatPort
 from bot.jobs.delivery import VideoDelivery
 from bot.jobs.schedule import PollPlan
+from bot.jobs.show_cooldown import ShowCooldown
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
@@ -38,13 +39,17 @@ from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database, open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
+from bot.video.sandbox import EncoderLimits
 from bot.video.shelf import VideoShelf
+from bot.video.space import MediaSpace, SpaceNews
 
 log = logging.getLogger(__name__)
 
+MiB = 1024 * 1024
 # Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
 ALERT_TIMEOUT = 30.0
 
@@ -74,6 +79,7 @@ class Services:
     lease: Lease | None = None
     duties: DeploymentDuties | None = None  # None: this process does them (tests)
     submitter: Submitter = field(init=False)
+    show_cooldown: ShowCooldown = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
@@ -179,6 +185,15 @@ class Services:
             )
         except Exception:
             log.exception("reference image sweep failed; trying again later")
+        await self.bound_kept_videos()
+
+    async def bound_kept_videos(self) -> None:
+        """Bound the kept videos by age and size (the work in progress counted), and keep the
+        disk above its floor; tell the operators when it goes below the floor, or is back
+        above it. Run by the sweep and after each delivered video; never raises."""
+        space = self.shelf.space
+        news = space.observe() if space is not None else None
+        settings = self.settings
         try:
             delivering = await self.jobs.video_paths_in_use()
             await asyncio.to_thread(
@@ -189,6 +204,10 @@ class Services:
             )
         except Exception:
             log.exception("kept video sweep failed; trying again later")
+        if space is not None and news is not None:
+            key = "alerts.disk_low" if news is SpaceNews.LOW else "alerts.disk_recovered"
+            free, floor = space.free() // MiB, space.floor_bytes // MiB
+            await self._alert(Text(key, free=f"{free:,}", floor=f"{floor:,}"))
 
     def provider_unusable(self, health: ProviderHealth) -> bool:
         """Record a problem the worker met mid-run; True if it is new (so alert once).
@@ -200,6 +219,7 @@ class Services:
 
     async def close(self) -> None:
         await self.provider.close()
+        await self.downloader.close()
         await self.http.close()
         await self.db.close()
 
@@ -259,21 +279,37 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             provider.name,
         ),
     )
+    services.show_cooldown = ShowCooldown(settings.show_cooldown_seconds, clock)
     services.downloader = VideoDownloader(
-        http, settings.media_dir / "tmp", settings.provider_timeout_seconds
+        settings.media_dir / "tmp",
+        settings.provider_timeout_seconds,
+        Destinations(settings.provider_base_url),
     )
     # One fitter for the whole bot: its bound on encodes at once is the machine's.
     fitter = VideoFitter(
         concurrency=settings.transcode_concurrency,
         timeout_seconds=settings.transcode_timeout_seconds,
+        limits=EncoderLimits(
+            memory_bytes=settings.encoder_memory_bytes,
+            cpu_seconds=settings.encoder_cpu_seconds,
+            output_margin=settings.encoder_output_margin,
+            max_side=settings.max_video_side,
+            max_seconds=settings.max_video_seconds,
+        ),
     )
-    services.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
+    services.shelf = VideoShelf(
+        settings.media_dir / "videos",
+        settings.media_dir / "tmp",
+        fitter,
+        MediaSpace(settings.media_dir, settings.media_min_free_bytes),
+    )
     services.delivery = VideoDelivery(
         jobs=jobs,
         shelf=services.shelf,
         downloader=services.downloader,
         clock=clock,
         upload_limit_cap=settings.upload_limit_cap_bytes,
+        upkeep=services.bound_kept_videos,
     )
     services.removal = VideoRemoval(
         jobs=jobs, shelf=services.shelf, moderators=moderation.moderators

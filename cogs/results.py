@@ -307,7 +307,14 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise Refusal(Text("results.show.not_here"))
-        posted = await self.job_messages.repost_result(found, channel, upload_limit_of(interaction))
+        turn = self.services.show_cooldown.take(interaction.user.id, found.id, channel.id)
+        try:
+            posted = await self.job_messages.repost_result(
+                found, channel, upload_limit_of(interaction)
+            )
+        except BaseException:
+            self.services.show_cooldown.give_back(turn)
+            raise
         await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
         await interaction.followup.send(
             said(interaction, Text("results.show.posted", link=posted.jump_url)), ephemeral=True

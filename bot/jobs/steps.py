@@ -18,12 +18,13 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from pathlib import Path
 
 from bot import metrics
 from bot.clock import Clock
 from bot.i18n import Text
 from bot.jobs.chat_port import ChatPort, DeliveryError
-from bot.jobs.delivery import Offer, VideoDelivery
+from bot.jobs.delivery import Offer, Original, VideoDelivery
 from bot.jobs.status_messages import StatusMessages
 from bot.jobs.store import JobStore
 from bot.jobs.timings import PollSchedule
@@ -39,7 +40,7 @@ from bot.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
-from bot.video.download import DownloadFailed
+from bot.video.download import DownloadFailed, ResultRefused
 
 log = logging.getLogger(__name__)
 
@@ -272,8 +273,12 @@ class JobSteps:
                 await self._delivered(job, *existing)
                 return
         await self.jobs.mark_delivery_started(job)
+        original = Original(job)
         try:
-            job = await self.delivery.keep_original(job)
+            original = await self.delivery.keep_original(job)
+        except ResultRefused as error:
+            await self._refused_result(job, error)
+            return
         except DownloadFailed as error:
             gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
             if not gave_up:
@@ -282,6 +287,7 @@ class JobSteps:
             log.warning(
                 "job %s: could not download the video (%s); posting the link", job.id, error
             )
+        job = original.job
         try:
             posted = await self.delivery.post_best(
                 job,
@@ -289,6 +295,7 @@ class JobSteps:
                 functools.partial(self._post_result, job),
                 member_waiting=False,
                 while_encoding=functools.partial(self._while_encoding, job),
+                unkept=original.unkept,
             )
         except DeliveryError as error:
             if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
@@ -301,7 +308,28 @@ class JobSteps:
                 return
             await self._retry_later(job, error)
             return
+        finally:
+            _remove(original.unkept)  # a download not kept (the disk is below its floor)
         await self._delivered(job, posted.message, posted.kind)
+
+    async def _refused_result(self, job: Job, error: ResultRefused) -> None:
+        """What the link gave is not a video (or led off limits): tried again like a network
+        error until the job's deadline, then the job ends without a video and without its
+        link (it does not lead to one), and the hold is released."""
+        now = self.clock.now()
+        if job.transient_failures == 0 or now < job.deadline_at:
+            wanted = now + backoff_delay(job.transient_failures, self._backoff_base)
+            # The last try at the deadline (past it already: one more try after the backoff).
+            next_at = wanted if now >= job.deadline_at else min(wanted, job.deadline_at)
+            log.info("job %s: %s; trying again in %.1fs", job.id, error, next_at - now)
+            await self.jobs.reschedule(job, next_at, failed_attempt=True)
+            return
+        log.warning("job %s: the result is not a video (%s); not delivered", job.id, error)
+        await self._fail(
+            job,
+            FailureCode.NOT_A_VIDEO,
+            "The video service sent back something that is not a playable video.",
+        )
 
     async def _post_result(self, job: Job, offer: Offer) -> int:
         full_quality = offer.full_quality_url is not None
@@ -401,6 +429,11 @@ class JobSteps:
         fresh = await self.jobs.get(job.id)
         assert fresh is not None
         return fresh
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def _sentence(reason: str) -> str:

@@ -23,7 +23,7 @@ from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.wording import settings_line
 from bot.models import Actor, Job, JobState
 from bot.storage import gallery
-from bot.video.media_types import sniff_video_type
+from bot.video.media_types import VIDEO_HEAD_BYTES, sniff_video_type
 from bot.web import access, decisions
 from bot.web.access import Standing
 from bot.web.app import (
@@ -241,7 +241,8 @@ async def video_file(request: web.Request) -> web.StreamResponse:
 
 def _video_type(path: Path) -> str:
     with path.open("rb") as file:
-        return sniff_video_type(file.read(16)) or "application/octet-stream"
+        kind = sniff_video_type(file.read(VIDEO_HEAD_BYTES))
+    return kind.mime if kind is not None else "application/octet-stream"
 
 
 async def _removable(request: web.Request) -> tuple[Job, Actor]:

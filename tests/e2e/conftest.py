@@ -123,7 +123,9 @@ class Stack:
                 return message
         return None
 
-    async def wait_finished(self, job_id: int, marker: str = "✅ Done") -> MessageRecord:
+    async def wait_finished(
+        self, job_id: int, marker: str = "✅ Done", timeout: float = FLOW_TIMEOUT
+    ) -> MessageRecord:
         """Wait for the status message's final edit, which the bot makes only after the
         outcome (and its quota charge or release) is committed."""
 
@@ -131,7 +133,7 @@ class Stack:
             status = self.status_message(job_id)
             return status if status is not None and marker in status.content else None
 
-        return await self.wait_for(finished, f"job #{job_id} status to show {marker!r}")
+        return await self.wait_for(finished, f"job #{job_id} status to show {marker!r}", timeout)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         if self.database_url is not None:
@@ -204,9 +206,11 @@ async def stack(
     key = RIVYA_KEY if backend == "rivya" else UNIFIED_KEY
     marker = request.node.get_closest_marker("discord")
     discord_options = marker.kwargs if marker else {}
+    host_marker = request.node.get_closest_marker("provider_host")
+    provider_host = host_marker.args[0] if host_marker else "127.0.0.1"
     async with (
         FakeDiscord(**discord_options) as discord,
-        sim_class(key) as provider,
+        sim_class(key, host=provider_host) as provider,
         BotRunner(tmp_path / "logs") as runner,
     ):
         stack = Stack(discord, provider, runner, tmp_path, backend)

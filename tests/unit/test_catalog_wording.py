@@ -87,6 +87,8 @@ VALUES: dict[str, object] = {
     "detail": Text("quota.action.block", member="<@7>"),
     "entries": Text("quota.entries", 12),
     "entry": 7,
+    "floor": "1,024",
+    "free": "812",
     "first": Text(
         "quota.refusal.nothing_to_reset", member="<@7>", period=Text("quota.period.this_day")
     ),

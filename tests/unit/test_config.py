@@ -12,8 +12,8 @@ from bot.config import (
     database_path_from,
     database_url_from,
     load_settings,
-    quotes_problem,
 )
+from bot.settings_reader import quotes_problem
 from bot.storage.urls import redact
 
 BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}
@@ -288,6 +288,58 @@ def test_invalid_shard_settings_are_named(env: dict[str, str], expected: str) ->
     assert expected in str(caught.value)
 
 
+def test_media_floor_show_cooldown_and_encoder_limits_have_defaults() -> None:
+    settings = load_settings(BASE)
+    assert settings.media_min_free_bytes == 1024 * 1024 * 1024
+    assert settings.show_cooldown_seconds == 60
+    assert settings.encoder_memory_bytes == 2048 * 1024 * 1024
+    assert settings.encoder_cpu_seconds == 600  # twice TRANSCODE_TIMEOUT_SECONDS
+    assert settings.encoder_output_margin == 0.5
+    assert (settings.max_video_side, settings.max_video_seconds) == (4096, 120)
+    assert load_settings(BASE | {"TRANSCODE_TIMEOUT_SECONDS": "90.5"}).encoder_cpu_seconds == 181
+
+
+def test_media_floor_show_cooldown_and_encoder_limits_are_read() -> None:
+    settings = load_settings(
+        BASE
+        | {
+            "MEDIA_MIN_FREE_MB": "4096",
+            "SHOW_COOLDOWN_SECONDS": "0",
+            "ENCODER_MEMORY_MB": "1024",
+            "ENCODER_CPU_SECONDS": "120",
+            "ENCODER_OUTPUT_MARGIN_PERCENT": "20",
+            "MAX_VIDEO_SIDE": "1920",
+            "MAX_VIDEO_SECONDS": "30",
+        }
+    )
+    assert settings.media_min_free_bytes == 4096 * 1024 * 1024
+    assert settings.show_cooldown_seconds == 0
+    assert settings.encoder_memory_bytes == 1024 * 1024 * 1024
+    assert settings.encoder_cpu_seconds == 120
+    assert settings.encoder_output_margin == 0.2
+    assert (settings.max_video_side, settings.max_video_seconds) == (1920, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MEDIA_MIN_FREE_MB", "10"),
+        ("MEDIA_MIN_FREE_MB", "lots"),
+        ("SHOW_COOLDOWN_SECONDS", "-1"),
+        ("ENCODER_MEMORY_MB", "100"),
+        ("ENCODER_CPU_SECONDS", "0"),
+        ("ENCODER_CPU_SECONDS", "1.5"),
+        ("ENCODER_OUTPUT_MARGIN_PERCENT", "-5"),
+        ("MAX_VIDEO_SIDE", "8"),
+        ("MAX_VIDEO_SECONDS", "0"),
+    ],
+)
+def test_invalid_media_and_encoder_settings_name_their_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, name: value})
+    assert [p.split()[0] for p in caught.value.problems] == [name]
+
+
 def test_upload_limit_cap_and_video_retention_are_read() -> None:
     settings = load_settings(
         BASE | {"UPLOAD_LIMIT_MB": "25", "VIDEO_RETENTION_DAYS": "7", "VIDEO_MAX_MB": "512"}
@@ -382,6 +434,13 @@ VALID = {
     "MEDIA_MAX_MB": "2048",
     "VIDEO_RETENTION_DAYS": "30",
     "VIDEO_MAX_MB": "10240",
+    "MEDIA_MIN_FREE_MB": "1024",
+    "SHOW_COOLDOWN_SECONDS": "60",
+    "ENCODER_MEMORY_MB": "2048",
+    "ENCODER_CPU_SECONDS": "600",
+    "ENCODER_OUTPUT_MARGIN_PERCENT": "50",
+    "MAX_VIDEO_SIDE": "4096",
+    "MAX_VIDEO_SECONDS": "120",
     "LOG_LEVEL": "debug",
     "LOG_FORMAT": "json",
     "CREDIT_WARNING": "100",

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
@@ -18,6 +17,7 @@ from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -117,11 +117,13 @@ async def test_two_workers_move_each_job_once_and_release_their_leases(
     jobs = [await one.submit(new_job(user), Allowance(5, DAY)) for user in range(6)]
     provider = ScriptedProvider(poll_seconds=(1,))
     provider.creates = [f"task_{n}" for n in range(6)]
-    async with aiohttp.ClientSession() as session, video_server() as videos:
+    async with (
+        video_server() as videos,
+        VideoDownloader(tmp_path / "tmp", 5, Destinations(videos)) as downloader,
+    ):
         provider.statuses = [
             TaskStatus("succeeded", video_url=f"{videos}/video/1000") for _ in range(6)
         ]
-        downloader = VideoDownloader(session, tmp_path / "tmp", timeout=5)
         workers = [worker(one, provider, downloader, A), worker(other, provider, downloader, B)]
         for _ in range(6):
             clock.advance(2)

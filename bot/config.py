@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 QUOTA_PERIODS = ("day", "week", "month")
 PROVIDERS = ("rivya", "unified")
+DEFAULT_MAX_QUOTA_LIMIT = 1000
+# The most MAX_QUOTA_LIMIT may be: what a Discord option can carry without surprises.
+HIGHEST_QUOTA_LIMIT = 1_000_000
 
 
 class Secret:
@@ -97,6 +100,12 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     video_retention_days: float = 30.0
     video_max_bytes: int = 10 * 1024 * 1024 * 1024
+    # What the operator allows, whatever the moderators of a server do: the servers the bot
+    # stays in (empty: any), the highest limit or grant a moderator may set, and the most
+    # videos accepted per day across the deployment (None: no budget).
+    allowed_guild_ids: tuple[int, ...] = ()
+    max_quota_limit: int = DEFAULT_MAX_QUOTA_LIMIT
+    daily_video_budget: int | None = None
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
@@ -155,6 +164,15 @@ class _Reader:
             return default
         if number < minimum:
             self.problems.append(f"{name} must be at least {minimum} (got {number}).")
+            return default
+        return number
+
+    def bounded(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        """A whole number from `minimum` to `maximum`."""
+        number = self.integer(name, default, minimum=minimum)
+        assert number is not None
+        if number > maximum:
+            self.problems.append(f"{name} must be at most {maximum:,} (got {number:,}).")
             return default
         return number
 
@@ -257,9 +275,42 @@ class _Reader:
         value = self.raw(name) or default
         if value is None:
             return None
-        if not value.startswith(("http://", "https://")):
-            self.problems.append(f"{name} must start with http:// or https:// (got {value!r}).")
+        if not is_private_enough(value):
+            from bot.storage.urls import redact
+
+            self.problems.append(
+                f"{name} must start with https:// (the API key travels with every request); "
+                "http:// only for this machine (localhost, 127.0.0.1, ::1) "
+                f"(got {redact(value)!r})."
+            )
         return value.rstrip("/")
+
+
+def is_private_enough(url: str) -> bool:
+    """HTTPS anywhere, or plain HTTP to this machine's own loopback address."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if parts.scheme.lower() == "https":
+        return True
+    return parts.scheme.lower() == "http" and _is_loopback(host)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
@@ -281,11 +332,11 @@ def database_url_from(env: Mapping[str, str]) -> str:
     return parse_target(url).url
 
 
-def database_password(url: str) -> str | None:
-    """The password inside a PostgreSQL DATABASE_URL: scrubbed from logs like the keys."""
-    from urllib.parse import urlsplit
+def database_passwords(url: str) -> tuple[str, ...]:
+    """The passwords inside a PostgreSQL DATABASE_URL: scrubbed from logs like the keys."""
+    from bot.storage.urls import passwords_in
 
-    return urlsplit(url).password if url.startswith("postgres") else None
+    return passwords_in(url) if url.startswith("postgres") else ()
 
 
 DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
@@ -375,8 +426,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
+        allowed_guild_ids=read.id_list("ALLOWED_GUILD_IDS"),
+        max_quota_limit=read.bounded(
+            "MAX_QUOTA_LIMIT", DEFAULT_MAX_QUOTA_LIMIT, minimum=1, maximum=HIGHEST_QUOTA_LIMIT
+        ),
+        daily_video_budget=read.integer("DAILY_VIDEO_BUDGET", None, minimum=1),
         secrets=tuple(
-            Secret(s) for s in (token, rivya_key, unified_key, database_password(database_url)) if s
+            Secret(s)
+            for s in (token, rivya_key, unified_key, *database_passwords(database_url))
+            if s
         ),
     )
     if read.problems:

@@ -62,6 +62,7 @@ def test_the_local_check_needs_no_network(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
         "settings",
+        "servers",
         "database",
         "media",
     ]
@@ -122,6 +123,7 @@ def test_the_health_check_without_metrics_is_the_local_check(tmp_path: Path) -> 
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
         "settings",
+        "servers",
         "database",
         "media",
     ]

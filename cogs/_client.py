@@ -25,6 +25,7 @@ from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
 from bot.video.shelf import VideoShelf
 from bot.wiring import Services
+from cogs._guard import ServerGuard
 from cogs._job_messages import DiscordPresenter
 from cogs._replies import refuse, send_ephemeral
 from cogs._translator import CatalogTranslator
@@ -113,6 +114,8 @@ class SoraBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         settings = self.services.settings
+        # First: the servers and installs the bot serves (cogs/_guard.py), before any event.
+        ServerGuard(settings.allowed_guild_ids).install(self)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.services.attach_alerts(self.presenter.alert_moderators)

@@ -14,14 +14,15 @@ from .bodies import RequestBody
 from .commands import MESSAGE_COMMAND, CommandRegistry, SyncedCommand
 from .events import MessageEvents
 from .faults import FaultInjector, FaultRule, RoutePattern
-from .gateway import Gateway, GatewaySession
-from .interaction_payloads import InteractionFactory, NewInteraction
+from .gateway import GUILDS, Gateway, GatewaySession
+from .interaction_payloads import GUILD_CONTEXT, InteractionFactory, NewInteraction
 from .interactions import APPLICATION_COMMAND, AUTOCOMPLETE, MODAL, InteractionHandle
 from .message_model import MessageRecord
 from .messages import MessageStore
 from .modals import filled_components
 from .notifier import StateNotifier
 from .options import InvocationError, Upload, build_options
+from .payloads import channel_payload
 from .post_limits import ChannelPostLimit
 from .records import ErrorRecord, RequestRecord, UploadedFile
 from .rest import ApiRouter
@@ -192,6 +193,13 @@ class FakeDiscord:
         """A role by name (``"Moderator"``), id, or the object itself."""
         return self._factory.resolve_role(ref)
 
+    async def delete_channel(self, channel: ChannelRef) -> None:
+        """A moderator deletes a channel: CHANNEL_DELETE is sent, and from then on requests
+        naming it (posts, edits, fetches) get 404 / 10003 Unknown Channel."""
+        removed = self.world.remove_channel(self.channel(channel).name)
+        payload = channel_payload(removed, self.world)
+        await self.gateway.dispatch("CHANNEL_DELETE", payload, intent=GUILDS)
+
     def dm_channel(self, user: UserRef) -> FakeChannel:
         return self.world.open_dm(self.user(user))
 
@@ -244,11 +252,20 @@ class FakeDiscord:
         options: dict[str, Any] | None = None,
         attachments: Iterable[UploadLike] = (),
         ignore_default_permissions: bool = False,
+        user_install: bool = False,
+        context: int = GUILD_CONTEXT,
     ) -> InteractionHandle:
         """A user runs a slash command. ``command`` may name a subcommand path
         (``"quota grant"``); ``options`` map option names to values (users/roles/channels by
         object, id or name; attachments as ``(filename, bytes[, content_type])``), and
         ``attachments`` fill the attachment options not named in ``options``, in order.
+
+        ``user_install=True`` runs it through the app installed on the user's own account
+        (``authorizing_integration_owners`` names only the user); a ``context`` of 1 (a DM with
+        the bot) or 2 (another private channel) runs it outside the guild, in the user's DM
+        channel, with no guild or member in the payload. Discord would offer a command there
+        only if its sync allowed it; the simulator sends it regardless, as a client that
+        ignores the sync would.
 
         Raises ``InvocationError`` for what the Discord client would not send: unknown
         command or options, wrong types, values outside choices/ranges, and commands hidden by
@@ -262,6 +279,8 @@ class FakeDiscord:
             attachments=attachments,
             ignore_default_permissions=ignore_default_permissions,
             focused=None,
+            user_install=user_install,
+            context=context,
         )
 
     async def autocomplete(
@@ -294,13 +313,16 @@ class FakeDiscord:
         attachments: Iterable[UploadLike],
         ignore_default_permissions: bool,
         focused: str | None,
+        user_install: bool = False,
+        context: int = GUILD_CONTEXT,
     ) -> InteractionHandle:
         root, *path = command.split()
         found = self.commands.find(root, self.guild_id)
         if found is None:
             synced = [c.name for c in self.commands.all()]
             raise InvocationError(f"/{root} was not synced; synced commands: {synced}")
-        member, place = self.user(user), self._guild_channel(channel)
+        member = self.user(user)
+        place = self._guild_channel(channel) if context == GUILD_CONTEXT else self.dm_channel(user)
         required = found.default_member_permissions
         granted = self.world.member_permissions(member.id)
         hidden = required is not None and not perms.has_all(granted, required)
@@ -325,6 +347,8 @@ class FakeDiscord:
             channel=place,
             interaction_type=APPLICATION_COMMAND if focused is None else AUTOCOMPLETE,
             attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
+            user_install=user_install,
+            context=context,
         )
         handle = await self._dispatch_interaction(new, " ".join([root, *path]), member, place)
         handle.user_attachments = built.attachments

@@ -97,6 +97,9 @@ class World:
     roles: dict[str, FakeRole] = field(default_factory=dict)
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    # False once the bot left the guild (DELETE /users/@me/guilds/{id}): the gateway no longer
+    # sends it, though its commands stay installed and members can still run them.
+    bot_in_guild: bool = True
 
     @property
     def application_id(self) -> int:
@@ -175,6 +178,14 @@ class World:
                 id=self.ids.next(), name=key, type=DM, recipient_id=user.id
             )
         return self.channels[key]
+
+    def remove_channel(self, name: str) -> FakeChannel:
+        """Delete a channel (and its threads): requests naming it get 404 / 10003."""
+        channel = self.channels.pop(name)
+        for key, thread in list(self.channels.items()):
+            if thread.parent_id == channel.id:
+                del self.channels[key]
+        return channel
 
     # -- lookups --------------------------------------------------------------------------
     @property

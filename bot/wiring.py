@@ -26,6 +26,7 @@ from bot.providers.credit_watch import CreditWatch
 from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+from bot.quota.budget import DailyBudget
 from bot.storage.database import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class Services:
     # Set once the chat client can post; alerts raised before that wait in `pending_alerts`.
     alert_moderators: AlertSink | None = None
     pending_alerts: list[Text] = field(default_factory=list)
+    _alerting: set[asyncio.Task[None]] = field(default_factory=set)  # kept until posted
 
     @property
     def profile(self) -> ModelProfile:
@@ -93,9 +95,19 @@ class Services:
         for text in pending:
             await self._alert(text)
 
+    def alert_soon(self, text: Text) -> None:
+        """Alert the moderators without waiting for it: a member's request raised it, and it
+        was claimed once for the deployment (the daily budget), so this process posts it."""
+        task = asyncio.get_running_loop().create_task(self._post_alert(text))
+        self._alerting.add(task)
+        task.add_done_callback(self._alerting.discard)
+
     async def _alert(self, text: Text) -> None:
         if self.duties is not None and not self.duties.held:
             return  # the process with the deployment's duties alerts (each one logs it)
+        await self._post_alert(text)
+
+    async def _post_alert(self, text: Text) -> None:
         if self.alert_moderators is None:
             self.pending_alerts.append(text)
             return
@@ -137,6 +149,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         deadline_seconds=settings.job_deadline_seconds,
         max_active_per_member=settings.max_active_jobs_per_member,
         accept_grace_seconds=ACCEPT_GRACE_SECONDS,
+        daily_budget=(
+            DailyBudget(settings.daily_video_budget, ZoneInfo(settings.quota_timezone))
+            if settings.daily_video_budget is not None
+            else None
+        ),
     )
     policy = QuotaPolicy(
         db,
@@ -174,6 +191,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             provider.name,
         ),
     )
+    jobs.on_budget_alert = services.alert_soon
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(
         jobs=jobs,

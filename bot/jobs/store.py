@@ -9,17 +9,18 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
-from bot.i18n import Text
+from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
@@ -33,10 +34,14 @@ from bot.models import (
 )
 from bot.quota import allowance as quotas
 from bot.quota.allowance import Allowance
+from bot.quota.budget import BUDGET_LOCK, DailyBudget
 from bot.storage import audit as audit_rows
+from bot.storage import budget as budget_rows
 from bot.storage import jobs as job_rows
 from bot.storage import ledger as ledger_rows
 from bot.storage.database import Database
+
+log = logging.getLogger(__name__)
 
 
 def rerun_in_progress_message(parent_job_id: int) -> Text:
@@ -84,6 +89,8 @@ class JobStore:
         deadline_seconds: float,
         max_active_per_member: int,
         accept_grace_seconds: float = 0.0,
+        daily_budget: DailyBudget | None = None,
+        on_budget_alert: Callable[[Text], None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -92,6 +99,9 @@ class JobStore:
         self.deadline_seconds = deadline_seconds
         self.max_active_per_member = max_active_per_member
         self.accept_grace_seconds = accept_grace_seconds
+        self.daily_budget = daily_budget  # None: no DAILY_VIDEO_BUDGET
+        # Hands an alert about the budget on to the moderators (it must not wait for them).
+        self.on_budget_alert = on_budget_alert
 
     # -- accepting ----------------------------------------------------------------------------
 
@@ -99,21 +109,38 @@ class JobStore:
         """Write the job and its hold atomically, or raise `Refusal`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
-        serialised and can never overdraw the allowance or exceed an active-job cap. It makes
-        five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
+        serialised and can never overdraw the allowance, exceed an active-job cap or pass the
+        daily budget. It makes five round trips: BEGIN, one read of every fact checked, the
+        insert, the hold, COMMIT.
         """
         refusal: Text | None = None
+        alerts: list[Text] = []
+        # Other processes may accept jobs at the same moment (PostgreSQL): everything checked
+        # below is about this member and this guild (and, with a budget, the whole
+        # deployment's day), so hold them all until commit.
+        locks = [("member", new.guild_id, new.user_id), ("guild", new.guild_id)]
+        if self.daily_budget is not None:
+            locks.append(BUDGET_LOCK)
         async with self.db.transaction() as conn:
-            # Other processes may accept jobs at the same moment (PostgreSQL): everything
-            # checked below is about this member and this guild, so hold both until commit.
-            await conn.lock(("member", new.guild_id, new.user_id), ("guild", new.guild_id))
+            await conn.lock(*locks)
             # Read once the locks are held: a submit that committed while this one waited has
             # an earlier time, so the cooldown never measures a negative gap.
             now = self.clock.now()
             start, end = allowance.period.span(now)
+            day = self.daily_budget.day(now) if self.daily_budget is not None else None
             facts = await job_rows.admission_facts(
-                conn, new.guild_id, new.user_id, new.parent_job_id, start, end
+                conn,
+                new.guild_id,
+                new.user_id,
+                new.parent_job_id,
+                start,
+                end,
+                budget_span=(day.start, day.end) if day is not None else None,
             )
+            if self.daily_budget is not None and day is not None:
+                assert facts.budget_used is not None
+                if facts.budget_used >= self.daily_budget.limit:
+                    raise self.daily_budget.refusal(day)
             if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
                 # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
@@ -175,9 +202,21 @@ class JobStore:
                 await ledger_rows.insert_hold(
                     conn, row["id"], new.guild_id, new.user_id, label, now
                 )
+                if self.daily_budget is not None and day is not None:
+                    assert facts.budget_used is not None
+                    alerts = await self.daily_budget.alerts_raised(
+                        conn, day, facts.budget_used + 1, now
+                    )
         if refusal is not None:
             raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
+        for alert in alerts:
+            self._announce(alert)
         return Job.from_row(row)
+
+    def _announce(self, alert: Text) -> None:
+        log.warning("daily video budget: %s", render(alert, DEFAULT_LOCALE))
+        if self.on_budget_alert is not None:
+            self.on_budget_alert(alert)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -246,6 +285,14 @@ class JobStore:
         """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""
         async with self.db.reading() as conn:
             return await job_rows.count_by_state(conn)
+
+    async def budget_used(self, now: float) -> int:
+        """Videos the deployment accepted on `now`'s day and still holds or charged (the
+        daily budget's use)."""
+        assert self.daily_budget is not None
+        day = self.daily_budget.day(now)
+        async with self.db.reading() as conn:
+            return await budget_rows.used(conn, day.start, day.end)
 
     async def count_due(self, now: float, excluding: Collection[int] = ()) -> int:
         """Active jobs whose next action time has come, leaving out the ids in `excluding`."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import ACTIVE_STATES, JobState
-from bot.storage import ledger
+from bot.storage import budget, ledger
 from bot.storage.connection import Connection, Row, marks
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
@@ -192,6 +192,7 @@ class AdmissionFacts:
     last_created_at: float | None  # the member's latest delivered-or-active job in the guild
     usage: int  # the member's usage in the period
     bonus_sum: int  # the member's bonus bucket's ledger sum
+    budget_used: int | None = None  # videos accepted in the budget's day (None: no budget)
 
 
 async def admission_facts(
@@ -201,10 +202,15 @@ async def admission_facts(
     parent_job_id: int | None,
     period_start: str,
     period_end: str,
+    budget_span: tuple[float, float] | None = None,
 ) -> AdmissionFacts:
-    """Everything accepting a job checks, read in one statement."""
+    """Everything accepting a job checks, read in one statement; with `budget_span`, also the
+    videos the whole deployment accepted in it (the daily budget)."""
     balance_sql, balance_params = ledger.balance_subqueries(
         guild_id, user_id, period_start, period_end
+    )
+    budget_sql, budget_params = (
+        budget.used_subquery(*budget_span) if budget_span is not None else ("NULL", ())
     )
     active = f"state IN ({marks(_ACTIVE)})"
     row = await conn.fetch_one(
@@ -214,7 +220,7 @@ async def admission_facts(
         # A job that failed or expired delivered nothing: it starts no cooldown.
         "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
         "AND state NOT IN (?, ?)), "
-        f"{balance_sql}",
+        f"{balance_sql}, {budget_sql}",
         (
             parent_job_id,
             user_id,
@@ -229,12 +235,19 @@ async def admission_facts(
             JobState.FAILED.value,
             JobState.EXPIRED.value,
             *balance_params,
+            *budget_params,
         ),
     )
     assert row is not None
-    rerunning, mine, in_guild, last, usage, bonus_sum = row
+    rerunning, mine, in_guild, last, usage, bonus_sum, budget_used = row
     return AdmissionFacts(
-        int(rerunning), int(mine), int(in_guild), last, int(usage), int(bonus_sum)
+        int(rerunning),
+        int(mine),
+        int(in_guild),
+        last,
+        int(usage),
+        int(bonus_sum),
+        int(budget_used) if budget_used is not None else None,
     )
 
 

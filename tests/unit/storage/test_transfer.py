@@ -15,6 +15,7 @@ from bot.moderation.languages import Languages
 from bot.moderation.service import Actor, ModerationService
 from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.budget import DailyBudget
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
 from tests.support.postgres_cluster import Databases
@@ -34,12 +35,20 @@ TABLES = (
     "quota_role_limits",
     "guild_languages",
     "member_locales",
+    "budget_alerts",
 )
 
 
-def store(db: Database, clock: FakeClock) -> JobStore:
+def store(db: Database, clock: FakeClock, budget: int | None = 2) -> JobStore:
+    # A daily budget of 2: the two jobs of `fill` reach it, which records its alerts.
     return JobStore(
-        db, clock, provider="rivya", model="m", deadline_seconds=60, max_active_per_member=9
+        db,
+        clock,
+        provider="rivya",
+        model="m",
+        deadline_seconds=60,
+        max_active_per_member=9,
+        daily_budget=DailyBudget(budget, ZoneInfo("UTC")) if budget else None,
     )
 
 
@@ -138,7 +147,7 @@ async def test_every_table_is_copied_checked_and_usable_afterwards(
         jobs_after = [tuple(r) for r in await target.fetch_all("SELECT * FROM jobs ORDER BY id")]
         assert jobs_after == jobs_before
         # The sequences were moved past the copied ids: the bot carries on where it was.
-        newer = await store(target, clock).submit(
+        newer = await store(target, clock, budget=None).submit(
             new_job(9), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC")))
         )
         assert newer.id == max(row[0] for row in jobs_before) + 1

@@ -43,6 +43,7 @@ from bot.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
+from bot.storage.outage import OutageNotice, is_unreachable
 from bot.video.download import (
     DownloadFailed,
     TooLargeToUpload,
@@ -147,6 +148,7 @@ class Worker:
         self._stopping = False
         self._running = False
         self._last_tick = 0.0  # time.monotonic() of the loop's latest pass
+        self._outage = OutageNotice(log, "the worker")
         # The smallest poll gap is the backoff base: a gateway that wants 30 s between polls
         # must not be retried faster than that.
         min_gap = schedule.plan.min_gap if schedule is not None else 0.0
@@ -194,12 +196,17 @@ class Worker:
                 self._last_tick = time.monotonic()
                 try:
                     started = await self.run_once()
+                    self._outage.answered()
                     await self._sleep_until_due(bool(started))
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    # e.g. the database was briefly locked; never let the loop die.
-                    log.exception("worker pass failed; retrying shortly")
+                except Exception as error:
+                    # Never let the loop die. A database that does not answer is one line per
+                    # outage (the next passes wait for it), anything else a traceback.
+                    if is_unreachable(error):
+                        self._outage.failed(error)
+                    else:
+                        log.exception("worker pass failed; retrying shortly")
                     await asyncio.sleep(self.idle_wait)
         finally:
             self._running = False
@@ -215,8 +222,8 @@ class Worker:
             await asyncio.sleep(self.lease.seconds / 3)
             try:
                 await self.jobs.renew_leases(tuple(self._inflight), self.lease)
-            except Exception:  # the next renewal tries again, well before the lease lapses
-                log.warning("could not renew job leases", exc_info=True)
+            except Exception as error:  # the next renewal tries again, before the lease lapses
+                self._trouble(error, "could not renew job leases")
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop taking work; let steps in flight finish (each is bounded by its own timeouts),
@@ -316,7 +323,15 @@ class Worker:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            await self._unexpected(job, error)
+            if is_unreachable(error):
+                # What this step did not write is done again, from the job as it stands, once
+                # the database answers.
+                self._outage.failed(error)
+            else:
+                try:
+                    await self._unexpected(job, error)
+                except Exception as recording:
+                    self._trouble(recording, "job %s: could not record the error", job.id)
         finally:
             if self.lease is not None:
                 await self._release(job.id, self.lease)
@@ -325,8 +340,16 @@ class Worker:
         # The next step may be taken by any process; if this fails, the lease lapses instead.
         try:
             await self.jobs.release_lease(job_id, lease)
-        except Exception:
-            log.warning("job %s: could not release its lease", job_id, exc_info=True)
+        except Exception as error:
+            self._trouble(error, "job %s: could not release its lease", job_id)
+
+    def _trouble(self, error: BaseException, message: str, *args: object) -> None:
+        """A failure of the worker's own bookkeeping: a database that does not answer is one
+        line per outage; anything else is logged with its traceback."""
+        if is_unreachable(error):
+            self._outage.failed(error)
+        else:
+            log.warning(message, *args, exc_info=error)
 
     # -- one step -----------------------------------------------------------------------------
 

@@ -1,0 +1,65 @@
+"""What breaks around the bot while it runs, with the real bot process: the database out of
+reach for a while, and a job's channel deleted."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import migrate
+from tests.e2e.conftest import (
+    RIVYA_KEY,
+    Stack,
+    finished_job,
+    sora_request,
+    submit_sora,
+)
+from tests.support.fake_discord import BotRunner, FakeDiscord
+from tests.support.postgres_cluster import Databases
+from tests.support.sims.rivya import RivyaSimulator
+from tests.support.tcp_proxy import TcpProxy
+
+OUTAGE_SECONDS = 4.0
+BRIEFLY_UNAVAILABLE = "I'm briefly unavailable: I can't reach my database right now."
+
+
+@pytest.mark.timeout(120)
+async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly_away(
+    tmp_path: Path, postgres: Databases
+) -> None:
+    url = postgres.migrated(migrate)
+    async with (
+        FakeDiscord() as discord,
+        RivyaSimulator(RIVYA_KEY) as provider,
+        BotRunner(tmp_path / "logs") as runner,
+        TcpProxy(postgres.cluster.port) as proxy,
+    ):
+        stack = Stack(discord, provider, runner, tmp_path, "rivya")
+        stack.database_url = url.replace(f":{postgres.cluster.port}/", f":{proxy.port}/")
+        bot = await stack.start_bot()
+        # The test reads the database directly: the relay runs on the test's own event loop,
+        # which a synchronous query blocks.
+        stack.database_url = url
+        await finished_job(stack, "alice")
+
+        await proxy.cut()
+        handle = await discord.invoke("sora", user="bob", options=sora_request(stack))
+        await handle.wait_original(timeout=20)
+        assert handle.ephemeral
+        assert handle.original_contents[-1].startswith(BRIEFLY_UNAVAILABLE)
+        await bot.wait_for_log("database unreachable", timeout=10)
+        await asyncio.sleep(OUTAGE_SECONDS)  # the worker tries every second meanwhile
+        await proxy.restore()
+        await bot.wait_for_log("database reachable again", timeout=20)
+
+        log = bot.log_text()
+        assert log.count("database unreachable") == 1, log[-3000:]
+        assert log.count("database reachable again") == 1
+        stack.assert_clean_log()  # no traceback
+        # And it carries on: the member asks again and gets the video.
+        job_id = await submit_sora(stack, "bob")
+        await stack.wait_finished(job_id)
+        assert stack.ledger(job_id) == ["hold", "charge"]
+        await runner.stop_all()

@@ -22,7 +22,7 @@ from bot import i18n
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.chat_port import DeliveryError, UploadTooLarge
+from bot.jobs.chat_port import ChannelGone, DeliveryError, UploadTooLarge
 from bot.jobs.store import JobStore
 from bot.jobs.wording import compressed_note, result_text, settings_line, status_text
 from bot.models import Job
@@ -47,6 +47,7 @@ SHOW_ENCODER_WAIT = 60.0
 # What a call to Discord can end with: an answer refusing it, or no answer at all.
 CALL_ERRORS = (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError)
 
+UNKNOWN_CHANNEL = 10003  # Discord's code for a channel that does not exist (deleted)
 HISTORY_SCAN = 200
 SEARCH_MARGIN_SECONDS = 60
 
@@ -224,7 +225,9 @@ class DiscordPresenter:
             try:
                 await message.edit(content=text, allowed_mentions=NO_PINGS)
                 return job.status_message_id
-            except discord.NotFound:
+            except discord.NotFound as error:
+                if error.code == UNKNOWN_CHANNEL:
+                    raise _delivery_error(error) from None
                 log.info("job %s: status message was deleted; posting a new one", job.id)
             except CALL_ERRORS as error:
                 raise _delivery_error(error) from None
@@ -500,6 +503,8 @@ def reply_to(job: Job, message_id: int | None) -> discord.MessageReference | Non
 
 
 def _delivery_error(error: BaseException) -> DeliveryError:
+    if isinstance(error, discord.NotFound) and error.code == UNKNOWN_CHANNEL:
+        return ChannelGone(f"Discord answered 404 ({error.code}): the channel is gone")
     if not isinstance(error, discord.HTTPException):
         # No answer at all (connection dropped, timed out): worth another try later.
         return DeliveryError(f"Discord could not be reached: {error!r}", permanent=False)

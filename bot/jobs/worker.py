@@ -27,7 +27,7 @@ from pathlib import Path
 from bot import metrics
 from bot.clock import Clock
 from bot.i18n import Text
-from bot.jobs.chat_port import DeliveryError, JobPresenter, UploadTooLarge
+from bot.jobs.chat_port import ChannelGone, DeliveryError, JobPresenter, UploadTooLarge
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
 from bot.jobs.wording import outcome_notice, result_text, status_text
@@ -322,6 +322,8 @@ class Worker:
                         self._other_slots.release()
         except asyncio.CancelledError:
             raise
+        except ChannelGone as error:
+            await self._channel_gone(job, error)
         except Exception as error:
             if is_unreachable(error):
                 # What this step did not write is done again, from the job as it stands, once
@@ -596,6 +598,8 @@ class Worker:
             return
         try:
             message_id = await self.presenter.show_status(job, text)
+        except ChannelGone:
+            raise  # the job ends (see `_guarded_step`)
         except DeliveryError as error:
             log.warning("job %s: status update failed: %s", job.id, error)
             return
@@ -611,7 +615,7 @@ class Worker:
                 except UploadTooLarge:
                     log.info("job %s: the platform refused the file as too large", job.id)
                 except DeliveryError as error:
-                    if not error.permanent:
+                    if not error.permanent or isinstance(error, ChannelGone):
                         raise
                     # Refused for good with the file (e.g. a button it would not take): the
                     # link may still go through, and the member gets their video either way.
@@ -622,6 +626,8 @@ class Worker:
                 job, None, result_text(job, job.result_url)
             )
             await self._delivered(job, message_id, "link")
+        except ChannelGone:
+            raise  # the job ends (see `_guarded_step`)
         except DeliveryError as error:
             if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
                 log.error("job %s: could not post the result: %s", job.id, error)
@@ -708,8 +714,21 @@ class Worker:
         await self._refresh_status(job, force=True)
         try:
             await self.presenter.notify_requester(job, outcome_notice(job))
+        except ChannelGone:
+            return  # nobody can read it there
         except DeliveryError as error:
             log.warning("job %s: could not notify the requester: %s", job.id, error)
+
+    async def _channel_gone(self, job: Job, error: ChannelGone) -> None:
+        """The job's channel was deleted: nothing can be posted there any more, so the job
+        ends now, not delivered, and its hold is released (there is no one to tell)."""
+        fresh = await self.jobs.get(job.id)
+        if fresh is None or not fresh.is_active:
+            return
+        if await self.jobs.finish_unsuccessfully(
+            fresh, JobState.FAILED, "no_channel_access", "The channel was deleted."
+        ):
+            log.info("job %s: its channel is gone (%s); ended, not delivered", job.id, error)
 
     async def _unexpected(self, job: Job, error: Exception) -> None:
         log.error("job %s: unexpected error in state %s", job.id, job.state, exc_info=error)
@@ -739,6 +758,8 @@ class Worker:
             return job
         try:
             message_id = await self.presenter.show_status(job, text)
+        except ChannelGone:
+            raise  # the job ends (see `_guarded_step`)
         except DeliveryError as error:
             log.warning("job %s: status update failed: %s", job.id, error)
             return job

@@ -63,3 +63,29 @@ async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly
         await stack.wait_finished(job_id)
         assert stack.ledger(job_id) == ["hold", "charge"]
         await runner.stop_all()
+
+
+
+async def test_a_job_whose_channel_is_deleted_ends_at_once_with_its_hold_released(
+    stack: Stack,
+) -> None:
+    stack.provider.report_progress = True  # the status message changes at every check
+    stack.provider.next_task(polls_until_done=1_000)
+    handle = await stack.discord.invoke(
+        "sora", user="alice", channel="videos", options=sora_request(stack)
+    )
+    await handle.wait_original()
+    (task,) = await stack.wait_for(lambda: stack.provider.created_tasks, "the provider task")
+    await stack.provider.wait_for(lambda: stack.provider.polls(task.id) >= 2, timeout=10)
+    ((job_id,),) = stack.query("SELECT id FROM jobs")
+
+    await stack.discord.delete_channel("videos")
+    async with asyncio.timeout(10):  # a database change: nothing the fake Discord sees
+        while stack.job_state(job_id) != "failed":
+            await asyncio.sleep(0.05)
+    polls = stack.provider.polls(task.id)
+    assert stack.ledger(job_id) == ["hold", "release"]
+    assert stack.query("SELECT error_code FROM jobs") == [("no_channel_access",)]
+    await asyncio.sleep(1.0)  # five checks' worth of time: none is made for an ended job
+    assert stack.provider.polls(task.id) == polls
+    stack.assert_clean_log()

@@ -437,6 +437,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if s
         ),
     )
+    allowed = settings.allowed_guild_ids
+    if allowed and settings.dev_guild_id is not None and settings.dev_guild_id not in allowed:
+        read.problems.append(
+            f"DEV_GUILD_ID ({settings.dev_guild_id}) is not in ALLOWED_GUILD_IDS: the bot would "
+            "sync its commands to a server it leaves. Add it there, or change DEV_GUILD_ID."
+        )
     if read.problems:
         raise SettingsError(read.problems)
     return settings

@@ -46,7 +46,8 @@ def assert_nothing_spent(stack: Stack) -> None:
     assert stack.query("SELECT COUNT(*) FROM quota_ledger") == [(0,)]
 
 
-@pytest.mark.bot_env(ALLOWED_GUILD_IDS=ANOTHER_GUILD_ID)
+# Its commands synced globally: the server it leaves is not its development server.
+@pytest.mark.bot_env(ALLOWED_GUILD_IDS=ANOTHER_GUILD_ID, DEV_GUILD_ID="")
 async def test_a_server_not_allowed_is_left_and_its_sora_refused(stack: Stack) -> None:
     (leave,) = await stack.wait_for(lambda: stack.discord.requests_to(LEAVE), "the bot leaving")
     assert leave.path == f"/users/@me/guilds/{stack.discord.guild_id}"

@@ -65,7 +65,6 @@ async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly
         await runner.stop_all()
 
 
-
 async def test_a_job_whose_channel_is_deleted_ends_at_once_with_its_hold_released(
     stack: Stack,
 ) -> None:

@@ -130,3 +130,9 @@ def test_a_url_without_password_is_shown_as_it_is() -> None:
     assert redact("postgresql://sora@db:5432/sora?sslmode=require") == (
         "postgresql://sora@db:5432/sora?sslmode=require"
     )
+
+
+def test_the_development_server_must_be_one_the_bot_stays_in() -> None:
+    (problem,) = problems_of(ALLOWED_GUILD_IDS="1,2", DEV_GUILD_ID="3")
+    assert problem.startswith("DEV_GUILD_ID (3) is not in ALLOWED_GUILD_IDS")
+    assert load_settings(BASE | {"ALLOWED_GUILD_IDS": "1,2", "DEV_GUILD_ID": "2"}).dev_guild_id == 2

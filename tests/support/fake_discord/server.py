@@ -233,6 +233,12 @@ class FakeDiscord:
         """The next ``times`` matching requests answer ``status`` with Discord error ``code``."""
         return self.faults.fail(route, status=status, code=code, message=message, times=times)
 
+    def lose_answer(self, route: str, *, times: int = 1) -> FaultRule:
+        """The next ``times`` matching requests are carried out (a message is created, an
+        interaction answered), then the connection is cut before the answer: the bot's request
+        fails as if it timed out, although Discord did what it asked."""
+        return self.faults.lose_answer(route, times=times)
+
     # -- commands -------------------------------------------------------------------------
     def command(self, name: str) -> SyncedCommand:
         """The synced top-level command ``name`` (guild commands shadow global ones)."""

@@ -238,6 +238,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             job, actor.user_id, video_removal_record(actor, job)
         )
         await asyncio.to_thread(self.bot.shelf.discard, job)  # gone for good: the copy too
+        if job.image_path is not None and not await self.services.jobs.image_needed_elsewhere(job):
+            # Its reference image too, unless a re-run of it still needs it.
+            await asyncio.to_thread(job.image_path.unlink, missing_ok=True)
         log.info("job %s: video removed by %s", job.id, actor.user_id)
         await interaction.edit_original_response(
             content=said(interaction, Text("results.delete.done", job=job.id))

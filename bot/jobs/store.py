@@ -310,6 +310,14 @@ class JobStore:
         async with self.db.reading() as conn:
             return [Path(path) for path in await job_rows.active_image_paths(conn)]
 
+    async def image_needed_elsewhere(self, job: Job) -> bool:
+        """Whether another job still needs `job`'s kept reference image (a re-run of it in
+        progress, or delivered and not removed)."""
+        if job.image_path is None:
+            return False
+        async with self.db.reading() as conn:
+            return await job_rows.image_used_elsewhere(conn, job.id, str(job.image_path))
+
     async def video_paths_in_use(self) -> list[Path]:
         """Kept videos of jobs still in progress (being delivered: never to be swept away)."""
         async with self.db.reading() as conn:

@@ -147,6 +147,17 @@ async def active_video_paths(conn: Connection) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+async def image_used_elsewhere(conn: Connection, job_id: int, image_path: str) -> bool:
+    """Whether a job other than `job_id` still needs the reference image at `image_path`: one
+    in progress, or one delivered and not removed (it may be re-run)."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM jobs WHERE image_path = ? AND id <> ? AND state NOT IN (?, ?) "
+        "AND result_deleted_at IS NULL LIMIT 1",
+        (image_path, job_id, JobState.FAILED.value, JobState.EXPIRED.value),
+    )
+    return row is not None
+
+
 async def active_in_guild(conn: Connection, guild_id: int) -> list[Row]:
     return await conn.fetch_all(
         f"SELECT * FROM jobs WHERE guild_id = ? AND state IN ({marks(_ACTIVE)}) ORDER BY id",

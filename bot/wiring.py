@@ -27,6 +27,7 @@ from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.quota.budget import DailyBudget
+from bot.storage.clock import DatabaseClock
 from bot.storage.database import Database, open_database
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         await http.close()
         await db.close()
         raise
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = SystemClock()
+        if db.shared:
+            # Processes sharing the database keep its time, whatever their machines' clocks.
+            clock = DatabaseClock(db)
+            await clock.sync()
     jobs = JobStore(
         db,
         clock,

@@ -260,22 +260,21 @@ class JobStore:
         no other worker takes it up until the lease is released or lapses."""
         async with self.db.transaction() as conn:
             rows = await job_rows.claim_due(
-                conn,
-                self.db.engine,
-                lease.owner,
-                now,
-                now + lease.seconds,
-                limit,
-                states,
-                exclude,
+                conn, self.db.engine, lease.owner, now, lease.seconds, limit, states, exclude
             )
         return [Job.from_row(row) for row in rows]
 
-    async def renew_leases(self, job_ids: tuple[int, ...], lease: Lease) -> int:
+    async def renew_leases(self, job_ids: tuple[int, ...], lease: Lease) -> set[int]:
+        """Extend the leases on `job_ids` (by the database's clock); the ids still held."""
         async with self.db.writing() as conn:  # one statement
             return await job_rows.renew_leases(
-                conn, lease.owner, job_ids, self.clock.now() + lease.seconds
+                conn, self.db.engine, lease.owner, job_ids, lease.seconds
             )
+
+    async def holds_lease(self, job: Job, lease: Lease) -> bool:
+        """Whether this worker's lease on `job` is still in force (by the database's clock)."""
+        async with self.db.reading() as conn:
+            return await job_rows.holds_lease(conn, self.db.engine, lease.owner, job.id)
 
     async def release_lease(self, job_id: int, lease: Lease) -> None:
         async with self.db.writing() as conn:  # one statement

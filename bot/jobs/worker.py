@@ -79,6 +79,10 @@ STALL_SECONDS = 60.0
 SOURCE_MAX_BYTES = 1024 * 1024 * 1024
 
 
+class LeaseLost(Exception):
+    """This worker no longer holds the job it was moving: another one has taken it over."""
+
+
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
     """Exponential backoff with jitter, at least `retry_after` when the server asked for it."""
     delay = min(MAX_BACKOFF_SECONDS, base * (2 ** max(0, failures)))
@@ -216,14 +220,31 @@ class Worker:
 
     async def _renew_leases(self) -> None:
         """Renew the leases of the steps in flight at a third of their length, so a slow step
-        (a long upload) keeps its job while a dead process's jobs are taken over."""
-        assert self.lease is not None
+        (a long upload) keeps its job while a dead process's jobs are taken over. A step whose
+        job this worker no longer holds stops at once: another worker has it now."""
+        lease = self.lease
+        assert lease is not None
+        renewed_at = time.monotonic()
         while True:
-            await asyncio.sleep(self.lease.seconds / 3)
+            await asyncio.sleep(lease.seconds / 3)
+            steps = dict(self._inflight)
             try:
-                await self.jobs.renew_leases(tuple(self._inflight), self.lease)
-            except Exception as error:  # the next renewal tries again, before the lease lapses
+                held = await self.jobs.renew_leases(tuple(steps), lease)
+            except Exception as error:
                 self._trouble(error, "could not renew job leases")
+                if time.monotonic() - renewed_at + lease.seconds / 3 >= lease.seconds:
+                    # Unrenewed, the leases may lapse before the next try: stop rather than
+                    # work on beside a worker that takes the jobs over.
+                    self._stop_steps(steps, "its lease could not be renewed")
+                continue
+            renewed_at = time.monotonic()
+            self._stop_steps({i: t for i, t in steps.items() if i not in held}, "its lease is lost")
+
+    def _stop_steps(self, steps: dict[int, asyncio.Task[None]], why: str) -> None:
+        for job_id, task in steps.items():
+            if self._inflight.get(job_id) is task and not task.done():
+                log.warning("job %s: %s; this worker stops moving it", job_id, why)
+                task.cancel()
 
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop taking work; let steps in flight finish (each is bounded by its own timeouts),
@@ -324,6 +345,8 @@ class Worker:
             raise
         except ChannelGone as error:
             await self._channel_gone(job, error)
+        except LeaseLost:
+            log.warning("job %s: another worker holds it now; this one does not post", job.id)
         except Exception as error:
             if is_unreachable(error):
                 # What this step did not write is done again, from the job as it stands, once
@@ -622,6 +645,7 @@ class Worker:
                     log.warning(
                         "job %s: the file post was refused (%s); posting the link", job.id, error
                     )
+            await self._still_ours(job)
             message_id = await self.presenter.post_result(
                 job, None, result_text(job, job.result_url)
             )
@@ -646,10 +670,17 @@ class Worker:
         text = result_text(
             job, None, compressed=prepared.compressed, full_quality=full_quality is not None
         )
+        await self._still_ours(job)
         message_id = await self.presenter.post_result(
             job, prepared.path, text, full_quality_url=full_quality
         )
         await self._delivered(job, message_id, "fitted" if prepared.compressed else "file")
+
+    async def _still_ours(self, job: Job) -> None:
+        """Before a post, which cannot be taken back: this worker still holds the job (a slow
+        download may have outlasted the lease, and another worker taken the job over)."""
+        if self.lease is not None and not await self.jobs.holds_lease(job, self.lease):
+            raise LeaseLost(job.id)
 
     async def _delivered(self, job: Job, message_id: int, kind: str) -> None:
         """Record the post; `kind` is "file", "fitted" (a compressed file) or "link"."""

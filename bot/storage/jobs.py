@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.models import ACTIVE_STATES, JobState
 from bot.storage import budget, ledger
-from bot.storage.connection import Connection, Row, marks
+from bot.storage.connection import Connection, Row, database_now, marks
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
 
@@ -68,37 +68,52 @@ async def claim_due(
     engine: str,
     owner: str,
     now: float,
-    lease_until: float,
+    lease_seconds: float,
     limit: int,
     states: tuple[JobState, ...],
     exclude: tuple[int, ...],
 ) -> list[Row]:
-    """Lease up to `limit` due jobs in `states` to `owner` until `lease_until`: jobs nobody
-    holds, that `owner` holds already, or whose lease has lapsed (their worker died). On
-    PostgreSQL, rows another worker is claiming at this moment are skipped, not waited for.
-    Oldest due first."""
+    """Lease up to `limit` jobs in `states` due at `now` to `owner` for `lease_seconds`: jobs
+    nobody holds, that `owner` holds already, or whose lease has lapsed (their worker died).
+    Leases are written and judged by the database's clock, never a process's. On PostgreSQL,
+    rows another worker is claiming at this moment are skipped, not waited for. Oldest due
+    first."""
     values = tuple(state.value for state in states)
     skip_locked = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+    db_now = database_now(engine)
     rows = await conn.fetch_all(
-        "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ("
+        f"UPDATE jobs SET lease_owner = ?, lease_until = {db_now} + ? WHERE id IN ("
         f"SELECT id FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ? "
-        "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= ?)"
+        f"AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= {db_now})"
         f"{_excluding(exclude)} ORDER BY next_action_at, id LIMIT ?{skip_locked}) RETURNING *",
-        (owner, lease_until, *values, now, owner, now, *exclude, limit),
+        (owner, lease_seconds, *values, now, owner, *exclude, limit),
     )
     return sorted(rows, key=lambda row: (row["next_action_at"], row["id"]))
 
 
 async def renew_leases(
-    conn: Connection, owner: str, job_ids: tuple[int, ...], lease_until: float
-) -> int:
-    """Extend `owner`'s leases on `job_ids`; how many it still held."""
+    conn: Connection, engine: str, owner: str, job_ids: tuple[int, ...], lease_seconds: float
+) -> set[int]:
+    """Extend `owner`'s leases on `job_ids` by `lease_seconds` from the database's now; the
+    ids it still held (another worker may have taken a job whose lease lapsed)."""
     if not job_ids:
-        return 0
-    return await conn.execute(
-        f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks(job_ids)})",
-        (lease_until, owner, *job_ids),
+        return set()
+    rows = await conn.fetch_all(
+        f"UPDATE jobs SET lease_until = {database_now(engine)} + ? "
+        f"WHERE lease_owner = ? AND id IN ({marks(job_ids)}) RETURNING id",
+        (lease_seconds, owner, *job_ids),
     )
+    return {int(row[0]) for row in rows}
+
+
+async def holds_lease(conn: Connection, engine: str, owner: str, job_id: int) -> bool:
+    """Whether `owner`'s lease on the job is still in force, by the database's clock."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? "
+        f"AND lease_until > {database_now(engine)}",
+        (job_id, owner),
+    )
+    return row is not None
 
 
 async def release_lease(conn: Connection, owner: str, job_id: int) -> None:

@@ -1,7 +1,8 @@
 """Admission throughput: concurrent /sora submits against one SQLite file.
 
 Prints accepted jobs per second and per-submit latency percentiles, and checks the quota was
-never overdrawn. Run: .venv/bin/python -m benchmarks.bench_admission [members] [per_member]
+never overdrawn. Its baseline, in the same run: the same submits one at a time.
+Run: .venv/bin/python -m benchmarks.bench_admission [members] [per_member]
 """
 
 from __future__ import annotations
@@ -13,16 +14,13 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+from bot.jobs.admission import Requester
 from bot.storage.database import open_database
+from tests.support.admission import ask, make_submitter
+from tests.support.jobs import make_store
 
 QUOTA = 5
 
@@ -41,33 +39,20 @@ class AdmissionRun:
 
 async def admit_concurrently(members: int, per_member: int, quota: int = QUOTA) -> AdmissionRun:
     """`per_member` submits from each of `members` at once, on a database of their own."""
+    return await admit(members, per_member, quota, at_once=True)
+
+
+async def admit(members: int, per_member: int, quota: int, *, at_once: bool) -> AdmissionRun:
+    """`per_member` submits from each of `members`, all at once or one after another, on a
+    database of their own."""
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "bench.sqlite3")
-        clock = SystemClock()
-        jobs = JobStore(
-            db,
-            clock,
-            provider="rivya",
-            model="sora-2-pro",
-            deadline_seconds=1800,
-            max_active_per_member=per_member,
-        )
-        policy = QuotaPolicy(
-            db,
-            QuotaDefaults(
-                quota,
-                "day",
-                ZoneInfo("UTC"),
-                max_active_per_guild=members * per_member,
-                cooldown_seconds=0,
-            ),
-        )
-        submitter = Submitter(
-            jobs=jobs,
-            policy=policy,
-            profile=RIVYA_SORA_2_PRO,
-            media_dir=Path(folder),
-            health=lambda: ProviderHealth(True, True, ""),
+        jobs = make_store(db, SystemClock(), max_active_per_member=per_member)
+        submitter = make_submitter(
+            jobs,
+            Path(folder),
+            limit=quota,
+            max_active_per_guild=members * per_member,
         )
         latencies: list[float] = []
 
@@ -75,14 +60,7 @@ async def admit_concurrently(members: int, per_member: int, quota: int = QUOTA) 
             started = time.perf_counter()
             try:
                 await submitter.submit(
-                    Requester(1, member),
-                    Ask(
-                        prompt="a benchmark prompt",
-                        orientation="landscape",
-                        duration=10,
-                        quality=None,
-                        channel_id=1,
-                    ),
+                    Requester(1, member), ask("a benchmark prompt", channel_id=1)
                 )
                 return True
             except Refusal:
@@ -91,15 +69,18 @@ async def admit_concurrently(members: int, per_member: int, quota: int = QUOTA) 
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        outcomes = await asyncio.gather(
-            *(one(m) for m in range(members) for _ in range(per_member))
-        )
+        submits = [m for m in range(members) for _ in range(per_member)]
+        if at_once:
+            outcomes = await asyncio.gather(*(one(m) for m in submits))
+        else:
+            outcomes = [await one(m) for m in submits]
         elapsed = time.perf_counter() - started
         row = await db.fetch_one(
             "SELECT MAX(c) FROM (SELECT COUNT(*) c FROM quota_ledger "
             "WHERE kind = 'hold' GROUP BY user_id)"
         )
         await db.close()
+    assert row is not None
     return AdmissionRun(elapsed, sum(outcomes), sorted(latencies), int(row[0]))
 
 
@@ -115,6 +96,12 @@ async def main(members: int, per_member: int) -> None:
     print(
         f"most holds for one member: {run.most_holds} (quota {QUOTA}): "
         f"{'no overdraw' if run.most_holds <= QUOTA else 'OVERDRAWN'}"
+    )
+    serial = await admit(members, per_member, QUOTA, at_once=False)
+    serial_p50 = statistics.median(serial.latencies) * 1000
+    print(
+        f"baseline, the same {len(serial.latencies)} submits one at a time: "
+        f"{serial.rate:.0f} submits/s, latency p50 {serial_p50:.1f} ms"
     )
 
 

@@ -6,15 +6,16 @@ than the schedule needs to learn) and after 30 jobs of history. Each figure is p
 plain check every 5 s computed for the same jobs. Time is compressed by `scale`; figures are
 in real-world seconds. Stops by itself (about a minute and a half at the default scale).
 Run: .venv/bin/python -m benchmarks.bench_detection [scale] [typical_seconds]
+Smaller runs: --fresh-waves, --history-jobs and --measured-jobs (see --help).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import random
 import statistics
-import sys
 from dataclasses import dataclass
 
 from benchmarks.stack import (
@@ -96,7 +97,13 @@ def show(label: str, result: Figures) -> None:
     )
 
 
-async def main(scale: float, typical: float) -> None:
+async def main(
+    scale: float,
+    typical: float,
+    fresh_waves: int = FRESH_WAVES,
+    history_jobs: int = HISTORY_JOBS,
+    measured_jobs: int = MEASURED_JOBS,
+) -> None:
     rng = random.Random(SEED)
     env = {
         "RIVYA_POLL_SECONDS": scaled(REAL_POLL_GAPS, scale),
@@ -112,21 +119,40 @@ async def main(scale: float, typical: float) -> None:
             scale * typical * math.exp(rng.gauss(0, SPREAD))
         )
         fresh: list[RivyaTask] = []
-        for wave in range(FRESH_WAVES):
+        for wave in range(fresh_waves):
             await stack.start_bot(f"fresh-{wave}.sqlite3")
             fresh += await run_jobs(stack, HISTORY_MIN - 1, scale)
         await stack.start_bot("learned.sqlite3")
-        await run_jobs(stack, HISTORY_JOBS, scale)
-        learned = await run_jobs(stack, MEASURED_JOBS, scale)
+        await run_jobs(stack, history_jobs, scale)
+        learned = await run_jobs(stack, measured_jobs, scale)
         kept = stack.query("SELECT COUNT(*) FROM completion_times")[0][0]
     print(
         f"generation times: lognormal around {typical:.0f} s (+-{SPREAD:.0%}), time compressed "
         f"x{1 / scale:g}; figures in real seconds"
     )
     show("no history (configured schedule)", figures(fresh, scale))
-    show(f"after {HISTORY_JOBS} jobs of history ({kept} kept)", figures(learned, scale))
+    show(f"after {history_jobs} jobs of history ({kept} kept)", figures(learned, scale))
 
 
 if __name__ == "__main__":
-    args = [float(a) for a in sys.argv[1:]]
-    asyncio.run(main(args[0] if args else 0.05, args[1] if len(args) > 1 else 180.0))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("scale", type=float, nargs="?", default=0.05, help="time compression")
+    parser.add_argument("typical_seconds", type=float, nargs="?", default=180.0)
+    parser.add_argument(
+        "--fresh-waves",
+        type=int,
+        default=FRESH_WAVES,
+        help=f"fresh databases, {HISTORY_MIN - 1} jobs each (too few to learn from)",
+    )
+    parser.add_argument("--history-jobs", type=int, default=HISTORY_JOBS)
+    parser.add_argument("--measured-jobs", type=int, default=MEASURED_JOBS)
+    args = parser.parse_args()
+    asyncio.run(
+        main(
+            args.scale,
+            args.typical_seconds,
+            args.fresh_waves,
+            args.history_jobs,
+            args.measured_jobs,
+        )
+    )

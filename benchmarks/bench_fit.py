@@ -8,10 +8,12 @@ of a 10 ms ticker on this event loop during the encode. Each figure has a baseli
 same run beside it. The clip is made and the PSNR computed in a helper process, so neither
 counts against this process's memory.
 Run: .venv/bin/python -m benchmarks.bench_fit
+Smaller runs: --seconds, --size, --limits and --idle-seconds (see --help).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import math
 import multiprocessing
@@ -19,6 +21,7 @@ import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.video.fitting import VideoFitter
@@ -27,6 +30,7 @@ from bot.video.media_types import describe_size
 MIB = 1024 * 1024
 LIMITS = (10 * MIB, 8 * MIB)
 TICK = 0.01
+IDLE_SECONDS = 3.0  # the ticker's baseline: how late it wakes with nothing running
 COMPARE_SIZE = (640, 360)
 SAMPLES_PER_SECOND = 2
 
@@ -59,15 +63,24 @@ def peak_rss(who: int) -> int:
 # as in the bot, whose own process never loads it.
 
 
-def make_clip(path: Path) -> None:
+@dataclass(frozen=True)
+class Clip:
+    """The source clip: 15 s of 1080p by default, like a large finished video."""
+
+    seconds: float = 15.0
+    width: int = 1920
+    height: int = 1080
+
+
+def make_clip(path: Path, clip: Clip) -> None:
     from tests.support.videos import VideoSpec, write_video
 
     # Blotches 10 px across, panning faster and turning: about as hard to compress as a busy
     # generated scene. The quick preset at a high bitrate gives a ~30 MB file like the provider's.
     spec = VideoSpec(
-        width=1920,
-        height=1080,
-        seconds=15,
+        width=clip.width,
+        height=clip.height,
+        seconds=clip.seconds,
         fps=30,
         video_bitrate=16_000_000,
         grain=10,
@@ -125,7 +138,13 @@ def decode_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
-async def main() -> None:
+def mib(size: int) -> str:
+    return f"{size / MIB:g} MiB"
+
+
+async def main(
+    clip: Clip = Clip(), limits: tuple[int, ...] = LIMITS, idle_seconds: float = IDLE_SECONDS
+) -> None:
     loop = asyncio.get_running_loop()
     spawn = multiprocessing.get_context("spawn")
     with (
@@ -133,20 +152,21 @@ async def main() -> None:
         ProcessPoolExecutor(1, mp_context=spawn) as helper,
     ):
         source = Path(folder) / "clip.mp4"
-        print("making a 15 s 1080p clip ...", flush=True)
-        await loop.run_in_executor(helper, make_clip, source)
+        print(f"making a {clip.seconds:g} s {clip.height}p clip ...", flush=True)
+        await loop.run_in_executor(helper, make_clip, source, clip)
         decoding = await loop.run_in_executor(helper, decode_seconds, source)
-        idle = await idle_stall(3.0)
+        idle = await idle_stall(idle_seconds)
         rss_before = peak_rss(resource.RUSAGE_SELF)
         print(
-            f"source: {describe_size(source.stat().st_size)}, 1920x1080, 15 s; "
+            f"source: {describe_size(source.stat().st_size)}, {clip.width}x{clip.height}, "
+            f"{clip.seconds:g} s; "
             f"decoding it alone takes {decoding:.1f} s; "
             f"ticker stall with nothing running {idle * 1000:.1f} ms; "
             f"this process's peak memory before fitting {rss_before / MIB:.0f} MiB"
         )
         fitter = VideoFitter(concurrency=1, timeout_seconds=300)
         results = []
-        for limit in LIMITS:
+        for limit in limits:
             work = Path(folder) / f"fit-{limit}"
             work.mkdir()
             stop = asyncio.Event()
@@ -161,7 +181,7 @@ async def main() -> None:
         for limit, fitted, elapsed, stall, rss in results:
             psnr, size_text = await loop.run_in_executor(helper, compare, source, fitted)
             print(
-                f"fit into {limit // MIB} MiB: {elapsed:.1f} s (decoding alone {decoding:.1f} s); "
+                f"fit into {mib(limit)}: {elapsed:.1f} s (decoding alone {decoding:.1f} s); "
                 f"{describe_size(fitted.stat().st_size)} at {size_text} "
                 f"(source {describe_size(source.stat().st_size)}); "
                 f"luma PSNR {psnr:.1f} dB; "
@@ -172,5 +192,21 @@ async def main() -> None:
             )
 
 
+def size(text: str) -> tuple[int, int]:
+    width, height = text.lower().split("x")
+    return int(width), int(height)
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=Clip.seconds, help="the clip's length")
+    parser.add_argument("--size", type=size, default=(Clip.width, Clip.height), help="WxH")
+    parser.add_argument(
+        "--limits",
+        type=lambda text: tuple(round(float(part) * MIB) for part in text.split(",")),
+        default=LIMITS,
+        help="upload limits to fit into, in MiB, comma-separated (default 10,8)",
+    )
+    parser.add_argument("--idle-seconds", type=float, default=IDLE_SECONDS)
+    args = parser.parse_args()
+    asyncio.run(main(Clip(args.seconds, *args.size), args.limits, args.idle_seconds))

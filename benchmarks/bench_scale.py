@@ -6,7 +6,8 @@ the locked check-and-hold), then moves status checks for a while (claim due jobs
 record the poll, release). Only the database work is measured: no Discord, no provider.
 
 Run: .venv/bin/python -m benchmarks.bench_scale [--database-url postgresql://…] [--seconds S]
-Without --database-url a throw-away PostgreSQL server is started (the Debian package).
+Without --database-url a throw-away PostgreSQL server is started (the Debian package). Smaller
+runs: --members, --attempts and --processes (see --help).
 """
 
 from __future__ import annotations
@@ -17,24 +18,35 @@ import multiprocessing
 import tempfile
 import time
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore, Lease
+from bot.jobs.admission import Requester
+from bot.jobs.store import Lease
 from bot.models import JobState
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import open_database
+from tests.support.admission import ask, make_submitter
+from tests.support.jobs import make_store
 
 QUOTA = 5
 MEMBERS = 40
 ATTEMPTS_PER_MEMBER = 8  # per process: more than the quota, so refusals are measured too
+PROCESSES = (1, 2, 4)  # on PostgreSQL
 CLAIM_BATCH = 32
 POLLING = (JobState.SUBMITTED, JobState.RUNNING)
+
+
+@dataclass(frozen=True)
+class Load:
+    """What each process does: `attempts` /sora for each of `members`, then `seconds` of
+    status checks."""
+
+    members: int
+    attempts: int
+    seconds: float
 
 
 @dataclass
@@ -46,36 +58,18 @@ class Counts:
     check_seconds: float = 0.0
 
 
-def store(db, clock) -> JobStore:  # type: ignore[no-untyped-def]
-    return JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="sora-2-pro",
-        deadline_seconds=3600,
-        max_active_per_member=1000,
-    )
-
-
-async def run_process(url: str, index: int, seconds: float, barrier) -> Counts:  # type: ignore[no-untyped-def]
+async def run_process(url: str, index: int, load: Load, barrier: Barrier) -> Counts:
     db = await open_database(url)
     clock = SystemClock()
-    jobs = store(db, clock)
-    policy = QuotaPolicy(db, QuotaDefaults(QUOTA, "day", ZoneInfo("UTC"), cooldown_seconds=0))
+    jobs = make_store(db, clock, deadline_seconds=3600, max_active_per_member=1000)
     with tempfile.TemporaryDirectory() as media:
-        submitter = Submitter(
-            jobs=jobs,
-            policy=policy,
-            profile=RIVYA_SORA_2_PRO,
-            media_dir=Path(media),
-            health=lambda: ProviderHealth(True, True, ""),
-        )
-        ask = Ask("a benchmark prompt", "landscape", 10, None, 1)
+        submitter = make_submitter(jobs, Path(media), limit=QUOTA)
+        wanted = ask("a benchmark prompt", channel_id=1)
         counts = Counts()
 
         async def submit(member: int) -> bool:
             try:
-                await submitter.submit(Requester(1, member), ask)
+                await submitter.submit(Requester(1, member), wanted)
             except Refusal:
                 return False
             return True
@@ -83,7 +77,7 @@ async def run_process(url: str, index: int, seconds: float, barrier) -> Counts: 
         await asyncio.to_thread(barrier.wait)
         started = time.perf_counter()
         outcomes = await asyncio.gather(
-            *(submit(m) for m in range(MEMBERS) for _ in range(ATTEMPTS_PER_MEMBER))
+            *(submit(m) for m in range(load.members) for _ in range(load.attempts))
         )
         counts.submit_seconds = time.perf_counter() - started
         counts.submits, counts.accepted = len(outcomes), sum(outcomes)
@@ -96,7 +90,7 @@ async def run_process(url: str, index: int, seconds: float, barrier) -> Counts: 
         await asyncio.to_thread(barrier.wait)
 
         lease = Lease.for_this_process(60.0) if db.shared else None
-        deadline = time.perf_counter() + seconds
+        deadline = time.perf_counter() + load.seconds
         started = time.perf_counter()
         while time.perf_counter() < deadline:
             now = clock.now()
@@ -114,8 +108,8 @@ async def run_process(url: str, index: int, seconds: float, barrier) -> Counts: 
     return counts
 
 
-def _child(url: str, index: int, seconds: float, barrier, results) -> None:  # type: ignore[no-untyped-def]
-    results.put(asyncio.run(run_process(url, index, seconds, barrier)))
+def _child(url: str, index: int, load: Load, barrier: Barrier, results: Queue[Counts]) -> None:
+    results.put(asyncio.run(run_process(url, index, load, barrier)))
 
 
 async def most_held(url: str) -> tuple[int, int]:
@@ -128,12 +122,12 @@ async def most_held(url: str) -> tuple[int, int]:
         await db.close()
 
 
-def measure(label: str, url: str, processes: int, seconds: float) -> None:
+def measure(label: str, url: str, processes: int, load: Load) -> None:
     spawn = multiprocessing.get_context("spawn")
     barrier = spawn.Barrier(processes)
-    results = spawn.Queue()
+    results: Queue[Counts] = spawn.Queue()
     children = [
-        spawn.Process(target=_child, args=(url, i, seconds, barrier, results))
+        spawn.Process(target=_child, args=(url, i, load, barrier, results))
         for i in range(processes)
     ]
     for child in children:
@@ -155,30 +149,51 @@ def measure(label: str, url: str, processes: int, seconds: float) -> None:
     )
 
 
+def process_counts(text: str) -> tuple[int, ...]:
+    return tuple(int(count) for count in text.split(","))
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="an empty PostgreSQL database to use")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        action="append",
+        default=[],
+        help="an empty PostgreSQL database to use; give one for each run of --processes",
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="status checks per run")
+    parser.add_argument("--members", type=int, default=MEMBERS, help="members sending /sora")
+    parser.add_argument(
+        "--attempts", type=int, default=ATTEMPTS_PER_MEMBER, help="/sora per member per process"
+    )
+    parser.add_argument(
+        "--processes",
+        type=process_counts,
+        default=PROCESSES,
+        help="processes of each PostgreSQL run, comma-separated (default 1,2,4)",
+    )
     args = parser.parse_args()
+    load = Load(args.members, args.attempts, args.seconds)
     print(
-        f"{MEMBERS} members, quota {QUOTA}, {ATTEMPTS_PER_MEMBER} /sora per member per process;"
-        f" then status checks for {args.seconds:g} s"
+        f"{load.members} members, quota {QUOTA}, {load.attempts} /sora per member per process;"
+        f" then status checks for {load.seconds:g} s"
     )
     with tempfile.TemporaryDirectory() as folder:
-        measure("SQLite, 1 process", f"sqlite:///{folder}/bench.sqlite3", 1, args.seconds)
+        measure("SQLite, 1 process", f"sqlite:///{folder}/bench.sqlite3", 1, load)
     if args.database_url:
-        for processes in (1, 2, 4):
-            print("(with --database-url only the first PostgreSQL run starts from empty)")
-            measure(f"PostgreSQL, {processes} proc.", args.database_url, processes, args.seconds)
-            break
+        runs = list(zip(args.processes, args.database_url, strict=False))
+        if len(runs) < len(args.processes):
+            print(f"(one empty database per run: only {len(runs)} PostgreSQL run(s) measured)")
+        for processes, url in runs:
+            measure(f"PostgreSQL, {processes} proc.", url, processes, load)
         return
     from tests.support.postgres_cluster import Databases, PostgresCluster
 
     with PostgresCluster() as cluster:
         databases = Databases(cluster)
-        for processes in (1, 2, 4):
+        for processes in args.processes:
             url = databases.empty()
-            measure(f"PostgreSQL, {processes} proc.", url, processes, args.seconds)
+            measure(f"PostgreSQL, {processes} proc.", url, processes, load)
 
 
 if __name__ == "__main__":

@@ -17,18 +17,15 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from benchmarks.bench_admission import admit_concurrently
 from benchmarks.roundtrips import counting_round_trips
 from benchmarks.stack import bot_stack
 from bot.clock import SystemClock
-from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+from bot.jobs.admission import Requester
 from bot.storage.database import open_database
+from tests.support.admission import ask, make_submitter
+from tests.support.jobs import make_store
 
 ROUNDS = 3
 
@@ -39,26 +36,12 @@ async def round_trips_per_accepted_sora() -> int:
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "count.sqlite3")
         try:
-            jobs = JobStore(
-                db,
-                SystemClock(),
-                provider="rivya",
-                model="sora-2-pro",
-                deadline_seconds=1800,
-                max_active_per_member=2,
+            jobs = make_store(db, SystemClock())
+            submitter = make_submitter(
+                jobs, Path(folder), limit=5, max_active_per_guild=10, cooldown_seconds=30
             )
-            submitter = Submitter(
-                jobs=jobs,
-                policy=QuotaPolicy(
-                    db, QuotaDefaults(5, "day", ZoneInfo("UTC"), 10, cooldown_seconds=30)
-                ),
-                profile=RIVYA_SORA_2_PRO,
-                media_dir=Path(folder),
-                health=lambda: ProviderHealth(True, True, ""),
-            )
-            ask = Ask(prompt="p", orientation="landscape", duration=10, quality=None, channel_id=1)
             with counting_round_trips() as trips:
-                job = await submitter.submit(Requester(1, 7), ask)
+                job = await submitter.submit(Requester(1, 7), ask("p", channel_id=1))
                 await jobs.hand_to_worker(job, 1, "queued", None)
             return trips.count
         finally:
@@ -137,6 +120,7 @@ async def main(members: int, per_member: int, quota: int) -> None:
         f"CPU per /sora: bot process {bot_cpu / total * 1000:.2f} ms, fake Discord and "
         f"simulator {harness_cpu / total * 1000:.2f} ms (on {os.cpu_count()} shared cores)"
     )
+    assert isinstance(most, int)
     verdict = "never more than the quota" if most <= quota else "OVERDRAWN"
     print(f"most holds for one member: {most}: {verdict}")
     print(f"database round trips per accepted /sora: {await round_trips_per_accepted_sora()}")

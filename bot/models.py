@@ -35,6 +35,42 @@ class JobState(StrEnum):
     EXPIRED = "expired"  # terminal, deadline passed, quota released
 
 
+class FailureCode(StrEnum):
+    """Why a job ended without a video, as the bot records it (`Job.error_code`).
+
+    The bot says each in the reader's language (bot/jobs/wording.py), except the ones that
+    `quotes_the_service`: their message is the video service's own reason, shown as given. A
+    code the service itself sent with a refusal (`validation_failed`, `http_400`, ...) is
+    stored as it came, and its message quoted the same way. The values are what the database
+    holds: never change one.
+    """
+
+    DEADLINE = "deadline"  # not ready within the job's deadline (the job expired)
+    PROVIDER_CHANGED = "provider_changed"  # PROVIDER changed before the job was sent
+    MODEL_CHANGED = "model_changed"  # MODEL changed before the job was sent
+    OUTCOME_UNKNOWN = "outcome_unknown"  # sent, but whether the service took it is unknown
+    TASK_NOT_FOUND = "not_found"  # the service no longer knows the job's task
+    PROVIDER_MISCONFIGURED = "provider_misconfigured"  # the service refused the API key
+    INSUFFICIENT_CREDITS = "insufficient_credits"  # the service's account is out of credits
+    GENERATION_FAILED = "generation_failed"  # the service failed to make it (its reason)
+    REJECTED = "rejected"  # the service refused it without a code of its own (its reason)
+    DELIVERY_FAILED = "delivery_failed"  # made, but Discord would not take the post
+    NO_CHANNEL_ACCESS = "no_channel_access"  # the channel is gone or closed to the bot
+    INTERNAL_ERROR = "internal_error"  # a bug or an unexpected answer, again and again
+
+    @property
+    def quotes_the_service(self) -> bool:
+        """Whether the job's message is the video service's reason rather than the bot's."""
+        return self in (FailureCode.GENERATION_FAILED, FailureCode.REJECTED)
+
+    @classmethod
+    def of(cls, stored: str | None) -> FailureCode | None:
+        """The code a stored `error_code` is, or None for a service's own code (or none)."""
+        if stored is None or stored not in cls._value2member_map_:
+            return None
+        return cls(stored)
+
+
 class QuotaOutcome(StrEnum):
     """What a job's end does to its quota hold (the ledger row's kind)."""
 

@@ -1,4 +1,10 @@
-"""Everything the bot needs at run time, opened once in `main()` and injected."""
+"""Everything the bot needs at run time, opened once in `main()` and injected.
+
+Every service that is not the chat platform's is built here: the database, the provider, the
+job store, quotas, moderation, the downloader, the kept videos and the delivery path, and the
+worker once it is given the chat adapter (`worker_for`). cogs/_client.py only makes the
+Discord side and hands it in.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,13 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs.admission import Submitter
+from bot.jobs.chat_port import ChatPort
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.schedule import PollPlan
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import CompletionTimes, PollSchedule
+from bot.jobs.worker import Worker
+from bot.logging_setup import Scrubber
 from bot.moderation.languages import Languages
 from bot.moderation.service import ModerationService
 from bot.ops.duties import DeploymentDuties
@@ -29,6 +39,10 @@ from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.quota.budget import DailyBudget
 from bot.storage.clock import DatabaseClock
 from bot.storage.database import Database, open_database
+from bot.video.download import VideoDownloader
+from bot.video.fitting import VideoFitter
+from bot.video.retention import prune_references
+from bot.video.shelf import VideoShelf
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +50,10 @@ log = logging.getLogger(__name__)
 ALERT_TIMEOUT = 30.0
 
 AlertSink = Callable[[Text], Awaitable[None]]
+# Processes sharing MEDIA_DIR: a partial download or compression older than this is a crash's
+# leftover (a download takes 10 minutes at most; a compression TRANSCODE_TIMEOUT_SECONDS, then
+# its upload).
+SHARED_LEFTOVER_SECONDS = 3600.0
 # A new job waits this long for its status message before the worker takes it anyway (the
 # command hands it over at once; this only matters if the bot stopped in between).
 ACCEPT_GRACE_SECONDS = 30.0
@@ -65,6 +83,10 @@ class Services:
     alert_moderators: AlertSink | None = None
     pending_alerts: list[Text] = field(default_factory=list)
     _alerting: set[asyncio.Task[None]] = field(default_factory=set)  # kept until posted
+    # Finished videos: downloaded, kept with their compressed copies, and posted one way.
+    downloader: VideoDownloader = field(init=False)
+    shelf: VideoShelf = field(init=False)
+    delivery: VideoDelivery = field(init=False)
 
     @property
     def profile(self) -> ModelProfile:
@@ -117,6 +139,66 @@ class Services:
                 await self.alert_moderators(text)
         except Exception as error:  # a notice; the log line above already has it
             log.warning("could not alert the moderators: %s", error)
+
+    def worker_for(self, chat: ChatPort) -> Worker:
+        """The background worker, posting through `chat` (the chat platform's adapter)."""
+        settings = self.settings
+        return Worker(
+            jobs=self.jobs,
+            provider=self.provider,
+            chat=chat,
+            delivery=self.delivery,
+            clock=self.clock,
+            status_edit_interval=settings.status_edit_interval_seconds,
+            concurrency=settings.worker_concurrency,
+            poll_concurrency=settings.poll_concurrency,
+            schedule=self.schedule,
+            on_provider_unusable=self.provider_unusable,
+            scrub=Scrubber(settings.secrets),
+            lease=self.lease,
+        )
+
+    async def clear_media_leftovers(self) -> None:
+        """Remove the partial downloads and compressions an earlier run left (call before any
+        delivery starts)."""
+        # Processes sharing a database share MEDIA_DIR: only what none of them can still be
+        # downloading or compressing is a leftover.
+        older_than = 0.0
+        if self.db.shared:
+            transcode = self.settings.transcode_timeout_seconds
+            older_than = max(SHARED_LEFTOVER_SECONDS, 2 * transcode)
+        leftovers = await asyncio.to_thread(self.downloader.clear_leftovers, older_than)
+        if leftovers:
+            log.info("removed %d partial download(s) left by an earlier run", leftovers)
+        stopped_encodes = await asyncio.to_thread(self.shelf.clear_leftovers, older_than)
+        if stopped_encodes:
+            log.info("removed %d unfinished compression(s) left by an earlier run", stopped_encodes)
+
+    async def sweep_media(self) -> None:
+        """Bound the kept reference images (see README: re-runs) and videos with their
+        compressed copies (/sora-show) by age and size, once; never raises."""
+        settings = self.settings
+        try:
+            in_use = await self.jobs.image_paths_in_use()
+            await asyncio.to_thread(
+                prune_references,
+                settings.media_dir / "references",
+                max_age_seconds=settings.image_retention_days * 86_400,
+                max_total_bytes=settings.media_max_bytes,
+                protected=in_use,
+            )
+        except Exception:
+            log.exception("reference image sweep failed; trying again later")
+        try:
+            delivering = await self.jobs.video_paths_in_use()
+            await asyncio.to_thread(
+                self.shelf.prune,
+                max_age_seconds=settings.video_retention_days * 86_400,
+                max_total_bytes=settings.video_max_bytes,
+                protected=delivering,
+            )
+        except Exception:
+            log.exception("kept video sweep failed; trying again later")
 
     def provider_unusable(self, health: ProviderHealth) -> bool:
         """Record a problem the worker met mid-run; True if it is new (so alert once).
@@ -198,6 +280,22 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         ),
     )
     jobs.on_budget_alert = services.alert_soon
+    services.downloader = VideoDownloader(
+        http, settings.media_dir / "tmp", settings.provider_timeout_seconds
+    )
+    # One fitter for the whole bot: its bound on encodes at once is the machine's.
+    fitter = VideoFitter(
+        concurrency=settings.transcode_concurrency,
+        timeout_seconds=settings.transcode_timeout_seconds,
+    )
+    services.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
+    services.delivery = VideoDelivery(
+        jobs=jobs,
+        shelf=services.shelf,
+        downloader=services.downloader,
+        clock=clock,
+        upload_limit_cap=settings.upload_limit_cap_bytes,
+    )
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(
         jobs=jobs,

@@ -15,19 +15,14 @@ from discord.ext import commands
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.worker import Worker
-from bot.logging_setup import Scrubber
 from bot.metrics import Snapshot
 from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
 from bot.ops.duties import COMMAND_SYNC_LOCK
 from bot.ops.metrics_server import read_snapshot
 from bot.storage.outage import is_unreachable
-from bot.video.download import VideoDownloader
-from bot.video.fitting import VideoFitter
-from bot.video.retention import prune_references
-from bot.video.shelf import VideoShelf
 from bot.wiring import Services
 from cogs._guard import ServerGuard
-from cogs._job_messages import DiscordPresenter
+from cogs._job_messages import DiscordJobMessages
 from cogs._replies import briefly_unavailable, refuse, send_ephemeral
 from cogs._translator import CatalogTranslator
 
@@ -36,10 +31,6 @@ log = logging.getLogger(__name__)
 EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.help")
 HEALTH_RECHECK_SECONDS = 600
 RETENTION_SWEEP_SECONDS = 6 * 3600
-# Processes sharing MEDIA_DIR: a partial download or compression older than this is a crash's
-# leftover (a download takes 10 minutes at most; a compression TRANSCODE_TIMEOUT_SECONDS, then
-# its upload).
-SHARED_LEFTOVER_SECONDS = 3600.0
 
 
 class SoraTree(app_commands.CommandTree):
@@ -87,25 +78,13 @@ class SoraBot(commands.Bot):
         )
         self.services = services
         self.worker: Worker | None = None
-        settings = services.settings
-        self.downloader = VideoDownloader(
-            services.http, settings.media_dir / "tmp", settings.provider_timeout_seconds
-        )
-        # One fitter for the whole bot: its bound on encodes at once is the machine's.
-        fitter = VideoFitter(
-            concurrency=settings.transcode_concurrency,
-            timeout_seconds=settings.transcode_timeout_seconds,
-        )
-        self.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
-        self.presenter = DiscordPresenter(
+        # The one Discord-specific service: every job message, and the worker's chat port.
+        self.job_messages = DiscordJobMessages(
             self,
             jobs=services.jobs,
             profile=services.profile,
-            downloader=self.downloader,
-            shelf=self.shelf,
-            clock=services.clock,
-            upload_limit_cap=settings.upload_limit_cap_bytes,
-            alert_channel_id=settings.quota_log_channel_id,
+            delivery=services.delivery,
+            alert_channel_id=services.settings.quota_log_channel_id,
             languages=services.languages,
             on_handed_over=self._wake_worker,
         )
@@ -116,42 +95,15 @@ class SoraBot(commands.Bot):
             self.worker.wake()
 
     async def setup_hook(self) -> None:
-        settings = self.services.settings
         # First: the servers and installs the bot serves (cogs/_guard.py), before any event.
-        ServerGuard(settings.allowed_guild_ids).install(self)
+        ServerGuard(self.services.settings.allowed_guild_ids).install(self)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        await self.services.attach_alerts(self.presenter.alert_moderators)
+        await self.services.attach_alerts(self.job_messages.alert_moderators)
         # Before the sync: the synced commands carry every catalog's translations.
         await self.tree.set_translator(CatalogTranslator())
-        self.worker = Worker(
-            jobs=self.services.jobs,
-            provider=self.services.provider,
-            presenter=self.presenter,
-            downloader=self.downloader,
-            shelf=self.shelf,
-            clock=self.services.clock,
-            upload_limit_cap=settings.upload_limit_cap_bytes,
-            status_edit_interval=settings.status_edit_interval_seconds,
-            concurrency=settings.worker_concurrency,
-            poll_concurrency=settings.poll_concurrency,
-            schedule=self.services.schedule,
-            on_provider_unusable=self.services.provider_unusable,
-            scrub=Scrubber(settings.secrets),
-            lease=self.services.lease,
-        )
-        # Processes sharing a database share MEDIA_DIR: only what none of them can still be
-        # downloading or compressing is a leftover.
-        older_than = 0.0
-        if self.services.db.shared:
-            transcode = self.services.settings.transcode_timeout_seconds
-            older_than = max(SHARED_LEFTOVER_SECONDS, 2 * transcode)
-        leftovers = await asyncio.to_thread(self.downloader.clear_leftovers, older_than)
-        if leftovers:
-            log.info("removed %d partial download(s) left by an earlier run", leftovers)
-        stopped_encodes = await asyncio.to_thread(self.shelf.clear_leftovers, older_than)
-        if stopped_encodes:
-            log.info("removed %d unfinished compression(s) left by an earlier run", stopped_encodes)
+        self.worker = self.services.worker_for(self.job_messages)
+        await self.services.clear_media_leftovers()
         async with self.services.db.deployment_lock(*COMMAND_SYNC_LOCK, wait=True):
             # One process at a time: the next one finds the commands already synced.
             await self._sync_commands()
@@ -215,34 +167,12 @@ class SoraBot(commands.Bot):
             await self.services.check_provider()
 
     async def _sweep_media(self) -> None:
-        """Bound the kept reference images (see README: re-runs) and videos (/sora-show), now
-        and every few hours."""
-        settings = self.services.settings
+        """Bound the kept reference images and videos, now and every few hours."""
         duties = self.services.duties
         while True:
             if duties is not None:
                 await duties.wait_until_held()  # one process sweeps for the deployment
-            try:
-                in_use = await self.services.jobs.image_paths_in_use()
-                await asyncio.to_thread(
-                    prune_references,
-                    settings.media_dir / "references",
-                    max_age_seconds=settings.image_retention_days * 86_400,
-                    max_total_bytes=settings.media_max_bytes,
-                    protected=in_use,
-                )
-            except Exception:
-                log.exception("reference image sweep failed; trying again later")
-            try:
-                delivering = await self.services.jobs.video_paths_in_use()
-                await asyncio.to_thread(
-                    self.shelf.prune,
-                    max_age_seconds=settings.video_retention_days * 86_400,
-                    max_total_bytes=settings.video_max_bytes,
-                    protected=delivering,
-                )
-            except Exception:
-                log.exception("kept video sweep failed; trying again later")
+            await self.services.sweep_media()
             await asyncio.sleep(RETENTION_SWEEP_SECONDS)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:

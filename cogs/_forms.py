@@ -40,7 +40,7 @@ async def open_video_form(
     """Answer the interaction with a form: prompt, orientation and duration, prefilled."""
     locale = interaction.locale.value
 
-    def words(text: Text) -> str:
+    def words(text: Text | i18n.Listing) -> str:
         return i18n.render(text, locale)
 
     modal = discord.ui.Modal(title=words(title)[:TITLE_CHARS], custom_id=custom_id)
@@ -60,7 +60,7 @@ async def open_video_form(
             label=words(Text("iterate.form.orientation")),
             custom_id=ORIENTATION,
             default=orientation_word(orientation, locale),
-            placeholder=orientation_choices(profile, locale),
+            placeholder=words(orientation_choices(profile)),
             max_length=40,
         )
     )
@@ -69,7 +69,7 @@ async def open_video_form(
             label=words(Text("iterate.form.duration")),
             custom_id=DURATION,
             default=str(duration),
-            placeholder=duration_choices(profile),
+            placeholder=words(duration_choices(profile)),
             max_length=20,
         )
     )

@@ -1,5 +1,5 @@
 """Every job message the bot posts, edits or deletes, done with ordinary bot messages (they
-never expire): the worker's `JobPresenter`, a new job's status message, /sora-show reposts and
+never expire): the worker's `ChatPort`, a new job's status message, /sora-show reposts and
 removing a video's posts.
 
 A new job's status message may also be the public answer to the member's `/sora`: Discord
@@ -9,8 +9,9 @@ other once the interaction has expired."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,31 +20,19 @@ import aiohttp
 import discord
 
 from bot import i18n
-from bot.clock import Clock
-from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.chat_port import ChannelGone, DeliveryError, UploadTooLarge
+from bot.jobs.delivery import Offer, VideoDelivery
 from bot.jobs.store import JobStore
 from bot.jobs.wording import compressed_note, result_text, settings_line, status_text
-from bot.models import Job
+from bot.models import FailureCode, Job
 from bot.moderation.languages import Languages
 from bot.providers.profiles import ModelProfile
-from bot.video.download import (
-    DownloadFailed,
-    TooLargeToUpload,
-    VideoDownloader,
-    provider_link_while_valid,
-    upload_limit,
-)
-from bot.video.fitting import FitError
-from bot.video.shelf import Prepared, VideoShelf
 from cogs._buttons import RERUN_EMOJI, result_view
 from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
 
-# How long /sora-show waits for a free encoder before it offers the link instead.
-SHOW_ENCODER_WAIT = 60.0
 # What a call to Discord can end with: an answer refusing it, or no answer at all.
 CALL_ERRORS = (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError)
 
@@ -99,17 +88,14 @@ class StatusPost:
     withdrawn: bool = False  # Discord refused for good: the job was failed, nothing held
 
 
-class DiscordPresenter:
+class DiscordJobMessages:
     def __init__(
         self,
         client: discord.Client,
         *,
         jobs: JobStore,
         profile: ModelProfile,
-        downloader: VideoDownloader,
-        shelf: VideoShelf,
-        clock: Clock,
-        upload_limit_cap: int | None,
+        delivery: VideoDelivery,
         alert_channel_id: int | None = None,
         languages: Languages | None = None,
         on_handed_over: Callable[[], None] = lambda: None,
@@ -117,10 +103,7 @@ class DiscordPresenter:
         self.client = client
         self.jobs = jobs
         self.profile = profile
-        self.downloader = downloader
-        self.shelf = shelf
-        self.clock = clock
-        self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
+        self.delivery = delivery
         self.alert_channel_id = alert_channel_id
         self.languages = languages  # for the alert channel's server language
         self.on_handed_over = on_handed_over  # wakes the worker for a job just handed over
@@ -182,7 +165,7 @@ class DiscordPresenter:
             channel = await self.channel_or_none(job.channel_id)
             if channel is None:
                 withdrawn = await self.jobs.withdraw_unsent(
-                    job, "no_channel_access", "The channel is gone."
+                    job, FailureCode.NO_CHANNEL_ACCESS, "The channel is gone."
                 )
                 return StatusPost(None, withdrawn=withdrawn)
         text = status_text(job, self.profile)
@@ -203,7 +186,7 @@ class DiscordPresenter:
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("job %s: Discord refused the status message: %s", job.id, error)
             withdrawn = await self.jobs.withdraw_unsent(
-                job, "no_channel_access", "I could not post in that channel."
+                job, FailureCode.NO_CHANNEL_ACCESS, "I could not post in that channel."
             )
             return StatusPost(None, withdrawn=withdrawn)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
@@ -294,22 +277,15 @@ class DiscordPresenter:
     ) -> int:
         channel = await self._channel(job.channel_id)
         reference = reply_to(job, job.status_message_id)
-        file = discord.File(video, filename=f"sora-job-{job.id}.mp4") if video else None
-        try:
+        with _refusals_as_port_errors():
             message = await channel.send(
                 text,
-                files=[file] if file else [],
+                files=[_video_file(job, video)] if video else [],
                 allowed_mentions=only_requester(job),
                 reference=reference,  # type: ignore[arg-type]
                 nonce=_nonce(job, "result"),
                 view=result_view(job.id, job.public_locale, full_quality_url=full_quality_url),
             )
-        except CALL_ERRORS as error:
-            if isinstance(error, discord.HTTPException) and (
-                error.status == 413 or error.code == 40005
-            ):
-                raise UploadTooLarge() from None
-            raise _delivery_error(error) from None
         # Not awaited: the worker records the delivery when this returns, and until then a
         # re-run of the posted video is refused ("no video yet"); Discord often rate-limits
         # reactions for seconds, which must not hold that up.
@@ -354,7 +330,7 @@ class DiscordPresenter:
     ) -> discord.Message:
         """Post a delivered video again (/sora-show) within the upload limit Discord reported
         where it was asked for; `Refusal` if the video is no longer available."""
-        text = i18n.render(
+        caption = i18n.render(
             Text(
                 "results.show.caption",
                 job=job.id,
@@ -363,76 +339,36 @@ class DiscordPresenter:
             ),
             job.public_locale,
         )
-        limit = upload_limit(reported_limit, self.upload_limit_cap)
-        link = provider_link_while_valid(job, self.clock.now())
-        prepared, downloaded = await self._showable_video(job, limit)
-        try:
-            if prepared is not None:
-                if prepared.compressed:
-                    text += "\n" + compressed_note(link is not None, job.public_locale)
-                try:
+
+        async def post(offer: Offer) -> discord.Message:
+            with _refusals_as_port_errors():
+                if offer.video is None:
                     return await channel.send(
-                        text,
-                        file=discord.File(prepared.path, filename=f"sora-job-{job.id}.mp4"),
+                        f"{caption}\n{offer.link}",
                         allowed_mentions=NO_PINGS,
-                        view=result_view(
-                            job.id,
-                            job.public_locale,
-                            full_quality_url=link if prepared.compressed else None,
-                        ),
+                        view=result_view(job.id, job.public_locale),
                     )
-                except discord.HTTPException as error:
-                    if error.status != 413 and error.code != 40005:
-                        raise
-                    log.info("job %s: Discord refused the repost as too large", job.id)
-            link = link or job.result_url  # an old link may still work: better than nothing
-            if not link:
-                raise Refusal(Text("results.show.unavailable", job=job.id))
-            return await channel.send(
-                f"{text}\n{link}",
-                allowed_mentions=NO_PINGS,
-                view=result_view(job.id, job.public_locale),
-            )
-        finally:
-            # What was made or downloaded for this post goes; the kept copy stays.
-            if prepared is not None:
-                self.shelf.release(prepared)
-            if downloaded is not None:
-                downloaded.unlink(missing_ok=True)
+                text = caption
+                if offer.compressed:
+                    full_quality = offer.full_quality_url is not None
+                    text += "\n" + compressed_note(full_quality, job.public_locale)
+                return await channel.send(
+                    text,
+                    file=_video_file(job, offer.video),
+                    allowed_mentions=NO_PINGS,
+                    view=result_view(
+                        job.id, job.public_locale, full_quality_url=offer.full_quality_url
+                    ),
+                )
 
-    async def _showable_video(self, job: Job, limit: int) -> tuple[Prepared | None, Path | None]:
-        """The video within `limit`: the bot's kept copy (compressed if needed), else the
-        original post's file or the provider's link (also returned as a download to remove);
-        no video if only a link can be posted."""
-        kept = self.shelf.kept(job)
-        if kept is not None:
-            try:
-                # A member is waiting on the interaction: don't queue behind every delivery.
-                prepared = await self.shelf.prepare(kept, limit, wait_seconds=SHOW_ENCODER_WAIT)
-                return prepared, None
-            except FitError as error:
-                log.warning("job %s: could not compress the kept video: %s", job.id, error)
-        path = await self._fetch_video(job, limit)
-        if path is None:
-            return None, None
-        return Prepared(path, compressed=False), path
-
-    async def _fetch_video(self, job: Job, limit: int) -> Path | None:
-        """The video file, from the original post or the provider's link; None if too big."""
-        urls = []
-        original = await self._original_attachment_url(job)
-        if original:
-            urls.append(original)
-        if job.result_url:
-            urls.append(job.result_url)
-        for url in urls:
-            try:
-                return (await self.downloader.fetch(url, limit)).path
-            except TooLargeToUpload:
-                return None
-            except DownloadFailed as error:
-                log.info("job %s: video not available at one source: %s", job.id, error)
-        raise Refusal(Text("results.show.expired", job=job.id))
+        posted = await self.delivery.post_best(
+            job,
+            reported_limit,
+            post,
+            member_waiting=True,
+            posted_before=lambda: self._original_attachment_url(job),
+        )
+        return posted.message
 
     async def _original_attachment_url(self, job: Job) -> str | None:
         if job.result_message_id is None:
@@ -476,6 +412,24 @@ class DiscordPresenter:
             if isinstance(channel, discord.TextChannel | discord.Thread):
                 posts.append(channel.get_partial_message(message_id))
         return posts
+
+
+@contextlib.contextmanager
+def _refusals_as_port_errors() -> Iterator[None]:
+    """Discord's answers to a post as the chat port's errors: `UploadTooLarge` for a file over
+    the limit (413, or code 40005), `DeliveryError` for anything else."""
+    try:
+        yield
+    except CALL_ERRORS as error:
+        if isinstance(error, discord.HTTPException) and (
+            error.status == 413 or error.code == 40005
+        ):
+            raise UploadTooLarge() from None
+        raise _delivery_error(error) from None
+
+
+def _video_file(job: Job, video: Path) -> discord.File:
+    return discord.File(video, filename=f"sora-job-{job.id}.mp4")
 
 
 def _delivery_of(message: discord.Message, head: str) -> str:

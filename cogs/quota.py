@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 from discord import app_commands
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cogs._client import SoraBot
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PERIOD_CHOICES = [
     app_commands.Choice(name=words(f"quota.choice.{period}"), value=period)
@@ -42,6 +43,12 @@ Amount = app_commands.Range[int, -1000, 1000]
 Page = app_commands.Range[int, 1, 10_000]
 Reason = app_commands.Range[str, 1, 200]
 Term = app_commands.Range[str, 1, 100]
+
+
+def named(*options: str) -> Callable[[T], T]:
+    """Options named in each moderator's language (`quota.option_name.*`: 成員, 頁碼...), as
+    `/sora`'s are; the guides and the `page:` hints use the same words."""
+    return app_commands.rename(**{name: words(f"quota.option_name.{name}") for name in options})
 
 
 # A question for the service: who asks, and the language they read (for text replies).
@@ -106,6 +113,7 @@ class QuotaCog(commands.Cog):
     # -- everyone -------------------------------------------------------------------------
 
     @quota.command(name="view", description=words("quota.cmd.view"))
+    @named("member")
     @app_commands.describe(member=words("quota.opt.view.member"))
     async def view(
         self, interaction: discord.Interaction, member: discord.Member | None = None
@@ -121,6 +129,7 @@ class QuotaCog(commands.Cog):
     # -- moderators -----------------------------------------------------------------------
 
     @quota.command(name="set", description=words("quota.cmd.set"))
+    @named("member", "limit", "reason")
     @app_commands.describe(
         member=words("quota.opt.set.member"),
         limit=words("quota.opt.set.limit"),
@@ -139,6 +148,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="clear", description=words("quota.cmd.clear"))
+    @named("member", "reason")
     @app_commands.describe(member=words("quota.opt.clear.member"), reason=words("quota.opt.reason"))
     async def clear_limit(
         self,
@@ -151,6 +161,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="grant", description=words("quota.cmd.grant"))
+    @named("member", "amount", "reason")
     @app_commands.describe(
         member=words("quota.opt.grant.member"),
         amount=words("quota.opt.grant.amount"),
@@ -169,6 +180,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="reset", description=words("quota.cmd.reset"))
+    @named("member", "reason")
     @app_commands.describe(member=words("quota.opt.reset.member"), reason=words("quota.opt.reason"))
     async def reset(
         self,
@@ -181,6 +193,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="default", description=words("quota.cmd.default"))
+    @named("limit", "period", "reason")
     @app_commands.describe(
         limit=words("quota.opt.default.limit"),
         period=words("quota.opt.default.period"),
@@ -200,6 +213,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="role", description=words("quota.cmd.role"))
+    @named("role", "limit", "reason")
     @app_commands.describe(
         role=words("quota.opt.role.role"),
         limit=words("quota.opt.role.limit"),
@@ -218,6 +232,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="role-clear", description=words("quota.cmd.role_clear"))
+    @named("role", "reason")
     @app_commands.describe(
         role=words("quota.opt.role_clear.role"), reason=words("quota.opt.reason")
     )
@@ -232,6 +247,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="block", description=words("quota.cmd.block"))
+    @named("member", "reason")
     @app_commands.describe(member=words("quota.opt.block.member"), reason=words("quota.opt.reason"))
     async def block(
         self,
@@ -244,6 +260,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="unblock", description=words("quota.cmd.unblock"))
+    @named("member", "reason")
     @app_commands.describe(
         member=words("quota.opt.unblock.member"), reason=words("quota.opt.reason")
     )
@@ -258,6 +275,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="language", description=words("quota.cmd.language"))
+    @named("setting", "reason")
     @app_commands.describe(
         setting=words("quota.opt.language.setting"), reason=words("quota.opt.reason")
     )
@@ -273,6 +291,7 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="log", description=words("quota.cmd.log"))
+    @named("member", "page")
     @app_commands.describe(member=words("quota.opt.log.member"), page=words("quota.opt.log.page"))
     async def show_log(
         self,
@@ -286,6 +305,7 @@ class QuotaCog(commands.Cog):
         )
 
     @blocklist.command(name="add", description=words("quota.cmd.blocklist_add"))
+    @named("text", "reason")
     @app_commands.describe(
         text=words("quota.opt.blocklist_add.text"), reason=words("quota.opt.reason")
     )
@@ -297,6 +317,7 @@ class QuotaCog(commands.Cog):
         )
 
     @blocklist.command(name="remove", description=words("quota.cmd.blocklist_remove"))
+    @named("text", "reason")
     @app_commands.describe(
         text=words("quota.opt.blocklist_remove.text"), reason=words("quota.opt.reason")
     )
@@ -308,6 +329,7 @@ class QuotaCog(commands.Cog):
         )
 
     @blocklist.command(name="list", description=words("quota.cmd.blocklist_list"))
+    @named("page")
     @app_commands.describe(page=words("quota.opt.blocklist_list.page"))
     async def blocklist_list(self, interaction: discord.Interaction, page: Page = 1) -> None:
         await self._answer(

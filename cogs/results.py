@@ -68,7 +68,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     def __init__(self, bot: SoraBot) -> None:
         self.bot = bot
         self.services = bot.services
-        self.presenter = bot.presenter
+        self.job_messages = bot.job_messages
 
     # -- re-run -------------------------------------------------------------------------------
 
@@ -158,7 +158,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         source = await self._job_here(interaction, job_id)
         form = form_values(interaction)
         locale = interaction.locale.value
-        choices = read_choices(self.services.profile, form, locale)
+        choices = read_choices(self.services.profile, form)
         remix = Remix(form.prompt, choices.orientation, choices.duration)
         requester = await requester_of(interaction, self.services.languages)
         job, message = await self._start_rerun(
@@ -194,7 +194,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             remix=remix,
             upload_limit_bytes=upload_limit,
         )
-        posted = await self.presenter.post_status_message(job, attach_reference=True)
+        posted = await self.job_messages.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
             raise Refusal(Text("results.rerun.not_posted"))
         return job, posted.message
@@ -229,7 +229,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         clicked = None
         if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
             clicked = interaction.channel.get_partial_message(post_id)
-        if not await self.presenter.delete_result_posts(job, clicked):
+        if not await self.job_messages.delete_result_posts(job, clicked):
             await interaction.edit_original_response(
                 content=said(interaction, Text("results.delete.refused"))
             )
@@ -237,7 +237,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         await self.services.jobs.record_video_removed(
             job, actor.user_id, video_removal_record(actor, job)
         )
-        await asyncio.to_thread(self.bot.shelf.discard, job)  # gone for good: the copy too
+        await asyncio.to_thread(self.services.shelf.discard, job)  # gone for good: the copy too
         if job.image_path is not None and not await self.services.jobs.image_needed_elsewhere(job):
             # Its reference image too, unless a re-run of it still needs it.
             await asyncio.to_thread(job.image_path.unlink, missing_ok=True)
@@ -303,7 +303,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise Refusal(Text("results.show.not_here"))
-        posted = await self.presenter.repost_result(found, channel, upload_limit_of(interaction))
+        posted = await self.job_messages.repost_result(found, channel, upload_limit_of(interaction))
         await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
         await interaction.followup.send(
             said(interaction, Text("results.show.posted", link=posted.jump_url)), ephemeral=True

@@ -27,7 +27,7 @@ from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.admission import Ask, ImageUpload
 from bot.jobs.mentions import write_mentions_as_names
-from bot.jobs.validation import check_image_size
+from bot.jobs.validation import check_image_size, quality_text
 from bot.jobs.video_form import orientation_for_picture, read_choices
 from bot.models import Job
 from bot.prompts import typed_prompt_limit
@@ -92,7 +92,7 @@ class SoraCog(commands.Cog):
         if interaction.response.is_done():
             await self._post_and_confirm(interaction, job, channel)
         else:
-            await self.bot.presenter.answer_with_status(interaction, job, channel)
+            await self.bot.job_messages.answer_with_status(interaction, job, channel)
 
     async def _admit_sora(
         self, interaction: discord.Interaction, options: SoraOptions
@@ -125,7 +125,7 @@ class SoraCog(commands.Cog):
         channel: discord.TextChannel | discord.Thread,
     ) -> None:
         """Post the accepted job's status message, and tell the member privately where."""
-        posted = await self.bot.presenter.post_status_message(job, channel)
+        posted = await self.bot.job_messages.post_status_message(job, channel)
         message = posted.message
         if message is None:
             await interaction.followup.send(
@@ -183,7 +183,7 @@ class SoraCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         channel = _usable_channel(interaction)
         form = form_values(interaction)
-        choices = read_choices(self.services.profile, form, interaction.locale.value)
+        choices = read_choices(self.services.profile, form)
         # Read again now: the form may have stayed open for a while, and links expire.
         try:
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
@@ -252,12 +252,18 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
         channel, discord.TextChannel | discord.Thread
     ):
         raise Refusal(Text("sora.use_in_channel"))
-    perms = interaction.app_permissions
-    can_send = (
-        perms.send_messages_in_threads
-        if isinstance(channel, discord.Thread)
-        else (perms.send_messages)
+    lacking = missing_permissions(
+        interaction.app_permissions, in_thread=isinstance(channel, discord.Thread)
     )
+    if lacking is not None:
+        raise Refusal(lacking)
+    return channel
+
+
+def missing_permissions(perms: discord.Permissions, *, in_thread: bool) -> Text | None:
+    """What the bot lacks in a channel to post a job's messages and video, named as Discord's
+    settings name those permissions in the reader's language (None when nothing is missing)."""
+    can_send = perms.send_messages_in_threads if in_thread else perms.send_messages
     missing = [
         name
         for name, ok in (
@@ -268,11 +274,10 @@ def _usable_channel(interaction: discord.Interaction) -> discord.TextChannel | d
         )
         if not ok
     ]
-    if missing:
-        # Named as Discord names them in the member's language.
-        names = [said(interaction, Text(f"sora.permission.{name}")) for name in missing]
-        raise Refusal(Text("sora.missing_permissions", permissions=", ".join(names)))
-    return channel
+    if not missing:
+        return None
+    names = i18n.listing(Text(f"sora.permission.{name}") for name in missing)
+    return Text("sora.missing_permissions", permissions=names)
 
 
 def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Command:
@@ -296,7 +301,9 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
         "image": words("sora.option.image", size=describe_size(profile.image_max_bytes)),
     }
     # Option names in the member's language where Discord allows it (lowercase, no spaces).
-    names = {name: words(f"sora.option_name.{name}") for name in descriptions}
+    names: dict[str, app_commands.locale_str | str] = {
+        name: words(f"sora.option_name.{name}") for name in descriptions
+    }
     choices: dict[str, list[app_commands.Choice]] = {
         "orientation": [
             app_commands.Choice(name=words(f"sora.choice.{o}"), value=o)
@@ -309,16 +316,19 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
     }
     if profile.offers_quality_choice:
         parameters.append(_param("quality", str | None, default=None))
-        default_label = _quality_text(profile, profile.default_quality)
+        default_label = quality_text(profile, profile.default_quality)
         descriptions["quality"] = words("sora.option.quality", default=default_label)
         names["quality"] = words("sora.option_name.quality")
         choices["quality"] = [
-            app_commands.Choice(name=words_of(_quality_text(profile, q)), value=q)
+            app_commands.Choice(name=words_of(quality_text(profile, q)), value=q)
             for q in profile.qualities
         ]
     for toggle in profile.toggles:
         parameters.append(_param(toggle.name, bool | None, default=None))
         descriptions[toggle.name] = _toggle_words(toggle.name, toggle.description)
+        # A model's own option has words only when the catalogs know it (Rivya's catalogue
+        # may add others, which keep their own name and description).
+        names[toggle.name] = words_of(i18n.word_for(f"sora.option_name.{toggle.name}", toggle.name))
 
     toggle_names = [toggle.name for toggle in profile.toggles]
 
@@ -344,14 +354,6 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
     )
     command.guild_only = True
     return command
-
-
-def _quality_text(profile: ModelProfile, quality: str | None) -> Text | str:
-    """A quality's name: translated when the catalogs know it ("High"), else the model's own
-    label ("1080p")."""
-    label = profile.quality_label(quality) or str(quality)
-    key = f"status.quality.{quality}"
-    return Text(key) if i18n.translation(key, i18n.DEFAULT_LOCALE) else label
 
 
 def _toggle_words(name: str, description: str) -> app_commands.locale_str | str:

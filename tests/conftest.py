@@ -10,6 +10,7 @@ import pytest
 from bot.jobs.store import JobStore
 from bot.storage.database import ENGINES, Database, open_database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import make_store
 from tests.support.postgres_cluster import Databases, PostgresCluster
 
 
@@ -59,11 +60,4 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 def job_store(db: Database, clock: FakeClock) -> JobStore:
-    return JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=2,
-    )
+    return make_store(db, clock)

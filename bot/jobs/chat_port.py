@@ -29,7 +29,7 @@ class ChannelGone(DeliveryError):
         super().__init__(message, permanent=True)
 
 
-class JobPresenter(Protocol):
+class ChatPort(Protocol):
     async def show_status(self, job: Job, text: str) -> int:
         """Create the job's status message, or edit it to `text`; return its message id."""
         ...

@@ -25,6 +25,7 @@ from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
+    FailureCode,
     Job,
     JobOptions,
     JobState,
@@ -510,7 +511,7 @@ class JobStore:
             outcome_reason="video delivered",
         )
 
-    async def withdraw_unsent(self, job: Job, code: str, message: str) -> bool:
+    async def withdraw_unsent(self, job: Job, code: FailureCode, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
         if job.state is not JobState.QUEUED:
@@ -524,7 +525,7 @@ class JobStore:
         )
 
     async def finish_unsuccessfully(
-        self, job: Job, state: JobState, code: str | None, message: str
+        self, job: Job, state: JobState, code: FailureCode | str | None, message: str
     ) -> bool:
         """Fail or expire the job and release its hold, atomically."""
         assert QUOTA_OUTCOMES.get(state) is QuotaOutcome.RELEASE, state
@@ -542,6 +543,6 @@ class JobStore:
         return await self.finish_unsuccessfully(
             job,
             JobState.EXPIRED,
-            "deadline",
+            FailureCode.DEADLINE,
             f"The video was not ready within {minutes} minute(s), so the job was stopped.",
         )

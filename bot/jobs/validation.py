@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from bot.errors import Refusal, RefusalKind
-from bot.i18n import Text
+from bot.i18n import Text, alternatives, listing, word_for
 from bot.models import ReferenceImage
 from bot.prompts import is_empty, trim
 from bot.providers.profiles import ModelProfile
@@ -18,6 +18,17 @@ _TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP"}
 
 def _invalid(message: Text) -> Refusal:
     return Refusal(message, RefusalKind.INVALID_REQUEST)
+
+
+def orientation_text(orientation: str) -> Text | str:
+    """An orientation as `/sora` offers it ("Portrait", 直式, 竖屏)."""
+    return word_for(f"sora.choice.{orientation}", orientation)
+
+
+def quality_text(profile: ModelProfile, quality: str | None) -> Text | str:
+    """A quality's name: the catalogs' word when they have one ("High", 高畫質), else the
+    model's own label ("1080p")."""
+    return word_for(f"status.quality.{quality}", profile.quality_label(quality) or str(quality))
 
 
 def check_prompt(profile: ModelProfile, prompt: str) -> str:
@@ -41,15 +52,17 @@ def check_options(
 ) -> str | None:
     """Validate the choices (Discord offers only valid ones, but a stale client may not)."""
     if orientation not in profile.orientations:
-        raise _invalid(Text("checks.bad_orientation", choices=", ".join(profile.orientations)))
+        choices = listing(orientation_text(o) for o in profile.orientations)
+        raise _invalid(Text("checks.bad_orientation", choices=choices))
     if duration not in profile.durations:
-        allowed = ", ".join(str(d) for d in profile.durations)
+        allowed = alternatives(profile.durations)
         raise _invalid(Text("checks.bad_duration", model=profile.label, choices=allowed))
     if not profile.qualities:
         return None
     quality = quality or profile.default_quality
     if quality not in profile.qualities:
-        raise _invalid(Text("checks.bad_quality", choices=", ".join(profile.qualities)))
+        choices = listing(quality_text(profile, q) for q in profile.qualities)
+        raise _invalid(Text("checks.bad_quality", choices=choices))
     return quality
 
 
@@ -57,9 +70,8 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
     """Every toggle of the profile with a value: the member's choice or the default."""
     unknown = set(chosen) - {t.name for t in profile.toggles}
     if unknown:
-        raise _invalid(
-            Text("checks.unknown_option", model=profile.label, options=", ".join(sorted(unknown)))
-        )
+        names = listing(word_for(f"sora.option_name.{name}", name) for name in sorted(unknown))
+        raise _invalid(Text("checks.unknown_option", model=profile.label, options=names))
     values = {}
     for toggle in profile.toggles:
         value = chosen.get(toggle.name)
@@ -84,8 +96,8 @@ def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
     """Return the image's real MIME type, judged from its bytes, or refuse it."""
     check_image_size(profile, len(data))
     mime = sniff_image_type(data[:16])
-    allowed = ", ".join(_TYPE_NAMES.get(t, t) for t in profile.image_types)
     if mime is None or mime not in profile.image_types:
+        allowed = alternatives(_TYPE_NAMES.get(t, t) for t in profile.image_types)
         raise _invalid(Text("checks.not_an_image", allowed=allowed))
     return mime
 

@@ -2,8 +2,10 @@
 what a member typed is read back.
 
 A Discord form holds only text boxes, so orientation and duration are typed. They are read
-leniently (any case; the word in any of the bot's languages; "10", "10s", "10 秒") and checked
-against the model's profile; anything else is refused with the allowed values. A form's text
+leniently (any case; "10", "10s", "10 秒") and checked against the model's profile; anything
+else is refused with the allowed values. An orientation may be typed as any word the bot shows
+for it in any of its languages: the form's word (直式), `/sora`'s choice (Portrait), and the
+words its description uses (直向, vertical), listed in `iterate.orientation_also.*`. A form's text
 box holds at most `FORM_TEXT_LIMIT` characters (or the model's limit, if lower), so a longer
 prompt cannot be edited in one.
 """
@@ -45,12 +47,14 @@ def orientation_word(orientation: str, locale: str | None) -> str:
     return word or orientation
 
 
-def orientation_choices(profile: ModelProfile, locale: str | None) -> str:
-    return " / ".join(orientation_word(o, locale) for o in profile.orientations)
+def orientation_choices(profile: ModelProfile) -> i18n.Listing:
+    """The orientations a form takes, as the reader's language writes them: "直式或橫式"."""
+    words = (i18n.word_for(f"iterate.orientation.{o}", o) for o in profile.orientations)
+    return i18n.alternatives(words)
 
 
-def duration_choices(profile: ModelProfile) -> str:
-    return " / ".join(str(d) for d in profile.durations)
+def duration_choices(profile: ModelProfile) -> i18n.Listing:
+    return i18n.alternatives(profile.durations)
 
 
 def orientation_for_picture(profile: ModelProfile, width: int | None, height: int | None) -> str:
@@ -68,26 +72,35 @@ def prompt_fits_form(profile: ModelProfile, prompt: str) -> bool:
     return len(prompt) <= form_prompt_limit(profile)
 
 
-def read_choices(profile: ModelProfile, form: VideoForm, locale: str | None) -> FormChoices:
+def read_choices(profile: ModelProfile, form: VideoForm) -> FormChoices:
     """The orientation and duration a form asks for, or `Refusal` naming the allowed ones."""
     return FormChoices(
-        orientation=_read_orientation(profile, form.orientation, locale),
+        orientation=_read_orientation(profile, form.orientation),
         duration=_read_duration(profile, form.duration),
     )
 
 
-def _read_orientation(profile: ModelProfile, typed: str, locale: str | None) -> str:
-    wanted = typed.strip().casefold()
+def orientation_words(orientation: str) -> frozenset[str]:
+    """Every word (casefolded) that a form reads as `orientation`, in all the bot's languages."""
+    words = {orientation.casefold()}
+    for language in i18n.available_locales():
+        for key in (f"iterate.orientation.{orientation}", f"sora.choice.{orientation}"):
+            words.add((i18n.translation(key, language) or orientation).casefold())
+        also = i18n.translation(f"iterate.orientation_also.{orientation}", language) or ""
+        words.update(word.casefold() for word in also.split())
+    return frozenset(words)
+
+
+def _read_orientation(profile: ModelProfile, typed: str) -> str:
+    wanted = " ".join(typed.split()).casefold()
     for orientation in profile.orientations:
-        words = {orientation.casefold()}
-        words |= {orientation_word(orientation, language).casefold() for language in _languages()}
-        if wanted in words:
+        if wanted in orientation_words(orientation):
             return orientation
     raise Refusal(
         Text(
             "iterate.form.bad_orientation",
             typed=_quoted(typed),
-            choices=orientation_choices(profile, locale),
+            choices=orientation_choices(profile),
         )
     )
 
@@ -104,10 +117,6 @@ def _read_duration(profile: ModelProfile, typed: str) -> int:
             choices=duration_choices(profile),
         )
     )
-
-
-def _languages() -> tuple[str, ...]:
-    return i18n.available_locales()
 
 
 def _quoted(typed: str) -> str:

@@ -6,7 +6,7 @@ import re
 
 from bot import i18n
 from bot.i18n import Text
-from bot.models import Job, JobState
+from bot.models import FailureCode, Job, JobState
 from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import ModelProfile
 
@@ -87,29 +87,15 @@ def state_line(job: Job, locale: str | None = None) -> str:
     return i18n.render(state_text(job), job.public_locale if locale is None else locale)
 
 
-#: Failures the bot itself decides, said in the reader's language; any other reason is the
-#: video service's own words, shown as it gave them.
-_OWN_REASONS = frozenset(
-    {
-        "provider_changed",
-        "model_changed",
-        "outcome_unknown",
-        "delivery_failed",
-        "internal_error",
-        "no_channel_access",
-        "insufficient_credits",
-        "provider_misconfigured",
-        "not_found",
-    }
-)
-
-
 def failure_reason(job: Job) -> Text:
-    if job.error_code == "deadline":
+    """Why the job ended without a video: the bot's own reasons in the reader's language
+    (`status.reason.<code>`), anything else in the video service's words as it gave them."""
+    code = FailureCode.of(job.error_code)
+    if code is FailureCode.DEADLINE:
         minutes = max(1, round((job.deadline_at - job.created_at) / 60))
         return Text("status.reason.deadline", minutes)
-    if job.error_code in _OWN_REASONS:
-        return Text(f"status.reason.{job.error_code}")
+    if code is not None and not code.quotes_the_service:
+        return Text(f"status.reason.{code.value}")
     if not job.error_message:
         return Text("status.reason.none")
     return Text("status.reason.service", detail=shorten(job.error_message, REASON_CHARS))

@@ -3,6 +3,8 @@
 The database is the queue. Each pass picks the jobs whose `next_action_at` has come and moves
 each one a single step; the result of every step is written before the next is taken, so a
 restart resumes every unfinished job where it stood. One job's failure never stops the loop.
+What a step does is bot/jobs/steps.py; when steps run, how many at once, and (with several
+processes on one database) the leases on their jobs are decided here.
 
 Status checks are cheap I/O and many run at once (`poll_concurrency`), each holding its slot
 only for the provider call; submits and deliveries (uploads, downloads, posts) keep their own
@@ -18,51 +20,23 @@ import asyncio
 import contextlib
 import functools
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
-from pathlib import Path
 
-from bot import metrics
 from bot.clock import Clock
-from bot.i18n import Text
-from bot.jobs.chat_port import ChannelGone, DeliveryError, JobPresenter, UploadTooLarge
+from bot.jobs.chat_port import ChannelGone, ChatPort
+from bot.jobs.delivery import VideoDelivery
+from bot.jobs.status_messages import StatusMessages
+from bot.jobs.steps import JobSteps, LeaseLost
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
-from bot.jobs.wording import outcome_notice, result_text, status_text
 from bot.logging_setup import Scrubber
-from bot.models import PENDING_AT_PROVIDER, Job, JobState
-from bot.providers.base import (
-    GenerationRequest,
-    JobRejectedError,
-    OutcomeUnknownError,
-    ProviderHealth,
-    ProviderMisconfiguredError,
-    ProviderOutOfCreditsError,
-    TransientProviderError,
-    VideoProvider,
-)
+from bot.models import Job, JobState
+from bot.providers.base import ProviderHealth, VideoProvider
 from bot.storage.outage import OutageNotice, is_unreachable
-from bot.video.download import (
-    DownloadFailed,
-    TooLargeToUpload,
-    VideoDownloader,
-    provider_link_while_valid,
-    upload_limit,
-)
-from bot.video.fitting import FitError
-from bot.video.shelf import Prepared, VideoShelf
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 300.0
-# Delivery is not bound by the job deadline (the video exists); bound it by attempts instead.
-MAX_DELIVERY_ATTEMPTS = 8
-# Longest wait for one moderator alert: it is only a notice.
-ALERT_TIMEOUT_SECONDS = 30.0
-# A bug or unexpected answer must not retry forever either.
-MAX_UNEXPECTED_ERRORS = 8
 # On shutdown, how long steps in flight may take to finish before they are cancelled.
 STOP_GRACE_SECONDS = 10.0
 # Steps that wait on the database or Discord after their provider call, beyond the slots.
@@ -75,30 +49,6 @@ OTHER_STEPS = (JobState.QUEUED, JobState.SUCCEEDED)
 # A loop silent this long is stuck (a pass waits at most `idle_wait` between queries, and each
 # query at most the database's 30 s busy timeout).
 STALL_SECONDS = 60.0
-# The largest original downloaded (to keep and compress); a bigger one is posted as its link.
-SOURCE_MAX_BYTES = 1024 * 1024 * 1024
-
-
-class LeaseLost(Exception):
-    """This worker no longer holds the job it was moving: another one has taken it over."""
-
-
-def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
-    """Exponential backoff with jitter, at least `retry_after` when the server asked for it."""
-    delay = min(MAX_BACKOFF_SECONDS, base * (2 ** max(0, failures)))
-    delay *= random.uniform(0.8, 1.2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return delay
-
-
-def retry_at(job: Job, wanted: float) -> float:
-    """When to take `job` up again (a retry or the next poll): at `wanted`, but never after the
-    deadline of a job still pending at the provider, so that it expires on time (delivery has
-    no deadline)."""
-    if job.state in PENDING_AT_PROVIDER:
-        return min(wanted, job.deadline_at)
-    return wanted
 
 
 class Worker:
@@ -107,11 +57,9 @@ class Worker:
         *,
         jobs: JobStore,
         provider: VideoProvider,
-        presenter: JobPresenter,
-        downloader: VideoDownloader,
-        shelf: VideoShelf,
+        chat: ChatPort,
+        delivery: VideoDelivery,
         clock: Clock,
-        upload_limit_cap: int | None,
         status_edit_interval: float,
         concurrency: int,
         poll_concurrency: int | None = None,
@@ -122,20 +70,8 @@ class Worker:
         lease: Lease | None = None,
     ) -> None:
         self.jobs = jobs
-        self.provider = provider
-        self.presenter = presenter
-        self.downloader = downloader
-        self.shelf = shelf
         self.clock = clock
-        self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
-        self.status_edit_interval = status_edit_interval
         self.idle_wait = idle_wait
-        # Records a provider-wide problem; returns True when it is news (worth an alert).
-        self.on_provider_unusable = on_provider_unusable
-        # Provider reasons reach status messages, notices and alerts: never with a secret.
-        self.scrub = scrub or Scrubber()
-        # None: the configured gaps (`provider.poll_delay`), and nothing learned.
-        self.schedule = schedule
         # Several processes on one database: each step's job is leased to this process (and
         # renewed while it runs), so no other worker moves it meanwhile. None: the only worker.
         self.lease = lease
@@ -153,10 +89,27 @@ class Worker:
         self._running = False
         self._last_tick = 0.0  # time.monotonic() of the loop's latest pass
         self._outage = OutageNotice(log, "the worker")
-        # The smallest poll gap is the backoff base: a gateway that wants 30 s between polls
-        # must not be retried faster than that.
-        min_gap = schedule.plan.min_gap if schedule is not None else 0.0
-        self._backoff_base = max(0.05, min(provider.poll_seconds), min_gap)
+        self.steps = JobSteps(
+            jobs=jobs,
+            provider=provider,
+            chat=chat,
+            delivery=delivery,
+            status=StatusMessages(
+                jobs=jobs,
+                chat=chat,
+                profile=provider.profile,
+                clock=clock,
+                edit_interval=status_edit_interval,
+                schedule=schedule,
+            ),
+            clock=clock,
+            check_slots=self._poll_slots,
+            lend_slot=self._slot_lent,
+            schedule=schedule,
+            on_provider_unusable=on_provider_unusable,
+            scrub=scrub or Scrubber(),
+            lease=lease,
+        )
 
     # -- loop ---------------------------------------------------------------------------------
 
@@ -344,7 +297,7 @@ class Worker:
         except asyncio.CancelledError:
             raise
         except ChannelGone as error:
-            await self._channel_gone(job, error)
+            await self.steps.channel_gone(job, error)
         except LeaseLost:
             log.warning("job %s: another worker holds it now; this one does not post", job.id)
         except Exception as error:
@@ -354,12 +307,16 @@ class Worker:
                 self._outage.failed(error)
             else:
                 try:
-                    await self._unexpected(job, error)
+                    await self.steps.unexpected(job, error)
                 except Exception as recording:
                     self._trouble(recording, "job %s: could not record the error", job.id)
         finally:
             if self.lease is not None:
                 await self._release(job.id, self.lease)
+
+    async def step(self, job: Job) -> None:
+        """Move `job` one step forward, outside the loop's bounds (bot/jobs/steps.py)."""
+        await self.steps.step(job)
 
     async def _release(self, job_id: int, lease: Lease) -> None:
         # The next step may be taken by any process; if this fails, the lease lapses instead.
@@ -375,227 +332,6 @@ class Worker:
             self._outage.failed(error)
         else:
             log.warning(message, *args, exc_info=error)
-
-    # -- one step -----------------------------------------------------------------------------
-
-    async def step(self, job: Job) -> None:
-        """Move `job` one step forward."""
-        if job.state in PENDING_AT_PROVIDER and await self.jobs.expire_if_overdue(job):
-            await self._announce_end(job.id)
-            return
-        if job.provider != self.provider.name and job.state in PENDING_AT_PROVIDER:
-            await self._other_providers_job(job)
-            return
-        if job.status_message_id is None:
-            job = await self._refresh_status(job, force=True)
-        if job.state is JobState.QUEUED:
-            await self._submit(job)
-        elif job.state in (JobState.SUBMITTED, JobState.RUNNING):
-            await self._poll(job)
-        elif job.state is JobState.SUCCEEDED:
-            await self._deliver(job)
-
-    async def _other_providers_job(self, job: Job) -> None:
-        """PROVIDER was changed while this job was pending. A finished video (succeeded) is
-        still delivered: that needs only its link."""
-        if job.state is JobState.QUEUED:
-            await self._fail(
-                job,
-                "provider_changed",
-                "The bot's video service was changed before this job started; please ask again.",
-            )
-            return
-        # Its task lives at the other service: do not poll the wrong one. At the deadline it
-        # expires (checked first in `step`), releasing the quota, and the member is told.
-        log.warning(
-            "job %s belongs to provider %r, not %r; it waits for its deadline (set PROVIDER back "
-            "to finish it)",
-            job.id,
-            job.provider,
-            self.provider.name,
-        )
-        await self.jobs.reschedule(job, job.deadline_at, failed_attempt=False)
-
-    async def _submit(self, job: Job) -> None:
-        if job.model != self.provider.profile.model:
-            await self._fail(
-                job,
-                "model_changed",
-                "The bot's video model was changed before this job started; please ask again.",
-            )
-            return
-        if job.submit_attempted and not self.provider.idempotent_create:
-            log.warning(
-                "job %s: a create was sent before a restart and this provider cannot say "
-                "whether it started a task; a task may exist upstream",
-                job.id,
-            )
-            await self._fail(
-                job,
-                "outcome_unknown",
-                "The bot restarted while sending this job and cannot tell whether the video "
-                "service received it.",
-            )
-            return
-        claimed = await self.jobs.mark_submit_attempted(job)
-        if not claimed and not self.provider.idempotent_create:
-            return  # another worker (an old process still running) is sending it right now
-        try:
-            image = job.image
-            reference_url = job.reference_url
-            if image and reference_url is None:
-                reference_url = await self.provider.prepare_reference(image, job.idempotency_key)
-                # Kept so a retried create sends the same body under the same idempotency key.
-                await self.jobs.record_reference(job, reference_url)
-            task_id = await self.provider.create(
-                GenerationRequest(
-                    idempotency_key=job.idempotency_key,
-                    model=job.model,
-                    prompt=job.prompt,
-                    orientation=job.options.orientation,
-                    duration=job.options.duration,
-                    quality=job.options.quality,
-                    toggles=job.options.toggles,
-                    reference_url=reference_url,
-                    image=image,
-                )
-            )
-        except OutcomeUnknownError as error:
-            log.warning("job %s: create outcome unknown; a task may exist upstream", job.id)
-            await self._fail(job, "outcome_unknown", error.user_message)
-            return
-        except TransientProviderError as error:
-            # The provider said it did not take the job (busy, unreachable): safe to resend.
-            await self._retry_later(job, error, resend_allowed=True)
-            return
-        except JobRejectedError as error:
-            await self._reject(job, error)
-            return
-        now = self.clock.now()
-        next_at = retry_at(job, now + await self._next_check_delay(job, now, 0))
-        if await self.jobs.record_submitted(job, task_id, next_at):
-            log.info("job %s submitted as provider task %s", job.id, task_id)
-            await self._refresh_status(await self._reload(job))
-
-    async def _poll(self, job: Job) -> None:
-        assert job.provider_task_id is not None
-        try:
-            async with self._poll_slots:
-                status = await self.provider.status(job.provider_task_id)
-        except TransientProviderError as error:
-            await self._retry_later(job, error)
-            return
-        except JobRejectedError as error:
-            await self._reject(job, error)
-            return
-        now = self.clock.now()
-        if status.state == "succeeded" and status.video_url:
-            if await self.jobs.record_succeeded(job, status.video_url):
-                await self._learn(job, status.took_seconds, now)
-                await self._refresh_status(await self._reload(job), force=True)
-                # Delivery is a step of its own (due now), under the small bound for
-                # downloads and posts, so this check's slot is not held by a download.
-            return
-        if status.state == "failed":
-            reason = status.failure_reason
-            # No reason given: stored empty, so members read "gave no reason" in their language.
-            await self._fail(job, "generation_failed", _sentence(reason) if reason else "")
-            return
-        state = JobState.RUNNING if status.state == "processing" else job.state
-        next_at = retry_at(job, now + await self._next_check_delay(job, now, job.polls + 1))
-        if await self.jobs.record_poll(job, state, status.progress, next_at):
-            # What was just written, without reading it back.
-            polled = replace(
-                job,
-                state=state,
-                progress=status.progress,
-                polls=job.polls + 1,
-                next_action_at=next_at,
-                transient_failures=0,
-            )
-            await self._refresh_status(polled)
-
-    async def _next_check_delay(self, job: Job, now: float, polls_done: int) -> float:
-        if self.schedule is None:
-            return self.provider.poll_delay(polls_done)
-        return await self.schedule.next_delay(job, now, polls_done)
-
-    async def _learn(self, job: Job, took_seconds: float | None, now: float) -> None:
-        """Keep how long the job took, for the schedule of later jobs of its kind."""
-        if self.schedule is None or job.submitted_at is None:
-            return
-        # It finished between the previous check (the job's last write) and this one.
-        earliest = (job.updated_at if job.polls else job.submitted_at) - job.submitted_at
-        latest = now - job.submitted_at
-        if took_seconds is None:
-            took_seconds = (earliest + latest) / 2  # not reported: the unbiased guess
-        # A reported time outside what was seen (another clock, a later edit) is not trusted.
-        await self.schedule.times.record(job, min(max(took_seconds, earliest), latest))
-
-    async def _deliver(self, job: Job) -> None:
-        assert job.result_url is not None
-        if job.delivery_started:
-            existing = await self.presenter.find_posted_result(job)
-            if existing is not None:
-                log.info("job %s: found the result posted before a restart", job.id)
-                await self._delivered(job, *existing)
-                return
-        await self.jobs.mark_delivery_started(job)
-        # After a restart mid-delivery the kept copy is used again, not downloaded again.
-        source = self.shelf.kept(job)
-        if source is None:
-            try:
-                source = await self._download_and_keep(job)
-            except OSError as error:  # e.g. the disk is full: the link still works
-                log.warning(
-                    "job %s: could not keep the video (%s); posting the link", job.id, error
-                )
-            except DownloadFailed as error:
-                gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
-                if not gave_up:
-                    await self._retry_later(job, error)
-                    return
-                log.warning(
-                    "job %s: could not download the video (%s); posting the link", job.id, error
-                )
-        prepared = await self._prepare(job, source) if source is not None else None
-        try:
-            await self._post(job, prepared)
-        finally:
-            if prepared is not None:
-                self.shelf.release(prepared)
-
-    async def _download_and_keep(self, job: Job) -> Path | None:
-        """Download the original onto the shelf; None if it is too big to take at all."""
-        assert job.result_url is not None
-        try:
-            download = await self.downloader.fetch(job.result_url, SOURCE_MAX_BYTES)
-        except TooLargeToUpload:
-            log.warning(
-                "job %s: the video is over %d bytes; posting the link", job.id, SOURCE_MAX_BYTES
-            )
-            return None
-        kept = self.shelf.keep(job.id, download.path)
-        await self.jobs.record_kept_video(job, kept, download.size)
-        return kept
-
-    async def _prepare(self, job: Job, source: Path) -> Prepared | None:
-        """The file to upload within the job's limit; None (post the link) if it cannot be."""
-        limit = upload_limit(job.upload_limit_bytes, self.upload_limit_cap)
-        if not self.shelf.needs_fitting(source, limit):
-            return await self.shelf.prepare(source, limit)
-        await self._show_compressing(job)
-        try:
-            async with self._slot_lent(job.id):
-                return await self.shelf.prepare(source, limit)
-        except (FitError, OSError) as error:
-            log.warning(
-                "job %s: could not compress the video to fit %d bytes (%s); posting the link",
-                job.id,
-                limit,
-                error,
-            )
-            return None
 
     @contextlib.asynccontextmanager
     async def _slot_lent(self, job_id: int) -> AsyncIterator[None]:
@@ -613,206 +349,3 @@ class Worker:
             self._lent.discard(job_id)
             await self._other_slots.acquire()  # cancelled here (stopping): nothing held
             self._holding.add(job_id)
-
-    async def _show_compressing(self, job: Job) -> None:
-        """Say the video is being compressed (one edit, whatever the throttle)."""
-        text = status_text(job, self.provider.profile, compressing=True)
-        if text == job.status_text:
-            return
-        try:
-            message_id = await self.presenter.show_status(job, text)
-        except ChannelGone:
-            raise  # the job ends (see `_guarded_step`)
-        except DeliveryError as error:
-            log.warning("job %s: status update failed: %s", job.id, error)
-            return
-        await self.jobs.record_status(job, message_id, text)
-
-    async def _post(self, job: Job, prepared: Prepared | None) -> None:
-        assert job.result_url is not None
-        try:
-            if prepared is not None:
-                try:
-                    await self._post_file(job, prepared)
-                    return
-                except UploadTooLarge:
-                    log.info("job %s: the platform refused the file as too large", job.id)
-                except DeliveryError as error:
-                    if not error.permanent or isinstance(error, ChannelGone):
-                        raise
-                    # Refused for good with the file (e.g. a button it would not take): the
-                    # link may still go through, and the member gets their video either way.
-                    log.warning(
-                        "job %s: the file post was refused (%s); posting the link", job.id, error
-                    )
-            await self._still_ours(job)
-            message_id = await self.presenter.post_result(
-                job, None, result_text(job, job.result_url)
-            )
-            await self._delivered(job, message_id, "link")
-        except ChannelGone:
-            raise  # the job ends (see `_guarded_step`)
-        except DeliveryError as error:
-            if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
-                log.error("job %s: could not post the result: %s", job.id, error)
-                await self._fail(
-                    job,
-                    "delivery_failed",
-                    "The video was made but could not be posted in this channel.",
-                )
-                return
-            await self._retry_later(job, error)
-
-    async def _post_file(self, job: Job, prepared: Prepared) -> None:
-        full_quality = None
-        if prepared.compressed:
-            full_quality = provider_link_while_valid(job, self.clock.now())
-        text = result_text(
-            job, None, compressed=prepared.compressed, full_quality=full_quality is not None
-        )
-        await self._still_ours(job)
-        message_id = await self.presenter.post_result(
-            job, prepared.path, text, full_quality_url=full_quality
-        )
-        await self._delivered(job, message_id, "fitted" if prepared.compressed else "file")
-
-    async def _still_ours(self, job: Job) -> None:
-        """Before a post, which cannot be taken back: this worker still holds the job (a slow
-        download may have outlasted the lease, and another worker taken the job over)."""
-        if self.lease is not None and not await self.jobs.holds_lease(job, self.lease):
-            raise LeaseLost(job.id)
-
-    async def _delivered(self, job: Job, message_id: int, kind: str) -> None:
-        """Record the post; `kind` is "file", "fitted" (a compressed file) or "link"."""
-        delivery = "link" if kind == "link" else "file"  # what the job records
-        if await self.jobs.record_delivered(job, message_id, delivery):
-            metrics.delivered(kind)
-            log.info("job %s delivered as %s (message %s)", job.id, kind, message_id)
-            await self._refresh_status(await self._reload(job), force=True)
-
-    # -- outcomes -----------------------------------------------------------------------------
-
-    async def _retry_later(self, job: Job, error: Exception, resend_allowed: bool = False) -> None:
-        retry_after = getattr(error, "retry_after", None)
-        delay = backoff_delay(job.transient_failures, self._backoff_base, retry_after)
-        next_at = retry_at(job, self.clock.now() + delay)
-        log.info("job %s: %s; retrying in %.1fs", job.id, error, next_at - self.clock.now())
-        await self.jobs.reschedule(job, next_at, failed_attempt=True, resend_allowed=resend_allowed)
-
-    async def _reject(self, job: Job, error: JobRejectedError) -> None:
-        if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):
-            await self._provider_unusable(job, error)
-        await self._fail(job, _rejection_code(error), error.user_message)
-
-    async def _provider_unusable(self, job: Job, error: JobRejectedError) -> None:
-        """Stop accepting jobs that would fail the same way, and tell the moderators once."""
-        out_of_credits = isinstance(error, ProviderOutOfCreditsError)
-        code = self.scrub(error.code or "?")
-        problem = (
-            "the video service account is out of credits"
-            if out_of_credits
-            else f"the video service refused the API key ({code})"
-        )
-        alert = (
-            Text("alerts.paused_credits")
-            if out_of_credits
-            else Text("alerts.paused_key", code=code)
-        )
-        log.error("job %s: %s", job.id, problem)
-        if self.on_provider_unusable is not None and self.on_provider_unusable(
-            ProviderHealth(
-                key_ok=None if out_of_credits else False,
-                model_available=None,
-                detail=problem,
-                out_of_credits=out_of_credits,
-            )
-        ):
-            try:
-                async with asyncio.timeout(ALERT_TIMEOUT_SECONDS):
-                    await self.presenter.alert_moderators(alert)
-            except Exception as alert_error:  # a notice: the job's own failure goes on
-                log.warning("could not alert the moderators: %s", alert_error)
-
-    async def _fail(self, job: Job, code: str, message: str) -> None:
-        code, message = self.scrub(code), self.scrub(message)
-        if await self.jobs.finish_unsuccessfully(job, JobState.FAILED, code, message):
-            log.info("job %s failed (%s): %s", job.id, code, message)
-            await self._announce_end(job.id)
-
-    async def _announce_end(self, job_id: int) -> None:
-        job = await self.jobs.get(job_id)
-        assert job is not None
-        await self._refresh_status(job, force=True)
-        try:
-            await self.presenter.notify_requester(job, outcome_notice(job))
-        except ChannelGone:
-            return  # nobody can read it there
-        except DeliveryError as error:
-            log.warning("job %s: could not notify the requester: %s", job.id, error)
-
-    async def _channel_gone(self, job: Job, error: ChannelGone) -> None:
-        """The job's channel was deleted: nothing can be posted there any more, so the job
-        ends now, not delivered, and its hold is released (there is no one to tell)."""
-        fresh = await self.jobs.get(job.id)
-        if fresh is None or not fresh.is_active:
-            return
-        if await self.jobs.finish_unsuccessfully(
-            fresh, JobState.FAILED, "no_channel_access", "The channel was deleted."
-        ):
-            log.info("job %s: its channel is gone (%s); ended, not delivered", job.id, error)
-
-    async def _unexpected(self, job: Job, error: Exception) -> None:
-        log.error("job %s: unexpected error in state %s", job.id, job.state, exc_info=error)
-        fresh = await self.jobs.get(job.id)
-        if fresh is None or not fresh.is_active:
-            return
-        if fresh.transient_failures + 1 >= MAX_UNEXPECTED_ERRORS:
-            await self._fail(fresh, "internal_error", "Something went wrong inside the bot.")
-            return
-        await self._retry_later(fresh, error)
-
-    # -- status message -----------------------------------------------------------------------
-
-    async def _refresh_status(self, job: Job, force: bool = False) -> Job:
-        """Edit the status message if its text changed and the throttle allows."""
-        expected = await self.schedule.expected_ready_at(job) if self.schedule else None
-        if expected is not None and expected <= self.clock.now():
-            expected = None  # late: "expected 3 minutes ago" would help nobody
-        text = status_text(job, self.provider.profile, expected_ready_at=expected)
-        if text == job.status_text and job.status_message_id is not None:
-            return job
-        now = self.clock.now()
-        recently = job.status_edited_at is not None and (
-            now - job.status_edited_at < self.status_edit_interval
-        )
-        if recently and not force and job.status_message_id is not None:
-            return job
-        try:
-            message_id = await self.presenter.show_status(job, text)
-        except ChannelGone:
-            raise  # the job ends (see `_guarded_step`)
-        except DeliveryError as error:
-            log.warning("job %s: status update failed: %s", job.id, error)
-            return job
-        await self.jobs.record_status(job, message_id, text)
-        return await self._reload(job)
-
-    async def _reload(self, job: Job) -> Job:
-        fresh = await self.jobs.get(job.id)
-        assert fresh is not None
-        return fresh
-
-
-def _sentence(reason: str) -> str:
-    text = reason.strip()
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
-def _rejection_code(error: JobRejectedError) -> str:
-    """The code a refused job is failed with; the bot's own codes are said in each language
-    (bot/jobs/wording.py), anything else quotes the service."""
-    if isinstance(error, ProviderMisconfiguredError):
-        return "provider_misconfigured"
-    if isinstance(error, ProviderOutOfCreditsError):
-        return "insufficient_credits"
-    return error.code or "rejected"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.errors import Refusal
-from bot.i18n import AUTO, Text, render
+from bot.i18n import AUTO, Text, listing, render
 from bot.jobs.store import JobStore
 from bot.models import Job, JobState
 from bot.moderation import audit, languages
@@ -171,7 +171,8 @@ class ModerationService:
         self._require_moderator(actor)
         limit, reason = _check_limit(limit), _check_reason(reason)
         if period not in PERIODS:
-            raise Refusal(Text("quota.refusal.period", periods=", ".join(PERIODS)))
+            periods = listing(Text(f"quota.choice.{name}") for name in PERIODS)
+            raise Refusal(Text("quota.refusal.period", periods=periods))
         now = self.clock.now()
         async with self.db.transaction() as conn:
             before = await rule_rows.guild_default(conn, actor.guild_id)
@@ -410,9 +411,8 @@ class ModerationService:
         self._require_moderator(actor)
         reason = _check_reason(reason)
         if setting not in languages.server_choices():
-            raise Refusal(
-                Text("quota.refusal.language", choices=", ".join(languages.server_choices()))
-            )
+            choices = listing(language_name(name) for name in languages.server_choices())
+            raise Refusal(Text("quota.refusal.language", choices=choices))
         now = self.clock.now()
         async with self.db.transaction() as conn:
             before = await languages.set_server_language(

@@ -1,38 +1,47 @@
-"""The bot's own copies of finished videos, and the files it uploads made from them.
+"""The bot's own copies of finished videos, and the copies of them compressed to fit a limit.
 
-Each delivered video's original, as downloaded, is kept under `MEDIA_DIR/videos` (bounded by
-age and total size, by the same sweep as the reference images: bot/video/retention.py), so a restart
-mid-delivery starts again from the copy and `/sora-show` can post the video after the
-provider's link has expired. What is uploaded is the copy itself when it is within the upload
-limit, else a compressed version made for that one upload in a folder of its own
-(`<work dir>/fit-*`), removed afterwards; a crash leaves such folders behind, and
-`clear_leftovers` removes them at start-up.
+Each delivered video's original, as downloaded, is kept under `MEDIA_DIR/videos` as
+`job-<id>.mp4`, so a restart mid-delivery starts again from the copy and `/sora-show` can post
+the video after the provider's link has expired. What is uploaded is the original itself when
+it is within the upload limit, else a copy compressed to fit that limit, kept beside it as
+`job-<id>.fit-<limit bytes>.mp4` and used again by every later post under the same limit (a
+server's limit is the same for every post there), so a video is encoded once per limit.
+
+Both are bounded by age and total size by the same sweep as the reference images
+(bot/video/retention.py); a compressed copy goes with its original (when the original is swept
+or its video deleted). An encode runs in a folder of its own (`<work dir>/fit-*`) and its result
+is renamed into place, so processes sharing MEDIA_DIR only ever see whole files; a crash leaves
+such folders behind, and `clear_leftovers` removes them at start-up.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import shutil
 import tempfile
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import Job
-from bot.video.fitting import VideoFitter
+from bot.video.fitting import FitError, VideoFitter
 from bot.video.retention import prune_folder, written_longer_ago
 
 log = logging.getLogger(__name__)
 
 FIT_FOLDER_PREFIX = "fit-"
+# Between a kept original's name and the limit its compressed copy fits: job-12.fit-250000.mp4
+FITTED_MARK = ".fit-"
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A file ready to upload: the kept copy itself, or a compressed version of it."""
+    """A file ready to upload: the kept original itself, or a compressed copy of it."""
 
     path: Path
     compressed: bool
-    work_folder: Path | None = None  # holds the compressed file; removed by `release`
 
 
 class VideoShelf:
@@ -40,14 +49,32 @@ class VideoShelf:
         self.folder = folder
         self.work_dir = work_dir
         self.fitter = fitter
+        # One encode per (video, limit) at a time in this process; the others wait and reuse it.
+        self._encodes: dict[Path, asyncio.Lock] = {}
+        self._waiting: dict[Path, int] = {}
 
     def path_for(self, job_id: int) -> Path:
         return self.folder / f"job-{job_id}.mp4"
 
+    @staticmethod
+    def fitted_path(kept: Path, limit_bytes: int) -> Path:
+        """Where the copy of `kept` compressed to fit `limit_bytes` is kept."""
+        return kept.with_name(f"{kept.stem}{FITTED_MARK}{limit_bytes}{kept.suffix}")
+
+    @staticmethod
+    def fitted_copies(kept: Path) -> list[Path]:
+        """Every compressed copy kept of `kept`, whatever its limit."""
+        if not kept.parent.is_dir():
+            return []
+        return sorted(kept.parent.glob(f"{kept.stem}{FITTED_MARK}*{kept.suffix}"))
+
     def keep(self, job_id: int, downloaded: Path) -> Path:
-        """Move a finished download onto the shelf (same file system: a rename)."""
+        """Move a finished download onto the shelf (same file system: a rename). Copies
+        compressed from an earlier file of the same name are not of this one: they go."""
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path_for(job_id)
+        for stale in self.fitted_copies(target):
+            stale.unlink(missing_ok=True)
         downloaded.replace(target)
         return target
 
@@ -58,36 +85,81 @@ class VideoShelf:
         return None
 
     def discard(self, job: Job) -> None:
-        """Remove the job's kept copy for good (its video was deleted)."""
-        for path in {self.path_for(job.id), *([job.video_path] if job.video_path else [])}:
-            path.unlink(missing_ok=True)
+        """Remove the job's kept copy and its compressed copies for good (its video was
+        deleted)."""
+        for kept in {self.path_for(job.id), *([job.video_path] if job.video_path else [])}:
+            for path in [*self.fitted_copies(kept), kept]:
+                path.unlink(missing_ok=True)
 
     @staticmethod
     def needs_fitting(source: Path, limit_bytes: int) -> bool:
         return source.stat().st_size > limit_bytes
 
+    def ready(self, kept: Path, limit_bytes: int) -> Prepared | None:
+        """What can be uploaded within `limit_bytes` without encoding: the original when it
+        fits, else its copy compressed for this limit if one was made before; None if an
+        encode is needed."""
+        if not self.needs_fitting(kept, limit_bytes):
+            return Prepared(kept, compressed=False)
+        fitted = self.fitted_path(kept, limit_bytes)
+        if fitted.is_file():
+            return Prepared(fitted, compressed=True)
+        return None
+
     async def prepare(
-        self, source: Path, limit_bytes: int, *, wait_seconds: float | None = None
+        self, kept: Path, limit_bytes: int, *, wait_seconds: float | None = None
     ) -> Prepared:
-        """`source` as is if it fits `limit_bytes`, else a compressed copy that does.
+        """`kept` as is if it fits `limit_bytes`, else its copy compressed to fit, made now
+        unless it was made before (and kept for the next post under the same limit).
 
         Raises `bot.video.fitting.FitError` when it cannot be made to fit, or no encoder is free
-        within `wait_seconds` (nothing is left then). Call `release` when the upload is done."""
-        if not self.needs_fitting(source, limit_bytes):
-            return Prepared(source, compressed=False)
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=FIT_FOLDER_PREFIX, dir=self.work_dir))
-        try:
-            fitted = await self.fitter.fit(source, limit_bytes, work, wait_seconds=wait_seconds)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-        return Prepared(fitted, compressed=True, work_folder=work)
+        within `wait_seconds` (nothing is left then)."""
+        found = self.ready(kept, limit_bytes)
+        if found is not None:
+            return found
+        target = self.fitted_path(kept, limit_bytes)
+        async with self._one_encode(target, wait_seconds) as remaining:
+            found = self.ready(kept, limit_bytes)  # made while this one waited
+            if found is not None:
+                return found
+            self.work_dir.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=FIT_FOLDER_PREFIX, dir=self.work_dir))
+            try:
+                fitted = await self.fitter.fit(kept, limit_bytes, work, wait_seconds=remaining)
+                # Whole or not at all, for every process sharing the folder.
+                fitted.replace(target)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+        return Prepared(target, compressed=True)
 
-    @staticmethod
-    def release(prepared: Prepared) -> None:
-        if prepared.work_folder is not None:
-            shutil.rmtree(prepared.work_folder, ignore_errors=True)
+    @contextlib.asynccontextmanager
+    async def _one_encode(
+        self, target: Path, wait_seconds: float | None
+    ) -> AsyncIterator[float | None]:
+        """Hold the turn to make `target`; yields what is left of `wait_seconds`."""
+        lock = self._encodes.setdefault(target, asyncio.Lock())
+        self._waiting[target] = self._waiting.get(target, 0) + 1
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            try:
+                async with asyncio.timeout(wait_seconds):
+                    await lock.acquire()
+            except TimeoutError:
+                raise FitError(
+                    f"the same video was still being compressed after {wait_seconds:g} seconds"
+                ) from None
+            try:
+                if wait_seconds is None:
+                    yield None
+                else:
+                    yield max(0.0, wait_seconds - (loop.time() - started))
+            finally:
+                lock.release()
+        finally:
+            self._waiting[target] -= 1
+            if not self._waiting[target]:
+                del self._waiting[target], self._encodes[target]
 
     def clear_leftovers(self, older_than: float = 0.0, now: float | None = None) -> int:
         """Remove what encodes stopped by a crash left (call before any delivery starts).
@@ -109,15 +181,33 @@ class VideoShelf:
         *,
         max_age_seconds: float,
         max_total_bytes: int,
-        protected: list[Path],
+        protected: Iterable[Path],
         now: float | None = None,
     ) -> int:
-        """Bound the shelf by age, then size (oldest first); copies in `protected` stay."""
-        return prune_folder(
+        """Bound the shelf by age, then size (oldest first), compressed copies counted with the
+        originals; `protected` originals stay, and so do their compressed copies. A compressed
+        copy whose original is gone goes too."""
+        kept = list(protected)
+        removed = prune_folder(
             self.folder,
             max_age_seconds=max_age_seconds,
             max_total_bytes=max_total_bytes,
-            protected=protected,
+            protected=[*kept, *(copy for path in kept for copy in self.fitted_copies(path))],
             now=now,
             what="kept video",
         )
+        return removed + self._remove_orphans()
+
+    def _remove_orphans(self) -> int:
+        if not self.folder.is_dir():
+            return 0
+        orphans = [
+            path
+            for path in self.folder.glob(f"*{FITTED_MARK}*")
+            if not (self.folder / (path.name.split(FITTED_MARK)[0] + path.suffix)).exists()
+        ]
+        for path in orphans:
+            path.unlink(missing_ok=True)
+        if orphans:
+            log.info("removed %d compressed video(s) whose original is gone", len(orphans))
+        return len(orphans)

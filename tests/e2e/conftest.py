@@ -333,3 +333,33 @@ def public_bot_posts(stack: Stack) -> list[MessageRecord]:
         if channel.guild_id is not None:
             posts += stack.discord.bot_messages(channel)
     return posts
+
+
+JOB_NUMBER = re.compile(r"\*\*Video job #(\d+)\*\*")
+
+
+async def rerun_status(stack: Stack, source: MessageRecord) -> tuple[int, MessageRecord]:
+    """The status message of the re-run started from `source` (it replies to it), and its job."""
+
+    def posted() -> MessageRecord | None:
+        return next((m for m in stack.replies_to(source.id) if JOB_NUMBER.search(m.content)), None)
+
+    status = await stack.wait_for(posted, f"a re-run's status message replying to {source.id}")
+    match = JOB_NUMBER.search(status.content)
+    assert match is not None
+    return int(match.group(1)), status
+
+
+def job_row(stack: Stack, job_id: int) -> dict[str, object]:
+    rows = stack.query(
+        "SELECT user_id, prompt, options_json, parent_job_id, reply_to_message_id, state, "
+        "image_path, image_source_url, result_message_id FROM jobs WHERE id = ?",
+        (job_id,),
+    )
+    keys = "user_id prompt options parent reply_to state image_path image_source_url result_message"
+    return dict(zip(keys.split(), rows[0], strict=True))
+
+
+def create_params(stack: Stack) -> list[dict[str, object]]:
+    """What each create request asked the provider for (rivya)."""
+    return [request.json["params"] for request in stack.provider.requests_to("create")]

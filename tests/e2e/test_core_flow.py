@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     answered_with_status,
     job_id_from,
     slow_sora,
+    sora_request,
 )
 from tests.support.images import PNG
 
@@ -22,13 +23,11 @@ ENGINES_TOO = pytest.mark.parametrize("database_engine", ENGINES)
 
 
 def sora_options(stack: Stack, **overrides: object) -> dict[str, object]:
-    duration = 10 if stack.backend == "rivya" else 15
-    return {
-        "prompt": "a red fox in fresh snow @everyone",
-        "orientation": "portrait",
-        "duration": duration,
-        **overrides,
-    }
+    """A portrait `/sora` whose prompt tries to ping everyone."""
+    return sora_request(
+        stack,
+        **{"prompt": "a red fox in fresh snow @everyone", "orientation": "portrait", **overrides},
+    )
 
 
 async def accept(stack: Stack, user: str = "alice", **options: object) -> int:
@@ -107,7 +106,7 @@ async def test_a_rejected_image_costs_nothing(stack: Stack) -> None:
     )
     await handle.wait_original()
     assert handle.ephemeral
-    assert "not a JPEG, PNG, WebP image" in handle.original_contents[-1]
+    assert "not a JPEG, PNG or WebP image" in handle.original_contents[-1]
     assert stack.provider.requests_to("create") == []
     assert stack.query("SELECT COUNT(*) FROM quota_ledger")[0][0] == 0
     assert stack.bot_posts() == []

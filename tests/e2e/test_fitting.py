@@ -192,3 +192,43 @@ async def test_a_restart_mid_compression_delivers_once_and_charges_once(
     assert not any(p.exists() for p in stranded)
     # Delivered from the copy kept before the restart: downloaded once.
     assert len(stack.provider.requests_to("media")) == 1
+
+
+def encodes_of(stack: Stack, job_id: int) -> int:
+    """How many times the bot compressed the job's video (one log line per encode)."""
+    assert stack.bot is not None
+    return stack.bot.log_text().count(f"Compressed job-{job_id}.mp4 ")
+
+
+async def test_a_video_is_compressed_once_per_upload_limit_and_shown_again_from_that_copy(
+    stack: Stack, video: bytes
+) -> None:
+    limit_server(stack, 250_000)
+    serve(stack, video)
+    job_id, result = await finished_job(stack)
+    assert encodes_of(stack, job_id) == 1
+    delivered = result.attachments[0].data
+    # Shown in the same server, under the same limit: the copy made for the delivery.
+    answer = await command_reply(stack, "sora-show", "alice", job=job_id)
+    repost = stack.bot_posts()[-1]
+    assert answer.startswith("Posted: ") and answer.endswith(f"/{repost.id}")
+    assert repost.id != result.id and repost.attachments[0].data == delivered
+    assert encodes_of(stack, job_id) == 1
+    # A channel held to a smaller limit gets a copy of its own, made once and shown twice.
+    stack.discord.settings.upload_limits[stack.discord.channel("videos").id] = 120_000
+    shown = []
+    for _ in range(2):
+        await command_reply(stack, "sora-show", "alice", channel="videos", job=job_id)
+        shown.append(stack.bot_posts("videos")[-1].attachments[0].data)
+    assert shown[0] == shown[1] and len(shown[0]) <= 120_000
+    assert encodes_of(stack, job_id) == 2
+    assert "compressed" in stack.bot_posts("videos")[-1].content.lower()
+    # The copies live beside the kept original, one per limit.
+    shelf = kept_copy(stack, job_id).parent
+    assert sorted(path.name for path in shelf.iterdir()) == [
+        f"job-{job_id}.fit-120000.mp4",
+        f"job-{job_id}.fit-250000.mp4",
+        f"job-{job_id}.mp4",
+    ]
+    assert len(stack.provider.requests_to("media")) == 1  # downloaded once, for the delivery
+    stack.assert_clean_log()

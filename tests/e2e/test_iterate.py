@@ -10,14 +10,16 @@ import json
 from tests.e2e.conftest import (
     Stack,
     command_reply,
+    create_params,
     finished_job,
     job_id_from,
     job_ids_of,
+    job_row,
     ledger_of,
     public_bot_posts,
+    rerun_status,
     user_id,
 )
-from tests.e2e.test_results import create_params, job_row, rerun_status
 from tests.support.fake_discord import InteractionHandle, MessageRecord
 from tests.support.images import PNG
 
@@ -117,12 +119,10 @@ async def test_the_form_speaks_the_members_language_and_bad_values_cost_nothing(
     assert boxes["orientation"]["value"] == "直式" and boxes["orientation"]["label"] == "畫面方向"
 
     reply = await submit(stack, opened, orientation="方形")
-    assert (
-        reply == "我看不懂「方形」是哪種畫面方向，請填寫其中一種：橫式 / 直式。沒有扣除任何額度。"
-    )
+    assert reply == "我看不懂「方形」是哪種畫面方向，請填寫橫式或直式。沒有扣除任何額度。"
     again = await open_form(stack, result, source_id, "bob")
     reply = await submit(stack, again, duration="12")
-    assert "Sora 2 Pro 只能製作 10 / 15 秒的影片" in reply
+    assert "Sora 2 Pro 只能製作 10 或 15 秒的影片" in reply
     assert job_ids_of(stack, "bob") == [] and ledger_of(stack, "bob") == []
 
     # Written in Chinese, the words are understood: the job starts.
@@ -242,7 +242,7 @@ async def test_make_a_video_refuses_privately_before_anything_public(stack: Stac
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, fake, user="bob")
     await menu.wait_ack(timeout=10)
     reply = await submit(stack, menu, prompt="the cat waves")
-    assert "not a JPEG, PNG, WebP image" in reply
+    assert "not a JPEG, PNG or WebP image" in reply
 
     assert public_bot_posts(stack) == []
     assert job_ids_of(stack, "bob") == [] and ledger_of(stack, "bob") == []

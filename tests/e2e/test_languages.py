@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     user_id,
 )
 from tests.support.fake_discord import MessageRecord, default_world
+from tests.support.fake_discord import permissions as perms
 
 
 def taiwanese_server() -> object:
@@ -33,6 +34,15 @@ def taiwanese_server() -> object:
 
 
 TAIWANESE = pytest.mark.discord(world=taiwanese_server())
+
+
+def server_without_files_or_history() -> object:
+    """The Taiwanese server, where nobody, the bot included, may attach files or read the
+    channel's history."""
+    world = taiwanese_server()
+    for role in ("@everyone", "SoraBot"):
+        world.roles[role].permissions &= ~(perms.ATTACH_FILES | perms.READ_MESSAGE_HISTORY)
+    return world
 
 
 def status_of(stack: Stack, job_id: int) -> MessageRecord | None:
@@ -114,7 +124,7 @@ async def test_a_refused_rerun_is_explained_by_direct_message_in_the_members_lan
     # A reaction has no private reply: the refusal goes by DM, in bob's language.
     await stack.discord.react("bob", "general", result.id, "🔁")
     (dm,) = await stack.wait_for(lambda: dms_to(stack, "bob"), "the DM to bob")
-    assert dm.content.startswith(f"重新生成任务 #{carols}：你今天的 1 个视频额度都用完了"), (
+    assert dm.content.startswith(f"无法重新生成任务 #{carols}：你今天的 1 个视频额度都用完了"), (
         dm.content
     )
     assert "<t:" in dm.content  # when it resets: a timestamp each client shows in its own way
@@ -156,3 +166,20 @@ async def test_synced_commands_are_described_in_traditional_and_simplified_chine
     }
     help_command = stack.discord.command("help").payload
     assert set(help_command["description_localizations"]) == {"zh-TW", "zh-CN"}
+
+
+@pytest.mark.discord(world=server_without_files_or_history())
+async def test_missing_permissions_are_named_as_each_members_discord_names_them(
+    stack: Stack,
+) -> None:
+    refusals = {
+        "alice": "我在這個頻道缺少這些權限：附加檔案、讀取訊息歷史。請管理員開放給我。",
+        "bob": "我在这个频道缺少这些权限：附加文件、阅读消息历史记录。请管理员授予我。",
+        "carol": (
+            "I'm missing permissions in this channel: Attach Files, Read Message History. "
+            "Ask a moderator to grant them."
+        ),
+    }
+    for user, refusal in refusals.items():
+        assert await sora_reply(stack, user) == refusal
+        assert job_ids_of(stack, user) == []

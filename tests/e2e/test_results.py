@@ -5,18 +5,20 @@ and what the database holds afterwards."""
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 
 from tests.e2e.conftest import (
     Stack,
     command_reply,
+    create_params,
     dms_to,
     finished_job,
     job_ids_of,
+    job_row,
     ledger_of,
     public_bot_posts,
+    rerun_status,
     submit_sora,
     user_id,
 )
@@ -25,7 +27,6 @@ from tests.support.images import PNG
 
 RERUN = "🔁"
 MODERATOR_ROLE_ID = default_world().roles["Moderator"].id  # the default world's ids are fixed
-JOB_NUMBER = re.compile(r"\*\*Video job #(\d+)\*\*")
 
 
 def rerun_id(job_id: int) -> str:
@@ -50,33 +51,6 @@ async def delete_video(
     )
     await confirm.wait_original(lambda m: m.content.startswith(("Deleted the", "Discord")))
     return confirm
-
-
-async def rerun_status(stack: Stack, source: MessageRecord) -> tuple[int, MessageRecord]:
-    """The status message of the re-run started from `source` (it replies to it), and its job."""
-
-    def posted() -> MessageRecord | None:
-        return next((m for m in stack.replies_to(source.id) if JOB_NUMBER.search(m.content)), None)
-
-    status = await stack.wait_for(posted, f"a re-run's status message replying to {source.id}")
-    match = JOB_NUMBER.search(status.content)
-    assert match is not None
-    return int(match.group(1)), status
-
-
-def job_row(stack: Stack, job_id: int) -> dict[str, object]:
-    rows = stack.query(
-        "SELECT user_id, prompt, options_json, parent_job_id, reply_to_message_id, state, "
-        "image_path, image_source_url, result_message_id FROM jobs WHERE id = ?",
-        (job_id,),
-    )
-    keys = "user_id prompt options parent reply_to state image_path image_source_url result_message"
-    return dict(zip(keys.split(), rows[0], strict=True))
-
-
-def create_params(stack: Stack) -> list[dict[str, object]]:
-    """What each create request asked the provider for (rivya)."""
-    return [request.json["params"] for request in stack.provider.requests_to("create")]
 
 
 async def wait_dm(stack: Stack, user: str, count: int = 1) -> list[MessageRecord]:

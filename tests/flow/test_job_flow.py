@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState, ReferenceImage
@@ -20,17 +20,17 @@ from bot.providers.base import VideoProvider
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.providers.unified import UnifiedProvider
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import FakeClock, RecordingPresenter
+from tests.support.doubles import FakeClock, RecordingChat
 from tests.support.images import PNG
+from tests.support.jobs import DAY, make_store
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.sims.unified import UnifiedVideoSimulator
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 UPLOAD_LIMIT = 1024 * 1024
 STEP = 30.0  # fake seconds between worker passes; at least every poll gap
 
@@ -42,7 +42,7 @@ class Flow:
     session: aiohttp.ClientSession
     db: Database
     clock: FakeClock
-    presenter: RecordingPresenter
+    presenter: RecordingChat
     tmp: Path
     worker: Worker | None = None
 
@@ -70,11 +70,15 @@ class Flow:
         self.worker = Worker(
             jobs=self.store,
             provider=provider,
-            presenter=self.presenter,
-            downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
-            shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
+            chat=self.presenter,
+            delivery=VideoDelivery(
+                jobs=self.store,
+                shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
+                downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
+                clock=self.clock,
+                upload_limit_cap=UPLOAD_LIMIT,
+            ),
             clock=self.clock,
-            upload_limit_cap=UPLOAD_LIMIT,
             status_edit_interval=0,
             concurrency=4,
         )
@@ -82,14 +86,7 @@ class Flow:
 
     @property
     def store(self) -> JobStore:
-        return JobStore(
-            self.db,
-            self.clock,
-            provider=self.backend,
-            model="sora-2-pro",
-            deadline_seconds=1800,
-            max_active_per_member=5,
-        )
+        return make_store(self.db, self.clock, provider=self.backend, max_active_per_member=5)
 
     async def submit(self, image: ReferenceImage | None = None) -> Job:
         duration = 15 if self.backend == "rivya" else 25
@@ -130,7 +127,7 @@ async def flow(
 ) -> AsyncIterator[Flow]:
     sim_class = RivyaSimulator if request.param == "rivya" else UnifiedVideoSimulator
     async with sim_class("key") as sim, aiohttp.ClientSession() as session:
-        flow = Flow(request.param, sim, session, db, clock, RecordingPresenter(), tmp_path)
+        flow = Flow(request.param, sim, session, db, clock, RecordingChat(), tmp_path)
         flow.new_worker()
         yield flow
 

@@ -1,12 +1,17 @@
-"""Hand-written test doubles for the core's ports (a clock and a chat presenter)."""
+"""Hand-written test doubles for the core's ports (a clock, a chat presenter, a provider), and
+`ts`, a moment written as a local date and time."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.clock import Clock
 from bot.i18n import Text, render
-from bot.jobs.chat_port import DeliveryError, UploadTooLarge
+from bot.jobs.chat_port import ChatPort, DeliveryError, UploadTooLarge
 from bot.models import Job
 from bot.providers.base import (
     GenerationRequest,
@@ -18,7 +23,14 @@ from bot.providers.base import (
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 
 
-class FakeClock:
+def ts(text: str, zone: str = "UTC") -> float:
+    """The moment `text` (an ISO date and time, "2026-03-10T12:00:00") in the time zone `zone`."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
+
+
+class FakeClock(Clock):
+    """Time that moves only when the test says so."""
+
     def __init__(self, start: float = 1_767_225_600.0) -> None:  # 2026-01-01T00:00Z
         self.value = start
 
@@ -39,8 +51,11 @@ class PostedResult:
 
 
 @dataclass
-class RecordingPresenter:
-    """Keeps what a member would see; can refuse big files or fail a number of times."""
+class RecordingChat(ChatPort):
+    """Keeps what a member would see; can refuse big files or fail a number of times.
+
+    It derives from the worker's port so that a change of the port's methods shows here (mypy
+    checks the signatures; so does tests/unit/jobs/test_chat_port.py)."""
 
     upload_limit: int = 10 * 1024 * 1024
     fail_posts: int = 0
@@ -52,6 +67,7 @@ class RecordingPresenter:
     notices: list[tuple[int, str]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     _next_id: int = 1000
+    _posted: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -82,7 +98,14 @@ class RecordingPresenter:
             raise UploadTooLarge()
         message_id = self._new_id()
         self.results.append(PostedResult(job.id, message_id, text, data, full_quality_url))
+        async with self._posted:
+            self._posted.notify_all()
         return message_id
+
+    async def wait_for_results(self, count: int, timeout: float) -> None:
+        """Wait until `count` results have been posted; TimeoutError after `timeout` seconds."""
+        async with asyncio.timeout(timeout), self._posted:
+            await self._posted.wait_for(lambda: len(self.results) >= count)
 
     async def notify_requester(self, job: Job, text: str) -> None:
         self.notices.append((job.id, text))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from importlib import resources
 
 import pytest
@@ -12,8 +14,10 @@ from bot import i18n
 LOCALES = i18n.available_locales()
 
 
+@cache
 def _messages(locale: str) -> dict[str, tuple[str, ...]]:
-    """key -> its text(s) (several for plural forms), from every file of one language."""
+    """key -> its text(s) (several for plural forms), from every file of one language (read
+    once; not to be changed)."""
     found: dict[str, tuple[str, ...]] = {}
     folder = resources.files("bot") / "locales" / locale
     for po_file in folder.iterdir():
@@ -65,6 +69,34 @@ def test_every_message_renders(locale: str) -> None:
         plural = len(_messages("en")[key]) > 1
         text = i18n.Text(key, 2, **values) if plural else i18n.Text(key, **values)
         assert i18n.render(text, locale)
+
+
+#: Discord's rule for a slash command option's name (and its translations): letters (any
+#: script), digits, `-` and `_`, 1-32 of them, lowercase.
+OPTION_NAME = re.compile(r"^[-_\w]{1,32}$")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_option_names_follow_discords_rules(locale: str) -> None:
+    names = {
+        key: strings[0] for key, strings in _messages(locale).items() if ".option_name." in key
+    }
+    assert names, "no option names"
+    for key, name in names.items():
+        assert OPTION_NAME.match(name) and name == name.lower(), f"{locale}: {key}: {name!r}"
+        if locale == i18n.DEFAULT_LOCALE:  # the English name is the option's own name
+            assert name == key.rsplit(".", 1)[1], key
+    # Two options of one command never share a name.
+    for prefix in {key.rsplit(".", 1)[0] for key in names}:
+        group = [name for key, name in names.items() if key.rsplit(".", 1)[0] == prefix]
+        assert len(group) == len(set(group)), f"{locale}: {prefix}: {group}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_page_hints_name_the_page_option_as_members_see_it(locale: str) -> None:
+    page = i18n.translation("quota.option_name.page", locale)
+    for key in ("quota.log.older", "quota.blocklist.more"):
+        assert f" {page}:{{next}}`" in (i18n.translation(key, locale) or ""), key
 
 
 def test_discord_locales_pick_their_catalog() -> None:

@@ -17,9 +17,9 @@ from bot.models import JobOptions, JobState
 from bot.ops.metrics_server import read_snapshot
 from bot.providers.base import ProviderHealth
 from bot.quota.allowance import Allowance
+from tests.support.admission import HEALTHY, MEMBER, ask, make_submitter
 from tests.support.doubles import FakeClock
-from tests.unit.jobs.test_admission_checks import MEMBER, OK, ask, make_submitter
-from tests.unit.jobs.test_store import DAY
+from tests.support.jobs import DAY
 
 
 def value(name: str, **labels: str) -> float:
@@ -111,7 +111,7 @@ async def test_submits_and_refusals_are_counted_by_reason(
     service = value("sora_refusals_total", reason="service_unavailable")
     invalid = value("sora_refusals_total", reason="invalid_request")
 
-    submitter = make_submitter(job_store, tmp_path, OK, limit=1)
+    submitter = make_submitter(job_store, tmp_path, HEALTHY, limit=1)
     await submitter.submit(MEMBER, ask())
     for bad in (ask(), ask(duration=7)):  # the quota is spent; a duration the model lacks
         with pytest.raises(Refusal):

@@ -329,8 +329,9 @@ class MessageStore:
             data["message_reference"] = record.reference
             target = self.by_id.get(int(record.reference["message_id"]))
             if depth == 0:
-                live = target is not None and not target.deleted
-                data["referenced_message"] = self.payload(target, depth=1) if live else None
+                data["referenced_message"] = (
+                    None if target is None or target.deleted else self.payload(target, depth=1)
+                )
         return data
 
     def _mention_payloads(self, record: MessageRecord) -> list[JSON]:

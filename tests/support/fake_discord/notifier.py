@@ -24,16 +24,20 @@ class StateNotifier:
             self.changes += 1
             self._condition.notify_all()
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float, what: str = "") -> T:
+    async def wait_for(
+        self, predicate: Callable[[], T | None], timeout: float, what: str = ""
+    ) -> T:
         """Return the first truthy value of ``predicate()``, re-checked after every change.
         On timeout raise ``TimeoutError`` with what the simulator saw, to explain the failure."""
         if not timeout or timeout <= 0:
             raise ValueError("wait_for needs a positive timeout")
         try:
             async with self._condition:
-                return await asyncio.wait_for(self._condition.wait_for(predicate), timeout)
+                found = await asyncio.wait_for(self._condition.wait_for(predicate), timeout)
         except TimeoutError:
             label = what or getattr(predicate, "__name__", "condition")
             raise TimeoutError(
                 f"{label} not met within {timeout}s\n{self._diagnostics()}"
             ) from None
+        assert found is not None  # Condition.wait_for returns only a truthy value
+        return found

@@ -565,7 +565,9 @@ class FakeDiscord:
         return place
 
     # -- waiting --------------------------------------------------------------------------
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0, what: str = "") -> T:
+    async def wait_for(
+        self, predicate: Callable[[], T | None], timeout: float = 5.0, what: str = ""
+    ) -> T:
         """Wait until ``predicate()`` is truthy (re-checked on every state change: requests,
         messages, gateway traffic) and return its value; ``TimeoutError`` with diagnostics."""
         return await self.notifier.wait_for(predicate, timeout, what)

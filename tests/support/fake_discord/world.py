@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import permissions as perms
 from .snowflake import SnowflakeFactory
@@ -107,7 +108,7 @@ class World:
         return self.bot.id
 
     # -- building -------------------------------------------------------------------------
-    def add_role(self, name: str, permissions: int = 0, **fields: object) -> FakeRole:
+    def add_role(self, name: str, permissions: int = 0, **fields: Any) -> FakeRole:
         role = FakeRole(
             id=self.ids.next(),
             name=name,

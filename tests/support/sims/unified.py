@@ -244,6 +244,7 @@ class UnifiedVideoSimulator(SimServer[UnifiedTask]):
 
     def _fault_response(self, fault: Fault) -> web.Response:
         headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
+        body: dict[str, object]
         if fault.mode == "upstream_error":
             code = fault.code or "upstream_error"
             body = {

@@ -4,47 +4,29 @@ Discord's 3 seconds run out when it is not."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
 
 import pytest
 
 from bot import metrics
 from cogs import _replies
 from cogs._replies import acknowledged_if_slow, seconds_to_answer
-
-
-class Response:
-    def __init__(self) -> None:
-        self.deferred: list[dict[str, Any]] = []
-
-    def is_done(self) -> bool:
-        return bool(self.deferred)
-
-    async def defer(self, **options: Any) -> None:
-        self.deferred.append(options)
+from tests.support.interactions import fake_interaction
 
 
 def slow_answers() -> float:
     return metrics.REGISTRY.get_sample_value("sora_slow_answers_total") or 0.0
 
 
-def interaction(age_seconds: float = 0.0) -> Any:
-    created = datetime.now(UTC) - timedelta(seconds=age_seconds)
-    return SimpleNamespace(created_at=created, response=Response())
-
-
 def test_the_answer_may_wait_a_moment_but_never_near_the_end_of_discords_window() -> None:
-    assert seconds_to_answer(interaction()) == pytest.approx(1.5, abs=0.05)
-    assert seconds_to_answer(interaction(1.2)) == pytest.approx(0.8, abs=0.05)
-    assert seconds_to_answer(interaction(10)) == 0.0
+    assert seconds_to_answer(fake_interaction()) == pytest.approx(1.5, abs=0.05)
+    assert seconds_to_answer(fake_interaction(age_seconds=1.2)) == pytest.approx(0.8, abs=0.05)
+    assert seconds_to_answer(fake_interaction(age_seconds=10)) == 0.0
     # A clock here behind Discord's makes the interaction look new: still 1.5 s at most.
-    assert seconds_to_answer(interaction(-30)) == pytest.approx(1.5, abs=0.05)
+    assert seconds_to_answer(fake_interaction(age_seconds=-30)) == pytest.approx(1.5, abs=0.05)
 
 
 async def test_quick_work_leaves_the_first_answer_to_the_caller() -> None:
-    asked = interaction()
+    asked = fake_interaction()
 
     async def quick() -> str:
         await asyncio.sleep(0.01)
@@ -56,7 +38,7 @@ async def test_quick_work_leaves_the_first_answer_to_the_caller() -> None:
 
 async def test_slow_work_is_acknowledged_privately_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_replies, "ANSWER_WITHIN_SECONDS", 0.05)
-    asked = interaction()
+    asked = fake_interaction()
     finished_after_ack: list[bool] = []
 
     async def slow() -> str:
@@ -75,7 +57,7 @@ async def test_a_refusal_after_the_acknowledgement_still_reaches_the_caller(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_replies, "ANSWER_WITHIN_SECONDS", 0.0)
-    asked = interaction()
+    asked = fake_interaction()
 
     async def refused() -> str:
         await asyncio.sleep(0.05)

@@ -2,39 +2,20 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 import discord
 
 from cogs._buttons import LINK_BUTTON_URL_CHARS, result_view
 from cogs._replies import refusals_answered
-
-
-class _Response:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bool]] = []
-
-    def is_done(self) -> bool:
-        return False
-
-    async def send_message(self, content: str, *, ephemeral: bool = False, **_: Any) -> None:
-        self.sent.append((content, ephemeral))
-
-
-def _interaction(locale: str) -> Any:
-    return SimpleNamespace(
-        response=_Response(), locale=discord.Locale(locale), data={"custom_id": "sora:x:1"}
-    )
+from tests.support.interactions import fake_interaction
 
 
 async def test_an_unexpected_failure_still_gets_a_private_answer() -> None:
     async def broken() -> None:
         raise RuntimeError("database is locked")
 
-    interaction = _interaction("zh-TW")
+    interaction = fake_interaction("zh-TW", custom_id="sora:x:1")
     await refusals_answered(interaction, broken())
-    ((text, ephemeral),) = interaction.response.sent
+    ((text, ephemeral),) = interaction.response.messages
     assert ephemeral and text.startswith("我這邊出了點問題")
 
 

@@ -17,6 +17,7 @@ import cogs
 from cogs._client import EXTENSIONS
 from cogs._members import actor_of
 from cogs.quota import QuotaCog
+from tests.support.interactions import fake_interaction
 
 EXTENSION_MODULES = sorted(
     f"cogs.{module.name}"
@@ -71,23 +72,17 @@ def test_quota_group_is_guild_only_and_visible_to_everyone() -> None:
     assert [choice["value"] for choice in language["choices"]] == ["auto", "en", "zh-CN", "zh-TW"]
 
 
-def _interaction(user: Any, manage_guild: bool = False) -> Any:
-    return SimpleNamespace(
-        guild_id=1, user=user, permissions=discord.Permissions(manage_guild=manage_guild)
-    )
-
-
 def test_actor_reads_permissions_and_roles_at_run_time() -> None:
     member = SimpleNamespace(
         id=7,
         roles=[SimpleNamespace(id=1), SimpleNamespace(id=900)],
         guild_permissions=discord.Permissions(manage_guild=True),
     )
-    actor = actor_of(_interaction(member))
+    actor = actor_of(fake_interaction(user=member))
     assert (actor.user_id, actor.role_ids, actor.manage_guild) == (7, (1, 900), True)
     plain = SimpleNamespace(id=8, roles=[], guild_permissions=discord.Permissions.none())
-    assert actor_of(_interaction(plain)).manage_guild is False
-    assert actor_of(_interaction(plain, manage_guild=True)).manage_guild is True
+    assert actor_of(fake_interaction(user=plain)).manage_guild is False
+    assert actor_of(fake_interaction(user=plain, manage_guild=True)).manage_guild is True
 
 
 class _RefusingChannel(discord.abc.Messageable):
@@ -122,13 +117,13 @@ async def test_a_log_channel_failure_is_logged_and_never_breaks_the_command(
 ) -> None:
     cog = _cog(_RefusingChannel(guild_id=1))
     with caplog.at_level(logging.WARNING):
-        await cog._post_to_log_channel(_interaction(None), "<@99> blocked <@7>")
+        await cog._post_to_log_channel(fake_interaction(), "<@99> blocked <@7>")
     assert "could not post to the quota log channel 555" in caplog.text
 
 
 async def test_the_log_channel_gets_only_its_own_servers_actions() -> None:
     here, elsewhere = _RecordingChannel(guild_id=1), _RecordingChannel(guild_id=2)
-    await _cog(here)._post_to_log_channel(_interaction(None), "<@99> blocked <@7>")
-    await _cog(elsewhere)._post_to_log_channel(_interaction(None), "<@99> blocked <@7>")
+    await _cog(here)._post_to_log_channel(fake_interaction(), "<@99> blocked <@7>")
+    await _cog(elsewhere)._post_to_log_channel(fake_interaction(), "<@99> blocked <@7>")
     assert here.sent == ["<@99> blocked <@7>"]
     assert elsewhere.sent == []

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 import discord
 from discord import app_commands
 
 from bot.errors import Refusal
 from bot.i18n import Text
 from cogs._client import SoraTree
-
-
-class Response:
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def is_done(self) -> bool:
-        return False
-
-    async def send_message(self, content: str, **_: Any) -> None:
-        self.sent.append(content)
-
-
-def interaction(locale: discord.Locale) -> Any:
-    return SimpleNamespace(locale=locale, response=Response(), command=None)
+from tests.support.interactions import fake_interaction
 
 
 async def test_an_unexpected_error_is_explained_in_the_members_language() -> None:
@@ -36,7 +19,7 @@ async def test_an_unexpected_error_is_explained_in_the_members_language() -> Non
         discord.Locale.chinese,
         discord.Locale.american_english,
     ):
-        asked = interaction(locale)
+        asked = fake_interaction(locale)
         await tree.on_error(asked, app_commands.AppCommandError("boom"))
         answers[locale.value] = asked.response.sent
     assert answers["zh-TW"] == ["我這邊出了點問題，請再試一次。只有你實際收到的影片才會扣除額度。"]
@@ -49,12 +32,12 @@ async def test_an_unexpected_error_is_explained_in_the_members_language() -> Non
 
 async def test_a_refusal_and_a_command_used_in_the_wrong_place_are_answered_privately() -> None:
     tree = SoraTree(discord.Client(intents=discord.Intents.none()))
-    refused = interaction(discord.Locale.chinese)
+    refused = fake_interaction(discord.Locale.chinese)
     command = app_commands.Command(name="demo", description="demo", callback=_noop)
     refusal = Refusal(Text("results.job_gone"))
     await tree.on_error(refused, app_commands.CommandInvokeError(command, refusal))
     assert refused.response.sent == ["那个任务已经不存在了。"]
-    elsewhere = interaction(discord.Locale.taiwan_chinese)
+    elsewhere = fake_interaction(discord.Locale.taiwan_chinese)
     await tree.on_error(elsewhere, app_commands.NoPrivateMessage())
     assert elsewhere.response.sent == ["這個指令不能在這裡使用。"]
 

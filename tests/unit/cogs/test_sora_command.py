@@ -9,7 +9,8 @@ import discord
 import pytest
 from discord import app_commands
 
-from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO, ModelProfile
+from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO, ModelProfile, Toggle
+from cogs._translator import CatalogTranslator
 from cogs.sora import SoraOptions, build_sora_command
 
 
@@ -88,3 +89,35 @@ async def test_callback_passes_every_option_through(profile: ModelProfile) -> No
             toggles=toggles,
         )
     ]
+
+
+async def translated(profile: ModelProfile) -> dict[str, dict[str, Any]]:
+    tree = app_commands.CommandTree(discord.Client(intents=discord.Intents.none()))
+    command = build_sora_command(RecordingCog(), profile)  # type: ignore[arg-type]
+    payload = await command.get_translated_payload(tree, CatalogTranslator())
+    return {option["name"]: option for option in payload["options"]}
+
+
+async def test_a_models_own_options_are_named_in_each_language() -> None:
+    rivya = await translated(RIVYA_SORA_2_PRO)
+    assert rivya["remove_watermark"]["name_localizations"] == {
+        "zh-TW": "移除浮水印",
+        "zh-CN": "去除水印",
+    }
+    unified = await translated(UNIFIED_SORA_2_PRO)
+    assert unified["watermark"]["name_localizations"] == {
+        "zh-TW": "允許浮水印",
+        "zh-CN": "允许水印",
+    }
+    assert unified["private"]["name_localizations"] == {"zh-TW": "不公開", "zh-CN": "不公开"}
+    assert unified["private"]["description_localizations"]["zh-TW"].startswith("不在影片服務公開")
+
+
+async def test_an_option_the_catalogs_do_not_know_keeps_its_own_name() -> None:
+    # Rivya's catalogue may declare yes/no params of its own (bot/providers/rivya.py).
+    own = dataclasses.replace(
+        RIVYA_SORA_2_PRO, toggles=(Toggle("loop", "Loop the video (default: no)", False),)
+    )
+    option = (await translated(own))["loop"]
+    assert option["description"] == "Loop the video (default: no)"
+    assert not option.get("name_localizations")

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from benchmarks.roundtrips import counting_round_trips
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.jobs.admission import Requester, Submitter
 from bot.quota import blocklist
-from bot.quota.allowance import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE, QuotaDefaults, QuotaPolicy
+from bot.quota.allowance import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE
 from bot.storage import rules as rule_rows
 from bot.storage.database import Database
+from tests.support.admission import ask, make_submitter
 from tests.support.doubles import FakeClock
+from tests.support.jobs import make_store
 
 GUILD = 1
 QUOTA = 5
@@ -25,26 +24,9 @@ QUOTA = 5
 ROUND_TRIPS_PER_ACCEPTED_SORA = {"sqlite": 8, "postgresql": 9}
 
 
-def submitter(db: Database, clock: FakeClock, media: Path, **defaults: object) -> Submitter:
-    store = JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=100,
-    )
-    return Submitter(
-        jobs=store,
-        policy=QuotaPolicy(db, QuotaDefaults(QUOTA, "day", ZoneInfo("UTC"), **defaults)),  # type: ignore[arg-type]
-        profile=RIVYA_SORA_2_PRO,
-        media_dir=media,
-        health=lambda: ProviderHealth(True, True, "ok"),
-    )
-
-
-def ask(prompt: str = "waves at dusk") -> Ask:
-    return Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5)
+def submitter(db: Database, clock: FakeClock, media: Path, **defaults: Any) -> Submitter:
+    store = make_store(db, clock, max_active_per_member=100)
+    return make_submitter(store, media, limit=QUOTA, **defaults)
 
 
 async def test_an_accepted_sora_costs_few_round_trips(

@@ -1,50 +1,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, ImageUpload, Requester, Submitter
+from bot.jobs.admission import ImageUpload
 from bot.jobs.store import JobStore
 from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+from tests.support.admission import HEALTHY, MEMBER, ask, make_submitter
 from tests.support.images import PNG
-
-MEMBER = Requester(guild_id=1, user_id=7)
-
-
-def make_submitter(store: JobStore, media: Path, health: ProviderHealth, limit: int = 1):
-    return Submitter(
-        jobs=store,
-        policy=QuotaPolicy(store.db, QuotaDefaults(limit, "day", ZoneInfo("UTC"))),
-        profile=RIVYA_SORA_2_PRO,
-        media_dir=media,
-        health=lambda: health,
-    )
-
-
-def ask(**overrides: object) -> Ask:
-    fields: dict[str, object] = {
-        "prompt": "waves at dusk",
-        "orientation": "landscape",
-        "duration": 10,
-        "quality": None,
-        "channel_id": 5,
-    }
-    fields.update(overrides)
-    return Ask(**fields)  # type: ignore[arg-type]
-
-
-OK = ProviderHealth(True, True, "ok")
 
 
 async def test_accepts_and_keeps_the_image_by_its_real_type(
     job_store: JobStore, tmp_path: Path
 ) -> None:
-    submitter = make_submitter(job_store, tmp_path, OK)
+    submitter = make_submitter(job_store, tmp_path, HEALTHY)
     job = await submitter.submit(
         MEMBER, ask(upload=ImageUpload(PNG, "holiday.gif", "https://cdn/holiday.gif"))
     )
@@ -75,7 +46,7 @@ async def test_unknown_health_still_accepts(job_store: JobStore, tmp_path: Path)
 
 
 async def test_a_refused_job_leaves_no_image_behind(job_store: JobStore, tmp_path: Path) -> None:
-    submitter = make_submitter(job_store, tmp_path, OK, limit=0)
+    submitter = make_submitter(job_store, tmp_path, HEALTHY, limit=0)
     with pytest.raises(Refusal):
         await submitter.submit(MEMBER, ask(upload=ImageUpload(PNG, "a.png", None)))
     assert list(tmp_path.rglob("*.png")) == []
@@ -88,7 +59,7 @@ async def test_a_refused_job_leaves_no_image_behind(job_store: JobStore, tmp_pat
 async def test_a_prompt_of_invisible_characters_is_refused_and_spends_nothing(
     job_store: JobStore, tmp_path: Path, prompt: str
 ) -> None:
-    submitter = make_submitter(job_store, tmp_path, OK)
+    submitter = make_submitter(job_store, tmp_path, HEALTHY)
     with pytest.raises(Refusal, match="empty"):
         await submitter.submit(MEMBER, ask(prompt=prompt))
     assert await job_store.db.fetch_all("SELECT * FROM jobs") == []

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Requester
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
-from bot.models import JobOptions, JobState
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.models import JobState
+from bot.quota.allowance import Allowance
+from tests.support.admission import ask, make_submitter
 from tests.support.doubles import FakeClock
+from tests.support.jobs import DAY, new_job
 
 TYPICAL = 180.0
-ALLOWANCE = Allowance(50, QuotaPeriod("day", ZoneInfo("UTC")), max_active_per_guild=2)
-
-
-def new_job(user_id: int, duration: int = 10) -> NewJob:
-    return NewJob(
-        guild_id=1,
-        channel_id=5,
-        user_id=user_id,
-        prompt="waves",
-        options=JobOptions("landscape", duration, "standard"),
-    )
+ALLOWANCE = Allowance(50, DAY, max_active_per_guild=2)
 
 
 async def schedule_with_history(store: JobStore, clock: FakeClock, count: int) -> PollSchedule:
@@ -71,18 +60,14 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
     job_store: JobStore, clock: FakeClock, tmp_path: Path
 ) -> None:
     schedule = await schedule_with_history(job_store, clock, HISTORY_MIN)
-    policy = QuotaPolicy(
-        job_store.db, QuotaDefaults(50, "day", ZoneInfo("UTC"), max_active_per_guild=2)
-    )
-    submitter = Submitter(
-        jobs=job_store,
-        policy=policy,
-        profile=RIVYA_SORA_2_PRO,
-        media_dir=tmp_path,
-        health=lambda: ProviderHealth(True, True, "ok"),
+    submitter = make_submitter(
+        job_store,
+        tmp_path,
+        limit=50,
+        max_active_per_guild=2,
         slot_estimate=schedule.first_free_slot_at,
     )
-    request = Ask(prompt="waves", orientation="landscape", duration=10, quality=None, channel_id=5)
+    request = ask("waves")
     first = await submitter.submit(Requester(1, 7), request)
     clock.advance(60)
     await submitter.submit(Requester(1, 8), request)

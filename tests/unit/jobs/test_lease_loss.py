@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
+from bot.jobs.steps import LeaseLost
 from bot.jobs.store import JobStore, Lease, NewJob
-from bot.jobs.worker import LeaseLost, Worker
+from bot.jobs.worker import Worker
 from bot.models import ACTIVE_STATES, JobOptions, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance, QuotaPeriod
@@ -22,7 +24,7 @@ from bot.storage.database import Database, open_database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.doubles import FakeClock, RecordingChat, ScriptedProvider
 from tests.support.video_server import video_server
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
@@ -74,11 +76,15 @@ async def worker(
     return Worker(
         jobs=jobs,
         provider=provider,
-        presenter=RecordingPresenter(),
-        downloader=downloader,
-        shelf=VideoShelf(tmp / "videos", tmp / "tmp", VideoFitter()),
+        chat=RecordingChat(),
+        delivery=VideoDelivery(
+            jobs=jobs,
+            shelf=VideoShelf(tmp / "videos", tmp / "tmp", VideoFitter()),
+            downloader=downloader,
+            clock=jobs.clock,  # type: ignore[arg-type]
+            upload_limit_cap=1024 * 1024,
+        ),
         clock=jobs.clock,  # type: ignore[arg-type]
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=2,
         idle_wait=0.05,
@@ -138,7 +144,7 @@ async def test_a_delivery_checks_it_still_holds_the_job_before_posting(
         slow = await worker(one, ScriptedProvider(), session, tmp_path, short)
         with pytest.raises(LeaseLost):
             await slow.step(claimed)
-        assert slow.presenter.results == []  # type: ignore[attr-defined]
+        assert slow.steps.chat.results == []  # type: ignore[attr-defined]
     fresh = await one.get(job.id)
     assert fresh is not None and fresh.state is JobState.SUCCEEDED  # left to the other worker
 

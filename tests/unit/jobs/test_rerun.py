@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,11 +11,10 @@ from bot.jobs.admission import Ask, Requester, Submitter
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
 from bot.jobs.store import JobStore
 from bot.models import Job, JobOptions, JobState, ReferenceImage
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
-from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
+from tests.support.admission import ask, make_submitter
 from tests.support.images import PNG
+from tests.support.jobs import deliver
 
 ALICE = Requester(guild_id=1, user_id=7)
 BOB = Requester(guild_id=1, user_id=8)
@@ -24,23 +22,7 @@ BOB = Requester(guild_id=1, user_id=8)
 
 @pytest.fixture
 def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
-    policy = QuotaPolicy(
-        db,
-        QuotaDefaults(
-            limit=2,
-            period="day",
-            timezone=ZoneInfo("UTC"),
-            max_active_per_guild=10,
-            cooldown_seconds=0,
-        ),
-    )
-    return Submitter(
-        jobs=job_store,
-        policy=policy,
-        profile=RIVYA_SORA_2_PRO,
-        media_dir=tmp_path,
-        health=lambda: ProviderHealth(True, True, "ok"),
-    )
+    return make_submitter(job_store, tmp_path, limit=2, max_active_per_guild=10)
 
 
 async def delivered_job(
@@ -60,11 +42,7 @@ async def delivered_job(
             upload_limit_bytes=10 * 1024 * 1024,
         ),
     )
-    assert await store.record_submitted(job, "task_1", 0)
-    job = await store.get(job.id)
-    assert job is not None and await store.record_succeeded(job, "https://v")
-    job = await store.get(job.id)
-    assert job is not None and await store.record_delivered(job, 9001, "file")
+    job = await deliver(store, job, task_id="task_1", message_id=9001)
     await store.record_status(job, 9000, "status")
     final = await store.get(job.id)
     assert final is not None
@@ -115,9 +93,7 @@ async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter
 
 
 async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
-    job = await submitter.submit(
-        ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
-    )
+    job = await submitter.submit(ALICE, ask("x", orientation="portrait"))
     assert job.state is JobState.QUEUED
     with pytest.raises(Refusal, match="nothing to re-run"):
         await rerun(submitter, job, BOB, image_retention_days=30)
@@ -171,7 +147,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix(" ", "portrait", 10)
         )
-    with pytest.raises(Refusal, match="makes videos of 10, 15 seconds"):
+    with pytest.raises(Refusal, match="makes videos of 10 or 15 seconds"):
         await rerun(
             submitter, source, BOB, image_retention_days=30, remix=Remix("x", "portrait", 12)
         )
@@ -183,9 +159,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
 
 
 async def test_what_cannot_be_rerun_is_refused_before_any_form(submitter: Submitter) -> None:
-    job = await submitter.submit(
-        ALICE, Ask(prompt="x", orientation="portrait", duration=10, quality=None, channel_id=5)
-    )
+    job = await submitter.submit(ALICE, ask("x", orientation="portrait"))
     with pytest.raises(Refusal, match="nothing to re-run"):
         check_rerunnable(job, image_retention_days=30)
     source = await delivered_job(submitter)

@@ -2,36 +2,23 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal, RefusalKind
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.models import (
     QUOTA_OUTCOMES,
     TRANSITIONS,
     IllegalTransition,
-    JobOptions,
     JobState,
     QuotaOutcome,
     check_transition,
 )
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
-
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
-
-
-def new_job(user_id: int = 7, guild_id: int = 1) -> NewJob:
-    return NewJob(
-        guild_id=guild_id,
-        channel_id=10,
-        user_id=user_id,
-        prompt="a red fox in the snow",
-        options=JobOptions("landscape", 10, "standard"),
-    )
+from tests.support.jobs import DAY, make_store, new_job
 
 
 async def ledger(db: Database, job_id: int) -> list[tuple[str, int]]:
@@ -185,14 +172,7 @@ async def test_release_after_midnight_refunds_the_day_it_was_taken(
 async def test_two_hundred_concurrent_submits_never_overdraw(
     db: Database, clock: FakeClock
 ) -> None:
-    store = JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=1000,
-    )
+    store = make_store(db, clock, max_active_per_member=1000)
     limit = 17
 
     async def attempt() -> bool:
@@ -217,14 +197,7 @@ async def test_concurrent_submits_from_two_connections_never_overdraw(
     first, second = await open_database(database_url), await open_database(database_url)
     try:
         stores = [
-            JobStore(
-                d,
-                clock,
-                provider="rivya",
-                model="m",
-                deadline_seconds=60,
-                max_active_per_member=1000,
-            )
+            make_store(d, clock, model="m", deadline_seconds=60, max_active_per_member=1000)
             for d in (first, second)
         ]
 
@@ -277,7 +250,7 @@ async def test_concurrent_submits_with_no_cooldown_are_refused_only_for_the_quot
     clock = TickingClock()
     try:
         stores = [
-            JobStore(
+            make_store(
                 d, clock, provider="r", model="m", deadline_seconds=60, max_active_per_member=99
             )
             for d in (first, second)

@@ -8,41 +8,30 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
-from bot.jobs.store import JobStore, Lease, NewJob
+from bot.jobs.delivery import VideoDelivery
+from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
-from bot.models import ACTIVE_STATES, JobOptions, JobState
+from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.doubles import FakeClock, RecordingChat, ScriptedProvider
+from tests.support.jobs import DAY, make_store, new_job
 from tests.support.video_server import video_server
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 A = Lease("worker-a", 30.0)
 B = Lease("worker-b", 30.0)
 
 
 def store(db: Database, clock: FakeClock) -> JobStore:
-    return JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=1000,
-    )
-
-
-def new_job(user_id: int = 7) -> NewJob:
-    return NewJob(1, 10, user_id, "a lighthouse", JobOptions("portrait", 15, "high"))
+    return make_store(db, clock, provider="scripted", max_active_per_member=1000)
 
 
 @pytest.fixture
@@ -115,12 +104,18 @@ def worker(jobs: JobStore, provider: ScriptedProvider, downloader: VideoDownload
     return Worker(
         jobs=jobs,
         provider=provider,
-        presenter=RecordingPresenter(),
-        downloader=downloader,
-        # Each process keeps its videos in its own MEDIA_DIR.
-        shelf=VideoShelf(downloader._temp_dir / lease.owner, downloader._temp_dir, VideoFitter()),
+        chat=RecordingChat(),
+        delivery=VideoDelivery(
+            jobs=jobs,
+            # Each process keeps its videos in its own MEDIA_DIR.
+            shelf=VideoShelf(
+                downloader._temp_dir / lease.owner, downloader._temp_dir, VideoFitter()
+            ),
+            downloader=downloader,
+            clock=jobs.clock,  # type: ignore[arg-type]
+            upload_limit_cap=1024 * 1024,
+        ),
         clock=jobs.clock,  # type: ignore[arg-type]
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
         lease=lease,
@@ -146,7 +141,7 @@ async def test_two_workers_move_each_job_once_and_release_their_leases(
     done = [await one.get(job.id) for job in jobs]
     assert {job.state for job in done if job} == {JobState.DELIVERED}
     assert len(provider.create_calls) == 6  # one create per job, whichever worker sent it
-    posted = [r for w in workers for r in w.presenter.results]  # type: ignore[attr-defined]
+    posted = [r for w in workers for r in w.steps.chat.results]  # type: ignore[attr-defined]
     assert len(posted) == 6
     rows = await one.db.fetch_all("SELECT kind FROM quota_ledger WHERE kind = 'charge'")
     assert len(rows) == 6

@@ -10,6 +10,7 @@ from bot.jobs.validation import (
     check_image_size,
     check_options,
     check_prompt,
+    check_toggles,
     store_image,
 )
 from bot.providers.profiles import RIVYA_SORA_2_PRO as PROFILE
@@ -38,12 +39,21 @@ def test_invisible_characters_do_not_make_a_prompt() -> None:
 def test_options_follow_the_profile() -> None:
     assert check_options(PROFILE, "portrait", 15, None) == "standard"
     assert check_options(PROFILE, "landscape", 10, "high") == "high"
-    with pytest.raises(Refusal, match="10, 15 seconds"):
+    with pytest.raises(Refusal, match="10 or 15 seconds"):
         check_options(PROFILE, "portrait", 25, None)
-    with pytest.raises(Refusal, match="Orientation"):
+    with pytest.raises(Refusal, match="Orientation must be one of: Landscape, Portrait") as bad:
         check_options(PROFILE, "square", 10, None)
-    with pytest.raises(Refusal, match="Quality"):
+    assert bad.value.text_for("zh-TW") == "畫面方向必須是以下其中一種：橫式、直式。"
+    with pytest.raises(Refusal, match="Quality must be one of: Standard, High") as bad:
         check_options(PROFILE, "portrait", 10, "ultra")
+    assert bad.value.text_for("zh-CN") == "画质必须是以下其中一种：标准、高画质。"
+
+
+def test_an_option_the_model_lacks_is_named_in_the_readers_words() -> None:
+    with pytest.raises(Refusal) as bad:
+        check_toggles(PROFILE, {"private": True, "mystery": False})
+    assert bad.value.text_for("zh-TW") == "Sora 2 Pro 沒有以下選項：mystery、不公開。"
+    assert str(bad.value) == "Sora 2 Pro has no such option: mystery, private."
 
 
 @pytest.mark.parametrize(
@@ -60,8 +70,9 @@ def test_png_renamed_gif_passes_and_text_renamed_png_fails(tmp_path: Path) -> No
     stored = store_image(tmp_path, PNG, mime, "photo.gif", None)
     assert stored.filename == "photo.png" and stored.mime == "image/png"
     assert stored.path.read_bytes() == PNG
-    with pytest.raises(Refusal, match="not a JPEG, PNG, WebP image"):
+    with pytest.raises(Refusal, match="not a JPEG, PNG or WebP image") as refused:
         check_image_bytes(PROFILE, b"hello, I am text pretending to be a picture")
+    assert refused.value.text_for("zh-TW").startswith("這個檔案不是 JPEG、PNG 或 WebP 圖片")
     with pytest.raises(Refusal):
         check_image_bytes(PROFILE, b"GIF89a" + b"\0" * 32)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from bot import i18n
 from bot.jobs.wording import (
+    failure_reason,
     neutralise_mentions,
     outcome_notice,
     result_text,
@@ -13,55 +17,10 @@ from bot.jobs.wording import (
     status_text,
     timing_line,
 )
-from bot.models import Job, JobOptions, JobState
+from bot.models import FailureCode, JobState
 from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import RIVYA_SORA_2_PRO
-
-
-def make_job(**fields: object) -> Job:
-    base = dict(
-        id=7,
-        guild_id=1,
-        channel_id=2,
-        user_id=3,
-        provider="rivya",
-        model="sora-2-pro",
-        prompt="a cat",
-        options=JobOptions("portrait", 10, "standard"),
-        image_path=None,
-        image_name=None,
-        image_mime=None,
-        image_source_url=None,
-        state=JobState.RUNNING,
-        idempotency_key="k",
-        submit_attempted=True,
-        provider_task_id="t",
-        progress=None,
-        status_message_id=None,
-        status_text=None,
-        status_edited_at=None,
-        reply_to_message_id=None,
-        interaction_id=None,
-        upload_limit_bytes=None,
-        reference_url=None,
-        result_url=None,
-        result_message_id=None,
-        delivery=None,
-        delivery_started=False,
-        delivery_started_at=None,
-        error_code=None,
-        error_message=None,
-        transient_failures=0,
-        polls=0,
-        parent_job_id=None,
-        next_action_at=0.0,
-        deadline_at=0.0,
-        created_at=0.0,
-        updated_at=0.0,
-        finished_at=None,
-    )
-    base.update(fields)
-    return Job(**base)  # type: ignore[arg-type]
+from tests.support.jobs import make_job
 
 
 def test_mentions_cannot_ping() -> None:
@@ -124,10 +83,9 @@ def test_an_expected_ready_time_is_shown_while_the_job_runs() -> None:
 
 def test_the_time_line_in_the_members_language() -> None:
     job = make_job(created_at=100.0, state=JobState.QUEUED)
-    assert timing_line(job, 400.0, "zh-TW") == (
-        "開始於 <t:100:R> · 預計 <t:400:R> 完成（<t:400:t>）"
-    )
-    assert timing_line(job, None, "zh-CN") == "开始于 <t:100:R>（<t:100:f>）"
+    # The timestamp first, as Chinese says it: "3 分鐘前開始".
+    assert timing_line(job, 400.0, "zh-TW") == "<t:100:R>開始 · 預計 <t:400:R>完成（<t:400:t>）"
+    assert timing_line(job, None, "zh-CN") == "<t:100:R>开始（<t:100:f>）"
 
 
 def test_a_job_speaks_its_servers_language_in_public() -> None:
@@ -166,9 +124,14 @@ def test_the_bots_own_failure_reasons_are_translated_and_the_services_quoted() -
         error_message="The provider rejected the request: prompt too long.",
         public_locale="zh-CN",
     )
+    # The service's words are quoted and the sentence ends before the next one starts.
     assert state_line(refused) == (
-        "❌ 失败：视频服务回复：The provider rejected the request: prompt too long."
+        "❌ 失败：视频服务回复“The provider rejected the request: prompt too long.”。"
         "这次不会扣除你的额度。"
+    )
+    assert outcome_notice(replace(refused, public_locale="zh-TW")) == (
+        "<@3> 任務 #7 ❌ 失敗：影片服務回覆"
+        "「The provider rejected the request: prompt too long.」。這次不會扣除你的額度。"
     )
     assert state_line(refused, "en").startswith("❌ Failed: The provider rejected the request")
 
@@ -188,3 +151,32 @@ def test_a_refused_key_a_lost_task_and_a_missing_reason_are_said_in_each_languag
     )
     assert "The video service gave no reason." in state_line(silent)
     assert "影片服務沒有說明原因。" in state_line(replace(silent, public_locale="zh-TW"))
+
+
+@pytest.mark.parametrize("code", list(FailureCode))
+def test_every_failure_code_has_words_in_every_language(code: FailureCode) -> None:
+    job = make_job(
+        state=JobState.EXPIRED if code is FailureCode.DEADLINE else JobState.FAILED,
+        error_code=code.value,
+        error_message="Scene 3 could not be drawn.",
+        deadline_at=1800.0,
+    )
+    reason = failure_reason(job)
+    if code.quotes_the_service:
+        assert reason.key == "status.reason.service"
+    else:
+        assert reason.key == f"status.reason.{code.value}"  # the bot's own words
+    english = i18n.render(reason, "en")
+    for locale in i18n.available_locales():
+        assert i18n.catalog(locale).lookup(reason.key, reason.count), f"{locale}: {reason.key}"
+        if locale != "en":
+            assert i18n.render(reason, locale) != english, f"{locale}: {reason.key} in English"
+
+
+def test_a_code_of_the_services_own_is_quoted_not_mistaken_for_the_bots() -> None:
+    assert FailureCode.of("validation_failed") is None and FailureCode.of(None) is None
+    assert FailureCode.of("not_found") is FailureCode.TASK_NOT_FOUND
+    refused = make_job(
+        state=JobState.FAILED, error_code="http_400", error_message="Bad size.", public_locale=None
+    )
+    assert failure_reason(refused) == i18n.Text("status.reason.service", detail="Bad size.")

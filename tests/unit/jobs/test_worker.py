@@ -8,14 +8,15 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
 from bot.config import Secret
+from bot.jobs.delivery import VideoDelivery
+from bot.jobs.steps import MAX_DELIVERY_ATTEMPTS
 from bot.jobs.store import JobStore, NewJob
-from bot.jobs.worker import MAX_DELIVERY_ATTEMPTS, Worker
+from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.models import Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
@@ -27,17 +28,16 @@ from bot.providers.base import (
     TaskStatus,
     TransientProviderError,
 )
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.doubles import FakeClock, RecordingChat, ScriptedProvider
 from tests.support.images import PNG
+from tests.support.jobs import DAY, make_store
 from tests.support.video_server import fake_video, video_server
 from tests.support.videos import VideoSpec, write_video
-
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 
 
 @dataclass
@@ -45,7 +45,7 @@ class Rig:
     worker: Worker
     store: JobStore
     provider: ScriptedProvider
-    presenter: RecordingPresenter
+    presenter: RecordingChat
     clock: FakeClock
     db: Database
     videos: str
@@ -83,11 +83,15 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
     return Worker(
         jobs=rig_parts["store"],
         provider=provider,
-        presenter=rig_parts["presenter"],
-        downloader=rig_parts["downloader"],
-        shelf=rig_parts["shelf"],
+        chat=rig_parts["presenter"],
+        delivery=VideoDelivery(
+            jobs=rig_parts["store"],
+            shelf=rig_parts["shelf"],
+            downloader=rig_parts["downloader"],
+            clock=rig_parts["clock"],
+            upload_limit_cap=1024 * 1024,
+        ),
         clock=rig_parts["clock"],
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=4,
     )
@@ -95,16 +99,9 @@ def make_worker(rig_parts: dict, provider: ScriptedProvider) -> Worker:
 
 @pytest.fixture
 async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Rig]:
-    store = JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=5,
-    )
+    store = make_store(db, clock, provider="scripted", max_active_per_member=5)
     provider = ScriptedProvider(poll_seconds=(3, 5, 10))
-    presenter = RecordingPresenter()
+    presenter = RecordingChat()
     files: dict[str, bytes] = {}
     async with aiohttp.ClientSession() as session, video_server(files) as videos:
         parts = {
@@ -147,7 +144,8 @@ async def test_happy_path_posts_once_and_charges_once(rig: Rig) -> None:
     assert rig.presenter.results[0].text.startswith(f"<@7> your video for job #{job.id}")
     assert await rig.ledger(job.id) == ["hold", "charge"]
     assert "✅ Done" in rig.presenter.last_status(job.id)
-    assert not list((rig.worker.downloader._temp_dir).glob("*")), "temp file left behind"
+    downloads = rig.worker.steps.delivery.downloader._temp_dir
+    assert not list(downloads.glob("*")), "temp file left behind"
 
 
 async def test_status_is_edited_only_when_its_text_changes(rig: Rig) -> None:
@@ -179,8 +177,8 @@ async def test_provider_failure_releases_and_explains(rig: Rig) -> None:
 async def test_a_failure_reason_quoting_a_key_is_scrubbed_everywhere_members_look(
     rig: Rig,
 ) -> None:
-    rig.worker.scrub = Scrubber([Secret("configured-key-1234")])
-    rig.worker.on_provider_unusable = lambda health: True
+    rig.worker.steps.scrub = Scrubber([Secret("configured-key-1234")])
+    rig.worker.steps.on_provider_unusable = lambda health: True
     first, second, third = await rig.submit(), await rig.submit(), await rig.submit()
     rig.provider.creates = [
         "task_1",
@@ -434,7 +432,7 @@ class SlowCreate(ScriptedProvider):
 @pytest.fixture
 def slow_rig(rig: Rig) -> Rig:
     provider = SlowCreate()
-    rig.worker.provider = provider
+    rig.worker.steps.provider = provider
     rig.provider = provider
     return rig
 
@@ -491,7 +489,7 @@ async def test_out_of_credits_mid_run_pauses_new_jobs_and_alerts_once(rig: Rig) 
         unusable.append(health)
         return len(unusable) == 1
 
-    rig.worker.on_provider_unusable = record  # type: ignore[assignment]
+    rig.worker.steps.on_provider_unusable = record  # type: ignore[assignment]
     first, second = await rig.submit(user_id=1), await rig.submit(user_id=2)
     rig.provider.creates = [ProviderOutOfCreditsError("empty", "insufficient_credits")] * 2
     await rig.run()
@@ -535,23 +533,23 @@ async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: R
 
 
 async def test_partial_downloads_from_a_crash_are_cleared(rig: Rig) -> None:
-    folder = rig.worker.downloader._temp_dir
+    folder = rig.worker.steps.delivery.downloader._temp_dir
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "video-abc.mp4").write_bytes(b"partial")
     (folder / "keep.txt").write_text("not ours")
-    assert rig.worker.downloader.clear_leftovers() == 1
+    assert rig.worker.steps.delivery.downloader.clear_leftovers() == 1
     assert [p.name for p in folder.iterdir()] == ["keep.txt"]
 
 
 async def test_with_a_shared_media_dir_only_old_partial_downloads_are_cleared(rig: Rig) -> None:
-    folder = rig.worker.downloader._temp_dir
+    folder = rig.worker.steps.delivery.downloader._temp_dir
     folder.mkdir(parents=True, exist_ok=True)
     crashed, busy = folder / "video-old.mp4", folder / "video-new.mp4"
     for path in (crashed, busy):
         path.write_bytes(b"partial")
     now = time.time()
     os.utime(crashed, (now - 7200, now - 7200))  # another process is still writing `busy`
-    assert rig.worker.downloader.clear_leftovers(3600, now) == 1
+    assert rig.worker.steps.delivery.downloader.clear_leftovers(3600, now) == 1
     assert not crashed.exists() and busy.exists()
 
 
@@ -646,11 +644,15 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
     worker = Worker(
         jobs=rig.store,
         provider=rig.provider,
-        presenter=rig.presenter,
-        downloader=rig.worker.downloader,
-        shelf=shelf,
+        chat=rig.presenter,
+        delivery=VideoDelivery(
+            jobs=rig.store,
+            shelf=shelf,
+            downloader=rig.worker.steps.delivery.downloader,
+            clock=rig.clock,
+            upload_limit_cap=None,
+        ),
         clock=rig.clock,
-        upload_limit_cap=None,
         status_edit_interval=0,
         concurrency=1,  # one slot for submits and deliveries
         idle_wait=0.01,

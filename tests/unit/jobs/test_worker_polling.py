@@ -7,25 +7,25 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
+from bot.jobs.delivery import VideoDelivery
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
 from bot.models import Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
-from bot.quota.allowance import Allowance, QuotaPeriod
+from bot.quota.allowance import Allowance
 from bot.storage.database import Database
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
-from tests.support.doubles import FakeClock, RecordingPresenter, ScriptedProvider
+from tests.support.doubles import FakeClock, RecordingChat, ScriptedProvider
+from tests.support.jobs import DAY, make_store
 
-DAY = QuotaPeriod("day", ZoneInfo("UTC"))
 WAIT = 5.0  # bound on every wait below (real time; the steps themselves are instant)
 
 
@@ -72,7 +72,7 @@ class GatedProvider(ScriptedProvider):
         return self.answer
 
 
-class SlowStatusPresenter(RecordingPresenter):
+class SlowStatusPresenter(RecordingChat):
     """Status edits of the jobs in `held` wait at a gate (a slow Discord)."""
 
     def __init__(self, changed: asyncio.Condition) -> None:
@@ -100,14 +100,7 @@ class Parts:
 
 @pytest.fixture
 async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Parts]:
-    store = JobStore(
-        db,
-        clock,
-        provider="scripted",
-        model="sora-2-pro",
-        deadline_seconds=1800,
-        max_active_per_member=50,
-    )
+    store = make_store(db, clock, provider="scripted", max_active_per_member=50)
     async with aiohttp.ClientSession() as session:
         yield Parts(
             store,
@@ -121,7 +114,7 @@ async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator
 def worker_for(
     parts: Parts,
     provider: ScriptedProvider,
-    presenter: RecordingPresenter,
+    presenter: RecordingChat,
     *,
     concurrency: int = 1,
     poll_concurrency: int = 4,
@@ -130,13 +123,17 @@ def worker_for(
     return Worker(
         jobs=parts.store,
         provider=provider,
-        presenter=presenter,
-        downloader=parts.downloader,
-        shelf=VideoShelf(
-            parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()
+        chat=presenter,
+        delivery=VideoDelivery(
+            jobs=parts.store,
+            shelf=VideoShelf(
+                parts.downloader._temp_dir / "videos", parts.downloader._temp_dir, VideoFitter()
+            ),
+            downloader=parts.downloader,
+            clock=parts.clock,
+            upload_limit_cap=1024 * 1024,
         ),
         clock=parts.clock,
-        upload_limit_cap=1024 * 1024,
         status_edit_interval=0,
         concurrency=concurrency,
         poll_concurrency=poll_concurrency,
@@ -162,7 +159,7 @@ async def running_jobs(parts: Parts, count: int) -> list[Job]:
 
 async def test_checks_run_many_at_once_under_their_own_bound(parts: Parts) -> None:
     provider = GatedProvider()
-    worker = worker_for(parts, provider, RecordingPresenter(), concurrency=1, poll_concurrency=3)
+    worker = worker_for(parts, provider, RecordingChat(), concurrency=1, poll_concurrency=3)
     await running_jobs(parts, 5)
     queued = await parts.store.submit(
         NewJob(1, 10, 8, "a queued one", JobOptions("portrait", 15)), Allowance(50, DAY)
@@ -213,7 +210,7 @@ async def test_a_slot_is_held_only_for_the_provider_call(parts: Parts) -> None:
 async def test_advance_now_checks_a_job_before_its_time(parts: Parts) -> None:
     provider = GatedProvider()
     provider.gate.set()
-    worker = worker_for(parts, provider, RecordingPresenter())
+    worker = worker_for(parts, provider, RecordingChat())
     (job,) = await running_jobs(parts, 1)
     await parts.store.reschedule(job, parts.clock.now() + 600, failed_attempt=False)
     await worker.drain(limit_seconds=WAIT)
@@ -237,7 +234,7 @@ def schedule_for(parts: Parts) -> PollSchedule:
 async def test_finished_jobs_teach_the_schedule(parts: Parts) -> None:
     provider = ScriptedProvider(poll_seconds=(3.0, 5.0, 10.0))
     schedule = schedule_for(parts)
-    worker = worker_for(parts, provider, RecordingPresenter(), schedule=schedule)
+    worker = worker_for(parts, provider, RecordingChat(), schedule=schedule)
     jobs = await running_jobs(parts, HISTORY_MIN + 1)
     # The provider says how long it took for all but the last, whose time is observed.
     provider.statuses = [
@@ -271,7 +268,7 @@ async def test_finished_jobs_teach_the_schedule(parts: Parts) -> None:
 async def test_a_reported_time_outside_what_was_seen_is_bounded(parts: Parts) -> None:
     provider = ScriptedProvider(poll_seconds=(3.0, 5.0, 10.0))
     schedule = schedule_for(parts)
-    worker = worker_for(parts, provider, RecordingPresenter(), schedule=schedule)
+    worker = worker_for(parts, provider, RecordingChat(), schedule=schedule)
     early, late = await running_jobs(parts, 2)
     provider.statuses = [
         TaskStatus("succeeded", video_url="https://v.example/x.mp4", took_seconds=0.2),
@@ -314,7 +311,7 @@ async def test_status_messages_show_the_expected_ready_time_once_it_is_known(
 ) -> None:
     provider = ScriptedProvider(poll_seconds=(3.0, 5.0, 10.0))
     schedule = schedule_for(parts)
-    presenter = RecordingPresenter()
+    presenter = RecordingChat()
     worker = worker_for(parts, provider, presenter, schedule=schedule)
     jobs = await running_jobs(parts, HISTORY_MIN + 1)
     provider.statuses = [TaskStatus("processing", progress=10)]

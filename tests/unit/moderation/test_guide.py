@@ -74,7 +74,7 @@ def test_rules_in_each_language() -> None:
     assert "on the 1st of every month" in english
     assert "You can have 1 video in progress at a time." in english
     assert "whole server" not in english and "Wait" not in english
-    assert "額度在每月 1 日午夜重新計算。" in rendered(list(rule_texts(rules)), "zh-TW")
+    assert "額度在每月 1 日午夜重置。" in rendered(list(rule_texts(rules)), "zh-TW")
     assert "额度在每月 1 日零点重置。" in rendered(list(rule_texts(rules)), "zh-CN")
 
 

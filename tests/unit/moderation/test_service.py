@@ -10,8 +10,8 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.store import JobStore, NewJob
-from bot.models import Job, JobOptions, JobState
+from bot.jobs.store import JobStore
+from bot.models import JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
 from bot.moderation.service import (
@@ -23,10 +23,11 @@ from bot.moderation.service import (
 )
 from bot.pages import MESSAGE_CHARS
 from bot.quota import blocklist
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.storage import blocklist as blocklist_rows
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import DAY, deliver, new_job
 
 GUILD = 1
 MEMBER = 7
@@ -85,18 +86,6 @@ async def prepare(service: ModerationService) -> None:
     failed = await service.jobs.submit(new_job(), allowance)
     await service.jobs.finish_unsuccessfully(failed, JobState.FAILED, "x", "y")
     await deliver(service.jobs, await service.jobs.submit(new_job(), allowance))  # charged
-
-
-def new_job() -> NewJob:
-    return NewJob(GUILD, 10, MEMBER, "a fox", JobOptions("landscape", 10))
-
-
-async def deliver(store: JobStore, job: Job) -> None:
-    assert await store.record_submitted(job, "task", 0)
-    submitted = await store.get(job.id)
-    assert submitted is not None and await store.record_succeeded(submitted, "https://v")
-    succeeded = await store.get(job.id)
-    assert succeeded is not None and await store.record_delivered(succeeded, 1, "file")
 
 
 async def row_counts(db: Database) -> dict[str, int]:
@@ -210,7 +199,7 @@ async def test_refused_no_ops_record_nothing(service: ModerationService, db: Dat
         (service.blocklist_remove(MOD, "gore"), "not on the blocklist"),
         (service.grant(MOD, MEMBER, 0), "not 0"),
         (service.set_limit(MOD, MEMBER, 1001), "between 0 and 1000"),
-        (service.set_default(MOD, 3, "fortnight"), "day, week, month"),
+        (service.set_default(MOD, 3, "fortnight"), "one of: Day, Week, Month"),
         (service.block(MOD, MEMBER, "x" * 201), "at most 200"),
         (service.blocklist_add(MOD, "a*b"), "start or the end"),
     ]:
@@ -357,7 +346,7 @@ async def test_the_blocklist_has_a_size_limit(
 async def test_the_requester_or_a_moderator_may_manage_a_video(
     service: ModerationService, job_store: JobStore
 ) -> None:
-    job = await job_store.submit(new_job(), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC"))))
+    job = await job_store.submit(new_job(), Allowance(5, DAY))
     other = Actor(GUILD, MEMBER + 1, role_ids=(GUILD, ROLE))
     assert service.may_manage_video(PLAIN, job)  # PLAIN asked for it
     assert service.may_manage_video(MOD, job) and service.may_manage_video(ROLE_MOD, job)
@@ -437,8 +426,12 @@ async def test_a_moderator_sets_the_servers_language_and_it_is_recorded(
     assert await languages.public_locale(GUILD, "en-US") == "zh-TW"
     with pytest.raises(Refusal, match="already in: Traditional Chinese"):
         await service.set_language(MOD, "zh-TW")
-    with pytest.raises(Refusal, match="must be one of: auto, en, zh-CN, zh-TW"):
+    with pytest.raises(Refusal, match="must be one of: Automatic") as refused:
         await service.set_language(MOD, "klingon")
+    assert refused.value.text_for("zh-TW") == (
+        "語言必須是以下其中之一：自動（依伺服器的社群語言）、English（英文）、"
+        "簡體中文（简体中文）、繁體中文。"
+    )
     await service.set_language(MOD, "auto")
     assert await languages.public_locale(GUILD, "zh-CN") == "zh-CN"
     rows = await db.fetch_all(

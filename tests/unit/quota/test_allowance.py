@@ -1,18 +1,14 @@
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.i18n import render
 from bot.quota.allowance import QuotaPeriod, guild_full_message, guild_full_refusal
+from tests.support.doubles import ts
 
 UTC = ZoneInfo("UTC")
-
-
-def ts(text: str, zone: str = "UTC") -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
 
 
 @pytest.mark.parametrize(
@@ -51,4 +47,4 @@ def test_a_full_server_says_when_a_slot_is_likely_to_free_up() -> None:
     assert str(plain) == full
     timed = guild_full_refusal(4, slot_free_at=1_700_000_120.5)
     assert str(timed) == f"{full} A slot is likely to free up <t:1700000120:R>."
-    assert timed.text_for("zh-TW").endswith("預計 <t:1700000120:R> 會空出名額。")
+    assert timed.text_for("zh-TW").endswith("再試一次。預計 <t:1700000120:R>會空出名額。")

@@ -6,24 +6,23 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
+from bot.jobs.admission import Requester
 from bot.models import Job, JobState
 from bot.moderation.service import Actor, ModerationService
-from bot.providers.base import ProviderHealth
-from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota import blocklist
-from bot.quota.allowance import QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import QuotaPeriod
 from bot.quota.blocklist import Entry, InvalidTerm, normalise_term
 from bot.storage.database import Database
-from tests.support.doubles import FakeClock
+from tests.support.admission import ask, make_submitter
+from tests.support.doubles import FakeClock, ts
+from tests.support.jobs import make_store
 
 GUILD = 1
 MEMBER = 7
@@ -31,34 +30,15 @@ MOD = Actor(guild_id=GUILD, user_id=99, manage_guild=True)
 BOOSTER, ARTIST, NEWCOMER = 501, 502, 503
 
 
-def ts(text: str, zone: str = "UTC") -> float:
-    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone)).timestamp()
-
-
 class Rig:
     """The admission path as /sora uses it, plus a moderator to set the rules."""
 
-    def __init__(self, db: Database, clock: FakeClock, media: Path, **defaults: object) -> None:
+    def __init__(self, db: Database, clock: FakeClock, media: Path, **defaults: Any) -> None:
         self.db = db
         self.clock = clock
-        settings: dict[str, object] = {"limit": 2, "period": "day", "timezone": ZoneInfo("UTC")}
-        settings.update(defaults)
-        self.policy = QuotaPolicy(db, QuotaDefaults(**settings))  # type: ignore[arg-type]
-        self.jobs = JobStore(
-            db,
-            clock,
-            provider="rivya",
-            model="sora-2-pro",
-            deadline_seconds=1800,
-            max_active_per_member=1000,
-        )
-        self.submitter = Submitter(
-            jobs=self.jobs,
-            policy=self.policy,
-            profile=RIVYA_SORA_2_PRO,
-            media_dir=media,
-            health=lambda: ProviderHealth(True, True, "ok"),
-        )
+        self.jobs = make_store(db, clock, max_active_per_member=1000)
+        self.submitter = make_submitter(self.jobs, media, **{"limit": 2, **defaults})
+        self.policy = self.submitter.policy
         self.mod = ModerationService(db=db, clock=clock, jobs=self.jobs, policy=self.policy)
 
     async def submit(
@@ -66,7 +46,7 @@ class Rig:
     ) -> Job:
         return await self.submitter.submit(
             Requester(GUILD, user, roles),
-            Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5),
+            ask(prompt),
         )
 
     async def accepted(self, attempts: int, user: int = MEMBER, **kwargs: object) -> int:

@@ -10,14 +10,14 @@ import pytest
 from bot.cli import main
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import CompletionTimes
-from bot.models import JobOptions
 from bot.moderation.languages import Languages
 from bot.moderation.service import Actor, ModerationService
 from bot.ops.command_sync import SyncRecords
-from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPeriod, QuotaPolicy
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.quota.budget import DailyBudget
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import DAY, deliver, make_store, new_job
 from tests.support.postgres_cluster import Databases
 
 BIG_ID = 1_234_567_890_123_456_789  # Discord ids need all 64 bits
@@ -41,45 +41,33 @@ TABLES = (
 
 def store(db: Database, clock: FakeClock, budget: int | None = 2) -> JobStore:
     # A daily budget of 2: the two jobs of `fill` reach it, which records its alerts.
-    return JobStore(
-        db,
-        clock,
-        provider="rivya",
-        model="m",
-        deadline_seconds=60,
-        max_active_per_member=9,
-        daily_budget=DailyBudget(budget, ZoneInfo("UTC")) if budget else None,
-    )
+    jobs = make_store(db, clock, model="m", deadline_seconds=60, max_active_per_member=9)
+    jobs.daily_budget = DailyBudget(budget, ZoneInfo("UTC")) if budget else None
+    return jobs
 
 
-def new_job(user_id: int) -> NewJob:
-    return NewJob(
-        BIG_ID,
-        10,
-        user_id,
-        "a fox at 3.25 s",
-        JobOptions("landscape", 10, "high"),
-        public_locale="zh-TW",
+def job_to_copy(user_id: int) -> NewJob:
+    """A job in a server whose id needs all 64 bits, with a float in its prompt and a locale."""
+    return new_job(
+        user_id, guild_id=BIG_ID, prompt="a fox at 3.25 s", quality="high", public_locale="zh-TW"
     )
 
 
 async def fill(db: Database, clock: FakeClock) -> None:
     """A database with rows in every table, made the way the bot makes them."""
     jobs = store(db, clock)
-    day = Allowance(5, QuotaPeriod("day", ZoneInfo("UTC")))
-    delivered = await jobs.submit(new_job(BIG_ID - 1), day)
-    await jobs.record_submitted(delivered, "task-1", clock.now() + 0.1)
-    moved = await jobs.get(delivered.id)
-    assert moved is not None
-    await jobs.record_succeeded(moved, "https://videos.example/1.mp4")
-    moved = await jobs.get(delivered.id)
-    assert moved is not None
-    assert await jobs.record_kept_video(moved, Path("/media/videos/1.mp4"), 5_000_000_000)
-    moved = await jobs.get(delivered.id)
-    assert moved is not None
-    await jobs.record_delivered(moved, 555, "file")
+    day = Allowance(5, DAY)
+    moved = await deliver(
+        jobs,
+        await jobs.submit(job_to_copy(BIG_ID - 1), day),
+        task_id="task-1",
+        next_action_at=clock.now() + 0.1,
+        video_url="https://videos.example/1.mp4",
+        kept_video=(Path("/media/videos/1.mp4"), 5_000_000_000),
+        message_id=555,
+    )
     await jobs.record_repost(moved, 11, 556)
-    await jobs.submit(new_job(7), day)
+    await jobs.submit(job_to_copy(7), day)
     await CompletionTimes(db, clock).record(moved, 93.125)
     await SyncRecords(db).record("global", "abc123", clock.now())
     policy = QuotaPolicy(db, QuotaDefaults(5, "day", ZoneInfo("UTC")))
@@ -147,9 +135,7 @@ async def test_every_table_is_copied_checked_and_usable_afterwards(
         jobs_after = [tuple(r) for r in await target.fetch_all("SELECT * FROM jobs ORDER BY id")]
         assert jobs_after == jobs_before
         # The sequences were moved past the copied ids: the bot carries on where it was.
-        newer = await store(target, clock, budget=None).submit(
-            new_job(9), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC")))
-        )
+        newer = await store(target, clock, budget=None).submit(job_to_copy(9), Allowance(5, DAY))
         assert newer.id == max(row[0] for row in jobs_before) + 1
     finally:
         await target.close()
@@ -168,7 +154,7 @@ async def test_a_database_with_rows_is_refused_and_left_alone(
     await source.close()
     url = postgres.empty()
     target = await open_database(url)
-    await store(target, clock).submit(new_job(3), Allowance(5, QuotaPeriod("day", ZoneInfo("UTC"))))
+    await store(target, clock).submit(job_to_copy(3), Allowance(5, DAY))
     await target.close()
 
     assert await _in_thread(lambda: run_cli(monkeypatch, path, "--to", url)) == 1

@@ -8,7 +8,7 @@ from bot.video.download import (
     provider_link_while_valid,
     upload_limit,
 )
-from tests.unit.jobs.test_wording import make_job
+from tests.support.jobs import make_job
 
 MiB = 1024 * 1024
 

@@ -1,8 +1,9 @@
-"""The bot's kept videos: kept, prepared for an upload (compressed when over the limit),
-bounded by the retention sweep, and removed for good when deleted."""
+"""The bot's kept videos: kept, prepared for an upload (compressed when over the limit, once
+per limit), bounded by the retention sweep, and removed for good when deleted."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from bot.models import Job
 from bot.video.fitting import FitError, VideoFitter
 from bot.video.shelf import VideoShelf
+from tests.support.jobs import make_job
 from tests.support.videos import VideoSpec, decode_all, write_undecodable, write_video
-from tests.unit.jobs.test_wording import make_job
 
 DAY = 86_400.0
 NOW = 1_800_000_000.0
@@ -53,28 +54,123 @@ async def test_within_the_limit_the_kept_copy_itself_is_uploaded(
     source = write_video(tmp_path / "small.mp4", VideoSpec(seconds=1.0))
     prepared = await shelf.prepare(source, source.stat().st_size)
     assert prepared.path == source and not prepared.compressed
-    shelf.release(prepared)
-    assert source.exists()
+    assert shelf.ready(source, source.stat().st_size) == prepared
+    assert shelf.fitted_copies(source) == []
 
 
-async def test_over_the_limit_a_compressed_copy_is_made_and_released(
+async def test_over_the_limit_a_compressed_copy_is_made_and_kept_beside_the_original(
     shelf: VideoShelf, tmp_path: Path
 ) -> None:
-    source = write_video(tmp_path / "clip.mp4", VideoSpec(seconds=1.5))
-    prepared = await shelf.prepare(source, 120_000)
-    assert prepared.compressed and prepared.path.stat().st_size <= 120_000
-    assert prepared.work_folder is not None and prepared.work_folder.parent == shelf.work_dir
+    job = kept_job(shelf, 5, write_video(tmp_path / "clip.mp4", VideoSpec(seconds=1.5)))
+    assert job.video_path is not None and shelf.ready(job.video_path, 120_000) is None
+    prepared = await shelf.prepare(job.video_path, 120_000)
+    assert prepared.compressed and prepared.path == shelf.folder / "job-5.fit-120000.mp4"
+    assert prepared.path.stat().st_size <= 120_000
     facts = decode_all(prepared.path)
     assert abs(facts.seconds - 1.5) < 0.1 and facts.audio_codec == "aac"
-    shelf.release(prepared)
-    assert not prepared.work_folder.exists() and source.exists()
+    # The encode's work folder is gone; the original and its compressed copy stay.
+    assert list(shelf.work_dir.iterdir()) == [] and job.video_path.exists()
+    assert shelf.ready(job.video_path, 120_000) == prepared
+
+
+class CountingFitter(VideoFitter):
+    """Writes a stand-in "compressed" file of half the limit, once let through; counts fits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fits: list[int] = []
+        self.started = asyncio.Event()
+        self.go_on = asyncio.Event()
+        self.go_on.set()
+
+    async def fit(
+        self, source: Path, limit_bytes: int, work_dir: Path, *, wait_seconds: float | None = None
+    ) -> Path:
+        self.fits.append(limit_bytes)
+        self.started.set()
+        await self.go_on.wait()
+        output = work_dir / f"{source.stem}.fitted.mp4"
+        output.write_bytes(b"f" * (limit_bytes // 2))
+        return output
+
+
+@pytest.fixture
+def counted(tmp_path: Path) -> tuple[VideoShelf, CountingFitter]:
+    fitter = CountingFitter()
+    return VideoShelf(tmp_path / "videos", tmp_path / "tmp", fitter), fitter
+
+
+def big_kept(shelf: VideoShelf, job_id: int, tmp_path: Path, size: int = 5000) -> Path:
+    downloaded = tmp_path / f"download-{job_id}.mp4"
+    downloaded.write_bytes(b"o" * size)
+    return shelf.keep(job_id, downloaded)
+
+
+async def test_a_video_is_compressed_once_per_limit(
+    counted: tuple[VideoShelf, CountingFitter], tmp_path: Path
+) -> None:
+    shelf, fitter = counted
+    kept = big_kept(shelf, 7, tmp_path)
+    first = await shelf.prepare(kept, 2000)
+    again = await shelf.prepare(kept, 2000, wait_seconds=0)  # a member waiting: no encode
+    assert again == first and fitter.fits == [2000]
+    smaller = await shelf.prepare(kept, 1000)  # another server's limit: a copy of its own
+    assert smaller.path != first.path and fitter.fits == [2000, 1000]
+    assert shelf.fitted_copies(kept) == [shelf.folder / "job-7.fit-1000.mp4", first.path]
+    assert (await shelf.prepare(kept, 9000)).path == kept  # fits as it is: nothing made
+
+
+async def test_posts_at_the_same_time_wait_for_one_encode(
+    counted: tuple[VideoShelf, CountingFitter], tmp_path: Path
+) -> None:
+    shelf, fitter = counted
+    kept = big_kept(shelf, 8, tmp_path)
+    fitter.go_on.clear()
+    first = asyncio.create_task(shelf.prepare(kept, 2000))
+    await fitter.started.wait()
+    second = asyncio.create_task(shelf.prepare(kept, 2000))
+    # Until the encode is done there is nothing at the copy's name, for any process to take.
+    assert not shelf.fitted_path(kept, 2000).exists()
+    # A member who may wait only briefly gives up (and is offered something else).
+    with pytest.raises(FitError, match="still being compressed"):
+        await shelf.prepare(kept, 2000, wait_seconds=0.05)
+    fitter.go_on.set()
+    assert await first == await second and fitter.fits == [2000]
+    assert shelf._encodes == {} and shelf._waiting == {}  # nothing held once done
+
+
+async def test_compressed_copies_go_with_their_original(
+    counted: tuple[VideoShelf, CountingFitter], tmp_path: Path
+) -> None:
+    shelf, _ = counted
+    kept = big_kept(shelf, 9, tmp_path)
+    other = big_kept(shelf, 90, tmp_path)  # job-9's copies are not job-90's
+    for path in (kept, other):
+        await shelf.prepare(path, 2000)
+        await shelf.prepare(path, 1000)
+    job = replace(make_job(), id=9, video_path=kept)
+    shelf.discard(job)
+    assert sorted(shelf.folder.iterdir()) == sorted([other, *shelf.fitted_copies(other)])
+    assert len(shelf.fitted_copies(other)) == 2
+
+
+async def test_a_new_original_under_an_old_name_is_compressed_afresh(
+    counted: tuple[VideoShelf, CountingFitter], tmp_path: Path
+) -> None:
+    # E.g. a database started over while MEDIA_DIR stayed: job 3 is another video now.
+    shelf, fitter = counted
+    await shelf.prepare(big_kept(shelf, 3, tmp_path), 2000)
+    kept = big_kept(shelf, 3, tmp_path, size=6000)
+    assert shelf.fitted_copies(kept) == []
+    await shelf.prepare(kept, 2000)
+    assert fitter.fits == [2000, 2000]
 
 
 async def test_a_failed_compression_leaves_nothing(shelf: VideoShelf, tmp_path: Path) -> None:
     source = write_undecodable(tmp_path / "broken.mp4", 50_000)
     with pytest.raises(FitError):
         await shelf.prepare(source, 10_000)
-    assert list(shelf.work_dir.iterdir()) == []
+    assert list(shelf.work_dir.iterdir()) == [] and shelf.fitted_copies(source) == []
 
 
 def test_leftovers_of_stopped_compressions_are_cleared(shelf: VideoShelf) -> None:
@@ -115,3 +211,23 @@ def test_videos_of_jobs_being_delivered_are_never_removed(shelf: VideoShelf) -> 
     delivering = aged(shelf.path_for(1), 100, 90)
     removed = shelf.prune(max_age_seconds=DAY, max_total_bytes=0, protected=[delivering], now=NOW)
     assert removed == 0 and delivering.exists()
+
+
+def test_compressed_copies_count_towards_the_size_cap_and_outlive_no_original(
+    shelf: VideoShelf,
+) -> None:
+    old = aged(shelf.path_for(1), 100, 3)
+    old_fitted = aged(shelf.fitted_path(old, 60), 50, 1)  # made later, for a /sora-show
+    new = aged(shelf.path_for(2), 100, 2)
+    new_fitted = aged(shelf.fitted_path(new, 60), 50, 1)
+    # 300 bytes over a cap of 200: the oldest file (job 1's original) goes, and its copy with it.
+    removed = shelf.prune(max_age_seconds=30 * DAY, max_total_bytes=200, protected=[], now=NOW)
+    assert removed == 2 and not old.exists() and not old_fitted.exists()
+    assert new.exists() and new_fitted.exists()
+
+
+def test_compressed_copies_of_videos_being_delivered_stay(shelf: VideoShelf) -> None:
+    delivering = aged(shelf.path_for(1), 100, 90)
+    fitted = aged(shelf.fitted_path(delivering, 60), 50, 90)
+    removed = shelf.prune(max_age_seconds=DAY, max_total_bytes=0, protected=[delivering], now=NOW)
+    assert removed == 0 and fitted.exists()

@@ -1,0 +1,52 @@
+"""Admission for tests: the `Submitter` as /sora uses it, and what a member asks for."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.jobs.admission import Ask, Requester, SlotEstimate, Submitter
+from bot.jobs.store import JobStore
+from bot.providers.base import ProviderHealth
+from bot.providers.profiles import RIVYA_SORA_2_PRO
+from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+
+UTC = ZoneInfo("UTC")
+MEMBER = Requester(guild_id=1, user_id=7)
+HEALTHY = ProviderHealth(True, True, "ok")
+
+
+def make_submitter(
+    store: JobStore,
+    media_dir: Path,
+    health: ProviderHealth = HEALTHY,
+    *,
+    limit: int = 1,
+    period: str = "day",
+    timezone: ZoneInfo = UTC,
+    max_active_per_guild: int | None = None,
+    cooldown_seconds: float = 0.0,
+    slot_estimate: SlotEstimate | None = None,
+) -> Submitter:
+    """Admission of Rivya Sora 2 Pro jobs into `store`, under a quota of `limit` videos per
+    `period` for every member (no rules of the guild's own yet)."""
+    defaults = QuotaDefaults(limit, period, timezone, max_active_per_guild, cooldown_seconds)
+    return Submitter(
+        jobs=store,
+        policy=QuotaPolicy(store.db, defaults),
+        profile=RIVYA_SORA_2_PRO,
+        media_dir=media_dir,
+        health=lambda: health,
+        slot_estimate=slot_estimate,
+    )
+
+
+def ask(prompt: str = "waves at dusk", **fields: Any) -> Ask:
+    """A landscape 10-second video in channel 5 at the model's default quality; `fields`
+    override any other part of the ask."""
+    return replace(
+        Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5),
+        **fields,
+    )

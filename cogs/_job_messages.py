@@ -140,10 +140,33 @@ class DiscordJobMessages:
             message_id = answer.message_id or (await interaction.original_response()).id
         except CALL_ERRORS as error:
             log.warning("job %s: could not answer with the status message: %s", job.id, error)
-            await self.post_status_message(job, channel)
-            return
+            if isinstance(error, discord.HTTPException):
+                await self.post_status_message(job, channel)  # Discord refused the answer
+                return
+            # No word back at all: Discord may have made the answer all the same.
+            known, answer_id = await self._answer_made(interaction)
+            if not known:
+                # The worker looks for the answer in the channel (by the command it answers)
+                # after the acceptance grace, and posts a status message only if it is not
+                # there: one message, whichever way this went.
+                return
+            if answer_id is None:
+                await self.post_status_message(job, channel)
+                return
+            message_id = answer_id
         await self.jobs.hand_to_worker(job, message_id, text, None)
         self.on_handed_over()
+
+    async def _answer_made(self, interaction: discord.Interaction) -> tuple[bool, int | None]:
+        """Whether Discord can say if it made the command's answer, and the answer's id if it
+        did."""
+        try:
+            return True, (await interaction.original_response()).id
+        except discord.NotFound:
+            return True, None
+        except CALL_ERRORS as error:
+            log.info("could not ask Discord whether it made an answer: %s", error)
+            return False, None
 
     async def post_status_message(
         self,

@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     RIVYA_KEY,
     Stack,
     finished_job,
+    job_id_from,
     sora_request,
     submit_sora,
 )
@@ -90,3 +91,18 @@ async def test_a_job_whose_channel_is_deleted_ends_at_once_with_its_hold_release
     await asyncio.sleep(1.0)  # five checks' worth of time: none is made for an ended job
     assert stack.provider.polls(task.id) == polls
     stack.assert_clean_log()
+
+
+async def test_an_answer_discord_made_whose_reply_was_lost_stays_the_one_status_message(
+    stack: Stack,
+) -> None:
+    # Discord makes /sora's answer, but the bot's request gets no reply (it "timed out").
+    lost = stack.discord.lose_answer("POST /interactions/{interaction_id}/{token}/callback")
+    handle = await stack.discord.invoke("sora", user="alice", options=sora_request(stack))
+    answer = await handle.wait_original()
+    assert lost.hits and not handle.ephemeral
+    job_id = job_id_from(answer.content)
+    await stack.wait_finished(job_id)
+    statuses = [m for m in stack.bot_posts() if m.content.startswith(answer.content[:20])]
+    assert [m.id for m in statuses] == [answer.id], [m.content for m in statuses]
+    assert stack.ledger(job_id) == ["hold", "charge"]

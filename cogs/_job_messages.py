@@ -406,12 +406,11 @@ class DiscordJobMessages:
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
         return videos[0].url if videos else None
 
-    async def delete_result_posts(
-        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
-    ) -> bool:
-        """Delete the clicked post, the original result and every /sora-show repost of the
-        video; False if Discord refused one of them (those already gone count as deleted)."""
-        for message in await self._posts_of(job, clicked):
+    async def delete_result_posts(self, job: Job) -> bool:
+        """Delete the video's posts: its result and every /sora-show repost of it, as the
+        database records them (never a message a button names, which a client can forge);
+        False if Discord refused one of them (those already gone count as deleted)."""
+        for message in await self._posts_of(job):
             try:
                 await message.delete()
             except discord.NotFound:
@@ -421,16 +420,12 @@ class DiscordJobMessages:
                 return False
         return True
 
-    async def _posts_of(
-        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
-    ) -> list[discord.Message | discord.PartialMessage]:
-        posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
+    async def _posts_of(self, job: Job) -> list[discord.PartialMessage]:
+        posts: list[discord.PartialMessage] = []
         places = await self.jobs.reposts(job)
         if job.result_message_id:
             places.append((job.channel_id, job.result_message_id))
         for channel_id, message_id in places:
-            if any(post.id == message_id for post in posts):
-                continue
             channel = await self.channel_or_none(channel_id)
             if isinstance(channel, discord.TextChannel | discord.Thread):
                 posts.append(channel.get_partial_message(message_id))

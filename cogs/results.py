@@ -218,18 +218,15 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             raise Refusal(Text("results.delete.not_yours"))
         return job
 
-    async def delete_confirmed(
-        self, interaction: discord.Interaction, job_id: int, post_id: int
-    ) -> None:
+    async def delete_confirmed(self, interaction: discord.Interaction, job_id: int) -> None:
         job = await self._deletable(interaction, job_id)
         actor = actor_of(interaction)
         await interaction.response.edit_message(
             content=said(interaction, Text("results.delete.deleting", job=job.id)), view=None
         )
-        clicked = None
-        if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
-            clicked = interaction.channel.get_partial_message(post_id)
-        if not await self.job_messages.delete_result_posts(job, clicked):
+        # The job's own posts, as recorded: never a message the button names (a client may
+        # forge its custom_id).
+        if not await self.job_messages.delete_result_posts(job):
             await interaction.edit_original_response(
                 content=said(interaction, Text("results.delete.refused"))
             )

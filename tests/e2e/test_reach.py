@@ -40,3 +40,24 @@ async def test_deleting_a_video_deletes_its_picture_unless_a_re_run_still_needs_
     await asyncio.sleep(0)
     assert not kept.exists()
     stack.assert_clean_log()
+
+
+async def test_delete_removes_only_the_job_s_own_posts_whatever_the_button_names(
+    stack: Stack,
+) -> None:
+    job_id, post = await finished_job(stack, "alice")
+    other_job, other_post = await finished_job(stack, "bob", prompt="a harbour at dawn")
+    asked = await stack.discord.click(post, f"sora:delete:{job_id}", user="alice")
+    await asked.wait_original()
+    assert asked.original is not None
+    # A modified client names bob's video as "the post whose Delete was pressed".
+    forged = await stack.discord.click(
+        asked.original, f"sora:delete-yes:{job_id}:{other_post.id}", user="alice", forged=True
+    )
+    await forged.wait_original(lambda m: m.content.startswith("Deleted the"))
+    assert post.deleted
+    assert not other_post.deleted
+    assert stack.query("SELECT result_deleted_at IS NULL FROM jobs WHERE id = ?", (other_job,)) == [
+        (1,)
+    ]
+    stack.assert_clean_log()

@@ -367,10 +367,15 @@ class FakeDiscord:
         *,
         user: UserRef,
         values: list[str] | None = None,
+        forged: bool = False,
     ) -> InteractionHandle:
-        """A user presses a button (or picks ``values`` in a select) on a stored message."""
+        """A user presses a button (or picks ``values`` in a select) on a stored message.
+        ``forged=True`` sends ``custom_id`` whether or not the message has it, as a modified
+        client could: what the bot must not trust."""
         record = self._message(message)
         component = record.find_component(custom_id)
+        if forged:
+            component = {"type": 2, "style": 2, "label": "forged", "custom_id": custom_id}
         if component is None:
             raise InvocationError(f"{record} has no component {custom_id!r}: {record.custom_ids()}")
         if component.get("disabled"):
@@ -384,6 +389,8 @@ class FakeDiscord:
             values=values,
             attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
         )
+        if forged:  # the message as the forging client describes it: with that button
+            new.payload["message"]["components"] = [{"type": 1, "components": [component]}]
         handle = await self._dispatch_interaction(new, custom_id, member, place)
         handle.source_message = record
         return handle

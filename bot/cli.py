@@ -74,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument(
         "--health",
         action="store_true",
-        help="ask the running bot's /healthz when METRICS_PORT is set, else as --local "
-        "(the Docker health check); exit status 1 when unhealthy",
+        help="only the running bot's liveness, from LIVENESS_FILE (the Docker health check): "
+        "exit status 0 while it runs connected to Discord with its worker and database, else 1",
     )
     commands.add_parser(
         "sync",
@@ -99,8 +99,13 @@ def build_parser() -> argparse.ArgumentParser:
         "DATABASE_URL) into the empty PostgreSQL database at URL and check the copy row for "
         "row. Stop the bot first; afterwards set DATABASE_URL to URL and start it again.",
     )
-    target = move.add_mutually_exclusive_group(required=True)
-    target.add_argument("--to", metavar="URL", help="postgresql://user:password@host:5432/name")
+    target = move.add_mutually_exclusive_group()
+    target.add_argument(
+        "--to",
+        metavar="URL",
+        help="postgresql://user:password@host:5432/name; default: DATABASE_URL (with "
+        "DATABASE_PASSWORD) when it names PostgreSQL",
+    )
     target.add_argument(
         "--to-env",
         metavar="NAME",
@@ -119,10 +124,12 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
     if args.command == "sync":
         return _sync()
     if args.command == "migrate-db":
-        to = args.to if args.to_env is None else os.environ.get(args.to_env, "").strip()
-        if not to:
-            print(f"migrate-db failed: {args.to_env} is not set", file=sys.stderr)
-            return EXIT_FAILED
+        to = args.to
+        if args.to_env is not None:
+            to = os.environ.get(args.to_env, "").strip()
+            if not to:
+                print(f"migrate-db failed: {args.to_env} is not set", file=sys.stderr)
+                return EXIT_FAILED
         return _migrate_db(to)
     try:
         settings = load_settings()
@@ -131,10 +138,9 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     if args.command == "check":
-        if args.health and settings.metrics_port is not None:
-            return _check_health(settings.metrics_host, settings.metrics_port)
-        local = args.local or args.health
-        return _check(settings, "" if local else discord_api(), local=local)
+        if args.health:
+            return _check_health(settings.liveness_file)
+        return _check(settings, "" if args.local else discord_api(), local=args.local)
     return _run(settings, run_bot)
 
 
@@ -171,10 +177,10 @@ def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
     return exit_status(verdicts)
 
 
-def _check_health(host: str, port: int) -> int:
-    from bot.ops.liveness import health_url, query_health
+def _check_health(liveness_file: Path) -> int:
+    from bot.ops.liveness_file import check_file
 
-    healthy, line = asyncio.run(query_health(health_url(host, port)))
+    healthy, line = check_file(liveness_file)
     print(line)
     return 0 if healthy else EXIT_FAILED
 
@@ -215,21 +221,28 @@ async def _forget_synced_commands(target: DatabaseTarget) -> int:
     return 0
 
 
-def _migrate_db(to: str) -> int:
+def _migrate_db(to: str | None) -> int:
     from bot.storage.urls import parse_target
 
     try:
-        source = parse_target(database_url_from(os.environ))
-        target = parse_target(to)
+        configured = parse_target(database_url_from(os.environ))
+        source = configured
+        if source.path is None:
+            # DATABASE_URL already names PostgreSQL (set for the move): the SQLite file to
+            # copy is the one DATABASE_PATH names.
+            source = parse_target(database_path_from(os.environ))
+        target = configured if to is None else parse_target(to)
     except ValueError as error:
         print(f"migrate-db failed: {error}", file=sys.stderr)
         return EXIT_FAILED
-    if source.path is None:
-        # DATABASE_URL already names PostgreSQL (set for the move): the SQLite file to copy is
-        # the one DATABASE_PATH names.
-        source = parse_target(database_path_from(os.environ))
     if target.engine != "postgresql":
-        print("migrate-db failed: --to must be a postgresql:// URL", file=sys.stderr)
+        wanted = (
+            "--to must be a postgresql:// URL"
+            if to is not None
+            else "give --to postgresql://user:password@host:5432/name, or set DATABASE_URL "
+            "(and DATABASE_PASSWORD) to the PostgreSQL database"
+        )
+        print(f"migrate-db failed: {wanted}", file=sys.stderr)
         return EXIT_FAILED
     if source.path is None or not source.path.exists():
         print(f"migrate-db failed: there is no database at {source.path}", file=sys.stderr)

@@ -100,6 +100,8 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     video_retention_days: float = 30.0
     video_max_bytes: int = 10 * 1024 * 1024 * 1024
+    # The running bot's liveness, read by `sora-bot check --health` (bot/ops/liveness_file.py).
+    liveness_file: Path = Path("data/liveness.json")
     # What the operator allows, whatever the moderators of a server do: the servers the bot
     # stays in (empty: any), the highest limit or grant a moderator may set, and the most
     # videos accepted per day across the deployment (None: no budget).
@@ -125,6 +127,19 @@ class Settings:
         return min(self.poll_seconds)
 
 
+def quoted(value: str) -> bool:
+    """Whether `value` is wrapped in a matching pair of quotes, as `"UTC"` or `'UTC'`."""
+    return len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
+
+
+def quotes_problem(name: str) -> str:
+    # Never the value itself: it may be a secret.
+    return (
+        f"{name} is wrapped in quotes: remove the quotes around the value in .env "
+        "(`docker run --env-file` keeps them as part of the value)."
+    )
+
+
 class _Reader:
     """Reads typed values from an environment mapping, recording problems instead of raising."""
 
@@ -133,10 +148,17 @@ class _Reader:
         self.problems: list[str] = []
 
     def raw(self, name: str) -> str | None:
+        """The value without surrounding blanks; a quoted one is a problem of its own (no
+        setting's value starts and ends with a quote) and is read without its quotes."""
         value = self.env.get(name)
         if value is None:
             return None
         value = value.strip()
+        if quoted(value):
+            problem = quotes_problem(name)
+            if problem not in self.problems:
+                self.problems.append(problem)
+            value = value[1:-1].strip()
         return value or None
 
     def required(self, name: str, expects: str) -> str:
@@ -317,23 +339,52 @@ DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
 
 
 def database_path_from(env: Mapping[str, str]) -> Path:
-    """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`)."""
-    return Path(_Reader(env).raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
+    """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`).
+    Raises `ValueError` for a quoted value."""
+    read = _Reader(env)
+    path = _database_path(read)
+    _raise_first(read)
+    return path
+
+
+def _database_path(read: _Reader) -> Path:
+    return Path(read.raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
 
 
 def database_url_from(env: Mapping[str, str]) -> str:
     """DATABASE_URL, or SQLite at DATABASE_PATH (the default, as before DATABASE_URL existed).
-    Raises `DatabaseUrlError` for a URL this bot cannot use."""
-    from bot.storage.urls import parse_target
+    Raises `DatabaseUrlError` for a URL this bot cannot use, `ValueError` for a quoted value."""
+    read = _Reader(env)
+    url = _database_url(read)
+    _raise_first(read)
+    return url
 
-    url = _Reader(env).raw("DATABASE_URL")
-    if url is None:
-        return f"sqlite:///{database_path_from(env)}"
-    return parse_target(url).url
+
+def _raise_first(read: _Reader) -> None:
+    """For the commands that read one or two settings alone: their first problem, if any."""
+    if read.problems:
+        raise ValueError(read.problems[0])
+
+
+def _database_url(read: _Reader) -> str:
+    from bot.storage.urls import DatabaseUrlError, parse_target, with_password
+
+    url = read.raw("DATABASE_URL")
+    password = read.raw("DATABASE_PASSWORD")
+    target = parse_target(url) if url is not None else None
+    if password is not None and (target is None or target.engine != "postgresql"):
+        raise DatabaseUrlError(
+            "DATABASE_PASSWORD is for PostgreSQL: set DATABASE_URL to "
+            "postgresql://user@host:5432/name too, or leave DATABASE_PASSWORD empty."
+        )
+    if target is None:
+        return f"sqlite:///{_database_path(read)}"
+    return target.url if password is None else with_password(target.url, password)
 
 
 def database_passwords(url: str) -> tuple[str, ...]:
-    """The passwords inside a PostgreSQL DATABASE_URL: scrubbed from logs like the keys."""
+    """The passwords inside a PostgreSQL DATABASE_URL, as written there and unescaped, after
+    the user name or as `?password=`: all are scrubbed from logs like the keys."""
     from bot.storage.urls import passwords_in
 
     return passwords_in(url) if url.startswith("postgres") else ()
@@ -363,14 +414,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "e.g. https://api.example.com."
             )
 
-    database_path = database_path_from(read.env)
+    database_path = _database_path(read)
     shard_count, shard_ids = read.shards()
     try:
-        database_url = database_url_from(read.env)
+        database_url = _database_url(read)
     except ValueError as error:
         read.problems.append(str(error))
         database_url = f"sqlite:///{database_path}"
     media_dir = Path(read.raw("MEDIA_DIR") or str(database_path.parent / "media"))
+    liveness_file = Path(read.raw("LIVENESS_FILE") or str(database_path.parent / "liveness.json"))
     upload_limit_mb = read.optional_number("UPLOAD_LIMIT_MB", minimum=1.0)
     log_level = read.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info")
     credit_warning = read.optional_number("CREDIT_WARNING", minimum=1)
@@ -426,6 +478,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
+        liveness_file=liveness_file,
         allowed_guild_ids=read.id_list("ALLOWED_GUILD_IDS"),
         max_quota_limit=read.bounded(
             "MAX_QUOTA_LIMIT", DEFAULT_MAX_QUOTA_LIMIT, minimum=1, maximum=HIGHEST_QUOTA_LIMIT

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from bot import metrics
 from bot.jobs.store import JobStore
-from bot.ops.liveness import HealthCheck
+from bot.ops.liveness import Liveness
 from bot.ops.startup_failures import EXIT_FAILED, StartupFailure
 
 log = logging.getLogger(__name__)
@@ -31,15 +31,15 @@ async def read_snapshot(jobs: JobStore, now: float, in_flight: Collection[int]) 
     )
 
 
-def build_app(snapshot: metrics.SnapshotSource, health: HealthCheck) -> web.Application:
+def build_app(snapshot: metrics.SnapshotSource, liveness: Liveness) -> web.Application:
     async def serve_metrics(_: web.Request) -> web.Response:
         await metrics.refresh(snapshot)
         return web.Response(
             body=metrics.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
-    async def serve_health(_: web.Request) -> web.Response:
-        report = await health.report()
+    async def serve_liveness(_: web.Request) -> web.Response:
+        report = await liveness.report()
         return web.Response(
             status=report.http_status,
             text=json.dumps(report.body()),
@@ -48,15 +48,15 @@ def build_app(snapshot: metrics.SnapshotSource, health: HealthCheck) -> web.Appl
 
     app = web.Application()
     app.router.add_get("/metrics", serve_metrics)
-    app.router.add_get("/healthz", serve_health)
+    app.router.add_get("/healthz", serve_liveness)
     return app
 
 
 async def start_metrics_server(
-    host: str, port: int, snapshot: metrics.SnapshotSource, health: HealthCheck
+    host: str, port: int, snapshot: metrics.SnapshotSource, liveness: Liveness
 ) -> web.AppRunner:
     """Serve until `runner.cleanup()`; a taken or invalid address ends the start plainly."""
-    runner = web.AppRunner(build_app(snapshot, health), access_log=None)
+    runner = web.AppRunner(build_app(snapshot, liveness), access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

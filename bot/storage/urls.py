@@ -1,14 +1,16 @@
 """DATABASE_URL: which engine, and where.
 
 `sqlite:///relative/path`, `sqlite:////absolute/path` or a plain file path mean SQLite;
-`postgresql://user:password@host:port/name` (or `postgres://`) means PostgreSQL.
+`postgresql://user:password@host:port/name` (or `postgres://`) means PostgreSQL. The password
+may also come apart from the URL (DATABASE_PASSWORD, `with_password`), so that `@ : / # %` in
+it need no escaping by hand.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -94,3 +96,22 @@ def redact(url: str) -> str:
     if (netloc, query) == (parts.netloc, parts.query):
         return url
     return parts._replace(netloc=netloc, query=query).geturl()
+
+
+def with_password(url: str, password: str) -> str:
+    """The PostgreSQL `url` (naming its user, without a password) with `password` in it,
+    escaped so that every character of it is taken as part of the password."""
+    parts = urlsplit(url)
+    if parts.password is not None:
+        raise DatabaseUrlError(
+            "DATABASE_URL holds a password and DATABASE_PASSWORD is set too: keep one of them "
+            "(postgresql://user@host:5432/name with DATABASE_PASSWORD, for a password with any "
+            "character)."
+        )
+    if not parts.username:
+        raise DatabaseUrlError(
+            "DATABASE_URL must name the user when DATABASE_PASSWORD is set: "
+            "postgresql://user@host:5432/name"
+        )
+    user, _, host = parts.netloc.rpartition("@")
+    return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()

@@ -105,29 +105,6 @@ async def test_metrics_after_a_job_and_health_follows_the_gateway(idle_stack: St
     stack.assert_clean_log()
 
 
-async def test_health_command_reads_the_running_bot(idle_stack: Stack) -> None:
-    """`sora-bot check --health`, the image's health check, exits 0 only while healthy."""
-    stack = idle_stack
-    port = free_port()
-    stack.env_overrides["METRICS_PORT"] = str(port)
-    await stack.start_bot()
-    await health_becomes(f"http://127.0.0.1:{port}/healthz", 200)
-
-    async def check_health() -> tuple[int, str]:
-        checker = await stack.runner.start(
-            "bot", stack.env(), cwd=stack.workdir, args=("check", "--health")
-        )
-        return await checker.wait_exit(EXIT_TIMEOUT), checker.log_text()
-
-    code, output = await check_health()
-    assert code == 0 and output.startswith("health    ok: {"), output
-    await stack.discord.gateway.cut()
-    await health_becomes(f"http://127.0.0.1:{port}/healthz", 503)
-    code, output = await check_health()
-    assert code == 1 and output.startswith("health    FAILED: HTTP 503"), output
-    assert '"failing": ["gateway"]' in output
-
-
 async def restart(stack: Stack, **env: str) -> None:
     assert stack.bot is not None
     await stack.bot.terminate()

@@ -79,6 +79,26 @@ async def test_json_logs_carry_the_failure_as_one_object(idle_stack: Stack) -> N
     assert WRONG_TOKEN not in output
 
 
+async def test_a_quoted_value_says_to_remove_the_quotes(idle_stack: Stack) -> None:
+    # `docker run --env-file` passes `QUOTA_TIMEZONE="Europe/Paris"` with its quotes.
+    code, output = await run_to_exit(idle_stack, QUOTA_TIMEZONE='"Europe/Paris"')
+    assert code == 2, output
+    assert output.strip() == (
+        "config error: QUOTA_TIMEZONE is wrapped in quotes: remove the quotes around the value "
+        "in .env (`docker run --env-file` keeps them as part of the value)."
+    )
+    assert idle_stack.discord.gateway.identifies == 0
+
+
+async def test_check_catches_a_quoted_token_before_discord_refuses_it(idle_stack: Stack) -> None:
+    token = idle_stack.discord.token
+    code, output = await run_to_exit(idle_stack, "check", DISCORD_TOKEN=f"'{token}'")
+    assert code == 2, output
+    assert "config error: DISCORD_TOKEN is wrapped in quotes: remove the quotes" in output
+    assert token not in output
+    assert not idle_stack.discord.requests_to("GET /users/@me")  # Discord was not asked
+
+
 async def test_check_passes_against_working_services(idle_stack: Stack) -> None:
     guild = str(idle_stack.discord.guild_id)
     code, output = await run_to_exit(idle_stack, "check", ALLOWED_GUILD_IDS=guild)

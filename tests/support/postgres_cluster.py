@@ -187,6 +187,20 @@ class Databases:
         self._psql(f"CREATE DATABASE {name}")
         return self.cluster.database_url(name)
 
+    def owned_by_password_role(self, role: str, password: str) -> str:
+        """The URL (without the password) of a new empty database owned by a new `role` that
+        must log in with `password` (scram-sha-256; the suite's other roles stay trusted)."""
+        literal = "'" + password.replace("'", "''") + "'"
+        self._psql(f"CREATE ROLE {role} LOGIN PASSWORD {literal}")
+        self._count += 1
+        name = f"sora_test_{self._count}"
+        self._psql(f"CREATE DATABASE {name} OWNER {role}")
+        hba = self.cluster.data / "pg_hba.conf"
+        rule = f"host all {role} 127.0.0.1/32 scram-sha-256\n"
+        hba.write_text(rule + hba.read_text())  # the first matching line decides
+        self._psql("SELECT pg_reload_conf()")
+        return f"postgresql://{role}@127.0.0.1:{self.cluster.port}/{name}"
+
     def cleared(self, migrate: Callable[[str], None]) -> str:
         """The URL of the shared migrated database, emptied of rows (ids start again at 1):
         for tests that use one connection pool at a time."""

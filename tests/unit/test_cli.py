@@ -8,12 +8,14 @@ import logging
 import socket
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
 from bot.config import Secret
 from bot.logging_setup import REDACTED, JsonFormatter
 from bot.ops.command_sync import SyncRecords
+from bot.ops.liveness_file import LivenessRecord, write_record
 from bot.storage.database import open_database
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -118,26 +120,31 @@ def test_a_damaged_database_is_one_line(tmp_path: Path) -> None:
     assert "Cannot use the database" in line and "restore a backup" in line
 
 
-def test_the_health_check_without_metrics_is_the_local_check(tmp_path: Path) -> None:
+def test_the_health_check_reads_the_liveness_file(tmp_path: Path) -> None:
+    """`check --health` is the image's health check: it reads what the running bot wrote."""
     result = sora_bot("check", "--health", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()] == [
-        "settings",
-        "servers",
-        "database",
-        "media",
-    ]
-
-
-def test_the_health_check_with_metrics_asks_the_endpoint(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens there: the bot is not running
-    result = sora_bot("check", "--health", cwd=tmp_path, env={"METRICS_PORT": str(port)})
     assert result.returncode == 1
-    assert result.stdout.startswith(
-        f"health    FAILED: no answer from http://127.0.0.1:{port}/healthz"
+    assert result.stdout == (
+        "health    FAILED: no liveness report at data/liveness.json yet: the bot has not "
+        "started, or it writes elsewhere (LIVENESS_FILE)\n"
     )
+    path = tmp_path / "elsewhere" / "liveness.json"
+    now = time.time()
+    write_record(
+        path,
+        LivenessRecord(
+            status="ok",
+            detail="gateway, worker and database ok",
+            since=now - 100,
+            written_at=now,
+            host=socket.gethostname(),
+            pid=1,
+            parts={"gateway": "ok", "worker": "ok", "database": "ok"},
+        ),
+    )
+    result = sora_bot("check", "--health", cwd=tmp_path, env={"LIVENESS_FILE": str(path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("health    ok: gateway ok, worker ok, database ok (reported")
 
 
 def test_sync_forgets_the_recorded_command_syncs(tmp_path: Path) -> None:

@@ -67,6 +67,8 @@ def test_migrate_db_reads_its_target_from_an_environment_variable(
     monkeypatch.setenv("TARGET_URL", "postgresql://sora:from-env@db/sora")
     assert cli.main(["migrate-db", "--to-env", "TARGET_URL"], None, None) == 0  # type: ignore[arg-type]
     assert seen == ["postgresql://sora:from-env@db/sora"]
+    assert cli.main(["migrate-db"], None, None) == 0  # type: ignore[arg-type]
+    assert seen[-1] is None  # neither: DATABASE_URL (with DATABASE_PASSWORD) is the target
 
     assert cli.main(["migrate-db", "--to-env", "NOT_SET_ANYWHERE"], None, None) == 1  # type: ignore[arg-type]
     assert "migrate-db failed: NOT_SET_ANYWHERE is not set" in capsys.readouterr().err

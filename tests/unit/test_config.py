@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
 import pytest
 
-from bot.config import Secret, SettingsError, load_settings
+from bot.config import (
+    Secret,
+    SettingsError,
+    database_path_from,
+    database_url_from,
+    load_settings,
+    quotes_problem,
+)
+from bot.storage.urls import redact
 
 BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}
 
@@ -171,6 +183,14 @@ def test_invalid_compression_and_polling_settings_name_their_variable(
     assert [p.split()[0] for p in caught.value.problems] == [name]
 
 
+def test_the_liveness_file_sits_next_to_the_database_unless_set() -> None:
+    assert load_settings(BASE).liveness_file == Path("data/liveness.json")
+    moved = load_settings(BASE | {"DATABASE_PATH": "/data/sora-bot.sqlite3"})
+    assert moved.liveness_file == Path("/data/liveness.json")
+    own = load_settings(BASE | {"LIVENESS_FILE": "/run/sora/liveness.json"})
+    assert own.liveness_file == Path("/run/sora/liveness.json")
+
+
 def test_metrics_are_off_unless_a_port_is_set() -> None:
     settings = load_settings(BASE)
     assert settings.metrics_port is None and settings.metrics_host == "127.0.0.1"
@@ -197,6 +217,38 @@ def test_the_database_is_sqlite_at_database_path_unless_database_url_says_otherw
     # The password is scrubbed from logs like the keys, and kept out of the settings' repr.
     assert Secret("hunter22") in settings.secrets
     assert "hunter22" not in repr(settings)
+
+
+PASSWORD = "p@ss:w/rd#1%"
+
+
+def test_the_database_password_may_come_apart_from_the_url() -> None:
+    settings = load_settings(
+        BASE | {"DATABASE_URL": "postgresql://sora@db:5432/sora", "DATABASE_PASSWORD": PASSWORD}
+    )
+    assert settings.database_url == "postgresql://sora:p%40ss%3Aw%2Frd%231%25@db:5432/sora"
+    assert urlsplit(settings.database_url).hostname == "db"
+    assert unquote(urlsplit(settings.database_url).password or "") == PASSWORD
+    # Scrubbed from logs as written and as escaped; never in the settings' repr.
+    assert {Secret(PASSWORD), Secret("p%40ss%3Aw%2Frd%231%25")} <= set(settings.secrets)
+    assert PASSWORD not in repr(settings) and "p%40ss" not in repr(settings)
+    assert redact(settings.database_url) == "postgresql://sora:***@db:5432/sora"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "DATABASE_PASSWORD is for PostgreSQL"),
+        ({"DATABASE_URL": "sqlite:///data/bot.sqlite3"}, "DATABASE_PASSWORD is for PostgreSQL"),
+        ({"DATABASE_URL": "postgresql://sora:other@db/sora"}, "keep one of them"),
+        ({"DATABASE_URL": "postgresql://db/sora"}, "must name the user"),
+    ],
+)
+def test_a_database_password_that_cannot_apply_is_named(env: dict[str, str], expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | env | {"DATABASE_PASSWORD": PASSWORD})
+    assert len(caught.value.problems) == 1 and expected in caught.value.problems[0]
+    assert PASSWORD not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -247,3 +299,103 @@ def test_upload_limit_cap_and_video_retention_are_read() -> None:
         load_settings(BASE | {"UPLOAD_LIMIT_MB": "0.5", "VIDEO_MAX_MB": "none"})
     assert any("UPLOAD_LIMIT_MB" in problem for problem in error.value.problems)
     assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)
+
+
+# A valid value of every setting (with what it needs beside it), to wrap in quotes.
+VALID = {
+    "DISCORD_TOKEN": "discord-token-value",
+    "PROVIDER": "rivya",
+    "RIVYA_API_KEY": "rvya_sk_secretvalue",
+    "RIVYA_BASE_URL": "https://rivya.ai",
+    "MODEL": "sora-2-pro",
+    "UNIFIED_BASE_URL": "https://api.example.com",
+    "UNIFIED_API_KEY": "sk-unified",
+    "DATABASE_PATH": "/data/sora-bot.sqlite3",
+    "DATABASE_URL": "postgresql://sora:hunter22@db:5432/sora",
+    "DATABASE_PASSWORD": "hunter22",
+    "SHARD_COUNT": "2",
+    "SHARD_IDS": "1",
+    "JOB_LEASE_SECONDS": "60",
+    "MEDIA_DIR": "/data/media",
+    "LIVENESS_FILE": "/data/liveness-shard-1.json",
+    "DEV_GUILD_ID": "123456789012345678",
+    "DEFAULT_QUOTA": "5",
+    "QUOTA_PERIOD": "week",
+    "QUOTA_TIMEZONE": "Europe/Paris",
+    "MAX_ACTIVE_JOBS_PER_MEMBER": "2",
+    "MAX_ACTIVE_JOBS_PER_GUILD": "10",
+    "SUBMIT_COOLDOWN_SECONDS": "30",
+    "MOD_ROLE_IDS": "123456789012345678,234567890123456789",
+    "QUOTA_LOG_CHANNEL_ID": "123456789012345678",
+    "JOB_DEADLINE_MINUTES": "30",
+    "UPLOAD_LIMIT_MB": "25",
+    "RIVYA_POLL_SECONDS": "3,5,10",
+    "UNIFIED_POLL_SECONDS": "30,60",
+    "PROVIDER_TIMEOUT_SECONDS": "30",
+    "STATUS_EDIT_INTERVAL_SECONDS": "5",
+    "WORKER_CONCURRENCY": "4",
+    "TRANSCODE_CONCURRENCY": "1",
+    "TRANSCODE_TIMEOUT_SECONDS": "300",
+    "POLL_CONCURRENCY": "64",
+    "MIN_POLL_SECONDS": "3",
+    "DENSE_POLL_SECONDS": "5",
+    "IMAGE_RETENTION_DAYS": "30",
+    "MEDIA_MAX_MB": "2048",
+    "VIDEO_RETENTION_DAYS": "30",
+    "VIDEO_MAX_MB": "10240",
+    "LOG_LEVEL": "debug",
+    "LOG_FORMAT": "json",
+    "CREDIT_WARNING": "100",
+    "METRICS_PORT": "9108",
+    "METRICS_HOST": "0.0.0.0",
+}
+NEEDS = {
+    "SHARD_IDS": {"SHARD_COUNT": "2"},
+    "DATABASE_PASSWORD": {"DATABASE_URL": "postgresql://sora@db:5432/sora"},
+}
+# Read by Compose for its PostgreSQL service, not by the bot.
+NOT_THE_BOTS = {"POSTGRES_PASSWORD"}
+
+
+def test_every_documented_setting_has_a_valid_example_here() -> None:
+    example = (Path(__file__).resolve().parents[2] / ".env.example").read_text()
+    documented = set(re.findall(r"^(?:# )?([A-Z][A-Z0-9_]+)=", example, re.M)) - NOT_THE_BOTS
+    assert documented == VALID.keys()
+
+
+@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_quoted_value_says_to_remove_the_quotes(name: str, quote: str) -> None:
+    """`docker run --env-file` keeps quotes that python-dotenv would strip: each setting says
+    so, once, without showing the value (it may be a secret)."""
+    env = BASE | NEEDS.get(name, {}) | {name: VALID[name]}
+    load_settings(env)  # the value itself is valid
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env | {name: f" {quote}{VALID[name]}{quote} "})
+    assert caught.value.problems == [quotes_problem(name)]
+    assert "remove the quotes around the value in .env" in caught.value.problems[0]
+    assert VALID[name] not in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ['"', "'x\"", "a'b'", '"a"b'])
+def test_quotes_that_do_not_wrap_the_value_are_read_as_they_are(value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"QUOTA_TIMEZONE": value})
+    assert caught.value.problems == [
+        f"QUOTA_TIMEZONE must be an IANA time zone such as UTC or Europe/Paris (got {value!r})."
+    ]
+
+
+def test_an_empty_quoted_value_is_named_too() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"DEV_GUILD_ID": '""'})
+    assert caught.value.problems == [quotes_problem("DEV_GUILD_ID")]
+
+
+def test_the_database_commands_refuse_a_quoted_location() -> None:
+    with pytest.raises(ValueError, match="DATABASE_PATH is wrapped in quotes"):
+        database_url_from({"DATABASE_PATH": "'/data/sora-bot.sqlite3'"})
+    with pytest.raises(ValueError, match="DATABASE_URL is wrapped in quotes"):
+        database_url_from({"DATABASE_URL": '"postgresql://sora@db/sora"'})
+    with pytest.raises(ValueError, match="DATABASE_PATH is wrapped in quotes"):
+        database_path_from({"DATABASE_PATH": '"/data/sora-bot.sqlite3"'})

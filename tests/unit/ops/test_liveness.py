@@ -1,5 +1,4 @@
-"""/healthz: which part fails and how it is answered, the endpoint's routes, and the client
-side used by `sora-bot check --health`."""
+"""/healthz: which part fails and how it is answered, and the endpoint's routes."""
 
 from __future__ import annotations
 
@@ -8,20 +7,19 @@ import socket
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot import metrics
 from bot.metrics import Snapshot
-from bot.ops.liveness import HealthCheck, HealthReport, health_url, query_health
+from bot.ops.liveness import Liveness, LivenessReport
 from bot.ops.metrics_server import build_app, start_metrics_server
 from bot.ops.startup_failures import StartupFailure
 from bot.storage.database import open_database
 
 
-def test_healthy_only_when_every_part_is() -> None:
-    assert HealthReport(True, True, True).http_status == 200
-    report = HealthReport(gateway=False, worker=True, database=False)
+def test_alive_only_when_every_part_is() -> None:
+    assert LivenessReport(True, True, True).http_status == 200
+    report = LivenessReport(gateway=False, worker=True, database=False)
     assert report.http_status == 503
     assert report.body() == {
         "status": "unhealthy",
@@ -39,12 +37,12 @@ async def test_each_part_is_asked_at_request_time(tmp_path: Path) -> None:
     def broken_probe() -> bool:
         raise RuntimeError("cannot tell")
 
-    check = HealthCheck(gateway_connected=lambda: connected, worker_alive=lambda: True, db=db)
-    assert (await check.report()).healthy
+    liveness = Liveness(gateway_connected=lambda: connected, worker_alive=lambda: True, db=db)
+    assert (await liveness.report()).alive
     connected = False
-    assert (await check.report()).body()["failing"] == ["gateway"]
+    assert (await liveness.report()).body()["failing"] == ["gateway"]
     await db.close()
-    failing = HealthCheck(gateway_connected=broken_probe, worker_alive=lambda: True, db=db)
+    failing = Liveness(gateway_connected=broken_probe, worker_alive=lambda: True, db=db)
     assert (await failing.report()).body()["failing"] == ["gateway", "database"]
 
 
@@ -54,9 +52,9 @@ async def test_a_database_held_past_the_timeout_is_unreachable(
     monkeypatch.setattr("bot.ops.liveness.DATABASE_TIMEOUT", 0.05)
     db = await open_database(tmp_path / "busy.sqlite3")
     try:
-        check = HealthCheck(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)
+        liveness = Liveness(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)
         async with db.transaction():  # holds the connection's lock, as a long write would
-            report = await check.report()
+            report = await liveness.report()
         assert report.body()["failing"] == ["database"]
     finally:
         await db.close()
@@ -68,8 +66,8 @@ async def test_the_endpoint_serves_metrics_and_health(tmp_path: Path) -> None:
     async def snapshot() -> Snapshot:
         return Snapshot(jobs_by_state={"running": 3}, due_waiting=2, in_flight=1)
 
-    health = HealthCheck(gateway_connected=lambda: False, worker_alive=lambda: True, db=db)
-    async with TestClient(TestServer(build_app(snapshot, health))) as client:
+    liveness = Liveness(gateway_connected=lambda: False, worker_alive=lambda: True, db=db)
+    async with TestClient(TestServer(build_app(snapshot, liveness))) as client:
         scraped = await client.get("/metrics")
         assert scraped.status == 200
         assert scraped.headers["Content-Type"].startswith("text/plain; version=")
@@ -85,7 +83,7 @@ async def test_the_endpoint_serves_metrics_and_health(tmp_path: Path) -> None:
 
 async def test_a_taken_port_ends_the_start_with_one_line(tmp_path: Path) -> None:
     db = await open_database(tmp_path / "port.sqlite3")
-    health = HealthCheck(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)
+    liveness = Liveness(gateway_connected=lambda: True, worker_alive=lambda: True, db=db)
 
     async def snapshot() -> Snapshot:
         return Snapshot()
@@ -95,29 +93,5 @@ async def test_a_taken_port_ends_the_start_with_one_line(tmp_path: Path) -> None
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(StartupFailure, match=f"Could not serve metrics on 127.0.0.1:{port}"):
-            await start_metrics_server("127.0.0.1", port, snapshot, health)
+            await start_metrics_server("127.0.0.1", port, snapshot, liveness)
     await db.close()
-
-
-def test_the_health_url_reaches_a_server_on_every_address() -> None:
-    assert health_url("0.0.0.0", 9108) == "http://127.0.0.1:9108/healthz"
-    assert health_url("::", 9108) == "http://[::1]:9108/healthz"
-    assert health_url("10.0.0.5", 9108) == "http://10.0.0.5:9108/healthz"
-
-
-async def test_the_health_query_says_what_the_bot_answered() -> None:
-    answers = {"status": 200}
-
-    async def healthz(_: web.Request) -> web.Response:
-        return web.json_response({"status": "x"}, status=answers["status"])
-
-    app = web.Application()
-    app.router.add_get("/healthz", healthz)
-    async with TestServer(app) as server:
-        url = str(server.make_url("/healthz"))
-        assert await query_health(url) == (True, 'health    ok: {"status": "x"}')
-        answers["status"] = 503
-        healthy, line = await query_health(url)
-        assert not healthy and line.startswith("health    FAILED: HTTP 503")
-    healthy, line = await query_health(url)  # the server is gone
-    assert not healthy and "no answer from" in line

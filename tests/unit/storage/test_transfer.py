@@ -174,6 +174,8 @@ async def test_only_sqlite_to_postgresql(
     assert "there is no database at" in capsys.readouterr().err
     assert run_cli(monkeypatch, missing, "--to", f"sqlite:///{tmp_path}/x.db") == 1
     assert "--to must be a postgresql:// URL" in capsys.readouterr().err
+    assert run_cli(monkeypatch, missing) == 1  # no --to, and DATABASE_URL is SQLite
+    assert "give --to postgresql://" in capsys.readouterr().err
     assert not missing.exists()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Requester
+from bot.models import Actor
 from bot.storage.database import open_database
 from tests.support.admission import ask, make_submitter
 from tests.support.jobs import make_store
@@ -59,9 +59,7 @@ async def admit(members: int, per_member: int, quota: int, *, at_once: bool) -> 
         async def one(member: int) -> bool:
             started = time.perf_counter()
             try:
-                await submitter.submit(
-                    Requester(1, member), ask("a benchmark prompt", channel_id=1)
-                )
+                await submitter.submit(ask("a benchmark prompt", by=Actor(1, member), channel_id=1))
                 return True
             except Refusal:
                 return False

@@ -17,16 +17,15 @@ import asyncio
 import multiprocessing
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.errors import Refusal
-from bot.jobs.admission import Requester
 from bot.jobs.store import Lease
-from bot.models import JobState
+from bot.models import Actor, JobState
 from bot.storage.database import open_database
 from tests.support.admission import ask, make_submitter
 from tests.support.jobs import make_store
@@ -69,7 +68,7 @@ async def run_process(url: str, index: int, load: Load, barrier: Barrier) -> Cou
 
         async def submit(member: int) -> bool:
             try:
-                await submitter.submit(Requester(1, member), wanted)
+                await submitter.submit(replace(wanted, by=Actor(1, member)))
             except Refusal:
                 return False
             return True

@@ -22,7 +22,7 @@ from benchmarks.bench_admission import admit_concurrently
 from benchmarks.roundtrips import counting_round_trips
 from benchmarks.stack import bot_stack
 from bot.clock import SystemClock
-from bot.jobs.admission import Requester
+from bot.models import Actor
 from bot.storage.database import open_database
 from tests.support.admission import ask, make_submitter
 from tests.support.jobs import make_store
@@ -41,7 +41,7 @@ async def round_trips_per_accepted_sora() -> int:
                 jobs, Path(folder), limit=5, max_active_per_guild=10, cooldown_seconds=30
             )
             with counting_round_trips() as trips:
-                job = await submitter.submit(Requester(1, 7), ask("p", channel_id=1))
+                job = await submitter.submit(ask("p", by=Actor(1, 7), channel_id=1))
                 await jobs.hand_to_worker(job, 1, "queued", None)
             return trips.count
         finally:

@@ -108,6 +108,18 @@ def check_transition(current: JobState, target: JobState) -> None:
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who is asking, for a video or for a moderator action, as they are right now: their
+    server, their id, their roles and whether they may manage the server. Plain ids, read
+    when they ask, so any front end can say who it is and a rule sees what they have now."""
+
+    guild_id: int
+    user_id: int
+    role_ids: tuple[int, ...] = ()
+    manage_guild: bool = False
+
+
+@dataclass(frozen=True)
 class ReferenceImage:
     """A member's reference image as kept in the data directory; `source_url` is a public
     link to the same picture, when there is one that still works."""

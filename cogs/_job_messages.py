@@ -29,6 +29,7 @@ from bot.models import FailureCode, Job
 from bot.moderation.languages import Languages
 from bot.providers.profiles import ModelProfile
 from cogs._buttons import RERUN_EMOJI, result_view
+from cogs._log_channel import post_to_log_channel
 from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
@@ -318,20 +319,9 @@ class DiscordJobMessages:
         return message.id
 
     async def alert_moderators(self, text: Text) -> None:
-        if self.alert_channel_id is None:
-            return  # the log already has it at ERROR level
-        channel = await self._channel(self.alert_channel_id)
-        # The log channel is public: its server's language.
-        guild = getattr(channel, "guild", None)
-        language = (
-            await self.languages.public_locale(guild.id, guild.preferred_locale.value)
-            if guild is not None and self.languages is not None
-            else None
+        await post_to_log_channel(
+            self.client, self.alert_channel_id, text, languages=self.languages
         )
-        try:
-            await channel.send(i18n.render(text, language), allowed_mentions=NO_PINGS)
-        except CALL_ERRORS as error:
-            raise _delivery_error(error) from None
 
     async def notify_requester(self, job: Job, text: str) -> None:
         channel = await self._channel(job.channel_id)

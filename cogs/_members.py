@@ -1,4 +1,5 @@
-"""Who is asking: the member behind an interaction or a reaction, as the core sees them."""
+"""Who is asking: the member behind an interaction or a reaction as the core sees them (an
+`Actor`), and the language their server's public messages are written in."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ import logging
 
 import discord
 
-from bot.jobs.admission import Requester
 from bot.jobs.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
+from bot.models import Actor
 from bot.moderation.languages import Languages
-from bot.moderation.service import Actor
 
 log = logging.getLogger(__name__)
 
@@ -28,36 +28,26 @@ def upload_limit_of(interaction: discord.Interaction) -> int | None:
     return int(limit) if limit else None
 
 
-async def requester_of(interaction: discord.Interaction, languages: Languages) -> Requester:
-    """The member asking for a video, with the roles their allowance depends on and the
-    language the server's public messages about the job are written in."""
+async def public_locale_of(interaction: discord.Interaction, languages: Languages) -> str:
+    """The language of the server's public messages, such as a job's status and result."""
     assert interaction.guild_id is not None  # the commands and buttons are guild-only
     community = interaction.guild_locale.value if interaction.guild_locale else None
-    return Requester(
-        guild_id=interaction.guild_id,
-        user_id=interaction.user.id,
-        role_ids=role_ids_of(interaction.user),
-        public_locale=await languages.public_locale(interaction.guild_id, community),
-    )
+    return await languages.public_locale(interaction.guild_id, community)
 
 
-async def requester_of_reaction(
+async def public_locale_of_reaction(
     payload: discord.RawReactionActionEvent, guild: discord.Guild | None, languages: Languages
-) -> Requester:
+) -> str:
     """The same for a 🔁 reaction: no interaction, so the community locale is the cached
     guild's (English if the guild is not cached)."""
     assert payload.guild_id is not None
     community = guild.preferred_locale.value if guild is not None else None
-    return Requester(
-        payload.guild_id,
-        payload.user_id,
-        role_ids_of(payload.member) if payload.member else (),
-        public_locale=await languages.public_locale(payload.guild_id, community),
-    )
+    return await languages.public_locale(payload.guild_id, community)
 
 
 def actor_of(interaction: discord.Interaction) -> Actor:
-    """The member running a command, with what they may do right now."""
+    """The member running a command or pressing a button, with the roles their allowance
+    depends on and what they may do right now."""
     assert interaction.guild_id is not None  # the commands are guild-only
     user = interaction.user
     member_perms = getattr(user, "guild_permissions", None)
@@ -70,6 +60,19 @@ def actor_of(interaction: discord.Interaction) -> Actor:
         user_id=user.id,
         role_ids=role_ids_of(user),
         manage_guild=manage_guild,
+    )
+
+
+def actor_of_reaction(payload: discord.RawReactionActionEvent) -> Actor:
+    """The member adding a reaction, with the roles and permissions Discord sent with it."""
+    assert payload.guild_id is not None
+    member = payload.member
+    member_perms = getattr(member, "guild_permissions", None)
+    return Actor(
+        guild_id=payload.guild_id,
+        user_id=payload.user_id,
+        role_ids=role_ids_of(member) if member is not None else (),
+        manage_guild=bool(member_perms and member_perms.manage_guild),
     )
 
 

@@ -8,7 +8,6 @@ is for everyone; the moderator check at run time is what protects the rest.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,8 +16,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.i18n import render
+from bot.models import Actor
+from bot.moderation.actions import MAX_GRANT, MAX_LIMIT, MAX_REASON_CHARS, PERIODS
 from bot.moderation.languages import server_choices
-from bot.moderation.service import Actor, Done, ModerationService
+from bot.moderation.service import Done, ModerationService
+from bot.quota.blocklist import MAX_TERM_CHARS
+from cogs._log_channel import post_to_log_channel
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
 from cogs._translator import words
@@ -26,23 +29,22 @@ from cogs._translator import words
 if TYPE_CHECKING:
     from cogs._client import SoraBot
 
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PERIOD_CHOICES = [
-    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period)
-    for period in ("day", "week", "month")
+    app_commands.Choice(name=words(f"quota.choice.{period}"), value=period) for period in PERIODS
 ]
 LANGUAGE_CHOICES = [
     app_commands.Choice(name=words(f"common.language.{setting}"), value=setting)
     for setting in server_choices()
 ]
 
-Limit = app_commands.Range[int, 0, 1000]
-Amount = app_commands.Range[int, -1000, 1000]
+# Discord's own checks of the options, with the service's ceilings (it checks them again).
+Limit = app_commands.Range[int, 0, MAX_LIMIT]
+Amount = app_commands.Range[int, -MAX_GRANT, MAX_GRANT]
 Page = app_commands.Range[int, 1, 10_000]
-Reason = app_commands.Range[str, 1, 200]
-Term = app_commands.Range[str, 1, 100]
+Reason = app_commands.Range[str, 1, MAX_REASON_CHARS]
+Term = app_commands.Range[str, 1, MAX_TERM_CHARS]
 
 
 def named(*options: str) -> Callable[[T], T]:
@@ -52,7 +54,7 @@ def named(*options: str) -> Callable[[T], T]:
 
 
 # A question for the service: who asks, and the language they read (for text replies).
-Ask = Callable[[Actor, str], Awaitable["str | Done"]]
+Question = Callable[[Actor, str], Awaitable["str | Done"]]
 
 
 class QuotaCog(commands.Cog):
@@ -72,42 +74,20 @@ class QuotaCog(commands.Cog):
         self.moderation: ModerationService = bot.services.moderation
         self.log_channel_id = bot.services.settings.quota_log_channel_id
 
-    async def _answer(self, interaction: discord.Interaction, ask: Ask) -> None:
+    async def _answer(self, interaction: discord.Interaction, question: Question) -> None:
         # Acknowledge first: Discord gives us 3 seconds and the database may be busy.
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = interaction.locale.value
-        result = await ask(actor_of(interaction), locale)  # a `Refusal` is answered by the tree
+        result = await question(actor_of(interaction), locale)  # a `Refusal`: the tree answers
         text = render(result.reply, locale) if isinstance(result, Done) else result
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
-        if isinstance(result, Done) and self.log_channel_id is not None:
-            await self._post_to_log_channel(
-                interaction, await self._public_line(interaction, result)
-            )
-
-    async def _public_line(self, interaction: discord.Interaction, done: Done) -> str:
-        """The action's log line in the server's language (the channel is public)."""
-        assert interaction.guild_id is not None  # /quota is guild-only
-        community = interaction.guild_locale.value if interaction.guild_locale else None
-        language = await self.bot.services.languages.public_locale(interaction.guild_id, community)
-        return render(done.log_line, language)
-
-    async def _post_to_log_channel(self, interaction: discord.Interaction, line: str) -> None:
-        """Best effort: the action is done and recorded whatever happens here."""
-        if self.log_channel_id is None:
-            return
-        try:
-            channel = self.bot.get_channel(self.log_channel_id) or await self.bot.fetch_channel(
-                self.log_channel_id
-            )
-            guild = getattr(channel, "guild", None)
-            if guild is None or guild.id != interaction.guild_id:
-                return  # the log channel belongs to another server: keep this one's news here
-            if not isinstance(channel, discord.abc.Messageable):
-                raise discord.ClientException("the channel cannot hold messages")
-            await channel.send(line, allowed_mentions=NO_PINGS)
-        except discord.DiscordException as error:
-            log.warning(
-                "could not post to the quota log channel %s: %s", self.log_channel_id, error
+        if isinstance(result, Done):
+            await post_to_log_channel(
+                self.bot,
+                self.log_channel_id,
+                result.log_line,
+                languages=self.bot.services.languages,
+                from_guild_id=interaction.guild_id,
             )
 
     # -- everyone -------------------------------------------------------------------------

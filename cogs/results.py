@@ -4,7 +4,7 @@ form), delete, list, show.
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
 restart, and so does the edit form (cogs/_forms.py); reactions use the raw event, so they work
 on messages that are not cached. Who may delete or show a video is decided in
-bot/moderation/service.py; the posts themselves are made and removed by cogs/_job_messages.py.
+bot/moderation/permissions.py; the posts themselves are made and removed by cogs/_job_messages.py.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from discord.ext import commands
 from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.admission import Requester
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choices
 from bot.jobs.wording import delete_question, settings_line
-from bot.models import Job, JobState
+from bot.models import Actor, Job, JobState
 from bot.moderation.people import is_automated
-from bot.moderation.service import video_removal_record
+from bot.moderation.permissions import video_removal_record
 from bot.pages import split_message
 from cogs._buttons import (
     RERUN_EMOJI,
@@ -42,7 +42,13 @@ from cogs._buttons import (
 )
 from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._job_messages import not_posted_yet
-from cogs._members import actor_of, requester_of, requester_of_reaction, upload_limit_of
+from cogs._members import (
+    actor_of,
+    actor_of_reaction,
+    public_locale_of,
+    public_locale_of_reaction,
+    upload_limit_of,
+)
 from cogs._replies import NO_PINGS, refusals_answered, said
 from cogs._translator import words
 
@@ -53,15 +59,6 @@ log = logging.getLogger(__name__)
 
 RECENT_JOBS = 10
 REMIX_FORM = re.compile(r"sora:remix-form:(?P<job>\d+)")
-STATE_ICONS = {
-    JobState.QUEUED: "⏳",
-    JobState.SUBMITTED: "⏳",
-    JobState.RUNNING: "🎞️",
-    JobState.SUCCEEDED: "📦",
-    JobState.DELIVERED: "✅",
-    JobState.FAILED: "❌",
-    JobState.EXPIRED: "⌛",
-}
 
 
 class ResultsCog(commands.Cog, name=RESULTS_COG):
@@ -88,7 +85,11 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         guild = self.bot.get_guild(payload.guild_id)
         languages = self.services.languages
         try:
-            await self._start_rerun(source, await requester_of_reaction(payload, guild, languages))
+            await self._start_rerun(
+                source,
+                actor_of_reaction(payload),
+                await public_locale_of_reaction(payload, guild, languages),
+            )
         except Refusal as refusal:
             # A reaction has no private reply: the refusal goes by direct message, in the
             # member's last known language.
@@ -100,9 +101,11 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def rerun_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         source = await self._job_here(interaction, job_id)
-        requester = await requester_of(interaction, self.services.languages)
         job, message = await self._start_rerun(
-            source, requester, upload_limit=upload_limit_of(interaction)
+            source,
+            actor_of(interaction),
+            await public_locale_of(interaction, self.services.languages),
+            upload_limit=upload_limit_of(interaction),
         )
         await interaction.followup.send(
             said(
@@ -160,9 +163,12 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         locale = interaction.locale.value
         choices = read_choices(self.services.profile, form)
         remix = Remix(form.prompt, choices.orientation, choices.duration)
-        requester = await requester_of(interaction, self.services.languages)
         job, message = await self._start_rerun(
-            source, requester, remix, upload_limit=upload_limit_of(interaction)
+            source,
+            actor_of(interaction),
+            await public_locale_of(interaction, self.services.languages),
+            remix,
+            upload_limit=upload_limit_of(interaction),
         )
         await interaction.followup.send(
             i18n.render(
@@ -179,7 +185,8 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def _start_rerun(
         self,
         source: Job,
-        requester: Requester,
+        actor: Actor,
+        public_locale: str,
         remix: Remix | None = None,
         *,
         upload_limit: int | None = None,
@@ -189,10 +196,11 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         job = await rerun(
             self.services.submitter,
             source,
-            requester,
+            actor,
             image_retention_days=self.services.settings.image_retention_days,
             remix=remix,
             upload_limit_bytes=upload_limit,
+            public_locale=public_locale,
         )
         posted = await self.job_messages.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
@@ -267,9 +275,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     def _job_line(self, job: Job, locale: str) -> str:
         prompt = job.prompt.replace("\n", " ")
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        state = i18n.render(Text(f"results.jobs.state.{job.state.value}"), locale)
+        state = i18n.render(state_label(job), locale)
         line = (
-            f"{STATE_ICONS[job.state]} **#{job.id}** {state} · "
+            f"{state_icon(job)} **#{job.id}** {state} · "
             f"{settings_line(job, self.services.profile, locale)} · <t:{int(job.created_at)}:R>\n"
             f"-# {discord.utils.escape_markdown(discord.utils.escape_mentions(prompt))}"
         )
@@ -295,8 +303,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         if found.result_deleted_at is not None:
             raise Refusal(Text("results.show.removed", job=job))
         if found.state is not JobState.DELIVERED:
-            state = Text(f"results.jobs.state.{found.state.value}")
-            raise Refusal(Text("results.show.no_video", job=job, state=state))
+            raise Refusal(Text("results.show.no_video", job=job, state=state_label(found)))
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise Refusal(Text("results.show.not_here"))

@@ -25,17 +25,18 @@ from discord.ext import commands
 from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.admission import Ask, ImageUpload
+from bot.jobs.admission import ImageUpload
 from bot.jobs.mentions import write_mentions_as_names
-from bot.jobs.validation import check_image_size, quality_text
+from bot.jobs.store import NewJob
+from bot.jobs.validation import quality_text, validate_image_size
 from bot.jobs.video_form import orientation_for_picture, read_choices
-from bot.models import Job
+from bot.models import Job, JobOptions
 from bot.prompts import typed_prompt_limit
 from bot.providers.profiles import ModelProfile
 from bot.video.media_types import IMAGE_EXTENSIONS, describe_size
 from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._job_messages import not_posted_yet
-from cogs._members import mention_names, requester_of, upload_limit_of
+from cogs._members import actor_of, mention_names, public_locale_of, upload_limit_of
 from cogs._replies import acknowledged_if_slow, refusals_answered, said
 from cogs._translator import words, words_of
 
@@ -58,7 +59,7 @@ class SoraOptions:
     duration: int
     image: discord.Attachment | None
     quality: str | None
-    toggles: dict[str, bool | None]
+    toggles: dict[str, bool]  # the model's yes/no options the member chose (unset: absent)
 
 
 class SoraCog(commands.Cog):
@@ -103,18 +104,18 @@ class SoraCog(commands.Cog):
         prompt = options.prompt
         named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
         job = await self.services.submitter.submit(
-            await requester_of(interaction, self.services.languages),
-            Ask(
-                prompt=named,
-                orientation=options.orientation,
-                duration=options.duration,
-                quality=options.quality,
-                toggles=options.toggles,
+            NewJob(
+                by=actor_of(interaction),
                 channel_id=channel.id,
-                upload=upload,
+                prompt=named,
+                options=JobOptions(
+                    options.orientation, options.duration, options.quality, options.toggles
+                ),
                 upload_limit_bytes=upload_limit_of(interaction),
                 interaction_id=interaction.id,
+                public_locale=await public_locale_of(interaction, self.services.languages),
             ),
+            upload,
         )
         return job, channel
 
@@ -197,23 +198,22 @@ class SoraCog(commands.Cog):
             raise Refusal(Text("iterate.animate.gone"))
         upload = await self._fetch_image(attachment)
         job = await self.services.submitter.submit(
-            await requester_of(interaction, self.services.languages),
-            Ask(
-                prompt=form.prompt,
-                orientation=choices.orientation,
-                duration=choices.duration,
-                quality=None,
+            NewJob(
+                by=actor_of(interaction),
                 channel_id=channel.id,
-                upload=upload,
+                prompt=form.prompt,
+                options=JobOptions(choices.orientation, choices.duration),
                 upload_limit_bytes=upload_limit_of(interaction),
                 reply_to_message_id=message.id,
+                public_locale=await public_locale_of(interaction, self.services.languages),
             ),
+            upload,
         )
         await self._post_and_confirm(interaction, job, channel)
 
     async def _fetch_image(self, attachment: discord.Attachment) -> ImageUpload:
         # Refuse by declared size before downloading; the bytes are checked again after.
-        check_image_size(self.services.profile, attachment.size)
+        validate_image_size(self.services.profile, attachment.size)
         try:
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
                 data = await attachment.read()
@@ -233,7 +233,7 @@ def usable_image(
     usable = [a for a in pictures if _declared_type(a) in profile.image_types]
     if not usable:
         raise Refusal(Text("iterate.animate.wrong_type"))
-    check_image_size(profile, usable[0].size)
+    validate_image_size(profile, usable[0].size)
     return usable[0]
 
 
@@ -341,7 +341,7 @@ def build_sora_command(cog: SoraCog, profile: ModelProfile) -> app_commands.Comm
                 duration=options["duration"],
                 image=options.get("image"),
                 quality=options.get("quality"),
-                toggles={name: options.get(name) for name in toggle_names},
+                toggles={n: options[n] for n in toggle_names if options.get(n) is not None},
             ),
         )
 

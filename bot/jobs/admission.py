@@ -1,4 +1,4 @@
-"""Admission: every check a new job must pass, then the atomic write with its quota hold.
+"""Admission: everything a new job must pass, then the atomic write with its quota hold.
 
 `/sora` and re-runs both come through here, so they obey exactly the same rules.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot import metrics
@@ -15,30 +15,21 @@ from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.validation import (
-    check_image_bytes,
-    check_options,
-    check_prompt,
-    check_toggles,
     store_image,
+    validate_image_bytes,
+    validate_options,
+    validate_prompt,
+    validate_toggles,
 )
-from bot.models import Job, JobOptions, ReferenceImage
+from bot.models import Job
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaPolicy, guild_full_refusal
 
-# Returns the provider's latest start-up/periodic check result.
+# The latest probe of the provider (at start-up, then every few minutes).
 HealthSource = Callable[[], ProviderHealth]
 # When the first of a full server's jobs in progress is likely done (None: no estimate).
 SlotEstimate = Callable[[list[Job], float], Awaitable[float | None]]
-
-
-@dataclass(frozen=True)
-class Requester:
-    guild_id: int
-    user_id: int
-    role_ids: tuple[int, ...] = ()
-    # The language of the job's public messages: the server's, resolved by the Discord glue.
-    public_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,25 +39,6 @@ class ImageUpload:
     data: bytes
     filename: str
     source_url: str | None
-
-
-@dataclass(frozen=True)
-class Ask:
-    """What a member asked for, and where the answer goes."""
-
-    prompt: str
-    orientation: str
-    duration: int
-    quality: str | None
-    channel_id: int
-    toggles: dict[str, bool | None] = field(default_factory=dict)
-    upload: ImageUpload | None = None
-    stored_image: ReferenceImage | None = None  # a re-run reuses the original's kept image
-    upload_limit_bytes: int | None = None
-    reply_to_message_id: int | None = None
-    parent_job_id: int | None = None
-    # The command this job may answer with its status message (see cogs/_job_messages.py).
-    interaction_id: int | None = None
 
 
 class Submitter:
@@ -87,58 +59,47 @@ class Submitter:
         self.health = health
         self.slot_estimate = slot_estimate
 
-    async def submit(self, requester: Requester, ask: Ask) -> Job:
-        """Accept the job or raise `Refusal`; a refusal spends nothing."""
+    async def submit(self, new: NewJob, upload: ImageUpload | None = None) -> Job:
+        """Accept the job or raise `Refusal`; a refusal spends nothing. `upload` is a
+        reference image as received: it is checked and kept here."""
         try:
-            job = await self._admit(requester, ask)
+            job = await self._admit(new, upload)
         except Refusal as refusal:
             metrics.job_refused(refusal.kind)
             if refusal.kind is RefusalKind.SERVER_BUSY:
-                raise await self._with_free_slot(requester.guild_id, refusal) from None
+                raise await self._with_free_slot(new.by.guild_id, refusal) from None
             raise
         metrics.job_submitted()
         return job
 
-    async def _admit(self, requester: Requester, ask: Ask) -> Job:
-        self._check_service()
-        prompt = check_prompt(self.profile, ask.prompt)
-        quality = check_options(self.profile, ask.orientation, ask.duration, ask.quality)
-        toggles = check_toggles(self.profile, ask.toggles)
-        # Read without the write lock; `jobs.submit` checks the rest with its hold, atomically.
-        allowance = await self.policy.admit(
-            requester.guild_id, requester.user_id, requester.role_ids, prompt
-        )
-        image = ask.stored_image
-        if ask.upload is not None:
-            mime = check_image_bytes(self.profile, ask.upload.data)
-            image = await asyncio.to_thread(
-                store_image,
-                self.media_dir,
-                ask.upload.data,
-                mime,
-                ask.upload.filename,
-                ask.upload.source_url,
-            )
-        try:
-            return await self.jobs.submit(
-                NewJob(
-                    guild_id=requester.guild_id,
-                    channel_id=ask.channel_id,
-                    user_id=requester.user_id,
-                    prompt=prompt,
-                    options=JobOptions(ask.orientation, ask.duration, quality, toggles),
-                    image=image,
-                    upload_limit_bytes=ask.upload_limit_bytes,
-                    reply_to_message_id=ask.reply_to_message_id,
-                    interaction_id=ask.interaction_id,
-                    parent_job_id=ask.parent_job_id,
-                    public_locale=requester.public_locale,
+    async def _admit(self, new: NewJob, upload: ImageUpload | None) -> Job:
+        self._refuse_if_service_unusable()
+        options = new.options
+        checked = replace(
+            new,
+            prompt=validate_prompt(self.profile, new.prompt),
+            options=replace(
+                options,
+                quality=validate_options(
+                    self.profile, options.orientation, options.duration, options.quality
                 ),
-                allowance,
+                toggles=validate_toggles(self.profile, options.toggles),
+            ),
+        )
+        # Read without the write lock; `jobs.submit` checks the rest with its hold, atomically.
+        who = new.by
+        allowance = await self.policy.admit(who.guild_id, who.user_id, who.role_ids, checked.prompt)
+        if upload is not None:
+            mime = validate_image_bytes(self.profile, upload.data)
+            image = await asyncio.to_thread(
+                store_image, self.media_dir, upload.data, mime, upload.filename, upload.source_url
             )
+            checked = replace(checked, image=image)
+        try:
+            return await self.jobs.submit(checked, allowance)
         except Refusal:
-            if image is not None and ask.upload is not None:
-                image.path.unlink(missing_ok=True)  # only the copy made for this attempt
+            if upload is not None and checked.image is not None:
+                checked.image.path.unlink(missing_ok=True)  # only the copy made for this attempt
             raise
 
     async def _with_free_slot(self, guild_id: int, refusal: Refusal) -> Refusal:
@@ -151,7 +112,7 @@ class Submitter:
             return refusal
         return guild_full_refusal(len(active), free_at)
 
-    def _check_service(self) -> None:
+    def _refuse_if_service_unusable(self) -> None:
         health = self.health()
         if health.model_available is False:
             raise Refusal(

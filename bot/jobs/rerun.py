@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.admission import Ask, Requester, Submitter
-from bot.jobs.store import JobStore
-from bot.models import Job, JobState, ReferenceImage
+from bot.jobs.admission import Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, Job, JobState, ReferenceImage
 
 
 async def find_job_by_message(jobs: JobStore, guild_id: int, message_id: int) -> Job | None:
@@ -50,29 +50,31 @@ def check_rerunnable(source: Job, *, image_retention_days: float) -> ReferenceIm
 async def rerun(
     submitter: Submitter,
     source: Job,
-    requester: Requester,
+    actor: Actor,
     *,
     image_retention_days: float,
     remix: Remix | None = None,
     upload_limit_bytes: int | None = None,
+    public_locale: str | None = None,
 ) -> Job:
-    """Accept a re-run (or, with `remix`, an edited re-run) of `source` for `requester`, or
-    raise `Refusal`. `upload_limit_bytes` is Discord's limit where the re-run was asked for
-    (none for a reaction: then the original job's)."""
+    """Accept a re-run (or, with `remix`, an edited re-run) of `source` for `actor`, or raise
+    `Refusal`. `upload_limit_bytes` is Discord's limit where the re-run was asked for (none
+    for a reaction: then the original job's); `public_locale` is the server's language now."""
     image = check_rerunnable(source, image_retention_days=image_retention_days)
+    options = source.options
+    if remix is not None:
+        options = replace(options, orientation=remix.orientation, duration=remix.duration)
     # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
     return await submitter.submit(
-        requester,
-        Ask(
-            prompt=remix.prompt if remix else source.prompt,
-            orientation=remix.orientation if remix else source.options.orientation,
-            duration=remix.duration if remix else source.options.duration,
-            quality=source.options.quality,
-            toggles=dict(source.options.toggles),
+        NewJob(
+            by=actor,
             channel_id=source.channel_id,
-            stored_image=image,
+            prompt=remix.prompt if remix else source.prompt,
+            options=options,
+            image=image,
             upload_limit_bytes=upload_limit_bytes or source.upload_limit_bytes,
             reply_to_message_id=source.result_message_id or source.status_message_id,
             parent_job_id=source.id,
-        ),
+            public_locale=public_locale,
+        )
     )

@@ -10,9 +10,7 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
-import socket
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +19,13 @@ from typing import Any
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import DEFAULT_LOCALE, Text, render
+from bot.jobs.acceptance import AcceptanceRules
+from bot.jobs.leases import Lease
 from bot.models import (
     ACTIVE_STATES,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
+    Actor,
     FailureCode,
     Job,
     JobOptions,
@@ -40,43 +41,30 @@ from bot.storage import audit as audit_rows
 from bot.storage import budget as budget_rows
 from bot.storage import jobs as job_rows
 from bot.storage import ledger as ledger_rows
+from bot.storage.connection import Connection
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
 
 
-def rerun_in_progress_message(parent_job_id: int) -> Text:
-    return Text("admission.rerun_in_progress", job=parent_job_id)
-
-
-@dataclass(frozen=True)
-class Lease:
-    """A worker's claim on the jobs it is moving, when several processes share the database:
-    `owner` names the process, and a claim lapses `seconds` after it was last renewed."""
-
-    owner: str
-    seconds: float
-
-    @classmethod
-    def for_this_process(cls, seconds: float, name: str | None = None) -> Lease:
-        """A lease owner unique to this process (host, process id and a random part)."""
-        owner = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        return cls(owner, seconds)
-
-
 @dataclass(frozen=True)
 class NewJob:
-    guild_id: int
+    """A video asked for: who asks, what they asked for and where the answer goes.
+
+    /sora, the "Make a video" form and re-runs each build one; admission checks it, then the
+    store writes the checked copy (see bot/jobs/admission.py)."""
+
+    by: Actor
     channel_id: int
-    user_id: int
     prompt: str
-    options: JobOptions
-    image: ReferenceImage | None = None
+    options: JobOptions  # as chosen: admission fills in the default quality and toggles
+    image: ReferenceImage | None = None  # a kept reference image (a re-run reuses its source's)
     upload_limit_bytes: int | None = None
     reply_to_message_id: int | None = None
+    # The command this job may answer with its status message (see cogs/_job_messages.py).
     interaction_id: int | None = None
     parent_job_id: int | None = None
-    public_locale: str | None = None  # the server's language when the job was accepted
+    public_locale: str | None = None  # the server's language when the job was asked for
 
 
 class JobStore:
@@ -106,6 +94,10 @@ class JobStore:
 
     # -- accepting ----------------------------------------------------------------------------
 
+    @property
+    def _rules(self) -> AcceptanceRules:
+        return AcceptanceRules(self.max_active_per_member, self.daily_budget)
+
     async def submit(self, new: NewJob, allowance: Allowance) -> Job:
         """Write the job and its hold atomically, or raise `Refusal`.
 
@@ -116,10 +108,11 @@ class JobStore:
         """
         refusal: Text | None = None
         alerts: list[Text] = []
+        guild_id, user_id = new.by.guild_id, new.by.user_id
         # Other processes may accept jobs at the same moment (PostgreSQL): everything checked
         # below is about this member and this guild (and, with a budget, the whole
         # deployment's day), so hold them all until commit.
-        locks = [("member", new.guild_id, new.user_id), ("guild", new.guild_id)]
+        locks = [("member", guild_id, user_id), ("guild", guild_id)]
         if self.daily_budget is not None:
             locks.append(BUDGET_LOCK)
         async with self.db.transaction() as conn:
@@ -127,92 +120,86 @@ class JobStore:
             # Read once the locks are held: a submit that committed while this one waited has
             # an earlier time, so the cooldown never measures a negative gap.
             now = self.clock.now()
-            start, end = allowance.period.span(now)
-            day = self.daily_budget.day(now) if self.daily_budget is not None else None
-            facts = await job_rows.admission_facts(
-                conn,
-                new.guild_id,
-                new.user_id,
-                new.parent_job_id,
-                start,
-                end,
-                budget_span=(day.start, day.end) if day is not None else None,
-            )
-            if self.daily_budget is not None and day is not None:
-                assert facts.budget_used is not None
-                if facts.budget_used >= self.daily_budget.limit:
-                    raise self.daily_budget.refusal(day)
-            if new.parent_job_id is not None and facts.rerunning:
-                # One re-run of a video per member at a time, checked with the insert: a double
-                # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
-                raise Refusal(
-                    rerun_in_progress_message(new.parent_job_id), RefusalKind.TOO_MANY_ACTIVE
-                )
-            if facts.active >= self.max_active_per_member:
-                raise Refusal(
-                    Text(
-                        "admission.too_many_active",
-                        facts.active,
-                        most=self.max_active_per_member,
-                    ),
-                    RefusalKind.TOO_MANY_ACTIVE,
-                )
-            cap = allowance.max_active_per_guild
-            if cap is not None and facts.in_guild >= cap:
-                raise quotas.guild_full_refusal(facts.in_guild)
-            last = facts.last_created_at
-            if last is not None and now - last < allowance.cooldown_seconds:
-                until = last + allowance.cooldown_seconds
-                raise Refusal(quotas.cooldown_message(until), RefusalKind.COOLDOWN)
+            facts = await self._facts(conn, new, allowance, now)
+            first = self._rules.first_refusal(new.parent_job_id, facts, allowance, now)
+            if first is not None:
+                raise first
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
             balance = await quotas.settle_owed(
-                conn, new.guild_id, new.user_id, balance, allowance.period, now
+                conn, guild_id, user_id, balance, allowance.period, now
             )
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                row = await job_rows.insert(
-                    conn,
-                    {
-                        "guild_id": new.guild_id,
-                        "channel_id": new.channel_id,
-                        "user_id": new.user_id,
-                        "provider": self.provider,
-                        "model": self.model,
-                        "prompt": new.prompt,
-                        "options_json": new.options.to_json(),
-                        "image_path": str(new.image.path) if new.image else None,
-                        "image_name": new.image.filename if new.image else None,
-                        "image_mime": new.image.mime if new.image else None,
-                        "image_source_url": new.image.source_url if new.image else None,
-                        "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
-                        "upload_limit_bytes": new.upload_limit_bytes,
-                        "reply_to_message_id": new.reply_to_message_id,
-                        "interaction_id": new.interaction_id,
-                        "parent_job_id": new.parent_job_id,
-                        "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
-                        "deadline_at": now + self.deadline_seconds,
-                        "created_at": now,
-                        "updated_at": now,
-                        "public_locale": new.public_locale,
-                    },
-                )
+                row = await job_rows.insert(conn, self._row(new, now))
                 label = None if balance.from_bonus else allowance.period.day_key(now)
-                await ledger_rows.insert_hold(
-                    conn, row["id"], new.guild_id, new.user_id, label, now
-                )
-                if self.daily_budget is not None and day is not None:
-                    assert facts.budget_used is not None
-                    alerts = await self.daily_budget.alerts_raised(
-                        conn, day, facts.budget_used + 1, now
-                    )
+                await ledger_rows.insert_hold(conn, row["id"], guild_id, user_id, label, now)
+                alerts = await self._rules.budget_alerts(conn, facts, now)
         if refusal is not None:
             raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
         for alert in alerts:
             self._announce(alert)
         return Job.from_row(row)
+
+    async def preview(self, new: NewJob, allowance: Allowance) -> None:
+        """Raise the `Refusal` `submit` would raise now, without writing or locking anything:
+        so that a request bound to be refused costs no image download and no member look-up.
+        `submit` checks all of it again, atomically."""
+        async with self.db.reading() as conn:
+            now = self.clock.now()
+            facts = await self._facts(conn, new, allowance, now)
+        first = self._rules.first_refusal(new.parent_job_id, facts, allowance, now)
+        if first is not None:
+            raise first
+        balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
+        if balance.remaining <= 0:  # what settling a deduction leaves is the same
+            raise Refusal(
+                quotas.exhausted_message(balance, allowance.period, now),
+                RefusalKind.QUOTA_EXHAUSTED,
+            )
+
+    async def _facts(
+        self, conn: Connection, new: NewJob, allowance: Allowance, now: float
+    ) -> job_rows.AdmissionFacts:
+        start, end = allowance.period.span(now)
+        return await job_rows.admission_facts(
+            conn,
+            new.by.guild_id,
+            new.by.user_id,
+            new.parent_job_id,
+            start,
+            end,
+            budget_span=self._rules.budget_span(now),
+        )
+
+    def _row(self, new: NewJob, now: float) -> dict[str, Any]:
+        """The new job's row, as `submit` inserts it."""
+        image = new.image
+        return {
+            "guild_id": new.by.guild_id,
+            "channel_id": new.channel_id,
+            "user_id": new.by.user_id,
+            "provider": self.provider,
+            "model": self.model,
+            "prompt": new.prompt,
+            "options_json": new.options.to_json(),
+            "image_path": str(image.path) if image else None,
+            "image_name": image.filename if image else None,
+            "image_mime": image.mime if image else None,
+            "image_source_url": image.source_url if image else None,
+            "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
+            "upload_limit_bytes": new.upload_limit_bytes,
+            "reply_to_message_id": new.reply_to_message_id,
+            "interaction_id": new.interaction_id,
+            "parent_job_id": new.parent_job_id,
+            "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
+            "deadline_at": now + self.deadline_seconds,
+            "created_at": now,
+            "updated_at": now,
+            "public_locale": new.public_locale,
+        }
 
     def _announce(self, alert: Text) -> None:
         log.warning("daily video budget: %s", render(alert, DEFAULT_LOCALE))

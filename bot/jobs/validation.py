@@ -1,9 +1,10 @@
-"""Checks on what a member asked for, before anything is spent. Each refusal says what is
-wrong and what is allowed."""
+"""Validation of what a member asked for (prompt, choices, reference image), before anything
+is spent. Each refusal says what is wrong and what is allowed."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from bot.errors import Refusal, RefusalKind
@@ -31,7 +32,7 @@ def quality_text(profile: ModelProfile, quality: str | None) -> Text | str:
     return word_for(f"status.quality.{quality}", profile.quality_label(quality) or str(quality))
 
 
-def check_prompt(profile: ModelProfile, prompt: str) -> str:
+def validate_prompt(profile: ModelProfile, prompt: str) -> str:
     text = trim(prompt)
     if is_empty(text):
         raise _invalid(Text("checks.prompt_empty"))
@@ -47,7 +48,7 @@ def check_prompt(profile: ModelProfile, prompt: str) -> str:
     return text
 
 
-def check_options(
+def validate_options(
     profile: ModelProfile, orientation: str, duration: int, quality: str | None
 ) -> str | None:
     """Validate the choices (Discord offers only valid ones, but a stale client may not)."""
@@ -66,7 +67,7 @@ def check_options(
     return quality
 
 
-def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict[str, bool]:
+def validate_toggles(profile: ModelProfile, chosen: Mapping[str, bool | None]) -> dict[str, bool]:
     """Every toggle of the profile with a value: the member's choice or the default."""
     unknown = set(chosen) - {t.name for t in profile.toggles}
     if unknown:
@@ -79,7 +80,7 @@ def check_toggles(profile: ModelProfile, chosen: dict[str, bool | None]) -> dict
     return values
 
 
-def check_image_size(profile: ModelProfile, size: int) -> None:
+def validate_image_size(profile: ModelProfile, size: int) -> None:
     if profile.max_images < 1:
         raise _invalid(Text("checks.no_image_taken", model=profile.label))
     if size > profile.image_max_bytes:
@@ -92,9 +93,9 @@ def check_image_size(profile: ModelProfile, size: int) -> None:
         )
 
 
-def check_image_bytes(profile: ModelProfile, data: bytes) -> str:
+def validate_image_bytes(profile: ModelProfile, data: bytes) -> str:
     """Return the image's real MIME type, judged from its bytes, or refuse it."""
-    check_image_size(profile, len(data))
+    validate_image_size(profile, len(data))
     mime = sniff_image_type(data[:16])
     if mime is None or mime not in profile.image_types:
         allowed = alternatives(_TYPE_NAMES.get(t, t) for t in profile.image_types)

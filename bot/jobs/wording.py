@@ -6,6 +6,7 @@ import re
 
 from bot import i18n
 from bot.i18n import Text
+from bot.jobs.state_words import state_sentence
 from bot.models import FailureCode, Job, JobState
 from bot.pages import MESSAGE_CHARS
 from bot.providers.profiles import ModelProfile
@@ -64,23 +65,9 @@ def _known_or(text: Text, fallback: str, locale: str | None) -> str:
 
 def state_text(job: Job, *, compressing: bool = False) -> Text:
     """Where the job is, in a few words (with the reason for a failure)."""
-    if job.state is JobState.QUEUED:
-        return Text("status.state.queued")
-    if job.state is JobState.SUBMITTED:
-        return Text("status.state.submitted")
-    if job.state is JobState.RUNNING:
-        if job.progress is not None:
-            return Text("status.state.generating_progress", progress=job.progress)
-        return Text("status.state.generating")
-    if job.state is JobState.SUCCEEDED:
-        if compressing:
-            return Text("fit.status.compressing")
-        return Text("status.state.ready")
-    if job.state is JobState.DELIVERED:
-        return Text("status.state.delivered")
-    if job.state is JobState.EXPIRED:
-        return Text("status.state.expired", reason=failure_reason(job))
-    return Text("status.state.failed", reason=failure_reason(job))
+    if compressing and job.state is JobState.SUCCEEDED:
+        return Text("fit.status.compressing")
+    return state_sentence(job, failure_reason)
 
 
 def state_line(job: Job, locale: str | None = None) -> str:

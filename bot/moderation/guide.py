@@ -1,6 +1,6 @@
 """`/help`'s decisions: what the bot can do, and the server's rules as they apply right now.
 
-The member's quota is the same text `/quota view` shows (bot/moderation/service.py); this
+The member's quota is the same text `/quota view` shows (bot/moderation/views.py); this
 module adds the overview of commands and the server-wide rules. The blocklist is only said to
 exist: its words are for moderators.
 """
@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 
 from bot.i18n import Text
-from bot.moderation.service import Actor, ModerationService
+from bot.models import Actor
+from bot.moderation.service import ModerationService
 from bot.storage import blocklist as blocklist_rows
 
 MINUTE_THRESHOLD_SECONDS = 90  # from here on a wait is said in minutes

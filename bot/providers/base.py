@@ -46,7 +46,7 @@ class TaskStatus:
 
 @dataclass(frozen=True)
 class ProviderHealth:
-    """What the start-up check learned. None means "could not tell" (e.g. network down)."""
+    """What a probe of the provider learned. None means "could not tell" (e.g. network down)."""
 
     key_ok: bool | None
     model_available: bool | None
@@ -110,7 +110,8 @@ class VideoProvider(ABC):
         return self.poll_seconds[min(polls_done, len(self.poll_seconds) - 1)]
 
     @abstractmethod
-    async def check(self) -> ProviderHealth: ...
+    async def probe(self) -> ProviderHealth:
+        """Whether the key works and the model is available (and the credits, if said)."""
 
     @abstractmethod
     async def prepare_reference(self, image: ReferenceImage, idempotency_key: str) -> str:
@@ -127,17 +128,17 @@ class VideoProvider(ABC):
     async def close(self) -> None: ...
 
 
-# How long the key-and-model check may take before it counts as unreachable.
+# How long a probe of the key and the model may take before it counts as unreachable.
 PROBE_TIMEOUT_SECONDS = 20.0
 
 
 async def probe_provider(provider: VideoProvider) -> ProviderHealth:
-    """`provider.check()` bounded in time; a failure becomes a health reading, never raises."""
+    """`provider.probe()` bounded in time; a failure becomes a health reading, never raises."""
     try:
         async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-            return await provider.check()
+            return await provider.probe()
     except TimeoutError:
         return ProviderHealth(None, None, "the provider did not answer in time", unreachable=True)
     except Exception as error:  # an odd answer must not stop start-up or the rechecks
-        log.warning("provider check failed", exc_info=error)
-        return ProviderHealth(None, None, f"check failed ({type(error).__name__})")
+        log.warning("provider probe failed", exc_info=error)
+        return ProviderHealth(None, None, f"probe failed ({type(error).__name__})")

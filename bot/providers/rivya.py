@@ -69,7 +69,7 @@ class RivyaProvider(VideoProvider):
 
     # -- public calls -------------------------------------------------------------------------
 
-    async def check(self) -> ProviderHealth:
+    async def probe(self) -> ProviderHealth:
         key_ok: bool | None
         balance: float | None = None
         try:

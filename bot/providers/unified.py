@@ -73,8 +73,8 @@ class UnifiedProvider(VideoProvider):
     async def close(self) -> None:
         return None  # the shared session belongs to the caller
 
-    async def check(self) -> ProviderHealth:
-        # No documented check endpoint; most gateways are OpenAI-compatible and list models.
+    async def probe(self) -> ProviderHealth:
+        # No documented endpoint for this; most gateways are OpenAI-compatible and list models.
         try:
             with metrics.provider_request(self.name, metrics.CATALOGUE) as call:
                 async with self._session.get(

@@ -15,7 +15,7 @@ import pytest
 from bot.jobs.delivery import VideoDelivery
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
-from bot.models import Job, JobOptions, JobState, ReferenceImage
+from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import VideoProvider
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
@@ -93,9 +93,8 @@ class Flow:
         quality = "high" if self.backend == "rivya" else "large"
         return await self.store.submit(
             NewJob(
-                guild_id=1,
+                by=Actor(guild_id=1, user_id=3),
                 channel_id=2,
-                user_id=3,
                 prompt="a kite in the wind",
                 options=JobOptions("landscape", duration, quality),
                 image=image,

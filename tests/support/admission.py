@@ -1,4 +1,4 @@
-"""Admission for tests: the `Submitter` as /sora uses it, and what a member asks for."""
+"""Admission for tests: the `Submitter` as /sora uses it, who asks, and what they ask for."""
 
 from __future__ import annotations
 
@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.jobs.admission import Ask, Requester, SlotEstimate, Submitter
-from bot.jobs.store import JobStore
+from bot.jobs.admission import SlotEstimate, Submitter
+from bot.jobs.store import JobStore, NewJob
+from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 
 UTC = ZoneInfo("UTC")
-MEMBER = Requester(guild_id=1, user_id=7)
+MEMBER = Actor(guild_id=1, user_id=7)
 HEALTHY = ProviderHealth(True, True, "ok")
 
 
@@ -43,10 +44,17 @@ def make_submitter(
     )
 
 
-def ask(prompt: str = "waves at dusk", **fields: Any) -> Ask:
-    """A landscape 10-second video in channel 5 at the model's default quality; `fields`
-    override any other part of the ask."""
-    return replace(
-        Ask(prompt=prompt, orientation="landscape", duration=10, quality=None, channel_id=5),
-        **fields,
-    )
+def ask(
+    prompt: str = "waves at dusk",
+    *,
+    by: Actor = MEMBER,
+    orientation: str = "landscape",
+    duration: int = 10,
+    quality: str | None = None,
+    toggles: dict[str, bool] | None = None,
+    **fields: Any,
+) -> NewJob:
+    """A landscape 10-second video asked by `by` (MEMBER) in channel 5 at the model's default
+    quality; `fields` override any other part of the new job."""
+    options = JobOptions(orientation, duration, quality, dict(toggles or {}))
+    return replace(NewJob(by, channel_id=5, prompt=prompt, options=options), **fields)

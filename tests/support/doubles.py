@@ -134,7 +134,7 @@ class ScriptedProvider(VideoProvider):
         self.status_calls: list[str] = []
         self.references: list[str] = []
 
-    async def check(self) -> ProviderHealth:
+    async def probe(self) -> ProviderHealth:
         return ProviderHealth(True, True, "scripted")
 
     async def prepare_reference(self, image: ReferenceImage, idempotency_key: str) -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
 from bot.jobs.store import JobStore, NewJob
-from bot.models import Job, JobOptions, JobState
+from bot.models import Actor, Job, JobOptions, JobState
 from bot.quota.allowance import QuotaPeriod
 from bot.storage.database import Database
 
@@ -48,9 +48,8 @@ def new_job(
 ) -> NewJob:
     """A landscape job of `user_id` in guild 1, channel 10."""
     return NewJob(
-        guild_id=guild_id,
+        by=Actor(guild_id, user_id),
         channel_id=channel_id,
-        user_id=user_id,
         prompt=prompt,
         options=JobOptions("landscape", duration, quality),
         public_locale=public_locale,

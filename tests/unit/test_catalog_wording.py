@@ -28,9 +28,10 @@ from bot.errors import Refusal
 from bot.i18n import Text, alternatives, listing
 from bot.jobs import validation, video_form
 from bot.jobs.wording import outcome_notice, settings_line, status_text
-from bot.models import JobOptions, JobState
+from bot.models import Actor, JobOptions, JobState
 from bot.moderation import guide, languages
-from bot.moderation.service import PERIODS, Actor, ModerationService
+from bot.moderation.actions import PERIODS
+from bot.moderation.service import ModerationService
 from bot.providers.profiles import RIVYA_SORA_2_PRO, UNIFIED_SORA_2_PRO
 from cogs.sora import missing_permissions
 from tests.unit.jobs.test_wording import make_job
@@ -90,12 +91,15 @@ VALUES: dict[str, object] = {
     "first": Text(
         "quota.refusal.nothing_to_reset", member="<@7>", period=Text("quota.period.this_day")
     ),
+    "icon": "❌",
     "id": 42,
     "job": 42,
     "jobs": listing(
         [
-            Text("quota.job.plain", id=41, state=Text("quota.job.queued")),
-            Text("quota.job.plain", id=42, state=Text("quota.job.running_progress", progress=40)),
+            Text("quota.job.plain", id=41, state=Text("status.label.queued")),
+            Text(
+                "quota.job.plain", id=42, state=Text("status.label.running_progress", progress=40)
+            ),
         ]
     ),
     "language": Text("common.language.zh-TW"),
@@ -128,7 +132,9 @@ VALUES: dict[str, object] = {
     "size": "10 MB",
     "source": Text("quota.source.default"),
     "started": 1_767_225_600,
-    "state": Text("status.state.failed", reason=Text("status.reason.service", detail="Bad.")),
+    "state": Text(
+        "status.state.failed", icon="❌", reason=Text("status.reason.service", detail="Bad.")
+    ),
     "threshold": 500,
     "typed": "方形",
     "used": 3,
@@ -143,8 +149,8 @@ VALUES_BY_KEY: dict[str, dict[str, object]] = {
     "results.rerun.refused_dm": {"reason": Text("admission.cooldown", at=1_767_225_600)},
     "iterate.refusal.slot_free": {"reason": Text("admission.server_full", 10)},
     "quota.": {"reason": "洗版"},
-    "results.show.no_video": {"state": Text("results.jobs.state.failed")},
-    "quota.job.": {"state": Text("quota.job.queued")},
+    "results.show.no_video": {"state": Text("status.label.failed")},
+    "quota.job.": {"state": Text("status.label.queued")},
     "quota.view.": {"period": Text("quota.period.this_day")},
     "status.result.link": {"ready": Text("status.result.ready", user="<@7>", job=42)},
     "checks.bad_duration": {"choices": alternatives(PROFILE.durations)},
@@ -247,12 +253,14 @@ def code_built_messages() -> list[Text | str]:
         state=JobState.FAILED, error_code="generation_failed", error_message=SERVICE_DETAIL
     )
     return [
-        _refusal(lambda: validation.check_options(PROFILE, "square", 10, None)),
-        _refusal(lambda: validation.check_options(PROFILE, "portrait", 25, None)),
-        _refusal(lambda: validation.check_options(PROFILE, "portrait", 10, "ultra")),
-        _refusal(lambda: validation.check_options(UNIFIED_SORA_2_PRO, "portrait", 15, "small")),
-        _refusal(lambda: validation.check_toggles(PROFILE, {"private": True, "watermark": True})),
-        _refusal(lambda: validation.check_image_bytes(PROFILE, b"plain text, not a picture")),
+        _refusal(lambda: validation.validate_options(PROFILE, "square", 10, None)),
+        _refusal(lambda: validation.validate_options(PROFILE, "portrait", 25, None)),
+        _refusal(lambda: validation.validate_options(PROFILE, "portrait", 10, "ultra")),
+        _refusal(lambda: validation.validate_options(UNIFIED_SORA_2_PRO, "portrait", 15, "small")),
+        _refusal(
+            lambda: validation.validate_toggles(PROFILE, {"private": True, "watermark": True})
+        ),
+        _refusal(lambda: validation.validate_image_bytes(PROFILE, b"plain text, not a picture")),
         _refusal(lambda: video_form.read_choices(PROFILE, form)),
         _refusal(lambda: video_form.read_choices(PROFILE, replace(form, orientation="直式"))),
         _refusal(_refusal_of(lambda: moderation.set_default(moderator, 3, "fortnight"))),
@@ -261,7 +269,10 @@ def code_built_messages() -> list[Text | str]:
         missing_permissions(discord.Permissions(view_channel=True), in_thread=True) or "",
         video_form.orientation_choices(PROFILE),  # the form's hints
         video_form.duration_choices(PROFILE),
-        Text("status.line", state=Text("status.state.failed", reason=Text("status.reason.none"))),
+        Text(
+            "status.line",
+            state=Text("status.state.failed", icon="❌", reason=Text("status.reason.none")),
+        ),
         *guide.rule_texts(guide.ServerRules("week", 2, 10, 30.0, has_blocklist=True)),
         *(_public(failed, locale) for locale in CHINESE),
     ]

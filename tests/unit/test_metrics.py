@@ -13,11 +13,11 @@ from bot import metrics
 from bot.errors import Refusal, RefusalKind
 from bot.jobs.store import JobStore, NewJob
 from bot.metrics import REGISTRY, Snapshot
-from bot.models import JobOptions, JobState
+from bot.models import Actor, JobOptions, JobState
 from bot.ops.metrics_server import read_snapshot
 from bot.providers.base import ProviderHealth
 from bot.quota.allowance import Allowance
-from tests.support.admission import HEALTHY, MEMBER, ask, make_submitter
+from tests.support.admission import HEALTHY, ask, make_submitter
 from tests.support.doubles import FakeClock
 from tests.support.jobs import DAY
 
@@ -112,13 +112,13 @@ async def test_submits_and_refusals_are_counted_by_reason(
     invalid = value("sora_refusals_total", reason="invalid_request")
 
     submitter = make_submitter(job_store, tmp_path, HEALTHY, limit=1)
-    await submitter.submit(MEMBER, ask())
+    await submitter.submit(ask())
     for bad in (ask(), ask(duration=7)):  # the quota is spent; a duration the model lacks
         with pytest.raises(Refusal):
-            await submitter.submit(MEMBER, bad)
+            await submitter.submit(bad)
     unavailable = make_submitter(job_store, tmp_path, ProviderHealth(True, False, "gone"))
     with pytest.raises(Refusal, match="not available"):
-        await unavailable.submit(MEMBER, ask())
+        await unavailable.submit(ask())
 
     assert value("sora_submits_total") == submits + 1
     assert value("sora_refusals_total", reason="quota_exhausted") == quota + 1
@@ -133,9 +133,8 @@ async def test_the_database_counts_are_read_at_scrape_time(
     jobs = []
     for user in (1, 2, 3):
         new = NewJob(
-            guild_id=1,
+            by=Actor(1, user),
             channel_id=5,
-            user_id=user,
             prompt="waves",
             options=JobOptions("landscape", 10, None),
         )

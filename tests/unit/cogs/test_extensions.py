@@ -1,13 +1,12 @@
-"""Every extension in cogs/ loads, and `/quota`'s Discord glue keeps its promises."""
+"""Every extension in cogs/ loads, and `/quota`'s Discord glue keeps its promises (its log
+channel: test_log_channel.py)."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import logging
 import pkgutil
 from types import SimpleNamespace
-from typing import Any
 
 import discord
 import pytest
@@ -15,7 +14,7 @@ from discord import app_commands
 
 import cogs
 from cogs._client import EXTENSIONS
-from cogs._members import actor_of
+from cogs._members import actor_of, actor_of_reaction
 from cogs.quota import QuotaCog
 from tests.support.interactions import fake_interaction
 
@@ -85,45 +84,18 @@ def test_actor_reads_permissions_and_roles_at_run_time() -> None:
     assert actor_of(fake_interaction(user=plain, manage_guild=True)).manage_guild is True
 
 
-class _RefusingChannel(discord.abc.Messageable):
-    def __init__(self, guild_id: int) -> None:
-        self.guild = SimpleNamespace(id=guild_id)
-        self.sent: list[str] = []
-
-    async def _get_channel(self) -> Any:
-        return self
-
-    async def send(self, content: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
-        raise discord.Forbidden(SimpleNamespace(status=403, reason="Forbidden"), "Missing Access")
-
-
-class _RecordingChannel(_RefusingChannel):
-    async def send(self, content: str | None = None, **kwargs: Any) -> Any:  # type: ignore[override]
-        self.sent.append(content or "")
-
-
-def _cog(channel: Any) -> QuotaCog:
-    bot = SimpleNamespace(
-        services=SimpleNamespace(
-            moderation=None, settings=SimpleNamespace(quota_log_channel_id=555)
-        ),
-        get_channel=lambda channel_id: channel,
+def test_a_reactions_actor_has_what_discord_sent_with_it() -> None:
+    member = SimpleNamespace(
+        roles=[SimpleNamespace(id=1), SimpleNamespace(id=900)],
+        guild_permissions=discord.Permissions(manage_guild=True),
     )
-    return QuotaCog(bot)  # type: ignore[arg-type]
-
-
-async def test_a_log_channel_failure_is_logged_and_never_breaks_the_command(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    cog = _cog(_RefusingChannel(guild_id=1))
-    with caplog.at_level(logging.WARNING):
-        await cog._post_to_log_channel(fake_interaction(), "<@99> blocked <@7>")
-    assert "could not post to the quota log channel 555" in caplog.text
-
-
-async def test_the_log_channel_gets_only_its_own_servers_actions() -> None:
-    here, elsewhere = _RecordingChannel(guild_id=1), _RecordingChannel(guild_id=2)
-    await _cog(here)._post_to_log_channel(fake_interaction(), "<@99> blocked <@7>")
-    await _cog(elsewhere)._post_to_log_channel(fake_interaction(), "<@99> blocked <@7>")
-    assert here.sent == ["<@99> blocked <@7>"]
-    assert elsewhere.sent == []
+    actor = actor_of_reaction(SimpleNamespace(guild_id=1, user_id=7, member=member))  # type: ignore[arg-type]
+    assert (actor.guild_id, actor.user_id, actor.role_ids, actor.manage_guild) == (
+        1,
+        7,
+        (1, 900),
+        True,
+    )
+    # Without the member (not sent for every reaction): no roles, no permissions.
+    bare = actor_of_reaction(SimpleNamespace(guild_id=1, user_id=7, member=None))  # type: ignore[arg-type]
+    assert (bare.role_ids, bare.manage_guild) == ((), False)

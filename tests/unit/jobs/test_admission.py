@@ -8,7 +8,8 @@ from typing import Any
 
 from benchmarks.roundtrips import counting_round_trips
 from bot.errors import Refusal
-from bot.jobs.admission import Requester, Submitter
+from bot.jobs.admission import Submitter
+from bot.models import Actor
 from bot.quota import blocklist
 from bot.quota.allowance import BLOCKED_MESSAGE, BLOCKLIST_MESSAGE
 from bot.storage import rules as rule_rows
@@ -36,7 +37,7 @@ async def test_an_accepted_sora_costs_few_round_trips(
     async with db.transaction() as conn:  # a role allowance, so the role lookup is exercised
         await rule_rows.set_role_limit(conn, GUILD, 55, 9, actor_id=1, now=clock.now())
     with counting_round_trips() as trips:
-        job = await sub.submit(Requester(GUILD, 7, (55,)), ask())
+        job = await sub.submit(ask(by=Actor(GUILD, 7, (55,))))
         await sub.jobs.hand_to_worker(job, 900, "queued", None)
     assert trips.count <= ROUND_TRIPS_PER_ACCEPTED_SORA[db.engine]
     held = await db.fetch_all("SELECT kind FROM quota_ledger WHERE job_id = ?", (job.id,))
@@ -52,7 +53,7 @@ async def test_concurrent_submits_never_overdraw(
 
     async def one(member: int) -> bool:
         try:
-            await sub.submit(Requester(GUILD, 100 + member), ask())
+            await sub.submit(ask(by=Actor(GUILD, 100 + member)))
         except Refusal:
             return False
         return True
@@ -75,12 +76,12 @@ async def test_the_lock_free_reads_still_refuse_blocked_members_and_listed_words
             "INSERT INTO prompt_blocklist (guild_id, term, added_by, added_at) VALUES (?, ?, 1, ?)",
             (GUILD, blocklist.normalise_term("volcano"), clock.now()),
         )
-    for requester, prompt, message in (
-        (Requester(GUILD, 7), "waves", BLOCKED_MESSAGE),
-        (Requester(GUILD, 8), "a Volcano at night", BLOCKLIST_MESSAGE),
+    for actor, prompt, message in (
+        (Actor(GUILD, 7), "waves", BLOCKED_MESSAGE),
+        (Actor(GUILD, 8), "a Volcano at night", BLOCKLIST_MESSAGE),
     ):
         try:
-            await sub.submit(requester, ask(prompt))
+            await sub.submit(ask(prompt, by=actor))
         except Refusal as refusal:
             assert refusal.reason == message
         else:

@@ -9,11 +9,10 @@ import pytest
 
 from bot.errors import Refusal
 from bot.i18n import render
-from bot.jobs.admission import Requester
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
 from bot.jobs.store import JobStore
 from bot.jobs.timings import SLOT_MARGIN_SECONDS, CompletionTimes, PollSchedule
-from bot.models import JobState
+from bot.models import Actor, JobState
 from bot.quota.allowance import Allowance
 from tests.support.admission import ask, make_submitter
 from tests.support.doubles import FakeClock
@@ -67,12 +66,11 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
         max_active_per_guild=2,
         slot_estimate=schedule.first_free_slot_at,
     )
-    request = ask("waves")
-    first = await submitter.submit(Requester(1, 7), request)
+    first = await submitter.submit(ask("waves", by=Actor(1, 7)))
     clock.advance(60)
-    await submitter.submit(Requester(1, 8), request)
+    await submitter.submit(ask("waves", by=Actor(1, 8)))
     with pytest.raises(Refusal) as refused:
-        await submitter.submit(Requester(1, 9), request)
+        await submitter.submit(ask("waves", by=Actor(1, 9)))
     said = render(refused.value.reason, "en")
     assert "The server has 2 videos in progress" in said
     free_at = re.search(r"<t:(\d+):R>", said)
@@ -80,6 +78,6 @@ async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
     # Once the estimate has passed, the promise stays a little ahead of now.
     clock.advance(600)
     with pytest.raises(Refusal) as later:
-        await submitter.submit(Requester(1, 9), request)
+        await submitter.submit(ask("waves", by=Actor(1, 9)))
     late = re.search(r"<t:(\d+):R>", render(later.value.reason, "zh-TW"))
     assert late is not None and int(late.group(1)) == int(clock.now() + SLOT_MARGIN_SECONDS)

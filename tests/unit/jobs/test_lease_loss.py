@@ -14,9 +14,9 @@ import pytest
 
 from bot.jobs.delivery import VideoDelivery
 from bot.jobs.steps import LeaseLost
-from bot.jobs.store import JobStore, Lease, NewJob
+from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
-from bot.models import ACTIVE_STATES, JobOptions, JobState
+from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.clock import DatabaseClock
@@ -25,6 +25,7 @@ from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingChat, ScriptedProvider
+from tests.support.jobs import new_job
 from tests.support.video_server import video_server
 
 DAY = QuotaPeriod("day", ZoneInfo("UTC"))
@@ -96,9 +97,7 @@ async def test_a_renewal_that_finds_the_job_taken_over_stops_the_step_at_once(
     db: Database, second_db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
     one, other = store(db, clock), store(second_db, clock)
-    job = await one.submit(
-        NewJob(1, 10, 7, "a fox", JobOptions("portrait", 15, "high")), Allowance(5, DAY)
-    )
+    job = await one.submit(new_job(7, prompt="a fox"), Allowance(5, DAY))
     assert await one.record_submitted(job, "task_1", clock.now())
     provider = HangingProvider()
     mine, theirs = Lease("worker-a", 0.6), Lease("worker-b", 30.0)
@@ -128,9 +127,7 @@ async def test_a_delivery_checks_it_still_holds_the_job_before_posting(
     db: Database, second_db: Database, clock: FakeClock, tmp_path: Path
 ) -> None:
     one, other = store(db, clock), store(second_db, clock)
-    job = await one.submit(
-        NewJob(1, 10, 7, "a fox", JobOptions("portrait", 15, "high")), Allowance(5, DAY)
-    )
+    job = await one.submit(new_job(7, prompt="a fox"), Allowance(5, DAY))
     async with aiohttp.ClientSession() as session, video_server() as videos:
         assert await one.record_submitted(job, "task_1", clock.now())
         submitted = await one.get(job.id)

@@ -7,17 +7,17 @@ from pathlib import Path
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Ask, Requester, Submitter
+from bot.jobs.admission import Submitter
 from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
 from bot.jobs.store import JobStore
-from bot.models import Job, JobOptions, JobState, ReferenceImage
+from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
 from bot.storage.database import Database
 from tests.support.admission import ask, make_submitter
 from tests.support.images import PNG
 from tests.support.jobs import deliver
 
-ALICE = Requester(guild_id=1, user_id=7)
-BOB = Requester(guild_id=1, user_id=8)
+ALICE = Actor(guild_id=1, user_id=7)
+BOB = Actor(guild_id=1, user_id=8)
 
 
 @pytest.fixture
@@ -26,21 +26,20 @@ def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
 
 
 async def delivered_job(
-    submitter: Submitter, image: ReferenceImage | None = None, requester: Requester = ALICE
+    submitter: Submitter, image: ReferenceImage | None = None, by: Actor = ALICE
 ) -> Job:
     store = submitter.jobs
     job = await submitter.submit(
-        requester,
-        Ask(
-            prompt="a lantern festival",
+        ask(
+            "a lantern festival",
+            by=by,
             orientation="portrait",
             duration=15,
             quality="high",
             toggles={"remove_watermark": True},
-            channel_id=5,
-            stored_image=image,
+            image=image,
             upload_limit_bytes=10 * 1024 * 1024,
-        ),
+        )
     )
     job = await deliver(store, job, task_id="task_1", message_id=9001)
     await store.record_status(job, 9000, "status")
@@ -70,7 +69,7 @@ async def test_a_rerun_takes_the_upload_limit_of_where_it_was_asked(
         submitter, source, BOB, image_retention_days=30, upload_limit_bytes=50 * 1024 * 1024
     )
     assert boosted.upload_limit_bytes == 50 * 1024 * 1024
-    by_reaction = await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
+    by_reaction = await rerun(submitter, source, Actor(1, 10), image_retention_days=30)
     assert by_reaction.upload_limit_bytes == 10 * 1024 * 1024  # a reaction reports none
 
 
@@ -89,11 +88,11 @@ async def test_only_one_active_rerun_per_member_and_message(submitter: Submitter
     with pytest.raises(Refusal, match="still in progress"):
         await rerun(submitter, source, BOB, image_retention_days=30)
     # Someone else may still re-run it.
-    await rerun(submitter, source, Requester(1, 9), image_retention_days=30)
+    await rerun(submitter, source, Actor(1, 9), image_retention_days=30)
 
 
 async def test_unfinished_jobs_cannot_be_rerun(submitter: Submitter) -> None:
-    job = await submitter.submit(ALICE, ask("x", orientation="portrait"))
+    job = await submitter.submit(ask("x", by=ALICE, orientation="portrait"))
     assert job.state is JobState.QUEUED
     with pytest.raises(Refusal, match="nothing to re-run"):
         await rerun(submitter, job, BOB, image_retention_days=30)
@@ -111,13 +110,13 @@ async def test_the_kept_image_is_reused_or_its_absence_explained(
     assert copy.image_path == path and copy.image_source_url is None
     path.unlink()
     with pytest.raises(Refusal, match=r"no longer kept.*30 days"):
-        await rerun(submitter, source, Requester(1, 10), image_retention_days=30)
+        await rerun(submitter, source, Actor(1, 10), image_retention_days=30)
 
 
 async def test_rerun_obeys_the_quota(submitter: Submitter) -> None:
     source = await delivered_job(submitter)
     for _ in range(2):  # bob uses his whole allowance of 2
-        await delivered_job(submitter, requester=BOB)
+        await delivered_job(submitter, by=BOB)
     with pytest.raises(Refusal, match="used all 2"):
         await rerun(submitter, source, BOB, image_retention_days=30)
 
@@ -159,7 +158,7 @@ async def test_a_remix_goes_through_the_same_checks(submitter: Submitter) -> Non
 
 
 async def test_what_cannot_be_rerun_is_refused_before_any_form(submitter: Submitter) -> None:
-    job = await submitter.submit(ALICE, ask("x", orientation="portrait"))
+    job = await submitter.submit(ask("x", by=ALICE, orientation="portrait"))
     with pytest.raises(Refusal, match="nothing to re-run"):
         check_rerunnable(job, image_retention_days=30)
     source = await delivered_job(submitter)

@@ -18,7 +18,7 @@ from bot.jobs.steps import MAX_DELIVERY_ATTEMPTS
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
-from bot.models import Job, JobOptions, JobState, ReferenceImage
+from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -51,11 +51,10 @@ class Rig:
     videos: str
     files: dict[str, bytes] = field(default_factory=dict)  # served at `{videos}/file/<name>`
 
-    async def submit(self, **overrides: object) -> Job:
+    async def submit(self, user_id: int = 7, **overrides: object) -> Job:
         fields: dict[str, object] = {
-            "guild_id": 1,
+            "by": Actor(1, user_id),
             "channel_id": 10,
-            "user_id": 7,
             "prompt": "a lighthouse in a storm",
             "options": JobOptions("portrait", 15, "high"),
         }

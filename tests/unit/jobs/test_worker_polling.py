@@ -16,7 +16,7 @@ from bot.jobs.schedule import HISTORY_MIN, PollPlan
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
-from bot.models import Job, JobOptions, JobState
+from bot.models import Actor, Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database
@@ -147,7 +147,8 @@ async def running_jobs(parts: Parts, count: int) -> list[Job]:
     jobs = []
     for index in range(count):
         job = await parts.store.submit(
-            NewJob(1, 10, 7, f"prompt {index}", JobOptions("portrait", 15)), Allowance(50, DAY)
+            NewJob(Actor(1, 7), 10, f"prompt {index}", JobOptions("portrait", 15)),
+            Allowance(50, DAY),
         )
         assert await parts.store.record_submitted(job, f"task_{index}", parts.clock.now())
         await parts.store.record_status(job, 500 + index, "queued")
@@ -162,7 +163,7 @@ async def test_checks_run_many_at_once_under_their_own_bound(parts: Parts) -> No
     worker = worker_for(parts, provider, RecordingChat(), concurrency=1, poll_concurrency=3)
     await running_jobs(parts, 5)
     queued = await parts.store.submit(
-        NewJob(1, 10, 8, "a queued one", JobOptions("portrait", 15)), Allowance(50, DAY)
+        NewJob(Actor(1, 8), 10, "a queued one", JobOptions("portrait", 15)), Allowance(50, DAY)
     )
     await parts.store.record_status(queued, 900, "queued")
     loop = asyncio.create_task(worker.run())

@@ -9,8 +9,9 @@ import pytest
 
 from bot import i18n
 from bot.jobs.store import JobStore
+from bot.models import Actor
 from bot.moderation.guide import ServerRules, guide_for, guide_texts, rule_texts, wait_text
-from bot.moderation.service import Actor, ModerationService
+from bot.moderation.service import ModerationService
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock

@@ -11,16 +11,11 @@ import pytest
 from bot.errors import Refusal
 from bot.i18n import render
 from bot.jobs.store import JobStore
-from bot.models import JobState
+from bot.models import Actor, JobState
 from bot.moderation import audit
 from bot.moderation.languages import Languages
-from bot.moderation.service import (
-    NOT_A_MODERATOR,
-    Actor,
-    Done,
-    ModerationService,
-    video_removal_record,
-)
+from bot.moderation.permissions import NOT_A_MODERATOR, video_removal_record
+from bot.moderation.service import Done, ModerationService
 from bot.pages import MESSAGE_CHARS
 from bot.quota import blocklist
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
@@ -260,6 +255,29 @@ async def test_view_shows_used_remaining_bonus_reset_and_jobs(
     assert "今天已用：1 · 剩餘：**4**（今天 2 部 + 額外 2 部）" in in_taiwan
     assert f"[任務 #{job.id}](https://discord.com/channels/{GUILD}/10/555)（排隊中）" in in_taiwan
     assert "今天已用：1 · 剩余：**4**" in await service.view(PLAIN, MEMBER, PLAIN.role_ids, "zh-CN")
+
+
+async def test_jobs_in_progress_are_listed_as_the_reader_lists(
+    service: ModerationService, job_store: JobStore
+) -> None:
+    allowance = await service.policy.allowance(GUILD, MEMBER)
+    first = await job_store.submit(new_job(), allowance)
+    second = await job_store.submit(new_job(), allowance)
+    assert await job_store.record_submitted(second, "task", 0)
+    english = await service.view(PLAIN, MEMBER, ())
+    assert (
+        f"In progress: job #{first.id} (queued), job #{second.id} (waiting at the video service)"
+        in english
+    )
+    taiwan = await service.view(PLAIN, MEMBER, (), "zh-TW")
+    assert (
+        f"進行中：任務 #{first.id}（排隊中）、任務 #{second.id}（在影片服務的佇列中等候）" in taiwan
+    )
+    mainland = await service.view(PLAIN, MEMBER, (), "zh-CN")
+    assert (
+        f"进行中：任务 #{first.id}（排队中）、任务 #{second.id}（在视频服务的队列中等待）"
+        in mainland
+    )
 
 
 async def test_blocked_members_see_it_but_only_moderators_see_why(

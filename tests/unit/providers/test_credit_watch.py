@@ -23,7 +23,7 @@ class BalanceProvider(ScriptedProvider):
         super().__init__()
         self.balances = balances
 
-    async def check(self) -> ProviderHealth:
+    async def probe(self) -> ProviderHealth:
         credits = self.balances.pop(0)
         return ProviderHealth(True, True, f"{credits} credits left", credits=credits)
 
@@ -46,7 +46,7 @@ def services_with(provider: BalanceProvider, threshold: float | None) -> Service
     )
 
 
-async def test_one_alert_each_way_not_one_per_check(caplog: pytest.LogCaptureFixture) -> None:
+async def test_one_alert_each_way_not_one_per_probe(caplog: pytest.LogCaptureFixture) -> None:
     services = services_with(BalanceProvider([900, 450, 300, None, 200, 600, 700, 90]), 500)
     alerts: list[str] = []
 
@@ -84,7 +84,7 @@ async def test_a_low_balance_at_start_waits_for_the_chat_client() -> None:
     assert len(alerts) == 1 and not services.pending_alerts
 
 
-async def test_a_failed_alert_is_logged_and_does_not_stop_the_check(
+async def test_a_failed_alert_is_logged_and_does_not_stop_the_probe(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     services = services_with(BalanceProvider([10]), 500)

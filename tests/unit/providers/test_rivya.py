@@ -69,37 +69,37 @@ def request(**overrides: object) -> GenerationRequest:
     return GenerationRequest(**fields)  # type: ignore[arg-type]
 
 
-async def test_check_reports_key_and_model(sim: RivyaSimulator, provider: RivyaProvider) -> None:
-    health = await provider.check()
+async def test_probe_reports_key_and_model(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+    health = await provider.probe()
     assert (health.key_ok, health.model_available) == (True, True)
     sim.set_model_status("sora-2-pro", "coming_soon")
-    assert (await provider.check()).model_available is False
+    assert (await provider.probe()).model_available is False
     sim.key_status = "revoked"
-    assert (await provider.check()).key_ok is False
+    assert (await provider.probe()).key_ok is False
 
 
-async def test_check_with_the_catalogue_down_cannot_tell(
+async def test_probe_with_the_catalogue_down_cannot_tell(
     sim: RivyaSimulator, provider: RivyaProvider
 ) -> None:
     sim.inject("models", "server_error", times=None)
-    health = await provider.check()
+    health = await provider.probe()
     assert health.model_available is None and not health.refuses_jobs
 
 
-async def test_check_reports_the_balance(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+async def test_probe_reports_the_balance(sim: RivyaSimulator, provider: RivyaProvider) -> None:
     sim.credits = 420
-    health = await provider.check()
+    health = await provider.probe()
     assert health.credits == 420 and not health.unreachable
 
 
-async def test_check_tells_a_server_error_from_no_answer(
+async def test_probe_tells_a_server_error_from_no_answer(
     sim: RivyaSimulator, provider: RivyaProvider
 ) -> None:
     sim.inject("credits", "server_error", times=None)
     sim.inject("models", "server_error", times=None)
-    assert not (await provider.check()).unreachable  # it answered, badly
+    assert not (await provider.probe()).unreachable  # it answered, badly
     await sim.close()
-    health = await provider.check()
+    health = await provider.probe()
     assert health.unreachable and health.credits is None
     assert health.detail.startswith("Could not reach the video service")
 
@@ -316,13 +316,13 @@ async def test_a_catalogue_only_model_round_trips(sim: RivyaSimulator) -> None:
         assert task_id
 
 
-async def test_check_notices_an_empty_account(sim: RivyaSimulator, provider: RivyaProvider) -> None:
+async def test_probe_notices_an_empty_account(sim: RivyaSimulator, provider: RivyaProvider) -> None:
     sim.credits = 10  # less than one 75-credit video
-    health = await provider.check()
+    health = await provider.probe()
     assert health.out_of_credits and health.refuses_jobs
 
 
-async def test_check_survives_an_odd_credits_answer(
+async def test_probe_survives_an_odd_credits_answer(
     sim: RivyaSimulator, provider: RivyaProvider
 ) -> None:
     real_call = provider._call
@@ -333,7 +333,7 @@ async def test_check_survives_an_odd_credits_answer(
         return await real_call(method, path, **kwargs)  # type: ignore[arg-type]
 
     provider._call = credits_as_a_list  # type: ignore[method-assign]
-    health = await provider.check()
+    health = await provider.probe()
     assert health.key_ok is True and health.model_available is True
     assert not health.out_of_credits and "? credits left" in health.detail
 
@@ -381,7 +381,7 @@ async def test_every_call_is_counted_by_operation_and_outcome(
         ("status", "server_error"),
     ]
     before = {key: _calls(*key) for key in keys}
-    await provider.check()
+    await provider.probe()
     path = tmp_path / "ref.png"
     path.write_bytes(PNG)
     await provider.prepare_reference(ReferenceImage(path, "ref.png", "image/png", None), "k")

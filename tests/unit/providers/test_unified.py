@@ -184,13 +184,13 @@ async def test_unreachable_gateway_is_safe_to_retry(session: aiohttp.ClientSessi
         await provider.create(request())
 
 
-async def test_check_of_an_unreachable_gateway_says_no_answer(
+async def test_probe_of_an_unreachable_gateway_says_no_answer(
     session: aiohttp.ClientSession,
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    health = await make_provider(f"http://127.0.0.1:{port}", session).check()
+    health = await make_provider(f"http://127.0.0.1:{port}", session).probe()
     assert health.unreachable and not health.refuses_jobs
 
 
@@ -277,7 +277,7 @@ async def test_every_call_is_counted_by_operation_and_outcome(
                 ("status", "ok"),
             ]
         }
-        await provider.check()
+        await provider.probe()
         task_id = await provider.create(request())
         sim.inject("query", "rate_limited")
         with pytest.raises(TransientProviderError):

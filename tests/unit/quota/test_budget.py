@@ -12,12 +12,13 @@ import pytest
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text, render
 from bot.jobs.store import JobStore, NewJob
-from bot.models import JobOptions, JobState
+from bot.models import JobState
 from bot.ops.metrics_server import read_snapshot
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.quota.budget import DailyBudget
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import new_job
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 ALLOWANCE = Allowance(10, QuotaPeriod("day", TAIPEI))
@@ -37,13 +38,7 @@ def store(db: Database, clock: FakeClock, limit: int, alerts: list[Text] | None 
 
 
 def job_for(user_id: int, guild_id: int = 1) -> NewJob:
-    return NewJob(
-        guild_id=guild_id,
-        channel_id=10,
-        user_id=user_id,
-        prompt="a lighthouse",
-        options=JobOptions("landscape", 10, "standard"),
-    )
+    return new_job(user_id, guild_id=guild_id, prompt="a lighthouse")
 
 
 async def holds(db: Database) -> int:

@@ -13,9 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import Refusal
-from bot.jobs.admission import Requester
-from bot.models import Job, JobState
-from bot.moderation.service import Actor, ModerationService
+from bot.models import Actor, Job, JobState
+from bot.moderation.service import ModerationService
 from bot.quota import blocklist
 from bot.quota.allowance import QuotaPeriod
 from bot.quota.blocklist import Entry, InvalidTerm, normalise_term
@@ -44,10 +43,7 @@ class Rig:
     async def submit(
         self, user: int = MEMBER, roles: tuple[int, ...] = (), prompt: str = "a fox in the snow"
     ) -> Job:
-        return await self.submitter.submit(
-            Requester(GUILD, user, roles),
-            ask(prompt),
-        )
+        return await self.submitter.submit(ask(prompt, by=Actor(GUILD, user, roles)))
 
     async def accepted(self, attempts: int, user: int = MEMBER, **kwargs: object) -> int:
         count = 0

@@ -10,8 +10,9 @@ import pytest
 from bot.cli import main
 from bot.jobs.store import JobStore, NewJob
 from bot.jobs.timings import CompletionTimes
+from bot.models import Actor
 from bot.moderation.languages import Languages
-from bot.moderation.service import Actor, ModerationService
+from bot.moderation.service import ModerationService
 from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.quota.budget import DailyBudget

@@ -1,0 +1,71 @@
+"""How members see a job's state: one icon and one set of words for each `JobState`.
+
+The status message says where a job is in a sentence (`sentence`: "⏳ Queued: sending to the
+video service…"); `/sora-jobs`, `/quota view` and `/sora-show`'s answers say it in a word or
+two (`label`: "queued"), `/sora-jobs` after the icon. The icons are written here only: the
+catalogs place them with `{icon}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from bot.i18n import Text
+from bot.models import Job, JobState
+
+
+@dataclass(frozen=True)
+class StateWords:
+    icon: str
+    label: str  # catalog key: the state in a word or two
+    sentence: str  # catalog key: the status message's line, with {icon}
+    # The sentence says why the job ended without a video ({reason}).
+    tells_reason: bool = False
+    # Said instead while the video service reports how far along it is ({progress}).
+    label_progress: str | None = None
+    sentence_progress: str | None = None
+
+
+STATE_WORDS: Mapping[JobState, StateWords] = {
+    JobState.QUEUED: StateWords("⏳", "status.label.queued", "status.state.queued"),
+    JobState.SUBMITTED: StateWords("⏳", "status.label.submitted", "status.state.submitted"),
+    JobState.RUNNING: StateWords(
+        "🎞️",
+        "status.label.running",
+        "status.state.generating",
+        label_progress="status.label.running_progress",
+        sentence_progress="status.state.generating_progress",
+    ),
+    JobState.SUCCEEDED: StateWords("📦", "status.label.succeeded", "status.state.ready"),
+    JobState.DELIVERED: StateWords("✅", "status.label.delivered", "status.state.delivered"),
+    JobState.FAILED: StateWords(
+        "❌", "status.label.failed", "status.state.failed", tells_reason=True
+    ),
+    JobState.EXPIRED: StateWords(
+        "⌛", "status.label.expired", "status.state.expired", tells_reason=True
+    ),
+}
+
+
+def state_icon(job: Job) -> str:
+    return STATE_WORDS[job.state].icon
+
+
+def state_label(job: Job) -> Text:
+    """The job's state in a word or two ("queued", "generating, 42%")."""
+    words = STATE_WORDS[job.state]
+    if words.label_progress is not None and job.progress is not None:
+        return Text(words.label_progress, progress=job.progress)
+    return Text(words.label)
+
+
+def state_sentence(job: Job, reason: Callable[[Job], Text]) -> Text:
+    """The status message's line for the job's state; `reason` says why a job ended without
+    a video (asked only for such a job)."""
+    words = STATE_WORDS[job.state]
+    if words.sentence_progress is not None and job.progress is not None:
+        return Text(words.sentence_progress, icon=words.icon, progress=job.progress)
+    if words.tells_reason:
+        return Text(words.sentence, icon=words.icon, reason=reason(job))
+    return Text(words.sentence, icon=words.icon)

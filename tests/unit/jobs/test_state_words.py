@@ -1,0 +1,56 @@
+"""Every job state has one icon and its words in every language, and each place members read
+a state says it the same way."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot import i18n
+from bot.jobs.state_words import STATE_WORDS, state_icon, state_label, state_sentence
+from bot.jobs.wording import failure_reason, state_line
+from bot.models import JobState
+from tests.unit.jobs.test_wording import make_job
+
+LOCALES = i18n.available_locales()
+
+
+def test_every_state_has_an_icon_and_words() -> None:
+    assert set(STATE_WORDS) == set(JobState)
+    for state, words in STATE_WORDS.items():
+        assert words.icon.strip() and not any(c.isalnum() for c in words.icon), state
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("state", list(JobState))
+def test_every_state_is_said_in_every_language(state: JobState, locale: str) -> None:
+    words = STATE_WORDS[state]
+    keys = [words.label, words.sentence, words.label_progress, words.sentence_progress]
+    for key in filter(None, keys):
+        assert i18n.translation(key, locale), f"{locale}: {key} is missing"
+    # The sentence places the icon, and the reason exactly when the state tells one.
+    sentence = i18n.translation(words.sentence, locale) or ""
+    assert "{icon}" in sentence
+    assert ("{reason}" in sentence) is words.tells_reason
+    if words.sentence_progress is not None:
+        assert "{progress}" in (i18n.translation(words.sentence_progress, locale) or "")
+    if words.label_progress is not None:
+        assert "{progress}" in (i18n.translation(words.label_progress, locale) or "")
+
+
+@pytest.mark.parametrize("state", list(JobState))
+def test_the_status_line_starts_with_the_states_icon(state: JobState) -> None:
+    job = make_job(state=state, error_message="it broke")
+    for locale in LOCALES:
+        assert state_line(job, locale).startswith(STATE_WORDS[state].icon + " ")
+
+
+def test_progress_is_said_while_generating_only() -> None:
+    running = make_job(state=JobState.RUNNING, progress=42)
+    assert i18n.render(state_label(running), "en") == "generating, 42%"
+    assert i18n.render(state_sentence(running, failure_reason), "en") == "🎞️ Generating… 42%"
+    assert i18n.render(state_label(replace(running, progress=None)), "zh-TW") == "產生中"
+    queued = make_job(state=JobState.QUEUED, progress=42)
+    assert i18n.render(state_label(queued), "en") == "queued"
+    assert state_icon(queued) == "⏳"

@@ -254,7 +254,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         ),
     )
     moderation = ModerationService(
-        db=db, clock=clock, jobs=jobs, policy=policy, mod_role_ids=settings.mod_role_ids
+        db=db,
+        clock=clock,
+        jobs=jobs,
+        policy=policy,
+        mod_role_ids=settings.mod_role_ids,
+        max_quota_limit=settings.max_quota_limit,
     )
     services = Services(
         settings=settings,

@@ -15,9 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import HIGHEST_QUOTA_LIMIT
 from bot.i18n import render
 from bot.models import Actor
-from bot.moderation.actions import MAX_GRANT, MAX_LIMIT, MAX_REASON_CHARS, PERIODS
+from bot.moderation.actions import MAX_REASON_CHARS, PERIODS
 from bot.moderation.languages import server_choices
 from bot.moderation.service import Done, ModerationService
 from bot.quota.blocklist import MAX_TERM_CHARS
@@ -40,8 +41,10 @@ LANGUAGE_CHOICES = [
 ]
 
 # Discord's own checks of the options, with the service's ceilings (it checks them again).
-Limit = app_commands.Range[int, 0, MAX_LIMIT]
-Amount = app_commands.Range[int, -MAX_GRANT, MAX_GRANT]
+# Held to MAX_QUOTA_LIMIT by the moderator-action frame, which tells the moderator the ceiling;
+# Discord's client only keeps the numbers sane.
+Limit = app_commands.Range[int, 0, HIGHEST_QUOTA_LIMIT]
+Amount = app_commands.Range[int, -HIGHEST_QUOTA_LIMIT, HIGHEST_QUOTA_LIMIT]
 Page = app_commands.Range[int, 1, 10_000]
 Reason = app_commands.Range[str, 1, MAX_REASON_CHARS]
 Term = app_commands.Range[str, 1, MAX_TERM_CHARS]

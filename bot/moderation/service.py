@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.clock import Clock
+from bot.config import DEFAULT_MAX_QUOTA_LIMIT
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job
 from bot.moderation.actions import (
@@ -47,6 +48,7 @@ class ModerationService:
         jobs: JobStore,
         policy: QuotaPolicy,
         mod_role_ids: Iterable[int] = (),
+        max_quota_limit: int = DEFAULT_MAX_QUOTA_LIMIT,
     ) -> None:
         self.db = db
         self.jobs = jobs
@@ -56,7 +58,11 @@ class ModerationService:
             db=db, clock=clock, jobs=jobs, policy=policy, moderators=self.moderators
         )
         self.actions = ModeratorActions(
-            db=db, clock=clock, policy=policy, moderators=self.moderators
+            db=db,
+            clock=clock,
+            policy=policy,
+            moderators=self.moderators,
+            ceiling=max_quota_limit,
         )
 
     def is_moderator(self, actor: Actor) -> bool:

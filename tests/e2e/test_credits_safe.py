@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     RIVYA_KEY,
     Stack,
     answered_with_status,
+    command_reply,
     public_bot_posts,
     sora_request,
     submit_sora,
@@ -184,3 +185,27 @@ async def test_a_burst_gets_exactly_the_daily_budget_with_two_processes_on_postg
         assert alerts == 1
         await runner.stop_all()
     assert not discord.internal_errors, "\n".join(discord.internal_errors)
+
+
+@pytest.mark.bot_env(MAX_QUOTA_LIMIT="20")
+async def test_a_limit_or_grant_above_max_quota_limit_is_refused(stack: Stack) -> None:
+    ceiling = "The most a limit can be on this bot is 20 videos"
+    asks = [
+        ("quota set", {"member": "alice", "limit": 21}, ceiling),
+        ("quota default", {"limit": 500, "period": "day"}, ceiling),
+        ("quota role", {"role": "Moderator", "limit": 1000}, ceiling),
+        ("quota grant", {"member": "alice", "amount": 25}, "One grant can give or take at most 20"),
+        (
+            "quota grant",
+            {"member": "alice", "amount": -21},
+            "One grant can give or take at most 20",
+        ),
+    ]
+    for command, options, words in asks:
+        reply = await command_reply(stack, command, "admin", **options)
+        assert reply.startswith(words), (command, reply)
+    assert stack.query("SELECT COUNT(*) FROM moderation_actions") == [(0,)]
+    done = await command_reply(stack, "quota set", "admin", member="alice", limit=20)
+    assert done.startswith("✅"), done
+    assert stack.query("SELECT action FROM moderation_actions") == [("set_limit",)]
+    stack.assert_clean_log()

@@ -61,6 +61,9 @@ class FakeChannel:
     topic: str | None = None
     nsfw: bool = False
     recipient_id: int | None = None
+    # Discord's permission overwrites as the API gives them ({"id", "type", "allow", "deny"});
+    # the simulator sends them to the bot but does not apply them to what it accepts.
+    permission_overwrites: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def mention(self) -> str:
@@ -179,6 +182,20 @@ class World:
                 id=self.ids.next(), name=key, type=DM, recipient_id=user.id
             )
         return self.channels[key]
+
+    def hide_channel(self, name: str, *, seen_by: tuple[str, ...]) -> FakeChannel:
+        """Make a channel visible only to the roles named in `seen_by` (and the bot's role):
+        @everyone is denied View Channel there, as a staff-only channel is set up."""
+        channel = self.channels[name]
+        allowed = [self.roles[role].id for role in (*seen_by, "SoraBot")]
+        channel.permission_overwrites = [
+            {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(perms.VIEW_CHANNEL)},
+            *(
+                {"id": str(role_id), "type": 0, "allow": str(perms.VIEW_CHANNEL), "deny": "0"}
+                for role_id in allowed
+            ),
+        ]
+        return channel
 
     def remove_channel(self, name: str) -> FakeChannel:
         """Delete a channel (and its threads): requests naming it get 404 / 10003."""

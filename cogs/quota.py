@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.config import HIGHEST_QUOTA_LIMIT
 from bot.i18n import render
 from bot.models import Actor
-from bot.moderation.actions import MAX_REASON_CHARS, PERIODS
+from bot.moderation.actions import MAX_REASON_CHARS, PERIODS, PICTURE_SETTINGS
 from bot.moderation.languages import server_choices
 from bot.moderation.service import Done, ModerationService
 from bot.quota.blocklist import MAX_TERM_CHARS
@@ -38,6 +38,10 @@ PERIOD_CHOICES = [
 LANGUAGE_CHOICES = [
     app_commands.Choice(name=words(f"common.language.{setting}"), value=setting)
     for setting in server_choices()
+]
+PICTURE_CHOICES = [
+    app_commands.Choice(name=words(f"access.choice.pictures.{setting}"), value=setting)
+    for setting in PICTURE_SETTINGS
 ]
 
 # Discord's own checks of the options, with the service's ceilings (it checks them again).
@@ -271,6 +275,22 @@ class QuotaCog(commands.Cog):
     ) -> None:
         await self._answer(
             interaction, lambda actor, locale: self.moderation.set_language(actor, setting, reason)
+        )
+
+    @quota.command(name="pictures", description=words("access.cmd.pictures"))
+    @named("setting", "reason")
+    @app_commands.describe(
+        setting=words("access.opt.pictures.setting"), reason=words("quota.opt.reason")
+    )
+    @app_commands.choices(setting=PICTURE_CHOICES)
+    async def set_pictures(
+        self,
+        interaction: discord.Interaction,
+        setting: str,
+        reason: Reason | None = None,
+    ) -> None:
+        await self._answer(
+            interaction, lambda actor, locale: self.moderation.set_pictures(actor, setting, reason)
         )
 
     @quota.command(name="log", description=words("quota.cmd.log"))

@@ -31,12 +31,16 @@ from bot.quota.allowance import QuotaPolicy
 from bot.storage import audit as audit_rows
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import ledger as ledger_rows
+from bot.storage import pictures as picture_rows
 from bot.storage import rules as rule_rows
 from bot.storage.audit import Action
 from bot.storage.connection import Connection
 from bot.storage.database import Database
 
 MAX_REASON_CHARS = 200
+# Whose messages "Make a video" may take a picture from: the member's own, or anyone's.
+OWN_PICTURES, ANYONES_PICTURES = "own", "anyone"
+PICTURE_SETTINGS = (OWN_PICTURES, ANYONES_PICTURES)
 PERIODS = ("day", "week", "month")
 
 
@@ -466,3 +470,26 @@ class SetLanguage(ModeratorAction):
             raise Refusal(Text("quota.refusal.language_unchanged", language=language))
         was = language_name(before or AUTO)
         return Change(Text("quota.action.set_language", language=language, was=was))
+
+
+@dataclass(frozen=True)
+class SetPictures(ModeratorAction):
+    """Whether "Make a video" may take its picture from anyone's message here, or only from
+    the member's own (the default: a picture is used only with its poster's say-so)."""
+
+    name: ClassVar[str] = "set_pictures"
+    setting: str  # one of `PICTURE_SETTINGS`
+
+    def validated(self) -> Self:
+        if self.setting not in PICTURE_SETTINGS:
+            raise Refusal(Text("access.refusal.pictures_setting"))
+        return self
+
+    async def apply(self, deed: Deed) -> Change:
+        anyone = self.setting == ANYONES_PICTURES
+        if await picture_rows.others_allowed(deed.conn, deed.guild_id) == anyone:
+            raise Refusal(Text(f"access.refusal.pictures_unchanged.{self.setting}"))
+        await picture_rows.set_others_allowed(
+            deed.conn, deed.guild_id, anyone, deed.actor.user_id, deed.now
+        )
+        return Change(Text(f"access.action.pictures.{self.setting}"))

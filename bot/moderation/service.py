@@ -30,12 +30,14 @@ from bot.moderation.actions import (
     SetDefault,
     SetLanguage,
     SetLimit,
+    SetPictures,
     SetRole,
     Unblock,
 )
 from bot.moderation.permissions import Moderators
 from bot.moderation.views import QuotaStatus, QuotaViews
 from bot.quota.allowance import QuotaPolicy
+from bot.storage import pictures as picture_rows
 from bot.storage.database import Database
 
 
@@ -152,3 +154,13 @@ class ModerationService:
 
     async def set_language(self, actor: Actor, setting: str, reason: str | None = None) -> Done:
         return await self.perform(actor, SetLanguage(setting), reason)
+
+    async def set_pictures(self, actor: Actor, setting: str, reason: str | None = None) -> Done:
+        return await self.perform(actor, SetPictures(setting), reason)
+
+    # -- anyone: what a setting allows ------------------------------------------------------
+
+    async def others_pictures_allowed(self, guild_id: int) -> bool:
+        """Whether "Make a video" may use a picture from another member's message here."""
+        async with self.db.reading() as conn:
+            return await picture_rows.others_allowed(conn, guild_id)

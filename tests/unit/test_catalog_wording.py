@@ -339,6 +339,9 @@ DISCORD_LIMITS: dict[int, tuple[str, ...]] = {
         "results.show.option.",
         "iterate.help.description",
         "iterate.form.prompt_hint",
+        "access.cmd.",
+        "access.opt.",
+        "access.choice.",
     ),
 }
 

@@ -37,6 +37,7 @@ TABLES = (
     "guild_languages",
     "member_locales",
     "budget_alerts",
+    "guild_pictures",
 )
 
 
@@ -81,6 +82,7 @@ async def fill(db: Database, clock: FakeClock) -> None:
     await moderation.set_default(boss, 4, "week")
     await moderation.set_role(boss, BIG_ID - 2, 6)
     await moderation.set_language(boss, "zh-CN")
+    await moderation.set_pictures(boss, "anyone")
     await Languages(db, clock).remember_member(BIG_ID - 1, "zh-TW")
 
 

@@ -278,19 +278,19 @@ class QuotaCog(commands.Cog):
         )
 
     @quota.command(name="pictures", description=words("access.cmd.pictures"))
-    @named("setting", "reason")
+    @named("whose", "reason")
     @app_commands.describe(
-        setting=words("access.opt.pictures.setting"), reason=words("quota.opt.reason")
+        whose=words("access.opt.pictures.setting"), reason=words("quota.opt.reason")
     )
-    @app_commands.choices(setting=PICTURE_CHOICES)
+    @app_commands.choices(whose=PICTURE_CHOICES)
     async def set_pictures(
         self,
         interaction: discord.Interaction,
-        setting: str,
+        whose: str,
         reason: Reason | None = None,
     ) -> None:
         await self._answer(
-            interaction, lambda actor, locale: self.moderation.set_pictures(actor, setting, reason)
+            interaction, lambda actor, locale: self.moderation.set_pictures(actor, whose, reason)
         )
 
     @quota.command(name="log", description=words("quota.cmd.log"))

@@ -92,7 +92,7 @@ async def test_make_a_video_on_another_member_s_message_needs_the_server_s_leave
     assert stack.discord.cdn_requests == [] and job_ids_of(stack, "bob") == []
 
     # A moderator allows it, audited like any other setting.
-    allowed = await command_reply(stack, "quota pictures", "admin", setting="anyone")
+    allowed = await command_reply(stack, "quota pictures", "admin", whose="anyone")
     assert "anyone's messages" in allowed, allowed
     assert stack.query("SELECT action FROM moderation_actions") == [("set_pictures",)]
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, picture, user="bob")
@@ -105,7 +105,7 @@ async def test_make_a_video_on_another_member_s_message_needs_the_server_s_leave
     # Taken back while a form was open: the form is refused when sent.
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, picture, user="bob")
     await menu.wait_ack(timeout=10)
-    await command_reply(stack, "quota pictures", "admin", setting="own")
+    await command_reply(stack, "quota pictures", "admin", whose="own")
     reply = await submit(stack, menu, prompt="the cat sneezes")
     assert reply.startswith(NOT_YOUR_PICTURE), reply
     assert job_ids_of(stack, "bob") == [job_id]

@@ -297,7 +297,10 @@ class Worker:
         except asyncio.CancelledError:
             raise
         except ChannelGone as error:
-            await self.steps.channel_gone(job, error)
+            try:
+                await self.steps.channel_gone(job, error)
+            except Exception as recording:
+                self._trouble(recording, "job %s: could not end it", job.id)
         except LeaseLost:
             log.warning("job %s: another worker holds it now; this one does not post", job.id)
         except Exception as error:

@@ -75,7 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--health",
         action="store_true",
         help="only the running bot's liveness, from LIVENESS_FILE (the Docker health check): "
-        "exit status 0 while it runs connected to Discord with its worker and database, else 1",
+        "exit status 0 while it runs connected to Discord with its worker and database (for "
+        "`sora-bot web`: while it serves and its database answers), else 1",
+    )
+    commands.add_parser(
+        "web",
+        help="serve only the web gallery and dashboard (WEB_PORT), without the bot",
+        description="Serve the web gallery and moderators' dashboard on WEB_HOST:WEB_PORT, "
+        "using the same database and media folder as the bot, without connecting to "
+        "Discord's gateway. For deployments that run the bot in several processes. Stops "
+        "on SIGTERM; keeps its liveness in LIVENESS_FILE (give it a file of its own).",
     )
     commands.add_parser(
         "sync",
@@ -137,6 +146,8 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
         for problem in error.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    if args.command == "web":
+        return _run_web(settings)
     if args.command == "check":
         if args.health:
             return _check_health(settings.liveness_file)
@@ -159,6 +170,19 @@ def _run(settings: Settings, run_bot: RunBot) -> int:
         log.error("%s", failure.line)
         return failure.exit_code
     return 0
+
+
+def _run_web(settings: Settings) -> int:
+    if settings.web is None:
+        print(
+            "config error: WEB_PORT is missing: `sora-bot web` serves the web gallery on that "
+            "port (set WEB_PORT, WEB_BASE_URL and DISCORD_CLIENT_SECRET).",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_SETTINGS
+    from bot.web.standalone import run_web
+
+    return _run(settings, run_web)
 
 
 def _check(settings: Settings, discord_api: str, *, local: bool) -> int:

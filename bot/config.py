@@ -100,6 +100,7 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     video_retention_days: float = 30.0
     video_max_bytes: int = 10 * 1024 * 1024 * 1024
+    web: WebSettings | None = None  # None: no web gallery or dashboard (WEB_PORT unset)
     # The running bot's liveness, read by `sora-bot check --health` (bot/ops/liveness_file.py).
     liveness_file: Path = Path("data/liveness.json")
     # What the operator allows, whatever the moderators of a server do: the servers the bot
@@ -125,6 +126,33 @@ class Settings:
         if self.min_poll_seconds is not None:
             return self.min_poll_seconds
         return min(self.poll_seconds)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The web gallery and dashboard (bot/web/), on when WEB_PORT is set."""
+
+    port: int
+    host: str
+    base_url: str  # the public address, e.g. https://videos.example.org (no path)
+    client_secret: Secret  # the Discord application's OAuth2 client secret
+    oauth_url: str  # Discord's authorize page
+    api_url: str  # Discord's REST API, for sign-in and membership and permission checks
+    # How long a member's roles and a server's channels read from Discord are reused.
+    cache_seconds: float = 15.0
+
+    @property
+    def redirect_uri(self) -> str:
+        """Where Discord sends members back after they approve the sign-in."""
+        return f"{self.base_url}/auth/callback"
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
+
+
+DEFAULT_DISCORD_OAUTH_URL = "https://discord.com/oauth2/authorize"
+DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
 
 
 def quoted(value: str) -> bool:
@@ -282,6 +310,46 @@ class _Reader:
             return tuple(float(part) for part in default.split(","))
         return gaps
 
+    def web(self) -> WebSettings | None:
+        """WEB_* and the Discord application's OAuth2 settings; None when WEB_PORT is unset."""
+        port = self.port("WEB_PORT")
+        oauth_url = self.url("DISCORD_OAUTH_URL", DEFAULT_DISCORD_OAUTH_URL)
+        api_url = self.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL)
+        cache_seconds = self.number("WEB_PERMISSION_CACHE_SECONDS", 15.0, minimum=0)
+        if port is None:
+            if self.raw("WEB_PORT") is None and self.raw("WEB_BASE_URL"):
+                self.problems.append(
+                    "WEB_BASE_URL is set but WEB_PORT is not: set WEB_PORT (e.g. 8080) to serve "
+                    "the web gallery, or leave WEB_BASE_URL empty."
+                )
+            return None
+        base_url = self.raw("WEB_BASE_URL")
+        if base_url is None:
+            self.problems.append(
+                "WEB_BASE_URL is missing: expected the web gallery's public address, e.g. "
+                "https://videos.example.org (Discord sends members back to it after sign-in)."
+            )
+        elif not _is_origin(base_url.rstrip("/")):
+            self.problems.append(
+                "WEB_BASE_URL must be an http:// or https:// address without a path, query or "
+                f"fragment, e.g. https://videos.example.org (got {base_url!r})."
+            )
+        secret = self.raw("DISCORD_CLIENT_SECRET")
+        if secret is None:
+            self.problems.append(
+                "DISCORD_CLIENT_SECRET is missing: the web gallery signs members in with Discord; "
+                "copy the client secret from the developer portal (OAuth2 page)."
+            )
+        return WebSettings(
+            port=port,
+            host=self.raw("WEB_HOST") or "127.0.0.1",
+            base_url=(base_url or "").rstrip("/"),
+            client_secret=Secret(secret or ""),
+            oauth_url=oauth_url or DEFAULT_DISCORD_OAUTH_URL,
+            api_url=api_url or DEFAULT_DISCORD_API_URL,
+            cache_seconds=cache_seconds,
+        )
+
     def timezone(self, name: str, default: str) -> str:
         value = self.raw(name) or default
         try:
@@ -333,6 +401,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_origin(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path == ""
+        and not parts.query
+        and not parts.fragment
+        and parts.username is None
+    )
 
 
 DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
@@ -432,6 +514,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "leave it empty."
         )
 
+    web = read.web()
     settings = Settings(
         discord_token=Secret(token),
         provider=provider,
@@ -478,6 +561,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
+        web=web,
         liveness_file=liveness_file,
         allowed_guild_ids=read.id_list("ALLOWED_GUILD_IDS"),
         max_quota_limit=read.bounded(
@@ -486,7 +570,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         daily_video_budget=read.integer("DAILY_VIDEO_BUDGET", None, minimum=1),
         secrets=tuple(
             Secret(s)
-            for s in (token, rivya_key, unified_key, *database_passwords(database_url))
+            for s in (
+                token,
+                rivya_key,
+                unified_key,
+                *database_passwords(database_url),
+                web.client_secret.reveal() if web else None,
+            )
             if s
         ),
     )

@@ -117,6 +117,12 @@ class Actor:
     user_id: int
     role_ids: tuple[int, ...] = ()
     manage_guild: bool = False
+    # The front end they ask through, for the record: None for Discord, VIA_WEB for the web
+    # dashboard. No rule depends on it.
+    via: str | None = None
+
+
+VIA_WEB = "web"
 
 
 @dataclass(frozen=True)

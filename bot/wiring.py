@@ -1,9 +1,9 @@
 """Everything the bot needs at run time, opened once in `main()` and injected.
 
 Every service that is not the chat platform's is built here: the database, the provider, the
-job store, quotas, moderation, the downloader, the kept videos and the delivery path, and the
-worker once it is given the chat adapter (`worker_for`). cogs/_client.py only makes the
-Discord side and hands it in.
+job store, quotas, moderation, the downloader, the kept videos, the delivery path, video
+removal, and the worker once it is given the chat adapter (`worker_for`). cogs/_client.py only
+makes the Discord side and hands it in.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bot.jobs.timings import CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.moderation.languages import Languages
+from bot.moderation.removal import VideoRemoval
 from bot.moderation.service import ModerationService
 from bot.ops.duties import DeploymentDuties
 from bot.providers.base import ProviderHealth, VideoProvider, probe_provider
@@ -87,6 +88,8 @@ class Services:
     downloader: VideoDownloader = field(init=False)
     shelf: VideoShelf = field(init=False)
     delivery: VideoDelivery = field(init=False)
+    # Deleting a finished video for good, for the Delete button and the web alike.
+    removal: VideoRemoval = field(init=False)
 
     @property
     def profile(self) -> ModelProfile:
@@ -300,6 +303,9 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         downloader=services.downloader,
         clock=clock,
         upload_limit_cap=settings.upload_limit_cap_bytes,
+    )
+    services.removal = VideoRemoval(
+        jobs=jobs, shelf=services.shelf, moderators=moderation.moderators
     )
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(

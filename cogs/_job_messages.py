@@ -396,30 +396,21 @@ class DiscordJobMessages:
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
         return videos[0].url if videos else None
 
-    async def delete_result_posts(self, job: Job) -> bool:
-        """Delete the video's posts: its result and every /sora-show repost of it, as the
-        database records them (never a message a button names, which a client can forge);
-        False if Discord refused one of them (those already gone count as deleted)."""
-        for message in await self._posts_of(job):
-            try:
-                await message.delete()
-            except discord.NotFound:
-                pass
-            except discord.HTTPException as error:
-                log.warning("job %s: could not delete the result: %s", job.id, error)
-                return False
+    async def delete_post(self, channel_id: int, message_id: int) -> bool:
+        """Delete one recorded post of a video (bot/moderation/removal.py names it, never a
+        button): True once it is gone (already gone counts), False if Discord refused."""
+        channel = await self.channel_or_none(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return True  # the channel is gone or out of the bot's reach: nothing to delete
+        message = channel.get_partial_message(message_id)
+        try:
+            await message.delete()
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as error:
+            log.warning("could not delete message %s of a video: %s", message_id, error)
+            return False
         return True
-
-    async def _posts_of(self, job: Job) -> list[discord.PartialMessage]:
-        posts: list[discord.PartialMessage] = []
-        places = await self.jobs.reposts(job)
-        if job.result_message_id:
-            places.append((job.channel_id, job.result_message_id))
-        for channel_id, message_id in places:
-            channel = await self.channel_or_none(channel_id)
-            if isinstance(channel, discord.TextChannel | discord.Thread):
-                posts.append(channel.get_partial_message(message_id))
-        return posts
 
 
 @contextlib.contextmanager

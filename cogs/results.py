@@ -4,7 +4,8 @@ form), delete, list, show.
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
 restart, and so does the edit form (cogs/_forms.py); reactions use the raw event, so they work
 on messages that are not cached. Who may delete or show a video is decided in
-bot/moderation/permissions.py; the posts themselves are made and removed by cogs/_job_messages.py.
+bot/moderation/permissions.py, and deleting one follows bot/moderation/removal.py (as the web
+does); the posts themselves are made and removed by cogs/_job_messages.py.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choice
 from bot.jobs.wording import delete_question, settings_line
 from bot.models import Actor, Job, JobState
 from bot.moderation.people import is_automated
-from bot.moderation.permissions import video_removal_record
 from bot.pages import split_message
 from cogs._buttons import (
     RERUN_EMOJI,
@@ -266,31 +266,24 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def _deletable(self, interaction: discord.Interaction, job_id: int) -> Job:
         """The job, if the one who pressed may delete its video (else a `Refusal`)."""
         job = await self._job_here(interaction, job_id)
-        if not self.services.moderation.may_manage_video(actor_of(interaction), job):
+        if not self.services.removal.may_remove(actor_of(interaction), job):
             raise Refusal(Text("results.delete.not_yours"))
         return job
 
     async def delete_confirmed(self, interaction: discord.Interaction, job_id: int) -> None:
         job = await self._deletable(interaction, job_id)
-        actor = actor_of(interaction)
         await interaction.response.edit_message(
             content=said(interaction, Text("results.delete.deleting", job=job.id)), view=None
         )
-        # The job's own posts, as recorded: never a message the button names (a client may
-        # forge its custom_id).
-        if not await self.job_messages.delete_result_posts(job):
-            await interaction.edit_original_response(
-                content=said(interaction, Text("results.delete.refused"))
+        # The job's own posts, as recorded (bot/moderation/removal.py): never a message the
+        # button names (a client may forge its custom_id).
+        try:
+            await self.services.removal.remove(
+                actor_of(interaction), job, self.job_messages.delete_post
             )
+        except Refusal as refusal:
+            await interaction.edit_original_response(content=said(interaction, refusal.reason))
             return
-        await self.services.jobs.record_video_removed(
-            job, actor.user_id, video_removal_record(actor, job)
-        )
-        await asyncio.to_thread(self.services.shelf.discard, job)  # gone for good: the copy too
-        if job.image_path is not None and not await self.services.jobs.image_needed_elsewhere(job):
-            # Its reference image too, unless a re-run of it still needs it.
-            await asyncio.to_thread(job.image_path.unlink, missing_ok=True)
-        log.info("job %s: video removed by %s", job.id, actor.user_id)
         await interaction.edit_original_response(
             content=said(interaction, Text("results.delete.done", job=job.id))
         )

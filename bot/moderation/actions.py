@@ -4,7 +4,8 @@
 the action's own arguments, then makes the change and writes its one audit row in the same
 transaction, so the record can never miss a change or show one that did not happen. It takes
 plain ids and answers with words (`Done`) or `Refusal`, so any front end (the `/quota`
-commands, a web page) runs the same rules, ceilings and records through it.
+commands, a web page) runs the same rules, ceilings and records through it; the record says
+which front end it came through (`Actor.via`: the web dashboard's actions are marked).
 
 An action is a small value (`SetLimit(member_id=7, limit=10)`): `validated` checks its
 arguments before anything is opened, `apply` makes the change inside the transaction and says
@@ -136,6 +137,7 @@ class ModeratorActions:
                 reason=reason,
                 term=change.term,
                 ledger_id=change.ledger_id,
+                via=actor.via,  # the quota log marks an action taken on the web dashboard
             )
             action_id = await audit_rows.record(conn, actor.guild_id, actor.user_id, record, now)
         return Done(_reply(change), _log_line(actor, change.detail, reason), action_id)

@@ -67,6 +67,11 @@ class ModerationService:
             ceiling=max_quota_limit,
         )
 
+    @property
+    def max_quota_limit(self) -> int:
+        """MAX_QUOTA_LIMIT: the most any limit or grant may be, from any front end."""
+        return self.actions.ceiling
+
     def is_moderator(self, actor: Actor) -> bool:
         return self.moderators.includes(actor)
 

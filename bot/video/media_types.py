@@ -1,4 +1,4 @@
-"""Reference-image checks: the type is judged by the file's bytes, never its name."""
+"""Media type checks: the type is judged by the file's bytes, never its name."""
 
 from __future__ import annotations
 
@@ -13,6 +13,15 @@ def sniff_image_type(head: bytes) -> str | None:
         return "image/png"
     if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "image/webp"
+    return None
+
+
+def sniff_video_type(head: bytes) -> str | None:
+    """The MIME type of an MP4 (ISO media) or WebM video from its first bytes, else None."""
+    if len(head) >= 12 and head[4:8] == b"ftyp":
+        return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
     return None
 
 

@@ -33,6 +33,9 @@ RIVYA_KEY = "rvya_sk_e2e_secret_key"
 UNIFIED_KEY = "sk-e2e-unified-secret"
 READY_TIMEOUT = 20.0
 FLOW_TIMEOUT = 20.0
+EXIT_TIMEOUT = 30.0  # a one-off command (check, migrate-db) to finish
+STOP_TIMEOUT = 2.0  # SIGTERM to exit; past it `terminate` kills the bot (exit status -9)
+PHASE_TIMEOUT = 20.0  # a start-up phase to begin
 
 
 @dataclass
@@ -363,3 +366,27 @@ def job_row(stack: Stack, job_id: int) -> dict[str, object]:
 def create_params(stack: Stack) -> list[dict[str, object]]:
     """What each create request asked the provider for (rivya)."""
     return [request.json["params"] for request in stack.provider.requests_to("create")]
+
+
+async def health_check(stack: Stack) -> tuple[int, str]:
+    """`sora-bot check --health`, as the image's health check runs it (no METRICS_PORT)."""
+    checker = await stack.runner.start(
+        "bot", stack.env(), cwd=stack.workdir, args=("check", "--health")
+    )
+    code = await checker.wait_exit(EXIT_TIMEOUT)
+    (line,) = checker.log_text().strip().splitlines()
+    return code, line
+
+
+async def health_check_until(stack: Stack, code: int, text: str, timeout: float) -> str:
+    """Run the health check until it exits with `code` and says `text` (bounded)."""
+    line = ""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                found, line = await health_check(stack)
+                if found == code and text in line:
+                    return line
+                await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise AssertionError(f"health check never said {text!r}; last: {line}") from None

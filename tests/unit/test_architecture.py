@@ -72,6 +72,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("moderation", ("bot.moderation",)),
     ("ops", ("bot.ops",)),
     ("wiring", ("bot.wiring",)),
+    # The web gallery and dashboard: on the wiring's services, started by the command line.
+    ("web", ("bot.web",)),
     ("cogs", ("cogs",)),
     ("entry", ("bot.cli", "bot.__main__")),
 )

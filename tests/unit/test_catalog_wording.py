@@ -162,6 +162,18 @@ VALUES_BY_KEY: dict[str, dict[str, object]] = {
     "quota.refusal.language": {
         "choices": listing(Text(f"common.language.{s}") for s in languages.server_choices())
     },
+    # The web pages: a server's and a member's name, dates and figures formatted for the reader.
+    "web.": {
+        "server": "影片同好會",
+        "name": "Alice",
+        "member": "Alice",
+        "query": "海邊的貓",
+        "first": "2026年1月5日",
+        "last": "2026年2月3日",
+        "amount": "1,234",
+        "videos": 3,
+        "code": "http_400",
+    },
 }
 
 

@@ -301,6 +301,45 @@ def test_upload_limit_cap_and_video_retention_are_read() -> None:
     assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)
 
 
+def test_the_web_is_off_until_web_port_is_set() -> None:
+    assert load_settings(BASE).web is None
+
+
+def test_the_web_needs_its_public_address_and_the_client_secret() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"WEB_PORT": "8080"})
+    text = " ".join(caught.value.problems)
+    assert "WEB_BASE_URL is missing" in text and "DISCORD_CLIENT_SECRET is missing" in text
+    for bad in ("videos.example.org", "https://videos.example.org/gallery", "ftp://x", "https://"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(
+                BASE | {"WEB_PORT": "8080", "WEB_BASE_URL": bad, "DISCORD_CLIENT_SECRET": "s"}
+            )
+        assert any(p.startswith("WEB_BASE_URL") for p in caught.value.problems), bad
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"WEB_BASE_URL": "https://videos.example.org"})
+    assert "WEB_PORT" in caught.value.problems[0]
+
+
+def test_web_settings_and_their_defaults() -> None:
+    settings = load_settings(
+        BASE
+        | {
+            "WEB_PORT": "8080",
+            "WEB_BASE_URL": "https://videos.example.org/",
+            "DISCORD_CLIENT_SECRET": "client-secret-value",
+        }
+    )
+    web = settings.web
+    assert web is not None and web.port == 8080 and web.host == "127.0.0.1"
+    assert web.redirect_uri == "https://videos.example.org/auth/callback" and web.secure
+    assert web.oauth_url == "https://discord.com/oauth2/authorize"
+    assert web.api_url == "https://discord.com/api/v10"
+    assert web.cache_seconds == 15
+    assert Secret("client-secret-value") in settings.secrets
+    assert "client-secret-value" not in repr(settings)
+
+
 # A valid value of every setting (with what it needs beside it), to wrap in quotes.
 VALID = {
     "DISCORD_TOKEN": "discord-token-value",
@@ -351,10 +390,28 @@ VALID = {
     "CREDIT_WARNING": "100",
     "METRICS_PORT": "9108",
     "METRICS_HOST": "0.0.0.0",
+    "WEB_PORT": "8080",
+    "WEB_HOST": "0.0.0.0",
+    "WEB_BASE_URL": "https://videos.example.org",
+    "DISCORD_CLIENT_SECRET": "client-secret-value",
+    "WEB_PERMISSION_CACHE_SECONDS": "15",
+    "DISCORD_OAUTH_URL": "https://discord.com/oauth2/authorize",
+    "DISCORD_API_URL": "https://discord.com/api/v10",
+}
+# The web settings are read when the web is on, which takes these three.
+WEB_ON = {
+    "WEB_PORT": "8080",
+    "WEB_BASE_URL": "https://videos.example.org",
+    "DISCORD_CLIENT_SECRET": "client-secret-value",
 }
 NEEDS = {
     "SHARD_IDS": {"SHARD_COUNT": "2"},
     "DATABASE_PASSWORD": {"DATABASE_URL": "postgresql://sora@db:5432/sora"},
+    **{
+        name: WEB_ON
+        for name in VALID
+        if name.startswith(("WEB_", "DISCORD_")) and name != "DISCORD_TOKEN"
+    },
 }
 # Read by Compose for its PostgreSQL service, not by the bot.
 NOT_THE_BOTS = {"POSTGRES_PASSWORD"}

@@ -21,12 +21,14 @@ from .message_model import MessageRecord
 from .messages import MessageStore
 from .modals import filled_components
 from .notifier import StateNotifier
+from .oauth import FakeOAuth
 from .options import InvocationError, Upload, build_options
 from .payloads import channel_payload
 from .post_limits import ChannelPostLimit
 from .records import ErrorRecord, RequestRecord, UploadedFile
 from .rest import ApiRouter
 from .routes import register_all
+from .routes.oauth import add_pages as add_oauth_pages
 from .settings import MiB, Settings
 from .world import DM, FakeChannel, FakeRole, FakeUser, World, default_world
 
@@ -97,12 +99,14 @@ class FakeDiscord:
         # What GET /gateway/bot recommends (a bot started with SHARD_COUNT=auto follows it).
         self.recommended_shards = recommended_shards
         self._post_limit: ChannelPostLimit | None = None
+        self.oauth = FakeOAuth(self.world)  # web sign-in (see oauth.py)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application(client_max_size=1024 * MiB)
         register_all(ApiRouter(app, self), self)
         app.router.add_get("/gateway", self.gateway.handle)
+        add_oauth_pages(app, self)
         app.router.add_get("/cdn/attachments/{channel_id}/{attachment_id}/{filename}", self._cdn)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()

@@ -13,6 +13,7 @@ from .snowflake import SnowflakeFactory
 TEXT = 0
 DM = 1
 PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
 
 # World ids all encode this instant, so the default world has the same ids on every run.
 WORLD_EPOCH_MS = 1_700_000_000_000
@@ -61,9 +62,9 @@ class FakeChannel:
     topic: str | None = None
     nsfw: bool = False
     recipient_id: int | None = None
-    # Discord's permission overwrites as the API gives them ({"id", "type", "allow", "deny"});
-    # the simulator sends them to the bot but does not apply them to what it accepts.
+    # As Discord sends them: {"id", "type" (0 role, 1 member), "allow", "deny"} (strings).
     permission_overwrites: list[dict[str, object]] = field(default_factory=list)
+    thread_members: set[int] = field(default_factory=set)  # private threads: who is in it
 
     @property
     def mention(self) -> str:
@@ -71,7 +72,7 @@ class FakeChannel:
 
     @property
     def is_thread(self) -> bool:
-        return self.type == PUBLIC_THREAD
+        return self.type in (PUBLIC_THREAD, PRIVATE_THREAD)
 
 
 @dataclass
@@ -173,6 +174,33 @@ class World:
         )
         self.channels[name] = thread
         return thread
+
+    def add_private_channel(
+        self, name: str, *, roles: tuple[str, ...] = (), users: tuple[str, ...] = ()
+    ) -> FakeChannel:
+        """A text channel @everyone cannot see, open to `roles` and `users` (and the bot)."""
+        channel = self.add_text_channel(name)
+        view = str(perms.VIEW_CHANNEL)
+        channel.permission_overwrites = [
+            {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": view},
+            {"id": str(self.bot.id), "type": 1, "allow": view, "deny": "0"},
+            *({"id": str(self.roles[r].id), "type": 0, "allow": view, "deny": "0"} for r in roles),
+            *({"id": str(self.users[u].id), "type": 1, "allow": view, "deny": "0"} for u in users),
+        ]
+        return channel
+
+    def add_private_thread(
+        self, name: str, *, parent: str, owner: str, members: tuple[str, ...] = ()
+    ) -> FakeChannel:
+        """A private thread: seen only by those in it (and those who may manage threads)."""
+        thread = self.add_thread(name, parent=parent, owner=owner)
+        thread.type = PRIVATE_THREAD
+        thread.thread_members = {self.users[key].id for key in (owner, *members)}
+        return thread
+
+    def remove_member(self, key: str) -> None:
+        """The user leaves the server (or was never in it); they stay a Discord user."""
+        self.members.pop(self.users[key].id, None)
 
     def open_dm(self, user: FakeUser) -> FakeChannel:
         """The DM channel with a user (``POST /users/@me/channels``), created once."""

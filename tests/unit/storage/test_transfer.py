@@ -17,6 +17,8 @@ from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
 from bot.quota.budget import DailyBudget
 from bot.storage.database import Database, open_database
+from bot.storage.web_sessions import SharedGuild
+from bot.web.sessions import Sessions
 from tests.support.doubles import FakeClock
 from tests.support.jobs import DAY, deliver, make_store, new_job
 from tests.support.postgres_cluster import Databases
@@ -36,6 +38,8 @@ TABLES = (
     "quota_role_limits",
     "guild_languages",
     "member_locales",
+    "web_sign_ins",
+    "web_sessions",
     "budget_alerts",
     "guild_pictures",
 )
@@ -84,6 +88,9 @@ async def fill(db: Database, clock: FakeClock) -> None:
     await moderation.set_language(boss, "zh-CN")
     await moderation.set_pictures(boss, "anyone")
     await Languages(db, clock).remember_member(BIG_ID - 1, "zh-TW")
+    sessions = Sessions(db, clock)
+    await sessions.begin_sign_in("/me")
+    await sessions.open(BIG_ID - 1, "Alice", "zh-TW", (SharedGuild(BIG_ID, "A server"),))
 
 
 def run_cli(

@@ -26,6 +26,15 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
     world = sim.world
 
     async def me(call: Call) -> Reply:
+        authorization = call.request.headers.get("Authorization")
+        if authorization != f"Bot {sim.token}":
+            # A member's OAuth2 token (a bot's web sign-in) stands for that member.
+            from .oauth import me_by_bearer
+
+            signed_in = me_by_bearer(sim, authorization)
+            if signed_in is None:
+                raise errors.unauthorized()
+            return Reply(signed_in)
         return Reply(user_payload(world.bot) | {"verified": True, "mfa_enabled": False})
 
     async def application(call: Call) -> Reply:
@@ -97,7 +106,7 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
         )
         return Reply(status=204)
 
-    api.add("GET", "/users/@me", me)
+    api.add("GET", "/users/@me", me, auth=False)  # the bot's token, or a member's OAuth2 one
     api.add("DELETE", "/users/@me/guilds/{guild_id}", leave_guild)
     api.add("GET", "/oauth2/applications/@me", application)
     api.add("GET", "/applications/@me", application)

@@ -10,7 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.settings_reader import SettingsReader
 
 QUOTA_PERIODS = ("day", "week", "month")
 PROVIDERS = ("rivya", "unified")
@@ -155,252 +156,45 @@ DEFAULT_DISCORD_OAUTH_URL = "https://discord.com/oauth2/authorize"
 DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
 
 
-def quoted(value: str) -> bool:
-    """Whether `value` is wrapped in a matching pair of quotes, as `"UTC"` or `'UTC'`."""
-    return len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
-
-
-def quotes_problem(name: str) -> str:
-    # Never the value itself: it may be a secret.
-    return (
-        f"{name} is wrapped in quotes: remove the quotes around the value in .env "
-        "(`docker run --env-file` keeps them as part of the value)."
-    )
-
-
-class _Reader:
-    """Reads typed values from an environment mapping, recording problems instead of raising."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def raw(self, name: str) -> str | None:
-        """The value without surrounding blanks; a quoted one is a problem of its own (no
-        setting's value starts and ends with a quote) and is read without its quotes."""
-        value = self.env.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        if quoted(value):
-            problem = quotes_problem(name)
-            if problem not in self.problems:
-                self.problems.append(problem)
-            value = value[1:-1].strip()
-        return value or None
-
-    def required(self, name: str, expects: str) -> str:
-        value = self.raw(name)
-        if value is None:
-            self.problems.append(f"{name} is missing: expected {expects}.")
-            return ""
-        return value
-
-    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
-        value = (self.raw(name) or default).lower()
-        if value not in options:
-            self.problems.append(f"{name} must be one of {', '.join(options)} (got {value!r}).")
-            return default
-        return value
-
-    def integer(self, name: str, default: int | None, minimum: int = 0) -> int | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name} must be a whole number (got {value!r}).")
-            return default
-        if number < minimum:
-            self.problems.append(f"{name} must be at least {minimum} (got {number}).")
-            return default
-        return number
-
-    def bounded(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
-        """A whole number from `minimum` to `maximum`."""
-        number = self.integer(name, default, minimum=minimum)
-        assert number is not None
-        if number > maximum:
-            self.problems.append(f"{name} must be at most {maximum:,} (got {number:,}).")
-            return default
-        return number
-
-    def number(self, name: str, default: float, minimum: float) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            self.problems.append(f"{name} must be a number (got {value!r}).")
-            return default
-        if number < minimum:
-            self.problems.append(f"{name} must be at least {minimum:g} (got {number:g}).")
-            return default
-        return number
-
-    def optional_number(self, name: str, minimum: float) -> float | None:
-        """A number, or None when the setting is empty or invalid (the feature it sets is off)."""
-        if self.raw(name) is None:
-            return None
-        problems = len(self.problems)
-        number = self.number(name, 0.0, minimum)
-        return None if len(self.problems) > problems else number
-
-    def port(self, name: str) -> int | None:
-        """A TCP port, or None when the setting is empty (the feature it sets is off)."""
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
-            self.problems.append(f"{name} must be a port number from 1 to 65535 (got {value!r}).")
-            return None
-        return int(value)
-
-    def id_list(self, name: str) -> tuple[int, ...]:
-        """Comma-separated Discord ids (snowflakes); empty means none."""
-        text = self.raw(name) or ""
-        parts = [part.strip() for part in text.split(",") if part.strip()]
-        if not all(part.isascii() and part.isdigit() and int(part) > 0 for part in parts):
-            self.problems.append(
-                f"{name} must be a comma-separated list of Discord ids, e.g. "
-                f"123456789012345678,234567890123456789 (got {text!r})."
+def _web_settings(read: SettingsReader) -> WebSettings | None:
+    """WEB_* and the Discord application's OAuth2 settings; None when WEB_PORT is unset."""
+    port = read.port("WEB_PORT")
+    oauth_url = read.url("DISCORD_OAUTH_URL", DEFAULT_DISCORD_OAUTH_URL)
+    api_url = read.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL)
+    cache_seconds = read.number("WEB_PERMISSION_CACHE_SECONDS", 15.0, minimum=0)
+    if port is None:
+        if read.raw("WEB_PORT") is None and read.raw("WEB_BASE_URL"):
+            read.problems.append(
+                "WEB_BASE_URL is set but WEB_PORT is not: set WEB_PORT (e.g. 8080) to serve "
+                "the web gallery, or leave WEB_BASE_URL empty."
             )
-            return ()
-        return tuple(dict.fromkeys(int(part) for part in parts))
-
-    def shards(self) -> tuple[int | None, tuple[int, ...] | None]:
-        """SHARD_COUNT (`auto` or a number) and SHARD_IDS (which of them this process runs)."""
-        count_text = (self.raw("SHARD_COUNT") or "").strip().lower()
-        ids_text = self.raw("SHARD_IDS") or ""
-        count: int | None = None
-        if count_text == "auto":
-            count = 0
-        elif count_text:
-            count = self.integer("SHARD_COUNT", None, minimum=1)
-        parts = [part.strip() for part in ids_text.split(",") if part.strip()]
-        if not parts:
-            return count, None
-        if not count:
-            self.problems.append(
-                "SHARD_IDS needs SHARD_COUNT set to the total number of shards, e.g. "
-                "SHARD_COUNT=2 with SHARD_IDS=0 on one process and SHARD_IDS=1 on another."
-            )
-            return count, None
-        if not all(part.isascii() and part.isdigit() and int(part) < count for part in parts):
-            self.problems.append(
-                f"SHARD_IDS must be a comma-separated list of shard numbers from 0 to "
-                f"{count - 1} (SHARD_COUNT={count}), e.g. 0,1 (got {ids_text!r})."
-            )
-            return count, None
-        return count, tuple(dict.fromkeys(int(part) for part in parts))
-
-    def seconds_list(self, name: str, default: str) -> tuple[float, ...]:
-        text = self.raw(name) or default
-        try:
-            gaps = tuple(float(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            gaps = ()
-        if not gaps or any(gap <= 0 for gap in gaps):
-            self.problems.append(
-                f"{name} must be a comma-separated list of positive seconds, e.g. 3,5,10,30 "
-                f"(got {text!r})."
-            )
-            return tuple(float(part) for part in default.split(","))
-        return gaps
-
-    def web(self) -> WebSettings | None:
-        """WEB_* and the Discord application's OAuth2 settings; None when WEB_PORT is unset."""
-        port = self.port("WEB_PORT")
-        oauth_url = self.url("DISCORD_OAUTH_URL", DEFAULT_DISCORD_OAUTH_URL)
-        api_url = self.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL)
-        cache_seconds = self.number("WEB_PERMISSION_CACHE_SECONDS", 15.0, minimum=0)
-        if port is None:
-            if self.raw("WEB_PORT") is None and self.raw("WEB_BASE_URL"):
-                self.problems.append(
-                    "WEB_BASE_URL is set but WEB_PORT is not: set WEB_PORT (e.g. 8080) to serve "
-                    "the web gallery, or leave WEB_BASE_URL empty."
-                )
-            return None
-        base_url = self.raw("WEB_BASE_URL")
-        if base_url is None:
-            self.problems.append(
-                "WEB_BASE_URL is missing: expected the web gallery's public address, e.g. "
-                "https://videos.example.org (Discord sends members back to it after sign-in)."
-            )
-        elif not _is_origin(base_url.rstrip("/")):
-            self.problems.append(
-                "WEB_BASE_URL must be an http:// or https:// address without a path, query or "
-                f"fragment, e.g. https://videos.example.org (got {base_url!r})."
-            )
-        secret = self.raw("DISCORD_CLIENT_SECRET")
-        if secret is None:
-            self.problems.append(
-                "DISCORD_CLIENT_SECRET is missing: the web gallery signs members in with Discord; "
-                "copy the client secret from the developer portal (OAuth2 page)."
-            )
-        return WebSettings(
-            port=port,
-            host=self.raw("WEB_HOST") or "127.0.0.1",
-            base_url=(base_url or "").rstrip("/"),
-            client_secret=Secret(secret or ""),
-            oauth_url=oauth_url or DEFAULT_DISCORD_OAUTH_URL,
-            api_url=api_url or DEFAULT_DISCORD_API_URL,
-            cache_seconds=cache_seconds,
+        return None
+    base_url = read.raw("WEB_BASE_URL")
+    if base_url is None:
+        read.problems.append(
+            "WEB_BASE_URL is missing: expected the web gallery's public address, e.g. "
+            "https://videos.example.org (Discord sends members back to it after sign-in)."
         )
-
-    def timezone(self, name: str, default: str) -> str:
-        value = self.raw(name) or default
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.problems.append(
-                f"{name} must be an IANA time zone such as UTC or Europe/Paris (got {value!r})."
-            )
-            return default
-        return value
-
-    def url(self, name: str, default: str | None) -> str | None:
-        value = self.raw(name) or default
-        if value is None:
-            return None
-        if not is_private_enough(value):
-            from bot.storage.urls import redact
-
-            self.problems.append(
-                f"{name} must start with https:// (the API key travels with every request); "
-                "http:// only for this machine (localhost, 127.0.0.1, ::1) "
-                f"(got {redact(value)!r})."
-            )
-        return value.rstrip("/")
-
-
-def is_private_enough(url: str) -> bool:
-    """HTTPS anywhere, or plain HTTP to this machine's own loopback address."""
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    if not host:
-        return False
-    if parts.scheme.lower() == "https":
-        return True
-    return parts.scheme.lower() == "http" and _is_loopback(host)
-
-
-def _is_loopback(host: str) -> bool:
-    import ipaddress
-
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    elif not _is_origin(base_url.rstrip("/")):
+        read.problems.append(
+            "WEB_BASE_URL must be an http:// or https:// address without a path, query or "
+            f"fragment, e.g. https://videos.example.org (got {base_url!r})."
+        )
+    secret = read.raw("DISCORD_CLIENT_SECRET")
+    if secret is None:
+        read.problems.append(
+            "DISCORD_CLIENT_SECRET is missing: the web gallery signs members in with Discord; "
+            "copy the client secret from the developer portal (OAuth2 page)."
+        )
+    return WebSettings(
+        port=port,
+        host=read.raw("WEB_HOST") or "127.0.0.1",
+        base_url=(base_url or "").rstrip("/"),
+        client_secret=Secret(secret or ""),
+        oauth_url=oauth_url or DEFAULT_DISCORD_OAUTH_URL,
+        api_url=api_url or DEFAULT_DISCORD_API_URL,
+        cache_seconds=cache_seconds,
+    )
 
 
 def _is_origin(url: str) -> bool:
@@ -423,32 +217,32 @@ DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
 def database_path_from(env: Mapping[str, str]) -> Path:
     """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`).
     Raises `ValueError` for a quoted value."""
-    read = _Reader(env)
+    read = SettingsReader(env)
     path = _database_path(read)
     _raise_first(read)
     return path
 
 
-def _database_path(read: _Reader) -> Path:
+def _database_path(read: SettingsReader) -> Path:
     return Path(read.raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
 
 
 def database_url_from(env: Mapping[str, str]) -> str:
     """DATABASE_URL, or SQLite at DATABASE_PATH (the default, as before DATABASE_URL existed).
     Raises `DatabaseUrlError` for a URL this bot cannot use, `ValueError` for a quoted value."""
-    read = _Reader(env)
+    read = SettingsReader(env)
     url = _database_url(read)
     _raise_first(read)
     return url
 
 
-def _raise_first(read: _Reader) -> None:
+def _raise_first(read: SettingsReader) -> None:
     """For the commands that read one or two settings alone: their first problem, if any."""
     if read.problems:
         raise ValueError(read.problems[0])
 
 
-def _database_url(read: _Reader) -> str:
+def _database_url(read: SettingsReader) -> str:
     from bot.storage.urls import DatabaseUrlError, parse_target, with_password
 
     url = read.raw("DATABASE_URL")
@@ -478,7 +272,7 @@ DEFAULT_UNIFIED_POLL = "30,30,45,60"
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from `env` (default: `os.environ`); raise `SettingsError` on problems."""
-    read = _Reader(os.environ if env is None else env)
+    read = SettingsReader(os.environ if env is None else env)
 
     token = read.required("DISCORD_TOKEN", "the bot token from the Discord developer portal")
     provider = read.choice("PROVIDER", PROVIDERS, "rivya")
@@ -514,7 +308,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "leave it empty."
         )
 
-    web = read.web()
+    web = _web_settings(read)
     settings = Settings(
         discord_token=Secret(token),
         provider=provider,

@@ -64,7 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("bot", "bot.clock", "bot.errors", "bot.i18n", "bot.models", "bot.pages", "bot.prompts"),
     ),
     ("storage", ("bot.storage",)),
-    ("settings", ("bot.config", "bot.logging_setup", "bot.metrics")),
+    ("settings", ("bot.config", "bot.settings_reader", "bot.logging_setup", "bot.metrics")),
     ("providers", ("bot.providers",)),
     ("video", ("bot.video",)),
     ("quota", ("bot.quota",)),

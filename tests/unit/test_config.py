@@ -12,8 +12,8 @@ from bot.config import (
     database_path_from,
     database_url_from,
     load_settings,
-    quotes_problem,
 )
+from bot.settings_reader import quotes_problem
 from bot.storage.urls import redact
 
 BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}

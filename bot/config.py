@@ -7,7 +7,7 @@ Secrets are wrapped in `Secret` so they never reach a log line, a message or a t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,11 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def serves_guild(allowed_guild_ids: Collection[int], guild_id: int) -> bool:
+    """One of the servers the operator chose, or any server when they chose none."""
+    return not allowed_guild_ids or guild_id in allowed_guild_ids
 
 
 class SettingsError(Exception):
@@ -115,6 +120,10 @@ class Settings:
     @property
     def provider_api_key(self) -> Secret | None:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
+
+    def serves(self, guild_id: int) -> bool:
+        """Whether the bot serves this server, in Discord and on the web (ALLOWED_GUILD_IDS)."""
+        return serves_guild(self.allowed_guild_ids, guild_id)
 
     @property
     def poll_seconds(self) -> tuple[float, ...]:

@@ -22,6 +22,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import serves_guild
 from bot.i18n import Text
 from bot.ops.spending import OPEN_TO_ANY_SERVER
 from cogs._replies import send_ephemeral
@@ -47,7 +48,7 @@ def refusal_for(
     if USER_INSTALL in owners and GUILD_INSTALL not in owners:
         return SERVERS_ONLY  # the app installed on a member's account, not by the server
     guild_id = int(guild_text)
-    if allowed and guild_id not in allowed:
+    if not serves_guild(allowed, guild_id):
         return NOT_THIS_SERVER
     if not bot_is_in(guild_id):
         return SERVERS_ONLY  # the commands are there, the bot is not (or has left)
@@ -103,7 +104,7 @@ class ServerGuard:
         return gated
 
     async def _leave_if_not_allowed(self, guild: discord.Guild) -> None:
-        if not self.allowed or guild.id in self.allowed or guild.id in self._leaving:
+        if serves_guild(self.allowed, guild.id) or guild.id in self._leaving:
             return
         self._leaving.add(guild.id)
         try:

@@ -167,10 +167,13 @@ async def names_for(w: Web, standing: Standing | None, texts: list[str]) -> Name
 
 
 async def member_standing(request: web.Request, guild_id: int) -> Standing:
-    """The signed-in member's standing in the server; a server they are not in (or the bot
-    is not in) is "not found", whichever it is."""
+    """The signed-in member's standing in the server; a server they are not in, the bot is
+    not in, or the bot does not serve (ALLOWED_GUILD_IDS) is "not found", whichever it is."""
     session = signed_in(request)
-    standing = await access.standing_in(web_of(request).api, guild_id, session.user_id)
+    w = web_of(request)
+    if not w.settings.serves(guild_id):
+        raise PageError(404, Text("web.error.no_server"))
+    standing = await access.standing_in(w.api, guild_id, session.user_id)
     if standing is None:
         raise PageError(404, Text("web.error.no_server"))
     return standing

@@ -36,6 +36,8 @@ def test_the_operator_chooses_servers_ceiling_and_budget() -> None:
     assert settings.allowed_guild_ids == (123456789012345678, 234567890123456789)
     assert settings.max_quota_limit == 20
     assert settings.daily_video_budget == 50
+    assert settings.serves(234567890123456789) and not settings.serves(345678901234567890)
+    assert load_settings(BASE).serves(345678901234567890)  # unset: any server
 
 
 @pytest.mark.parametrize(

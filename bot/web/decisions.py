@@ -90,8 +90,11 @@ async def quota_lines(
 
 
 def _number(form: Mapping[str, str], name: str) -> int:
+    """A whole number as typed (a minus sign allowed); the action's own checks and the
+    operator's ceiling (up to 1,000,000) decide whether it is too large."""
     text = (form.get(name) or "").strip()
-    if not text.lstrip("-").isdigit() or len(text) > 7:
+    digits = text.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 7:
         raise Refusal(Text("web.refusal.number"))
     return int(text)
 

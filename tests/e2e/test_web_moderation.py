@@ -155,3 +155,42 @@ async def test_a_change_on_the_web_is_posted_in_the_log_channel_as_quota_posts_i
         assert "contest" in granted and "額外影片" in granted  # the server's language
         assert "#1" in listed and "kraken" not in listed.lower()  # never the blocked word
         stack.assert_clean_log()
+
+
+async def test_the_dashboards_quota_forms_are_held_to_max_quota_limit(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, MAX_QUOTA_LIMIT="20") as (stack, base):
+        sim = stack.discord
+        guild = f"/servers/{sim.guild_id}"
+        alice_id = sim.user("alice").id
+        role_id = sim.role("Moderator").id
+        member_page = f"{guild}/quotas/members/{alice_id}"
+        limit = "The most a limit can be on this bot is 20 videos"
+        grant = "One grant can give or take at most 20 videos"
+        async with client(stack, base) as admin:
+            await admin.sign_in("admin")
+            # The forms say the ceiling and ask for no more.
+            for path in (f"{guild}/quotas", member_page):
+                shown = (await admin.get(path)).text
+                assert "a limit can be at most 20 videos" in shown, path
+                assert 'max="20"' in shown and 'max="1000"' not in shown, path
+            asks = [
+                ("set", {"target": str(alice_id), "limit": "21"}, member_page, limit),
+                ("default", {"limit": "500", "period": "day"}, f"{guild}/quotas", limit),
+                ("role", {"target": str(role_id), "limit": "1000"}, f"{guild}/quotas", limit),
+                ("grant", {"target": str(alice_id), "amount": "25"}, member_page, grant),
+                ("grant", {"target": str(alice_id), "amount": "-21"}, member_page, grant),
+            ]
+            for action, form, page, words in asks:
+                answer = await admin.post(f"{guild}/actions/{action}", form, csrf_from=page)
+                assert 'class="notice refused"' in answer.text, action
+                assert words in answer.text, (action, form)
+            assert stack.query("SELECT COUNT(*) FROM moderation_actions") == [(0,)]
+            done = await admin.post(
+                f"{guild}/actions/set",
+                {"target": str(alice_id), "limit": "20"},
+                csrf_from=member_page,
+            )
+            assert 'class="notice done"' in done.text
+        rows = stack.query("SELECT action, via FROM moderation_actions")
+        assert rows == [("set_limit", "web")]
+        stack.assert_clean_log()

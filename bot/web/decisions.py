@@ -19,6 +19,7 @@ from bot.moderation import audit
 from bot.moderation.actions import (
     MAX_REASON_CHARS,
     PERIODS,
+    PICTURE_SETTINGS,
     Block,
     BlocklistAdd,
     BlocklistRemove,
@@ -31,6 +32,7 @@ from bot.moderation.actions import (
     SetDefault,
     SetLanguage,
     SetLimit,
+    SetPictures,
     SetRole,
     Unblock,
 )
@@ -47,6 +49,13 @@ log = logging.getLogger(__name__)
 # What a setting may be.
 QUOTA_PERIODS = PERIODS
 LANGUAGE_CHOICES = server_choices()
+PICTURE_CHOICES = PICTURE_SETTINGS
+
+
+async def pictures_setting(moderation: ModerationService, guild_id: int) -> str:
+    """Whose messages "Make a video" takes pictures from here, as `/quota pictures` sets it."""
+    anyone = await moderation.others_pictures_allowed(guild_id)
+    return PICTURE_SETTINGS[1] if anyone else PICTURE_SETTINGS[0]
 
 
 def form_limits(moderation: ModerationService) -> dict[str, int]:
@@ -119,6 +128,7 @@ QUOTA_ACTIONS: dict[str, BuildAction] = {
     "blocklist-add": lambda who, f: BlocklistAdd(f.get("text", "")),
     "blocklist-remove": lambda who, f: BlocklistRemove(f.get("text", "")),
     "language": lambda who, f: SetLanguage(f.get("setting", "")),
+    "pictures": lambda who, f: SetPictures(f.get("setting", "")),
 }
 
 

@@ -24,6 +24,7 @@ async def test_only_moderators_open_the_dashboard_and_their_changes_are_quota_de
             "blocklist",
             "log",
             "language",
+            "pictures",
             f"quotas/members/{alice_id}",
         )
 
@@ -193,4 +194,44 @@ async def test_the_dashboards_quota_forms_are_held_to_max_quota_limit(tmp_path: 
             assert 'class="notice done"' in done.text
         rows = stack.query("SELECT action, via FROM moderation_actions")
         assert rows == [("set_limit", "web")]
+        stack.assert_clean_log()
+
+
+async def test_whose_pictures_make_a_video_takes_is_a_dashboard_setting_like_quota_pictures(
+    tmp_path: Path,
+) -> None:
+    async with web_stack(tmp_path) as (stack, base):
+        sim = stack.discord
+        settings = f"/servers/{sim.guild_id}/pictures"
+        async with client(stack, base) as mod:
+            await mod.sign_in("mod")
+            page = await mod.get(settings)
+            assert "Now: Only members&#39; own messages." in page.text
+            assert '<option value="anyone">' in page.text
+            # Already so: refused with the command's words, nothing recorded.
+            same = await mod.post(
+                f"/servers/{sim.guild_id}/actions/pictures", {"setting": "own"}, csrf_from=settings
+            )
+            assert same.url == f"{base}{settings}" and 'class="notice refused"' in same.text
+            assert "already uses pictures only from members" in same.text
+            bogus = await mod.post(
+                f"/servers/{sim.guild_id}/actions/pictures",
+                {"setting": "everyone"},
+                csrf_from=settings,
+            )
+            assert "Choose “Only members&#39; own messages” or" in bogus.text
+            done = await mod.post(
+                f"/servers/{sim.guild_id}/actions/pictures",
+                {"setting": "anyone", "reason": "art contest"},
+                csrf_from=settings,
+            )
+            assert 'class="notice done"' in done.text
+            assert "Now: Anyone&#39;s messages." in done.text
+            shown = await mod.get(f"/servers/{sim.guild_id}/log", params={"kind": "set_pictures"})
+            assert "use pictures from anyone" in shown.text and "art contest" in shown.text
+        rows = stack.query("SELECT action, via, reason FROM moderation_actions")
+        assert rows == [("set_pictures", "web", "art contest")]
+        # The bot follows it at once: /help says so, as after /quota pictures.
+        help_text = await command_reply(stack, "help", "alice")
+        assert "works on anyone's message with a picture here" in help_text, help_text
         stack.assert_clean_log()

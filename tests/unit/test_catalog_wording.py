@@ -174,6 +174,7 @@ VALUES_BY_KEY: dict[str, dict[str, object]] = {
         "videos": 3,
         "code": "http_400",
     },
+    "web.pictures.now": {"setting": Text("access.choice.pictures.anyone")},
 }
 
 

@@ -181,7 +181,8 @@ class SettingsReader:
             from bot.storage.urls import redact
 
             self.problems.append(
-                f"{name} must start with https:// (the API key travels with every request); "
+                f"{name} must start with https:// (a key, a token or a sign-in travels through "
+                "it); "
                 "http:// only for this machine (localhost, 127.0.0.1, ::1) "
                 f"(got {redact(value)!r})."
             )

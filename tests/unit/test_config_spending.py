@@ -95,6 +95,16 @@ def test_a_key_is_never_sent_over_plain_http_to_another_machine(url: str) -> Non
     assert any(p.startswith("UNIFIED_BASE_URL must") for p in problems_of(**unified))
 
 
+def test_the_web_talks_to_discord_over_https_unless_on_this_machine() -> None:
+    """The bot token and the client secret go to DISCORD_API_URL; sign-ins to the other."""
+    web = {"WEB_PORT": "8080", "WEB_BASE_URL": "https://v.example", "DISCORD_CLIENT_SECRET": "s"}
+    for name in ("DISCORD_API_URL", "DISCORD_OAUTH_URL"):
+        (problem,) = problems_of(**web, **{name: "http://discord-proxy.example"})
+        assert problem.startswith(f"{name} must start with https://"), problem
+    local = load_settings(BASE | web | {"DISCORD_API_URL": "http://127.0.0.1:9000/api"})
+    assert local.web is not None and local.web.api_url == "http://127.0.0.1:9000/api"
+
+
 def test_the_address_in_the_problem_hides_its_password() -> None:
     (problem,) = problems_of(RIVYA_BASE_URL="http://user:hunter2-pass@rivya.ai")
     assert "hunter2-pass" not in problem

@@ -13,6 +13,7 @@ from tests.e2e.conftest import (
     RIVYA_KEY,
     Stack,
     finished_job,
+    free_port,
     job_id_from,
     sora_request,
     submit_sora,
@@ -21,6 +22,7 @@ from tests.support.fake_discord import BotRunner, FakeDiscord
 from tests.support.postgres_cluster import Databases
 from tests.support.sims.rivya import RivyaSimulator
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.web_client import WebClient, web_env
 
 OUTAGE_SECONDS = 4.0
 BRIEFLY_UNAVAILABLE = "I'm briefly unavailable: I can't reach my database right now."
@@ -63,6 +65,39 @@ async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly
         job_id = await submit_sora(stack, "bob")
         await stack.wait_finished(job_id)
         assert stack.ledger(job_id) == ["hold", "charge"]
+        await runner.stop_all()
+
+
+@pytest.mark.timeout(120)
+async def test_the_web_says_it_is_briefly_away_while_the_database_is_out_of_reach(
+    tmp_path: Path, postgres: Databases
+) -> None:
+    url = postgres.migrated(migrate)
+    async with (
+        FakeDiscord() as discord,
+        RivyaSimulator(RIVYA_KEY) as provider,
+        BotRunner(tmp_path / "logs") as runner,
+        TcpProxy(postgres.cluster.port) as proxy,
+    ):
+        stack = Stack(discord, provider, runner, tmp_path, "rivya")
+        stack.database_url = url.replace(f":{postgres.cluster.port}/", f":{proxy.port}/")
+        port = free_port()
+        stack.env_overrides |= web_env(discord, port)
+        bot = await stack.start_bot()
+        await bot.wait_for_log("web gallery on", timeout=10)
+        async with WebClient(f"http://127.0.0.1:{port}", discord) as alice:
+            assert (await alice.sign_in("alice")).status == 200
+            await proxy.cut()
+            for path in ("/me", "/"):
+                away = await alice.get(path)
+                assert away.status == 503, (path, away.text[:300])
+                assert "can&#39;t reach its database right now" in away.text, path
+            await proxy.restore()
+            back = await alice.get("/me")
+            assert back.status == 200  # the session was kept
+        log = bot.log_text()
+        assert "web: GET /me could not reach the database" in log, log[-3000:]
+        assert "Traceback" not in log and "ERROR" not in log, log[-3000:]
         await runner.stop_all()
 
 

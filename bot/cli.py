@@ -22,7 +22,8 @@ from bot.config import (
     database_url_from,
     load_settings,
 )
-from bot.logging_setup import configure_logging
+from bot.logging_setup import Scrubber, configure_logging
+from bot.ops.spending import servers_line
 from bot.ops.startup_failures import EXIT_BAD_SETTINGS, EXIT_FAILED, explain
 from bot.storage.urls import DatabaseTarget
 
@@ -107,11 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         "DATABASE_URL) into the empty PostgreSQL database at URL and check the copy row for "
         "row. Stop the bot first; afterwards set DATABASE_URL to URL and start it again.",
     )
-    move.add_argument(
+    target = move.add_mutually_exclusive_group()
+    target.add_argument(
         "--to",
         metavar="URL",
         help="postgresql://user:password@host:5432/name; default: DATABASE_URL (with "
         "DATABASE_PASSWORD) when it names PostgreSQL",
+    )
+    target.add_argument(
+        "--to-env",
+        metavar="NAME",
+        help="read the URL from the environment variable NAME (or .env) instead, so its "
+        "password does not show in the process list or the shell history",
     )
     return parser
 
@@ -125,7 +133,13 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
     if args.command == "sync":
         return _sync()
     if args.command == "migrate-db":
-        return _migrate_db(args.to)
+        to = args.to
+        if args.to_env is not None:
+            to = os.environ.get(args.to_env, "").strip()
+            if not to:
+                print(f"migrate-db failed: {args.to_env} is not set", file=sys.stderr)
+                return EXIT_FAILED
+        return _migrate_db(to)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -150,7 +164,9 @@ def _run(settings: Settings, run_bot: RunBot) -> int:
     except Exception as error:
         failure = explain(error, settings)
         if failure is None:
-            raise  # a bug: its traceback is what a fix needs
+            # A bug: its traceback is what a fix needs, scrubbed like every line of the log.
+            log.critical("the bot stopped on an unexpected error", exc_info=error)
+            return EXIT_FAILED
         log.error("%s", failure.line)
         return failure.exit_code
     return 0
@@ -173,12 +189,15 @@ def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
     # Imported here: discord.py is loaded only by commands that talk to Discord.
     from bot.ops.preflight import exit_status, run_checks
 
-    # Warnings from the checks go through the same secret scrubbing as the bot's log.
+    # Warnings from the checks, and every line printed, go through the same secret scrubbing
+    # as the bot's log: an error may quote a URL or an answer that holds a key.
     configure_logging("WARNING", settings.secrets, settings.log_format)
-    print(f"settings  ok: provider {settings.provider}, model {settings.model}")
+    scrub = Scrubber(settings.secrets)
+    print(scrub(f"settings  ok: provider {settings.provider}, model {settings.model}"))
+    print(scrub(servers_line(settings)))
     verdicts = asyncio.run(run_checks(settings, discord_api, local=local))
     for verdict in verdicts:
-        print(verdict.line())
+        print(scrub(verdict.line()))
     return exit_status(verdicts)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,9 @@ ENCODER_MEMORY_MIN_MB = 512
 # A floor smaller than this leaves the database no room worth the name.
 MEDIA_MIN_FREE_MIN_MB = 64
 PROVIDERS = ("rivya", "unified")
+DEFAULT_MAX_QUOTA_LIMIT = 1000
+# The most MAX_QUOTA_LIMIT may be: what a Discord option can carry without surprises.
+HIGHEST_QUOTA_LIMIT = 1_000_000
 
 
 class Secret:
@@ -44,6 +47,11 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def serves_guild(allowed_guild_ids: Collection[int], guild_id: int) -> bool:
+    """One of the servers the operator chose, or any server when they chose none."""
+    return not allowed_guild_ids or guild_id in allowed_guild_ids
 
 
 class SettingsError(Exception):
@@ -117,11 +125,21 @@ class Settings:
     web: WebSettings | None = None  # None: no web gallery or dashboard (WEB_PORT unset)
     # The running bot's liveness, read by `sora-bot check --health` (bot/ops/liveness_file.py).
     liveness_file: Path = Path("data/liveness.json")
+    # What the operator allows, whatever the moderators of a server do: the servers the bot
+    # stays in (empty: any), the highest limit or grant a moderator may set, and the most
+    # videos accepted per day across the deployment (None: no budget).
+    allowed_guild_ids: tuple[int, ...] = ()
+    max_quota_limit: int = DEFAULT_MAX_QUOTA_LIMIT
+    daily_video_budget: int | None = None
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
     def provider_api_key(self) -> Secret | None:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
+
+    def serves(self, guild_id: int) -> bool:
+        """Whether the bot serves this server, in Discord and on the web (ALLOWED_GUILD_IDS)."""
+        return serves_guild(self.allowed_guild_ids, guild_id)
 
     @property
     def provider_base_url(self) -> str | None:
@@ -271,16 +289,11 @@ def _database_url(read: SettingsReader) -> str:
 
 
 def database_passwords(url: str) -> tuple[str, ...]:
-    """The password inside a PostgreSQL DATABASE_URL, as written there and unescaped: both
-    are scrubbed from logs like the keys."""
-    from urllib.parse import urlsplit
+    """The passwords inside a PostgreSQL DATABASE_URL, as written there and unescaped, after
+    the user name or as `?password=`: all are scrubbed from logs like the keys."""
+    from bot.storage.urls import passwords_in
 
-    from bot.storage.urls import password_in
-
-    plain = password_in(url)
-    if plain is None:
-        return ()
-    return tuple(dict.fromkeys((plain, urlsplit(url).password or plain)))
+    return passwords_in(url) if url.startswith("postgres") else ()
 
 
 DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
@@ -389,6 +402,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_video_seconds=read.number("MAX_VIDEO_SECONDS", 120.0, minimum=1.0),
         web=web,
         liveness_file=liveness_file,
+        allowed_guild_ids=read.id_list("ALLOWED_GUILD_IDS"),
+        max_quota_limit=read.bounded(
+            "MAX_QUOTA_LIMIT", DEFAULT_MAX_QUOTA_LIMIT, minimum=1, maximum=HIGHEST_QUOTA_LIMIT
+        ),
+        daily_video_budget=read.integer("DAILY_VIDEO_BUDGET", None, minimum=1),
         secrets=tuple(
             Secret(s)
             for s in (
@@ -401,6 +419,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if s
         ),
     )
+    allowed = settings.allowed_guild_ids
+    if allowed and settings.dev_guild_id is not None and settings.dev_guild_id not in allowed:
+        read.problems.append(
+            f"DEV_GUILD_ID ({settings.dev_guild_id}) is not in ALLOWED_GUILD_IDS: the bot would "
+            "sync its commands to a server it leaves. Add it there, or change DEV_GUILD_ID."
+        )
     if read.problems:
         raise SettingsError(read.problems)
     return settings

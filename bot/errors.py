@@ -25,6 +25,7 @@ class RefusalKind(StrEnum):
     SERVER_BUSY = "server_busy"  # the server's jobs in progress
     COOLDOWN = "cooldown"
     QUOTA_EXHAUSTED = "quota_exhausted"
+    BUDGET_EXHAUSTED = "budget_exhausted"  # the deployment's DAILY_VIDEO_BUDGET is used up
     OTHER = "other"
 
 

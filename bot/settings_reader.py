@@ -3,8 +3,12 @@ raised), so that an operator sees every invalid or missing setting at once (bot/
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.storage.urls import redact
 
 
 def quoted(value: str) -> bool:
@@ -66,6 +70,15 @@ class SettingsReader:
             return default
         if number < minimum:
             self.problems.append(f"{name} must be at least {minimum} (got {number}).")
+            return default
+        return number
+
+    def bounded(self, name: str, default: int, *, minimum: int, maximum: int) -> int:
+        """A whole number from `minimum` to `maximum`."""
+        number = self.integer(name, default, minimum=minimum)
+        assert number is not None
+        if number > maximum:
+            self.problems.append(f"{name} must be at most {maximum:,} (got {number:,}).")
             return default
         return number
 
@@ -168,6 +181,34 @@ class SettingsReader:
         value = self.raw(name) or default
         if value is None:
             return None
-        if not value.startswith(("http://", "https://")):
-            self.problems.append(f"{name} must start with http:// or https:// (got {value!r}).")
+        if not is_private_enough(value):
+            self.problems.append(
+                f"{name} must start with https:// (a key, a token or a sign-in travels through "
+                "it); "
+                "http:// only for this machine (localhost, 127.0.0.1, ::1) "
+                f"(got {redact(value)!r})."
+            )
         return value.rstrip("/")
+
+
+def is_private_enough(url: str) -> bool:
+    """HTTPS anywhere, or plain HTTP to this machine's own loopback address."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host:
+        return False
+    if parts.scheme.lower() == "https":
+        return True
+    return parts.scheme.lower() == "http" and _is_loopback(host)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -38,6 +38,8 @@ from bot.providers.credit_watch import CreditWatch
 from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+from bot.quota.budget import DailyBudget
+from bot.storage.clock import DatabaseClock
 from bot.storage.database import Database, open_database
 from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
@@ -87,6 +89,7 @@ class Services:
     # Set once the chat client can post; alerts raised before that wait in `pending_alerts`.
     alert_moderators: AlertSink | None = None
     pending_alerts: list[Text] = field(default_factory=list)
+    _alerting: set[asyncio.Task[None]] = field(default_factory=set)  # kept until posted
     # Finished videos: downloaded, kept with their compressed copies, and posted one way.
     downloader: VideoDownloader = field(init=False)
     shelf: VideoShelf = field(init=False)
@@ -124,9 +127,19 @@ class Services:
         for text in pending:
             await self._alert(text)
 
+    def alert_soon(self, text: Text) -> None:
+        """Alert the moderators without waiting for it: a member's request raised it, and it
+        was claimed once for the deployment (the daily budget), so this process posts it."""
+        task = asyncio.get_running_loop().create_task(self._post_alert(text))
+        self._alerting.add(task)
+        task.add_done_callback(self._alerting.discard)
+
     async def _alert(self, text: Text) -> None:
         if self.duties is not None and not self.duties.held:
             return  # the process with the deployment's duties alerts (each one logs it)
+        await self._post_alert(text)
+
+    async def _post_alert(self, text: Text) -> None:
         if self.alert_moderators is None:
             self.pending_alerts.append(text)
             return
@@ -233,7 +246,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         await http.close()
         await db.close()
         raise
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = SystemClock()
+        if db.shared:
+            # Processes sharing the database keep its time, whatever their machines' clocks.
+            clock = DatabaseClock(db)
+            await clock.sync()
     jobs = JobStore(
         db,
         clock,
@@ -242,6 +260,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         deadline_seconds=settings.job_deadline_seconds,
         max_active_per_member=settings.max_active_jobs_per_member,
         accept_grace_seconds=ACCEPT_GRACE_SECONDS,
+        daily_budget=(
+            DailyBudget(settings.daily_video_budget, ZoneInfo(settings.quota_timezone))
+            if settings.daily_video_budget is not None
+            else None
+        ),
     )
     policy = QuotaPolicy(
         db,
@@ -254,7 +277,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         ),
     )
     moderation = ModerationService(
-        db=db, clock=clock, jobs=jobs, policy=policy, mod_role_ids=settings.mod_role_ids
+        db=db,
+        clock=clock,
+        jobs=jobs,
+        policy=policy,
+        mod_role_ids=settings.mod_role_ids,
+        max_quota_limit=settings.max_quota_limit,
     )
     services = Services(
         settings=settings,
@@ -280,6 +308,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         ),
     )
     services.show_cooldown = ShowCooldown(settings.show_cooldown_seconds, clock)
+    jobs.on_budget_alert = services.alert_soon
     services.downloader = VideoDownloader(
         settings.media_dir / "tmp",
         settings.provider_timeout_seconds,

@@ -11,9 +11,9 @@ does); the posts themselves are made and removed by cogs/_job_messages.py.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -23,7 +23,7 @@ from discord.ext import commands
 from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.jobs.rerun import Remix, Where, check_rerunnable, find_job_by_message, rerun
 from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choices
 from bot.jobs.wording import delete_question, settings_line
@@ -46,6 +46,8 @@ from cogs._job_messages import not_posted_yet
 from cogs._members import (
     actor_of,
     actor_of_reaction,
+    can_view,
+    named_mentions,
     public_locale_of,
     public_locale_of_reaction,
     upload_limit_of,
@@ -86,10 +88,14 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         guild = self.bot.get_guild(payload.guild_id)
         languages = self.services.languages
         try:
+            where = self._where(
+                source, guild, payload.member, payload.channel_id, payload.message_id
+            )
             await self._start_rerun(
                 source,
                 actor_of_reaction(payload),
                 await public_locale_of_reaction(payload, guild, languages),
+                where=where,
             )
         except Refusal as refusal:
             # A reaction has no private reply: the refusal goes by direct message, in the
@@ -107,6 +113,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             actor_of(interaction),
             await public_locale_of(interaction, self.services.languages),
             upload_limit=upload_limit_of(interaction),
+            where=self._where_pressed(interaction, source),
         )
         await interaction.followup.send(
             said(
@@ -123,6 +130,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """Open the edit form, prefilled; a prompt too long for a form gets the plain re-run."""
         source = await self._job_here(interaction, job_id)
+        self._where_pressed(interaction, source)  # the full prompt is shown only to those allowed
         check_rerunnable(source, image_retention_days=self.services.settings.image_retention_days)
         locale = interaction.locale.value
         profile = self.services.profile
@@ -170,6 +178,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             await public_locale_of(interaction, self.services.languages),
             remix,
             upload_limit=upload_limit_of(interaction),
+            where=self._where_pressed(interaction, source),
+            # Mentions typed in the form are written out as names, as /sora's are.
+            name_mentions=lambda prompt: named_mentions(interaction, prompt),
         )
         await interaction.followup.send(
             i18n.render(
@@ -191,6 +202,8 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         remix: Remix | None = None,
         *,
         upload_limit: int | None = None,
+        where: Where | None = None,
+        name_mentions: Callable[[str], Awaitable[str]] | None = None,
     ) -> tuple[Job, discord.Message | None]:
         """Accept the re-run and post its status message (None if Discord has not taken it
         yet: the worker will). Raises `Refusal` if it was refused or withdrawn."""
@@ -202,11 +215,41 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             remix=remix,
             upload_limit_bytes=upload_limit,
             public_locale=public_locale,
+            where=where,
+            name_mentions=name_mentions,
         )
         posted = await self.job_messages.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
             raise Refusal(Text("results.rerun.not_posted"))
         return job, posted.message
+
+    def _where_pressed(self, interaction: discord.Interaction, source: Job) -> Where | None:
+        message = interaction.message
+        return self._where(
+            source,
+            interaction.guild,
+            interaction.user if isinstance(interaction.user, discord.Member) else None,
+            interaction.channel_id,
+            message.id if message is not None else None,
+        )
+
+    def _where(
+        self,
+        source: Job,
+        guild: discord.Guild | None,
+        member: discord.Member | None,
+        channel_id: int | None,
+        message_id: int | None,
+    ) -> Where | None:
+        """Where a re-run asked for in `channel_id` goes: the original's place when asked
+        there, else that channel (a /sora-show repost), replying to the post, and then only
+        for a member who can see the original's channel now: its prompt and picture go with
+        the re-run. `Refusal` for anyone else."""
+        if channel_id is None or channel_id == source.channel_id:
+            return None
+        if guild is None or member is None or not can_view(guild, member, source.channel_id):
+            raise Refusal(Text("access.refusal.original_hidden"))
+        return Where(channel_id, message_id)
 
     # -- delete -------------------------------------------------------------------------------
 
@@ -227,22 +270,16 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             raise Refusal(Text("results.delete.not_yours"))
         return job
 
-    async def delete_confirmed(
-        self, interaction: discord.Interaction, job_id: int, post_id: int
-    ) -> None:
+    async def delete_confirmed(self, interaction: discord.Interaction, job_id: int) -> None:
         job = await self._deletable(interaction, job_id)
         await interaction.response.edit_message(
             content=said(interaction, Text("results.delete.deleting", job=job.id)), view=None
         )
-        clicked = None
-        if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
-            clicked = interaction.channel.get_partial_message(post_id)
+        # The job's own posts, as recorded (bot/moderation/removal.py): never a message the
+        # button names (a client may forge its custom_id).
         try:
             await self.services.removal.remove(
-                actor_of(interaction),
-                job,
-                functools.partial(self.job_messages.delete_post, clicked=clicked),
-                also=[(clicked.channel.id, clicked.id)] if clicked is not None else [],
+                actor_of(interaction), job, self.job_messages.delete_post
             )
         except Refusal as refusal:
             await interaction.edit_original_response(content=said(interaction, refusal.reason))

@@ -35,7 +35,7 @@ from typing import Generic, TypeVar
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.chat_port import DeliveryError, UploadTooLarge
+from bot.jobs.chat_port import ChannelGone, DeliveryError, UploadTooLarge
 from bot.jobs.store import JobStore
 from bot.models import Job
 from bot.video.download import (
@@ -242,7 +242,7 @@ class VideoDelivery:
                 except UploadTooLarge:
                     log.info("job %s: the file was refused as too large; posting the link", job.id)
                 except DeliveryError as error:
-                    if not error.permanent:
+                    if not error.permanent or isinstance(error, ChannelGone):
                         raise
                     # Refused for good with the file (e.g. a button it would not take): the
                     # link may still go through, and the member gets their video either way.

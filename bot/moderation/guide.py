@@ -25,6 +25,7 @@ class ServerRules:
     max_active_per_guild: int | None  # None: no server-wide cap
     cooldown_seconds: float
     has_blocklist: bool
+    others_pictures: bool = False  # "Make a video" on anyone's messages, not only one's own
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ async def guide_for(
         max_active_per_guild=allowance.max_active_per_guild,
         cooldown_seconds=allowance.cooldown_seconds,
         has_blocklist=has_blocklist,
+        others_pictures=await moderation.others_pictures_allowed(actor.guild_id),
     )
     return Guide(quota=quota, rules=rules, moderator=moderation.is_moderator(actor))
 
@@ -78,6 +80,7 @@ def rule_texts(rules: ServerRules) -> list[Text]:
         lines.append(Text("iterate.help.rule.cooldown", wait=wait_text(rules.cooldown_seconds)))
     if rules.has_blocklist:
         lines.append(Text("iterate.help.rule.blocklist"))
+    lines.append(Text(f"access.help.pictures.{'anyone' if rules.others_pictures else 'own'}"))
     lines.append(Text("iterate.help.rule.charged"))
     return lines
 

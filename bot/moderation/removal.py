@@ -2,18 +2,19 @@
 (cogs/results.py) and the web (bot/web/decisions.py).
 
 The member who asked for the video or a moderator may (bot/moderation/permissions.py). Every
-post of the video goes: the result and each `/sora-show` repost, each removed through the
+post of the video goes: the result and each `/sora-show` repost, as the database records them
+(never a message a button or a form names: a client can forge those), each removed through the
 front end's `DeletePost`. Only then is the removal recorded (a moderator's removal of someone
-else's video is audited) and the kept copy with its compressed copies discarded. If the chat
-platform refuses a post, nothing is recorded or discarded and the member is told (`Refusal`):
-they may try again.
+else's video is audited) and the kept copy with its compressed copies discarded, and the kept
+reference image too unless another live job still uses it. If the chat platform refuses a
+post, nothing is recorded or discarded and the member is told (`Refusal`): they may try again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from bot.errors import Refusal
 from bot.i18n import Text
@@ -45,25 +46,19 @@ class VideoRemoval:
             places.append((job.channel_id, job.result_message_id))
         return places
 
-    async def remove(
-        self,
-        actor: Actor,
-        job: Job,
-        delete_post: DeletePost,
-        *,
-        also: Iterable[tuple[int, int]] = (),
-    ) -> None:
-        """Delete the video of `job` as `actor`; `Refusal` says why not. `also`: posts of it
-        the front end knows of besides the recorded ones (the one whose button was pressed)."""
+    async def remove(self, actor: Actor, job: Job, delete_post: DeletePost) -> None:
+        """Delete the video of `job` as `actor`; `Refusal` says why not."""
         if not self.may_remove(actor, job):
             raise Refusal(Text("results.delete.not_yours"))
         if job.state is not JobState.DELIVERED or job.result_deleted_at is not None:
             raise Refusal(Text("results.delete.nothing_posted", job=job.id))
-        places = dict.fromkeys([*also, *await self.posts(job)])
-        for channel_id, message_id in places:
+        for channel_id, message_id in await self.posts(job):
             if not await delete_post(channel_id, message_id):
                 raise Refusal(Text("results.delete.refused"))
         await self.jobs.record_video_removed(job, actor.user_id, video_removal_record(actor, job))
         await asyncio.to_thread(self.shelf.discard, job)  # gone for good: the copies too
+        if job.image_path is not None and not await self.jobs.image_needed_elsewhere(job):
+            # Its reference image too, unless a re-run of it still needs it.
+            await asyncio.to_thread(job.image_path.unlink, missing_ok=True)
         where = "on the web" if actor.via else "in Discord"
         log.info("job %s: video removed by %s %s", job.id, actor.user_id, where)

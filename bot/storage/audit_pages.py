@@ -29,6 +29,7 @@ ACTION_KINDS = (
     "blocklist_remove",
     "remove_video",
     "set_language",
+    "set_pictures",
 )
 # Ledger rows a moderator action did not write (those show as the action).
 LEDGER_KINDS = ("hold", "charge", "release", "adjustment", "grant")

@@ -40,14 +40,24 @@ async def member_jobs(
     before: int | None,
     limit: int,
     words: Sequence[Sequence[str]] = (),
+    *,
+    guild_ids: Sequence[int] = (),
 ) -> list[Row]:
-    """Every job of the member in every server, newest first; with `words`, only those whose
-    prompt holds each of them."""
+    """Every job of the member in every server (with `guild_ids`, in those servers only),
+    newest first; with `words`, only those whose prompt holds each of them."""
     matching, word_params = _words_condition(words)
     older = " AND id < ?" if before is not None else ""
+    servers = f" AND guild_id IN ({marks(guild_ids)})" if guild_ids else ""
     rows = await conn.fetch_all(
-        f"SELECT {_COLUMNS} FROM jobs WHERE user_id = ?{older}{matching} ORDER BY id DESC LIMIT ?",
-        (user_id, *([before] if before is not None else []), *word_params, limit),
+        f"SELECT {_COLUMNS} FROM jobs WHERE user_id = ?{older}{servers}{matching} "
+        "ORDER BY id DESC LIMIT ?",
+        (
+            user_id,
+            *([before] if before is not None else []),
+            *guild_ids,
+            *word_params,
+            limit,
+        ),
     )
     return rows
 

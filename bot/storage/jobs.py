@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import ACTIVE_STATES, JobState
-from bot.storage import ledger
-from bot.storage.connection import Connection, Row, marks
+from bot.storage import budget, ledger
+from bot.storage.connection import Connection, Row, database_now, marks
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
 
@@ -68,37 +68,52 @@ async def claim_due(
     engine: str,
     owner: str,
     now: float,
-    lease_until: float,
+    lease_seconds: float,
     limit: int,
     states: tuple[JobState, ...],
     exclude: tuple[int, ...],
 ) -> list[Row]:
-    """Lease up to `limit` due jobs in `states` to `owner` until `lease_until`: jobs nobody
-    holds, that `owner` holds already, or whose lease has lapsed (their worker died). On
-    PostgreSQL, rows another worker is claiming at this moment are skipped, not waited for.
-    Oldest due first."""
+    """Lease up to `limit` jobs in `states` due at `now` to `owner` for `lease_seconds`: jobs
+    nobody holds, that `owner` holds already, or whose lease has lapsed (their worker died).
+    Leases are written and judged by the database's clock, never a process's. On PostgreSQL,
+    rows another worker is claiming at this moment are skipped, not waited for. Oldest due
+    first."""
     values = tuple(state.value for state in states)
     skip_locked = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+    db_now = database_now(engine)
     rows = await conn.fetch_all(
-        "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ("
+        f"UPDATE jobs SET lease_owner = ?, lease_until = {db_now} + ? WHERE id IN ("
         f"SELECT id FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ? "
-        "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= ?)"
+        f"AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= {db_now})"
         f"{_excluding(exclude)} ORDER BY next_action_at, id LIMIT ?{skip_locked}) RETURNING *",
-        (owner, lease_until, *values, now, owner, now, *exclude, limit),
+        (owner, lease_seconds, *values, now, owner, *exclude, limit),
     )
     return sorted(rows, key=lambda row: (row["next_action_at"], row["id"]))
 
 
 async def renew_leases(
-    conn: Connection, owner: str, job_ids: tuple[int, ...], lease_until: float
-) -> int:
-    """Extend `owner`'s leases on `job_ids`; how many it still held."""
+    conn: Connection, engine: str, owner: str, job_ids: tuple[int, ...], lease_seconds: float
+) -> set[int]:
+    """Extend `owner`'s leases on `job_ids` by `lease_seconds` from the database's now; the
+    ids it still held (another worker may have taken a job whose lease lapsed)."""
     if not job_ids:
-        return 0
-    return await conn.execute(
-        f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks(job_ids)})",
-        (lease_until, owner, *job_ids),
+        return set()
+    rows = await conn.fetch_all(
+        f"UPDATE jobs SET lease_until = {database_now(engine)} + ? "
+        f"WHERE lease_owner = ? AND id IN ({marks(job_ids)}) RETURNING id",
+        (lease_seconds, owner, *job_ids),
     )
+    return {int(row[0]) for row in rows}
+
+
+async def holds_lease(conn: Connection, engine: str, owner: str, job_id: int) -> bool:
+    """Whether `owner`'s lease on the job is still in force, by the database's clock."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? "
+        f"AND lease_until > {database_now(engine)}",
+        (job_id, owner),
+    )
+    return row is not None
 
 
 async def release_lease(conn: Connection, owner: str, job_id: int) -> None:
@@ -147,6 +162,17 @@ async def active_video_paths(conn: Connection) -> list[str]:
     return [str(row[0]) for row in rows]
 
 
+async def image_used_elsewhere(conn: Connection, job_id: int, image_path: str) -> bool:
+    """Whether a job other than `job_id` still needs the reference image at `image_path`: one
+    in progress, or one delivered and not removed (it may be re-run)."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM jobs WHERE image_path = ? AND id <> ? AND state NOT IN (?, ?) "
+        "AND result_deleted_at IS NULL LIMIT 1",
+        (image_path, job_id, JobState.FAILED.value, JobState.EXPIRED.value),
+    )
+    return row is not None
+
+
 async def active_in_guild(conn: Connection, guild_id: int) -> list[Row]:
     return await conn.fetch_all(
         f"SELECT * FROM jobs WHERE guild_id = ? AND state IN ({marks(_ACTIVE)}) ORDER BY id",
@@ -192,6 +218,7 @@ class AdmissionFacts:
     last_created_at: float | None  # the member's latest delivered-or-active job in the guild
     usage: int  # the member's usage in the period
     bonus_sum: int  # the member's bonus bucket's ledger sum
+    budget_used: int | None = None  # videos accepted in the budget's day (None: no budget)
 
 
 async def admission_facts(
@@ -201,10 +228,15 @@ async def admission_facts(
     parent_job_id: int | None,
     period_start: str,
     period_end: str,
+    budget_span: tuple[float, float] | None = None,
 ) -> AdmissionFacts:
-    """Everything accepting a job checks, read in one statement."""
+    """Everything accepting a job checks, read in one statement; with `budget_span`, also the
+    videos the whole deployment accepted in it (the daily budget)."""
     balance_sql, balance_params = ledger.balance_subqueries(
         guild_id, user_id, period_start, period_end
+    )
+    budget_sql, budget_params = (
+        budget.used_subquery(*budget_span) if budget_span is not None else ("NULL", ())
     )
     active = f"state IN ({marks(_ACTIVE)})"
     row = await conn.fetch_one(
@@ -214,7 +246,7 @@ async def admission_facts(
         # A job that failed or expired delivered nothing: it starts no cooldown.
         "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
         "AND state NOT IN (?, ?)), "
-        f"{balance_sql}",
+        f"{balance_sql}, {budget_sql}",
         (
             parent_job_id,
             user_id,
@@ -229,12 +261,19 @@ async def admission_facts(
             JobState.FAILED.value,
             JobState.EXPIRED.value,
             *balance_params,
+            *budget_params,
         ),
     )
     assert row is not None
-    rerunning, mine, in_guild, last, usage, bonus_sum = row
+    rerunning, mine, in_guild, last, usage, bonus_sum, budget_used = row
     return AdmissionFacts(
-        int(rerunning), int(mine), int(in_guild), last, int(usage), int(bonus_sum)
+        int(rerunning),
+        int(mine),
+        int(in_guild),
+        last,
+        int(usage),
+        int(bonus_sum),
+        int(budget_used) if budget_used is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ from bot import i18n
 from bot.config import Settings, WebSettings
 from bot.errors import Refusal
 from bot.i18n import Text
+from bot.storage.outage import describe, is_unreachable
 from bot.video.shelf import VideoShelf
 from bot.web import access, decisions
 from bot.web.access import Standing
@@ -167,10 +168,13 @@ async def names_for(w: Web, standing: Standing | None, texts: list[str]) -> Name
 
 
 async def member_standing(request: web.Request, guild_id: int) -> Standing:
-    """The signed-in member's standing in the server; a server they are not in (or the bot
-    is not in) is "not found", whichever it is."""
+    """The signed-in member's standing in the server; a server they are not in, the bot is
+    not in, or the bot does not serve (ALLOWED_GUILD_IDS) is "not found", whichever it is."""
     session = signed_in(request)
-    standing = await access.standing_in(web_of(request).api, guild_id, session.user_id)
+    w = web_of(request)
+    if not w.settings.serves(guild_id):
+        raise PageError(404, Text("web.error.no_server"))
+    standing = await access.standing_in(w.api, guild_id, session.user_id)
     if standing is None:
         raise PageError(404, Text("web.error.no_server"))
     return standing
@@ -225,9 +229,19 @@ async def headers_and_errors(request: web.Request, handler: Handler) -> web.Stre
     except DiscordUnavailable as error:
         log.warning("web: Discord did not answer: %s", error)
         response = page(request, "error.html", 503, message=say(request, _DISCORD_DOWN))
-    except Exception:
-        log.exception("web: %s %s failed", request.method, request.path)
-        response = page(request, "error.html", 500, message=say(request, _BROKEN))
+    except Exception as error:
+        if not is_unreachable(error):
+            log.exception("web: %s %s failed", request.method, request.path)
+            response = page(request, "error.html", 500, message=say(request, _BROKEN))
+        else:
+            # One line per request, no traceback: the worker tells the outage once.
+            log.info(
+                "web: %s %s could not reach the database (%s)",
+                request.method,
+                request.path,
+                describe(error),
+            )
+            response = page(request, "error.html", 503, message=say(request, _DATABASE_DOWN))
     add_security_headers(response, secure=w.config.secure)
     return response
 
@@ -235,6 +249,7 @@ async def headers_and_errors(request: web.Request, handler: Handler) -> web.Stre
 _NOT_FOUND = Text("web.error.not_found")
 _DISCORD_DOWN = Text("web.error.discord")
 _BROKEN = Text("web.error.broken")
+_DATABASE_DOWN = Text("web.error.database")
 
 
 @web.middleware

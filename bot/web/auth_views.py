@@ -42,7 +42,8 @@ async def home(request: web.Request) -> web.Response:
     session = session_of(request)
     if session is None:
         return page(request, "welcome.html")
-    return page(request, "home.html", guilds=session.guilds)
+    served = [guild for guild in session.guilds if web_of(request).settings.serves(guild.id)]
+    return page(request, "home.html", guilds=served)
 
 
 def _redirect(location: str) -> web.Response:
@@ -111,7 +112,7 @@ async def callback(request: web.Request) -> web.Response:
     shared = tuple(
         SharedGuild(guild_id, name)
         for guild_id, name in sorted(identity.guilds.items(), key=lambda item: item[1].lower())
-        if guild_id in bot_guilds
+        if guild_id in bot_guilds and w.settings.serves(guild_id)
     )
     chosen = request.cookies.get(w.cookie(LANGUAGE_COOKIE))
     locale = chosen if chosen in i18n.available_locales() else i18n.match_locale(identity.locale)

@@ -17,10 +17,9 @@ from bot.i18n import Text, render
 from bot.models import VIA_WEB, Actor, Job
 from bot.moderation import audit
 from bot.moderation.actions import (
-    MAX_GRANT,
-    MAX_LIMIT,
     MAX_REASON_CHARS,
     PERIODS,
+    PICTURE_SETTINGS,
     Block,
     BlocklistAdd,
     BlocklistRemove,
@@ -33,6 +32,7 @@ from bot.moderation.actions import (
     SetDefault,
     SetLanguage,
     SetLimit,
+    SetPictures,
     SetRole,
     Unblock,
 )
@@ -46,10 +46,23 @@ from bot.web.discord_api import DiscordApi, DiscordUnavailable
 
 log = logging.getLogger(__name__)
 
-# The ceilings the forms show (the decisions enforce them), and what a setting may be.
-FORM_LIMITS = {"most_limit": MAX_LIMIT, "most_grant": MAX_GRANT, "most_reason": MAX_REASON_CHARS}
+# What a setting may be.
 QUOTA_PERIODS = PERIODS
 LANGUAGE_CHOICES = server_choices()
+PICTURE_CHOICES = PICTURE_SETTINGS
+
+
+async def pictures_setting(moderation: ModerationService, guild_id: int) -> str:
+    """Whose messages "Make a video" takes pictures from here, as `/quota pictures` sets it."""
+    anyone = await moderation.others_pictures_allowed(guild_id)
+    return PICTURE_SETTINGS[1] if anyone else PICTURE_SETTINGS[0]
+
+
+def form_limits(moderation: ModerationService) -> dict[str, int]:
+    """The ceilings the forms show; the moderation frame enforces them (MAX_QUOTA_LIMIT for
+    every limit and grant, whichever front end asks)."""
+    most = moderation.max_quota_limit
+    return {"most_limit": most, "most_grant": most, "most_reason": MAX_REASON_CHARS}
 
 
 def log_line(entry: LogEntry, locale: str) -> str:
@@ -86,8 +99,11 @@ async def quota_lines(
 
 
 def _number(form: Mapping[str, str], name: str) -> int:
+    """A whole number as typed (a minus sign allowed); the action's own checks and the
+    operator's ceiling (up to 1,000,000) decide whether it is too large."""
     text = (form.get(name) or "").strip()
-    if not text.lstrip("-").isdigit() or len(text) > 7:
+    digits = text.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 7:
         raise Refusal(Text("web.refusal.number"))
     return int(text)
 
@@ -112,6 +128,7 @@ QUOTA_ACTIONS: dict[str, BuildAction] = {
     "blocklist-add": lambda who, f: BlocklistAdd(f.get("text", "")),
     "blocklist-remove": lambda who, f: BlocklistRemove(f.get("text", "")),
     "language": lambda who, f: SetLanguage(f.get("setting", "")),
+    "pictures": lambda who, f: SetPictures(f.get("setting", "")),
 }
 
 

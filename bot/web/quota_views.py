@@ -1,7 +1,8 @@
-"""Quotas on the web: the server's rules, one member's quota, the blocklist and the server's
-language, with forms for every `/quota` action. Each form runs the `/quota` decision itself
-(bot/web/decisions.py) and the page after it says what was done or why not, in the
-moderator's language, as the command's private answer would."""
+"""Quotas on the web: the server's rules, one member's quota, the blocklist, the server's
+language and whose pictures "Make a video" takes, with forms for every `/quota` action.
+Each form runs the `/quota` decision itself (bot/web/decisions.py) and the page after it says
+what was done or why not, in the moderator's language, as the command's private answer
+would."""
 
 from __future__ import annotations
 
@@ -28,8 +29,6 @@ from bot.web.app import (
 )
 from bot.web.rendering import plain_text
 
-LIMITS = decisions.FORM_LIMITS
-
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/servers/{guild_id}/quotas", quotas)
@@ -37,6 +36,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/servers/{guild_id}/quotas/members/{user_id}", member_quota)
     router.add_get("/servers/{guild_id}/blocklist", blocklist)
     router.add_get("/servers/{guild_id}/language", language)
+    router.add_get("/servers/{guild_id}/pictures", pictures)
     router.add_post("/servers/{guild_id}/actions/{action}", run_action)
 
 
@@ -69,7 +69,7 @@ async def quotas(request: web.Request) -> web.Response:
         roles=roles,
         role_limits=role_limits,
         names=names.users,
-        **LIMITS,
+        **decisions.form_limits(w.services.moderation),
     )
 
 
@@ -104,7 +104,7 @@ async def member_quota(request: web.Request) -> web.Response:
         member_id=member_id,
         member_name=member.name if member is not None else None,
         lines=[plain_text(line, locale, w.zone, names) for line in lines],
-        **LIMITS,
+        **decisions.form_limits(w.services.moderation),
     )
 
 
@@ -121,7 +121,7 @@ async def blocklist(request: web.Request) -> web.Response:
         moderator=True,
         entries=entries,
         most_entries=MAX_ENTRIES_PER_GUILD,
-        **LIMITS,
+        **decisions.form_limits(w.services.moderation),
     )
 
 
@@ -137,7 +137,22 @@ async def language(request: web.Request) -> web.Response:
         moderator=True,
         current=current,
         choices=decisions.LANGUAGE_CHOICES,
-        **LIMITS,
+        **decisions.form_limits(w.services.moderation),
+    )
+
+
+async def pictures(request: web.Request) -> web.Response:
+    w = web_of(request)
+    guild_id = guild_id_of(request)
+    standing = await moderator_standing(request, guild_id)
+    return page(
+        request,
+        "pictures.html",
+        guild=standing.guild,
+        moderator=True,
+        current=await decisions.pictures_setting(w.services.moderation, guild_id),
+        choices=decisions.PICTURE_CHOICES,
+        **decisions.form_limits(w.services.moderation),
     )
 
 
@@ -149,6 +164,7 @@ _BACK = {
     "blocklist-add": "blocklist",
     "blocklist-remove": "blocklist",
     "language": "language",
+    "pictures": "pictures",
 }
 
 

@@ -133,7 +133,12 @@ async def my_videos(request: web.Request) -> web.Response:
     query = " ".join(request.query.get("q", "").split())[:200]
     async with w.services.db.reading() as conn:
         rows = await gallery.member_jobs(
-            conn, session.user_id, _before(request), PAGE_SIZE + 1, search_words(query)
+            conn,
+            session.user_id,
+            _before(request),
+            PAGE_SIZE + 1,
+            search_words(query),
+            guild_ids=w.settings.allowed_guild_ids,  # none from a server the bot does not serve
         )
     jobs = [Job.from_row(row) for row in rows]
     servers = {guild.id: guild.name for guild in session.guilds}
@@ -195,10 +200,11 @@ async def server_gallery(request: web.Request) -> web.Response:
 
 
 async def _job_of(request: web.Request) -> Job:
+    w = web_of(request)
     job_id = snowflake(request.match_info["job_id"])
-    job = await web_of(request).services.jobs.get(job_id) if job_id is not None else None
-    if job is None:
-        raise PageError(404, Text("web.error.not_found"))
+    job = await w.services.jobs.get(job_id) if job_id is not None else None
+    if job is None or not w.settings.serves(job.guild_id):
+        raise PageError(404, Text("web.error.not_found"))  # a server not served shows nothing
     return job
 
 

@@ -93,6 +93,7 @@ async def test_every_page_in_traditional_chinese(browser: Browser, site: WebSite
         "blocklist": (f"{guild}/blocklist", "禁用詞"),
         "log": (f"{guild}/log", "額度紀錄"),
         "language": (f"{guild}/language", "伺服器公開訊息"),
+        "pictures": (f"{guild}/pictures", "圖片來源"),
         "my-videos-empty": ("/me", "我的影片"),
     }
     for name, (path, words) in pages.items():

@@ -24,6 +24,7 @@ async def test_only_moderators_open_the_dashboard_and_their_changes_are_quota_de
             "blocklist",
             "log",
             "language",
+            "pictures",
             f"quotas/members/{alice_id}",
         )
 
@@ -62,7 +63,7 @@ async def test_only_moderators_open_the_dashboard_and_their_changes_are_quota_de
             )
             assert over.url == f"{base}{member_page}"
             assert 'class="notice refused"' in over.text
-            assert "A limit must be between 0 and 1000" in over.text
+            assert "The most a limit can be on this bot is 1000 videos" in over.text
             assert stack.query("SELECT COUNT(*) FROM moderation_actions") == [(0,)]
             done = await mod.post(
                 f"{guild}/actions/set",
@@ -154,4 +155,83 @@ async def test_a_change_on_the_web_is_posted_in_the_log_channel_as_quota_posts_i
         assert granted.startswith(f"<@{mod_id}> ") and f"<@{alice_id}>" in granted
         assert "contest" in granted and "額外影片" in granted  # the server's language
         assert "#1" in listed and "kraken" not in listed.lower()  # never the blocked word
+        stack.assert_clean_log()
+
+
+async def test_the_dashboards_quota_forms_are_held_to_max_quota_limit(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, MAX_QUOTA_LIMIT="20") as (stack, base):
+        sim = stack.discord
+        guild = f"/servers/{sim.guild_id}"
+        alice_id = sim.user("alice").id
+        role_id = sim.role("Moderator").id
+        member_page = f"{guild}/quotas/members/{alice_id}"
+        limit = "The most a limit can be on this bot is 20 videos"
+        grant = "One grant can give or take at most 20 videos"
+        async with client(stack, base) as admin:
+            await admin.sign_in("admin")
+            # The forms say the ceiling and ask for no more.
+            for path in (f"{guild}/quotas", member_page):
+                shown = (await admin.get(path)).text
+                assert "a limit can be at most 20 videos" in shown, path
+                assert 'max="20"' in shown and 'max="1000"' not in shown, path
+            asks = [
+                ("set", {"target": str(alice_id), "limit": "21"}, member_page, limit),
+                ("default", {"limit": "500", "period": "day"}, f"{guild}/quotas", limit),
+                ("role", {"target": str(role_id), "limit": "1000"}, f"{guild}/quotas", limit),
+                ("grant", {"target": str(alice_id), "amount": "25"}, member_page, grant),
+                ("grant", {"target": str(alice_id), "amount": "-21"}, member_page, grant),
+            ]
+            for action, form, page, words in asks:
+                answer = await admin.post(f"{guild}/actions/{action}", form, csrf_from=page)
+                assert 'class="notice refused"' in answer.text, action
+                assert words in answer.text, (action, form)
+            assert stack.query("SELECT COUNT(*) FROM moderation_actions") == [(0,)]
+            done = await admin.post(
+                f"{guild}/actions/set",
+                {"target": str(alice_id), "limit": "20"},
+                csrf_from=member_page,
+            )
+            assert 'class="notice done"' in done.text
+        rows = stack.query("SELECT action, via FROM moderation_actions")
+        assert rows == [("set_limit", "web")]
+        stack.assert_clean_log()
+
+
+async def test_whose_pictures_make_a_video_takes_is_a_dashboard_setting_like_quota_pictures(
+    tmp_path: Path,
+) -> None:
+    async with web_stack(tmp_path) as (stack, base):
+        sim = stack.discord
+        settings = f"/servers/{sim.guild_id}/pictures"
+        async with client(stack, base) as mod:
+            await mod.sign_in("mod")
+            page = await mod.get(settings)
+            assert "Now: Only members&#39; own messages." in page.text
+            assert '<option value="anyone">' in page.text
+            # Already so: refused with the command's words, nothing recorded.
+            same = await mod.post(
+                f"/servers/{sim.guild_id}/actions/pictures", {"setting": "own"}, csrf_from=settings
+            )
+            assert same.url == f"{base}{settings}" and 'class="notice refused"' in same.text
+            assert "already uses pictures only from members" in same.text
+            bogus = await mod.post(
+                f"/servers/{sim.guild_id}/actions/pictures",
+                {"setting": "everyone"},
+                csrf_from=settings,
+            )
+            assert "Choose “Only members&#39; own messages” or" in bogus.text
+            done = await mod.post(
+                f"/servers/{sim.guild_id}/actions/pictures",
+                {"setting": "anyone", "reason": "art contest"},
+                csrf_from=settings,
+            )
+            assert 'class="notice done"' in done.text
+            assert "Now: Anyone&#39;s messages." in done.text
+            shown = await mod.get(f"/servers/{sim.guild_id}/log", params={"kind": "set_pictures"})
+            assert "use pictures from anyone" in shown.text and "art contest" in shown.text
+        rows = stack.query("SELECT action, via, reason FROM moderation_actions")
+        assert rows == [("set_pictures", "web", "art contest")]
+        # The bot follows it at once: /help says so, as after /quota pictures.
+        help_text = await command_reply(stack, "help", "alice")
+        assert "works on anyone's message with a picture here" in help_text, help_text
         stack.assert_clean_log()

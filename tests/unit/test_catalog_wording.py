@@ -77,6 +77,7 @@ VALUES: dict[str, object] = {
     "allowed": alternatives(["JPEG", "PNG", "WebP"]),
     "at": 1_767_225_600,
     "bonus": 2,
+    "budget": 200,
     "change": "+2",
     "choices": listing(validation.orientation_text(o) for o in PROFILE.orientations),
     "code": "401",
@@ -118,6 +119,7 @@ VALUES: dict[str, object] = {
     "page": 1,
     "pages": 3,
     "period": Text("admission.period.week"),
+    "percent": 80,
     "period_left": 2,
     "periods": listing(Text(f"quota.choice.{period}") for period in PERIODS),
     "permissions": listing(
@@ -174,6 +176,7 @@ VALUES_BY_KEY: dict[str, dict[str, object]] = {
         "videos": 3,
         "code": "http_400",
     },
+    "web.pictures.now": {"setting": Text("access.choice.pictures.anyone")},
 }
 
 
@@ -351,6 +354,9 @@ DISCORD_LIMITS: dict[int, tuple[str, ...]] = {
         "results.show.option.",
         "iterate.help.description",
         "iterate.form.prompt_hint",
+        "access.cmd.",
+        "access.opt.",
+        "access.choice.",
     ),
 }
 

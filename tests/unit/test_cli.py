@@ -64,6 +64,7 @@ def test_the_local_check_needs_no_network(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
         "settings",
+        "servers",
         "database",
         "media",
     ]

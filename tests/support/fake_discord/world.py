@@ -102,6 +102,9 @@ class World:
     roles: dict[str, FakeRole] = field(default_factory=dict)
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    # False once the bot left the guild (DELETE /users/@me/guilds/{id}): the gateway no longer
+    # sends it, though its commands stay installed and members can still run them.
+    bot_in_guild: bool = True
 
     @property
     def application_id(self) -> int:
@@ -207,6 +210,28 @@ class World:
                 id=self.ids.next(), name=key, type=DM, recipient_id=user.id
             )
         return self.channels[key]
+
+    def hide_channel(self, name: str, *, seen_by: tuple[str, ...]) -> FakeChannel:
+        """Make a channel visible only to the roles named in `seen_by` (and the bot's role):
+        @everyone is denied View Channel there, as a staff-only channel is set up."""
+        channel = self.channels[name]
+        allowed = [self.roles[role].id for role in (*seen_by, "SoraBot")]
+        channel.permission_overwrites = [
+            {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(perms.VIEW_CHANNEL)},
+            *(
+                {"id": str(role_id), "type": 0, "allow": str(perms.VIEW_CHANNEL), "deny": "0"}
+                for role_id in allowed
+            ),
+        ]
+        return channel
+
+    def remove_channel(self, name: str) -> FakeChannel:
+        """Delete a channel (and its threads): requests naming it get 404 / 10003."""
+        channel = self.channels.pop(name)
+        for key, thread in list(self.channels.items()):
+            if thread.parent_id == channel.id:
+                del self.channels[key]
+        return channel
 
     # -- lookups --------------------------------------------------------------------------
     @property

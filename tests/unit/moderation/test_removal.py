@@ -1,8 +1,10 @@
-"""Deleting a video for good, as the Delete button and the web both do it: who may, every post
-of the video, the record, and the kept copy, and nothing of that when a post cannot go."""
+"""Deleting a video for good, as the Delete button and the web both do it: who may, every
+recorded post of the video (and no other), the record, the kept copy and the reference image
+no other job needs, and nothing of that when a post cannot go."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ import pytest
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.store import JobStore
-from bot.models import VIA_WEB, Actor, Job
+from bot.models import VIA_WEB, Actor, Job, ReferenceImage
 from bot.moderation.permissions import Moderators
 from bot.moderation.removal import VideoRemoval
 from bot.quota.allowance import Allowance
@@ -53,8 +55,12 @@ def removal(job_store: JobStore, shelf: VideoShelf) -> VideoRemoval:
     return VideoRemoval(jobs=job_store, shelf=shelf, moderators=Moderators([MOD_ROLE]))
 
 
-async def delivered_with_copy(job_store: JobStore, shelf: VideoShelf, tmp_path: Path) -> Job:
-    job = await job_store.submit(new_job(OWNER), Allowance(3, DAY))
+async def delivered_with_copy(
+    job_store: JobStore, shelf: VideoShelf, tmp_path: Path, image: ReferenceImage | None = None
+) -> Job:
+    job = await job_store.submit(
+        dataclasses.replace(new_job(OWNER), image=image), Allowance(3, DAY)
+    )
     download = tmp_path / "download.mp4"
     download.write_bytes(b"video")
     kept = shelf.keep(job.id, download)
@@ -86,9 +92,9 @@ async def test_a_moderator_on_the_web_deletes_anothers_video_on_the_record(
     job = await delivered_with_copy(job_store, shelf, tmp_path)
     moderator = Actor(GUILD, 99, role_ids=(MOD_ROLE,), via=VIA_WEB)
     posts = Posts()
-    await removal.remove(moderator, job, posts.delete, also=[REPOST, (12, 3000)])
-    # The post the moderator acted on is deleted too, each post once.
-    assert sorted(posts.deleted) == sorted([RESULT_POST, REPOST, (12, 3000)])
+    await removal.remove(moderator, job, posts.delete)
+    # The recorded posts, each once: nothing a page or a button could name besides them.
+    assert sorted(posts.deleted) == sorted([RESULT_POST, REPOST])
     rows = await db.fetch_all(
         "SELECT action, actor_id, target_user_id, via FROM moderation_actions"
     )
@@ -120,3 +126,31 @@ async def test_a_post_the_platform_refuses_to_delete_keeps_the_video_and_its_rec
     # Asked again once the platform lets it go, it is done.
     await removal.remove(Actor(GUILD, OWNER), kept, Posts().delete)
     assert shelf.kept(job) is None
+
+
+def picture(tmp_path: Path) -> ReferenceImage:
+    path = tmp_path / "references" / "holiday.png"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(b"png")
+    return ReferenceImage(path, "holiday.png", "image/png", None)
+
+
+async def test_the_reference_image_goes_with_the_video(
+    job_store: JobStore, shelf: VideoShelf, removal: VideoRemoval, tmp_path: Path
+) -> None:
+    image = picture(tmp_path)
+    job = await delivered_with_copy(job_store, shelf, tmp_path, image)
+    await removal.remove(Actor(GUILD, OWNER), job, Posts().delete)
+    assert not image.path.exists()
+
+
+async def test_a_reference_image_another_live_job_uses_is_kept_until_that_one_goes(
+    job_store: JobStore, shelf: VideoShelf, removal: VideoRemoval, tmp_path: Path
+) -> None:
+    image = picture(tmp_path)
+    first = await delivered_with_copy(job_store, shelf, tmp_path, image)
+    rerun = await delivered_with_copy(job_store, shelf, tmp_path, image)  # a re-run keeps it
+    await removal.remove(Actor(GUILD, OWNER), first, Posts().delete)
+    assert image.path.exists()  # the re-run may still be re-run, with this picture
+    await removal.remove(Actor(GUILD, OWNER), rerun, Posts().delete)
+    assert not image.path.exists()

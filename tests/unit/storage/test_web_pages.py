@@ -81,6 +81,23 @@ async def test_a_members_jobs_page_by_page_and_by_words(db: Database) -> None:
     assert await search(["视频", "視頻"]) == [traditional]  # either spelling of a word
 
 
+async def test_a_members_jobs_only_in_the_servers_served(db: Database) -> None:
+    """ALLOWED_GUILD_IDS: the member's jobs of other servers are left out, page by page."""
+    here = [await add_job(db, guild_id=GUILD) for _ in range(5)]
+    for _ in range(5):
+        await add_job(db, guild_id=OTHER_GUILD)
+
+    async def fetch(before: int | None, limit: int):  # type: ignore[no-untyped-def]
+        async with db.reading() as conn:
+            return await gallery.member_jobs(conn, ALICE, before, limit, guild_ids=[GUILD])
+
+    pages = await walk(fetch, 2)
+    assert list(itertools.chain.from_iterable(pages)) == sorted(here, reverse=True)
+    async with db.reading() as conn:
+        everywhere = await gallery.member_jobs(conn, ALICE, None, 50)
+    assert len(everywhere) == 10  # no servers named: every server's
+
+
 async def test_a_servers_gallery_shows_delivered_videos_in_the_channels_given(
     db: Database,
 ) -> None:

@@ -4,12 +4,12 @@ taken over, and before a post in any case. Times are the database's."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
@@ -21,6 +21,7 @@ from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.clock import DatabaseClock
 from bot.storage.database import Database, open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -66,31 +67,29 @@ async def second_db(database_url: str) -> AsyncIterator[Database]:
     await db.close()
 
 
+@contextlib.asynccontextmanager
 async def worker(
-    jobs: JobStore,
-    provider: ScriptedProvider,
-    session: aiohttp.ClientSession,
-    tmp: Path,
-    lease: Lease,
-) -> Worker:
-    downloader = VideoDownloader(session, tmp / "tmp", timeout=5)
-    return Worker(
-        jobs=jobs,
-        provider=provider,
-        chat=RecordingChat(),
-        delivery=VideoDelivery(
+    jobs: JobStore, provider: ScriptedProvider, tmp: Path, lease: Lease
+) -> AsyncIterator[Worker]:
+    # The test videos are served on this machine, as the provider would be in a test.
+    async with VideoDownloader(tmp / "tmp", 5, Destinations("http://127.0.0.1")) as downloader:
+        yield Worker(
             jobs=jobs,
-            shelf=VideoShelf(tmp / "videos", tmp / "tmp", VideoFitter()),
-            downloader=downloader,
+            provider=provider,
+            chat=RecordingChat(),
+            delivery=VideoDelivery(
+                jobs=jobs,
+                shelf=VideoShelf(tmp / "videos", tmp / "tmp", VideoFitter()),
+                downloader=downloader,
+                clock=jobs.clock,  # type: ignore[arg-type]
+                upload_limit_cap=1024 * 1024,
+            ),
             clock=jobs.clock,  # type: ignore[arg-type]
-            upload_limit_cap=1024 * 1024,
-        ),
-        clock=jobs.clock,  # type: ignore[arg-type]
-        status_edit_interval=0,
-        concurrency=2,
-        idle_wait=0.05,
-        lease=lease,
-    )
+            status_edit_interval=0,
+            concurrency=2,
+            idle_wait=0.05,
+            lease=lease,
+        )
 
 
 async def test_a_renewal_that_finds_the_job_taken_over_stops_the_step_at_once(
@@ -101,8 +100,7 @@ async def test_a_renewal_that_finds_the_job_taken_over_stops_the_step_at_once(
     assert await one.record_submitted(job, "task_1", clock.now())
     provider = HangingProvider()
     mine, theirs = Lease("worker-a", 0.6), Lease("worker-b", 30.0)
-    async with aiohttp.ClientSession() as session:
-        moving = await worker(one, provider, session, tmp_path, mine)
+    async with worker(one, provider, tmp_path, mine) as moving:
         running = asyncio.create_task(moving.run())
         try:
             await asyncio.wait_for(_until(lambda: provider.status_calls), 5)
@@ -128,7 +126,7 @@ async def test_a_delivery_checks_it_still_holds_the_job_before_posting(
 ) -> None:
     one, other = store(db, clock), store(second_db, clock)
     job = await one.submit(new_job(7, prompt="a fox"), Allowance(5, DAY))
-    async with aiohttp.ClientSession() as session, video_server() as videos:
+    async with video_server() as videos:
         assert await one.record_submitted(job, "task_1", clock.now())
         submitted = await one.get(job.id)
         assert submitted is not None
@@ -138,10 +136,10 @@ async def test_a_delivery_checks_it_still_holds_the_job_before_posting(
         # A long download: the lease lapsed meanwhile, and another worker took the job.
         await asyncio.sleep(0.4)
         assert await other.claim_due(clock.now(), 1, ACTIVE_STATES, (), Lease("worker-b", 30))
-        slow = await worker(one, ScriptedProvider(), session, tmp_path, short)
-        with pytest.raises(LeaseLost):
-            await slow.step(claimed)
-        assert slow.steps.chat.results == []  # type: ignore[attr-defined]
+        async with worker(one, ScriptedProvider(), tmp_path, short) as slow:
+            with pytest.raises(LeaseLost):
+                await slow.step(claimed)
+            assert slow.steps.chat.results == []  # type: ignore[attr-defined]
     fresh = await one.get(job.id)
     assert fresh is not None and fresh.state is JobState.SUCCEEDED  # left to the other worker
 

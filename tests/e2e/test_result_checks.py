@@ -29,7 +29,7 @@ from tests.support.videos import VideoSpec, write_video
 MiB = 1024 * 1024
 VIDEOS_CHANNEL_ID = default_world().channels["videos"].id  # the default world's ids are fixed
 # A not-a-video is retried like a network error until the job's deadline: keep it short here.
-SHORT_DEADLINE = {"JOB_DEADLINE_MINUTES": "0.25"}
+SHORT_DEADLINE = {"JOB_DEADLINE_MINUTES": "0.1"}
 NOT_A_VIDEO = "The video service sent back something that is not a playable video"
 # The longest a refused result takes to end: the deadline, plus the last retry's backoff.
 REFUSED_WAIT = 40.0

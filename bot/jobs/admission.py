@@ -106,7 +106,7 @@ class Submitter:
         """A full server's refusal, saying when a slot is likely to free up if that is known."""
         if self.slot_estimate is None:
             return refusal
-        active = await self.jobs.active_in_guild(guild_id)
+        active = await self.jobs.at_service_in_guild(guild_id)
         free_at = await self.slot_estimate(active, self.jobs.clock.now())
         if free_at is None:
             return refusal

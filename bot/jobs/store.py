@@ -20,10 +20,12 @@ from typing import Any
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
+from bot.jobs.queue import Occupancy, SlotCaps, SlotCounts, placement
 from bot.models import (
-    ACTIVE_STATES,
+    IN_QUEUE,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
+    WORKER_STATES,
     Actor,
     FailureCode,
     Job,
@@ -43,6 +45,10 @@ from bot.storage.database import Database
 
 def rerun_in_progress_message(parent_job_id: int) -> Text:
     return Text("admission.rerun_in_progress", job=parent_job_id)
+
+
+# The deployment-wide cap's lock, taken after the member's and the guild's (widest last).
+PROVIDER_LOCK = ("provider",)
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ class JobStore:
         provider: str,
         model: str,
         deadline_seconds: float,
-        max_active_per_member: int,
+        caps: SlotCaps,
         accept_grace_seconds: float = 0.0,
     ) -> None:
         self.db = db
@@ -97,8 +103,12 @@ class JobStore:
         self.provider = provider
         self.model = model
         self.deadline_seconds = deadline_seconds
-        self.max_active_per_member = max_active_per_member
+        self.caps = caps
         self.accept_grace_seconds = accept_grace_seconds
+
+    def locks(self, *names: tuple[object, ...]) -> tuple[tuple[object, ...], ...]:
+        """`names`, and the deployment-wide cap's lock after them when there is that cap."""
+        return (*names, PROVIDER_LOCK) if self.caps.provider is not None else names
 
     # -- accepting ----------------------------------------------------------------------------
 
@@ -106,21 +116,31 @@ class JobStore:
         """Write the job and its hold atomically, or raise `Refusal`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
-        serialised and can never overdraw the allowance or exceed an active-job cap. It makes
+        serialised and can never overdraw the allowance, exceed a cap on jobs at the video
+        service or overfill the queue. The job takes a slot at once when one is free and
+        nobody waits for one, else it waits in the server's queue (bot/jobs/queue.py). It makes
         five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
         refusal: Text | None = None
         guild_id, user_id = new.by.guild_id, new.by.user_id
+        caps = self.caps
         async with self.db.transaction() as conn:
             # Other processes may accept jobs at the same moment (PostgreSQL): everything
-            # checked below is about this member and this guild, so hold both until commit.
-            await conn.lock(("member", guild_id, user_id), ("guild", guild_id))
+            # checked below is about this member and this guild (and, under a deployment-wide
+            # cap, every guild's slots), so hold those until commit.
+            await conn.lock(*self.locks(("member", guild_id, user_id), ("guild", guild_id)))
             # Read once the locks are held: a submit that committed while this one waited has
             # an earlier time, so the cooldown never measures a negative gap.
             now = self.clock.now()
             start, end = allowance.period.span(now)
             facts = await job_rows.admission_facts(
-                conn, guild_id, user_id, new.parent_job_id, start, end
+                conn,
+                guild_id,
+                user_id,
+                new.parent_job_id,
+                start,
+                end,
+                everywhere=caps.provider is not None,
             )
             if new.parent_job_id is not None and facts.rerunning:
                 # One re-run of a video per member at a time, checked with the insert: a double
@@ -128,18 +148,15 @@ class JobStore:
                 raise Refusal(
                     rerun_in_progress_message(new.parent_job_id), RefusalKind.TOO_MANY_ACTIVE
                 )
-            if facts.active >= self.max_active_per_member:
-                raise Refusal(
-                    Text(
-                        "admission.too_many_active",
-                        facts.active,
-                        most=self.max_active_per_member,
-                    ),
-                    RefusalKind.TOO_MANY_ACTIVE,
-                )
-            cap = allowance.max_active_per_guild
-            if cap is not None and facts.in_guild >= cap:
-                raise quotas.guild_full_refusal(facts.in_guild)
+            state = placement(
+                caps,
+                Occupancy(
+                    SlotCounts(facts.mine_at_service, facts.guild_at_service, facts.all_at_service),
+                    member_waiting=facts.mine_waiting,
+                    guild_waiting=facts.guild_waiting,
+                    waiting_anywhere=facts.all_waiting,
+                ),
+            )
             last = facts.last_created_at
             if last is not None and now - last < allowance.cooldown_seconds:
                 until = last + allowance.cooldown_seconds
@@ -153,37 +170,53 @@ class JobStore:
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                row = await job_rows.insert(
-                    conn,
-                    {
-                        "guild_id": guild_id,
-                        "channel_id": new.channel_id,
-                        "user_id": user_id,
-                        "provider": self.provider,
-                        "model": self.model,
-                        "prompt": new.prompt,
-                        "options_json": new.options.to_json(),
-                        "image_path": str(new.image.path) if new.image else None,
-                        "image_name": new.image.filename if new.image else None,
-                        "image_mime": new.image.mime if new.image else None,
-                        "image_source_url": new.image.source_url if new.image else None,
-                        "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
-                        "upload_limit_bytes": new.upload_limit_bytes,
-                        "reply_to_message_id": new.reply_to_message_id,
-                        "interaction_id": new.interaction_id,
-                        "parent_job_id": new.parent_job_id,
-                        "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
-                        "deadline_at": now + self.deadline_seconds,
-                        "created_at": now,
-                        "updated_at": now,
-                        "public_locale": new.public_locale,
-                    },
-                )
+                row = await job_rows.insert(conn, self._new_row(new, state, now))
                 label = None if balance.from_bonus else allowance.period.day_key(now)
                 await ledger_rows.insert_hold(conn, row["id"], guild_id, user_id, label, now)
         if refusal is not None:
             raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
         return Job.from_row(row)
+
+    def _new_row(self, new: NewJob, state: JobState, now: float) -> dict[str, Any]:
+        """The row of a job accepted `now` in `state` (queued with a slot, or waiting)."""
+        started = state is JobState.QUEUED
+        return {
+            "guild_id": new.by.guild_id,
+            "channel_id": new.channel_id,
+            "user_id": new.by.user_id,
+            "provider": self.provider,
+            "model": self.model,
+            "prompt": new.prompt,
+            "options_json": new.options.to_json(),
+            "image_path": str(new.image.path) if new.image else None,
+            "image_name": new.image.filename if new.image else None,
+            "image_mime": new.image.mime if new.image else None,
+            "image_source_url": new.image.source_url if new.image else None,
+            "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
+            "upload_limit_bytes": new.upload_limit_bytes,
+            "reply_to_message_id": new.reply_to_message_id,
+            "interaction_id": new.interaction_id,
+            "parent_job_id": new.parent_job_id,
+            "state": state.value,
+            "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
+            # A waiting job's deadline starts when it takes its slot (`start_next_waiting`).
+            "deadline_at": now + self.deadline_seconds,
+            "started_at": now if started else None,
+            "created_at": now,
+            "updated_at": now,
+            "public_locale": new.public_locale,
+        }
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    async def cancel(self, job: Job, by: int) -> bool:
+        """End a waiting job as cancelled by `by` and release its hold, atomically; False if
+        it was no longer waiting (it took its slot, or ended, meanwhile)."""
+        if job.state not in IN_QUEUE:
+            return False
+        return await self._transition(
+            job, JobState.CANCELLED, {"cancelled_by": by}, outcome_reason="job cancelled"
+        )
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -196,7 +229,7 @@ class JobStore:
         self,
         now: float,
         limit: int,
-        states: tuple[JobState, ...] = ACTIVE_STATES,
+        states: tuple[JobState, ...] = WORKER_STATES,
         exclude: tuple[int, ...] = (),
     ) -> list[Job]:
         """Jobs in `states` whose next action time has come, oldest first, leaving out the
@@ -285,9 +318,10 @@ class JobStore:
             row = await job_rows.by_message(conn, guild_id, message_id)
         return Job.from_row(row) if row else None
 
-    async def active_in_guild(self, guild_id: int) -> list[Job]:
+    async def at_service_in_guild(self, guild_id: int) -> list[Job]:
+        """The guild's jobs holding a slot at the video service."""
         async with self.db.reading() as conn:
-            rows = await job_rows.active_in_guild(conn, guild_id)
+            rows = await job_rows.at_service_in_guild(conn, guild_id)
         return [Job.from_row(row) for row in rows]
 
     # -- transitions --------------------------------------------------------------------------
@@ -424,13 +458,23 @@ class JobStore:
         fields: dict[str, Any] = {"next_action_at": next_action_at, "transient_failures": failures}
         if resend_allowed:
             fields["submit_attempted"] = 0
-        return await self._keep_within(job, ACTIVE_STATES, fields)
+        return await self._keep_within(job, WORKER_STATES, fields)
 
     async def record_status(self, job: Job, message_id: int, text: str) -> None:
         # Status bookkeeping is allowed in any state: the final edit happens after the outcome.
         now = self.clock.now()
         async with self.db.writing() as conn:  # one statement
             await job_rows.set_status(conn, job.id, message_id, text, now)
+
+    async def record_waiting_status(self, job: Job, message_id: int, text: str) -> bool:
+        """Record a waiting job's status message as the queue shows it; False (nothing
+        written) once the job has left the queue, whose own words then stand."""
+        now = self.clock.now()
+        return await self._keep_within(
+            job,
+            IN_QUEUE,
+            {"status_message_id": message_id, "status_text": text, "status_edited_at": now},
+        )
 
     async def record_repost(self, job: Job, channel_id: int, message_id: int) -> None:
         async with self.db.writing() as conn:  # one statement
@@ -465,7 +509,7 @@ class JobStore:
     async def withdraw_unsent(self, job: Job, code: FailureCode, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
-        if job.state is not JobState.QUEUED:
+        if job.state not in (JobState.QUEUED, *IN_QUEUE):
             return False
         return await self._transition(
             job,

@@ -27,13 +27,13 @@ def make_submitter(
     limit: int = 1,
     period: str = "day",
     timezone: ZoneInfo = UTC,
-    max_active_per_guild: int | None = None,
     cooldown_seconds: float = 0.0,
     slot_estimate: SlotEstimate | None = None,
 ) -> Submitter:
-    """Admission of Rivya Sora 2 Pro jobs into `store`, under a quota of `limit` videos per
-    `period` for every member (no rules of the guild's own yet)."""
-    defaults = QuotaDefaults(limit, period, timezone, max_active_per_guild, cooldown_seconds)
+    """Admission of Rivya Sora 2 Pro jobs into `store` (whose caps bound the jobs at the
+    video service), under a quota of `limit` videos per `period` for every member (no rules
+    of the guild's own yet)."""
+    defaults = QuotaDefaults(limit, period, timezone, cooldown_seconds)
     return Submitter(
         jobs=store,
         policy=QuotaPolicy(store.db, defaults),

@@ -1,0 +1,90 @@
+"""The server's queue in the database: give the next waiting job its slot, and read the queue.
+
+The rules are bot/jobs/queue.py's; the job picked is the database's (bot/storage/jobs.py,
+`next_waiting`), so processes sharing a PostgreSQL database start each waiting job once, in
+the fair order, and the caps on jobs at the video service hold across them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.jobs.queue import SlotCounts
+from bot.jobs.store import JobStore, Lease
+from bot.models import Job, JobState, check_transition
+from bot.storage import jobs as job_rows
+from bot.storage.connection import Connection, Row
+
+# Starting waiting jobs takes this lock first, so processes sharing the database start them one
+# at a time, each the fairest there is (nobody else takes it: it cannot deadlock).
+QUEUE_LOCK = ("queue",)
+
+
+class QueueStore:
+    def __init__(self, jobs: JobStore) -> None:
+        self.jobs = jobs
+
+    async def start_next_waiting(self, lease: Lease | None = None) -> Job | None:
+        """Give the next waiting job in the fair order a slot, if a slot is free for it; the
+        job, now queued (and, with `lease`, leased to this worker, which sends it), or None.
+
+        One transaction: the queue's lock, the pick (bot/storage/jobs.py `next_waiting`), then
+        the job's guild lock (and the deployment-wide one), under which its slot is counted
+        again: an admission in that guild may have taken the last one meanwhile."""
+        owner = lease.owner if lease else None
+        # A plain read first, which waits for no writer: most passes find nothing to start,
+        # and must not take the write lock (or the queue's) to learn it.
+        async with self.jobs.db.reading() as conn:
+            if await self._next(conn, "read", owner) is None:
+                return None
+        async with self.jobs.db.transaction() as conn:
+            await conn.lock(QUEUE_LOCK)
+            now = self.jobs.clock.now()
+            row = await self._next(conn, self.jobs.db.engine, owner)
+            if row is None:
+                return None
+            job = Job.from_row(row)
+            await conn.lock(*self.jobs.locks(("guild", job.guild_id)))
+            counts = await job_rows.slot_counts(
+                conn, job.guild_id, job.user_id, everywhere=self.jobs.caps.provider is not None
+            )
+            if not self.jobs.caps.has_room(SlotCounts(*counts)):
+                return None
+            check_transition(job.state, JobState.QUEUED)
+            fields: dict[str, Any] = {
+                "state": JobState.QUEUED.value,
+                "started_at": now,
+                "deadline_at": now + self.jobs.deadline_seconds,
+                # A job whose status message is not recorded yet keeps its grace (the answer
+                # to its /sora may still be on its way): the worker must not post a second.
+                "next_action_at": max(job.next_action_at, now),
+                "updated_at": now,
+            }
+            if lease is not None:
+                fields |= {"lease_owner": lease.owner, "lease_until": now + lease.seconds}
+            if not await job_rows.update_if_state(conn, job.id, JobState.WAITING, fields):
+                return None
+        return await self.jobs.get(job.id)
+
+    async def _next(self, conn: Connection, engine: str, owner: str | None) -> Row | None:
+        caps = self.jobs.caps
+        return await job_rows.next_waiting(
+            conn,
+            engine,
+            per_member=caps.per_member,
+            per_guild=caps.per_guild,
+            provider=caps.provider,
+            owner=owner,
+            now=self.jobs.clock.now(),
+        )
+
+    async def waiting(self, guild_id: int | None = None) -> list[Job]:
+        """The waiting jobs of one guild (or every guild), oldest first."""
+        async with self.jobs.db.reading() as conn:
+            rows = await job_rows.waiting(conn, guild_id)
+        return [Job.from_row(row) for row in rows]
+
+    async def last_starts(self, guild_id: int) -> dict[int, float]:
+        """When each member with a waiting job in the guild last had a job take a slot."""
+        async with self.jobs.db.reading() as conn:
+            return await job_rows.last_starts(conn, guild_id)

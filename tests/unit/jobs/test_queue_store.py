@@ -1,0 +1,280 @@
+"""The queue in the database, on both engines: a job over the caps waits with its unit held,
+the database starts waiting jobs in the fair order within every cap, and a cancel releases."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import pytest
+
+from bot.errors import Refusal, RefusalKind
+from bot.jobs.queue import fair_order
+from bot.jobs.queue_store import QueueStore
+from bot.jobs.store import JobStore, Lease
+from bot.models import Job, JobState
+from bot.quota.allowance import Allowance
+from bot.storage.database import Database, open_database
+from tests.support.doubles import FakeClock
+from tests.support.jobs import DAY, make_store, new_job
+
+PLENTY = Allowance(100, DAY)
+
+
+def queue_store(db: Database, clock: FakeClock, **caps: int | None) -> QueueStore:
+    limits: dict[str, int | None] = {
+        "max_active_per_member": 2,
+        "max_active_per_guild": 3,
+        "max_queued_per_member": 3,
+        "max_queued_per_guild": 50,
+    }
+    return QueueStore(make_store(db, clock, **(limits | caps)))  # type: ignore[arg-type]
+
+
+async def ledger_kinds(db: Database, job_id: int) -> list[str]:
+    rows = await db.fetch_all(
+        "SELECT kind FROM quota_ledger WHERE job_id = ? ORDER BY id", (job_id,)
+    )
+    return [row[0] for row in rows]
+
+
+async def submit(queue: QueueStore, user: int, guild: int = 1) -> Job:
+    return await queue.jobs.submit(new_job(user, guild_id=guild), PLENTY)
+
+
+async def end(queue: QueueStore, job: Job) -> None:
+    fresh = await queue.jobs.get(job.id)
+    assert fresh is not None
+    assert await queue.jobs.finish_unsuccessfully(fresh, JobState.FAILED, "x", "done")
+
+
+async def start_all(queue: QueueStore, clock: FakeClock) -> list[Job]:
+    started = []
+    while (job := await queue.start_next_waiting()) is not None:
+        started.append(job)
+        clock.advance(1)
+    return started
+
+
+async def test_over_the_caps_a_job_waits_holding_its_unit_and_starts_when_a_slot_frees(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock)
+    running = [await submit(queue, user) for user in (10, 11, 12)]
+    assert [job.state for job in running] == [JobState.QUEUED] * 3
+    waiting = await submit(queue, 13)
+    assert waiting.state is JobState.WAITING and waiting.started_at is None
+    assert await ledger_kinds(db, waiting.id) == ["hold"]
+    assert await queue.start_next_waiting() is None  # the server is full
+    clock.advance(60)
+    await end(queue, running[0])
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == waiting.id
+    assert started.state is JobState.QUEUED and started.started_at == clock.now()
+    # Its deadline runs from now, not from when it was accepted.
+    assert started.deadline_at == clock.now() + queue.jobs.deadline_seconds
+    assert await queue.start_next_waiting() is None
+
+
+async def test_a_member_at_their_own_cap_waits_while_others_start(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=10)
+    await submit(queue, 10)
+    await submit(queue, 10)
+    mine = await submit(queue, 10)  # Alice has two at the service already
+    assert mine.state is JobState.WAITING
+    bob = await submit(queue, 20)  # behind Alice's, though he has a slot
+    assert bob.state is JobState.WAITING
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == bob.id
+    assert await queue.start_next_waiting() is None
+
+
+async def test_the_queue_limits_refuse_holding_nothing(db: Database, clock: FakeClock) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1, max_queued_per_guild=4)
+    await submit(queue, 9)
+    for _ in range(3):
+        await submit(queue, 10)
+    with pytest.raises(Refusal) as mine:
+        await submit(queue, 10)
+    assert mine.value.kind is RefusalKind.QUEUE_FULL
+    await submit(queue, 11)
+    with pytest.raises(Refusal) as everyone:
+        await submit(queue, 12)
+    assert "This server's queue is full: 4 videos" in str(everyone.value)
+    holds = await db.fetch_value("SELECT COUNT(*) FROM quota_ledger WHERE kind = 'hold'")
+    assert holds == 5
+
+
+async def test_no_queue_refuses_a_full_server_as_before(db: Database, clock: FakeClock) -> None:
+    queue = queue_store(db, clock, max_queued_per_guild=0)
+    for user in (10, 11, 12):
+        await submit(queue, user)
+    with pytest.raises(Refusal) as refused:
+        await submit(queue, 13)
+    assert refused.value.kind is RefusalKind.SERVER_BUSY
+    assert await db.fetch_value("SELECT COUNT(*) FROM jobs") == 3
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_the_database_starts_waiting_jobs_in_the_fair_order(
+    db: Database, clock: FakeClock, seed: int
+) -> None:
+    rng = random.Random(seed)
+    queue = queue_store(
+        db, clock, max_active_per_member=100, max_active_per_guild=1, max_queued_per_member=25
+    )
+    members = list(range(10, 30))
+    for user in rng.sample(members, 8):  # some members had a video here before, in turn
+        clock.advance(1)
+        earlier = await submit(queue, user)
+        assert earlier.state is JobState.QUEUED
+        await end(queue, earlier)
+        # Another server's history does not count: the queue is the server's own.
+        await end(queue, await submit(queue, user, guild=2))
+    blocker = await submit(queue, 1)
+    for _ in range(25):
+        clock.advance(1)
+        await submit(queue, rng.choice(members))
+    waiting = await queue.waiting(1)
+    assert len(waiting) == 25
+    expected = fair_order(waiting, await queue.last_starts(1))
+    assert len(await queue.last_starts(1)) <= 8
+    await end(queue, blocker)
+    order = []
+    while True:
+        clock.advance(1)
+        started = await queue.start_next_waiting()
+        if started is None:
+            break
+        order.append(started.id)
+        await end(queue, started)
+    assert order == [job.id for job in expected]
+
+
+async def test_within_a_server_the_last_start_decides(db: Database, clock: FakeClock) -> None:
+    queue = queue_store(db, clock, max_active_per_member=100, max_active_per_guild=1)
+    alice_before = await submit(queue, 10)  # Alice's video started just now
+    bob = await submit(queue, 20)
+    alice = await submit(queue, 10)
+    assert (bob.state, alice.state) == (JobState.WAITING, JobState.WAITING)
+    clock.advance(5)
+    await end(queue, alice_before)
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == bob.id  # Bob never had one
+
+
+async def test_the_deployment_wide_cap_takes_servers_in_turn(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=10, provider_max_active=1)
+    first = await submit(queue, 10, guild=1)
+    assert first.state is JobState.QUEUED
+    a = [await submit(queue, user, guild=1) for user in (11, 12)]
+    b = await submit(queue, 21, guild=2)
+    assert {job.state for job in (*a, b)} == {JobState.WAITING}
+    clock.advance(5)
+    await end(queue, first)
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == b.id  # server 2 never had a start
+    assert await queue.start_next_waiting() is None  # the service's one slot is taken
+
+
+async def test_a_cancelled_job_gives_its_unit_back_and_cannot_be_started(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    running = await submit(queue, 10)
+    waiting = await submit(queue, 11)
+    assert not await queue.jobs.cancel(running, 99)  # at the service: no cancel
+    assert await queue.jobs.cancel(waiting, 11)
+    assert not await queue.jobs.cancel(waiting, 11)  # once
+    cancelled = await queue.jobs.get(waiting.id)
+    assert cancelled is not None and cancelled.state is JobState.CANCELLED
+    assert cancelled.cancelled_by == 11 and cancelled.finished_at == clock.now()
+    assert await ledger_kinds(db, waiting.id) == ["hold", "release"]
+    await end(queue, running)
+    assert await queue.start_next_waiting() is None
+
+
+async def test_a_job_starting_keeps_its_grace_until_its_status_message_is_recorded(
+    db: Database, clock: FakeClock
+) -> None:
+    store = make_store(
+        db, clock, max_active_per_guild=1, max_queued_per_member=3, max_queued_per_guild=9
+    )
+    store.accept_grace_seconds = 30
+    queue = QueueStore(store)
+    running = await store.submit(new_job(10), PLENTY)
+    waiting = await store.submit(new_job(11), PLENTY)
+    await end(queue, running)
+    started = await queue.start_next_waiting()
+    assert started is not None and started.next_action_at == waiting.created_at + 30
+    await store.hand_to_worker(started, 5, "text", None)
+    handed = await store.get(started.id)
+    assert handed is not None and handed.next_action_at == clock.now()
+
+
+async def test_a_job_leased_to_another_worker_is_left_to_it(db: Database, clock: FakeClock) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    running = await submit(queue, 10)
+    waiting = await submit(queue, 11)
+    other, mine = Lease("other", 60), Lease("me", 60)
+    claimed = await db.execute(
+        "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?",
+        (other.owner, clock.now() + 60, waiting.id),
+    )
+    assert claimed == 1
+    await end(queue, running)
+    assert await queue.start_next_waiting(mine) is None
+    clock.advance(61)  # the other worker's lease lapsed: it died
+    started = await queue.start_next_waiting(mine)
+    assert started is not None and started.id == waiting.id
+    row = await db.fetch_one("SELECT lease_owner FROM jobs WHERE id = ?", (waiting.id,))
+    assert row is not None and row[0] == "me"
+
+
+async def test_two_stores_on_one_database_start_each_job_once_within_the_caps(
+    database_url: str, clock: FakeClock
+) -> None:
+    first, second = await open_database(database_url), await open_database(database_url)
+    try:
+        queues = [queue_store(db, clock, max_active_per_guild=4) for db in (first, second)]
+        for user in range(10, 40):
+            await submit(queues[user % 2], user)
+        starts: list[Job] = []
+
+        async def keep_starting(queue: QueueStore, lease: Lease) -> None:
+            for _ in range(40):
+                job = await queue.start_next_waiting(lease)
+                if job is not None:
+                    starts.append(job)
+                    if len(starts) % 3 == 0:  # some finish, freeing slots
+                        await end(queue, job)
+                await asyncio.sleep(0)
+
+        await asyncio.gather(
+            keep_starting(queues[0], Lease("one", 60)), keep_starting(queues[1], Lease("two", 60))
+        )
+        ids = [job.id for job in starts]
+        assert len(ids) == len(set(ids))  # never one job twice
+        at_service = await first.fetch_value(
+            "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'submitted', 'running')"
+        )
+        assert at_service <= 4
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_waiting_jobs_are_left_out_of_the_worker_steps(
+    job_store: JobStore, clock: FakeClock, db: Database
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    await submit(queue, 10)
+    waiting = await submit(queue, 11)
+    clock.advance(3600)
+    due = await queue.jobs.due(clock.now(), 10)
+    assert waiting.id not in [job.id for job in due]
+    assert await queue.jobs.count_due(clock.now()) == 1

@@ -52,5 +52,37 @@ def test_progress_is_said_while_generating_only() -> None:
     assert i18n.render(state_sentence(running, failure_reason), "en") == "🎞️ Generating… 42%"
     assert i18n.render(state_label(replace(running, progress=None)), "zh-TW") == "產生中"
     queued = make_job(state=JobState.QUEUED, progress=42)
-    assert i18n.render(state_label(queued), "en") == "queued"
+    assert i18n.render(state_label(queued), "en") == "starting"
     assert state_icon(queued) == "⏳"
+
+
+def test_a_waiting_job_says_its_place_in_the_queue_when_known() -> None:
+    waiting = make_job(state=JobState.WAITING)
+    assert i18n.render(state_label(waiting), "en") == "waiting in the queue"
+    assert i18n.render(state_label(waiting, 3), "en") == "waiting in the queue, number 3"
+    assert i18n.render(state_label(waiting, 3), "zh-TW") == "排隊中，第 3 位"
+    assert i18n.render(state_label(waiting, 3), "zh-CN") == "排队中，第 3 位"
+    said = i18n.render(state_sentence(waiting, failure_reason, 2), "en")
+    assert said == "🕒 Waiting in this server's queue: number 2 in line."
+    assert i18n.render(state_sentence(waiting, failure_reason), "zh-TW") == (
+        "🕒 正在伺服器的佇列中排隊…"
+    )
+    # A position is a waiting job's only: a job with a slot says where it is instead.
+    assert i18n.render(state_label(make_job(state=JobState.RUNNING), 3), "en") == "generating"
+
+
+def test_a_cancelled_job_names_who_cancelled_it() -> None:
+    cancelled = make_job(state=JobState.CANCELLED, cancelled_by=99)
+    said = i18n.render(state_sentence(cancelled, failure_reason), "en")
+    assert said.startswith("🚫 Cancelled by <@99>: it never reached the video service")
+    assert "取消" in i18n.render(state_sentence(cancelled, failure_reason), "zh-TW")
+    assert i18n.render(state_label(cancelled), "zh-CN") == "已取消"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_position_and_the_canceller_are_in_every_language(locale: str) -> None:
+    for state, words in STATE_WORDS.items():
+        for key in filter(None, (words.label_position, words.sentence_position)):
+            assert "{position}" in (i18n.translation(key, locale) or ""), (state, key)
+        if words.names_canceller:
+            assert "{member}" in (i18n.translation(words.sentence, locale) or ""), state

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot import i18n
-from bot.jobs.store import JobStore
 from bot.models import Actor
 from bot.moderation.guide import ServerRules, guide_for, guide_texts, rule_texts, wait_text
 from bot.moderation.service import ModerationService
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import make_store
 
 GUILD = 1
 MEMBER = Actor(GUILD, 7)
@@ -22,9 +22,10 @@ MOD = Actor(GUILD, 99, manage_guild=True)
 
 
 @pytest.fixture
-def service(db: Database, clock: FakeClock, job_store: JobStore) -> ModerationService:
-    defaults = QuotaDefaults(5, "day", ZoneInfo("UTC"), max_active_per_guild=6, cooldown_seconds=45)
-    return ModerationService(db=db, clock=clock, jobs=job_store, policy=QuotaPolicy(db, defaults))
+def service(db: Database, clock: FakeClock) -> ModerationService:
+    defaults = QuotaDefaults(5, "day", ZoneInfo("UTC"), cooldown_seconds=45)
+    jobs = make_store(db, clock, max_active_per_guild=6)
+    return ModerationService(db=db, clock=clock, jobs=jobs, policy=QuotaPolicy(db, defaults))
 
 
 def rendered(parts: list[i18n.Text | str], locale: str) -> str:

@@ -23,6 +23,9 @@ from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs.admission import Submitter
 from bot.jobs.chat_port import ChatPort
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.queue import SlotCaps
+from bot.jobs.queue_places import QueuePlaces
+from bot.jobs.queue_store import QueueStore
 from bot.jobs.schedule import PollPlan
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import CompletionTimes, PollSchedule
@@ -73,6 +76,9 @@ class Services:
     lease: Lease | None = None
     duties: DeploymentDuties | None = None  # None: this process does them (tests)
     submitter: Submitter = field(init=False)
+    # The servers' queues: where each waiting job stands, and the store that starts them.
+    queue: QueueStore = field(init=False)
+    places: QueuePlaces = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
@@ -143,6 +149,10 @@ class Services:
             on_provider_unusable=self.provider_unusable,
             scrub=Scrubber(settings.secrets),
             lease=self.lease,
+            queue=self.queue,
+            places=self.places,
+            may_start=lambda: not self.health.refuses_jobs,
+            keeps_board=lambda: self.duties is None or self.duties.held,
         )
 
     async def clear_media_leftovers(self) -> None:
@@ -217,7 +227,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         provider=provider.name,
         model=provider.profile.model,
         deadline_seconds=settings.job_deadline_seconds,
-        max_active_per_member=settings.max_active_jobs_per_member,
+        caps=SlotCaps(
+            per_member=settings.max_active_jobs_per_member,
+            per_guild=settings.max_active_jobs_per_guild,
+            provider=settings.provider_max_active_jobs,
+            waiting_per_member=settings.max_queued_jobs_per_member,
+            waiting_per_guild=settings.max_queued_jobs_per_guild,
+        ),
         accept_grace_seconds=ACCEPT_GRACE_SECONDS,
     )
     policy = QuotaPolicy(
@@ -226,7 +242,6 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             limit=settings.default_quota,
             period=settings.quota_period,
             timezone=ZoneInfo(settings.quota_timezone),
-            max_active_per_guild=settings.max_active_jobs_per_guild,
             cooldown_seconds=settings.submit_cooldown_seconds,
         ),
     )
@@ -256,6 +271,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             provider.name,
         ),
     )
+    services.queue = QueueStore(jobs)
+    services.places = QueuePlaces(services.queue, clock, services.schedule)
     services.downloader = VideoDownloader(
         http, settings.media_dir / "tmp", settings.provider_timeout_seconds
     )

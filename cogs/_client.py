@@ -26,7 +26,7 @@ from cogs._translator import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.help")
+EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.queue", "cogs.help")
 HEALTH_RECHECK_SECONDS = 600
 RETENTION_SWEEP_SECONDS = 6 * 3600
 
@@ -83,6 +83,7 @@ class SoraBot(commands.Bot):
             alert_channel_id=services.settings.quota_log_channel_id,
             languages=services.languages,
             on_handed_over=self._wake_worker,
+            places=services.places,
         )
         self._background: list[asyncio.Task[None]] = []
 

@@ -86,6 +86,15 @@ class QueueBoard:
         self.edit_interval = edit_interval
         self.budget = EditBudget(edits_per_channel, self.window)
         self._shown: dict[int, QueuePlace] = {}  # job → the place its message shows
+        # When this process began keeping the board: a status text recorded before then may
+        # not be what Discord shows (a process stopped between an edit and its record).
+        self._since: float | None = None
+
+    def take_over(self) -> None:
+        """This process keeps the board from now on (again): re-show what it cannot vouch
+        for, once each, within the budget."""
+        self._since = None
+        self._shown.clear()
 
     @property
     def window(self) -> float:
@@ -100,6 +109,8 @@ class QueueBoard:
         """Bring the waiting jobs' status messages up to date within the budget; how many
         were edited (or posted)."""
         now = self.clock.now()
+        if self._since is None:
+            self._since = now
         placed = await self.places.everywhere()
         self._shown = {job.id: self._shown[job.id] for job, _ in placed if job.id in self._shown}
         by_channel: dict[int, list[_Edit]] = {}
@@ -126,12 +137,18 @@ class QueueBoard:
         shown = self._shown.get(job.id)
         if shown is not None and not _moved(shown, place, now):
             return None
-        if text == job.status_text:
+        if text == job.status_text and self._vouched_for(job):
             self._shown[job.id] = place
             return None
         if job.status_edited_at is not None and now - job.status_edited_at < self.edit_interval:
             return None
         return _Edit(_urgency(shown, place), job, place, text)
+
+    def _vouched_for(self, job: Job) -> bool:
+        """Whether the job's recorded status text was written while this process kept the
+        board (an edit and its record, or the /sora's answer and its record, both here)."""
+        edited = job.status_edited_at
+        return edited is not None and self._since is not None and edited >= self._since
 
     async def _show(self, edit: _Edit) -> None:
         job = edit.job

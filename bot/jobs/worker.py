@@ -212,10 +212,15 @@ class Worker:
 
     async def _keep_board(self) -> None:
         """Keep the waiting jobs' status messages in step with the queue (bounded edits)."""
+        keeping = False
         while True:
             await asyncio.sleep(self.board.pass_gap)
             if self._stopping or not self.keeps_board():
+                keeping = False
                 continue
+            if not keeping:
+                self.board.take_over()
+                keeping = True
             try:
                 await self.board.refresh()
             except Exception:  # the next pass tries again

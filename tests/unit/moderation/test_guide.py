@@ -3,6 +3,7 @@ rules as they apply now (the blocklist only said to exist)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,3 +86,28 @@ def test_waits_are_said_in_seconds_then_minutes() -> None:
     assert i18n.render(wait_text(88.2), "en") == "89 seconds"
     assert i18n.render(wait_text(600), "en") == "10 minutes"
     assert i18n.render(wait_text(600), "zh-TW") == "10 分鐘"
+
+
+async def test_help_explains_the_queue_when_there_is_one(db: Database, clock: FakeClock) -> None:
+    jobs = make_store(
+        db,
+        clock,
+        max_active_per_guild=5,
+        provider_max_active=20,
+        max_queued_per_member=3,
+        max_queued_per_guild=50,
+    )
+    policy = QuotaPolicy(db, QuotaDefaults(5, "day", ZoneInfo("UTC")))
+    service = ModerationService(db=db, clock=clock, jobs=jobs, policy=policy)
+    english = rendered(guide_texts(await guide_for(service, MEMBER)), "en")
+    assert "a new video waits in this server's queue instead of being refused" in english
+    assert "you can have up to 3 videos waiting (the server up to 50)" in english
+    assert "**Cancel**" in english
+    assert "up to 20 videos at a time, for all its servers together" in english
+    taiwan = rendered(guide_texts(await guide_for(service, MEMBER, "zh-TW")), "zh-TW")
+    assert "佇列" in taiwan and "最多可以有 3 部影片在排隊" in taiwan
+    mainland = rendered(guide_texts(await guide_for(service, MEMBER, "zh-CN")), "zh-CN")
+    assert "队列" in mainland and "最多可以有 3 个视频在排队" in mainland
+    # Without a queue, /help says nothing of one.
+    jobs.caps = replace(jobs.caps, waiting_per_guild=0)
+    assert "queue" not in rendered(guide_texts(await guide_for(service, MEMBER)), "en")

@@ -15,8 +15,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import aiohttp
-
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from tests.support.video_server import video_server
 
@@ -42,8 +41,10 @@ async def measure(downloader: VideoDownloader, videos: str, megabytes: int) -> t
 async def main(megabytes: int) -> None:
     # The server streams from one reused chunk, so it adds nothing per byte to this process.
     with tempfile.TemporaryDirectory() as folder:
-        async with video_server() as videos, aiohttp.ClientSession() as session:
-            downloader = VideoDownloader(session, Path(folder), timeout=30)
+        async with (
+            video_server() as videos,
+            VideoDownloader(Path(folder), 30, Destinations(videos)) as downloader,
+        ):
             elapsed, peak = await measure(downloader, videos, megabytes)
             _, small_peak = await measure(downloader, videos, BASELINE_MIB)
     print(f"downloaded {megabytes} MiB in {elapsed:.2f} s ({megabytes / elapsed:.0f} MiB/s)")

@@ -27,6 +27,7 @@ from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.providers.rivya import RivyaProvider
 from bot.quota.allowance import Allowance
 from bot.storage.database import open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -99,7 +100,7 @@ async def main(count: int) -> None:
                 session=session,
             )
             presenter = RecordingChat()
-            downloader = VideoDownloader(session, Path(folder) / "dl", 10)
+            downloader = VideoDownloader(Path(folder) / "dl", 10, Destinations(sim.base_url))
             worker = Worker(
                 jobs=store,
                 provider=provider,
@@ -143,6 +144,7 @@ async def main(count: int) -> None:
             assert delivered is not None
             requests = len(sim.requests)
             alone = await provider_alone(provider, downloader, count)
+            await downloader.close()
         await db.close()
     print(
         f"{count} jobs delivered ({delivered[0]} in the database) in {elapsed:.2f} s: "

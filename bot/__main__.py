@@ -18,6 +18,7 @@ from bot.ops.stop_signal import (
 if TYPE_CHECKING:
     from bot.ops.liveness import Liveness
     from bot.ops.liveness_file import LivenessReporter
+    from bot.wiring import Services
     from cogs._client import SoraBot
 
 
@@ -69,7 +70,7 @@ async def _start_and_run(settings: Settings, stop: StopSignal, liveness: Livenes
         probe = Liveness(
             gateway_connected=bot.gateway_connected, worker_alive=bot.worker_alive, db=services.db
         )
-        async with bot, _metrics_endpoint(settings, bot, probe):
+        async with bot, _metrics_endpoint(settings, bot, probe), _web(settings, services):
             liveness.watch(probe)
             await _run_until_stopped(bot, settings, stop)
     finally:
@@ -111,6 +112,21 @@ async def _metrics_endpoint(
     runner = await start_metrics_server(
         settings.metrics_host, settings.metrics_port, bot.metrics_snapshot, liveness
     )
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _web(settings: Settings, services: Services) -> AsyncIterator[None]:
+    """The web gallery and dashboard while the bot runs, when WEB_PORT is set."""
+    if settings.web is None:
+        yield
+        return
+    from bot.web.server import start_web
+
+    runner = await start_web(settings, services)
     try:
         yield
     finally:

@@ -22,7 +22,8 @@ from bot.config import (
     database_url_from,
     load_settings,
 )
-from bot.logging_setup import configure_logging
+from bot.logging_setup import Scrubber, configure_logging
+from bot.ops.spending import servers_line
 from bot.ops.startup_failures import EXIT_BAD_SETTINGS, EXIT_FAILED, explain
 from bot.storage.urls import DatabaseTarget
 
@@ -74,7 +75,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--health",
         action="store_true",
         help="only the running bot's liveness, from LIVENESS_FILE (the Docker health check): "
-        "exit status 0 while it runs connected to Discord with its worker and database, else 1",
+        "exit status 0 while it runs connected to Discord with its worker and database (for "
+        "`sora-bot web`: while it serves and its database answers), else 1",
+    )
+    commands.add_parser(
+        "web",
+        help="serve only the web gallery and dashboard (WEB_PORT), without the bot",
+        description="Serve the web gallery and moderators' dashboard on WEB_HOST:WEB_PORT, "
+        "using the same database and media folder as the bot, without connecting to "
+        "Discord's gateway. For deployments that run the bot in several processes. Stops "
+        "on SIGTERM; keeps its liveness in LIVENESS_FILE (give it a file of its own).",
     )
     commands.add_parser(
         "sync",
@@ -98,11 +108,18 @@ def build_parser() -> argparse.ArgumentParser:
         "DATABASE_URL) into the empty PostgreSQL database at URL and check the copy row for "
         "row. Stop the bot first; afterwards set DATABASE_URL to URL and start it again.",
     )
-    move.add_argument(
+    target = move.add_mutually_exclusive_group()
+    target.add_argument(
         "--to",
         metavar="URL",
         help="postgresql://user:password@host:5432/name; default: DATABASE_URL (with "
         "DATABASE_PASSWORD) when it names PostgreSQL",
+    )
+    target.add_argument(
+        "--to-env",
+        metavar="NAME",
+        help="read the URL from the environment variable NAME (or .env) instead, so its "
+        "password does not show in the process list or the shell history",
     )
     return parser
 
@@ -116,13 +133,21 @@ def main(argv: list[str], run_bot: RunBot, discord_api: DiscordApi) -> int:
     if args.command == "sync":
         return _sync()
     if args.command == "migrate-db":
-        return _migrate_db(args.to)
+        to = args.to
+        if args.to_env is not None:
+            to = os.environ.get(args.to_env, "").strip()
+            if not to:
+                print(f"migrate-db failed: {args.to_env} is not set", file=sys.stderr)
+                return EXIT_FAILED
+        return _migrate_db(to)
     try:
         settings = load_settings()
     except SettingsError as error:
         for problem in error.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    if args.command == "web":
+        return _run_web(settings)
     if args.command == "check":
         if args.health:
             return _check_health(settings.liveness_file)
@@ -139,22 +164,40 @@ def _run(settings: Settings, run_bot: RunBot) -> int:
     except Exception as error:
         failure = explain(error, settings)
         if failure is None:
-            raise  # a bug: its traceback is what a fix needs
+            # A bug: its traceback is what a fix needs, scrubbed like every line of the log.
+            log.critical("the bot stopped on an unexpected error", exc_info=error)
+            return EXIT_FAILED
         log.error("%s", failure.line)
         return failure.exit_code
     return 0
+
+
+def _run_web(settings: Settings) -> int:
+    if settings.web is None:
+        print(
+            "config error: WEB_PORT is missing: `sora-bot web` serves the web gallery on that "
+            "port (set WEB_PORT, WEB_BASE_URL and DISCORD_CLIENT_SECRET).",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_SETTINGS
+    from bot.web.standalone import run_web
+
+    return _run(settings, run_web)
 
 
 def _check(settings: Settings, discord_api: str, *, local: bool) -> int:
     # Imported here: discord.py is loaded only by commands that talk to Discord.
     from bot.ops.preflight import exit_status, run_checks
 
-    # Warnings from the checks go through the same secret scrubbing as the bot's log.
+    # Warnings from the checks, and every line printed, go through the same secret scrubbing
+    # as the bot's log: an error may quote a URL or an answer that holds a key.
     configure_logging("WARNING", settings.secrets, settings.log_format)
-    print(f"settings  ok: provider {settings.provider}, model {settings.model}")
+    scrub = Scrubber(settings.secrets)
+    print(scrub(f"settings  ok: provider {settings.provider}, model {settings.model}"))
+    print(scrub(servers_line(settings)))
     verdicts = asyncio.run(run_checks(settings, discord_api, local=local))
     for verdict in verdicts:
-        print(verdict.line())
+        print(scrub(verdict.line()))
     return exit_status(verdicts)
 
 

@@ -6,14 +6,24 @@ Secrets are wrapped in `Secret` so they never reach a log line, a message or a t
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.settings_reader import SettingsReader
 
 QUOTA_PERIODS = ("day", "week", "month")
+MiB = 1024 * 1024
+# Below this the encoder process cannot even load its libraries and a 1080p picture.
+ENCODER_MEMORY_MIN_MB = 512
+# A floor smaller than this leaves the database no room worth the name.
+MEDIA_MIN_FREE_MIN_MB = 64
 PROVIDERS = ("rivya", "unified")
+DEFAULT_MAX_QUOTA_LIMIT = 1000
+# The most MAX_QUOTA_LIMIT may be: what a Discord option can carry without surprises.
+HIGHEST_QUOTA_LIMIT = 1_000_000
 
 
 class Secret:
@@ -37,6 +47,11 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def serves_guild(allowed_guild_ids: Collection[int], guild_id: int) -> bool:
+    """One of the servers the operator chose, or any server when they chose none."""
+    return not allowed_guild_ids or guild_id in allowed_guild_ids
 
 
 class SettingsError(Exception):
@@ -103,13 +118,39 @@ class Settings:
     max_queued_jobs_per_guild: int = 50
     # Jobs at the video service at once across the whole deployment (None: no such cap).
     provider_max_active_jobs: int | None = None
+    # Media never takes the disk below this (the database usually shares it).
+    media_min_free_bytes: int = 1024 * MiB
+    # Least time between two /sora-show of one video by one member in one channel.
+    show_cooldown_seconds: float = 60.0
+    # What one encoder process may use, and the largest video it decodes.
+    encoder_memory_bytes: int = 2048 * MiB
+    encoder_cpu_seconds: int = 600
+    encoder_output_margin: float = 0.5  # the fitted file may be this much over the limit
+    max_video_side: int = 4096
+    max_video_seconds: float = 120.0
+    web: WebSettings | None = None  # None: no web gallery or dashboard (WEB_PORT unset)
     # The running bot's liveness, read by `sora-bot check --health` (bot/ops/liveness_file.py).
     liveness_file: Path = Path("data/liveness.json")
+    # What the operator allows, whatever the moderators of a server do: the servers the bot
+    # stays in (empty: any), the highest limit or grant a moderator may set, and the most
+    # videos accepted per day across the deployment (None: no budget).
+    allowed_guild_ids: tuple[int, ...] = ()
+    max_quota_limit: int = DEFAULT_MAX_QUOTA_LIMIT
+    daily_video_budget: int | None = None
     secrets: tuple[Secret, ...] = field(default=(), repr=False)
 
     @property
     def provider_api_key(self) -> Secret | None:
         return self.rivya_api_key if self.provider == "rivya" else self.unified_api_key
+
+    def serves(self, guild_id: int) -> bool:
+        """Whether the bot serves this server, in Discord and on the web (ALLOWED_GUILD_IDS)."""
+        return serves_guild(self.allowed_guild_ids, guild_id)
+
+    @property
+    def provider_base_url(self) -> str | None:
+        """The active backend's base URL."""
+        return self.rivya_base_url if self.provider == "rivya" else self.unified_base_url
 
     @property
     def poll_seconds(self) -> tuple[float, ...]:
@@ -124,170 +165,86 @@ class Settings:
         return min(self.poll_seconds)
 
 
-def quoted(value: str) -> bool:
-    """Whether `value` is wrapped in a matching pair of quotes, as `"UTC"` or `'UTC'`."""
-    return len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'"
+@dataclass(frozen=True)
+class WebSettings:
+    """The web gallery and dashboard (bot/web/), on when WEB_PORT is set."""
+
+    port: int
+    host: str
+    base_url: str  # the public address, e.g. https://videos.example.org (no path)
+    client_secret: Secret  # the Discord application's OAuth2 client secret
+    oauth_url: str  # Discord's authorize page
+    api_url: str  # Discord's REST API, for sign-in and membership and permission checks
+    # How long a member's roles and a server's channels read from Discord are reused.
+    cache_seconds: float = 15.0
+
+    @property
+    def redirect_uri(self) -> str:
+        """Where Discord sends members back after they approve the sign-in."""
+        return f"{self.base_url}/auth/callback"
+
+    @property
+    def secure(self) -> bool:
+        return self.base_url.startswith("https://")
 
 
-def quotes_problem(name: str) -> str:
-    # Never the value itself: it may be a secret.
-    return (
-        f"{name} is wrapped in quotes: remove the quotes around the value in .env "
-        "(`docker run --env-file` keeps them as part of the value)."
+DEFAULT_DISCORD_OAUTH_URL = "https://discord.com/oauth2/authorize"
+DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
+
+
+def _web_settings(read: SettingsReader) -> WebSettings | None:
+    """WEB_* and the Discord application's OAuth2 settings; None when WEB_PORT is unset."""
+    port = read.port("WEB_PORT")
+    oauth_url = read.url("DISCORD_OAUTH_URL", DEFAULT_DISCORD_OAUTH_URL)
+    api_url = read.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL)
+    cache_seconds = read.number("WEB_PERMISSION_CACHE_SECONDS", 15.0, minimum=0)
+    if port is None:
+        if read.raw("WEB_PORT") is None and read.raw("WEB_BASE_URL"):
+            read.problems.append(
+                "WEB_BASE_URL is set but WEB_PORT is not: set WEB_PORT (e.g. 8080) to serve "
+                "the web gallery, or leave WEB_BASE_URL empty."
+            )
+        return None
+    base_url = read.raw("WEB_BASE_URL")
+    if base_url is None:
+        read.problems.append(
+            "WEB_BASE_URL is missing: expected the web gallery's public address, e.g. "
+            "https://videos.example.org (Discord sends members back to it after sign-in)."
+        )
+    elif not _is_origin(base_url.rstrip("/")):
+        read.problems.append(
+            "WEB_BASE_URL must be an http:// or https:// address without a path, query or "
+            f"fragment, e.g. https://videos.example.org (got {base_url!r})."
+        )
+    secret = read.raw("DISCORD_CLIENT_SECRET")
+    if secret is None:
+        read.problems.append(
+            "DISCORD_CLIENT_SECRET is missing: the web gallery signs members in with Discord; "
+            "copy the client secret from the developer portal (OAuth2 page)."
+        )
+    return WebSettings(
+        port=port,
+        host=read.raw("WEB_HOST") or "127.0.0.1",
+        base_url=(base_url or "").rstrip("/"),
+        client_secret=Secret(secret or ""),
+        oauth_url=oauth_url or DEFAULT_DISCORD_OAUTH_URL,
+        api_url=api_url or DEFAULT_DISCORD_API_URL,
+        cache_seconds=cache_seconds,
     )
 
 
-class _Reader:
-    """Reads typed values from an environment mapping, recording problems instead of raising."""
+def _is_origin(url: str) -> bool:
+    from urllib.parse import urlsplit
 
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def raw(self, name: str) -> str | None:
-        """The value without surrounding blanks; a quoted one is a problem of its own (no
-        setting's value starts and ends with a quote) and is read without its quotes."""
-        value = self.env.get(name)
-        if value is None:
-            return None
-        value = value.strip()
-        if quoted(value):
-            problem = quotes_problem(name)
-            if problem not in self.problems:
-                self.problems.append(problem)
-            value = value[1:-1].strip()
-        return value or None
-
-    def required(self, name: str, expects: str) -> str:
-        value = self.raw(name)
-        if value is None:
-            self.problems.append(f"{name} is missing: expected {expects}.")
-            return ""
-        return value
-
-    def choice(self, name: str, options: tuple[str, ...], default: str) -> str:
-        value = (self.raw(name) or default).lower()
-        if value not in options:
-            self.problems.append(f"{name} must be one of {', '.join(options)} (got {value!r}).")
-            return default
-        return value
-
-    def integer(self, name: str, default: int | None, minimum: int = 0) -> int | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name} must be a whole number (got {value!r}).")
-            return default
-        if number < minimum:
-            self.problems.append(f"{name} must be at least {minimum} (got {number}).")
-            return default
-        return number
-
-    def number(self, name: str, default: float, minimum: float) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            self.problems.append(f"{name} must be a number (got {value!r}).")
-            return default
-        if number < minimum:
-            self.problems.append(f"{name} must be at least {minimum:g} (got {number:g}).")
-            return default
-        return number
-
-    def optional_number(self, name: str, minimum: float) -> float | None:
-        """A number, or None when the setting is empty or invalid (the feature it sets is off)."""
-        if self.raw(name) is None:
-            return None
-        problems = len(self.problems)
-        number = self.number(name, 0.0, minimum)
-        return None if len(self.problems) > problems else number
-
-    def port(self, name: str) -> int | None:
-        """A TCP port, or None when the setting is empty (the feature it sets is off)."""
-        value = self.raw(name)
-        if value is None:
-            return None
-        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= 65535):
-            self.problems.append(f"{name} must be a port number from 1 to 65535 (got {value!r}).")
-            return None
-        return int(value)
-
-    def id_list(self, name: str) -> tuple[int, ...]:
-        """Comma-separated Discord ids (snowflakes); empty means none."""
-        text = self.raw(name) or ""
-        parts = [part.strip() for part in text.split(",") if part.strip()]
-        if not all(part.isascii() and part.isdigit() and int(part) > 0 for part in parts):
-            self.problems.append(
-                f"{name} must be a comma-separated list of Discord ids, e.g. "
-                f"123456789012345678,234567890123456789 (got {text!r})."
-            )
-            return ()
-        return tuple(dict.fromkeys(int(part) for part in parts))
-
-    def shards(self) -> tuple[int | None, tuple[int, ...] | None]:
-        """SHARD_COUNT (`auto` or a number) and SHARD_IDS (which of them this process runs)."""
-        count_text = (self.raw("SHARD_COUNT") or "").strip().lower()
-        ids_text = self.raw("SHARD_IDS") or ""
-        count: int | None = None
-        if count_text == "auto":
-            count = 0
-        elif count_text:
-            count = self.integer("SHARD_COUNT", None, minimum=1)
-        parts = [part.strip() for part in ids_text.split(",") if part.strip()]
-        if not parts:
-            return count, None
-        if not count:
-            self.problems.append(
-                "SHARD_IDS needs SHARD_COUNT set to the total number of shards, e.g. "
-                "SHARD_COUNT=2 with SHARD_IDS=0 on one process and SHARD_IDS=1 on another."
-            )
-            return count, None
-        if not all(part.isascii() and part.isdigit() and int(part) < count for part in parts):
-            self.problems.append(
-                f"SHARD_IDS must be a comma-separated list of shard numbers from 0 to "
-                f"{count - 1} (SHARD_COUNT={count}), e.g. 0,1 (got {ids_text!r})."
-            )
-            return count, None
-        return count, tuple(dict.fromkeys(int(part) for part in parts))
-
-    def seconds_list(self, name: str, default: str) -> tuple[float, ...]:
-        text = self.raw(name) or default
-        try:
-            gaps = tuple(float(part) for part in text.split(",") if part.strip())
-        except ValueError:
-            gaps = ()
-        if not gaps or any(gap <= 0 for gap in gaps):
-            self.problems.append(
-                f"{name} must be a comma-separated list of positive seconds, e.g. 3,5,10,30 "
-                f"(got {text!r})."
-            )
-            return tuple(float(part) for part in default.split(","))
-        return gaps
-
-    def timezone(self, name: str, default: str) -> str:
-        value = self.raw(name) or default
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            self.problems.append(
-                f"{name} must be an IANA time zone such as UTC or Europe/Paris (got {value!r})."
-            )
-            return default
-        return value
-
-    def url(self, name: str, default: str | None) -> str | None:
-        value = self.raw(name) or default
-        if value is None:
-            return None
-        if not value.startswith(("http://", "https://")):
-            self.problems.append(f"{name} must start with http:// or https:// (got {value!r}).")
-        return value.rstrip("/")
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path == ""
+        and not parts.query
+        and not parts.fragment
+        and parts.username is None
+    )
 
 
 DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
@@ -296,32 +253,32 @@ DEFAULT_DATABASE_PATH = "./data/sora-bot.sqlite3"
 def database_path_from(env: Mapping[str, str]) -> Path:
     """DATABASE_PATH, or its default; needs no other setting (used by `sora-bot backup`).
     Raises `ValueError` for a quoted value."""
-    read = _Reader(env)
+    read = SettingsReader(env)
     path = _database_path(read)
     _raise_first(read)
     return path
 
 
-def _database_path(read: _Reader) -> Path:
+def _database_path(read: SettingsReader) -> Path:
     return Path(read.raw("DATABASE_PATH") or DEFAULT_DATABASE_PATH)
 
 
 def database_url_from(env: Mapping[str, str]) -> str:
     """DATABASE_URL, or SQLite at DATABASE_PATH (the default, as before DATABASE_URL existed).
     Raises `DatabaseUrlError` for a URL this bot cannot use, `ValueError` for a quoted value."""
-    read = _Reader(env)
+    read = SettingsReader(env)
     url = _database_url(read)
     _raise_first(read)
     return url
 
 
-def _raise_first(read: _Reader) -> None:
+def _raise_first(read: SettingsReader) -> None:
     """For the commands that read one or two settings alone: their first problem, if any."""
     if read.problems:
         raise ValueError(read.problems[0])
 
 
-def _database_url(read: _Reader) -> str:
+def _database_url(read: SettingsReader) -> str:
     from bot.storage.urls import DatabaseUrlError, parse_target, with_password
 
     url = read.raw("DATABASE_URL")
@@ -338,16 +295,11 @@ def _database_url(read: _Reader) -> str:
 
 
 def database_passwords(url: str) -> tuple[str, ...]:
-    """The password inside a PostgreSQL DATABASE_URL, as written there and unescaped: both
-    are scrubbed from logs like the keys."""
-    from urllib.parse import urlsplit
+    """The passwords inside a PostgreSQL DATABASE_URL, as written there and unescaped, after
+    the user name or as `?password=`: all are scrubbed from logs like the keys."""
+    from bot.storage.urls import passwords_in
 
-    from bot.storage.urls import password_in
-
-    plain = password_in(url)
-    if plain is None:
-        return ()
-    return tuple(dict.fromkeys((plain, urlsplit(url).password or plain)))
+    return passwords_in(url) if url.startswith("postgres") else ()
 
 
 def _or(value: int | None, default: int) -> int:
@@ -361,7 +313,7 @@ DEFAULT_UNIFIED_POLL = "30,30,45,60"
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build `Settings` from `env` (default: `os.environ`); raise `SettingsError` on problems."""
-    read = _Reader(os.environ if env is None else env)
+    read = SettingsReader(os.environ if env is None else env)
 
     token = read.required("DISCORD_TOKEN", "the bot token from the Discord developer portal")
     provider = read.choice("PROVIDER", PROVIDERS, "rivya")
@@ -397,6 +349,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             "leave it empty."
         )
 
+    transcode_timeout = read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0)
+    web = _web_settings(read)
     settings = Settings(
         discord_token=Secret(token),
         provider=provider,
@@ -432,7 +386,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         status_edit_interval_seconds=read.number("STATUS_EDIT_INTERVAL_SECONDS", 5.0, minimum=0),
         worker_concurrency=read.integer("WORKER_CONCURRENCY", 4, minimum=1) or 4,
         transcode_concurrency=read.integer("TRANSCODE_CONCURRENCY", 1, minimum=1) or 1,
-        transcode_timeout_seconds=read.number("TRANSCODE_TIMEOUT_SECONDS", 300.0, minimum=1.0),
+        transcode_timeout_seconds=transcode_timeout,
         poll_concurrency=read.integer("POLL_CONCURRENCY", 64, minimum=1) or 64,
         job_lease_seconds=read.number("JOB_LEASE_SECONDS", 60.0, minimum=1.0),
         shard_count=shard_count,
@@ -446,13 +400,45 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         metrics_host=read.raw("METRICS_HOST") or "127.0.0.1",
         video_retention_days=read.number("VIDEO_RETENTION_DAYS", 30.0, minimum=0.01),
         video_max_bytes=int(read.number("VIDEO_MAX_MB", 10240.0, minimum=1.0) * 1024 * 1024),
+        media_min_free_bytes=int(
+            read.number("MEDIA_MIN_FREE_MB", 1024.0, minimum=MEDIA_MIN_FREE_MIN_MB) * MiB
+        ),
+        show_cooldown_seconds=read.number("SHOW_COOLDOWN_SECONDS", 60.0, minimum=0),
+        encoder_memory_bytes=int(
+            read.number("ENCODER_MEMORY_MB", 2048.0, minimum=ENCODER_MEMORY_MIN_MB) * MiB
+        ),
+        encoder_cpu_seconds=read.integer(
+            "ENCODER_CPU_SECONDS", math.ceil(2 * transcode_timeout), minimum=1
+        )
+        or 1,
+        encoder_output_margin=read.number("ENCODER_OUTPUT_MARGIN_PERCENT", 50.0, minimum=0) / 100,
+        max_video_side=read.integer("MAX_VIDEO_SIDE", 4096, minimum=16) or 4096,
+        max_video_seconds=read.number("MAX_VIDEO_SECONDS", 120.0, minimum=1.0),
+        web=web,
         liveness_file=liveness_file,
+        allowed_guild_ids=read.id_list("ALLOWED_GUILD_IDS"),
+        max_quota_limit=read.bounded(
+            "MAX_QUOTA_LIMIT", DEFAULT_MAX_QUOTA_LIMIT, minimum=1, maximum=HIGHEST_QUOTA_LIMIT
+        ),
+        daily_video_budget=read.integer("DAILY_VIDEO_BUDGET", None, minimum=1),
         secrets=tuple(
             Secret(s)
-            for s in (token, rivya_key, unified_key, *database_passwords(database_url))
+            for s in (
+                token,
+                rivya_key,
+                unified_key,
+                *database_passwords(database_url),
+                web.client_secret.reveal() if web else None,
+            )
             if s
         ),
     )
+    allowed = settings.allowed_guild_ids
+    if allowed and settings.dev_guild_id is not None and settings.dev_guild_id not in allowed:
+        read.problems.append(
+            f"DEV_GUILD_ID ({settings.dev_guild_id}) is not in ALLOWED_GUILD_IDS: the bot would "
+            "sync its commands to a server it leaves. Add it there, or change DEV_GUILD_ID."
+        )
     if read.problems:
         raise SettingsError(read.problems)
     return settings

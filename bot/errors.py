@@ -27,6 +27,7 @@ class RefusalKind(StrEnum):
     QUEUE_FULL = "queue_full"  # the server's queue (or the member's place in it) is full
     COOLDOWN = "cooldown"
     QUOTA_EXHAUSTED = "quota_exhausted"
+    BUDGET_EXHAUSTED = "budget_exhausted"  # the deployment's DAILY_VIDEO_BUDGET is used up
     OTHER = "other"
 
 

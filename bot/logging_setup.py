@@ -62,6 +62,18 @@ class ReconnectNotice(logging.Filter):
         return True
 
 
+class PoolFloorNotice(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reopen its idle connection (about
+    once a second while PostgreSQL is out of reach). The worker already says once that the
+    database is unreachable, and once that it is back: these add nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name == "asyncpg.pool"
+            and str(record.msg).startswith("Failed to restore the pool connection floor")
+        )
+
+
 class JsonFormatter(RedactingFormatter):
     """One JSON object per line for log collectors: time, level, logger, message, exception.
 
@@ -88,6 +100,7 @@ def configure_logging(level: str, secrets: tuple[Secret, ...], log_format: str =
     )
     handler.setFormatter(formatter)
     handler.addFilter(ReconnectNotice())
+    handler.addFilter(PoolFloorNotice())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -152,6 +152,9 @@ class Snapshot:
     jobs_by_state: dict[str, int] = field(default_factory=dict)
     due_waiting: int = 0  # due jobs the worker has not picked up yet
     in_flight: int = 0  # jobs the worker is moving right now
+    # DAILY_VIDEO_BUDGET: videos accepted today and the budget (None: no budget set).
+    budget_used: int | None = None
+    budget_limit: int | None = None
 
 
 class DatabaseCounts(Collector):
@@ -174,7 +177,20 @@ class DatabaseCounts(Collector):
         )
         queue.add_metric(["waiting"], snapshot.due_waiting)
         queue.add_metric(["in_flight"], snapshot.in_flight)
-        return [jobs, queue]
+        if snapshot.budget_used is None or snapshot.budget_limit is None:
+            return [jobs, queue]
+        used = GaugeMetricFamily(
+            "sora_daily_budget_used",
+            "Videos accepted today across the deployment (held or charged), of "
+            "DAILY_VIDEO_BUDGET; the day is QUOTA_TIMEZONE's.",
+            value=snapshot.budget_used,
+        )
+        limit = GaugeMetricFamily(
+            "sora_daily_budget",
+            "DAILY_VIDEO_BUDGET: the most videos accepted in a day.",
+            value=snapshot.budget_limit,
+        )
+        return [jobs, queue, used, limit]
 
 
 DATABASE_COUNTS = DatabaseCounts()

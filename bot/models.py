@@ -61,6 +61,8 @@ class FailureCode(StrEnum):
     GENERATION_FAILED = "generation_failed"  # the service failed to make it (its reason)
     REJECTED = "rejected"  # the service refused it without a code of its own (its reason)
     DELIVERY_FAILED = "delivery_failed"  # made, but Discord would not take the post
+    # What the service's link gave was not a video, or led somewhere a video should not be
+    NOT_A_VIDEO = "not_a_video"
     NO_CHANNEL_ACCESS = "no_channel_access"  # the channel is gone or closed to the bot
     INTERNAL_ERROR = "internal_error"  # a bug or an unexpected answer, again and again
 
@@ -104,6 +106,11 @@ QUOTA_OUTCOMES: Mapping[JobState, QuotaOutcome] = {
 }
 
 ACTIVE_STATES = tuple(state for state in JobState if TRANSITIONS[state])
+# The jobs that ended giving their unit back: they delivered nothing, so they count in no
+# cooldown and no daily budget.
+RELEASED_STATES = tuple(
+    state for state, outcome in QUOTA_OUTCOMES.items() if outcome is QuotaOutcome.RELEASE
+)
 # The jobs at the video service (or about to be sent there): each holds one of the slots the
 # caps count, and each expires at its deadline.
 PENDING_AT_PROVIDER = tuple(state for state in ACTIVE_STATES if _S.EXPIRED in TRANSITIONS[state])
@@ -132,6 +139,12 @@ class Actor:
     user_id: int
     role_ids: tuple[int, ...] = ()
     manage_guild: bool = False
+    # The front end they ask through, for the record: None for Discord, VIA_WEB for the web
+    # dashboard. No rule depends on it.
+    via: str | None = None
+
+
+VIA_WEB = "web"
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,9 @@
 """Everything the bot needs at run time, opened once in `main()` and injected.
 
 Every service that is not the chat platform's is built here: the database, the provider, the
-job store, quotas, moderation, the downloader, the kept videos and the delivery path, and the
-worker once it is given the chat adapter (`worker_for`). cogs/_client.py only makes the
-Discord side and hands it in.
+job store, quotas, moderation, the downloader, the kept videos, the delivery path, video
+removal, and the worker once it is given the chat adapter (`worker_for`). cogs/_client.py only
+makes the Discord side and hands it in.
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ from bot.jobs.queue import SlotCaps
 from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.queue_store import QueueStore
 from bot.jobs.schedule import PollPlan
+from bot.jobs.show_cooldown import ShowCooldown
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.moderation.languages import Languages
+from bot.moderation.removal import VideoRemoval
 from bot.moderation.service import ModerationService
 from bot.ops.duties import DeploymentDuties
 from bot.providers.base import ProviderHealth, VideoProvider, probe_provider
@@ -39,14 +41,20 @@ from bot.providers.credit_watch import CreditWatch
 from bot.providers.factory import build_provider
 from bot.providers.profiles import ModelProfile
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
+from bot.quota.budget import DailyBudget
+from bot.storage.clock import DatabaseClock
 from bot.storage.database import Database, open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.retention import prune_references
+from bot.video.sandbox import EncoderLimits
 from bot.video.shelf import VideoShelf
+from bot.video.space import MediaSpace, SpaceNews
 
 log = logging.getLogger(__name__)
 
+MiB = 1024 * 1024
 # Longest wait for one moderator alert; it is only a notice, start-up must not hang on it.
 ALERT_TIMEOUT = 30.0
 
@@ -79,6 +87,7 @@ class Services:
     # The servers' queues: where each waiting job stands, and the store that starts them.
     queue: QueueStore = field(init=False)
     places: QueuePlaces = field(init=False)
+    show_cooldown: ShowCooldown = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
     )
@@ -86,10 +95,13 @@ class Services:
     # Set once the chat client can post; alerts raised before that wait in `pending_alerts`.
     alert_moderators: AlertSink | None = None
     pending_alerts: list[Text] = field(default_factory=list)
+    _alerting: set[asyncio.Task[None]] = field(default_factory=set)  # kept until posted
     # Finished videos: downloaded, kept with their compressed copies, and posted one way.
     downloader: VideoDownloader = field(init=False)
     shelf: VideoShelf = field(init=False)
     delivery: VideoDelivery = field(init=False)
+    # Deleting a finished video for good, for the Delete button and the web alike.
+    removal: VideoRemoval = field(init=False)
 
     @property
     def profile(self) -> ModelProfile:
@@ -121,9 +133,19 @@ class Services:
         for text in pending:
             await self._alert(text)
 
+    def alert_soon(self, text: Text) -> None:
+        """Alert the moderators without waiting for it: a member's request raised it, and it
+        was claimed once for the deployment (the daily budget), so this process posts it."""
+        task = asyncio.get_running_loop().create_task(self._post_alert(text))
+        self._alerting.add(task)
+        task.add_done_callback(self._alerting.discard)
+
     async def _alert(self, text: Text) -> None:
         if self.duties is not None and not self.duties.held:
             return  # the process with the deployment's duties alerts (each one logs it)
+        await self._post_alert(text)
+
+    async def _post_alert(self, text: Text) -> None:
         if self.alert_moderators is None:
             self.pending_alerts.append(text)
             return
@@ -186,6 +208,15 @@ class Services:
             )
         except Exception:
             log.exception("reference image sweep failed; trying again later")
+        await self.bound_kept_videos()
+
+    async def bound_kept_videos(self) -> None:
+        """Bound the kept videos by age and size (the work in progress counted), and keep the
+        disk above its floor; tell the operators when it goes below the floor, or is back
+        above it. Run by the sweep and after each delivered video; never raises."""
+        space = self.shelf.space
+        news = space.observe() if space is not None else None
+        settings = self.settings
         try:
             delivering = await self.jobs.video_paths_in_use()
             await asyncio.to_thread(
@@ -196,6 +227,10 @@ class Services:
             )
         except Exception:
             log.exception("kept video sweep failed; trying again later")
+        if space is not None and news is not None:
+            key = "alerts.disk_low" if news is SpaceNews.LOW else "alerts.disk_recovered"
+            free, floor = space.free() // MiB, space.floor_bytes // MiB
+            await self._alert(Text(key, free=f"{free:,}", floor=f"{floor:,}"))
 
     def provider_unusable(self, health: ProviderHealth) -> bool:
         """Record a problem the worker met mid-run; True if it is new (so alert once).
@@ -207,6 +242,7 @@ class Services:
 
     async def close(self) -> None:
         await self.provider.close()
+        await self.downloader.close()
         await self.http.close()
         await self.db.close()
 
@@ -220,7 +256,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         await http.close()
         await db.close()
         raise
-    clock = clock or SystemClock()
+    if clock is None:
+        clock = SystemClock()
+        if db.shared:
+            # Processes sharing the database keep its time, whatever their machines' clocks.
+            clock = DatabaseClock(db)
+            await clock.sync()
     jobs = JobStore(
         db,
         clock,
@@ -235,6 +276,11 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             waiting_per_guild=settings.max_queued_jobs_per_guild,
         ),
         accept_grace_seconds=ACCEPT_GRACE_SECONDS,
+        daily_budget=(
+            DailyBudget(settings.daily_video_budget, ZoneInfo(settings.quota_timezone))
+            if settings.daily_video_budget is not None
+            else None
+        ),
     )
     policy = QuotaPolicy(
         db,
@@ -246,7 +292,12 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         ),
     )
     moderation = ModerationService(
-        db=db, clock=clock, jobs=jobs, policy=policy, mod_role_ids=settings.mod_role_ids
+        db=db,
+        clock=clock,
+        jobs=jobs,
+        policy=policy,
+        mod_role_ids=settings.mod_role_ids,
+        max_quota_limit=settings.max_quota_limit,
     )
     services = Services(
         settings=settings,
@@ -273,21 +324,41 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
     )
     services.queue = QueueStore(jobs)
     services.places = QueuePlaces(services.queue, clock, services.schedule)
+    services.show_cooldown = ShowCooldown(settings.show_cooldown_seconds, clock)
+    jobs.on_budget_alert = services.alert_soon
     services.downloader = VideoDownloader(
-        http, settings.media_dir / "tmp", settings.provider_timeout_seconds
+        settings.media_dir / "tmp",
+        settings.provider_timeout_seconds,
+        Destinations(settings.provider_base_url),
     )
     # One fitter for the whole bot: its bound on encodes at once is the machine's.
     fitter = VideoFitter(
         concurrency=settings.transcode_concurrency,
         timeout_seconds=settings.transcode_timeout_seconds,
+        limits=EncoderLimits(
+            memory_bytes=settings.encoder_memory_bytes,
+            cpu_seconds=settings.encoder_cpu_seconds,
+            output_margin=settings.encoder_output_margin,
+            max_side=settings.max_video_side,
+            max_seconds=settings.max_video_seconds,
+        ),
     )
-    services.shelf = VideoShelf(settings.media_dir / "videos", settings.media_dir / "tmp", fitter)
+    services.shelf = VideoShelf(
+        settings.media_dir / "videos",
+        settings.media_dir / "tmp",
+        fitter,
+        MediaSpace(settings.media_dir, settings.media_min_free_bytes),
+    )
     services.delivery = VideoDelivery(
         jobs=jobs,
         shelf=services.shelf,
         downloader=services.downloader,
         clock=clock,
         upload_limit_cap=settings.upload_limit_cap_bytes,
+        upkeep=services.bound_kept_videos,
+    )
+    services.removal = VideoRemoval(
+        jobs=jobs, shelf=services.shelf, moderators=moderation.moderators
     )
     # Built last: its health source reads `services.health`, which checks keep updating.
     services.submitter = Submitter(

@@ -96,7 +96,8 @@ class ConfirmDeleteButton(
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"sora:delete-yes:(?P<job>\d+):(?P<post>\d+)",
 ):
-    """On the private question: remove the video (`post` is the post whose Delete was pressed)."""
+    """On the private question: remove the video. `post` is the post whose Delete was pressed;
+    it decides nothing (a client may forge it): the job's recorded posts are what is removed."""
 
     def __init__(self, job_id: int, post_id: int, locale: str | None = None) -> None:
         super().__init__(
@@ -116,9 +117,7 @@ class ConfirmDeleteButton(
 
     async def callback(self, interaction: discord.Interaction) -> None:
         cog = _results_cog(interaction)
-        await _for_people(
-            interaction, lambda: cog.delete_confirmed(interaction, self.job_id, self.post_id)
-        )
+        await _for_people(interaction, lambda: cog.delete_confirmed(interaction, self.job_id))
 
 
 class KeepVideoButton(

@@ -19,9 +19,11 @@ from bot.metrics import Snapshot
 from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
 from bot.ops.duties import COMMAND_SYNC_LOCK
 from bot.ops.metrics_server import read_snapshot
+from bot.storage.outage import is_unreachable
 from bot.wiring import Services
+from cogs._guard import ServerGuard
 from cogs._job_messages import DiscordJobMessages
-from cogs._replies import refuse, send_ephemeral
+from cogs._replies import briefly_unavailable, refuse, send_ephemeral
 from cogs._translator import CatalogTranslator
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class SoraTree(app_commands.CommandTree):
             message = Text("common.error.not_here")
         elif isinstance(error, app_commands.CheckFailure):
             message = str(error)
+        elif is_unreachable(cause):
+            message = briefly_unavailable(cause)
         else:
             log.error(
                 "command %s failed", getattr(interaction.command, "name", "?"), exc_info=error
@@ -92,6 +96,8 @@ class SoraBot(commands.Bot):
             self.worker.wake()
 
     async def setup_hook(self) -> None:
+        # First: the servers and installs the bot serves (cogs/_guard.py), before any event.
+        ServerGuard(self.services.settings.allowed_guild_ids).install(self)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.services.attach_alerts(self.job_messages.alert_moderators)
@@ -177,8 +183,9 @@ class SoraBot(commands.Bot):
             await self.services.languages.remember_member(
                 interaction.user.id, interaction.locale.value
             )
-        except Exception:
-            log.exception("could not remember member %s's language", interaction.user.id)
+        except Exception as error:
+            if not is_unreachable(error):  # an outage is told once, by the worker
+                log.exception("could not remember member %s's language", interaction.user.id)
 
     async def on_ready(self) -> None:
         log.info(

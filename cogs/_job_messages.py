@@ -21,7 +21,7 @@ import discord
 
 from bot import i18n
 from bot.i18n import Text
-from bot.jobs.chat_port import DeliveryError, UploadTooLarge
+from bot.jobs.chat_port import ChannelGone, DeliveryError, UploadTooLarge
 from bot.jobs.delivery import Offer, VideoDelivery
 from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.store import JobStore
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # What a call to Discord can end with: an answer refusing it, or no answer at all.
 CALL_ERRORS = (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError)
 
+UNKNOWN_CHANNEL = 10003  # Discord's code for a channel that does not exist (deleted)
 HISTORY_SCAN = 200
 SEARCH_MARGIN_SECONDS = 60
 
@@ -150,10 +151,33 @@ class DiscordJobMessages:
             message_id = answer.message_id or (await interaction.original_response()).id
         except CALL_ERRORS as error:
             log.warning("job %s: could not answer with the status message: %s", job.id, error)
-            await self.post_status_message(job, channel)
-            return
+            if isinstance(error, discord.HTTPException):
+                await self.post_status_message(job, channel)  # Discord refused the answer
+                return
+            # No word back at all: Discord may have made the answer all the same.
+            known, answer_id = await self._answer_made(interaction)
+            if not known:
+                # The worker looks for the answer in the channel (by the command it answers)
+                # after the acceptance grace, and posts a status message only if it is not
+                # there: one message, whichever way this went.
+                return
+            if answer_id is None:
+                await self.post_status_message(job, channel)
+                return
+            message_id = answer_id
         await self.jobs.hand_to_worker(job, message_id, text, None)
         self.on_handed_over()
+
+    async def _answer_made(self, interaction: discord.Interaction) -> tuple[bool, int | None]:
+        """Whether Discord can say if it made the command's answer, and the answer's id if it
+        did."""
+        try:
+            return True, (await interaction.original_response()).id
+        except discord.NotFound:
+            return True, None
+        except CALL_ERRORS as error:
+            log.info("could not ask Discord whether it made an answer: %s", error)
+            return False, None
 
     async def post_status_message(
         self,
@@ -221,7 +245,9 @@ class DiscordJobMessages:
                 view = cancel_view(job.id, job.public_locale) if job.is_waiting else None
                 await message.edit(content=text, allowed_mentions=NO_PINGS, view=view)
                 return job.status_message_id
-            except discord.NotFound:
+            except discord.NotFound as error:
+                if error.code == UNKNOWN_CHANNEL:
+                    raise _delivery_error(error) from None
                 log.info("job %s: status message was deleted; posting a new one", job.id)
             except CALL_ERRORS as error:
                 raise _delivery_error(error) from None
@@ -385,35 +411,21 @@ class DiscordJobMessages:
         videos = [a for a in message.attachments if a.filename.endswith(".mp4")]
         return videos[0].url if videos else None
 
-    async def delete_result_posts(
-        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
-    ) -> bool:
-        """Delete the clicked post, the original result and every /sora-show repost of the
-        video; False if Discord refused one of them (those already gone count as deleted)."""
-        for message in await self._posts_of(job, clicked):
-            try:
-                await message.delete()
-            except discord.NotFound:
-                pass
-            except discord.HTTPException as error:
-                log.warning("job %s: could not delete the result: %s", job.id, error)
-                return False
+    async def delete_post(self, channel_id: int, message_id: int) -> bool:
+        """Delete one recorded post of a video (bot/moderation/removal.py names it, never a
+        button): True once it is gone (already gone counts), False if Discord refused."""
+        channel = await self.channel_or_none(channel_id)
+        if not isinstance(channel, discord.TextChannel | discord.Thread):
+            return True  # the channel is gone or out of the bot's reach: nothing to delete
+        message = channel.get_partial_message(message_id)
+        try:
+            await message.delete()
+        except discord.NotFound:
+            pass
+        except discord.HTTPException as error:
+            log.warning("could not delete message %s of a video: %s", message_id, error)
+            return False
         return True
-
-    async def _posts_of(
-        self, job: Job, clicked: discord.Message | discord.PartialMessage | None
-    ) -> list[discord.Message | discord.PartialMessage]:
-        posts: list[discord.Message | discord.PartialMessage] = [clicked] if clicked else []
-        places = await self.jobs.reposts(job)
-        if job.result_message_id:
-            places.append((job.channel_id, job.result_message_id))
-        for channel_id, message_id in places:
-            if any(post.id == message_id for post in posts):
-                continue
-            channel = await self.channel_or_none(channel_id)
-            if isinstance(channel, discord.TextChannel | discord.Thread):
-                posts.append(channel.get_partial_message(message_id))
-        return posts
 
 
 @contextlib.contextmanager
@@ -467,6 +479,8 @@ def reply_to(job: Job, message_id: int | None) -> discord.MessageReference | Non
 
 
 def _delivery_error(error: BaseException) -> DeliveryError:
+    if isinstance(error, discord.NotFound) and error.code == UNKNOWN_CHANNEL:
+        return ChannelGone(f"Discord answered 404 ({error.code}): the channel is gone")
     if not isinstance(error, discord.HTTPException):
         # No answer at all (connection dropped, timed out): worth another try later.
         return DeliveryError(f"Discord could not be reached: {error!r}", permanent=False)

@@ -9,7 +9,12 @@ import logging
 
 import discord
 
-from bot.jobs.mentions import MAX_MEMBER_LOOKUPS, MentionNames, mentioned
+from bot.jobs.mentions import (
+    MAX_MEMBER_LOOKUPS,
+    MentionNames,
+    mentioned,
+    write_mentions_as_names,
+)
 from bot.models import Actor
 from bot.moderation.languages import Languages
 
@@ -74,6 +79,19 @@ def actor_of_reaction(payload: discord.RawReactionActionEvent) -> Actor:
         role_ids=role_ids_of(member) if member is not None else (),
         manage_guild=bool(member_perms and member_perms.manage_guild),
     )
+
+
+def can_view(guild: discord.Guild, member: discord.Member, channel_id: int) -> bool:
+    """Whether `member` can see the channel (or thread) `channel_id` now, by Discord's
+    permissions there (roles and the channel's overwrites, as cached); not if it is gone."""
+    channel = guild.get_channel_or_thread(channel_id)
+    return channel is not None and channel.permissions_for(member).view_channel
+
+
+async def named_mentions(interaction: discord.Interaction, text: str) -> str:
+    """`text` with its mentions written out as names (`@Alice`, `#general`): a prompt is shown
+    and sent that way, whichever way it was typed (/sora, or a form)."""
+    return write_mentions_as_names(text, await mention_names(interaction, text))
 
 
 async def mention_names(interaction: discord.Interaction, text: str) -> MentionNames:

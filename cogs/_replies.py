@@ -14,6 +14,7 @@ import discord
 from bot import i18n, metrics
 from bot.errors import Refusal
 from bot.i18n import Text
+from bot.storage.outage import describe, is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +99,18 @@ async def refusals_answered(interaction: discord.Interaction, handling: Awaitabl
         await handling
     except Refusal as refusal:
         await refuse(interaction, refusal)
-    except Exception:
+    except Exception as error:
+        if is_unreachable(error):
+            await send_ephemeral(interaction, briefly_unavailable(error))
+            return
         log.exception("a button or form failed (custom id %s)", interaction.data)
         await send_ephemeral(
             interaction, i18n.render(Text("common.error.unexpected"), interaction.locale.value)
         )
+
+
+def briefly_unavailable(error: BaseException) -> Text:
+    """What a member is told while the database does not answer: it is the bot's, and brief
+    (the log has it once per outage, from the worker; here one line per request)."""
+    log.info("a request could not reach the database (%s)", describe(error))
+    return Text("access.error.briefly_unavailable")

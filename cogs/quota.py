@@ -15,9 +15,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import HIGHEST_QUOTA_LIMIT
 from bot.i18n import render
 from bot.models import Actor
-from bot.moderation.actions import MAX_GRANT, MAX_LIMIT, MAX_REASON_CHARS, PERIODS
+from bot.moderation.actions import MAX_REASON_CHARS, PERIODS, PICTURE_SETTINGS
 from bot.moderation.languages import server_choices
 from bot.moderation.service import Done, ModerationService
 from bot.quota.blocklist import MAX_TERM_CHARS
@@ -38,10 +39,16 @@ LANGUAGE_CHOICES = [
     app_commands.Choice(name=words(f"common.language.{setting}"), value=setting)
     for setting in server_choices()
 ]
+PICTURE_CHOICES = [
+    app_commands.Choice(name=words(f"access.choice.pictures.{setting}"), value=setting)
+    for setting in PICTURE_SETTINGS
+]
 
 # Discord's own checks of the options, with the service's ceilings (it checks them again).
-Limit = app_commands.Range[int, 0, MAX_LIMIT]
-Amount = app_commands.Range[int, -MAX_GRANT, MAX_GRANT]
+# Held to MAX_QUOTA_LIMIT by the moderator-action frame, which tells the moderator the ceiling;
+# Discord's client only keeps the numbers sane.
+Limit = app_commands.Range[int, 0, HIGHEST_QUOTA_LIMIT]
+Amount = app_commands.Range[int, -HIGHEST_QUOTA_LIMIT, HIGHEST_QUOTA_LIMIT]
 Page = app_commands.Range[int, 1, 10_000]
 Reason = app_commands.Range[str, 1, MAX_REASON_CHARS]
 Term = app_commands.Range[str, 1, MAX_TERM_CHARS]
@@ -268,6 +275,22 @@ class QuotaCog(commands.Cog):
     ) -> None:
         await self._answer(
             interaction, lambda actor, locale: self.moderation.set_language(actor, setting, reason)
+        )
+
+    @quota.command(name="pictures", description=words("access.cmd.pictures"))
+    @named("whose", "reason")
+    @app_commands.describe(
+        whose=words("access.opt.pictures.setting"), reason=words("quota.opt.reason")
+    )
+    @app_commands.choices(whose=PICTURE_CHOICES)
+    async def set_pictures(
+        self,
+        interaction: discord.Interaction,
+        whose: str,
+        reason: Reason | None = None,
+    ) -> None:
+        await self._answer(
+            interaction, lambda actor, locale: self.moderation.set_pictures(actor, whose, reason)
         )
 
     @quota.command(name="log", description=words("quota.cmd.log"))

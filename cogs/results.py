@@ -4,7 +4,8 @@ form), delete, list, show.
 Buttons are `DynamicItem`s whose custom_id carries the job id, so they keep working after a
 restart, and so does the edit form (cogs/_forms.py); reactions use the raw event, so they work
 on messages that are not cached. Who may delete or show a video is decided in
-bot/moderation/permissions.py; the posts themselves are made and removed by cogs/_job_messages.py.
+bot/moderation/permissions.py, and deleting one follows bot/moderation/removal.py (as the web
+does); the posts themselves are made and removed by cogs/_job_messages.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import discord
@@ -22,13 +24,12 @@ from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.queue import QueuePlace
-from bot.jobs.rerun import Remix, check_rerunnable, find_job_by_message, rerun
+from bot.jobs.rerun import Remix, Where, check_rerunnable, find_job_by_message, rerun
 from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choices
 from bot.jobs.wording import delete_question, settings_line
 from bot.models import Actor, Job, JobState
 from bot.moderation.people import is_automated
-from bot.moderation.permissions import video_removal_record
 from bot.pages import split_message
 from cogs._buttons import (
     RERUN_EMOJI,
@@ -46,6 +47,8 @@ from cogs._job_messages import not_posted_yet
 from cogs._members import (
     actor_of,
     actor_of_reaction,
+    can_view,
+    named_mentions,
     public_locale_of,
     public_locale_of_reaction,
     upload_limit_of,
@@ -86,10 +89,14 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         guild = self.bot.get_guild(payload.guild_id)
         languages = self.services.languages
         try:
+            where = self._where(
+                source, guild, payload.member, payload.channel_id, payload.message_id
+            )
             await self._start_rerun(
                 source,
                 actor_of_reaction(payload),
                 await public_locale_of_reaction(payload, guild, languages),
+                where=where,
             )
         except Refusal as refusal:
             # A reaction has no private reply: the refusal goes by direct message, in the
@@ -107,6 +114,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             actor_of(interaction),
             await public_locale_of(interaction, self.services.languages),
             upload_limit=upload_limit_of(interaction),
+            where=self._where_pressed(interaction, source),
         )
         await interaction.followup.send(
             said(
@@ -123,6 +131,7 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def remix_from_button(self, interaction: discord.Interaction, job_id: int) -> None:
         """Open the edit form, prefilled; a prompt too long for a form gets the plain re-run."""
         source = await self._job_here(interaction, job_id)
+        self._where_pressed(interaction, source)  # the full prompt is shown only to those allowed
         check_rerunnable(source, image_retention_days=self.services.settings.image_retention_days)
         locale = interaction.locale.value
         profile = self.services.profile
@@ -170,6 +179,9 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             await public_locale_of(interaction, self.services.languages),
             remix,
             upload_limit=upload_limit_of(interaction),
+            where=self._where_pressed(interaction, source),
+            # Mentions typed in the form are written out as names, as /sora's are.
+            name_mentions=lambda prompt: named_mentions(interaction, prompt),
         )
         await interaction.followup.send(
             i18n.render(
@@ -191,6 +203,8 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         remix: Remix | None = None,
         *,
         upload_limit: int | None = None,
+        where: Where | None = None,
+        name_mentions: Callable[[str], Awaitable[str]] | None = None,
     ) -> tuple[Job, discord.Message | None]:
         """Accept the re-run and post its status message (None if Discord has not taken it
         yet: the worker will). Raises `Refusal` if it was refused or withdrawn."""
@@ -202,11 +216,41 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             remix=remix,
             upload_limit_bytes=upload_limit,
             public_locale=public_locale,
+            where=where,
+            name_mentions=name_mentions,
         )
         posted = await self.job_messages.post_status_message(job, attach_reference=True)
         if posted.withdrawn:
             raise Refusal(Text("results.rerun.not_posted"))
         return job, posted.message
+
+    def _where_pressed(self, interaction: discord.Interaction, source: Job) -> Where | None:
+        message = interaction.message
+        return self._where(
+            source,
+            interaction.guild,
+            interaction.user if isinstance(interaction.user, discord.Member) else None,
+            interaction.channel_id,
+            message.id if message is not None else None,
+        )
+
+    def _where(
+        self,
+        source: Job,
+        guild: discord.Guild | None,
+        member: discord.Member | None,
+        channel_id: int | None,
+        message_id: int | None,
+    ) -> Where | None:
+        """Where a re-run asked for in `channel_id` goes: the original's place when asked
+        there, else that channel (a /sora-show repost), replying to the post, and then only
+        for a member who can see the original's channel now: its prompt and picture go with
+        the re-run. `Refusal` for anyone else."""
+        if channel_id is None or channel_id == source.channel_id:
+            return None
+        if guild is None or member is None or not can_view(guild, member, source.channel_id):
+            raise Refusal(Text("access.refusal.original_hidden"))
+        return Where(channel_id, message_id)
 
     # -- delete -------------------------------------------------------------------------------
 
@@ -223,31 +267,24 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
     async def _deletable(self, interaction: discord.Interaction, job_id: int) -> Job:
         """The job, if the one who pressed may delete its video (else a `Refusal`)."""
         job = await self._job_here(interaction, job_id)
-        if not self.services.moderation.may_manage_video(actor_of(interaction), job):
+        if not self.services.removal.may_remove(actor_of(interaction), job):
             raise Refusal(Text("results.delete.not_yours"))
         return job
 
-    async def delete_confirmed(
-        self, interaction: discord.Interaction, job_id: int, post_id: int
-    ) -> None:
+    async def delete_confirmed(self, interaction: discord.Interaction, job_id: int) -> None:
         job = await self._deletable(interaction, job_id)
-        actor = actor_of(interaction)
         await interaction.response.edit_message(
             content=said(interaction, Text("results.delete.deleting", job=job.id)), view=None
         )
-        clicked = None
-        if post_id and isinstance(interaction.channel, discord.TextChannel | discord.Thread):
-            clicked = interaction.channel.get_partial_message(post_id)
-        if not await self.job_messages.delete_result_posts(job, clicked):
-            await interaction.edit_original_response(
-                content=said(interaction, Text("results.delete.refused"))
+        # The job's own posts, as recorded (bot/moderation/removal.py): never a message the
+        # button names (a client may forge its custom_id).
+        try:
+            await self.services.removal.remove(
+                actor_of(interaction), job, self.job_messages.delete_post
             )
+        except Refusal as refusal:
+            await interaction.edit_original_response(content=said(interaction, refusal.reason))
             return
-        await self.services.jobs.record_video_removed(
-            job, actor.user_id, video_removal_record(actor, job)
-        )
-        await asyncio.to_thread(self.services.shelf.discard, job)  # gone for good: the copy too
-        log.info("job %s: video removed by %s", job.id, actor.user_id)
         await interaction.edit_original_response(
             content=said(interaction, Text("results.delete.done", job=job.id))
         )
@@ -311,7 +348,14 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
         channel = interaction.channel
         if not isinstance(channel, discord.TextChannel | discord.Thread):
             raise Refusal(Text("results.show.not_here"))
-        posted = await self.job_messages.repost_result(found, channel, upload_limit_of(interaction))
+        turn = self.services.show_cooldown.take(interaction.user.id, found.id, channel.id)
+        try:
+            posted = await self.job_messages.repost_result(
+                found, channel, upload_limit_of(interaction)
+            )
+        except BaseException:
+            self.services.show_cooldown.give_back(turn)
+            raise
         await self.services.jobs.record_repost(found, posted.channel.id, posted.id)
         await interaction.followup.send(
             said(interaction, Text("results.show.posted", link=posted.jump_url)), ephemeral=True

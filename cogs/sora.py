@@ -14,7 +14,7 @@ import asyncio
 import inspect
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,6 @@ from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.admission import ImageUpload
-from bot.jobs.mentions import write_mentions_as_names
 from bot.jobs.store import NewJob
 from bot.jobs.validation import quality_text, validate_image_size
 from bot.jobs.video_form import orientation_for_picture, read_choices
@@ -36,7 +35,7 @@ from bot.providers.profiles import ModelProfile
 from bot.video.media_types import IMAGE_EXTENSIONS, describe_size
 from cogs._forms import form_values, open_video_form, submitted_form
 from cogs._job_messages import not_posted_yet
-from cogs._members import actor_of, mention_names, public_locale_of, upload_limit_of
+from cogs._members import actor_of, named_mentions, public_locale_of, upload_limit_of
 from cogs._replies import acknowledged_if_slow, refusals_answered, said
 from cogs._translator import words, words_of
 
@@ -99,23 +98,23 @@ class SoraCog(commands.Cog):
         self, interaction: discord.Interaction, options: SoraOptions
     ) -> tuple[Job, discord.TextChannel | discord.Thread]:
         channel = _usable_channel(interaction)
-        image = options.image
-        upload = await self._fetch_image(image) if image is not None else None
-        prompt = options.prompt
-        named = write_mentions_as_names(prompt, await mention_names(interaction, prompt))
-        job = await self.services.submitter.submit(
-            NewJob(
-                by=actor_of(interaction),
-                channel_id=channel.id,
-                prompt=named,
-                options=JobOptions(
-                    options.orientation, options.duration, options.quality, options.toggles
-                ),
-                upload_limit_bytes=upload_limit_of(interaction),
-                interaction_id=interaction.id,
-                public_locale=await public_locale_of(interaction, self.services.languages),
+        new = NewJob(
+            by=actor_of(interaction),
+            channel_id=channel.id,
+            prompt=options.prompt,
+            options=JobOptions(
+                options.orientation, options.duration, options.quality, options.toggles
             ),
-            upload,
+            upload_limit_bytes=upload_limit_of(interaction),
+            interaction_id=interaction.id,
+            public_locale=await public_locale_of(interaction, self.services.languages),
+        )
+        # What can refuse without Discord first: the image download and the member look-ups
+        # below are work that a refused request (a blocked member, no quota left) must not cause.
+        await self.services.submitter.preview(new)
+        upload = await self._fetch_image(options.image) if options.image is not None else None
+        job = await self.services.submitter.submit(
+            replace(new, prompt=await named_mentions(interaction, new.prompt)), upload
         )
         return job, channel
 
@@ -154,9 +153,19 @@ class SoraCog(commands.Cog):
         """Check the message's image and where we are, then ask for the rest in a form.
 
         Nothing public happens before the form is sent; a `Refusal` is answered privately."""
-        _usable_channel(interaction)
+        channel = _usable_channel(interaction)
         attachment = usable_image(self.services.profile, message.attachments)
+        await self._refuse_others_picture(interaction, message)
         profile = self.services.profile
+        # Refused now (blocked, no quota left...) rather than after the member filled the form.
+        await self.services.submitter.preview(
+            NewJob(
+                by=actor_of(interaction),
+                channel_id=channel.id,
+                prompt="",
+                options=JobOptions(profile.orientations[0], profile.durations[0]),
+            )
+        )
         await open_video_form(
             interaction,
             custom_id=f"sora:animate-form:{message.id}:{attachment.id}",
@@ -185,6 +194,16 @@ class SoraCog(commands.Cog):
         channel = _usable_channel(interaction)
         form = form_values(interaction)
         choices = read_choices(self.services.profile, form)
+        new = NewJob(
+            by=actor_of(interaction),
+            channel_id=channel.id,
+            prompt=form.prompt,
+            options=JobOptions(choices.orientation, choices.duration),
+            upload_limit_bytes=upload_limit_of(interaction),
+            reply_to_message_id=message_id,
+            public_locale=await public_locale_of(interaction, self.services.languages),
+        )
+        await self.services.submitter.preview(new)  # before the picture is downloaded
         # Read again now: the form may have stayed open for a while, and links expire.
         try:
             async with asyncio.timeout(ATTACHMENT_TIMEOUT):
@@ -193,23 +212,26 @@ class SoraCog(commands.Cog):
             raise Refusal(Text("iterate.animate.gone")) from None
         except (TimeoutError, discord.HTTPException):
             raise Refusal(Text("iterate.animate.unreachable")) from None
+        await self._refuse_others_picture(interaction, message)  # the setting may have changed
         attachment = next((a for a in message.attachments if a.id == attachment_id), None)
         if attachment is None:
             raise Refusal(Text("iterate.animate.gone"))
         upload = await self._fetch_image(attachment)
-        job = await self.services.submitter.submit(
-            NewJob(
-                by=actor_of(interaction),
-                channel_id=channel.id,
-                prompt=form.prompt,
-                options=JobOptions(choices.orientation, choices.duration),
-                upload_limit_bytes=upload_limit_of(interaction),
-                reply_to_message_id=message.id,
-                public_locale=await public_locale_of(interaction, self.services.languages),
-            ),
-            upload,
-        )
+        # Mentions typed in the form are written out as names, as /sora's are.
+        named = await named_mentions(interaction, form.prompt)
+        job = await self.services.submitter.submit(replace(new, prompt=named), upload)
         await self._post_and_confirm(interaction, job, channel)
+
+    async def _refuse_others_picture(
+        self, interaction: discord.Interaction, message: discord.Message
+    ) -> None:
+        """A picture is used only with its poster's say-so: "Make a video" takes it from the
+        member's own messages, or from anyone's where the moderators allowed that."""
+        if message.author.id == interaction.user.id:
+            return
+        assert interaction.guild_id is not None  # `_usable_channel` checked
+        if not await self.services.moderation.others_pictures_allowed(interaction.guild_id):
+            raise Refusal(Text("access.refusal.others_picture"))
 
     async def _fetch_image(self, attachment: discord.Attachment) -> ImageUpload:
         # Refuse by declared size before downloading; the bytes are checked again after.

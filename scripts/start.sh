@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f .env ]; then
-    cp .env.example .env
+    # Readable by its owner only from the start: it will hold the bot token and the API key.
+    (umask 077 && cp .env.example .env)
     echo "Created .env from .env.example: put your DISCORD_TOKEN and RIVYA_API_KEY in it, then run this again."
     exit 2
 fi

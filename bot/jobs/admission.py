@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -62,22 +63,37 @@ class Submitter:
     async def submit(self, new: NewJob, upload: ImageUpload | None = None) -> Job:
         """Accept the job or raise `Refusal`; a refusal spends nothing. `upload` is a
         reference image as received: it is checked and kept here."""
-        try:
+        async with self._refusals_counted(new):
             job = await self._admit(new, upload)
+        metrics.job_submitted()
+        return job
+
+    async def preview(self, new: NewJob) -> None:
+        """Raise now the `Refusal` that `submit` would raise for `new` as it stands, before
+        the work a request needs from Discord (downloading its image, looking up the members
+        its prompt mentions): a blocked member, a used-up quota or budget cost nothing. The
+        prompt itself is checked by `submit`, once its mentions are written out."""
+        async with self._refusals_counted(new):
+            self._refuse_if_service_unusable()
+            checked = self._options_checked(new)
+            who = new.by
+            allowance = await self.policy.admit(who.guild_id, who.user_id, who.role_ids, new.prompt)
+            await self.jobs.preview(checked, allowance)
+
+    @contextlib.asynccontextmanager
+    async def _refusals_counted(self, new: NewJob) -> AsyncIterator[None]:
+        try:
+            yield
         except Refusal as refusal:
             metrics.job_refused(refusal.kind)
             if refusal.kind is RefusalKind.SERVER_BUSY:
                 raise await self._with_free_slot(new.by.guild_id, refusal) from None
             raise
-        metrics.job_submitted()
-        return job
 
-    async def _admit(self, new: NewJob, upload: ImageUpload | None) -> Job:
-        self._refuse_if_service_unusable()
+    def _options_checked(self, new: NewJob) -> NewJob:
         options = new.options
-        checked = replace(
+        return replace(
             new,
-            prompt=validate_prompt(self.profile, new.prompt),
             options=replace(
                 options,
                 quality=validate_options(
@@ -85,6 +101,12 @@ class Submitter:
                 ),
                 toggles=validate_toggles(self.profile, options.toggles),
             ),
+        )
+
+    async def _admit(self, new: NewJob, upload: ImageUpload | None) -> Job:
+        self._refuse_if_service_unusable()
+        checked = self._options_checked(
+            replace(new, prompt=validate_prompt(self.profile, new.prompt))
         )
         # Read without the write lock; `jobs.submit` checks the rest with its hold, atomically.
         who = new.by

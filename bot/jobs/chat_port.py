@@ -21,6 +21,14 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
+class ChannelGone(DeliveryError):
+    """The job's channel no longer exists (Discord's 10003 Unknown Channel): nothing about the
+    job can be posted any more."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
+
+
 class ChatPort(Protocol):
     async def show_status(self, job: Job, text: str) -> int:
         """Create the job's status message, or edit it to `text`; return its message id."""

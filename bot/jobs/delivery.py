@@ -13,7 +13,13 @@ Discord refusing a file as too large, or refusing a post with a file for good, e
 the same way for both. What a post says, where, and with which buttons is the caller's: it
 passes a `PostVideo` callable, which gets an `Offer` and raises the chat port's errors
 (bot/jobs/chat_port.py). A member waiting for the answer (`/sora-show`) waits a limited time for
-the encoder, then gets what comes next instead.
+the encoder, and behind every delivery waiting for it, then gets what comes next instead.
+
+Nothing downloaded is posted or kept before the encoder process has found it to be a video
+whose streams decode, within its limits (`VideoFitter.inspect`): what is not a video is
+`ResultRefused` (never posted, not even as a link), a video over a limit gets its link. While
+the disk is below its floor (bot/video/space.py) the original is not kept: a download within
+the upload limit is posted from where it was downloaded, then removed.
 """
 
 from __future__ import annotations
@@ -29,17 +35,19 @@ from typing import Generic, TypeVar
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import Text
-from bot.jobs.chat_port import DeliveryError, UploadTooLarge
+from bot.jobs.chat_port import ChannelGone, DeliveryError, UploadTooLarge
 from bot.jobs.store import JobStore
 from bot.models import Job
 from bot.video.download import (
+    Downloaded,
     DownloadFailed,
+    ResultRefused,
     TooLargeToUpload,
     VideoDownloader,
     provider_link_while_valid,
     upload_limit,
 )
-from bot.video.fitting import FitError
+from bot.video.fitting import FitError, NotAVideo, Priority
 from bot.video.shelf import Prepared, VideoShelf
 
 log = logging.getLogger(__name__)
@@ -84,6 +92,20 @@ class Posted(Generic[Message]):
     kind: str  # the offer's kind: "file", "fitted" or "link"
 
 
+@dataclass(frozen=True)
+class Original:
+    """What a delivery has of the video before it posts: `job`, with its kept copy if there is
+    one, and a checked download that was not kept (the disk is below its floor), which the
+    caller posts with `post_best(unkept=...)` and then removes."""
+
+    job: Job
+    unkept: Path | None = None
+
+
+# Called after a video was kept, or not kept for lack of room: keeps the media in its bounds.
+Upkeep = Callable[[], Awaitable[None]]
+
+
 class VideoDelivery:
     def __init__(
         self,
@@ -93,43 +115,85 @@ class VideoDelivery:
         downloader: VideoDownloader,
         clock: Clock,
         upload_limit_cap: int | None,
+        upkeep: Upkeep | None = None,
     ) -> None:
         self.jobs = jobs
         self.shelf = shelf
         self.downloader = downloader
         self.clock = clock
         self.upload_limit_cap = upload_limit_cap  # UPLOAD_LIMIT_MB; None: Discord's limit
+        self.upkeep = upkeep
 
     def upload_limit(self, reported: int | None) -> int:
         return upload_limit(reported, self.upload_limit_cap)
 
-    async def keep_original(self, job: Job) -> Job:
-        """`job` with the bot's own copy of its video: the one kept before (a restart
-        mid-delivery), else downloaded and kept now. The job as it is when there can be no
-        copy (the video is too big to take, the disk is full): its link is posted then.
+    async def keep_original(self, job: Job) -> Original:
+        """The bot's own copy of `job`'s video: the one kept before (a restart mid-delivery),
+        else downloaded, checked and kept now. Without a copy (too big to take, over a limit
+        of the encoder, the disk full) the link is posted; below the disk's floor a checked
+        download within the upload limit comes back `unkept`.
 
-        Raises `DownloadFailed` when the download failed; whether to try again is the caller's.
+        Raises `ResultRefused` when what the link gave is not a video (or the link led off
+        limits), `DownloadFailed` when the download failed; whether to try again is the
+        caller's.
         """
         assert job.result_url is not None
         if self.shelf.kept(job) is not None:
-            return job
+            return Original(job)
+        limit = self.upload_limit(job.upload_limit_bytes)
+        room = self.shelf.room()
+        keeping = room is None or room > 0
+        # No original larger than the room left above the disk's floor (a bigger one gets its
+        # link). Below the floor: only what can be posted as it is, for as long as it is posted.
+        most = SOURCE_MAX_BYTES if room is None else min(SOURCE_MAX_BYTES, max(limit, room))
+        if not keeping:
+            most = limit
         try:
-            download = await self.downloader.fetch(job.result_url, SOURCE_MAX_BYTES)
-            try:
-                kept = self.shelf.keep(job.id, download.path)
-            except OSError:
-                download.path.unlink(missing_ok=True)
-                raise
+            download = await self.downloader.fetch(job.result_url, most)
         except TooLargeToUpload:
-            log.warning(
-                "job %s: the video is over %d bytes; posting the link", job.id, SOURCE_MAX_BYTES
-            )
-            return job
+            log.warning("job %s: the video is over %d bytes; posting the link", job.id, most)
+            return Original(job)
         except OSError as error:  # e.g. the disk is full: the link still works
+            log.warning(
+                "job %s: could not download the video (%s); posting the link", job.id, error
+            )
+            return Original(job)
+        if not await self._checked(job, download):
+            return Original(job)
+        if not keeping:
+            log.warning(
+                "job %s: the media disk is below MEDIA_MIN_FREE_MB; the video is posted, not kept",
+                job.id,
+            )
+            await self._upkeep()
+            return Original(job, unkept=download.path)
+        try:
+            kept = self.shelf.keep(job.id, download.path, download.kind)
+        except OSError as error:  # e.g. the disk is full: the link still works
+            download.path.unlink(missing_ok=True)
             log.warning("job %s: could not keep the video (%s); posting the link", job.id, error)
-            return job
+            return Original(job)
         await self.jobs.record_kept_video(job, kept, download.size)
-        return replace(job, video_path=kept, video_bytes=download.size)
+        await self._upkeep()
+        return Original(replace(job, video_path=kept, video_bytes=download.size))
+
+    async def _checked(self, job: Job, download: Downloaded) -> bool:
+        """Whether `download` is a video within the encoder's limits (else it is removed: False
+        means its link is posted); `ResultRefused` if it is not a video at all."""
+        try:
+            await self.shelf.fitter.inspect(download.path, self.shelf.work_dir)
+            return True
+        except NotAVideo as error:
+            download.path.unlink(missing_ok=True)
+            raise ResultRefused(f"what the link gave is not a video: {error}") from None
+        except (FitError, OSError) as error:  # over a limit, or the check itself failed
+            download.path.unlink(missing_ok=True)
+            log.warning("job %s: the video was not checked (%s); posting the link", job.id, error)
+            return False
+
+    async def _upkeep(self) -> None:
+        if self.upkeep is not None:
+            await self.upkeep()
 
     async def post_best(
         self,
@@ -140,19 +204,24 @@ class VideoDelivery:
         member_waiting: bool,
         while_encoding: WhileEncoding | None = None,
         posted_before: Callable[[], Awaitable[str | None]] | None = None,
+        unkept: Path | None = None,
     ) -> Posted[Message]:
         """Post the best thing there is for `job`'s video within the upload limit Discord
         reported (lowered to UPLOAD_LIMIT_MB), through `post`.
 
         `member_waiting`: someone is waiting for the answer, so the encoder is waited for at
-        most `SHOW_ENCODER_WAIT`. `posted_before`, for a video posted before, gives the link to
-        that post's file (asked only when the bot has no copy that fits).
+        most `SHOW_ENCODER_WAIT`, behind the deliveries. `posted_before`, for a video posted
+        before, gives the link to that post's file (asked only when the bot has no copy that
+        fits). `unkept`: a checked download that was not kept (see `keep_original`), posted if
+        it is within the limit; the caller removes it.
 
         Raises `post`'s `DeliveryError` when the post may go through later (the caller tries
         again) or even the link was refused, and `Refusal` when there is nothing to post.
         """
         limit = self.upload_limit(reported_limit)
         prepared = await self._from_shelf(job, limit, member_waiting, while_encoding)
+        if prepared is None and unkept is not None and not self.shelf.needs_fitting(unkept, limit):
+            prepared = Prepared(unkept, compressed=False)
         downloaded = None
         if prepared is None and posted_before is not None:
             downloaded = await self._download_within(job, limit, await posted_before())
@@ -173,7 +242,7 @@ class VideoDelivery:
                 except UploadTooLarge:
                     log.info("job %s: the file was refused as too large; posting the link", job.id)
                 except DeliveryError as error:
-                    if not error.permanent:
+                    if not error.permanent or isinstance(error, ChannelGone):
                         raise
                     # Refused for good with the file (e.g. a button it would not take): the
                     # link may still go through, and the member gets their video either way.
@@ -206,8 +275,9 @@ class VideoDelivery:
             if ready is not None:
                 return ready
             wait = SHOW_ENCODER_WAIT if member_waiting else None
+            priority = Priority.REPOST if member_waiting else Priority.DELIVERY
             async with while_encoding() if while_encoding else contextlib.nullcontext():
-                return await self.shelf.prepare(kept, limit, wait_seconds=wait)
+                return await self.shelf.prepare(kept, limit, wait_seconds=wait, priority=priority)
         except (FitError, OSError) as error:
             log.warning(
                 "job %s: could not compress the video to fit %d bytes (%s)", job.id, limit, error
@@ -215,15 +285,17 @@ class VideoDelivery:
             return None
 
     async def _download_within(self, job: Job, limit: int, posted_file: str | None) -> Path | None:
-        """The video downloaded within `limit`, from the earlier post's file or the provider's
-        link; None if it is bigger (the link is posted); `Refusal` if neither has it."""
+        """The video downloaded within `limit` and checked, from the earlier post's file or the
+        provider's link; None if it is bigger or over a limit of the encoder (the link is
+        posted); `Refusal` if neither has it."""
         for url in (posted_file, job.result_url):
             if not url:
                 continue
             try:
-                return (await self.downloader.fetch(url, limit)).path
+                download = await self.downloader.fetch(url, limit)
+                return download.path if await self._checked(job, download) else None
             except TooLargeToUpload:
                 return None
-            except DownloadFailed as error:
+            except DownloadFailed as error:  # a refused result too: try the other source
                 log.info("job %s: video not available at one source: %s", job.id, error)
         raise Refusal(Text("results.show.expired", job=job.id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.jobs.acceptance import DEPLOYMENT_LOCK, guild_lock, member_lock
 from bot.jobs.queue import SlotCounts
 from bot.jobs.store import JobStore, Lease
 from bot.models import Job, JobState, check_transition
@@ -16,7 +17,8 @@ from bot.storage import jobs as job_rows
 from bot.storage.connection import Connection, Row
 
 # Starting waiting jobs takes this lock first, so processes sharing the database start them one
-# at a time, each the fairest there is (nobody else takes it: it cannot deadlock).
+# at a time, each the fairest there is; then the job's member's, its server's and (under a
+# deployment-wide cap) the deployment's, in the order admission takes them (bot/jobs/acceptance.py).
 QUEUE_LOCK = ("queue",)
 
 
@@ -26,29 +28,35 @@ class QueueStore:
 
     async def start_next_waiting(self, lease: Lease | None = None) -> Job | None:
         """Give the next waiting job in the fair order a slot, if a slot is free for it; the
-        job, now queued (and, with `lease`, leased to this worker, which sends it), or None.
+        job, now queued (and, with `lease`, leased to this worker by the database's clock, so
+        this worker sends it), or None.
 
         One transaction: the queue's lock, the pick (bot/storage/jobs.py `next_waiting`), then
-        the job's guild lock (and the deployment-wide one), under which its slot is counted
-        again: an admission in that guild may have taken the last one meanwhile."""
+        the job's member's and guild's locks (and the deployment-wide one), under which its
+        slot is counted again: an admission in that guild may have taken the last one
+        meanwhile."""
         owner = lease.owner if lease else None
         # A plain read first, which waits for no writer: most passes find nothing to start,
         # and must not take the write lock (or the queue's) to learn it.
         async with self.jobs.db.reading() as conn:
-            if await self._next(conn, "read", owner) is None:
+            if await self._next(conn, owner, lock=False) is None:
                 return None
+        caps = self.jobs.caps
         async with self.jobs.db.transaction() as conn:
             await conn.lock(QUEUE_LOCK)
-            now = self.jobs.clock.now()
-            row = await self._next(conn, self.jobs.db.engine, owner)
+            row = await self._next(conn, owner, lock=True)
             if row is None:
                 return None
             job = Job.from_row(row)
-            await conn.lock(*self.jobs.locks(("guild", job.guild_id)))
+            locks = [member_lock(job.guild_id, job.user_id), guild_lock(job.guild_id)]
+            if caps.provider is not None:
+                locks.append(DEPLOYMENT_LOCK)
+            await conn.lock(*locks)
+            now = self.jobs.clock.now()
             counts = await job_rows.slot_counts(
-                conn, job.guild_id, job.user_id, everywhere=self.jobs.caps.provider is not None
+                conn, job.guild_id, job.user_id, everywhere=caps.provider is not None
             )
-            if not self.jobs.caps.has_room(SlotCounts(*counts)):
+            if not caps.has_room(SlotCounts(*counts)):
                 return None
             check_transition(job.state, JobState.QUEUED)
             fields: dict[str, Any] = {
@@ -60,22 +68,23 @@ class QueueStore:
                 "next_action_at": max(job.next_action_at, now),
                 "updated_at": now,
             }
-            if lease is not None:
-                fields |= {"lease_owner": lease.owner, "lease_until": now + lease.seconds}
             if not await job_rows.update_if_state(conn, job.id, JobState.WAITING, fields):
                 return None
+            if lease is not None:
+                engine = self.jobs.db.engine
+                await job_rows.take_lease(conn, engine, lease.owner, job.id, lease.seconds)
         return await self.jobs.get(job.id)
 
-    async def _next(self, conn: Connection, engine: str, owner: str | None) -> Row | None:
+    async def _next(self, conn: Connection, owner: str | None, *, lock: bool) -> Row | None:
         caps = self.jobs.caps
         return await job_rows.next_waiting(
             conn,
-            engine,
+            self.jobs.db.engine,
             per_member=caps.per_member,
             per_guild=caps.per_guild,
             provider=caps.provider,
             owner=owner,
-            now=self.jobs.clock.now(),
+            lock=lock,
         )
 
     async def waiting(self, guild_id: int | None = None) -> list[Job]:

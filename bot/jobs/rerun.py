@@ -7,6 +7,7 @@ re-run works on messages posted before a restart, with no message cache.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from bot.errors import Refusal
@@ -47,6 +48,15 @@ def check_rerunnable(source: Job, *, image_retention_days: float) -> ReferenceIm
     return replace(image, source_url=None)
 
 
+@dataclass(frozen=True)
+class Where:
+    """Where a re-run's status message and video go, when not where the original's went: the
+    channel a button was pressed in (a /sora-show repost elsewhere), replying to that post."""
+
+    channel_id: int
+    reply_to_message_id: int | None
+
+
 async def rerun(
     submitter: Submitter,
     source: Job,
@@ -56,25 +66,35 @@ async def rerun(
     remix: Remix | None = None,
     upload_limit_bytes: int | None = None,
     public_locale: str | None = None,
+    where: Where | None = None,
+    name_mentions: Callable[[str], Awaitable[str]] | None = None,
 ) -> Job:
     """Accept a re-run (or, with `remix`, an edited re-run) of `source` for `actor`, or raise
     `Refusal`. `upload_limit_bytes` is Discord's limit where the re-run was asked for (none
-    for a reaction: then the original job's); `public_locale` is the server's language now."""
+    for a reaction: then the original job's); `public_locale` is the server's language now.
+    `name_mentions` writes out the mentions a member typed in a remix's prompt, once the
+    checks that need no look-up have passed."""
     image = check_rerunnable(source, image_retention_days=image_retention_days)
     options = source.options
     if remix is not None:
         options = replace(options, orientation=remix.orientation, duration=remix.duration)
-    # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
-    return await submitter.submit(
-        NewJob(
-            by=actor,
-            channel_id=source.channel_id,
-            prompt=remix.prompt if remix else source.prompt,
-            options=options,
-            image=image,
-            upload_limit_bytes=upload_limit_bytes or source.upload_limit_bytes,
-            reply_to_message_id=source.result_message_id or source.status_message_id,
-            parent_job_id=source.id,
-            public_locale=public_locale,
-        )
+    new = NewJob(
+        by=actor,
+        channel_id=where.channel_id if where else source.channel_id,
+        prompt=remix.prompt if remix else source.prompt,
+        options=options,
+        image=image,
+        upload_limit_bytes=upload_limit_bytes or source.upload_limit_bytes,
+        reply_to_message_id=(
+            where.reply_to_message_id
+            if where
+            else source.result_message_id or source.status_message_id
+        ),
+        parent_job_id=source.id,
+        public_locale=public_locale,
     )
+    if name_mentions is not None:
+        await submitter.preview(new)  # a refused re-run looks no one up
+        new = replace(new, prompt=await name_mentions(new.prompt))
+    # One re-run per member and video at a time: checked by `JobStore.submit`, atomically.
+    return await submitter.submit(new)

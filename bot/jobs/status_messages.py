@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 from bot.clock import Clock
-from bot.jobs.chat_port import ChatPort, DeliveryError
+from bot.jobs.chat_port import ChannelGone, ChatPort, DeliveryError
 from bot.jobs.store import JobStore
 from bot.jobs.timings import PollSchedule
 from bot.jobs.wording import status_text
@@ -53,6 +53,8 @@ class StatusMessages:
             return job
         try:
             message_id = await self.chat.show_status(job, text)
+        except ChannelGone:
+            raise  # the job ends (bot/jobs/steps.py: `channel_gone`)
         except DeliveryError as error:
             log.warning("job %s: status update failed: %s", job.id, error)
             return job
@@ -85,6 +87,8 @@ class StatusMessages:
             return
         try:
             message_id = await self.chat.show_status(job, text)
+        except ChannelGone:
+            raise  # the job ends (bot/jobs/steps.py: `channel_gone`)
         except DeliveryError as error:
             log.warning("job %s: status update failed: %s", job.id, error)
             return

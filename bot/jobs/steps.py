@@ -18,14 +18,15 @@ import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
+from pathlib import Path
 
 from bot import metrics
 from bot.clock import Clock
 from bot.i18n import Text
-from bot.jobs.chat_port import ChatPort, DeliveryError
-from bot.jobs.delivery import Offer, VideoDelivery
+from bot.jobs.chat_port import ChannelGone, ChatPort, DeliveryError
+from bot.jobs.delivery import Offer, Original, VideoDelivery
 from bot.jobs.status_messages import StatusMessages
-from bot.jobs.store import JobStore
+from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
 from bot.jobs.wording import outcome_notice, result_text
 from bot.models import PENDING_AT_PROVIDER, FailureCode, Job, JobState
@@ -39,7 +40,7 @@ from bot.providers.base import (
     TransientProviderError,
     VideoProvider,
 )
-from bot.video.download import DownloadFailed
+from bot.video.download import DownloadFailed, ResultRefused
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ MAX_DELIVERY_ATTEMPTS = 8
 ALERT_TIMEOUT_SECONDS = 30.0
 # A bug or unexpected answer must not retry forever either.
 MAX_UNEXPECTED_ERRORS = 8
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the job it was moving: another one has taken it over."""
 
 
 def backoff_delay(failures: int, base: float, retry_after: float | None = None) -> float:
@@ -85,6 +90,7 @@ class JobSteps:
         schedule: PollSchedule | None = None,
         on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
         scrub: Callable[[str], str],
+        lease: Lease | None = None,
     ) -> None:
         self.jobs = jobs
         self.provider = provider
@@ -102,6 +108,8 @@ class JobSteps:
         self.on_provider_unusable = on_provider_unusable
         # Provider reasons reach status messages, notices and alerts: never with a secret.
         self.scrub = scrub
+        # Several processes on one database: this worker's claim on the jobs it moves.
+        self.lease = lease
         # The smallest poll gap is the backoff base: a gateway that wants 30 s between polls
         # must not be retried faster than that.
         min_gap = schedule.plan.min_gap if schedule is not None else 0.0
@@ -272,8 +280,12 @@ class JobSteps:
                 await self._delivered(job, *existing)
                 return
         await self.jobs.mark_delivery_started(job)
+        original = Original(job)
         try:
-            job = await self.delivery.keep_original(job)
+            original = await self.delivery.keep_original(job)
+        except ResultRefused as error:
+            await self._refused_result(job, error)
+            return
         except DownloadFailed as error:
             gave_up = error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS
             if not gave_up:
@@ -282,6 +294,7 @@ class JobSteps:
             log.warning(
                 "job %s: could not download the video (%s); posting the link", job.id, error
             )
+        job = original.job
         try:
             posted = await self.delivery.post_best(
                 job,
@@ -289,7 +302,10 @@ class JobSteps:
                 functools.partial(self._post_result, job),
                 member_waiting=False,
                 while_encoding=functools.partial(self._while_encoding, job),
+                unkept=original.unkept,
             )
+        except ChannelGone:
+            raise  # the job ends (see `channel_gone`)
         except DeliveryError as error:
             if error.permanent or job.transient_failures + 1 >= MAX_DELIVERY_ATTEMPTS:
                 log.error("job %s: could not post the result: %s", job.id, error)
@@ -301,11 +317,36 @@ class JobSteps:
                 return
             await self._retry_later(job, error)
             return
+        finally:
+            _remove(original.unkept)  # a download not kept (the disk is below its floor)
         await self._delivered(job, posted.message, posted.kind)
+
+    async def _refused_result(self, job: Job, error: ResultRefused) -> None:
+        """What the link gave is not a video (or led off limits): tried again like a network
+        error until the job's deadline, then the job ends without a video and without its
+        link (it does not lead to one), and the hold is released."""
+        now = self.clock.now()
+        if job.transient_failures == 0 or now < job.deadline_at:
+            wanted = now + backoff_delay(job.transient_failures, self._backoff_base)
+            # The last try at the deadline (past it already: one more try after the backoff).
+            next_at = wanted if now >= job.deadline_at else min(wanted, job.deadline_at)
+            log.info("job %s: %s; trying again in %.1fs", job.id, error, next_at - now)
+            await self.jobs.reschedule(job, next_at, failed_attempt=True)
+            return
+        log.warning("job %s: the result is not a video (%s); not delivered", job.id, error)
+        await self._fail(
+            job,
+            FailureCode.NOT_A_VIDEO,
+            "The video service sent back something that is not a playable video.",
+        )
 
     async def _post_result(self, job: Job, offer: Offer) -> int:
         full_quality = offer.full_quality_url is not None
         text = result_text(job, offer.link, compressed=offer.compressed, full_quality=full_quality)
+        # A post cannot be taken back: this worker must still hold the job (a slow download
+        # may have outlasted the lease, and another worker taken the job over).
+        if self.lease is not None and not await self.jobs.holds_lease(job, self.lease):
+            raise LeaseLost(job.id)
         return await self.chat.post_result(
             job, offer.video, text, full_quality_url=offer.full_quality_url
         )
@@ -384,8 +425,21 @@ class JobSteps:
         await self.status.refresh(job, force=True)
         try:
             await self.chat.notify_requester(job, outcome_notice(job))
+        except ChannelGone:
+            return  # nobody can read it there
         except DeliveryError as error:
             log.warning("job %s: could not notify the requester: %s", job.id, error)
+
+    async def channel_gone(self, job: Job, error: ChannelGone) -> None:
+        """The job's channel was deleted: nothing can be posted there any more, so the job
+        ends now, not delivered, and its hold is released (there is no one to tell)."""
+        fresh = await self.jobs.get(job.id)
+        if fresh is None or not fresh.is_active:
+            return
+        if await self.jobs.finish_unsuccessfully(
+            fresh, JobState.FAILED, FailureCode.NO_CHANNEL_ACCESS, "The channel was deleted."
+        ):
+            log.info("job %s: its channel is gone (%s); ended, not delivered", job.id, error)
 
     async def unexpected(self, job: Job, error: Exception) -> None:
         """A step ended in an error nobody expected (a bug): try again later, a few times."""
@@ -404,6 +458,11 @@ class JobSteps:
         fresh = await self.jobs.get(job.id)
         assert fresh is not None
         return fresh
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def _sentence(reason: str) -> str:

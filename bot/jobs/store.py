@@ -9,18 +9,19 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 
 from __future__ import annotations
 
-import os
+import logging
 import secrets
-import socket
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
 from bot.errors import Refusal, RefusalKind
-from bot.i18n import Text
-from bot.jobs.queue import Occupancy, SlotCaps, SlotCounts, placement
+from bot.i18n import DEFAULT_LOCALE, Text, render
+from bot.jobs.acceptance import AcceptanceRules
+from bot.jobs.leases import Lease
+from bot.jobs.queue import SlotCaps
 from bot.models import (
     IN_QUEUE,
     PENDING_AT_PROVIDER,
@@ -37,33 +38,15 @@ from bot.models import (
 )
 from bot.quota import allowance as quotas
 from bot.quota.allowance import Allowance
+from bot.quota.budget import DailyBudget
 from bot.storage import audit as audit_rows
+from bot.storage import budget as budget_rows
 from bot.storage import jobs as job_rows
 from bot.storage import ledger as ledger_rows
+from bot.storage.connection import Connection
 from bot.storage.database import Database
 
-
-def rerun_in_progress_message(parent_job_id: int) -> Text:
-    return Text("admission.rerun_in_progress", job=parent_job_id)
-
-
-# The deployment-wide cap's lock, taken after the member's and the guild's (widest last).
-PROVIDER_LOCK = ("provider",)
-
-
-@dataclass(frozen=True)
-class Lease:
-    """A worker's claim on the jobs it is moving, when several processes share the database:
-    `owner` names the process, and a claim lapses `seconds` after it was last renewed."""
-
-    owner: str
-    seconds: float
-
-    @classmethod
-    def for_this_process(cls, seconds: float, name: str | None = None) -> Lease:
-        """A lease owner unique to this process (host, process id and a random part)."""
-        owner = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        return cls(owner, seconds)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,6 +80,8 @@ class JobStore:
         deadline_seconds: float,
         caps: SlotCaps,
         accept_grace_seconds: float = 0.0,
+        daily_budget: DailyBudget | None = None,
+        on_budget_alert: Callable[[Text], None] | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -105,62 +90,39 @@ class JobStore:
         self.deadline_seconds = deadline_seconds
         self.caps = caps
         self.accept_grace_seconds = accept_grace_seconds
-
-    def locks(self, *names: tuple[object, ...]) -> tuple[tuple[object, ...], ...]:
-        """`names`, and the deployment-wide cap's lock after them when there is that cap."""
-        return (*names, PROVIDER_LOCK) if self.caps.provider is not None else names
+        self.daily_budget = daily_budget  # None: no DAILY_VIDEO_BUDGET
+        # Hands an alert about the budget on to the moderators (it must not wait for them).
+        self.on_budget_alert = on_budget_alert
 
     # -- accepting ----------------------------------------------------------------------------
+
+    @property
+    def _rules(self) -> AcceptanceRules:
+        return AcceptanceRules(self.caps, self.daily_budget)
 
     async def submit(self, new: NewJob, allowance: Allowance) -> Job:
         """Write the job and its hold atomically, or raise `Refusal`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
         serialised and can never overdraw the allowance, exceed a cap on jobs at the video
-        service or overfill the queue. The job takes a slot at once when one is free and
-        nobody waits for one, else it waits in the server's queue (bot/jobs/queue.py). It makes
-        five round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
+        service, overfill the queue or pass the daily budget. The job takes a slot at once when
+        one is free and nobody waits for one, else it waits in the server's queue
+        (bot/jobs/queue.py), holding its unit and counted in the day's budget. It makes five
+        round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
         refusal: Text | None = None
+        alerts: list[Text] = []
         guild_id, user_id = new.by.guild_id, new.by.user_id
-        caps = self.caps
         async with self.db.transaction() as conn:
             # Other processes may accept jobs at the same moment (PostgreSQL): everything
-            # checked below is about this member and this guild (and, under a deployment-wide
-            # cap, every guild's slots), so hold those until commit.
-            await conn.lock(*self.locks(("member", guild_id, user_id), ("guild", guild_id)))
+            # checked below is about this member and this guild (and, with a budget or a
+            # deployment-wide cap, the whole deployment), so hold them all until commit.
+            await conn.lock(*self._rules.locks(guild_id, user_id))
             # Read once the locks are held: a submit that committed while this one waited has
             # an earlier time, so the cooldown never measures a negative gap.
             now = self.clock.now()
-            start, end = allowance.period.span(now)
-            facts = await job_rows.admission_facts(
-                conn,
-                guild_id,
-                user_id,
-                new.parent_job_id,
-                start,
-                end,
-                everywhere=caps.provider is not None,
-            )
-            if new.parent_job_id is not None and facts.rerunning:
-                # One re-run of a video per member at a time, checked with the insert: a double
-                # click on Re-run (or a 🔁 and a click together) must not start two paid jobs.
-                raise Refusal(
-                    rerun_in_progress_message(new.parent_job_id), RefusalKind.TOO_MANY_ACTIVE
-                )
-            state = placement(
-                caps,
-                Occupancy(
-                    SlotCounts(facts.mine_at_service, facts.guild_at_service, facts.all_at_service),
-                    member_waiting=facts.mine_waiting,
-                    guild_waiting=facts.guild_waiting,
-                    waiting_anywhere=facts.all_waiting,
-                ),
-            )
-            last = facts.last_created_at
-            if last is not None and now - last < allowance.cooldown_seconds:
-                until = last + allowance.cooldown_seconds
-                raise Refusal(quotas.cooldown_message(until), RefusalKind.COOLDOWN)
+            facts = await self._facts(conn, new, allowance, now)
+            state = self._rules.accepted_state(new.parent_job_id, facts, allowance, now)
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
@@ -170,16 +132,49 @@ class JobStore:
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                row = await job_rows.insert(conn, self._new_row(new, state, now))
+                row = await job_rows.insert(conn, self._row(new, state, now))
                 label = None if balance.from_bonus else allowance.period.day_key(now)
                 await ledger_rows.insert_hold(conn, row["id"], guild_id, user_id, label, now)
+                alerts = await self._rules.budget_alerts(conn, facts, now)
         if refusal is not None:
             raise Refusal(refusal, RefusalKind.QUOTA_EXHAUSTED)
+        for alert in alerts:
+            self._announce(alert)
         return Job.from_row(row)
 
-    def _new_row(self, new: NewJob, state: JobState, now: float) -> dict[str, Any]:
-        """The row of a job accepted `now` in `state` (queued with a slot, or waiting)."""
-        started = state is JobState.QUEUED
+    async def preview(self, new: NewJob, allowance: Allowance) -> None:
+        """Raise the `Refusal` `submit` would raise now, without writing or locking anything:
+        so that a request bound to be refused costs no image download and no member look-up.
+        `submit` checks all of it again, atomically."""
+        async with self.db.reading() as conn:
+            now = self.clock.now()
+            facts = await self._facts(conn, new, allowance, now)
+        self._rules.accepted_state(new.parent_job_id, facts, allowance, now)
+        balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
+        if balance.remaining <= 0:  # what settling a deduction leaves is the same
+            raise Refusal(
+                quotas.exhausted_message(balance, allowance.period, now),
+                RefusalKind.QUOTA_EXHAUSTED,
+            )
+
+    async def _facts(
+        self, conn: Connection, new: NewJob, allowance: Allowance, now: float
+    ) -> job_rows.AdmissionFacts:
+        start, end = allowance.period.span(now)
+        return await job_rows.admission_facts(
+            conn,
+            new.by.guild_id,
+            new.by.user_id,
+            new.parent_job_id,
+            start,
+            end,
+            budget_span=self._rules.budget_span(now),
+            everywhere=self.caps.provider is not None,
+        )
+
+    def _row(self, new: NewJob, state: JobState, now: float) -> dict[str, Any]:
+        """The new job's row, as `submit` inserts it: queued with a slot, or waiting."""
+        image = new.image
         return {
             "guild_id": new.by.guild_id,
             "channel_id": new.channel_id,
@@ -188,10 +183,10 @@ class JobStore:
             "model": self.model,
             "prompt": new.prompt,
             "options_json": new.options.to_json(),
-            "image_path": str(new.image.path) if new.image else None,
-            "image_name": new.image.filename if new.image else None,
-            "image_mime": new.image.mime if new.image else None,
-            "image_source_url": new.image.source_url if new.image else None,
+            "image_path": str(image.path) if image else None,
+            "image_name": image.filename if image else None,
+            "image_mime": image.mime if image else None,
+            "image_source_url": image.source_url if image else None,
             "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
             "upload_limit_bytes": new.upload_limit_bytes,
             "reply_to_message_id": new.reply_to_message_id,
@@ -201,11 +196,16 @@ class JobStore:
             "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
             # A waiting job's deadline starts when it takes its slot (`start_next_waiting`).
             "deadline_at": now + self.deadline_seconds,
-            "started_at": now if started else None,
+            "started_at": now if state is JobState.QUEUED else None,
             "created_at": now,
             "updated_at": now,
             "public_locale": new.public_locale,
         }
+
+    def _announce(self, alert: Text) -> None:
+        log.warning("daily video budget: %s", render(alert, DEFAULT_LOCALE))
+        if self.on_budget_alert is not None:
+            self.on_budget_alert(alert)
 
     # -- the queue ----------------------------------------------------------------------------
 
@@ -260,22 +260,21 @@ class JobStore:
         no other worker takes it up until the lease is released or lapses."""
         async with self.db.transaction() as conn:
             rows = await job_rows.claim_due(
-                conn,
-                self.db.engine,
-                lease.owner,
-                now,
-                now + lease.seconds,
-                limit,
-                states,
-                exclude,
+                conn, self.db.engine, lease.owner, now, lease.seconds, limit, states, exclude
             )
         return [Job.from_row(row) for row in rows]
 
-    async def renew_leases(self, job_ids: tuple[int, ...], lease: Lease) -> int:
+    async def renew_leases(self, job_ids: tuple[int, ...], lease: Lease) -> set[int]:
+        """Extend the leases on `job_ids` (by the database's clock); the ids still held."""
         async with self.db.writing() as conn:  # one statement
             return await job_rows.renew_leases(
-                conn, lease.owner, job_ids, self.clock.now() + lease.seconds
+                conn, self.db.engine, lease.owner, job_ids, lease.seconds
             )
+
+    async def holds_lease(self, job: Job, lease: Lease) -> bool:
+        """Whether this worker's lease on `job` is still in force (by the database's clock)."""
+        async with self.db.reading() as conn:
+            return await job_rows.holds_lease(conn, self.db.engine, lease.owner, job.id)
 
     async def release_lease(self, job_id: int, lease: Lease) -> None:
         async with self.db.writing() as conn:  # one statement
@@ -285,6 +284,14 @@ class JobStore:
         """How many jobs are in each state (an index-only scan; read at every metrics scrape)."""
         async with self.db.reading() as conn:
             return await job_rows.count_by_state(conn)
+
+    async def budget_used(self, now: float) -> int:
+        """Videos the deployment accepted on `now`'s day and still holds or charged (the
+        daily budget's use)."""
+        assert self.daily_budget is not None
+        day = self.daily_budget.day(now)
+        async with self.db.reading() as conn:
+            return await budget_rows.used(conn, day.start, day.end)
 
     async def count_due(self, now: float, excluding: Collection[int] = ()) -> int:
         """Active jobs whose next action time has come, leaving out the ids in `excluding`."""
@@ -301,6 +308,14 @@ class JobStore:
         """Reference images of jobs still in progress (never to be swept away)."""
         async with self.db.reading() as conn:
             return [Path(path) for path in await job_rows.active_image_paths(conn)]
+
+    async def image_needed_elsewhere(self, job: Job) -> bool:
+        """Whether another job still needs `job`'s kept reference image (a re-run of it in
+        progress, or delivered and not removed)."""
+        if job.image_path is None:
+            return False
+        async with self.db.reading() as conn:
+            return await job_rows.image_used_elsewhere(conn, job.id, str(job.image_path))
 
     async def video_paths_in_use(self) -> list[Path]:
         """Kept videos of jobs still in progress (being delivered: never to be swept away)."""

@@ -27,18 +27,19 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from bot.clock import Clock
-from bot.jobs.chat_port import ChatPort
+from bot.jobs.chat_port import ChannelGone, ChatPort
 from bot.jobs.delivery import VideoDelivery
 from bot.jobs.queue_board import QueueBoard
 from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.queue_store import QueueStore
 from bot.jobs.status_messages import StatusMessages
-from bot.jobs.steps import JobSteps
+from bot.jobs.steps import JobSteps, LeaseLost
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.timings import PollSchedule
 from bot.logging_setup import Scrubber
 from bot.models import Job, JobState
 from bot.providers.base import ProviderHealth, VideoProvider
+from bot.storage.outage import OutageNotice, is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class Worker:
         self._stopping = False
         self._running = False
         self._last_tick = 0.0  # time.monotonic() of the loop's latest pass
+        self._outage = OutageNotice(log, "the worker")
         status = StatusMessages(
             jobs=jobs,
             chat=chat,
@@ -117,15 +119,6 @@ class Worker:
             clock=clock,
             edit_interval=status_edit_interval,
             schedule=schedule,
-        )
-        self.board = QueueBoard(
-            places=places or QueuePlaces(self.queue, clock, schedule),
-            jobs=jobs,
-            chat=chat,
-            status=status,
-            profile=provider.profile,
-            clock=clock,
-            edit_interval=status_edit_interval,
         )
         self.steps = JobSteps(
             jobs=jobs,
@@ -139,6 +132,16 @@ class Worker:
             schedule=schedule,
             on_provider_unusable=on_provider_unusable,
             scrub=scrub or Scrubber(),
+            lease=lease,
+        )
+        self.board = QueueBoard(
+            places=places or QueuePlaces(self.queue, clock, schedule),
+            jobs=jobs,
+            chat=chat,
+            status=status,
+            profile=provider.profile,
+            clock=clock,
+            edit_interval=status_edit_interval,
         )
 
     # -- loop ---------------------------------------------------------------------------------
@@ -185,12 +188,17 @@ class Worker:
                 self._last_tick = time.monotonic()
                 try:
                     started = await self.run_once()
+                    self._outage.answered()
                     await self._sleep_until_due(bool(started))
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    # e.g. the database was briefly locked; never let the loop die.
-                    log.exception("worker pass failed; retrying shortly")
+                except Exception as error:
+                    # Never let the loop die. A database that does not answer is one line per
+                    # outage (the next passes wait for it), anything else a traceback.
+                    if is_unreachable(error):
+                        self._outage.failed(error)
+                    else:
+                        log.exception("worker pass failed; retrying shortly")
                     await asyncio.sleep(self.idle_wait)
         finally:
             self._running = False
@@ -201,14 +209,31 @@ class Worker:
 
     async def _renew_leases(self) -> None:
         """Renew the leases of the steps in flight at a third of their length, so a slow step
-        (a long upload) keeps its job while a dead process's jobs are taken over."""
-        assert self.lease is not None
+        (a long upload) keeps its job while a dead process's jobs are taken over. A step whose
+        job this worker no longer holds stops at once: another worker has it now."""
+        lease = self.lease
+        assert lease is not None
+        renewed_at = time.monotonic()
         while True:
-            await asyncio.sleep(self.lease.seconds / 3)
+            await asyncio.sleep(lease.seconds / 3)
+            steps = dict(self._inflight)
             try:
-                await self.jobs.renew_leases(tuple(self._inflight), self.lease)
-            except Exception:  # the next renewal tries again, well before the lease lapses
-                log.warning("could not renew job leases", exc_info=True)
+                held = await self.jobs.renew_leases(tuple(steps), lease)
+            except Exception as error:
+                self._trouble(error, "could not renew job leases")
+                if time.monotonic() - renewed_at + lease.seconds / 3 >= lease.seconds:
+                    # Unrenewed, the leases may lapse before the next try: stop rather than
+                    # work on beside a worker that takes the jobs over.
+                    self._stop_steps(steps, "its lease could not be renewed")
+                continue
+            renewed_at = time.monotonic()
+            self._stop_steps({i: t for i, t in steps.items() if i not in held}, "its lease is lost")
+
+    def _stop_steps(self, steps: dict[int, asyncio.Task[None]], why: str) -> None:
+        for job_id, task in steps.items():
+            if self._inflight.get(job_id) is task and not task.done():
+                log.warning("job %s: %s; this worker stops moving it", job_id, why)
+                task.cancel()
 
     async def _keep_board(self) -> None:
         """Keep the waiting jobs' status messages in step with the queue (bounded edits)."""
@@ -223,8 +248,8 @@ class Worker:
                 keeping = True
             try:
                 await self.board.refresh()
-            except Exception:  # the next pass tries again
-                log.warning("could not show the queue's places", exc_info=True)
+            except Exception as error:  # the next pass tries again
+                self._trouble(error, "could not show the queue's places")
 
     async def start_waiting(self) -> list[Job]:
         """Give free slots to waiting jobs, in the fair order; the jobs started."""
@@ -341,8 +366,23 @@ class Worker:
                         self._other_slots.release()
         except asyncio.CancelledError:
             raise
+        except ChannelGone as error:
+            try:
+                await self.steps.channel_gone(job, error)
+            except Exception as recording:
+                self._trouble(recording, "job %s: could not end it", job.id)
+        except LeaseLost:
+            log.warning("job %s: another worker holds it now; this one does not post", job.id)
         except Exception as error:
-            await self.steps.unexpected(job, error)
+            if is_unreachable(error):
+                # What this step did not write is done again, from the job as it stands, once
+                # the database answers.
+                self._outage.failed(error)
+            else:
+                try:
+                    await self.steps.unexpected(job, error)
+                except Exception as recording:
+                    self._trouble(recording, "job %s: could not record the error", job.id)
         finally:
             if self.lease is not None:
                 await self._release(job.id, self.lease)
@@ -355,8 +395,16 @@ class Worker:
         # The next step may be taken by any process; if this fails, the lease lapses instead.
         try:
             await self.jobs.release_lease(job_id, lease)
-        except Exception:
-            log.warning("job %s: could not release its lease", job_id, exc_info=True)
+        except Exception as error:
+            self._trouble(error, "job %s: could not release its lease", job_id)
+
+    def _trouble(self, error: BaseException, message: str, *args: object) -> None:
+        """A failure of the worker's own bookkeeping: a database that does not answer is one
+        line per outage; anything else is logged with its traceback."""
+        if is_unreachable(error):
+            self._outage.failed(error)
+        else:
+            log.warning(message, *args, exc_info=error)
 
     @contextlib.asynccontextmanager
     async def _slot_lent(self, job_id: int) -> AsyncIterator[None]:

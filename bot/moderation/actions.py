@@ -4,7 +4,8 @@
 the action's own arguments, then makes the change and writes its one audit row in the same
 transaction, so the record can never miss a change or show one that did not happen. It takes
 plain ids and answers with words (`Done`) or `Refusal`, so any front end (the `/quota`
-commands, a web page) runs the same rules, ceilings and records through it.
+commands, a web page) runs the same rules, ceilings and records through it; the record says
+which front end it came through (`Actor.via`: the web dashboard's actions are marked).
 
 An action is a small value (`SetLimit(member_id=7, limit=10)`): `validated` checks its
 arguments before anything is opened, `apply` makes the change inside the transaction and says
@@ -18,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar, Self
 
 from bot.clock import Clock
+from bot.config import DEFAULT_MAX_QUOTA_LIMIT
 from bot.errors import Refusal
 from bot.i18n import AUTO, Text, listing
 from bot.models import Actor
@@ -30,14 +32,16 @@ from bot.quota.allowance import QuotaPolicy
 from bot.storage import audit as audit_rows
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import ledger as ledger_rows
+from bot.storage import pictures as picture_rows
 from bot.storage import rules as rule_rows
 from bot.storage.audit import Action
 from bot.storage.connection import Connection
 from bot.storage.database import Database
 
-MAX_LIMIT = 1000
-MAX_GRANT = 1000
 MAX_REASON_CHARS = 200
+# Whose messages "Make a video" may take a picture from: the member's own, or anyone's.
+OWN_PICTURES, ANYONES_PICTURES = "own", "anyone"
+PICTURE_SETTINGS = (OWN_PICTURES, ANYONES_PICTURES)
 PERIODS = ("day", "week", "month")
 
 
@@ -84,6 +88,14 @@ class ModeratorAction(ABC):
         """The action with its arguments checked (and normalised), or `Refusal`."""
         return self
 
+    def limit_asked(self) -> int | None:
+        """The allowance this action sets, which the frame holds to the operator's ceiling."""
+        return None
+
+    def grant_asked(self) -> int | None:
+        """The videos this action gives (or, negative, takes), held to the same ceiling."""
+        return None
+
     @abstractmethod
     async def apply(self, deed: Deed) -> Change: ...
 
@@ -92,18 +104,27 @@ class ModeratorActions:
     """The frame: who may act, the reason, one transaction, one audit row."""
 
     def __init__(
-        self, *, db: Database, clock: Clock, policy: QuotaPolicy, moderators: Moderators
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        policy: QuotaPolicy,
+        moderators: Moderators,
+        ceiling: int = DEFAULT_MAX_QUOTA_LIMIT,
     ) -> None:
         self.db = db
         self.clock = clock
         self.policy = policy
         self.moderators = moderators
+        # MAX_QUOTA_LIMIT: the operator's, over every moderator of every server.
+        self.ceiling = ceiling
 
     async def perform(
         self, actor: Actor, action: ModeratorAction, reason: str | None = None
     ) -> Done:
         self.moderators.require(actor)
         reason = validated_reason(reason)
+        self._hold_to_ceiling(action)
         action = action.validated()
         now = self.clock.now()
         async with self.db.transaction() as conn:
@@ -116,9 +137,25 @@ class ModeratorActions:
                 reason=reason,
                 term=change.term,
                 ledger_id=change.ledger_id,
+                via=actor.via,  # the quota log marks an action taken on the web dashboard
             )
             action_id = await audit_rows.record(conn, actor.guild_id, actor.user_id, record, now)
         return Done(_reply(change), _log_line(actor, change.detail, reason), action_id)
+
+    def _hold_to_ceiling(self, action: ModeratorAction) -> None:
+        """One rule for every limit and grant, from any front end: 0 to MAX_QUOTA_LIMIT for a
+        limit, at most MAX_QUOTA_LIMIT given or taken by one grant."""
+        most = self.ceiling
+        limit = action.limit_asked()
+        if limit is not None and limit < 0:
+            raise Refusal(Text("quota.refusal.limit", most=most))
+        if limit is not None and limit > most:
+            raise Refusal(Text("access.ceiling.limit", most=most))
+        grant = action.grant_asked()
+        if grant == 0:
+            raise Refusal(Text("quota.refusal.grant_amount", most=most))
+        if grant is not None and abs(grant) > most:
+            raise Refusal(Text("access.ceiling.grant", most=most))
 
 
 def _reply(change: Change) -> Text:
@@ -144,11 +181,6 @@ def validated_reason(reason: str | None) -> str | None:
     return text or None
 
 
-def _validate_limit(limit: int) -> None:
-    if not 0 <= limit <= MAX_LIMIT:
-        raise Refusal(Text("quota.refusal.limit", most=MAX_LIMIT))
-
-
 def _member(member_id: int) -> str:
     return f"<@{member_id}>"
 
@@ -168,9 +200,8 @@ class SetLimit(ModeratorAction):
     member_id: int
     limit: int
 
-    def validated(self) -> Self:
-        _validate_limit(self.limit)
-        return self
+    def limit_asked(self) -> int:
+        return self.limit
 
     async def apply(self, deed: Deed) -> Change:
         before = await rule_rows.get_override(deed.conn, deed.guild_id, self.member_id)
@@ -209,8 +240,10 @@ class SetDefault(ModeratorAction):
     limit: int
     period: str
 
+    def limit_asked(self) -> int:
+        return self.limit
+
     def validated(self) -> Self:
-        _validate_limit(self.limit)
         if self.period not in PERIODS:
             periods = listing(Text(f"quota.choice.{name}") for name in PERIODS)
             raise Refusal(Text("quota.refusal.period", periods=periods))
@@ -237,9 +270,8 @@ class SetRole(ModeratorAction):
     role_id: int
     limit: int
 
-    def validated(self) -> Self:
-        _validate_limit(self.limit)
-        return self
+    def limit_asked(self) -> int:
+        return self.limit
 
     async def apply(self, deed: Deed) -> Change:
         before = await rule_rows.get_role_limit(deed.conn, deed.guild_id, self.role_id)
@@ -277,10 +309,8 @@ class Grant(ModeratorAction):
     member_id: int
     amount: int
 
-    def validated(self) -> Self:
-        if self.amount == 0 or abs(self.amount) > MAX_GRANT:
-            raise Refusal(Text("quota.refusal.grant_amount", most=MAX_GRANT))
-        return self
+    def grant_asked(self) -> int:
+        return self.amount
 
     async def apply(self, deed: Deed) -> Change:
         conn, guild_id, member = deed.conn, deed.guild_id, _member(self.member_id)
@@ -442,3 +472,26 @@ class SetLanguage(ModeratorAction):
             raise Refusal(Text("quota.refusal.language_unchanged", language=language))
         was = language_name(before or AUTO)
         return Change(Text("quota.action.set_language", language=language, was=was))
+
+
+@dataclass(frozen=True)
+class SetPictures(ModeratorAction):
+    """Whether "Make a video" may take its picture from anyone's message here, or only from
+    the member's own (the default: a picture is used only with its poster's say-so)."""
+
+    name: ClassVar[str] = "set_pictures"
+    setting: str  # one of `PICTURE_SETTINGS`
+
+    def validated(self) -> Self:
+        if self.setting not in PICTURE_SETTINGS:
+            raise Refusal(Text("access.refusal.pictures_setting"))
+        return self
+
+    async def apply(self, deed: Deed) -> Change:
+        anyone = self.setting == ANYONES_PICTURES
+        if await picture_rows.others_allowed(deed.conn, deed.guild_id) == anyone:
+            raise Refusal(Text(f"access.refusal.pictures_unchanged.{self.setting}"))
+        await picture_rows.set_others_allowed(
+            deed.conn, deed.guild_id, anyone, deed.actor.user_id, deed.now
+        )
+        return Change(Text(f"access.action.pictures.{self.setting}"))

@@ -49,6 +49,8 @@ def describe(entry: LogEntry, locale: str | None = None) -> str:
         line = f"{when} {render(_describe_ledger(entry), locale)}"
     if entry.reason and entry.source == "action":
         line += render(Text("quota.log.reason", reason=_preview(entry.reason)), locale)
+    if entry.via == "web":
+        line += render(Text("quota.log.via_web"), locale)
     return line
 
 

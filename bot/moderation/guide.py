@@ -28,6 +28,7 @@ class ServerRules:
     waiting_per_member: int = 0  # 0: no queue (a job over the caps is refused)
     waiting_per_guild: int = 0
     service_cap: int | None = None  # the deployment's jobs at the video service at once
+    others_pictures: bool = False  # "Make a video" on anyone's messages, not only one's own
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ async def guide_for(
         waiting_per_member=caps.waiting_per_member if queue else 0,
         waiting_per_guild=caps.waiting_per_guild if queue else 0,
         service_cap=caps.provider,
+        others_pictures=await moderation.others_pictures_allowed(actor.guild_id),
     )
     return Guide(quota=quota, rules=rules, moderator=moderation.is_moderator(actor))
 
@@ -92,6 +94,7 @@ def rule_texts(rules: ServerRules) -> list[Text]:
         lines.append(Text("iterate.help.rule.cooldown", wait=wait_text(rules.cooldown_seconds)))
     if rules.has_blocklist:
         lines.append(Text("iterate.help.rule.blocklist"))
+    lines.append(Text(f"access.help.pictures.{'anyone' if rules.others_pictures else 'own'}"))
     lines.append(Text("iterate.help.rule.charged"))
     return lines
 

@@ -43,4 +43,5 @@ def video_removal_record(actor: Actor, job: Job) -> Action | None:
         action="remove_video",
         detail=Text("quota.action.remove_video", job=job.id, member=f"<@{job.user_id}>"),
         target_user_id=job.user_id,
+        via=actor.via,
     )

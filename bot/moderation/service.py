@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.clock import Clock
+from bot.config import DEFAULT_MAX_QUOTA_LIMIT
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job
 from bot.moderation.actions import (
@@ -29,6 +30,7 @@ from bot.moderation.actions import (
     SetDefault,
     SetLanguage,
     SetLimit,
+    SetPictures,
     SetRole,
     Unblock,
 )
@@ -36,6 +38,7 @@ from bot.moderation.cancellation import cancel_waiting
 from bot.moderation.permissions import Moderators
 from bot.moderation.views import QuotaStatus, QuotaViews
 from bot.quota.allowance import QuotaPolicy
+from bot.storage import pictures as picture_rows
 from bot.storage.database import Database
 
 
@@ -48,6 +51,7 @@ class ModerationService:
         jobs: JobStore,
         policy: QuotaPolicy,
         mod_role_ids: Iterable[int] = (),
+        max_quota_limit: int = DEFAULT_MAX_QUOTA_LIMIT,
     ) -> None:
         self.db = db
         self.jobs = jobs
@@ -57,8 +61,17 @@ class ModerationService:
             db=db, clock=clock, jobs=jobs, policy=policy, moderators=self.moderators
         )
         self.actions = ModeratorActions(
-            db=db, clock=clock, policy=policy, moderators=self.moderators
+            db=db,
+            clock=clock,
+            policy=policy,
+            moderators=self.moderators,
+            ceiling=max_quota_limit,
         )
+
+    @property
+    def max_quota_limit(self) -> int:
+        """MAX_QUOTA_LIMIT: the most any limit or grant may be, from any front end."""
+        return self.actions.ceiling
 
     def is_moderator(self, actor: Actor) -> bool:
         return self.moderators.includes(actor)
@@ -152,3 +165,13 @@ class ModerationService:
 
     async def set_language(self, actor: Actor, setting: str, reason: str | None = None) -> Done:
         return await self.perform(actor, SetLanguage(setting), reason)
+
+    async def set_pictures(self, actor: Actor, setting: str, reason: str | None = None) -> Done:
+        return await self.perform(actor, SetPictures(setting), reason)
+
+    # -- anyone: what a setting allows ------------------------------------------------------
+
+    async def others_pictures_allowed(self, guild_id: int) -> bool:
+        """Whether "Make a video" may use a picture from another member's message here."""
+        async with self.db.reading() as conn:
+            return await picture_rows.others_allowed(conn, guild_id)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 
 from bot.storage.database import Database
+from bot.storage.outage import describe, is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,11 @@ class DeploymentDuties:
                         log.warning("lost the once-per-deployment work (database session ended)")
             except asyncio.CancelledError:
                 raise
-            except Exception:  # the database is unreachable for now: try again later
-                log.warning("could not take the once-per-deployment work", exc_info=True)
+            except Exception as error:  # the database is unreachable for now: try again later
+                if is_unreachable(error):  # the worker tells of the outage itself
+                    log.info("could not take the once-per-deployment work (%s)", describe(error))
+                else:
+                    log.warning("could not take the once-per-deployment work", exc_info=True)
             finally:
                 self._held.clear()
             await asyncio.sleep(self.check_seconds)

@@ -1,6 +1,7 @@
 """The bot's liveness, as `/healthz` answers it and LIVENESS_FILE records it
 (bot/ops/liveness_file.py): alive while the gateway is connected, the worker's loop is ticking
-and the database answers a cheap query in time."""
+and the database answers a cheap query in time. `sora-bot web`, which has neither gateway nor
+worker, is alive while it serves and the database answers (`WebLiveness`)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,37 @@ class Liveness:
             gateway=_safely(self._gateway_connected),
             worker=_safely(self._worker_alive),
             database=await database_reachable(self._db),
+        )
+
+
+@dataclass(frozen=True)
+class WebLivenessReport:
+    web: bool
+    database: bool
+
+    @property
+    def alive(self) -> bool:
+        return self.web and self.database
+
+    def body(self) -> dict[str, Any]:
+        parts = {"web": self.web, "database": self.database}
+        return {
+            "status": "ok" if self.alive else "unhealthy",
+            "failing": [name for name, ok in parts.items() if not ok],
+            **{name: "ok" if ok else "failing" for name, ok in parts.items()},
+        }
+
+
+class WebLiveness:
+    """`sora-bot web`'s liveness: its server is listening and the database answers."""
+
+    def __init__(self, *, serving: Probe, db: Database) -> None:
+        self._serving = serving
+        self._db = db
+
+    async def report(self) -> WebLivenessReport:
+        return WebLivenessReport(
+            web=_safely(self._serving), database=await database_reachable(self._db)
         )
 
 

@@ -2,8 +2,9 @@
 
 `sora-bot run` writes it from its first moment and every few seconds after: the start-up phase
 it is in, then what `/healthz` would answer (gateway, worker, database), and at the end that it
-stopped or why its start failed. `sora-bot check --health` reads it, so the default health
-check sees the running bot without opening a port. A report older than a minute means the bot
+stopped or why its start failed; `sora-bot web` writes its own the same way (web, database).
+`sora-bot check --health` reads it, so the default health check sees the running bot without
+opening a port. A report older than a minute means the bot
 is gone or its event loop is stuck. The file is replaced whole, never half-written."""
 
 from __future__ import annotations
@@ -20,16 +21,15 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the health check reads the file without loading the database drivers
-    from bot.ops.liveness import Liveness, LivenessReport
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 WRITE_INTERVAL_SECONDS = 10.0
 STALE_AFTER_SECONDS = 60.0
-PARTS = ("gateway", "worker", "database")
+# The parts a process reports: the bot's gateway, worker and database; `sora-bot web`'s web
+# server and database.
+PARTS = ("gateway", "worker", "web", "database")
 
 STARTING, OK, UNHEALTHY, STOPPED, FAILED = "starting", "ok", "unhealthy", "stopped", "failed"
 CONNECTING = "connecting to Discord"
@@ -39,6 +39,19 @@ LIVE = (STARTING, OK, UNHEALTHY)
 Clock = Callable[[], float]
 # The operator's line for the error that ended a run, or None for an unexpected one.
 DescribeFailure = Callable[[BaseException], str | None]
+
+
+class Report(Protocol):
+    """A verdict as bot/ops/liveness.py gives it: alive or not, and each part's state."""
+
+    @property
+    def alive(self) -> bool: ...
+
+    def body(self) -> dict[str, Any]: ...
+
+
+class LivenessSource(Protocol):
+    async def report(self) -> Report: ...
 
 
 @dataclass(frozen=True)
@@ -155,11 +168,16 @@ def check_file(path: Path) -> tuple[bool, str]:
 # -- the running bot's side -------------------------------------------------------------------
 
 
-def _from_report(report: LivenessReport) -> tuple[str, dict[str, str], str]:
+def _from_report(report: Report) -> tuple[str, dict[str, str], str]:
     parts = {name: state for name, state in report.body().items() if name in PARTS}
     failing = [name for name, state in parts.items() if state != OK]
-    detail = " and ".join(failing) + " failing" if failing else "gateway, worker and database ok"
+    detail = " and ".join(failing) + " failing" if failing else _listed(list(parts)) + " ok"
     return (OK if report.alive else UNHEALTHY), parts, detail
+
+
+def _listed(names: list[str]) -> str:
+    """The names as the operator's log says them: `gateway, worker and database`."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 class LivenessReporter:
@@ -178,7 +196,8 @@ class LivenessReporter:
         self._clock = clock
         self._interval = interval
         self._host = socket.gethostname()
-        self._liveness: Liveness | None = None
+        self._liveness: LivenessSource | None = None
+        self._until_alive = CONNECTING
         self._alive_once = False
         self._writer: asyncio.Task[None] | None = None
         self._write_error: str | None = None
@@ -197,10 +216,11 @@ class LivenessReporter:
             replace(self._new_record(STARTING, phase, previous.last_failure), since=previous.since)
         )
 
-    def watch(self, liveness: Liveness) -> None:
-        """From now on, report what `liveness` says (still `starting` until it is first
-        healthy: the gateway takes a moment to connect)."""
+    def watch(self, liveness: LivenessSource, *, until_alive: str = CONNECTING) -> None:
+        """From now on, report what `liveness` says (still `starting`, in the phase
+        `until_alive`, until it is first healthy: the gateway takes a moment to connect)."""
         self._liveness = liveness
+        self._until_alive = until_alive
         self._warn_unwritable()
 
     async def __aenter__(self) -> LivenessReporter:
@@ -235,11 +255,11 @@ class LivenessReporter:
             else:
                 self._put(replace(self._record, written_at=self._clock()))
 
-    async def _report(self, report: LivenessReport) -> None:
+    async def _report(self, report: Report) -> None:
         status, parts, detail = _from_report(report)
         self._alive_once = self._alive_once or report.alive
         if not self._alive_once:
-            status, detail = STARTING, CONNECTING
+            status, detail = STARTING, self._until_alive
         previous = self._record
         same = (previous.status, previous.parts) == (status, parts)
         last_failure = None if self._alive_once else previous.last_failure

@@ -21,10 +21,13 @@ log = logging.getLogger(__name__)
 
 async def read_snapshot(jobs: JobStore, now: float, in_flight: Collection[int]) -> metrics.Snapshot:
     """The counts for one scrape; `in_flight` are the jobs the worker is moving right now."""
+    budget = jobs.daily_budget
     return metrics.Snapshot(
         jobs_by_state=await jobs.count_by_state(),
         due_waiting=await jobs.count_due(now, excluding=in_flight),
         in_flight=len(in_flight),
+        budget_used=await jobs.budget_used(now) if budget is not None else None,
+        budget_limit=budget.limit if budget is not None else None,
     )
 
 

@@ -75,11 +75,14 @@ def explain(error: BaseException, settings: Settings) -> StartupFailure | None:
     if _is_postgres_error(error) or (
         isinstance(error, OSError) and settings.database_url.startswith("postgres")
     ):
+        from bot.storage.outage import describe
         from bot.storage.urls import redact
 
+        # The cause in words even when the error has none (a connection timeout).
         return StartupFailure(
-            f"Cannot use the database {redact(settings.database_url)}: {error}. Check that the "
-            "PostgreSQL server is running and DATABASE_URL names it, its user and its database.",
+            f"Cannot use the database {redact(settings.database_url)}: {describe(error)}. Check "
+            "that the PostgreSQL server is running and reachable from this machine (host, port, "
+            "firewall), and that DATABASE_URL names it, its user and its database.",
             EXIT_STORAGE,
         )
     if isinstance(error, sqlite3.DatabaseError):

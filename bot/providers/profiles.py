@@ -34,6 +34,8 @@ class ModelProfile:
     image_types: tuple[str, ...] = IMAGE_TYPES
     toggles: tuple[Toggle, ...] = ()
     fixed_params: dict[str, str] = field(default_factory=dict)  # sent as-is with every create
+    # What one video costs at the provider, in its credits (None: the provider does not say).
+    credits_per_video: float | None = None
 
     @property
     def offers_quality_choice(self) -> bool:
@@ -56,6 +58,7 @@ RIVYA_SORA_2_PRO = ModelProfile(
     prompt_limit=10_000,
     toggles=(Toggle("remove_watermark", "Remove the watermark (default: no)", False),),
     fixed_params={"upload_method": "s3"},
+    credits_per_video=75,  # Rivya's documented fixed price; its catalogue's figure wins
 )
 
 UNIFIED_SORA_2_PRO = ModelProfile(

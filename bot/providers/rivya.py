@@ -371,7 +371,16 @@ def profile_from_catalogue(entry: dict[str, Any]) -> ModelProfile:
         image_types=IMAGE_TYPES,
         toggles=toggles,
         fixed_params=fixed,
+        credits_per_video=catalogue_price(entry),
     )
+
+
+def catalogue_price(entry: dict[str, Any]) -> float | None:
+    """`base_credits`: what one video of the model costs, when the catalogue says."""
+    value = entry.get("base_credits")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
 
 
 def catalogue_image_limit(entry: dict[str, Any]) -> int | None:
@@ -392,11 +401,16 @@ def catalogue_image_limit(entry: dict[str, Any]) -> int | None:
 
 
 def with_catalogue_limits(profile: ModelProfile, entry: dict[str, Any] | None) -> ModelProfile:
-    """`profile` with the image limit its catalogue entry states, if it states one."""
-    limit = catalogue_image_limit(entry) if entry is not None else None
-    if limit is None or limit == profile.image_max_bytes:
+    """`profile` with the image limit and price its catalogue entry states, if it states them."""
+    if entry is None:
         return profile
-    return replace(profile, image_max_bytes=limit)
+    limit = catalogue_image_limit(entry)
+    if limit is not None and limit != profile.image_max_bytes:
+        profile = replace(profile, image_max_bytes=limit)
+    price = catalogue_price(entry)
+    if price is not None and price != profile.credits_per_video:
+        profile = replace(profile, credits_per_video=price)
+    return profile
 
 
 def _params_list(params: Any) -> list[dict[str, Any]]:

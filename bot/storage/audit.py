@@ -24,6 +24,7 @@ class Action:
     reason: str | None = None
     term: str | None = None  # blocklist entries only; shown to moderators, never posted
     ledger_id: int | None = None
+    via: str | None = None  # None: a Discord command or button; "web": the dashboard
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class LogEntry:
     job_id: int | None
     units: int | None
     period_start: str | None
+    via: str | None = None  # where a moderator took the action (None: in Discord)
 
 
 def stored_detail(detail: Text) -> tuple[str, str, str]:
@@ -58,8 +60,8 @@ async def record(conn: Connection, guild_id: int, actor_id: int, action: Action,
     detail, detail_key, detail_values = stored_detail(action.detail)
     return await conn.insert_returning_id(
         "INSERT INTO moderation_actions (guild_id, actor_id, action, target_user_id, "
-        "target_role_id, detail, detail_key, detail_values, term, reason, ledger_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "target_role_id, detail, detail_key, detail_values, term, reason, ledger_id, created_at, "
+        "via) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             guild_id,
             actor_id,
@@ -73,6 +75,7 @@ async def record(conn: Connection, guild_id: int, actor_id: int, action: Action,
             action.reason,
             action.ledger_id,
             now,
+            action.via,
         ),
     )
 
@@ -81,14 +84,14 @@ _ACTIONS = (
     "SELECT 'action' AS source, id, created_at, actor_id, action AS kind, "
     "target_user_id AS user_id, detail, detail_key, detail_values, term, reason, "
     "CAST(NULL AS BIGINT) AS job_id, CAST(NULL AS BIGINT) AS units, "
-    "CAST(NULL AS TEXT) AS period_start "
+    "CAST(NULL AS TEXT) AS period_start, via "
     "FROM moderation_actions WHERE guild_id = ? "
     "AND (CAST(? AS BIGINT) IS NULL OR target_user_id = ?)"
 )
 _LEDGER = (
     "SELECT 'ledger' AS source, id, created_at, actor_id, kind, user_id, NULL AS detail, "
     "NULL AS detail_key, NULL AS detail_values, NULL AS term, reason, job_id, units, "
-    "period_start FROM quota_ledger AS l "
+    "period_start, CAST(NULL AS TEXT) AS via FROM quota_ledger AS l "
     "WHERE guild_id = ? AND (CAST(? AS BIGINT) IS NULL OR user_id = ?) "
     "AND NOT EXISTS (SELECT 1 FROM moderation_actions AS a WHERE a.ledger_id = l.id)"
 )

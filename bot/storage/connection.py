@@ -80,6 +80,19 @@ def lock_id(*key: object) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# The database server's own time, in seconds since the epoch: what leases are judged by, so
+# processes on machines whose clocks disagree still agree on when a lease runs out.
+_DATABASE_NOW = {
+    "postgresql": "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION",
+    "sqlite": "((julianday('now') - 2440587.5) * 86400.0)",
+}
+
+
+def database_now(engine: str) -> str:
+    """SQL for the database server's current time (seconds since the epoch)."""
+    return _DATABASE_NOW[engine]
+
+
 def marks(values: Sequence[Any]) -> str:
     """`?, ?, ?` for an `IN (...)` list of `values` (never empty: callers check)."""
     return ", ".join("?" for _ in values)

@@ -13,13 +13,12 @@ from bot.models import (
     ACTIVE_STATES,
     IN_QUEUE,
     PENDING_AT_PROVIDER,
-    QUOTA_OUTCOMES,
+    RELEASED_STATES,
     WORKER_STATES,
     JobState,
-    QuotaOutcome,
 )
-from bot.storage import ledger
-from bot.storage.connection import Connection, Row, marks
+from bot.storage import budget, ledger
+from bot.storage.connection import Connection, Row, database_now, marks
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
 _STEPPED = tuple(state.value for state in WORKER_STATES)  # the worker's steps move these
@@ -27,9 +26,7 @@ _SLOT = tuple(state.value for state in PENDING_AT_PROVIDER)  # each holds a slot
 _WAITING = JobState.WAITING.value
 assert IN_QUEUE == (JobState.WAITING,)
 # Jobs that ended giving their unit back delivered nothing: they start no cooldown.
-_RELEASED = tuple(
-    s.value for s, outcome in QUOTA_OUTCOMES.items() if outcome is QuotaOutcome.RELEASE
-)
+_RELEASED = tuple(state.value for state in RELEASED_STATES)
 
 
 def _excluding(ids: tuple[int, ...]) -> str:
@@ -84,37 +81,52 @@ async def claim_due(
     engine: str,
     owner: str,
     now: float,
-    lease_until: float,
+    lease_seconds: float,
     limit: int,
     states: tuple[JobState, ...],
     exclude: tuple[int, ...],
 ) -> list[Row]:
-    """Lease up to `limit` due jobs in `states` to `owner` until `lease_until`: jobs nobody
-    holds, that `owner` holds already, or whose lease has lapsed (their worker died). On
-    PostgreSQL, rows another worker is claiming at this moment are skipped, not waited for.
-    Oldest due first."""
+    """Lease up to `limit` jobs in `states` due at `now` to `owner` for `lease_seconds`: jobs
+    nobody holds, that `owner` holds already, or whose lease has lapsed (their worker died).
+    Leases are written and judged by the database's clock, never a process's. On PostgreSQL,
+    rows another worker is claiming at this moment are skipped, not waited for. Oldest due
+    first."""
     values = tuple(state.value for state in states)
     skip_locked = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+    db_now = database_now(engine)
     rows = await conn.fetch_all(
-        "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN ("
+        f"UPDATE jobs SET lease_owner = ?, lease_until = {db_now} + ? WHERE id IN ("
         f"SELECT id FROM jobs WHERE state IN ({marks(values)}) AND next_action_at <= ? "
-        "AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= ?)"
+        f"AND (lease_owner IS NULL OR lease_owner = ? OR lease_until <= {db_now})"
         f"{_excluding(exclude)} ORDER BY next_action_at, id LIMIT ?{skip_locked}) RETURNING *",
-        (owner, lease_until, *values, now, owner, now, *exclude, limit),
+        (owner, lease_seconds, *values, now, owner, *exclude, limit),
     )
     return sorted(rows, key=lambda row: (row["next_action_at"], row["id"]))
 
 
 async def renew_leases(
-    conn: Connection, owner: str, job_ids: tuple[int, ...], lease_until: float
-) -> int:
-    """Extend `owner`'s leases on `job_ids`; how many it still held."""
+    conn: Connection, engine: str, owner: str, job_ids: tuple[int, ...], lease_seconds: float
+) -> set[int]:
+    """Extend `owner`'s leases on `job_ids` by `lease_seconds` from the database's now; the
+    ids it still held (another worker may have taken a job whose lease lapsed)."""
     if not job_ids:
-        return 0
-    return await conn.execute(
-        f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks(job_ids)})",
-        (lease_until, owner, *job_ids),
+        return set()
+    rows = await conn.fetch_all(
+        f"UPDATE jobs SET lease_until = {database_now(engine)} + ? "
+        f"WHERE lease_owner = ? AND id IN ({marks(job_ids)}) RETURNING id",
+        (lease_seconds, owner, *job_ids),
     )
+    return {int(row[0]) for row in rows}
+
+
+async def holds_lease(conn: Connection, engine: str, owner: str, job_id: int) -> bool:
+    """Whether `owner`'s lease on the job is still in force, by the database's clock."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM jobs WHERE id = ? AND lease_owner = ? "
+        f"AND lease_until > {database_now(engine)}",
+        (job_id, owner),
+    )
+    return row is not None
 
 
 async def release_lease(conn: Connection, owner: str, job_id: int) -> None:
@@ -161,6 +173,17 @@ async def active_video_paths(conn: Connection) -> list[str]:
         _ACTIVE,
     )
     return [str(row[0]) for row in rows]
+
+
+async def image_used_elsewhere(conn: Connection, job_id: int, image_path: str) -> bool:
+    """Whether a job other than `job_id` still needs the reference image at `image_path`: one
+    in progress, or one delivered and not removed (it may be re-run)."""
+    row = await conn.fetch_one(
+        "SELECT 1 FROM jobs WHERE image_path = ? AND id <> ? "
+        f"AND state NOT IN ({marks(_RELEASED)}) AND result_deleted_at IS NULL LIMIT 1",
+        (image_path, job_id, *_RELEASED),
+    )
+    return row is not None
 
 
 async def at_service_in_guild(conn: Connection, guild_id: int) -> list[Row]:
@@ -217,14 +240,15 @@ async def next_waiting(
     per_guild: int | None,
     provider: int | None,
     owner: str | None,
-    now: float,
+    lock: bool = True,
 ) -> Row | None:
     """The waiting job to start next, if any may take a slot now: among the waiting jobs whose
     member and guild (and, with `provider`, the deployment) have a slot free, the oldest of the
     member whose last job started longest ago; with `provider`, of the guild whose last job
-    started longest ago first. A job another worker holds a lease on is left to it; on
-    PostgreSQL (`engine`; "read" for a plain look without locking) a row another
-    transaction is locking is skipped, not waited for."""
+    started longest ago first. A job another worker holds a lease on (by the database's clock)
+    is left to it;
+    with `lock` on PostgreSQL, the row is locked, and a row another transaction is locking
+    is skipped, not waited for."""
     slot = marks(_SLOT)
     where = [
         # Written out, not a parameter: SQLite uses the partial index of waiting jobs only
@@ -244,16 +268,29 @@ async def next_waiting(
         where.append(f"(SELECT COUNT(*) FROM jobs AS p WHERE p.state IN ({slot})) < ?")
         params += [*_SLOT, provider]
     if owner is not None:
-        where.append("(w.lease_owner IS NULL OR w.lease_owner = ? OR w.lease_until <= ?)")
-        params += [owner, now]
+        where.append(
+            "(w.lease_owner IS NULL OR w.lease_owner = ? "
+            f"OR w.lease_until <= {database_now(engine)})"
+        )
+        params.append(owner)
     order = [_MEMBER_LAST_START, "w.id"]
     if provider is not None:
         order.insert(0, _GUILD_LAST_START)
-    skip_locked = " FOR UPDATE SKIP LOCKED" if engine == "postgresql" else ""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if lock and engine == "postgresql" else ""
     return await conn.fetch_one(
         f"SELECT w.* FROM jobs AS w WHERE {' AND '.join(where)} "
         f"ORDER BY {', '.join(order)} LIMIT 1{skip_locked}",
         tuple(params),
+    )
+
+
+async def take_lease(
+    conn: Connection, engine: str, owner: str, job_id: int, lease_seconds: float
+) -> None:
+    """Lease the job to `owner` for `lease_seconds` from the database's now."""
+    await conn.execute(
+        f"UPDATE jobs SET lease_owner = ?, lease_until = {database_now(engine)} + ? WHERE id = ?",
+        (owner, lease_seconds, job_id),
     )
 
 
@@ -310,6 +347,7 @@ class AdmissionFacts:
     last_created_at: float | None  # the member's latest delivered-or-active job in the guild
     usage: int  # the member's usage in the period
     bonus_sum: int  # the member's bonus bucket's ledger sum
+    budget_used: int | None = None  # videos accepted in the budget's day (None: no budget)
 
 
 async def admission_facts(
@@ -319,13 +357,18 @@ async def admission_facts(
     parent_job_id: int | None,
     period_start: str,
     period_end: str,
+    budget_span: tuple[float, float] | None = None,
     *,
     everywhere: bool = False,
 ) -> AdmissionFacts:
-    """Everything accepting a job checks, read in one statement; with `everywhere`, also the
+    """Everything accepting a job checks, read in one statement; with `budget_span`, also the
+    videos the whole deployment accepted in it (the daily budget), and with `everywhere`, the
     jobs at the video service and waiting across every guild (a deployment-wide cap)."""
     balance_sql, balance_params = ledger.balance_subqueries(
         guild_id, user_id, period_start, period_end
+    )
+    budget_sql, budget_params = (
+        budget.used_subquery(*budget_span) if budget_span is not None else ("NULL", ())
     )
     active = f"state IN ({marks(_ACTIVE)})"
     slot = f"state IN ({marks(_SLOT)})"
@@ -343,7 +386,7 @@ async def admission_facts(
         f"{deployment}"
         "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
         f"AND state NOT IN ({marks(_RELEASED)})), "
-        f"{balance_sql}",
+        f"{balance_sql}, {budget_sql}",
         (
             parent_job_id,
             user_id,
@@ -363,11 +406,12 @@ async def admission_facts(
             user_id,
             *_RELEASED,
             *balance_params,
+            *budget_params,
         ),
     )
     assert row is not None
     (rerunning, mine, mine_waiting, in_guild, guild_waiting, *rest) = row
-    all_at_service, all_waiting, last, usage, bonus_sum = rest
+    all_at_service, all_waiting, last, usage, bonus_sum, budget_used = rest
     return AdmissionFacts(
         int(rerunning),
         int(mine),
@@ -379,6 +423,7 @@ async def admission_facts(
         last,
         int(usage),
         int(bonus_sum),
+        int(budget_used) if budget_used is not None else None,
     )
 
 

@@ -157,6 +157,8 @@ class PostgresDatabase(Database):
             finally:
                 try:
                     await conn.execute("SELECT pg_advisory_unlock($1)", number)
+                except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+                    pass  # the session ended (the database was out of reach): the lock with it
                 except BaseException:
                     # Closing the session is what frees the lock then; the pool replaces it.
                     conn.terminate()

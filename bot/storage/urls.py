@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -49,6 +49,9 @@ def parse_target(target: Path | str) -> DatabaseTarget:
             )
         return DatabaseTarget("sqlite", target, Path(rest[1:]))
     if scheme in _POSTGRES_SCHEMES:
+        # The scheme in lower case (`POSTGRESQL://` works for the driver too): every check of
+        # the engine, and the scrubbing of its password, then sees one spelling.
+        target = f"{scheme}://{rest}"
         parts = urlsplit(target)
         if not parts.hostname and "host=" not in (parts.query or ""):
             raise DatabaseUrlError(
@@ -61,13 +64,38 @@ def parse_target(target: Path | str) -> DatabaseTarget:
     )
 
 
-def redact(url: str) -> str:
-    """The URL without its password, safe to log or show."""
+def passwords_in(url: str) -> tuple[str, ...]:
+    """Every password a database URL carries, as written and decoded: after the user name
+    (`user:password@`) and in the query string (`?password=`), which PostgreSQL also reads."""
     parts = urlsplit(url)
-    if parts.password is None:
+    found = [parts.password] if parts.password else []
+    found += [
+        value
+        for name, value in parse_qsl(parts.query, keep_blank_values=False)
+        if name.lower() == "password"
+    ]
+    # The query's values come decoded; the text as written may hold %-escapes.
+    found += [raw.split("=", 1)[1] for raw in parts.query.split("&") if _names_password(raw)]
+    return tuple(dict.fromkeys(v for text in found for v in (text, unquote(text)) if v))
+
+
+def _names_password(pair: str) -> bool:
+    return "=" in pair and pair.split("=", 1)[0].lower() == "password"
+
+
+def redact(url: str) -> str:
+    """The URL without its passwords (see `passwords_in`), safe to log or show."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}=***" if _names_password(pair) else pair
+        for pair in parts.query.split("&")
+    )
+    if (netloc, query) == (parts.netloc, parts.query):
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    return parts._replace(netloc=netloc, query=query).geturl()
 
 
 def with_password(url: str, password: str) -> str:
@@ -87,11 +115,3 @@ def with_password(url: str, password: str) -> str:
         )
     user, _, host = parts.netloc.rpartition("@")
     return parts._replace(netloc=f"{user}:{quote(password, safe='')}@{host}").geturl()
-
-
-def password_in(url: str) -> str | None:
-    """The password inside a PostgreSQL URL, unescaped (None for SQLite or none given)."""
-    if parse_target(url).engine != "postgresql":
-        return None
-    password = urlsplit(url).password
-    return None if password is None else unquote(password)

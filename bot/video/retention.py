@@ -42,9 +42,13 @@ def prune_folder(
     protected: Iterable[Path] = (),
     now: float | None = None,
     what: str = "file",
+    extra_bytes: int = 0,
+    free_at_least: int = 0,
 ) -> int:
-    """Delete files older than `max_age_seconds`, then the oldest until under the size bound;
-    return how many were removed. `what` names the files in the log."""
+    """Delete files older than `max_age_seconds`, then the oldest until under the size bound
+    (counting `extra_bytes` taken elsewhere, e.g. work in progress), then, if asked, the oldest
+    until `free_at_least` more bytes were freed; return how many were removed. `what` names
+    the files in the log."""
     if not folder.is_dir():
         return 0
     now = time.time() if now is None else now
@@ -56,10 +60,11 @@ def prune_folder(
             files.append((stat.st_mtime, stat.st_size, path))
     files.sort()  # oldest first
     removed = freed = 0
-    total = sum(size for _, size, _ in files)
+    total = sum(size for _, size, _ in files) + extra_bytes
     for mtime, size, path in files:
         too_old = now - mtime > max_age_seconds
-        if path.resolve() not in keep and (too_old or total > max_total_bytes):
+        wanted = too_old or total > max_total_bytes or freed < free_at_least
+        if path.resolve() not in keep and wanted:
             path.unlink(missing_ok=True)
             removed += 1
             freed += size

@@ -12,6 +12,11 @@ Both are bounded by age and total size by the same sweep as the reference images
 or its video deleted). An encode runs in a folder of its own (`<work dir>/fit-*`) and its result
 is renamed into place, so processes sharing MEDIA_DIR only ever see whole files; a crash leaves
 such folders behind, and `clear_leftovers` removes them at start-up.
+
+The shelf's size bound counts the work folder too (downloads, checks and compressions in
+progress), and no new copy is kept while the disk is below its free-space floor
+(bot/video/space.py). A video kept as WebM or Matroska is named for its container
+(`job-<id>.webm`); its compressed copies are MP4s like any other.
 """
 
 from __future__ import annotations
@@ -26,8 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.models import Job
-from bot.video.fitting import FitError, VideoFitter
+from bot.video.fitting import FitError, Priority, VideoFitter
+from bot.video.media_types import ISO_MEDIA, VIDEO_TYPES, VideoType
 from bot.video.retention import prune_folder, written_longer_ago
+from bot.video.sandbox import BOX_PREFIX
+from bot.video.space import MediaSpace, folder_bytes
 
 log = logging.getLogger(__name__)
 
@@ -45,34 +53,49 @@ class Prepared:
 
 
 class VideoShelf:
-    def __init__(self, folder: Path, work_dir: Path, fitter: VideoFitter) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        work_dir: Path,
+        fitter: VideoFitter,
+        space: MediaSpace | None = None,
+    ) -> None:
         self.folder = folder
         self.work_dir = work_dir
         self.fitter = fitter
+        self.space = space  # None: no floor (tests of other things)
         # One encode per (video, limit) at a time in this process; the others wait and reuse it.
         self._encodes: dict[Path, asyncio.Lock] = {}
         self._waiting: dict[Path, int] = {}
 
-    def path_for(self, job_id: int) -> Path:
-        return self.folder / f"job-{job_id}.mp4"
+    def path_for(self, job_id: int, kind: VideoType = ISO_MEDIA) -> Path:
+        return self.folder / f"job-{job_id}.{kind.extension}"
 
     @staticmethod
     def fitted_path(kept: Path, limit_bytes: int) -> Path:
-        """Where the copy of `kept` compressed to fit `limit_bytes` is kept."""
-        return kept.with_name(f"{kept.stem}{FITTED_MARK}{limit_bytes}{kept.suffix}")
+        """Where the copy of `kept` compressed to fit `limit_bytes` is kept (an MP4)."""
+        return kept.with_name(f"{kept.stem}{FITTED_MARK}{limit_bytes}.mp4")
 
     @staticmethod
     def fitted_copies(kept: Path) -> list[Path]:
         """Every compressed copy kept of `kept`, whatever its limit."""
         if not kept.parent.is_dir():
             return []
-        return sorted(kept.parent.glob(f"{kept.stem}{FITTED_MARK}*{kept.suffix}"))
+        return sorted(kept.parent.glob(f"{kept.stem}{FITTED_MARK}*.mp4"))
 
-    def keep(self, job_id: int, downloaded: Path) -> Path:
+    def may_keep(self) -> bool:
+        """Whether a new copy may be kept: not while the disk is below its floor."""
+        return self.space is None or self.space.allows_keeping()
+
+    def room(self) -> int | None:
+        """What may still be written before the disk's floor; None: no floor."""
+        return None if self.space is None else self.space.room()
+
+    def keep(self, job_id: int, downloaded: Path, kind: VideoType = ISO_MEDIA) -> Path:
         """Move a finished download onto the shelf (same file system: a rename). Copies
         compressed from an earlier file of the same name are not of this one: they go."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        target = self.path_for(job_id)
+        target = self.path_for(job_id, kind)
         for stale in self.fitted_copies(target):
             stale.unlink(missing_ok=True)
         downloaded.replace(target)
@@ -87,7 +110,8 @@ class VideoShelf:
     def discard(self, job: Job) -> None:
         """Remove the job's kept copy and its compressed copies for good (its video was
         deleted)."""
-        for kept in {self.path_for(job.id), *([job.video_path] if job.video_path else [])}:
+        named = {self.path_for(job.id, kind) for kind in VIDEO_TYPES.values()}
+        for kept in {*named, *([job.video_path] if job.video_path else [])}:
             for path in [*self.fitted_copies(kept), kept]:
                 path.unlink(missing_ok=True)
 
@@ -107,7 +131,12 @@ class VideoShelf:
         return None
 
     async def prepare(
-        self, kept: Path, limit_bytes: int, *, wait_seconds: float | None = None
+        self,
+        kept: Path,
+        limit_bytes: int,
+        *,
+        wait_seconds: float | None = None,
+        priority: Priority = Priority.DELIVERY,
     ) -> Prepared:
         """`kept` as is if it fits `limit_bytes`, else its copy compressed to fit, made now
         unless it was made before (and kept for the next post under the same limit).
@@ -125,7 +154,9 @@ class VideoShelf:
             self.work_dir.mkdir(parents=True, exist_ok=True)
             work = Path(tempfile.mkdtemp(prefix=FIT_FOLDER_PREFIX, dir=self.work_dir))
             try:
-                fitted = await self.fitter.fit(kept, limit_bytes, work, wait_seconds=remaining)
+                fitted = await self.fitter.fit(
+                    kept, limit_bytes, work, wait_seconds=remaining, priority=priority
+                )
                 # Whole or not at all, for every process sharing the folder.
                 fitted.replace(target)
             finally:
@@ -162,14 +193,15 @@ class VideoShelf:
                 del self._waiting[target], self._encodes[target]
 
     def clear_leftovers(self, older_than: float = 0.0, now: float | None = None) -> int:
-        """Remove what encodes stopped by a crash left (call before any delivery starts).
-        With `older_than`, only folders last written longer ago than that (processes sharing
-        MEDIA_DIR: another may be compressing right now)."""
+        """Remove what encodes and checks stopped by a crash left (call before any delivery
+        starts). With `older_than`, only folders last written longer ago than that (processes
+        sharing MEDIA_DIR: another may be compressing right now)."""
         if not self.work_dir.is_dir():
             return 0
         folders = [
             p
-            for p in self.work_dir.glob(f"{FIT_FOLDER_PREFIX}*")
+            for prefix in (FIT_FOLDER_PREFIX, BOX_PREFIX)
+            for p in self.work_dir.glob(f"{prefix}*")
             if p.is_dir() and written_longer_ago(p, older_than, now)
         ]
         for folder in folders:
@@ -185,8 +217,9 @@ class VideoShelf:
         now: float | None = None,
     ) -> int:
         """Bound the shelf by age, then size (oldest first), compressed copies counted with the
-        originals; `protected` originals stay, and so do their compressed copies. A compressed
-        copy whose original is gone goes too."""
+        originals and the work in progress in the work folder with them; below the disk's
+        floor, remove the oldest until it is above again. `protected` originals stay, and so
+        do their compressed copies. A compressed copy whose original is gone goes too."""
         kept = list(protected)
         removed = prune_folder(
             self.folder,
@@ -195,6 +228,8 @@ class VideoShelf:
             protected=[*kept, *(copy for path in kept for copy in self.fitted_copies(path))],
             now=now,
             what="kept video",
+            extra_bytes=folder_bytes(self.work_dir) if self.work_dir.is_dir() else 0,
+            free_at_least=self.space.shortfall() if self.space is not None else 0,
         )
         return removed + self._remove_orphans()
 
@@ -204,7 +239,10 @@ class VideoShelf:
         orphans = [
             path
             for path in self.folder.glob(f"*{FITTED_MARK}*")
-            if not (self.folder / (path.name.split(FITTED_MARK)[0] + path.suffix)).exists()
+            if not any(
+                (self.folder / f"{path.name.split(FITTED_MARK)[0]}.{kind.extension}").exists()
+                for kind in VIDEO_TYPES.values()
+            )
         ]
         for path in orphans:
             path.unlink(missing_ok=True)

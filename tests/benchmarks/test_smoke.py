@@ -104,6 +104,21 @@ SMOKE = {
             rf"baseline, the same 6 submits on the database alone .*: {NUMBER} submits/s median",
         ),
     ),
+    "bench_web": Smoke(
+        # Both engines (PostgreSQL: a full and an empty database), a page or three of each
+        # list, two streams of a 1 MiB video.
+        ("--jobs", "60", "--streams", "2", "--video-mib", "1"),
+        (
+            r"SQLite: 60 jobs in one server",
+            rf"gallery +60 jobs +3 pages +p50 +{NUMBER} ms +p95 +{NUMBER} ms",
+            rf"log +60 jobs +\d+ pages +p50 +{NUMBER} ms +p95 +{NUMBER} ms",
+            rf"gallery +empty +60 pages +p50 +{NUMBER} ms",
+            rf"by OFFSET instead of keyset: p50 {NUMBER} ms",
+            rf"memory: {NUMBER} MiB idle, {NUMBER} MiB at most with 2 streams",
+            r"PostgreSQL: 60 jobs in one server",
+        ),
+        postgres_runs=2,
+    ),
     "bench_worker": Smoke(
         ("3",),
         (

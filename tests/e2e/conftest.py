@@ -33,6 +33,9 @@ RIVYA_KEY = "rvya_sk_e2e_secret_key"
 UNIFIED_KEY = "sk-e2e-unified-secret"
 READY_TIMEOUT = 20.0
 FLOW_TIMEOUT = 20.0
+EXIT_TIMEOUT = 30.0  # a one-off command (check, migrate-db) to finish
+STOP_TIMEOUT = 2.0  # SIGTERM to exit; past it `terminate` kills the bot (exit status -9)
+PHASE_TIMEOUT = 20.0  # a start-up phase to begin
 
 
 @dataclass
@@ -120,7 +123,9 @@ class Stack:
                 return message
         return None
 
-    async def wait_finished(self, job_id: int, marker: str = "✅ Done") -> MessageRecord:
+    async def wait_finished(
+        self, job_id: int, marker: str = "✅ Done", timeout: float = FLOW_TIMEOUT
+    ) -> MessageRecord:
         """Wait for the status message's final edit, which the bot makes only after the
         outcome (and its quota charge or release) is committed."""
 
@@ -128,7 +133,7 @@ class Stack:
             status = self.status_message(job_id)
             return status if status is not None and marker in status.content else None
 
-        return await self.wait_for(finished, f"job #{job_id} status to show {marker!r}")
+        return await self.wait_for(finished, f"job #{job_id} status to show {marker!r}", timeout)
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         if self.database_url is not None:
@@ -201,9 +206,11 @@ async def stack(
     key = RIVYA_KEY if backend == "rivya" else UNIFIED_KEY
     marker = request.node.get_closest_marker("discord")
     discord_options = marker.kwargs if marker else {}
+    host_marker = request.node.get_closest_marker("provider_host")
+    provider_host = host_marker.args[0] if host_marker else "127.0.0.1"
     async with (
         FakeDiscord(**discord_options) as discord,
-        sim_class(key) as provider,
+        sim_class(key, host=provider_host) as provider,
         BotRunner(tmp_path / "logs") as runner,
     ):
         stack = Stack(discord, provider, runner, tmp_path, backend)
@@ -363,3 +370,27 @@ def job_row(stack: Stack, job_id: int) -> dict[str, object]:
 def create_params(stack: Stack) -> list[dict[str, object]]:
     """What each create request asked the provider for (rivya)."""
     return [request.json["params"] for request in stack.provider.requests_to("create")]
+
+
+async def health_check(stack: Stack) -> tuple[int, str]:
+    """`sora-bot check --health`, as the image's health check runs it (no METRICS_PORT)."""
+    checker = await stack.runner.start(
+        "bot", stack.env(), cwd=stack.workdir, args=("check", "--health")
+    )
+    code = await checker.wait_exit(EXIT_TIMEOUT)
+    (line,) = checker.log_text().strip().splitlines()
+    return code, line
+
+
+async def health_check_until(stack: Stack, code: int, text: str, timeout: float) -> str:
+    """Run the health check until it exits with `code` and says `text` (bounded)."""
+    line = ""
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                found, line = await health_check(stack)
+                if found == code and text in line:
+                    return line
+                await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise AssertionError(f"health check never said {text!r}; last: {line}") from None

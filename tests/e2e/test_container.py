@@ -14,12 +14,19 @@ import pytest
 from bot.ops.liveness_file import read_record
 from bot.storage.database import bundled_migration_versions
 from tests.conftest import migrate
-from tests.e2e.conftest import READY_TIMEOUT, Stack
+from tests.e2e.conftest import (
+    EXIT_TIMEOUT,
+    PHASE_TIMEOUT,
+    READY_TIMEOUT,
+    STOP_TIMEOUT,
+    Stack,
+    health_check,
+    health_check_until,
+)
 from tests.support import compose
 from tests.support.postgres_cluster import Databases
 from tests.support.silent_server import SilentServer
 
-EXIT_TIMEOUT = 30.0
 # Every character that breaks a password written inside a URL.
 AWKWARD_PASSWORD = "p@ss:w/rd#1%"
 
@@ -77,9 +84,6 @@ async def test_a_postgresql_password_with_url_characters_works_as_compose_passes
 
 
 # -- docker stop during start-up ----------------------------------------------------------------
-
-STOP_TIMEOUT = 2.0  # SIGTERM to exit; past it `terminate` kills the bot (exit status -9)
-PHASE_TIMEOUT = 20.0
 
 
 async def hold_database(stack: Stack, server: SilentServer) -> None:
@@ -162,30 +166,6 @@ async def test_sigterm_during_each_start_up_phase_ends_the_bot_cleanly_at_once(
 # Docker marks the container unhealthy within a minute of the bot losing Discord (test_packaging
 # checks the image's interval and retries against this); the report itself must show it sooner.
 GATEWAY_LOSS_SHOWN_WITHIN = 60.0
-
-
-async def health_check(stack: Stack) -> tuple[int, str]:
-    """`sora-bot check --health`, as the image's health check runs it (no METRICS_PORT)."""
-    checker = await stack.runner.start(
-        "bot", stack.env(), cwd=stack.workdir, args=("check", "--health")
-    )
-    code = await checker.wait_exit(EXIT_TIMEOUT)
-    (line,) = checker.log_text().strip().splitlines()
-    return code, line
-
-
-async def health_check_until(stack: Stack, code: int, text: str, timeout: float) -> str:
-    """Run the health check until it exits with `code` and says `text` (bounded)."""
-    line = ""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                found, line = await health_check(stack)
-                if found == code and text in line:
-                    return line
-                await asyncio.sleep(0.5)
-    except TimeoutError:
-        raise AssertionError(f"health check never said {text!r}; last: {line}") from None
 
 
 async def test_the_default_health_check_follows_the_gateway(idle_stack: Stack) -> None:

@@ -179,8 +179,9 @@ async def test_a_prompt_too_long_for_a_form_is_offered_the_plain_rerun(stack: St
 async def test_make_a_video_from_a_posted_picture(stack: Stack) -> None:
     command = stack.discord.commands.find(MAKE_A_VIDEO, stack.discord.guild_id, 3)
     assert command is not None and command.payload["dm_permission"] is False
+    # His own picture: another member's is used only where the moderators allow it.
     picture = await stack.discord.user_message(
-        "alice", "general", "my cat", attachments=[("cat.png", PNG, "image/png")]
+        "bob", "general", "my cat", attachments=[("cat.png", PNG, "image/png")]
     )
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, picture, user="bob")
     await menu.wait_ack(timeout=10)
@@ -237,7 +238,7 @@ async def test_make_a_video_refuses_privately_before_anything_public(stack: Stac
 
     # A file that only claims to be a picture is refused once its bytes are read.
     fake = await stack.discord.user_message(
-        "alice", "general", "fake", attachments=[("cat.png", b"not a picture at all", "image/png")]
+        "bob", "general", "fake", attachments=[("cat.png", b"not a picture at all", "image/png")]
     )
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, fake, user="bob")
     await menu.wait_ack(timeout=10)
@@ -251,7 +252,7 @@ async def test_make_a_video_refuses_privately_before_anything_public(stack: Stac
 
 async def test_make_a_video_when_the_picture_is_gone(stack: Stack) -> None:
     picture = await stack.discord.user_message(
-        "alice", "general", "my cat", attachments=[("cat.png", PNG, "image/png")]
+        "bob", "general", "my cat", attachments=[("cat.png", PNG, "image/png")]
     )
     menu = await stack.discord.invoke_message_command(MAKE_A_VIDEO, picture, user="bob")
     await menu.wait_ack(timeout=10)

@@ -63,7 +63,13 @@ async def test_metrics_after_a_job_and_health_follows_the_gateway(idle_stack: St
         stack, "sora", "alice", prompt="one more", orientation="landscape", duration=10
     )
     assert "accepted" not in refusal
-    answer, text = await get(f"{base}/metrics")
+    # The refusal is read without waiting for the worker's last writes about the job (its
+    # final status edit is recorded just after it is made): let that step end first.
+    for _ in range(100):
+        answer, text = await get(f"{base}/metrics")
+        if sample(text, "sora_worker_queue_depth", stage="in_flight") == 0:
+            break
+        await asyncio.sleep(0.05)
     assert answer == 200
     assert sample(text, "sora_submits_total") == 1
     assert sample(text, "sora_refusals_total", reason="quota_exhausted") == 1

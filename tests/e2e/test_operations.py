@@ -100,11 +100,13 @@ async def test_check_catches_a_quoted_token_before_discord_refuses_it(idle_stack
 
 
 async def test_check_passes_against_working_services(idle_stack: Stack) -> None:
-    code, output = await run_to_exit(idle_stack, "check")
+    guild = str(idle_stack.discord.guild_id)
+    code, output = await run_to_exit(idle_stack, "check", ALLOWED_GUILD_IDS=guild)
     assert code == 0, output
     verdicts = dict(line.split(" ", 1) for line in output.strip().splitlines())
-    assert set(verdicts) == {"settings", "database", "media", "discord", "provider"}
+    assert set(verdicts) == {"settings", "servers", "database", "media", "discord", "provider"}
     assert all(verdict.strip().startswith("ok:") for verdict in verdicts.values()), output
+    assert "only 1 server(s) in ALLOWED_GUILD_IDS" in verdicts["servers"]
     assert "logged in as" in verdicts["discord"]
     assert "1000 credits left" in verdicts["provider"]
     assert not idle_stack.database.exists()  # checking creates nothing
@@ -119,6 +121,8 @@ async def test_check_says_which_service_failed_in_line_and_status(idle_stack: St
     assert "FAILED: Discord refused DISCORD_TOKEN" in lines["discord"]
     assert "FAILED: No answer from the video service" in lines["provider"]
     assert "ok:" in lines["database"] and "ok:" in lines["settings"]
+    # Not a failure, but the operator is told that any server can spend the credits.
+    assert "WARNING: ALLOWED_GUILD_IDS is not set: any server" in lines["servers"]
     assert WRONG_TOKEN not in output and RIVYA_KEY not in output
 
 

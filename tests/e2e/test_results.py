@@ -489,6 +489,13 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
         f"sora:remix:{delivered}",
         delete_id(delivered),
     ]
+    # Once a minute per member, video and channel (SHOW_COOLDOWN_SECONDS): refused privately.
+    again = await command_reply(stack, "sora-show", "alice", job=delivered)
+    assert again.startswith(
+        f"You just showed the video of job #{delivered} in this channel. "
+        "You can show it here again <t:"
+    )
+    assert len(stack.bot_posts()) == posts + 1
 
     # A job without a video, or no job at all, is refused with the reason; nothing is posted.
     refusal = await command_reply(stack, "sora-show", "alice", job=failed)
@@ -507,7 +514,7 @@ async def test_sora_jobs_and_sora_show(stack: Stack) -> None:
     second_repost = stack.bot_posts()[-1]
     assert second_repost.attachments[0].data == result.attachments[0].data
     (stack.workdir / "data" / "media" / "videos" / f"job-{delivered}.mp4").unlink()
-    gone = await command_reply(stack, "sora-show", "alice", job=delivered)
+    gone = await command_reply(stack, "sora-show", "alice", channel="videos", job=delivered)
     assert gone.startswith(f"The video of job #{delivered} is no longer available")
     assert len(stack.bot_posts()) == posts + 1  # the original gone, a second repost
 

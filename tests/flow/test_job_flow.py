@@ -22,6 +22,7 @@ from bot.providers.rivya import RivyaProvider
 from bot.providers.unified import UnifiedProvider
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -44,6 +45,7 @@ class Flow:
     clock: FakeClock
     presenter: RecordingChat
     tmp: Path
+    downloader: VideoDownloader
     worker: Worker | None = None
 
     def new_worker(self) -> Worker:
@@ -74,7 +76,7 @@ class Flow:
             delivery=VideoDelivery(
                 jobs=self.store,
                 shelf=VideoShelf(self.tmp / "videos", self.tmp / "dl", VideoFitter()),
-                downloader=VideoDownloader(self.session, self.tmp / "dl", timeout=2),
+                downloader=self.downloader,
                 clock=self.clock,
                 upload_limit_cap=UPLOAD_LIMIT,
             ),
@@ -125,8 +127,12 @@ async def flow(
     request: pytest.FixtureRequest, db: Database, clock: FakeClock, tmp_path: Path
 ) -> AsyncIterator[Flow]:
     sim_class = RivyaSimulator if request.param == "rivya" else UnifiedVideoSimulator
-    async with sim_class("key") as sim, aiohttp.ClientSession() as session:
-        flow = Flow(request.param, sim, session, db, clock, RecordingChat(), tmp_path)
+    async with (
+        sim_class("key") as sim,
+        aiohttp.ClientSession() as session,
+        VideoDownloader(tmp_path / "dl", 2, Destinations(sim.base_url)) as downloader,
+    ):
+        flow = Flow(request.param, sim, session, db, clock, RecordingChat(), tmp_path, downloader)
         flow.new_worker()
         yield flow
 

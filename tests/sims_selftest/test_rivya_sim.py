@@ -566,6 +566,19 @@ async def test_media_size_expiry_signature_and_truncation(
         assert resp.status == 404
 
 
+async def test_a_simulator_on_another_loopback_address_can_redirect_its_media(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with RivyaSimulator(api_key=KEY, host="127.0.0.2") as elsewhere:
+        assert elsewhere.base_url.startswith("http://127.0.0.2:")
+        elsewhere.next_task(polls_until_done=0, media_redirect="http://127.0.0.1:9/private")
+        _, task = await create(http, elsewhere)
+        url = (await poll(http, elsewhere, task["id"]))["result"]["primary_url"]
+        assert url.startswith(elsewhere.base_url)
+        async with http.get(url, allow_redirects=False) as resp:
+            assert (resp.status, resp.headers["Location"]) == (302, "http://127.0.0.1:9/private")
+
+
 async def test_media_of_unfinished_task_is_404(
     http: aiohttp.ClientSession, sim: RivyaSimulator
 ) -> None:

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 
@@ -90,25 +91,42 @@ class VideoSpec:
     grain: int = 4  # size of the texture's blotches in pixels: smaller is harder to compress
     preset: str = "veryfast"
     seed: int = 1
+    container: str = "mp4"  # or "webm" (VP8 + Opus) or "matroska" (H.264 + AAC)
+    video_codec: str | None = None  # None: the container's usual one (below)
+
+
+# The codecs each container is written with: (video, audio, audio sample rate).
+_CODECS = {
+    "mp4": ("libx264", "aac", SAMPLE_RATE),
+    "matroska": ("libx264", "aac", SAMPLE_RATE),
+    "webm": ("libvpx", "libopus", SAMPLE_RATE),
+}
 
 
 def write_video(path: Path, spec: VideoSpec = VideoSpec()) -> Path:
-    """Encode an H.264 + AAC MP4 to `path` as described by `spec`; return `path`."""
+    """Encode a video (an H.264 + AAC MP4 unless `spec.container` says otherwise) to `path` as
+    described by `spec`; return `path`."""
     frames = round(spec.seconds * spec.fps)
     width, height = spec.width, spec.height
     luma = _PanningPlane(width, height, spec.grain, spec.seed)
     blue = _PanningPlane(width // 2, height // 2, spec.grain, spec.seed + 1)
     red = _PanningPlane(width // 2, height // 2, spec.grain * 2, spec.seed + 2)
-    with av.open(str(path), "w", format="mp4") as container:
-        video = container.add_stream("libx264", rate=spec.fps)
+    video_codec, audio_codec, audio_rate = _CODECS[spec.container]
+    video_codec = spec.video_codec or video_codec
+    with av.open(str(path), "w", format=spec.container) as container:
+        # Codecs named at run time: PyAV's types know the stream's kind only from a literal.
+        video = cast(av.VideoStream, container.add_stream(video_codec, rate=spec.fps))
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.bit_rate = spec.video_bitrate
-        video.options = {"preset": spec.preset}
+        if video_codec == "libx264":
+            video.options = {"preset": spec.preset}
         if spec.rotation:
             video.set_display_rotation(spec.rotation)
         audio = None
         if spec.audio:
-            audio = container.add_stream("aac", rate=SAMPLE_RATE, layout="stereo")
+            audio = cast(
+                av.AudioStream, container.add_stream(audio_codec, rate=audio_rate, layout="stereo")
+            )
             audio.bit_rate = 128_000
         audio_written = 0
         for index in range(frames):

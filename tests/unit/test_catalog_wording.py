@@ -78,6 +78,7 @@ VALUES: dict[str, object] = {
     "asked": 1_767_225_600,
     "at": 1_767_225_600,
     "bonus": 2,
+    "budget": 200,
     "change": "+2",
     "choices": listing(validation.orientation_text(o) for o in PROFILE.orientations),
     "code": "401",
@@ -88,6 +89,8 @@ VALUES: dict[str, object] = {
     "detail": Text("quota.action.block", member="<@7>"),
     "entries": Text("quota.entries", 12),
     "entry": 7,
+    "floor": "1,024",
+    "free": "812",
     "first": Text(
         "quota.refusal.nothing_to_reset", member="<@7>", period=Text("quota.period.this_day")
     ),
@@ -117,6 +120,7 @@ VALUES: dict[str, object] = {
     "page": 1,
     "pages": 3,
     "period": Text("admission.period.week"),
+    "percent": 80,
     "period_left": 2,
     "periods": listing(Text(f"quota.choice.{period}") for period in PERIODS),
     "permissions": listing(
@@ -164,6 +168,19 @@ VALUES_BY_KEY: dict[str, dict[str, object]] = {
     "quota.refusal.language": {
         "choices": listing(Text(f"common.language.{s}") for s in languages.server_choices())
     },
+    # The web pages: a server's and a member's name, dates and figures formatted for the reader.
+    "web.": {
+        "server": "影片同好會",
+        "name": "Alice",
+        "member": "Alice",
+        "query": "海邊的貓",
+        "first": "2026年1月5日",
+        "last": "2026年2月3日",
+        "amount": "1,234",
+        "videos": 3,
+        "code": "http_400",
+    },
+    "web.pictures.now": {"setting": Text("access.choice.pictures.anyone")},
 }
 
 
@@ -342,6 +359,9 @@ DISCORD_LIMITS: dict[int, tuple[str, ...]] = {
         "results.show.option.",
         "iterate.help.description",
         "iterate.form.prompt_hint",
+        "access.cmd.",
+        "access.opt.",
+        "access.choice.",
     ),
 }
 

@@ -64,6 +64,7 @@ def test_the_local_check_needs_no_network(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
         "settings",
+        "servers",
         "database",
         "media",
     ]
@@ -178,3 +179,29 @@ def test_backup_refuses_a_postgresql_database_and_says_what_to_use(tmp_path: Pat
     assert result.returncode == 1
     assert "pg_dump" in result.stderr and "hunter22" not in result.stderr
     assert not (tmp_path / "copy.sqlite3").exists()
+
+
+def test_the_web_command_needs_its_settings(tmp_path: Path) -> None:
+    result = sora_bot("web", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("config error: WEB_PORT is missing")
+    secret = "client-secret-not-shown"
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        result = sora_bot(
+            "web",
+            cwd=tmp_path,
+            env={
+                "WEB_PORT": str(port),
+                "WEB_BASE_URL": "https://videos.example.org",
+                "DISCORD_CLIENT_SECRET": secret,
+            },
+        )
+    finally:
+        busy.close()
+    assert result.returncode == 1, result.stderr
+    assert f"Could not serve the web gallery on 127.0.0.1:{port}" in result.stderr
+    assert secret not in result.stderr and "Traceback" not in result.stderr

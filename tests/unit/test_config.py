@@ -12,8 +12,8 @@ from bot.config import (
     database_path_from,
     database_url_from,
     load_settings,
-    quotes_problem,
 )
+from bot.settings_reader import quotes_problem
 from bot.storage.urls import redact
 
 BASE = {"DISCORD_TOKEN": "discord-token-value", "RIVYA_API_KEY": "rvya_sk_secretvalue"}
@@ -308,6 +308,58 @@ def test_invalid_shard_settings_are_named(env: dict[str, str], expected: str) ->
     assert expected in str(caught.value)
 
 
+def test_media_floor_show_cooldown_and_encoder_limits_have_defaults() -> None:
+    settings = load_settings(BASE)
+    assert settings.media_min_free_bytes == 1024 * 1024 * 1024
+    assert settings.show_cooldown_seconds == 60
+    assert settings.encoder_memory_bytes == 2048 * 1024 * 1024
+    assert settings.encoder_cpu_seconds == 600  # twice TRANSCODE_TIMEOUT_SECONDS
+    assert settings.encoder_output_margin == 0.5
+    assert (settings.max_video_side, settings.max_video_seconds) == (4096, 120)
+    assert load_settings(BASE | {"TRANSCODE_TIMEOUT_SECONDS": "90.5"}).encoder_cpu_seconds == 181
+
+
+def test_media_floor_show_cooldown_and_encoder_limits_are_read() -> None:
+    settings = load_settings(
+        BASE
+        | {
+            "MEDIA_MIN_FREE_MB": "4096",
+            "SHOW_COOLDOWN_SECONDS": "0",
+            "ENCODER_MEMORY_MB": "1024",
+            "ENCODER_CPU_SECONDS": "120",
+            "ENCODER_OUTPUT_MARGIN_PERCENT": "20",
+            "MAX_VIDEO_SIDE": "1920",
+            "MAX_VIDEO_SECONDS": "30",
+        }
+    )
+    assert settings.media_min_free_bytes == 4096 * 1024 * 1024
+    assert settings.show_cooldown_seconds == 0
+    assert settings.encoder_memory_bytes == 1024 * 1024 * 1024
+    assert settings.encoder_cpu_seconds == 120
+    assert settings.encoder_output_margin == 0.2
+    assert (settings.max_video_side, settings.max_video_seconds) == (1920, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MEDIA_MIN_FREE_MB", "10"),
+        ("MEDIA_MIN_FREE_MB", "lots"),
+        ("SHOW_COOLDOWN_SECONDS", "-1"),
+        ("ENCODER_MEMORY_MB", "100"),
+        ("ENCODER_CPU_SECONDS", "0"),
+        ("ENCODER_CPU_SECONDS", "1.5"),
+        ("ENCODER_OUTPUT_MARGIN_PERCENT", "-5"),
+        ("MAX_VIDEO_SIDE", "8"),
+        ("MAX_VIDEO_SECONDS", "0"),
+    ],
+)
+def test_invalid_media_and_encoder_settings_name_their_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE, name: value})
+    assert [p.split()[0] for p in caught.value.problems] == [name]
+
+
 def test_upload_limit_cap_and_video_retention_are_read() -> None:
     settings = load_settings(
         BASE | {"UPLOAD_LIMIT_MB": "25", "VIDEO_RETENTION_DAYS": "7", "VIDEO_MAX_MB": "512"}
@@ -319,6 +371,45 @@ def test_upload_limit_cap_and_video_retention_are_read() -> None:
         load_settings(BASE | {"UPLOAD_LIMIT_MB": "0.5", "VIDEO_MAX_MB": "none"})
     assert any("UPLOAD_LIMIT_MB" in problem for problem in error.value.problems)
     assert any("VIDEO_MAX_MB" in problem for problem in error.value.problems)
+
+
+def test_the_web_is_off_until_web_port_is_set() -> None:
+    assert load_settings(BASE).web is None
+
+
+def test_the_web_needs_its_public_address_and_the_client_secret() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"WEB_PORT": "8080"})
+    text = " ".join(caught.value.problems)
+    assert "WEB_BASE_URL is missing" in text and "DISCORD_CLIENT_SECRET is missing" in text
+    for bad in ("videos.example.org", "https://videos.example.org/gallery", "ftp://x", "https://"):
+        with pytest.raises(SettingsError) as caught:
+            load_settings(
+                BASE | {"WEB_PORT": "8080", "WEB_BASE_URL": bad, "DISCORD_CLIENT_SECRET": "s"}
+            )
+        assert any(p.startswith("WEB_BASE_URL") for p in caught.value.problems), bad
+    with pytest.raises(SettingsError) as caught:
+        load_settings(BASE | {"WEB_BASE_URL": "https://videos.example.org"})
+    assert "WEB_PORT" in caught.value.problems[0]
+
+
+def test_web_settings_and_their_defaults() -> None:
+    settings = load_settings(
+        BASE
+        | {
+            "WEB_PORT": "8080",
+            "WEB_BASE_URL": "https://videos.example.org/",
+            "DISCORD_CLIENT_SECRET": "client-secret-value",
+        }
+    )
+    web = settings.web
+    assert web is not None and web.port == 8080 and web.host == "127.0.0.1"
+    assert web.redirect_uri == "https://videos.example.org/auth/callback" and web.secure
+    assert web.oauth_url == "https://discord.com/oauth2/authorize"
+    assert web.api_url == "https://discord.com/api/v10"
+    assert web.cache_seconds == 15
+    assert Secret("client-secret-value") in settings.secrets
+    assert "client-secret-value" not in repr(settings)
 
 
 # A valid value of every setting (with what it needs beside it), to wrap in quotes.
@@ -339,6 +430,9 @@ VALID = {
     "MEDIA_DIR": "/data/media",
     "LIVENESS_FILE": "/data/liveness-shard-1.json",
     "DEV_GUILD_ID": "123456789012345678",
+    "ALLOWED_GUILD_IDS": "123456789012345678,234567890123456789",
+    "MAX_QUOTA_LIMIT": "50",
+    "DAILY_VIDEO_BUDGET": "200",
     "DEFAULT_QUOTA": "5",
     "QUOTA_PERIOD": "week",
     "QUOTA_TIMEZONE": "Europe/Paris",
@@ -366,15 +460,40 @@ VALID = {
     "MEDIA_MAX_MB": "2048",
     "VIDEO_RETENTION_DAYS": "30",
     "VIDEO_MAX_MB": "10240",
+    "MEDIA_MIN_FREE_MB": "1024",
+    "SHOW_COOLDOWN_SECONDS": "60",
+    "ENCODER_MEMORY_MB": "2048",
+    "ENCODER_CPU_SECONDS": "600",
+    "ENCODER_OUTPUT_MARGIN_PERCENT": "50",
+    "MAX_VIDEO_SIDE": "4096",
+    "MAX_VIDEO_SECONDS": "120",
     "LOG_LEVEL": "debug",
     "LOG_FORMAT": "json",
     "CREDIT_WARNING": "100",
     "METRICS_PORT": "9108",
     "METRICS_HOST": "0.0.0.0",
+    "WEB_PORT": "8080",
+    "WEB_HOST": "0.0.0.0",
+    "WEB_BASE_URL": "https://videos.example.org",
+    "DISCORD_CLIENT_SECRET": "client-secret-value",
+    "WEB_PERMISSION_CACHE_SECONDS": "15",
+    "DISCORD_OAUTH_URL": "https://discord.com/oauth2/authorize",
+    "DISCORD_API_URL": "https://discord.com/api/v10",
+}
+# The web settings are read when the web is on, which takes these three.
+WEB_ON = {
+    "WEB_PORT": "8080",
+    "WEB_BASE_URL": "https://videos.example.org",
+    "DISCORD_CLIENT_SECRET": "client-secret-value",
 }
 NEEDS = {
     "SHARD_IDS": {"SHARD_COUNT": "2"},
     "DATABASE_PASSWORD": {"DATABASE_URL": "postgresql://sora@db:5432/sora"},
+    **{
+        name: WEB_ON
+        for name in VALID
+        if name.startswith(("WEB_", "DISCORD_")) and name != "DISCORD_TOKEN"
+    },
 }
 # Read by Compose for its PostgreSQL service, not by the bot.
 NOT_THE_BOTS = {"POSTGRES_PASSWORD"}

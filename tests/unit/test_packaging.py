@@ -214,3 +214,30 @@ def test_the_compose_files_pass_the_postgresql_password_apart_from_the_url() -> 
     bot = load_compose("compose.postgres.yaml")["services"]["bot"]["environment"]
     assert "${" not in bot["DATABASE_URL"]  # the password may hold @ : / #
     assert bot["DATABASE_PASSWORD"] == "${POSTGRES_PASSWORD}"
+
+
+def test_the_web_service_runs_as_the_bot_does_with_its_own_liveness_report() -> None:
+    config = merged_compose("compose.yaml", "compose.postgres.yaml")
+    web, bot = config["services"]["web"], config["services"]["bot"]
+    assert web["command"] == ["sora-bot", "web"] and web["image"] == bot["image"]
+    assert web["init"] is True and web["stop_grace_period"] == bot["stop_grace_period"]
+    assert web["volumes"] == bot["volumes"]  # the kept videos it plays
+    environment = web["environment"]
+    assert "${" not in environment["DATABASE_URL"]  # the password may hold @ : / #
+    assert environment["DATABASE_PASSWORD"] == "${POSTGRES_PASSWORD}"
+    # The image's health check reads LIVENESS_FILE: the web's own, beside the bot's.
+    assert environment["LIVENESS_FILE"].startswith("/data/")
+    assert environment["LIVENESS_FILE"] != "/data/liveness.json"
+    assert "LIVENESS_FILE" not in bot.get("environment", {})
+
+
+def test_the_web_pages_templates_and_styles_are_package_data() -> None:
+    """An installed bot (pip install ., the Docker image) serves the same pages as a checkout."""
+    globs = tomllib.loads((PROJECT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["bot"]
+    package = PROJECT / "bot"
+    shipped = {path for pattern in globs for path in package.glob(pattern)}
+    for folder in ("web/templates", "web/static", "locales", "storage/migrations"):
+        files = {p for p in (package / folder).rglob("*") if p.is_file() and p.suffix != ".py"}
+        assert files and files <= shipped, folder

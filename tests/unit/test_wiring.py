@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
+from bot.i18n import Text, render
 from bot.wiring import Services, open_services
 from tests.support.doubles import RecordingChat
 from tests.support.sims.rivya import RivyaSimulator
@@ -82,3 +83,42 @@ async def test_leftovers_of_an_earlier_run_are_cleared(services: Services) -> No
     partial.write_bytes(b"partial")
     await services.clear_media_leftovers()
     assert not stopped.exists() and not partial.exists()
+
+
+async def test_the_encoder_downloads_and_disk_follow_the_settings(services: Services) -> None:
+    limits = services.shelf.fitter.limits
+    assert (limits.memory_bytes, limits.cpu_seconds) == (2048 * 1024 * 1024, 600)
+    assert (limits.max_side, limits.max_seconds, limits.output_margin) == (4096, 120, 0.5)
+    assert services.shelf.space is not None
+    assert services.shelf.space.floor_bytes == 1024 * 1024 * 1024
+    assert services.delivery.upkeep == services.bound_kept_videos
+    assert services.show_cooldown.seconds == 60
+
+
+async def test_the_disk_crossing_its_floor_is_told_once_and_so_is_its_recovery(
+    services: Services,
+) -> None:
+    space = services.shelf.space
+    assert space is not None
+    free = {"bytes": 10 * 1024**3}
+    space._free_bytes = lambda _path: free["bytes"]
+    told: list[str] = []
+
+    async def alert(text: Text) -> None:
+        told.append(render(text, "en"))
+
+    await services.attach_alerts(alert)
+    await services.bound_kept_videos()
+    assert told == []
+    free["bytes"] = 300 * 1024 * 1024  # under the 1,024 MiB floor
+    await services.bound_kept_videos()
+    await services.bound_kept_videos()  # still low: said once
+    assert told == [
+        "⚠️ The disk holding the bot's media has 300 MiB free, below MEDIA_MIN_FREE_MB=1,024. "
+        "New videos are still posted but no longer kept (so /sora-show cannot post them once "
+        "the video service's link expires), and the oldest kept videos are being removed. "
+        "Free some space on that disk."
+    ]
+    free["bytes"] = 2 * 1024**3
+    await services.bound_kept_videos()
+    assert len(told) == 2 and told[1].startswith("✅ The disk holding the bot's media has 2,048")

@@ -46,6 +46,9 @@ class FaultRule:
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
     hits: list[RequestRecord] = field(default_factory=list)
+    # Handle the request as usual, then cut the connection instead of answering: what Discord
+    # did stands, but the bot never hears of it (its request "timed out").
+    lose_answer: bool = False
 
     def __post_init__(self) -> None:
         self._pattern = RoutePattern(self.route)
@@ -127,6 +130,9 @@ class FaultInjector:
     ) -> FaultRule:
         body = {"message": message or f"{status}: injected failure", "code": code}
         return self._add(FaultRule(route, times, status, body))
+
+    def lose_answer(self, route: str, *, times: int = 1) -> FaultRule:
+        return self._add(FaultRule(route, times, 0, {}, lose_answer=True))
 
     def _add(self, rule: FaultRule) -> FaultRule:
         self.rules.append(rule)

@@ -142,7 +142,8 @@ class Gateway:
         self.sessions[session.session_id] = session
         self.identifies += 1
         await self._send_dispatch(session, "READY", self._ready_payload(session))
-        if session.intents & GUILDS and session.receives(self.world.guild_id):
+        guild_sent = self.world.bot_in_guild and session.receives(self.world.guild_id)
+        if session.intents & GUILDS and guild_sent:
             await self._send_dispatch(session, "GUILD_CREATE", guild_create_payload(self.world))
             self.guild_creates += 1
         await self._on_change()
@@ -185,7 +186,7 @@ class Gateway:
             "user": user,
             "guilds": (
                 [{"id": str(self.world.guild_id), "unavailable": True}]
-                if session.receives(self.world.guild_id)
+                if self.world.bot_in_guild and session.receives(self.world.guild_id)
                 else []
             ),
             "session_id": session.session_id,
@@ -221,12 +222,15 @@ class Gateway:
         *,
         intent: int | None = None,
         without_content: JSON | None = None,
+        guild_id: int | None = None,
     ) -> int:
         """Send an event to every valid session whose intents cover it; sessions that are
         disconnected but resumable buffer it for replay. ``without_content`` is the payload
-        for sessions lacking the privileged MESSAGE_CONTENT intent. Returns live deliveries."""
+        for sessions lacking the privileged MESSAGE_CONTENT intent. The guild whose shard gets
+        it is the payload's ``guild_id``, else ``guild_id`` (an event about the guild itself).
+        Returns live deliveries."""
         delivered = 0
-        guild = data.get("guild_id") if isinstance(data, dict) else None
+        guild = data.get("guild_id", guild_id) if isinstance(data, dict) else guild_id
         for session in list(self.sessions.values()):
             if not session.valid or (intent is not None and not session.intents & intent):
                 continue

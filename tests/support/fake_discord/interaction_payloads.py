@@ -15,6 +15,10 @@ from .payloads import JSON, channel_payload, member_payload, role_payload, user_
 from .snowflake import SnowflakeFactory
 from .world import FakeChannel, FakeRole, FakeUser, World
 
+# Where an interaction happens (Discord's `context`): 0 a guild, 1 a DM with the bot, 2 another
+# private channel (a DM between users or a group chat).
+GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
+
 
 @dataclass(frozen=True)
 class NewInteraction:
@@ -103,6 +107,8 @@ class InteractionFactory:
         channel: FakeChannel,
         interaction_type: int = APPLICATION_COMMAND,
         attachment_size_limit: int,
+        user_install: bool = False,
+        context: int = GUILD_CONTEXT,
     ) -> NewInteraction:
         data: JSON = {
             "id": str(command.id),
@@ -115,7 +121,22 @@ class InteractionFactory:
         if command.guild_id is not None:
             # discord.py looks guild commands up by this id; without it only globals match.
             data["guild_id"] = str(command.guild_id)
-        return self._new(interaction_type, data, user, channel, attachment_size_limit)
+        new = self._new(interaction_type, data, user, channel, attachment_size_limit)
+        if user_install:
+            # The app installed on the user's own account ("User Install"), not by the guild.
+            new.payload["authorizing_integration_owners"] = {"1": str(user.id)}
+        if context != GUILD_CONTEXT:
+            # A direct message (1: with the bot) or a group chat (2): no guild, no member.
+            for key in ("guild_id", "guild", "guild_locale", "member"):
+                new.payload.pop(key)
+            new.payload.update(
+                {
+                    "context": context,
+                    "user": user_payload(user),
+                    "channel": channel_payload(channel, self.world),
+                }
+            )
+        return new
 
     def component(
         self,

@@ -88,7 +88,7 @@ def channel_payload(channel: FakeChannel, world: World) -> JSON:
         "guild_id": str(channel.guild_id),
         "name": channel.name,
         "position": channel.position,
-        "permission_overwrites": [],
+        "permission_overwrites": [dict(entry) for entry in channel.permission_overwrites],
         "nsfw": channel.nsfw,
         "rate_limit_per_user": 0,
         "flags": 0,

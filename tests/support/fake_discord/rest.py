@@ -96,9 +96,10 @@ class ApiRouter:
             )
             sim.requests.append(record)
             headers: dict[str, str] = {}
+            fault = None
             try:
                 fault = sim.faults.take(record)
-                if fault is not None:
+                if fault is not None and not fault.lose_answer:
                     record.injected = True
                     status, data, headers = fault.status, fault.body, fault.response_headers()
                 else:
@@ -122,6 +123,9 @@ class ApiRouter:
                 message = str(data.get("message", "")) if isinstance(data, dict) else ""
                 sim.errors.append(ErrorRecord(record, status, code, message))
             await sim.notifier.changed()
+            if fault is not None and fault.lose_answer and request.transport is not None:
+                record.injected = True
+                request.transport.abort()  # done, but the answer is lost on the way
             return json_response(status, data, headers)
 
         return serve

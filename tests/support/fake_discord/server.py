@@ -14,18 +14,21 @@ from .bodies import RequestBody
 from .commands import MESSAGE_COMMAND, CommandRegistry, SyncedCommand
 from .events import MessageEvents
 from .faults import FaultInjector, FaultRule, RoutePattern
-from .gateway import Gateway, GatewaySession
-from .interaction_payloads import InteractionFactory, NewInteraction
+from .gateway import GUILDS, Gateway, GatewaySession
+from .interaction_payloads import GUILD_CONTEXT, InteractionFactory, NewInteraction
 from .interactions import APPLICATION_COMMAND, AUTOCOMPLETE, MODAL, InteractionHandle
 from .message_model import MessageRecord
 from .messages import MessageStore
 from .modals import filled_components
 from .notifier import StateNotifier
+from .oauth import FakeOAuth
 from .options import InvocationError, Upload, build_options
+from .payloads import channel_payload
 from .post_limits import ChannelPostLimit
 from .records import ErrorRecord, RequestRecord, UploadedFile
 from .rest import ApiRouter
 from .routes import register_all
+from .routes.oauth import add_pages as add_oauth_pages
 from .settings import MiB, Settings
 from .world import DM, FakeChannel, FakeRole, FakeUser, World, default_world
 
@@ -96,12 +99,14 @@ class FakeDiscord:
         # What GET /gateway/bot recommends (a bot started with SHARD_COUNT=auto follows it).
         self.recommended_shards = recommended_shards
         self._post_limit: ChannelPostLimit | None = None
+        self.oauth = FakeOAuth(self.world)  # web sign-in (see oauth.py)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application(client_max_size=1024 * MiB)
         register_all(ApiRouter(app, self), self)
         app.router.add_get("/gateway", self.gateway.handle)
+        add_oauth_pages(app, self)
         app.router.add_get("/cdn/attachments/{channel_id}/{attachment_id}/{filename}", self._cdn)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -192,6 +197,13 @@ class FakeDiscord:
         """A role by name (``"Moderator"``), id, or the object itself."""
         return self._factory.resolve_role(ref)
 
+    async def delete_channel(self, channel: ChannelRef) -> None:
+        """A moderator deletes a channel: CHANNEL_DELETE is sent, and from then on requests
+        naming it (posts, edits, fetches) get 404 / 10003 Unknown Channel."""
+        removed = self.world.remove_channel(self.channel(channel).name)
+        payload = channel_payload(removed, self.world)
+        await self.gateway.dispatch("CHANNEL_DELETE", payload, intent=GUILDS)
+
     def dm_channel(self, user: UserRef) -> FakeChannel:
         return self.world.open_dm(self.user(user))
 
@@ -225,6 +237,12 @@ class FakeDiscord:
         """The next ``times`` matching requests answer ``status`` with Discord error ``code``."""
         return self.faults.fail(route, status=status, code=code, message=message, times=times)
 
+    def lose_answer(self, route: str, *, times: int = 1) -> FaultRule:
+        """The next ``times`` matching requests are carried out (a message is created, an
+        interaction answered), then the connection is cut before the answer: the bot's request
+        fails as if it timed out, although Discord did what it asked."""
+        return self.faults.lose_answer(route, times=times)
+
     # -- commands -------------------------------------------------------------------------
     def command(self, name: str) -> SyncedCommand:
         """The synced top-level command ``name`` (guild commands shadow global ones)."""
@@ -244,11 +262,20 @@ class FakeDiscord:
         options: dict[str, Any] | None = None,
         attachments: Iterable[UploadLike] = (),
         ignore_default_permissions: bool = False,
+        user_install: bool = False,
+        context: int = GUILD_CONTEXT,
     ) -> InteractionHandle:
         """A user runs a slash command. ``command`` may name a subcommand path
         (``"quota grant"``); ``options`` map option names to values (users/roles/channels by
         object, id or name; attachments as ``(filename, bytes[, content_type])``), and
         ``attachments`` fill the attachment options not named in ``options``, in order.
+
+        ``user_install=True`` runs it through the app installed on the user's own account
+        (``authorizing_integration_owners`` names only the user); a ``context`` of 1 (a DM with
+        the bot) or 2 (another private channel) runs it outside the guild, in the user's DM
+        channel, with no guild or member in the payload. Discord would offer a command there
+        only if its sync allowed it; the simulator sends it regardless, as a client that
+        ignores the sync would.
 
         Raises ``InvocationError`` for what the Discord client would not send: unknown
         command or options, wrong types, values outside choices/ranges, and commands hidden by
@@ -262,6 +289,8 @@ class FakeDiscord:
             attachments=attachments,
             ignore_default_permissions=ignore_default_permissions,
             focused=None,
+            user_install=user_install,
+            context=context,
         )
 
     async def autocomplete(
@@ -294,13 +323,16 @@ class FakeDiscord:
         attachments: Iterable[UploadLike],
         ignore_default_permissions: bool,
         focused: str | None,
+        user_install: bool = False,
+        context: int = GUILD_CONTEXT,
     ) -> InteractionHandle:
         root, *path = command.split()
         found = self.commands.find(root, self.guild_id)
         if found is None:
             synced = [c.name for c in self.commands.all()]
             raise InvocationError(f"/{root} was not synced; synced commands: {synced}")
-        member, place = self.user(user), self._guild_channel(channel)
+        member = self.user(user)
+        place = self._guild_channel(channel) if context == GUILD_CONTEXT else self.dm_channel(user)
         required = found.default_member_permissions
         granted = self.world.member_permissions(member.id)
         hidden = required is not None and not perms.has_all(granted, required)
@@ -325,6 +357,8 @@ class FakeDiscord:
             channel=place,
             interaction_type=APPLICATION_COMMAND if focused is None else AUTOCOMPLETE,
             attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
+            user_install=user_install,
+            context=context,
         )
         handle = await self._dispatch_interaction(new, " ".join([root, *path]), member, place)
         handle.user_attachments = built.attachments
@@ -337,10 +371,15 @@ class FakeDiscord:
         *,
         user: UserRef,
         values: list[str] | None = None,
+        forged: bool = False,
     ) -> InteractionHandle:
-        """A user presses a button (or picks ``values`` in a select) on a stored message."""
+        """A user presses a button (or picks ``values`` in a select) on a stored message.
+        ``forged=True`` sends ``custom_id`` whether or not the message has it, as a modified
+        client could: what the bot must not trust."""
         record = self._message(message)
         component = record.find_component(custom_id)
+        if forged:
+            component = {"type": 2, "style": 2, "label": "forged", "custom_id": custom_id}
         if component is None:
             raise InvocationError(f"{record} has no component {custom_id!r}: {record.custom_ids()}")
         if component.get("disabled"):
@@ -354,6 +393,8 @@ class FakeDiscord:
             values=values,
             attachment_size_limit=self.settings.reported_limit_in(place.id, place.guild_id),
         )
+        if forged:  # the message as the forging client describes it: with that button
+            new.payload["message"]["components"] = [{"type": 1, "components": [component]}]
         handle = await self._dispatch_interaction(new, custom_id, member, place)
         handle.source_message = record
         return handle

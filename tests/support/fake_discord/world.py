@@ -13,6 +13,7 @@ from .snowflake import SnowflakeFactory
 TEXT = 0
 DM = 1
 PUBLIC_THREAD = 11
+PRIVATE_THREAD = 12
 
 # World ids all encode this instant, so the default world has the same ids on every run.
 WORLD_EPOCH_MS = 1_700_000_000_000
@@ -61,6 +62,9 @@ class FakeChannel:
     topic: str | None = None
     nsfw: bool = False
     recipient_id: int | None = None
+    # As Discord sends them: {"id", "type" (0 role, 1 member), "allow", "deny"} (strings).
+    permission_overwrites: list[dict[str, object]] = field(default_factory=list)
+    thread_members: set[int] = field(default_factory=set)  # private threads: who is in it
 
     @property
     def mention(self) -> str:
@@ -68,7 +72,7 @@ class FakeChannel:
 
     @property
     def is_thread(self) -> bool:
-        return self.type == PUBLIC_THREAD
+        return self.type in (PUBLIC_THREAD, PRIVATE_THREAD)
 
 
 @dataclass
@@ -98,6 +102,9 @@ class World:
     roles: dict[str, FakeRole] = field(default_factory=dict)
     channels: dict[str, FakeChannel] = field(default_factory=dict)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    # False once the bot left the guild (DELETE /users/@me/guilds/{id}): the gateway no longer
+    # sends it, though its commands stay installed and members can still run them.
+    bot_in_guild: bool = True
 
     @property
     def application_id(self) -> int:
@@ -168,6 +175,33 @@ class World:
         self.channels[name] = thread
         return thread
 
+    def add_private_channel(
+        self, name: str, *, roles: tuple[str, ...] = (), users: tuple[str, ...] = ()
+    ) -> FakeChannel:
+        """A text channel @everyone cannot see, open to `roles` and `users` (and the bot)."""
+        channel = self.add_text_channel(name)
+        view = str(perms.VIEW_CHANNEL)
+        channel.permission_overwrites = [
+            {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": view},
+            {"id": str(self.bot.id), "type": 1, "allow": view, "deny": "0"},
+            *({"id": str(self.roles[r].id), "type": 0, "allow": view, "deny": "0"} for r in roles),
+            *({"id": str(self.users[u].id), "type": 1, "allow": view, "deny": "0"} for u in users),
+        ]
+        return channel
+
+    def add_private_thread(
+        self, name: str, *, parent: str, owner: str, members: tuple[str, ...] = ()
+    ) -> FakeChannel:
+        """A private thread: seen only by those in it (and those who may manage threads)."""
+        thread = self.add_thread(name, parent=parent, owner=owner)
+        thread.type = PRIVATE_THREAD
+        thread.thread_members = {self.users[key].id for key in (owner, *members)}
+        return thread
+
+    def remove_member(self, key: str) -> None:
+        """The user leaves the server (or was never in it); they stay a Discord user."""
+        self.members.pop(self.users[key].id, None)
+
     def open_dm(self, user: FakeUser) -> FakeChannel:
         """The DM channel with a user (``POST /users/@me/channels``), created once."""
         key = f"@dm:{user.username}"
@@ -176,6 +210,28 @@ class World:
                 id=self.ids.next(), name=key, type=DM, recipient_id=user.id
             )
         return self.channels[key]
+
+    def hide_channel(self, name: str, *, seen_by: tuple[str, ...]) -> FakeChannel:
+        """Make a channel visible only to the roles named in `seen_by` (and the bot's role):
+        @everyone is denied View Channel there, as a staff-only channel is set up."""
+        channel = self.channels[name]
+        allowed = [self.roles[role].id for role in (*seen_by, "SoraBot")]
+        channel.permission_overwrites = [
+            {"id": str(self.guild_id), "type": 0, "allow": "0", "deny": str(perms.VIEW_CHANNEL)},
+            *(
+                {"id": str(role_id), "type": 0, "allow": str(perms.VIEW_CHANNEL), "deny": "0"}
+                for role_id in allowed
+            ),
+        ]
+        return channel
+
+    def remove_channel(self, name: str) -> FakeChannel:
+        """Delete a channel (and its threads): requests naming it get 404 / 10003."""
+        channel = self.channels.pop(name)
+        for key, thread in list(self.channels.items()):
+            if thread.parent_id == channel.id:
+                del self.channels[key]
+        return channel
 
     # -- lookups --------------------------------------------------------------------------
     @property

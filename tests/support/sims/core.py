@@ -1,6 +1,7 @@
 """Machinery shared by the provider simulators.
 
-A simulator is an aiohttp server on 127.0.0.1 (random free port) that records every request,
+A simulator is an aiohttp server on 127.0.0.1 (or another loopback address given as `host`;
+random free port) that records every request,
 answers per the provider's contract, and lets a test inject faults per endpoint. Tasks advance by
 status polls, never by wall time, so tests are deterministic and fast.
 """
@@ -126,6 +127,7 @@ class SimTask:
     media_size: int | None = None  # None: the simulator's media_size when downloaded
     media_data: bytes | None = None  # a real video to serve instead of fake bytes
     media_expired: bool = False  # media URL answers 404, as an expired link would
+    media_redirect: str | None = None  # media URL answers 302 to this address instead
     polls: int = 0
     created_at: float = field(default_factory=time.time)
     phase_changed_at: float = field(default_factory=time.time)
@@ -209,8 +211,11 @@ class SimServer(ABC, Generic[TaskT]):
         polls_until_processing: int = 1,
         polls_until_done: int = 3,
         hang_seconds: float = 3600.0,
+        host: str = "127.0.0.1",
     ) -> None:
         self.base_url = ""
+        #: The address the simulator listens on (any 127.x.y.z works on Linux).
+        self.host = host
         #: Default size in bytes of a result video (per task: task.media_size).
         self.media_size = media_size
         #: Status polls before a new task shows processing (copied into each new task).
@@ -237,10 +242,10 @@ class SimServer(ABC, Generic[TaskT]):
         app.router.add_route("*", "/{tail:.*}", self._wrap("unknown", self._unknown_path))
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.base_url = f"http://{self.host}:{port}"
         return self
 
     async def close(self) -> None:
@@ -442,6 +447,8 @@ class SimServer(ABC, Generic[TaskT]):
             return web.Response(status=404, text="Not Found")
         if request.query.get("sig") != self._sign(task.id):
             return web.Response(status=403, text="Forbidden: bad or missing signature")
+        if task.media_redirect is not None:
+            return web.Response(status=302, headers={"Location": task.media_redirect})
         size = self._media_size(task)
         response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         response.content_length = size

@@ -1,25 +1,55 @@
-"""Deterministic test media: fake MP4 payloads and tiny valid images, plus signature sniffing."""
+"""Deterministic test media: stand-in MP4 payloads of any size and tiny valid images, plus
+signature sniffing.
+
+A stand-in video is a real one, as small as they come (one 16x16 MPEG-4 picture, under 1 KB),
+padded to the size wanted with a `free` box (which players and FFmpeg skip) full of filler that
+depends on a seed: it opens and decodes like any video, so the bot's checks take it for one,
+and two tasks' videos are never the same bytes.
+"""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import io
 import struct
 import zlib
 from collections.abc import Iterator
+from fractions import Fraction
 
 CHUNK_SIZE = 64 * 1024
-
-# ftyp box (32 bytes): major brand isom, minor version 0x200, four compatible brands.
-_FTYP = struct.pack(">I4s4sI", 32, b"ftyp", b"isom", 0x200) + b"isomiso2avc1mp41"
 
 # The well-known 1x1 lossless WebP used by browser feature detection.
 _WEBP_1X1 = base64.b64decode("UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==")
 
 
+@functools.cache
+def smallest_mp4() -> bytes:
+    """A real MP4 holding one grey 16x16 picture (MPEG-4 part 2, no sound), under 1 KB."""
+    import av  # here, so that importing the simulators stays light
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=1)
+        stream.width = stream.height = 16
+        stream.pix_fmt = "yuv420p"
+        frame = av.VideoFrame(16, 16, "yuv420p")
+        for plane in frame.planes:  # a flat grey picture (a new frame's memory is not cleared)
+            plane.update(b"\x80" * plane.buffer_size)
+        frame.pts, frame.time_base = 0, Fraction(1, 1)
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
+
+
 def mp4_chunks(size: int, seed: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Yield a `size`-byte fake MP4 (ftyp box, then one mdat box) whose filler depends on `seed`."""
-    header = (_FTYP + struct.pack(">I4s", max(size - len(_FTYP), 8), b"mdat"))[:size]
+    """Yield a `size`-byte playable MP4 (`smallest_mp4`, then a `free` box) whose filler
+    depends on `seed`. `size` must leave room for the video and the box's header."""
+    video = smallest_mp4()
+    if size < len(video) + 8:
+        raise ValueError(f"a stand-in video takes at least {len(video) + 8} bytes (asked: {size})")
+    header = video + struct.pack(">I4s", size - len(video), b"free")
     yield header
     remaining = size - len(header)
     block = hashlib.shake_256(seed.encode()).digest(chunk_size)

@@ -203,12 +203,14 @@ class RivyaSimulator(SimServer[RivyaTask]):
         report_progress: bool = False,
         success_status: int = 200,
         hang_seconds: float = 3600.0,
+        host: str = "127.0.0.1",
     ) -> None:
         super().__init__(
             media_size=media_size,
             polls_until_processing=polls_until_processing,
             polls_until_done=polls_until_done,
             hang_seconds=hang_seconds,
+            host=host,
         )
         #: The only key accepted.
         self.api_key = api_key

@@ -144,12 +144,14 @@ class UnifiedVideoSimulator(SimServer[UnifiedTask]):
         polls_until_processing: int = 1,
         polls_until_done: int = 3,
         hang_seconds: float = 3600.0,
+        host: str = "127.0.0.1",
     ) -> None:
         super().__init__(
             media_size=media_size,
             polls_until_processing=polls_until_processing,
             polls_until_done=polls_until_done,
             hang_seconds=hang_seconds,
+            host=host,
         )
         self.api_key = api_key
         #: "task": {"id": "sora-2:task_...", "status": "pending", "status_update_time": ms};

@@ -57,6 +57,7 @@ def test_quota_group_is_guild_only_and_visible_to_everyone() -> None:
         "unblock",
         "log",
         "language",
+        "pictures",
         "blocklist",
     }
     assert {option["name"] for option in commands["blocklist"]["options"]} == {

@@ -9,23 +9,27 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs import delivery as delivery_module
 from bot.jobs.chat_port import DeliveryError, UploadTooLarge
-from bot.jobs.delivery import Offer, VideoDelivery
+from bot.jobs.delivery import Offer, Original, VideoDelivery
 from bot.jobs.queue import SlotCaps
 from bot.jobs.store import JobStore
 from bot.models import Job, JobState
 from bot.storage.database import open_database
-from bot.video.download import PROVIDER_LINK_SECONDS, VideoDownloader
-from bot.video.fitting import VideoFitter
+from bot.video.destinations import Destinations
+from bot.video.download import PROVIDER_LINK_SECONDS, ResultRefused, VideoDownloader
+from bot.video.fitting import Priority, VideoFitter
+from bot.video.sandbox import EncoderLimits
 from bot.video.shelf import VideoShelf
+from bot.video.space import MediaSpace
 from tests.support.doubles import FakeClock
+from tests.support.sims.core import html_page
 from tests.support.video_server import fake_video, video_server
+from tests.support.videos import write_undecodable
 from tests.unit.jobs.test_wording import make_job
 from tests.unit.video.test_shelf import CountingFitter
 
@@ -58,6 +62,31 @@ class Rig:
     files: dict[str, bytes]
     tmp: Path
     encodes_said: int = 0
+    upkeeps: int = 0
+
+    def fresh_job(self, url: str) -> Job:
+        """A job whose video was just made, at `url`, not downloaded yet."""
+        base: dict[str, object] = {
+            "state": JobState.SUCCEEDED,
+            "result_url": url,
+            "upload_limit_bytes": LIMIT,
+            "finished_at": self.clock.now(),
+            "updated_at": self.clock.now(),
+        }
+        return replace(make_job(), **base)  # type: ignore[arg-type]
+
+    async def upkeep(self) -> None:
+        self.upkeeps += 1
+
+    def kept_files(self) -> list[str]:
+        return (
+            sorted(p.name for p in self.shelf.folder.iterdir())
+            if self.shelf.folder.exists()
+            else []
+        )
+
+    def downloads_left(self) -> list[Path]:
+        return list((self.tmp / "tmp").glob("*")) if (self.tmp / "tmp").exists() else []
 
     def kept_job(self, size: int = 5000, **fields: object) -> Job:
         downloaded = self.tmp / "download.mp4"
@@ -93,15 +122,20 @@ async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
     fitter = CountingFitter()
     shelf = VideoShelf(tmp_path / "videos", tmp_path / "tmp", fitter)
     files: dict[str, bytes] = {}
-    async with aiohttp.ClientSession() as session, video_server(files) as videos:
+    async with (
+        video_server(files) as videos,
+        VideoDownloader(tmp_path / "tmp", 5, Destinations(videos)) as downloader,
+    ):
         delivery = VideoDelivery(
             jobs=store,
             shelf=shelf,
-            downloader=VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            downloader=downloader,
             clock=clock,
             upload_limit_cap=None,
         )
-        yield Rig(delivery, shelf, fitter, clock, videos, files, tmp_path)
+        rig = Rig(delivery, shelf, fitter, clock, videos, files, tmp_path)
+        delivery.upkeep = rig.upkeep
+        yield rig
     await database.close()
 
 
@@ -167,7 +201,7 @@ async def test_a_member_waiting_gets_the_earlier_posts_file_when_the_encoder_is_
     monkeypatch.setattr(delivery_module, "SHOW_ENCODER_WAIT", 0.05)
     fitter = VideoFitter(concurrency=1)
     rig.shelf.fitter = fitter
-    await fitter._turns.acquire()  # another video is being compressed
+    await fitter._turns.acquire(Priority.DELIVERY)  # another video is being compressed
     job = rig.kept_job()
     rig.files["posted.mp4"] = fake_video(1800)  # the first post's (compressed) file
     chat = Chat()
@@ -216,5 +250,113 @@ async def test_nothing_to_post_at_all_is_a_refusal(rig: Rig) -> None:
 async def test_the_kept_original_is_used_again_not_downloaded_again(rig: Rig) -> None:
     job = rig.kept_job()
     again = await rig.delivery.keep_original(replace(job, result_url=f"{rig.videos}/gone"))
-    assert again.video_path == job.video_path
+    assert again.job.video_path == job.video_path and again.unkept is None
     assert not list((rig.tmp / "tmp").glob("video-*"))  # no download was started
+
+
+# -- what the link gave is checked before it is kept or posted --------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        html_page(200).encode() * 20,  # an error page answered with "200 video/mp4"
+        b"ffconcat version 1.0\nfile job-1.mp4\n" + b"#" * 3000,
+        b"PK\x03\x04" + bytes(3000),
+    ],
+    ids=["html", "concat script", "zip"],
+)
+async def test_a_result_that_is_not_a_video_is_refused_and_nothing_is_kept(
+    rig: Rig, content: bytes
+) -> None:
+    rig.files["result.mp4"] = content
+    with pytest.raises(ResultRefused, match="not a video"):
+        await rig.delivery.keep_original(rig.fresh_job(f"{rig.videos}/file/result.mp4"))
+    assert rig.kept_files() == [] and rig.downloads_left() == [] and rig.upkeeps == 0
+
+
+async def test_a_result_that_looks_like_a_video_but_does_not_decode_is_refused(
+    rig: Rig, tmp_path: Path
+) -> None:
+    rig.files["result.mp4"] = write_undecodable(tmp_path / "broken.mp4", 5000).read_bytes()
+    with pytest.raises(ResultRefused, match="not a readable video"):
+        await rig.delivery.keep_original(rig.fresh_job(f"{rig.videos}/file/result.mp4"))
+    assert rig.kept_files() == [] and rig.downloads_left() == []
+
+
+async def test_a_video_over_a_limit_of_the_encoder_is_not_kept_and_gets_its_link(
+    rig: Rig,
+) -> None:
+    rig.fitter.limits = EncoderLimits(max_side=8)  # the test videos are 16x16
+    job = rig.fresh_job(f"{rig.videos}/video/1500")
+    original = await rig.delivery.keep_original(job)
+    assert original == Original(job) and rig.kept_files() == [] and rig.downloads_left() == []
+    chat = Chat()
+    posted = await rig.delivery.post_best(job, LIMIT, chat.post, member_waiting=False)
+    assert posted.kind == "link" and chat.offers == [Offer(link=job.result_url)]
+
+
+async def test_a_checked_video_is_kept_and_the_media_kept_in_bounds(rig: Rig) -> None:
+    original = await rig.delivery.keep_original(rig.fresh_job(f"{rig.videos}/video/1500"))
+    assert original.unkept is None and original.job.video_path is not None
+    assert original.job.video_path.read_bytes() == fake_video(1500)
+    assert rig.upkeeps == 1  # the bounds are kept after each saved video
+
+
+async def test_below_the_disk_floor_a_video_is_posted_but_not_kept(rig: Rig) -> None:
+    rig.shelf.space = MediaSpace(rig.tmp, floor_bytes=1 << 62)  # more than any disk has
+    job = rig.fresh_job(f"{rig.videos}/video/1500")
+    original = await rig.delivery.keep_original(job)
+    assert original.job.video_path is None and original.unkept is not None
+    assert rig.kept_files() == [] and rig.upkeeps == 1  # the sweep is asked to make room
+    chat = Chat()
+    posted = await rig.delivery.post_best(
+        original.job, LIMIT, chat.post, member_waiting=False, unkept=original.unkept
+    )
+    assert posted.kind == "file" and chat.posted == [fake_video(1500)]
+    # Over the upload limit it is not even taken whole (no room to compress it): its link.
+    big = rig.fresh_job(f"{rig.videos}/video/5000")
+    assert await rig.delivery.keep_original(big) == Original(big)
+    assert rig.downloads_left() == [original.unkept]  # the caller removes what it posted
+
+
+async def test_a_repost_takes_the_other_source_when_one_is_not_a_video(rig: Rig) -> None:
+    rig.files["posted.mp4"] = html_page(200).encode() * 10
+    job = replace(rig.kept_job(size=1500), video_path=None)
+    chat = Chat()
+
+    async def posted_before() -> str:
+        return f"{rig.videos}/file/posted.mp4"
+
+    posted = await rig.delivery.post_best(
+        job, LIMIT, chat.post, member_waiting=True, posted_before=posted_before
+    )
+    assert posted.kind == "file" and chat.posted == [fake_video(1500)]  # the provider's link
+
+
+async def test_a_member_waiting_queues_for_the_encoder_behind_deliveries(rig: Rig) -> None:
+    job = rig.kept_job()
+    await rig.delivery.post_best(job, LIMIT, Chat().post, member_waiting=True)
+    await rig.delivery.post_best(job, LIMIT - 500, Chat().post, member_waiting=False)
+    assert rig.fitter.priorities == [Priority.REPOST, Priority.DELIVERY]
+
+
+async def test_no_original_is_taken_larger_than_the_room_above_the_floor(rig: Rig) -> None:
+    # 3,000 bytes left above the floor; the upload limit is 2,000.
+    rig.shelf.space = MediaSpace(rig.tmp, floor_bytes=10**6, free_bytes=lambda _: 10**6 + 3000)
+    big = rig.fresh_job(f"{rig.videos}/video/5000")
+    assert await rig.delivery.keep_original(big) == Original(big)  # its link, nothing filled
+    assert rig.downloads_left() == [] and rig.kept_files() == []
+    fits = await rig.delivery.keep_original(rig.fresh_job(f"{rig.videos}/video/2500"))
+    assert fits.job.video_path is not None and fits.unkept is None
+
+
+async def test_a_disk_full_while_downloading_gets_the_link(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def disk_full(url: str, max_bytes: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rig.delivery.downloader, "fetch", disk_full)
+    job = rig.fresh_job(f"{rig.videos}/video/1500")
+    assert await rig.delivery.keep_original(job) == Original(job)

@@ -14,6 +14,8 @@ from bot.jobs.queue_store import QueueStore
 from bot.jobs.store import JobStore, Lease
 from bot.models import Job, JobState
 from bot.quota.allowance import Allowance
+from bot.storage import jobs as job_rows
+from bot.storage.connection import database_now
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
 from tests.support.jobs import DAY, make_store, new_job
@@ -220,19 +222,24 @@ async def test_a_job_leased_to_another_worker_is_left_to_it(db: Database, clock:
     queue = queue_store(db, clock, max_active_per_guild=1)
     running = await submit(queue, 10)
     waiting = await submit(queue, 11)
-    other, mine = Lease("other", 60), Lease("me", 60)
-    claimed = await db.execute(
-        "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ?",
-        (other.owner, clock.now() + 60, waiting.id),
-    )
-    assert claimed == 1
+    other, mine = Lease("other", 0.5), Lease("me", 60)
+    async with db.writing() as conn:
+        await job_rows.take_lease(conn, db.engine, other.owner, waiting.id, other.seconds)
     await end(queue, running)
     assert await queue.start_next_waiting(mine) is None
-    clock.advance(61)  # the other worker's lease lapsed: it died
+    # Leases run by the database's clock: this process's own clock an hour ahead changes
+    # nothing.
+    clock.advance(3600)
+    assert await queue.start_next_waiting(mine) is None
+    await asyncio.sleep(0.6)  # the other worker's lease lapsed: it died
     started = await queue.start_next_waiting(mine)
     assert started is not None and started.id == waiting.id
-    row = await db.fetch_one("SELECT lease_owner FROM jobs WHERE id = ?", (waiting.id,))
-    assert row is not None and row[0] == "me"
+    row = await db.fetch_one(
+        f"SELECT lease_owner, lease_until - {database_now(db.engine)} FROM jobs WHERE id = ?",
+        (waiting.id,),
+    )
+    # Leased to this worker for its lease's length, by the database's clock.
+    assert row is not None and row[0] == "me" and 55 < row[1] <= 60
 
 
 async def test_two_stores_on_one_database_start_each_job_once_within_the_caps(

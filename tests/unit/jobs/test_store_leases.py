@@ -5,10 +5,10 @@ to the end exactly once (one create, one post, one charge)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
@@ -18,6 +18,7 @@ from bot.models import ACTIVE_STATES, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database, open_database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -50,21 +51,32 @@ async def test_a_leased_job_is_not_taken_by_another_worker_until_released_or_lap
     two_processes: tuple[JobStore, JobStore], clock: FakeClock
 ) -> None:
     one, other = two_processes
+    short_a, short_b = Lease("worker-a", 0.6), Lease("worker-b", 0.6)
     job = await one.submit(new_job(), Allowance(5, DAY))
     clock.advance(5)
-    now = clock.now()
-    assert [j.id for j in await one.claim_due(now, 10, ACTIVE_STATES, (), A)] == [job.id]
-    assert await other.claim_due(now, 10, ACTIVE_STATES, (), B) == []
+    assert [j.id for j in await one.claim_due(clock.now(), 10, ACTIVE_STATES, (), short_a)] == [
+        job.id
+    ]
+    # Leases run by the database's clock: a process whose own clock is an hour ahead does
+    # not take the job over.
+    clock.advance(3600)
+    assert await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), short_b) == []
     # Another worker sleeps until the lease could lapse, not in a busy loop.
-    assert await other.next_due_at((), B) == pytest.approx(now + A.seconds)
-    clock.advance(20)
-    assert await one.renew_leases((job.id,), A) == 1  # still working: 30 s more from now
-    clock.advance(20)
-    assert await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), B) == []
-    clock.advance(11)  # the renewed lease has lapsed: its worker is gone
-    taken = await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), B)
+    lapses_at = await other.next_due_at((), short_b)
+    assert lapses_at == pytest.approx(time.time() + 0.6, abs=0.3)
+    await asyncio.sleep(0.4)
+    assert await one.renew_leases((job.id,), short_a) == {job.id}  # still working
+    await asyncio.sleep(0.4)
+    assert await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), short_b) == []
+    assert await one.holds_lease(job, short_a)
+    await asyncio.sleep(0.4)  # the renewed lease has lapsed: its worker is gone
+    taken = await other.claim_due(clock.now(), 10, ACTIVE_STATES, (), short_b)
     assert [j.id for j in taken] == [job.id]
-    await other.release_lease(job.id, B)
+    # The first worker hears it at its next renewal, and before it would post.
+    assert await one.renew_leases((job.id,), short_a) == set()
+    assert not await one.holds_lease(job, short_a)
+    assert await other.holds_lease(job, short_b)
+    await other.release_lease(job.id, short_b)
     assert [j.id for j in await one.claim_due(clock.now(), 10, ACTIVE_STATES, (), A)] == [job.id]
 
 
@@ -117,11 +129,13 @@ async def test_two_workers_move_each_job_once_and_release_their_leases(
     jobs = [await one.submit(new_job(user), Allowance(5, DAY)) for user in range(6)]
     provider = ScriptedProvider(poll_seconds=(1,))
     provider.creates = [f"task_{n}" for n in range(6)]
-    async with aiohttp.ClientSession() as session, video_server() as videos:
+    async with (
+        video_server() as videos,
+        VideoDownloader(tmp_path / "tmp", 5, Destinations(videos)) as downloader,
+    ):
         provider.statuses = [
             TaskStatus("succeeded", video_url=f"{videos}/video/1000") for _ in range(6)
         ]
-        downloader = VideoDownloader(session, tmp_path / "tmp", timeout=5)
         workers = [worker(one, provider, downloader, A), worker(other, provider, downloader, B)]
         for _ in range(6):
             clock.advance(2)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.config import Secret
@@ -30,8 +29,9 @@ from bot.providers.base import (
 )
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
-from bot.video.fitting import VideoFitter
+from bot.video.fitting import Priority, VideoFitter
 from bot.video.shelf import VideoShelf
 from tests.support.doubles import FakeClock, RecordingChat, ScriptedProvider
 from tests.support.images import PNG
@@ -102,11 +102,14 @@ async def rig(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[R
     provider = ScriptedProvider(poll_seconds=(3, 5, 10))
     presenter = RecordingChat()
     files: dict[str, bytes] = {}
-    async with aiohttp.ClientSession() as session, video_server(files) as videos:
+    async with (
+        video_server(files) as videos,
+        VideoDownloader(tmp_path / "tmp", 5, Destinations(videos)) as downloader,
+    ):
         parts = {
             "store": store,
             "presenter": presenter,
-            "downloader": VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            "downloader": downloader,
             "shelf": VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
             "clock": clock,
         }
@@ -338,10 +341,49 @@ async def test_expired_video_link_still_reaches_the_member(rig: Rig) -> None:
     assert done.delivery == "link" and done.state is JobState.DELIVERED
 
 
+async def test_a_result_that_is_not_a_video_is_retried_then_not_delivered(rig: Rig) -> None:
+    # The service's link answers an HTML page, as a "video/mp4", every time.
+    rig.files["result.mp4"] = b"<!doctype html><html><body>Please log in</body></html>" * 40
+    job = await rig.submit()
+    url = f"{rig.videos}/file/result.mp4"
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=url)]
+    await rig.run()
+    await rig.run(3)
+    tries = 1
+    while (await rig.job(job.id)).state is JobState.SUCCEEDED:  # tried again, up to the deadline
+        await rig.run(60)
+        tries += 1
+        assert rig.clock.now() < job.deadline_at + 400, "not given up at the deadline"
+    final = await rig.job(job.id)
+    assert tries > 3
+    assert final.state is JobState.FAILED and final.error_code == "not_a_video"
+    assert await rig.ledger(job.id) == ["hold", "release"]
+    # Nothing posted: not a file, not the link (it does not lead to a video).
+    assert rig.presenter.results == []
+    assert not any(url in text for text in rig.presenter.statuses[job.id])
+    assert "not a playable video" in rig.presenter.statuses[job.id][-1]
+    assert [job_id for job_id, _ in rig.presenter.notices] == [job.id]
+    assert final.video_path is None
+
+
+async def test_a_result_that_becomes_a_video_before_the_deadline_is_delivered(rig: Rig) -> None:
+    rig.files["result.mp4"] = b"<html>not yet</html>" * 100
+    job = await rig.submit()
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/file/result.mp4")]
+    await rig.run()
+    await rig.run(3)
+    assert (await rig.job(job.id)).state is JobState.SUCCEEDED
+    rig.files["result.mp4"] = fake_video(3000)  # the service's storage caught up
+    await rig.run(60)
+    done = await rig.job(job.id)
+    assert done.state is JobState.DELIVERED and done.delivery == "file"
+    assert rig.presenter.results[0].video == fake_video(3000)
+
+
 async def test_discord_outage_is_retried_then_given_up_with_release(rig: Rig) -> None:
     rig.presenter.fail_posts = 100
     job = await rig.submit()
-    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/1000")]
     await rig.run()
     await rig.run(3)
     for _ in range(MAX_DELIVERY_ATTEMPTS + 2):
@@ -354,7 +396,7 @@ async def test_discord_outage_is_retried_then_given_up_with_release(rig: Rig) ->
 
 async def test_crash_after_posting_is_not_posted_twice(rig: Rig) -> None:
     job = await rig.submit()
-    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/1000")]
     await rig.run()
     await rig.run(3)
     # Simulate the crash: the post happened but the database still says `succeeded`.
@@ -520,7 +562,7 @@ async def test_a_queued_job_of_a_previous_provider_fails_at_once(rig: Rig) -> No
 
 async def test_a_finished_video_of_a_previous_provider_is_still_delivered(rig: Rig) -> None:
     job = await rig.submit()
-    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/100")]
+    rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/video/1000")]
     rig.presenter.fail_posts = 1  # the post fails once, so the job is left `succeeded`
     await rig.run()
     await rig.run(3)
@@ -660,7 +702,7 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
     rig.provider.creates = ["task_a", "task_b"]
     rig.provider.statuses = [TaskStatus("succeeded", video_url=f"{rig.videos}/file/clip.mp4")]
     first = await rig.submit(upload_limit_bytes=60_000)
-    await fitter._turns.acquire()  # another video is being compressed
+    await fitter._turns.acquire(Priority.DELIVERY)  # another video is being compressed
     loop = asyncio.create_task(worker.run())
     try:
         await seen.wait(f"status {first.id}", "Waiting in the video service")  # submitted

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
@@ -20,6 +19,7 @@ from bot.models import Actor, Job, JobOptions, JobState
 from bot.providers.base import GenerationRequest, TaskStatus
 from bot.quota.allowance import Allowance
 from bot.storage.database import Database
+from bot.video.destinations import Destinations
 from bot.video.download import VideoDownloader
 from bot.video.fitting import VideoFitter
 from bot.video.shelf import VideoShelf
@@ -101,12 +101,13 @@ class Parts:
 @pytest.fixture
 async def parts(db: Database, clock: FakeClock, tmp_path: Path) -> AsyncIterator[Parts]:
     store = make_store(db, clock, provider="scripted", max_active_per_member=50)
-    async with aiohttp.ClientSession() as session:
+    # The tests' video links are on this machine, as a test provider's would be.
+    async with VideoDownloader(tmp_path / "tmp", 5, Destinations("http://127.0.0.1")) as loader:
         yield Parts(
             store,
             clock,
             db,
-            VideoDownloader(session, tmp_path / "tmp", timeout=5),
+            loader,
             VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
         )
 

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot import metrics
 from bot.metrics import Snapshot
-from bot.ops.liveness import Liveness, LivenessReport
+from bot.ops.liveness import Liveness, LivenessReport, WebLiveness
 from bot.ops.metrics_server import build_app, start_metrics_server
 from bot.ops.startup_failures import StartupFailure
 from bot.storage.database import open_database
@@ -44,6 +44,25 @@ async def test_each_part_is_asked_at_request_time(tmp_path: Path) -> None:
     await db.close()
     failing = Liveness(gateway_connected=broken_probe, worker_alive=lambda: True, db=db)
     assert (await failing.report()).body()["failing"] == ["gateway", "database"]
+
+
+async def test_the_web_process_is_alive_while_it_serves_and_the_database_answers(
+    tmp_path: Path,
+) -> None:
+    db = await open_database(tmp_path / "web.sqlite3")
+    serving = True
+    liveness = WebLiveness(serving=lambda: serving, db=db)
+    report = await liveness.report()
+    assert report.alive and report.body() == {
+        "status": "ok",
+        "failing": [],
+        "web": "ok",
+        "database": "ok",
+    }
+    serving = False
+    assert (await liveness.report()).body()["failing"] == ["web"]
+    await db.close()
+    assert (await liveness.report()).body()["failing"] == ["web", "database"]
 
 
 async def test_a_database_held_past_the_timeout_is_unreachable(

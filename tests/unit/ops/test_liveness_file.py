@@ -7,11 +7,12 @@ import asyncio
 import json
 import logging
 import os
+import time
 from pathlib import Path
 
 import pytest
 
-from bot.ops.liveness import LivenessReport
+from bot.ops.liveness import LivenessReport, WebLivenessReport
 from bot.ops.liveness_file import (
     STALE_AFTER_SECONDS,
     LivenessRecord,
@@ -176,6 +177,36 @@ async def test_a_run_is_reported_from_its_first_moment_to_its_end(tmp_path: Path
         assert later.since == down.since  # still the same outage
     end = read_record(path)
     assert end is not None and end.status == "stopped"
+
+
+class FakeWebLiveness:
+    def __init__(self) -> None:
+        self.database = False
+
+    async def report(self) -> WebLivenessReport:
+        return WebLivenessReport(web=True, database=self.database)
+
+
+async def test_the_web_process_reports_its_own_parts(tmp_path: Path) -> None:
+    path = tmp_path / "liveness-web.json"
+    probe = FakeWebLiveness()
+    reporter = LivenessReporter(path, lambda error: None, interval=0.02)
+    async with reporter:
+        reporter.starting("starting the web server")
+        watched_at = time.time()
+        reporter.watch(probe, until_alive="starting the web server")
+        waiting = await written(path, lambda r: r.written_at > watched_at)
+        assert waiting.detail == "starting the web server"  # not "connecting to Discord"
+        probe.database = True
+        up = await written(path, lambda r: r.status == "ok")
+        assert up.parts == {"web": "ok", "database": "ok"}
+        assert up.detail == "web and database ok"
+        healthy, line = check_file(path)
+        assert healthy and line.startswith("health    ok: web ok, database ok (reported "), line
+        probe.database = False
+        down = await written(path, lambda r: r.status == "unhealthy")
+        assert down.detail == "database failing"
+    assert check_file(path)[1].startswith("health    FAILED: the bot stopped at ")
 
 
 async def test_a_failed_start_is_recorded_and_said_until_the_next_run_is_healthy(

@@ -393,3 +393,13 @@ async def test_every_call_is_counted_by_operation_and_outcome(
     with pytest.raises(TransientProviderError):
         await provider.status(task_id)
     assert {key: _calls(*key) - count for key, count in before.items()} == dict.fromkeys(keys, 1)
+
+
+def test_a_models_price_comes_from_the_catalogue_when_it_states_one() -> None:
+    assert RIVYA_SORA_2_PRO.credits_per_video == 75
+    assert with_catalogue_limits(RIVYA_SORA_2_PRO, {"base_credits": 90}).credits_per_video == 90
+    assert (
+        with_catalogue_limits(RIVYA_SORA_2_PRO, {"base_credits": "a lot"}).credits_per_video == 75
+    )
+    assert profile_from_catalogue({"id": "m", "base_credits": 12}).credits_per_video == 12
+    assert profile_from_catalogue({"id": "m"}).credits_per_video is None

@@ -15,7 +15,10 @@ from bot.moderation.languages import Languages
 from bot.moderation.service import ModerationService
 from bot.ops.command_sync import SyncRecords
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
+from bot.quota.budget import DailyBudget
 from bot.storage.database import Database, open_database
+from bot.storage.web_sessions import SharedGuild
+from bot.web.sessions import Sessions
 from tests.support.doubles import FakeClock
 from tests.support.jobs import DAY, deliver, make_store, new_job
 from tests.support.postgres_cluster import Databases
@@ -35,11 +38,18 @@ TABLES = (
     "quota_role_limits",
     "guild_languages",
     "member_locales",
+    "web_sign_ins",
+    "web_sessions",
+    "budget_alerts",
+    "guild_pictures",
 )
 
 
-def store(db: Database, clock: FakeClock) -> JobStore:
-    return make_store(db, clock, model="m", deadline_seconds=60, max_active_per_member=9)
+def store(db: Database, clock: FakeClock, budget: int | None = 2) -> JobStore:
+    # A daily budget of 2: the two jobs of `fill` reach it, which records its alerts.
+    jobs = make_store(db, clock, model="m", deadline_seconds=60, max_active_per_member=9)
+    jobs.daily_budget = DailyBudget(budget, ZoneInfo("UTC")) if budget else None
+    return jobs
 
 
 def job_to_copy(user_id: int) -> NewJob:
@@ -76,7 +86,11 @@ async def fill(db: Database, clock: FakeClock) -> None:
     await moderation.set_default(boss, 4, "week")
     await moderation.set_role(boss, BIG_ID - 2, 6)
     await moderation.set_language(boss, "zh-CN")
+    await moderation.set_pictures(boss, "anyone")
     await Languages(db, clock).remember_member(BIG_ID - 1, "zh-TW")
+    sessions = Sessions(db, clock)
+    await sessions.begin_sign_in("/me")
+    await sessions.open(BIG_ID - 1, "Alice", "zh-TW", (SharedGuild(BIG_ID, "A server"),))
 
 
 def run_cli(
@@ -131,7 +145,7 @@ async def test_every_table_is_copied_checked_and_usable_afterwards(
         jobs_after = [tuple(r) for r in await target.fetch_all("SELECT * FROM jobs ORDER BY id")]
         assert jobs_after == jobs_before
         # The sequences were moved past the copied ids: the bot carries on where it was.
-        newer = await store(target, clock).submit(job_to_copy(9), Allowance(5, DAY))
+        newer = await store(target, clock, budget=None).submit(job_to_copy(9), Allowance(5, DAY))
         assert newer.id == max(row[0] for row in jobs_before) + 1
     finally:
         await target.close()

@@ -14,7 +14,8 @@ from typing import Any
 import av
 import pytest
 
-from bot.video.fitting import FitError, VideoFitter
+from bot.video.fitting import EncoderTurns, FitError, NotAVideo, Priority, VideoFitter
+from bot.video.sandbox import EncoderLimits
 from tests.support.videos import VideoSpec, decode_all, write_undecodable, write_video
 
 SECONDS = 3.0
@@ -125,7 +126,7 @@ async def test_a_video_within_the_limit_is_returned_untouched(
 async def test_an_undecodable_file_is_a_fit_error(tmp_path: Path, work_dir: Path) -> None:
     source = write_undecodable(tmp_path / "broken.mp4")
     (work_dir / "broken.fitted.mp4").write_bytes(b"an earlier result")  # never taken for new
-    with pytest.raises(FitError, match="not a readable video"):
+    with pytest.raises(NotAVideo, match="not a readable video"):
         await VideoFitter().fit(source, 1000, work_dir)
     assert list(work_dir.iterdir()) == []
 
@@ -134,9 +135,10 @@ async def test_no_free_encoder_within_the_wait_is_a_fit_error(
     sources: dict[str, Path], work_dir: Path
 ) -> None:
     fitter = VideoFitter(concurrency=1)
-    async with fitter._turns:  # another video is being compressed
-        with pytest.raises(FitError, match=r"no encoder was free within 0\.05 seconds"):
-            await fitter.fit(sources["landscape"], LIMIT, work_dir, wait_seconds=0.05)
+    await fitter._turns.acquire(Priority.DELIVERY)  # another video is being compressed
+    with pytest.raises(FitError, match=r"no encoder was free within 0\.05 seconds"):
+        await fitter.fit(sources["landscape"], LIMIT, work_dir, wait_seconds=0.05)
+    fitter._turns.release()
     assert list(work_dir.iterdir()) == []
     # The turn is free again: the same fit now goes through.
     fitted = await fitter.fit(sources["landscape"], LIMIT, work_dir, wait_seconds=0.05)
@@ -165,8 +167,9 @@ async def test_an_overshoot_is_encoded_again_lower(
         return args
 
     started = intercept_children(monkeypatch, first_aims_too_high)
+    room = EncoderLimits(output_margin=2.0)  # the miss may be written whole, to be measured
 
-    fitted = await VideoFitter().fit(sources["landscape"], LIMIT, work_dir)
+    fitted = await VideoFitter(limits=room).fit(sources["landscape"], LIMIT, work_dir)
 
     assert len(started) == 2
     assert fitted.stat().st_size <= LIMIT
@@ -181,10 +184,28 @@ async def test_still_too_large_after_the_retry_is_a_fit_error_and_leaves_nothing
         return args
 
     started = intercept_children(monkeypatch, always_too_high)
+    room = EncoderLimits(output_margin=3.0)
 
     with pytest.raises(FitError, match=r"still .* over the .* limit, after two tries"):
-        await VideoFitter().fit(sources["landscape"], LIMIT, work_dir)
+        await VideoFitter(limits=room).fit(sources["landscape"], LIMIT, work_dir)
     assert len(started) == 2
+    assert list(work_dir.iterdir()) == []
+
+
+async def test_an_encode_far_over_the_limit_is_stopped_by_the_file_size_limit(
+    sources: dict[str, Path], work_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def always_too_high(args: list[str]) -> list[str]:
+        args[-1] = str(LIMIT * 3)
+        return args
+
+    started = intercept_children(monkeypatch, always_too_high)
+
+    with pytest.raises(FitError, match=r"File too large"):
+        await VideoFitter(limits=EncoderLimits(output_margin=0.5)).fit(
+            sources["landscape"], LIMIT, work_dir
+        )
+    assert len(started) == 1  # the first try was stopped at 1.5 × the limit: no second
     assert list(work_dir.iterdir()) == []
 
 
@@ -267,6 +288,9 @@ def test_the_encoder_exits_when_the_bot_is_gone(tmp_path: Path) -> None:
             sys.executable,
             "-m",
             "bot.video.encoder_process",
+            "fit",
+            *VideoFitter().limits.arguments(1000),
+            "--format=mp4",
             str(source),
             str(tmp_path / "o.mp4"),
             "1",
@@ -318,3 +342,46 @@ async def test_a_turned_video_is_turned_the_way_its_metadata_says(
         return total / len(upright)
 
     assert difference(turn_left=True) < 10 < difference(turn_left=False)
+
+
+async def test_waiting_deliveries_get_the_encoder_before_waiting_reposts() -> None:
+    turns = EncoderTurns(1)
+    await turns.acquire(Priority.DELIVERY)  # a delivery is being compressed
+    order: list[str] = []
+
+    async def wait(name: str, priority: Priority) -> None:
+        await turns.acquire(priority)
+        order.append(name)
+        await asyncio.sleep(0)
+        turns.release()
+
+    waits = [
+        asyncio.create_task(wait("show 1", Priority.REPOST)),
+        asyncio.create_task(wait("show 2", Priority.REPOST)),
+        asyncio.create_task(wait("delivery", Priority.DELIVERY)),
+    ]
+    await asyncio.sleep(0)
+    assert turns.waiting == 3
+    turns.release()
+    await asyncio.gather(*waits)
+    assert order == ["delivery", "show 1", "show 2"]
+    await turns.acquire(Priority.REPOST)  # all turns came back: one is free at once
+
+
+async def test_a_wait_given_up_does_not_take_a_turn_with_it() -> None:
+    turns = EncoderTurns(1)
+    await turns.acquire(Priority.DELIVERY)
+    given_up = asyncio.create_task(turns.acquire(Priority.DELIVERY))
+    waiting = asyncio.create_task(turns.acquire(Priority.REPOST))
+    await asyncio.sleep(0)
+    given_up.cancel()
+    turns.release()
+    await asyncio.wait_for(waiting, 1)  # the turn went past the stopped wait
+    # Handed the turn at the very moment it was stopped: the turn is passed on, not lost.
+    after = asyncio.create_task(turns.acquire(Priority.DELIVERY))
+    await asyncio.sleep(0)
+    turns.release()
+    after.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await after
+    await asyncio.wait_for(turns.acquire(Priority.DELIVERY), 1)

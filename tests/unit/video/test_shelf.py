@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from bot.models import Job
-from bot.video.fitting import FitError, VideoFitter
+from bot.video.fitting import FitError, Priority, VideoFitter
+from bot.video.media_types import WEBM
 from bot.video.shelf import VideoShelf
+from bot.video.space import MediaSpace
 from tests.support.jobs import make_job
 from tests.support.videos import VideoSpec, decode_all, write_undecodable, write_video
 
@@ -79,14 +81,22 @@ class CountingFitter(VideoFitter):
     def __init__(self) -> None:
         super().__init__()
         self.fits: list[int] = []
+        self.priorities: list[Priority] = []
         self.started = asyncio.Event()
         self.go_on = asyncio.Event()
         self.go_on.set()
 
     async def fit(
-        self, source: Path, limit_bytes: int, work_dir: Path, *, wait_seconds: float | None = None
+        self,
+        source: Path,
+        limit_bytes: int,
+        work_dir: Path,
+        *,
+        wait_seconds: float | None = None,
+        priority: Priority = Priority.DELIVERY,
     ) -> Path:
         self.fits.append(limit_bytes)
+        self.priorities.append(priority)
         self.started.set()
         await self.go_on.wait()
         output = work_dir / f"{source.stem}.fitted.mp4"
@@ -177,10 +187,13 @@ def test_leftovers_of_stopped_compressions_are_cleared(shelf: VideoShelf) -> Non
     stopped = shelf.work_dir / "fit-k3j2"
     stopped.mkdir(parents=True)
     (stopped / "job-3.fitted.part.mp4").write_bytes(b"partial")
+    checking = shelf.work_dir / "encoder-9xq1"  # a check's box
+    checking.mkdir()
+    (checking / "video.mp4").write_bytes(b"linked download")
     other = shelf.work_dir / "video-1.mp4"  # a download: the downloader's to clear
     other.write_bytes(b"x")
-    assert shelf.clear_leftovers() == 1
-    assert not stopped.exists() and other.exists()
+    assert shelf.clear_leftovers() == 2
+    assert not stopped.exists() and not checking.exists() and other.exists()
 
 
 def test_with_a_shared_media_dir_only_old_leftovers_are_cleared(shelf: VideoShelf) -> None:
@@ -211,6 +224,57 @@ def test_videos_of_jobs_being_delivered_are_never_removed(shelf: VideoShelf) -> 
     delivering = aged(shelf.path_for(1), 100, 90)
     removed = shelf.prune(max_age_seconds=DAY, max_total_bytes=0, protected=[delivering], now=NOW)
     assert removed == 0 and delivering.exists()
+
+
+class FakeDisk:
+    """A disk whose free space the test sets, and which removing files frees."""
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def __call__(self, _path: Path) -> int:
+        return self.free
+
+
+def test_below_the_floor_no_copy_is_kept_and_the_oldest_go(tmp_path: Path) -> None:
+    disk = FakeDisk(free=5_000)
+    space = MediaSpace(tmp_path, floor_bytes=10_000, free_bytes=disk)
+    shelf = VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter(), space)
+    old = aged(shelf.folder / "job-1.mp4", 4_000, age_days=3)
+    older = aged(shelf.folder / "job-2.mp4", 4_000, age_days=4)
+    recent = aged(shelf.folder / "job-3.mp4", 4_000, age_days=1)
+    delivering = aged(shelf.folder / "job-4.mp4", 4_000, age_days=5)
+    assert not shelf.may_keep()
+    # 6,000 bytes short of the floor and its 10 % margin: the two oldest not in use go.
+    removed = shelf.prune(
+        max_age_seconds=30 * DAY, max_total_bytes=10**9, protected=[delivering], now=NOW
+    )
+    assert removed == 2 and not older.exists() and not old.exists()
+    assert recent.exists() and delivering.exists()
+    disk.free = 11_000
+    assert shelf.may_keep()
+
+
+def test_work_in_progress_counts_toward_the_shelfs_bound(shelf: VideoShelf) -> None:
+    aged(shelf.folder / "job-1.mp4", 3_000, age_days=3)
+    aged(shelf.folder / "job-2.mp4", 3_000, age_days=2)
+    download = aged(shelf.work_dir / "video-x.mp4", 3_000, age_days=0)
+    box = shelf.work_dir / "encoder-1"
+    box.mkdir()
+    os.link(download, box / "video.mp4")  # the same file, linked into the encoder's box
+    aged(shelf.work_dir / "fit-2" / "job-9.fitted.mp4", 1_000, age_days=0)
+    # 6,000 kept + 4,000 in progress (the link counted once) over a 8,000 bound: one goes.
+    shelf.prune(max_age_seconds=30 * DAY, max_total_bytes=8_000, protected=[], now=NOW)
+    assert sorted(p.name for p in shelf.folder.iterdir()) == ["job-2.mp4"]
+
+
+def test_a_webm_is_kept_as_one(shelf: VideoShelf, tmp_path: Path) -> None:
+    downloaded = tmp_path / "video-abc.mp4"
+    downloaded.write_bytes(b"webm bytes")
+    kept = shelf.keep(5, downloaded, WEBM)
+    assert kept == shelf.folder / "job-5.webm"
+    shelf.discard(replace(make_job(), id=5, video_path=None))
+    assert not kept.exists()
 
 
 def test_compressed_copies_count_towards_the_size_cap_and_outlive_no_original(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import commands, core, interactions, messages
+from . import commands, core, interactions, messages, oauth
 
 if TYPE_CHECKING:
     from ..rest import ApiRouter
@@ -12,6 +12,6 @@ if TYPE_CHECKING:
 
 
 def register_all(api: ApiRouter, sim: FakeDiscord) -> None:
-    for module in (core, commands, messages, interactions):
+    for module in (core, commands, messages, interactions, oauth):
         module.register(api, sim)
     api.add_fallback()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import errors
+from ..gateway import GUILDS
 from ..payloads import (
     application_payload,
     channel_payload,
@@ -25,6 +26,15 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
     world = sim.world
 
     async def me(call: Call) -> Reply:
+        authorization = call.request.headers.get("Authorization")
+        if authorization != f"Bot {sim.token}":
+            # A member's OAuth2 token (a bot's web sign-in) stands for that member.
+            from .oauth import me_by_bearer
+
+            signed_in = me_by_bearer(sim, authorization)
+            if signed_in is None:
+                raise errors.unauthorized()
+            return Reply(signed_in)
         return Reply(user_payload(world.bot) | {"verified": True, "mfa_enabled": False})
 
     async def application(call: Call) -> Reply:
@@ -86,7 +96,18 @@ def register(api: ApiRouter, sim: FakeDiscord) -> None:
     async def get_channel(call: Call) -> Reply:
         return Reply(channel_payload(require_channel(sim, call.params["channel_id"]), world))
 
-    api.add("GET", "/users/@me", me)
+    async def leave_guild(call: Call) -> Reply:
+        require_guild(sim, call.params["guild_id"])
+        if not world.bot_in_guild:
+            raise errors.unknown_guild()
+        world.bot_in_guild = False
+        await sim.gateway.dispatch(
+            "GUILD_DELETE", {"id": str(world.guild_id)}, intent=GUILDS, guild_id=world.guild_id
+        )
+        return Reply(status=204)
+
+    api.add("GET", "/users/@me", me, auth=False)  # the bot's token, or a member's OAuth2 one
+    api.add("DELETE", "/users/@me/guilds/{guild_id}", leave_guild)
     api.add("GET", "/oauth2/applications/@me", application)
     api.add("GET", "/applications/@me", application)
     api.add("GET", "/gateway", gateway, auth=False)

@@ -2,8 +2,9 @@
 -- `waiting` (its quota unit held), and a waiting job may be `cancelled` (terminal, released).
 -- `started_at` is when a job took a slot at the video service (the queue's round robin starts
 -- the member whose last job started longest ago), `cancelled_by` who cancelled a job.
--- SQLite cannot alter a CHECK constraint, so the table is rebuilt with its rows and indexes
--- (the migration runs with foreign key checks off and checks every reference before commit).
+-- SQLite cannot alter a CHECK constraint, so the table is rebuilt with its rows and indexes,
+-- those of 008 (by state), 015 (the web's pages) and 016 (the daily budget) included (the
+-- migration runs with foreign key checks off and checks every reference before commit).
 CREATE TABLE jobs_v2 (
     id                  INTEGER PRIMARY KEY AUTOINCREMENT,
     guild_id            INTEGER NOT NULL,
@@ -90,6 +91,15 @@ CREATE INDEX jobs_member ON jobs (guild_id, user_id, state);
 CREATE INDEX jobs_result_message ON jobs (result_message_id);
 CREATE INDEX jobs_status_message ON jobs (status_message_id);
 CREATE INDEX jobs_state ON jobs (state);
+CREATE INDEX jobs_user_newest ON jobs (user_id, id);
+CREATE INDEX jobs_guild_gallery ON jobs (guild_id, id)
+    WHERE state = 'delivered' AND result_deleted_at IS NULL;
+CREATE INDEX jobs_guild_member_gallery ON jobs (guild_id, user_id, id)
+    WHERE state = 'delivered' AND result_deleted_at IS NULL;
+CREATE INDEX jobs_guild_channels ON jobs (guild_id, channel_id)
+    WHERE state = 'delivered' AND result_deleted_at IS NULL;
+CREATE INDEX jobs_guild_created ON jobs (guild_id, created_at);
+CREATE INDEX jobs_created ON jobs (created_at);
 -- The queue itself, oldest first, and each member's and server's latest start.
 CREATE INDEX jobs_waiting ON jobs (guild_id, id) WHERE state = 'waiting';
 CREATE INDEX jobs_member_started ON jobs (guild_id, user_id, started_at);

@@ -14,7 +14,8 @@ from pathlib import Path
 from bot import metrics
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.validation import (
     store_image,
     validate_image_bytes,

@@ -10,9 +10,7 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +19,17 @@ from bot.errors import Refusal, RefusalKind
 from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs.acceptance import AcceptanceRules
 from bot.jobs.leases import Lease
+from bot.jobs.new_job import NewJob, new_job_row
 from bot.jobs.queue import SlotCaps
 from bot.models import (
     IN_QUEUE,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
     WORKER_STATES,
-    Actor,
     FailureCode,
     Job,
-    JobOptions,
     JobState,
     QuotaOutcome,
-    ReferenceImage,
     check_transition,
 )
 from bot.quota import allowance as quotas
@@ -47,26 +43,6 @@ from bot.storage.connection import Connection
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A video asked for: who asks, what they asked for and where the answer goes.
-
-    /sora, the "Make a video" form and re-runs each build one; admission checks it, then the
-    store writes the checked copy (see bot/jobs/admission.py)."""
-
-    by: Actor
-    channel_id: int
-    prompt: str
-    options: JobOptions  # as chosen: admission fills in the default quality and toggles
-    image: ReferenceImage | None = None  # a kept reference image (a re-run reuses its source's)
-    upload_limit_bytes: int | None = None
-    reply_to_message_id: int | None = None
-    # The command this job may answer with its status message (see cogs/_job_messages.py).
-    interaction_id: int | None = None
-    parent_job_id: int | None = None
-    public_locale: str | None = None  # the server's language when the job was asked for
 
 
 class JobStore:
@@ -132,7 +108,18 @@ class JobStore:
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                row = await job_rows.insert(conn, self._row(new, state, now))
+                row = await job_rows.insert(
+                    conn,
+                    new_job_row(
+                        new,
+                        state,
+                        now,
+                        provider=self.provider,
+                        model=self.model,
+                        deadline_seconds=self.deadline_seconds,
+                        accept_grace_seconds=self.accept_grace_seconds,
+                    ),
+                )
                 label = None if balance.from_bonus else allowance.period.day_key(now)
                 await ledger_rows.insert_hold(conn, row["id"], guild_id, user_id, label, now)
                 alerts = await self._rules.budget_alerts(conn, facts, now)
@@ -171,36 +158,6 @@ class JobStore:
             budget_span=self._rules.budget_span(now),
             everywhere=self.caps.provider is not None,
         )
-
-    def _row(self, new: NewJob, state: JobState, now: float) -> dict[str, Any]:
-        """The new job's row, as `submit` inserts it: queued with a slot, or waiting."""
-        image = new.image
-        return {
-            "guild_id": new.by.guild_id,
-            "channel_id": new.channel_id,
-            "user_id": new.by.user_id,
-            "provider": self.provider,
-            "model": self.model,
-            "prompt": new.prompt,
-            "options_json": new.options.to_json(),
-            "image_path": str(image.path) if image else None,
-            "image_name": image.filename if image else None,
-            "image_mime": image.mime if image else None,
-            "image_source_url": image.source_url if image else None,
-            "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
-            "upload_limit_bytes": new.upload_limit_bytes,
-            "reply_to_message_id": new.reply_to_message_id,
-            "interaction_id": new.interaction_id,
-            "parent_job_id": new.parent_job_id,
-            "state": state.value,
-            "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
-            # A waiting job's deadline starts when it takes its slot (`start_next_waiting`).
-            "deadline_at": now + self.deadline_seconds,
-            "started_at": now if state is JobState.QUEUED else None,
-            "created_at": now,
-            "updated_at": now,
-            "public_locale": new.public_locale,
-        }
 
     def _announce(self, alert: Text) -> None:
         log.warning("daily video budget: %s", render(alert, DEFAULT_LOCALE))

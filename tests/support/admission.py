@@ -8,7 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.jobs.admission import SlotEstimate, Submitter
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO

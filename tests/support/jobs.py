@@ -8,8 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
+from bot.jobs.new_job import NewJob
 from bot.jobs.queue import SlotCaps
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.models import Actor, Job, JobOptions, JobState
 from bot.quota.allowance import QuotaPeriod
 from bot.storage.database import Database

@@ -13,8 +13,9 @@ import pytest
 
 from bot.config import Secret
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.new_job import NewJob
 from bot.jobs.steps import MAX_DELIVERY_ATTEMPTS
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
 from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage

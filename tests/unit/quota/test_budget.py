@@ -12,9 +12,10 @@ import pytest
 
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text, render
+from bot.jobs.new_job import NewJob
 from bot.jobs.queue import SlotCaps
 from bot.jobs.queue_store import QueueStore
-from bot.jobs.store import JobStore, Lease, NewJob
+from bot.jobs.store import JobStore, Lease
 from bot.models import JobState
 from bot.ops.metrics_server import read_snapshot
 from bot.quota.allowance import Allowance, QuotaPeriod

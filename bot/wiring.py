@@ -322,7 +322,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             provider.name,
         ),
     )
-    services.queue = QueueStore(jobs)
+    services.queue = QueueStore(jobs, settings.allowed_guild_ids)
     services.places = QueuePlaces(services.queue, clock, services.schedule)
     services.show_cooldown = ShowCooldown(settings.show_cooldown_seconds, clock)
     jobs.on_budget_alert = services.alert_soon

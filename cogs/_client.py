@@ -187,6 +187,23 @@ class SoraBot(commands.Bot):
             if not is_unreachable(error):  # an outage is told once, by the worker
                 log.exception("could not remember member %s's language", interaction.user.id)
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot left a server (or was removed from it): its waiting jobs will never start
+        there, so they are cancelled and their units given back (nothing can be posted there
+        any more, so nobody is told)."""
+        try:
+            withdrawn = await self.services.queue.withdraw_from(guild.id)
+        except Exception as error:
+            if not is_unreachable(error):  # an outage is told once, by the worker
+                log.exception("could not cancel the waiting jobs of server %s", guild.id)
+            return
+        if withdrawn:
+            log.info(
+                "cancelled %d waiting job(s) of server %s, which the bot left",
+                len(withdrawn),
+                guild.id,
+            )
+
     async def on_ready(self) -> None:
         log.info(
             "connected as %s (id %s) to %d guild(s)",

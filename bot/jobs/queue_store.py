@@ -7,6 +7,7 @@ the fair order, and the caps on jobs at the video service hold across them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from bot.jobs.acceptance import DEPLOYMENT_LOCK, guild_lock, member_lock
@@ -20,11 +21,19 @@ from bot.storage.connection import Connection, Row
 # at a time, each the fairest there is; then the job's member's, its server's and (under a
 # deployment-wide cap) the deployment's, in the order admission takes them (bot/jobs/acceptance.py).
 QUEUE_LOCK = ("queue",)
+# Why the bot cancelled a waiting job itself (kept with the job, for the operator).
+LEFT_SERVER = "The bot no longer serves this server, so the job was cancelled before it started."
 
 
 class QueueStore:
-    def __init__(self, jobs: JobStore) -> None:
+    def __init__(self, jobs: JobStore, guild_ids: Collection[int] = ()) -> None:
         self.jobs = jobs
+        # The servers the bot serves (ALLOWED_GUILD_IDS; empty: any): a waiting job of another
+        # never starts, and is cancelled (`withdraw_unserved`).
+        self.guild_ids = tuple(guild_ids)
+
+    def serves(self, guild_id: int) -> bool:
+        return not self.guild_ids or guild_id in self.guild_ids
 
     async def start_next_waiting(self, lease: Lease | None = None) -> Job | None:
         """Give the next waiting job in the fair order a slot, if a slot is free for it; the
@@ -84,8 +93,29 @@ class QueueStore:
             per_guild=caps.per_guild,
             provider=caps.provider,
             owner=owner,
+            guild_ids=self.guild_ids,
             lock=lock,
         )
+
+    async def withdraw_unserved(self) -> list[Job]:
+        """Cancel the waiting jobs of the servers the bot no longer serves (not in
+        ALLOWED_GUILD_IDS), their holds released; the jobs cancelled."""
+        if not self.guild_ids:
+            return []
+        gone = {job.guild_id for job in await self.waiting() if not self.serves(job.guild_id)}
+        cancelled: list[Job] = []
+        for guild_id in sorted(gone):
+            cancelled += await self.withdraw_from(guild_id)
+        return cancelled
+
+    async def withdraw_from(self, guild_id: int) -> list[Job]:
+        """Cancel every waiting job of a server the bot has left (or no longer serves), their
+        holds released, nothing sent to the video service; the jobs cancelled."""
+        cancelled: list[Job] = []
+        for job in await self.waiting(guild_id):
+            if await self.jobs.cancel(job, None, LEFT_SERVER):
+                cancelled.append(job)
+        return cancelled
 
     async def waiting(self, guild_id: int | None = None) -> list[Job]:
         """The waiting jobs of one guild (or every guild), oldest first."""

@@ -29,8 +29,10 @@ class StateWords:
     # Said instead while the job's position in its server's queue is known ({position}).
     label_position: str | None = None
     sentence_position: str | None = None
-    # The sentence says who cancelled the job ({member}).
+    # The sentence says who cancelled the job ({member}); said instead when the bot cancelled
+    # it itself, having left the job's server.
     names_canceller: bool = False
+    sentence_by_bot: str | None = None
 
 
 STATE_WORDS: Mapping[JobState, StateWords] = {
@@ -59,7 +61,11 @@ STATE_WORDS: Mapping[JobState, StateWords] = {
         "⌛", "status.label.expired", "status.state.expired", tells_reason=True
     ),
     JobState.CANCELLED: StateWords(
-        "🚫", "status.label.cancelled", "status.state.cancelled", names_canceller=True
+        "🚫",
+        "status.label.cancelled",
+        "status.state.cancelled",
+        names_canceller=True,
+        sentence_by_bot="status.state.cancelled_left",
     ),
 }
 
@@ -90,6 +96,8 @@ def state_sentence(job: Job, reason: Callable[[Job], Text], position: int | None
         return Text(words.sentence_position, icon=words.icon, position=position)
     if words.tells_reason:
         return Text(words.sentence, icon=words.icon, reason=reason(job))
+    if words.sentence_by_bot is not None and job.cancelled_by is None:
+        return Text(words.sentence_by_bot, icon=words.icon)
     if words.names_canceller:
-        return Text(words.sentence, icon=words.icon, member=f"<@{job.cancelled_by or job.user_id}>")
+        return Text(words.sentence, icon=words.icon, member=f"<@{job.cancelled_by}>")
     return Text(words.sentence, icon=words.icon)

@@ -166,13 +166,17 @@ class JobStore:
 
     # -- the queue ----------------------------------------------------------------------------
 
-    async def cancel(self, job: Job, by: int) -> bool:
-        """End a waiting job as cancelled by `by` and release its hold, atomically; False if
-        it was no longer waiting (it took its slot, or ended, meanwhile)."""
+    async def cancel(self, job: Job, by: int | None, why: str | None = None) -> bool:
+        """End a waiting job as cancelled by `by` (None: by the bot itself, for `why`) and
+        release its hold, atomically; False if it was no longer waiting (it took its slot, or
+        ended, meanwhile)."""
         if job.state not in IN_QUEUE:
             return False
         return await self._transition(
-            job, JobState.CANCELLED, {"cancelled_by": by}, outcome_reason="job cancelled"
+            job,
+            JobState.CANCELLED,
+            {"cancelled_by": by, "error_message": why},
+            outcome_reason="job cancelled",
         )
 
     # -- reading ------------------------------------------------------------------------------

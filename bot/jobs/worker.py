@@ -184,6 +184,7 @@ class Worker:
         renewer = asyncio.create_task(self._renew_leases()) if self.lease else None
         board = asyncio.create_task(self._keep_board(), name="queue-board")
         try:
+            await self._withdraw_unserved()
             while not self._stopping:
                 self._last_tick = time.monotonic()
                 try:
@@ -250,6 +251,21 @@ class Worker:
                 await self.board.refresh()
             except Exception as error:  # the next pass tries again
                 self._trouble(error, "could not show the queue's places")
+
+    async def _withdraw_unserved(self) -> None:
+        """Cancel the waiting jobs of servers the bot no longer serves (ALLOWED_GUILD_IDS
+        changed since they were accepted): they are never to start."""
+        try:
+            withdrawn = await self.queue.withdraw_unserved()
+        except Exception as error:  # they do not start meanwhile; the next start tries again
+            self._trouble(error, "could not cancel the waiting jobs of servers not served")
+            return
+        if withdrawn:
+            log.warning(
+                "cancelled %d waiting job(s) of servers not in ALLOWED_GUILD_IDS; their units "
+                "are given back",
+                len(withdrawn),
+            )
 
     async def start_waiting(self) -> list[Job]:
         """Give free slots to waiting jobs, in the fair order; the jobs started."""

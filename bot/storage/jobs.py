@@ -240,13 +240,14 @@ async def next_waiting(
     per_guild: int | None,
     provider: int | None,
     owner: str | None,
+    guild_ids: Collection[int] = (),
     lock: bool = True,
 ) -> Row | None:
     """The waiting job to start next, if any may take a slot now: among the waiting jobs whose
     member and guild (and, with `provider`, the deployment) have a slot free, the oldest of the
     member whose last job started longest ago; with `provider`, of the guild whose last job
-    started longest ago first. A job another worker holds a lease on (by the database's clock)
-    is left to it;
+    started longest ago first. Only jobs of `guild_ids` when given (the servers the bot
+    serves). A job another worker holds a lease on (by the database's clock) is left to it;
     with `lock` on PostgreSQL, the row is locked, and a row another transaction is locking
     is skipped, not waited for."""
     slot = marks(_SLOT)
@@ -267,6 +268,9 @@ async def next_waiting(
     if provider is not None:
         where.append(f"(SELECT COUNT(*) FROM jobs AS p WHERE p.state IN ({slot})) < ?")
         params += [*_SLOT, provider]
+    if guild_ids:
+        where.append(f"w.guild_id IN ({marks(tuple(guild_ids))})")
+        params += list(guild_ids)
     if owner is not None:
         where.append(
             "(w.lease_owner IS NULL OR w.lease_owner = ? "

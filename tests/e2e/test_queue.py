@@ -24,6 +24,7 @@ from tests.e2e.conftest import (
 )
 from tests.e2e.test_shards import start_shards
 from tests.support.fake_discord import BotRunner, FakeDiscord, MessageRecord
+from tests.support.fake_discord.gateway import GUILDS
 from tests.support.postgres_cluster import Databases
 from tests.support.sims.rivya import RivyaSimulator, RivyaTask
 
@@ -259,3 +260,66 @@ async def test_two_processes_on_postgresql_start_each_waiting_job_once_in_turn(
             assert stack.ledger(job_id) == ["hold", "charge"]
         await runner.stop_all()
     assert not discord.internal_errors, "\n".join(discord.internal_errors)
+
+
+async def queue_of_two(stack: Stack) -> tuple[int, list[int]]:
+    """Carol's job at the service (the server's one slot), and two jobs waiting behind it."""
+    hold_the_service(stack)
+    at_service = await submit_sora(stack, "carol", prompt="the one slot")
+    await stack.wait_for(lambda: len(tasks(stack)) == 1, "the slot at the service")
+    waiting = [await submit_sora(stack, user, prompt=f"{user} 1") for user in ("alice", "bob")]
+    await wait_places(stack, {waiting[0]: 1, waiting[1]: 2})
+    return at_service, waiting
+
+
+def assert_withdrawn(stack: Stack, waiting: list[int]) -> None:
+    for job_id in waiting:
+        assert stack.job_state(job_id) == "cancelled"
+        assert stack.ledger(job_id) == ["hold", "release"]
+    rows = stack.query(
+        f"SELECT cancelled_by FROM jobs WHERE id IN ({', '.join('?' for _ in waiting)})",
+        tuple(waiting),
+    )
+    assert rows == [(None,)] * len(waiting)  # the bot's own cancel: nobody pressed Cancel
+
+
+@pytest.mark.bot_env(**(QUEUE | {"MAX_ACTIVE_JOBS_PER_GUILD": "1"}))
+async def test_a_server_that_removes_the_bot_has_its_waiting_jobs_cancelled(
+    stack: Stack,
+) -> None:
+    at_service, waiting = await queue_of_two(stack)
+    # The server removes the bot (a kick): Discord tells it the server is gone.
+    stack.discord.world.bot_in_guild = False
+    guild_id = stack.discord.guild_id
+    await stack.discord.gateway.dispatch(
+        "GUILD_DELETE", {"id": str(guild_id)}, intent=GUILDS, guild_id=guild_id
+    )
+    await stack.wait_for(
+        lambda: all(stack.job_state(job) == "cancelled" for job in waiting),
+        "the waiting jobs cancelled",
+    )
+    assert_withdrawn(stack, waiting)
+    release(tasks(stack)[0])  # the slot frees: nothing is left to start there
+    await stack.wait_for(lambda: stack.job_state(at_service) != "running", "the slot's job ending")
+    assert len(tasks(stack)) == 1  # nothing else reached the video service
+    stack.assert_clean_log()
+
+
+@pytest.mark.bot_env(**(QUEUE | {"MAX_ACTIVE_JOBS_PER_GUILD": "1"}))
+async def test_waiting_jobs_of_a_server_no_longer_allowed_never_start(stack: Stack) -> None:
+    _, waiting = await queue_of_two(stack)
+    assert stack.bot is not None
+    await stack.bot.kill()
+    # The operator narrows ALLOWED_GUILD_IDS to another server, and starts the bot again: it
+    # leaves this one, and what waited there is cancelled, its units given back.
+    stack.env_overrides |= {"ALLOWED_GUILD_IDS": "123456789012345678", "DEV_GUILD_ID": ""}
+    release(tasks(stack)[0])  # the slot frees meanwhile
+    await stack.start_bot()
+    await stack.bot.wait_for_log("it is not in ALLOWED_GUILD_IDS")
+    await stack.wait_for(
+        lambda: all(stack.job_state(job) == "cancelled" for job in waiting),
+        "the waiting jobs cancelled",
+    )
+    assert_withdrawn(stack, waiting)
+    assert len(tasks(stack)) == 1  # neither was sent to the video service
+    stack.assert_clean_log()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import Refusal, RefusalKind
 from bot.jobs.queue import fair_order
-from bot.jobs.queue_store import QueueStore
+from bot.jobs.queue_store import LEFT_SERVER, QueueStore
 from bot.jobs.store import JobStore, Lease
 from bot.models import Job, JobState
 from bot.quota.allowance import Allowance
@@ -285,3 +285,46 @@ async def test_waiting_jobs_are_left_out_of_the_worker_steps(
     due = await queue.jobs.due(clock.now(), 10)
     assert waiting.id not in [job.id for job in due]
     assert await queue.jobs.count_due(clock.now()) == 1
+
+
+async def test_a_server_the_bot_no_longer_serves_starts_nothing_and_its_queue_is_withdrawn(
+    db: Database, clock: FakeClock
+) -> None:
+    # Accepted while the bot served both servers; ALLOWED_GUILD_IDS now names server 1 only.
+    before = queue_store(db, clock, max_active_per_guild=1)
+    running = await submit(before, 10, guild=2)
+    gone = [await submit(before, user, guild=2) for user in (11, 12)]
+    here_running = await submit(before, 20, guild=1)
+    here = await submit(before, 21, guild=1)
+    queue = QueueStore(before.jobs, guild_ids=(1,))
+    await end(queue, running)
+    await end(queue, here_running)
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == here.id  # server 2's slot is free: unused
+    assert await queue.start_next_waiting() is None
+
+    withdrawn = await queue.withdraw_unserved()
+    assert sorted(job.id for job in withdrawn) == [job.id for job in gone]
+    for job in gone:
+        cancelled = await queue.jobs.get(job.id)
+        assert cancelled is not None and cancelled.state is JobState.CANCELLED
+        assert cancelled.cancelled_by is None and cancelled.error_message == LEFT_SERVER
+        assert await ledger_kinds(db, job.id) == ["hold", "release"]
+    assert await queue.withdraw_unserved() == []  # once
+    # With no ALLOWED_GUILD_IDS every server is served: nothing to withdraw.
+    assert await QueueStore(before.jobs).withdraw_unserved() == []
+
+
+async def test_leaving_a_server_withdraws_its_waiting_jobs_only(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    running = await submit(queue, 10, guild=2)
+    left = await submit(queue, 11, guild=2)
+    elsewhere = [await submit(queue, user, guild=1) for user in (20, 21)]
+    assert [job.id for job in await queue.withdraw_from(2)] == [left.id]
+    assert await ledger_kinds(db, left.id) == ["hold", "release"]
+    at_service = await queue.jobs.get(running.id)
+    assert at_service is not None and at_service.state is JobState.QUEUED  # the service has it
+    still = await queue.jobs.get(elsewhere[1].id)
+    assert still is not None and still.state is JobState.WAITING

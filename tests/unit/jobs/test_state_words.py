@@ -26,7 +26,15 @@ def test_every_state_has_an_icon_and_words() -> None:
 @pytest.mark.parametrize("state", list(JobState))
 def test_every_state_is_said_in_every_language(state: JobState, locale: str) -> None:
     words = STATE_WORDS[state]
-    keys = [words.label, words.sentence, words.label_progress, words.sentence_progress]
+    keys = [
+        words.label,
+        words.sentence,
+        words.label_progress,
+        words.sentence_progress,
+        words.label_position,
+        words.sentence_position,
+        words.sentence_by_bot,
+    ]
     for key in filter(None, keys):
         assert i18n.translation(key, locale), f"{locale}: {key} is missing"
     # The sentence places the icon, and the reason exactly when the state tells one.
@@ -86,3 +94,12 @@ def test_the_position_and_the_canceller_are_in_every_language(locale: str) -> No
             assert "{position}" in (i18n.translation(key, locale) or ""), (state, key)
         if words.names_canceller:
             assert "{member}" in (i18n.translation(words.sentence, locale) or ""), state
+
+
+def test_a_job_the_bot_cancelled_itself_says_it_left_the_server() -> None:
+    cancelled = make_job(state=JobState.CANCELLED, cancelled_by=None)
+    said = i18n.render(state_sentence(cancelled, failure_reason), "en")
+    assert said.startswith("🚫 Cancelled: the bot left this server before the video could start.")
+    assert "<@" not in said  # nobody is named: nobody pressed Cancel
+    assert "離開" in i18n.render(state_sentence(cancelled, failure_reason), "zh-TW")
+    assert "离开" in i18n.render(state_sentence(cancelled, failure_reason), "zh-CN")

@@ -15,10 +15,11 @@ Several processes sharing a database: the one with the deployment's duties keeps
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
-from bot.jobs.chat_port import ChatPort, DeliveryError
+from bot.jobs.chat_port import ChannelGone, ChatPort, DeliveryError
 from bot.jobs.queue import QueuePlace
 from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.status_messages import StatusMessages
@@ -76,6 +77,7 @@ class QueueBoard:
         clock: Clock,
         edit_interval: float,
         edits_per_channel: int = EDITS_PER_CHANNEL,
+        on_channel_gone: Callable[[Job, ChannelGone], Awaitable[None]] | None = None,
     ) -> None:
         self.places = places
         self.jobs = jobs
@@ -85,6 +87,8 @@ class QueueBoard:
         self.clock = clock
         self.edit_interval = edit_interval
         self.budget = EditBudget(edits_per_channel, self.window)
+        # A waiting job whose channel was deleted ends at once (bot/jobs/steps.py).
+        self.on_channel_gone = on_channel_gone
         self._shown: dict[int, QueuePlace] = {}  # job → the place its message shows
         # When this process began keeping the board: a status text recorded before then may
         # not be what Discord shows (a process stopped between an edit and its record).
@@ -154,6 +158,11 @@ class QueueBoard:
         job = edit.job
         try:
             message_id = await self.chat.show_status(job, edit.text)
+        except ChannelGone as error:
+            self._shown.pop(job.id, None)
+            if self.on_channel_gone is not None:
+                await self.on_channel_gone(job, error)
+            return
         except DeliveryError as error:
             log.warning("job %s: queue place not shown: %s", job.id, error)
             return

@@ -142,6 +142,7 @@ class Worker:
             profile=provider.profile,
             clock=clock,
             edit_interval=status_edit_interval,
+            on_channel_gone=self.steps.channel_gone,
         )
 
     # -- loop ---------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ class FailureCode(StrEnum):
     # What the service's link gave was not a video, or led somewhere a video should not be
     NOT_A_VIDEO = "not_a_video"
     NO_CHANNEL_ACCESS = "no_channel_access"  # the channel is gone or closed to the bot
+    # Cancelled before it started: its prompt matched a blocklist entry added while it waited
+    PROMPT_BLOCKED = "prompt_blocked"
     INTERNAL_ERROR = "internal_error"  # a bug or an unexpected answer, again and again
 
     @property

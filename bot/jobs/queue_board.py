@@ -14,6 +14,7 @@ Several processes sharing a database: the one with the deployment's duties keeps
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.status_messages import StatusMessages
 from bot.jobs.store import JobStore
 from bot.jobs.wording import status_text
-from bot.models import Job
+from bot.models import Job, JobState
 from bot.providers.profiles import ModelProfile
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,11 @@ class QueueBoard:
         if self._since is None:
             self._since = now
         placed = await self.places.everywhere()
+        still = {job.id for job, _ in placed}
+        left = [job_id for job_id in self._shown if job_id not in still]
         self._shown = {job.id: self._shown[job.id] for job, _ in placed if job.id in self._shown}
+        for job_id in left:
+            await self._show_if_cancelled(job_id)
         by_channel: dict[int, list[_Edit]] = {}
         for job, place in placed:
             edit = self._edit_for(job, place, now)
@@ -130,6 +135,16 @@ class QueueBoard:
                 await self._show(edit)
                 done += 1
         return done
+
+    async def _show_if_cancelled(self, job_id: int) -> None:
+        """A job that left the queue cancelled by someone other than the member pressing its
+        button (a moderator blocking them: bot/moderation/actions.py) still shows its place:
+        say it was cancelled. One that started is the worker's to show."""
+        job = await self.jobs.get(job_id)
+        if job is None or job.state is not JobState.CANCELLED:
+            return
+        with contextlib.suppress(ChannelGone):  # nowhere left to say it
+            await self.status.refresh(job, force=True)
 
     def _edit_for(self, job: Job, place: QueuePlace, now: float) -> _Edit | None:
         """The edit `job` needs now, if any."""

@@ -30,9 +30,10 @@ class StateWords:
     label_position: str | None = None
     sentence_position: str | None = None
     # The sentence says who cancelled the job ({member}); said instead when the bot cancelled
-    # it itself, having left the job's server.
+    # it itself, having left the job's server, or for a reason it recorded ({reason}).
     names_canceller: bool = False
     sentence_by_bot: str | None = None
+    sentence_by_bot_reason: str | None = None
 
 
 STATE_WORDS: Mapping[JobState, StateWords] = {
@@ -66,6 +67,7 @@ STATE_WORDS: Mapping[JobState, StateWords] = {
         "status.state.cancelled",
         names_canceller=True,
         sentence_by_bot="status.state.cancelled_left",
+        sentence_by_bot_reason="status.state.cancelled_reason",
     ),
 }
 
@@ -97,6 +99,8 @@ def state_sentence(job: Job, reason: Callable[[Job], Text], position: int | None
     if words.tells_reason:
         return Text(words.sentence, icon=words.icon, reason=reason(job))
     if words.sentence_by_bot is not None and job.cancelled_by is None:
+        if words.sentence_by_bot_reason is not None and job.error_code is not None:
+            return Text(words.sentence_by_bot_reason, icon=words.icon, reason=reason(job))
         return Text(words.sentence_by_bot, icon=words.icon)
     if words.names_canceller:
         return Text(words.sentence, icon=words.icon, member=f"<@{job.cancelled_by}>")

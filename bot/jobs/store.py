@@ -21,6 +21,7 @@ from bot.jobs.acceptance import AcceptanceRules
 from bot.jobs.leases import Lease
 from bot.jobs.new_job import NewJob, new_job_row
 from bot.jobs.queue import SlotCaps
+from bot.jobs.withdrawal import cancel_waiting
 from bot.models import (
     IN_QUEUE,
     PENDING_AT_PROVIDER,
@@ -172,12 +173,8 @@ class JobStore:
         ended, meanwhile)."""
         if job.state not in IN_QUEUE:
             return False
-        return await self._transition(
-            job,
-            JobState.CANCELLED,
-            {"cancelled_by": by, "error_message": why},
-            outcome_reason="job cancelled",
-        )
+        async with self.db.transaction() as conn:
+            return await cancel_waiting(conn, job.id, self.clock.now(), by=by, why=why)
 
     # -- reading ------------------------------------------------------------------------------
 

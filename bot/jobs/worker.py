@@ -112,7 +112,7 @@ class Worker:
         self._running = False
         self._last_tick = 0.0  # time.monotonic() of the loop's latest pass
         self._outage = OutageNotice(log, "the worker")
-        status = StatusMessages(
+        self.status = status = StatusMessages(
             jobs=jobs,
             chat=chat,
             profile=provider.profile,
@@ -275,6 +275,11 @@ class Worker:
             job = await self.queue.start_next_waiting(self.lease)
             if job is None:
                 break
+            if job.state is JobState.CANCELLED:  # barred while it waited: never made
+                log.info("job %s left the queue cancelled: its member or prompt is barred", job.id)
+                with contextlib.suppress(ChannelGone):  # nowhere left to say it
+                    await self.status.refresh(job, force=True)
+                continue
             log.info("job %s left the queue: it has a slot at the video service", job.id)
             started.append(job)
         return started

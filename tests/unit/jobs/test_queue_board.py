@@ -10,6 +10,7 @@ from bot.jobs.queue_board import EDITS_PER_CHANNEL, EditBudget, QueueBoard
 from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.queue_store import QueueStore
 from bot.jobs.status_messages import StatusMessages
+from bot.jobs.withdrawal import cancel_waiting
 from bot.models import Job, JobState
 from bot.providers.profiles import RIVYA_SORA_2_PRO
 from bot.quota.allowance import Allowance
@@ -150,3 +151,32 @@ async def test_a_job_that_left_the_queue_meanwhile_is_shown_as_it_is_now(
     assert "Cancelled by" in chat.last_status(job.id)  # not the place it had
     cancelled = await queue.jobs.get(job.id)
     assert cancelled is not None and cancelled.status_text == chat.last_status(job.id)
+
+
+async def test_jobs_cancelled_elsewhere_are_shown_cancelled_once_and_started_ones_left_alone(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = RecordingChat()
+    queue, board = make_board(db, clock, chat)
+    blocked, starting, stays = await waiting_jobs(queue, 3)
+    clock.advance(INTERVAL)
+    await board.refresh()  # the board knows what each message shows
+    # A moderator's block cancels one in its own transaction (bot/moderation/actions.py);
+    # another takes the slot, which the worker's step announces.
+    async with db.transaction() as conn:
+        assert await cancel_waiting(conn, blocked.id, clock.now(), by=99)
+    running = await queue.jobs.get(1)
+    assert running is not None
+    assert await queue.jobs.finish_unsuccessfully(running, JobState.FAILED, "x", "done")
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == starting.id
+    edits_before = len(chat.statuses.get(starting.id, []))
+    clock.advance(INTERVAL)
+    await board.refresh()
+    assert "Cancelled by <@99>" in chat.last_status(blocked.id)
+    assert len(chat.statuses.get(starting.id, [])) == edits_before  # the worker's to show
+    assert "number 1 in line" in chat.last_status(stays.id)
+    shown = len(chat.statuses[blocked.id])
+    clock.advance(INTERVAL)
+    await board.refresh()
+    assert len(chat.statuses[blocked.id]) == shown  # said once

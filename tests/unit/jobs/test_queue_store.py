@@ -5,22 +5,31 @@ from __future__ import annotations
 
 import asyncio
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.errors import Refusal, RefusalKind
+from bot.i18n import render
 from bot.jobs.queue import fair_order
 from bot.jobs.queue_store import LEFT_SERVER, QueueStore
 from bot.jobs.store import JobStore, Lease
-from bot.models import Job, JobState
-from bot.quota.allowance import Allowance
+from bot.jobs.withdrawal import BLOCKED_WHILE_WAITING, PROMPT_BLOCKED_WHILE_WAITING
+from bot.models import Actor, FailureCode, Job, JobState
+from bot.moderation.actions import Block, ModeratorActions
+from bot.moderation.permissions import Moderators
+from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
+from bot.storage import blocklist as blocklist_rows
 from bot.storage import jobs as job_rows
+from bot.storage import rules as rule_rows
 from bot.storage.connection import database_now
 from bot.storage.database import Database, open_database
 from tests.support.doubles import FakeClock
 from tests.support.jobs import DAY, make_store, new_job
 
 PLENTY = Allowance(100, DAY)
+MOD_ROLE = 900
+MODERATOR = Actor(1, 99, role_ids=(MOD_ROLE,))
 
 
 def queue_store(db: Database, clock: FakeClock, **caps: int | None) -> QueueStore:
@@ -328,3 +337,94 @@ async def test_leaving_a_server_withdraws_its_waiting_jobs_only(
     assert at_service is not None and at_service.state is JobState.QUEUED  # the service has it
     still = await queue.jobs.get(elsewhere[1].id)
     assert still is not None and still.state is JobState.WAITING
+
+
+async def test_blocking_a_member_cancels_their_waiting_jobs_in_that_server_only(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    at_service = await submit(queue, 10)
+    theirs = [await submit(queue, 10) for _ in range(2)]
+    others = await submit(queue, 20)
+    await submit(queue, 30, guild=2)
+    elsewhere = await submit(queue, 10, guild=2)  # the same member in another server
+    policy = QuotaPolicy(db, QuotaDefaults(5, "day", ZoneInfo("UTC")))
+    moderation = ModeratorActions(
+        db=db, clock=clock, policy=policy, moderators=Moderators([MOD_ROLE])
+    )
+    done = await moderation.perform(MODERATOR, Block(10), "spam")
+    assert "Their 2 videos waiting in this server's queue were cancelled" in render(
+        done.reply, "en"
+    )
+    for job in theirs:
+        cancelled = await queue.jobs.get(job.id)
+        assert cancelled is not None and cancelled.state is JobState.CANCELLED
+        assert cancelled.cancelled_by == MODERATOR.user_id
+        assert cancelled.error_message == BLOCKED_WHILE_WAITING
+        assert await ledger_kinds(db, job.id) == ["hold", "release"]
+    for job, state in ((at_service, JobState.QUEUED), (others, JobState.WAITING)):
+        fresh = await queue.jobs.get(job.id)
+        assert fresh is not None and fresh.state is state  # the service has the first
+    fresh = await queue.jobs.get(elsewhere.id)
+    assert fresh is not None and fresh.state is JobState.WAITING
+    # With nothing waiting, the moderator hears only what was always true.
+    done = await moderation.perform(MODERATOR, Block(31), None)
+    assert "waiting" not in render(done.reply, "en")
+
+
+async def test_a_job_whose_member_was_blocked_while_it_waited_is_cancelled_not_started(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    running = await submit(queue, 10)
+    blocked = await submit(queue, 11)
+    behind = await submit(queue, 12)
+    # A block that raced the job's acceptance: written without the moderators' frame.
+    async with db.transaction() as conn:
+        await rule_rows.add_block(conn, 1, 11, None, 99, clock.now())
+    await end(queue, running)
+    cancelled = await queue.start_next_waiting()
+    assert cancelled is not None and cancelled.id == blocked.id
+    assert cancelled.state is JobState.CANCELLED and cancelled.cancelled_by == 99
+    assert cancelled.started_at is None
+    assert await ledger_kinds(db, blocked.id) == ["hold", "release"]
+    started = await queue.start_next_waiting()  # the slot goes to the next in line
+    assert started is not None and started.id == behind.id
+    assert started.state is JobState.QUEUED
+
+
+async def test_a_prompt_blocklisted_while_it_waited_is_cancelled_saying_why(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    running = await submit(queue, 10)
+    fox = await queue.jobs.submit(new_job(11, prompt="a Red Fox at dawn"), PLENTY)
+    async with db.transaction() as conn:
+        await blocklist_rows.add(conn, 1, "red fox", 99, clock.now())
+        await blocklist_rows.add(conn, 2, "dawn", 99, clock.now())  # another server's list
+    await end(queue, running)
+    cancelled = await queue.start_next_waiting()
+    assert cancelled is not None and cancelled.id == fox.id
+    assert cancelled.state is JobState.CANCELLED and cancelled.cancelled_by is None
+    assert cancelled.error_code == FailureCode.PROMPT_BLOCKED
+    assert cancelled.error_message == PROMPT_BLOCKED_WHILE_WAITING
+    assert await ledger_kinds(db, fox.id) == ["hold", "release"]
+    assert await queue.start_next_waiting() is None
+
+
+async def test_servers_that_removed_the_bot_while_it_was_offline_have_their_queue_withdrawn(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    for guild in (1, 2, 3):
+        await submit(queue, 10, guild=guild)
+    removed = await submit(queue, 11, guild=2)
+    other_shard = await submit(queue, 11, guild=3)  # another process's to judge
+    present = await submit(queue, 11, guild=1)
+    withdrawn = await queue.withdraw_absent([1], covers=lambda guild: guild != 3)
+    assert [job.id for job in withdrawn] == [removed.id]
+    assert await ledger_kinds(db, removed.id) == ["hold", "release"]
+    for job in (other_shard, present):
+        fresh = await queue.jobs.get(job.id)
+        assert fresh is not None and fresh.state is JobState.WAITING
+    assert await queue.withdraw_absent([1], covers=lambda guild: guild != 3) == []

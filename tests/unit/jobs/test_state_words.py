@@ -10,7 +10,7 @@ import pytest
 from bot import i18n
 from bot.jobs.state_words import STATE_WORDS, state_icon, state_label, state_sentence
 from bot.jobs.wording import failure_reason, state_line
-from bot.models import JobState
+from bot.models import FailureCode, JobState
 from tests.unit.jobs.test_wording import make_job
 
 LOCALES = i18n.available_locales()
@@ -34,6 +34,7 @@ def test_every_state_is_said_in_every_language(state: JobState, locale: str) -> 
         words.label_position,
         words.sentence_position,
         words.sentence_by_bot,
+        words.sentence_by_bot_reason,
     ]
     for key in filter(None, keys):
         assert i18n.translation(key, locale), f"{locale}: {key} is missing"
@@ -103,3 +104,24 @@ def test_a_job_the_bot_cancelled_itself_says_it_left_the_server() -> None:
     assert "<@" not in said  # nobody is named: nobody pressed Cancel
     assert "離開" in i18n.render(state_sentence(cancelled, failure_reason), "zh-TW")
     assert "离开" in i18n.render(state_sentence(cancelled, failure_reason), "zh-CN")
+
+
+def test_a_job_the_bot_cancelled_for_its_prompt_says_why_in_every_language() -> None:
+    cancelled = make_job(
+        state=JobState.CANCELLED, cancelled_by=None, error_code=FailureCode.PROMPT_BLOCKED.value
+    )
+    said = {
+        locale: i18n.render(state_sentence(cancelled, failure_reason), locale) for locale in LOCALES
+    }
+    assert said["en"] == (
+        "🚫 Cancelled before it started: The prompt contains a word or phrase this server stopped "
+        "allowing while the video waited. It never reached the video service, and it did not "
+        "count against your quota."
+    )
+    assert said["zh-TW"].startswith(
+        "🚫 開始前已取消：提示詞含有這個伺服器在影片排隊期間改為不允許的字詞。"
+    )
+    assert said["zh-CN"].startswith(
+        "🚫 开始前已取消：提示词包含这个服务器在视频排队期间改为不允许的词语。"
+    )
+    assert i18n.render(state_label(cancelled), "en") == "cancelled"

@@ -155,8 +155,12 @@ class Services:
         except Exception as error:  # a notice; the log line above already has it
             log.warning("could not alert the moderators: %s", error)
 
-    def worker_for(self, chat: ChatPort) -> Worker:
-        """The background worker, posting through `chat` (the chat platform's adapter)."""
+    def worker_for(
+        self, chat: ChatPort, servers_known: Callable[[], bool] = lambda: True
+    ) -> Worker:
+        """The background worker, posting through `chat` (the chat platform's adapter).
+        Waiting jobs start only once `servers_known`: the chat platform has said which servers
+        the bot is in, and those it was removed from meanwhile had their waiting jobs cancelled."""
         settings = self.settings
         return Worker(
             jobs=self.jobs,
@@ -173,7 +177,7 @@ class Services:
             lease=self.lease,
             queue=self.queue,
             places=self.places,
-            may_start=lambda: not self.health.refuses_jobs,
+            may_start=lambda: servers_known() and not self.health.refuses_jobs,
             keeps_board=lambda: self.duties is None or self.duties.held,
         )
 

@@ -323,3 +323,51 @@ async def test_waiting_jobs_of_a_server_no_longer_allowed_never_start(stack: Sta
     assert_withdrawn(stack, waiting)
     assert len(tasks(stack)) == 1  # neither was sent to the video service
     stack.assert_clean_log()
+
+
+@pytest.mark.bot_env(**(QUEUE | {"MAX_ACTIVE_JOBS_PER_GUILD": "1"}))
+async def test_a_server_that_removed_the_bot_while_it_was_offline_starts_nothing(
+    stack: Stack,
+) -> None:
+    _, waiting = await queue_of_two(stack)
+    assert stack.bot is not None
+    await stack.bot.kill()
+    # The server removes the bot while it is down: nobody tells it; the server is simply not
+    # among those Discord lists when it connects again.
+    stack.discord.world.bot_in_guild = False
+    release(tasks(stack)[0])  # the slot frees meanwhile
+    # Not `start_bot`: that waits for the server to be sent to the bot, which it never is.
+    stack.bot = await stack.runner.start("bot", stack.env(), cwd=stack.workdir)
+    await stack.bot.wait_for_log("removed the bot while it was offline")
+    assert_withdrawn(stack, waiting)
+    assert len(tasks(stack)) == 1  # neither was sent to the video service
+    stack.assert_clean_log()
+
+
+@pytest.mark.bot_env(**(QUEUE | {"MAX_ACTIVE_JOBS_PER_GUILD": "1"}))
+async def test_blocking_a_member_takes_their_waiting_videos_out_of_the_queue(
+    stack: Stack,
+) -> None:
+    hold_the_service(stack)
+    await submit_sora(stack, "carol", prompt="the one slot")
+    await stack.wait_for(lambda: len(tasks(stack)) == 1, "the slot at the service")
+    bobs = [await submit_sora(stack, "bob", prompt=f"bob {index}") for index in (1, 2)]
+    alice = await submit_sora(stack, "alice", prompt="alice 1")
+    await wait_places(stack, {bobs[0]: 1, alice: 2, bobs[1]: 3})
+
+    said = await command_reply(stack, "quota block", "admin", member="bob", reason="spam")
+    assert "Their 2 videos waiting in this server's queue were cancelled" in said
+    admin = f"<@{user_id(stack, 'admin')}>"
+    for job_id in bobs:
+        assert stack.job_state(job_id) == "cancelled"
+        assert stack.ledger(job_id) == ["hold", "release"]
+        await stack.wait_for(
+            lambda job_id=job_id: f"Cancelled by {admin}" in status(stack, job_id).content,
+            f"job #{job_id}'s status message saying it was cancelled",
+        )
+        assert not status(stack, job_id).custom_ids()  # no Cancel button left
+    await wait_places(stack, {alice: 1})
+    release(tasks(stack)[0])
+    await stack.wait_for(lambda: len(tasks(stack)) == 2, "alice's video at the service")
+    assert tasks(stack)[1].prompt == "alice 1"  # bob's never reached it
+    stack.assert_clean_log()

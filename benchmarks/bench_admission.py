@@ -47,13 +47,13 @@ async def admit(members: int, per_member: int, quota: int, *, at_once: bool) -> 
     database of their own."""
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "bench.sqlite3")
-        jobs = make_store(db, SystemClock(), max_active_per_member=per_member)
-        submitter = make_submitter(
-            jobs,
-            Path(folder),
-            limit=quota,
+        jobs = make_store(
+            db,
+            SystemClock(),
+            max_active_per_member=per_member,
             max_active_per_guild=members * per_member,
         )
+        submitter = make_submitter(jobs, Path(folder), limit=quota)
         latencies: list[float] = []
 
         async def one(member: int) -> bool:

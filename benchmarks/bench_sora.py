@@ -36,10 +36,8 @@ async def round_trips_per_accepted_sora() -> int:
     with tempfile.TemporaryDirectory() as folder:
         db = await open_database(Path(folder) / "count.sqlite3")
         try:
-            jobs = make_store(db, SystemClock())
-            submitter = make_submitter(
-                jobs, Path(folder), limit=5, max_active_per_guild=10, cooldown_seconds=30
-            )
+            jobs = make_store(db, SystemClock(), max_active_per_guild=10)
+            submitter = make_submitter(jobs, Path(folder), limit=5, cooldown_seconds=30)
             with counting_round_trips() as trips:
                 job = await submitter.submit(ask("p", by=Actor(1, 7), channel_id=1))
                 await jobs.hand_to_worker(job, 1, "queued", None)

@@ -65,20 +65,29 @@ class BotStack:
             raise TimeoutError(f"{error}\n--- bot log ---\n{self.bot.log_tail()}") from None
         return self.bot
 
-    async def sora(self, user: str, duration: int = 10) -> int | None:
+    async def sora(
+        self, user: str, duration: int = 10, prompt: str = "a lighthouse in a storm"
+    ) -> int | None:
         """Run /sora as `user`; the accepted job's id, or None if it was refused."""
-        return (await self.sora_many([user], duration))[0]
+        return (await self.sora_many([user], duration, prompts=[prompt]))[0]
 
-    async def sora_many(self, users: Sequence[str], duration: int = 10) -> list[int | None]:
-        """Run /sora as each of `users` at once; for each, the accepted job's id or None.
+    async def sora_many(
+        self, users: Sequence[str], duration: int = 10, prompts: Sequence[str] | None = None
+    ) -> list[int | None]:
+        """Run /sora as each of `users` at once (with `prompts`, one each); for each, the
+        accepted job's id or None.
 
         One waiter for all the answers: a waiter per invocation would make the fake Discord
         re-check every one of them on each change, and its own cost would be measured."""
-        options = {"prompt": "a lighthouse in a storm", "orientation": "landscape"}
+        texts = prompts if prompts is not None else ["a lighthouse in a storm"] * len(users)
         handles = await asyncio.gather(
             *(
-                self.discord.invoke("sora", user=user, options=options | {"duration": duration})
-                for user in users
+                self.discord.invoke(
+                    "sora",
+                    user=user,
+                    options={"prompt": text, "orientation": "landscape", "duration": duration},
+                )
+                for user, text in zip(users, texts, strict=True)
             )
         )
         pending = list(handles)

@@ -112,6 +112,12 @@ class Settings:
     shard_ids: tuple[int, ...] | None = None
     video_retention_days: float = 30.0
     video_max_bytes: int = 10 * 1024 * 1024 * 1024
+    # A server's queue (bot/jobs/queue.py): jobs one member, and one server, may have waiting
+    # for a slot; 0 waiting per server: no queue, a job over the caps is refused.
+    max_queued_jobs_per_member: int = 3
+    max_queued_jobs_per_guild: int = 50
+    # Jobs at the video service at once across the whole deployment (None: no such cap).
+    provider_max_active_jobs: int | None = None
     # Media never takes the disk below this (the database usually shares it).
     media_min_free_bytes: int = 1024 * MiB
     # Least time between two /sora-show of one video by one member in one channel.
@@ -296,6 +302,11 @@ def database_passwords(url: str) -> tuple[str, ...]:
     return passwords_in(url) if url.startswith("postgres") else ()
 
 
+def _or(value: int | None, default: int) -> int:
+    """A whole-number setting whose 0 means something (unlike `x or default`)."""
+    return default if value is None else value
+
+
 DEFAULT_RIVYA_POLL = "3,5,5,5,5,5,10,10,10,10,15,15,20,30"
 DEFAULT_UNIFIED_POLL = "30,30,45,60"
 
@@ -358,6 +369,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_active_jobs_per_member=read.integer("MAX_ACTIVE_JOBS_PER_MEMBER", 2, minimum=1) or 2,
         max_active_jobs_per_guild=read.integer("MAX_ACTIVE_JOBS_PER_GUILD", 10, minimum=1) or 10,
         submit_cooldown_seconds=read.number("SUBMIT_COOLDOWN_SECONDS", 30.0, minimum=0),
+        max_queued_jobs_per_member=read.integer("MAX_QUEUED_JOBS_PER_MEMBER", 3, minimum=1) or 3,
+        max_queued_jobs_per_guild=_or(read.integer("MAX_QUEUED_JOBS_PER_GUILD", 50, minimum=0), 50),
+        provider_max_active_jobs=read.integer("PROVIDER_MAX_ACTIVE_JOBS", None, minimum=1),
         mod_role_ids=read.id_list("MOD_ROLE_IDS"),
         quota_log_channel_id=read.integer("QUOTA_LOG_CHANNEL_ID", None, minimum=1),
         image_retention_days=read.number("IMAGE_RETENTION_DAYS", 30.0, minimum=0.01),

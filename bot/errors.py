@@ -23,6 +23,8 @@ class RefusalKind(StrEnum):
     PROMPT_BLOCKED = "prompt_blocked"  # matched the server's blocklist
     TOO_MANY_ACTIVE = "too_many_active"  # the member's own jobs (or re-runs) in progress
     SERVER_BUSY = "server_busy"  # the server's jobs in progress
+    SERVICE_BUSY = "service_busy"  # the deployment's jobs at the video service
+    QUEUE_FULL = "queue_full"  # the server's queue (or the member's place in it) is full
     COOLDOWN = "cooldown"
     QUOTA_EXHAUSTED = "quota_exhausted"
     BUDGET_EXHAUSTED = "budget_exhausted"  # the deployment's DAILY_VIDEO_BUDGET is used up

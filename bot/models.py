@@ -2,17 +2,21 @@
 
 The job row is the queue, and it moves only along these arrows (`TRANSITIONS`)::
 
-    queued ──► submitted ──► running ──► succeeded ──► delivered   (charge)
-      │           │  ↺          │  ↺        │
-      │           └─────────────┴───────────┤      a poll may find the video at once
-      ├───────────┴─────────────┴───────────┴────► failed      (release)
-      └───────────┴─────────────┴────────────────► expired     (release)
+    waiting ──► queued ──► submitted ──► running ──► succeeded ──► delivered   (charge)
+      │  │        │           │  ↺          │  ↺        │
+      │  │        │           └─────────────┴───────────┤      a poll may find the video at once
+      │  └────────┼───────────┴─────────────┴───────────┴────► failed      (release)
+      │           └───────────┴─────────────┴────────────────► expired     (release)
+      └──────────────────────────────────────────────────────► cancelled   (release)
 
-↺: a poll that only records progress. A finished video is delivered whatever the deadline,
-so `succeeded` never expires. Each terminal state settles the job's quota hold in the same
-write (`QUOTA_OUTCOMES`): delivered charges it, failed and expired give it back. `JobStore`
-makes every state change through `check_transition`; a move not drawn here is a bug and
-raises `IllegalTransition`.
+A job beyond the caps on jobs at the video service waits in its server's queue (`waiting`, its
+quota unit already held) until the worker gives it a slot (`queued`); only a waiting job can
+be cancelled, since the video service has no cancel. ↺: a poll that only records progress. A
+finished video is delivered whatever the deadline, so `succeeded` never expires, and a waiting
+job has no deadline yet (it starts when the job takes its slot). Each terminal state settles
+the job's quota hold in the same write (`QUOTA_OUTCOMES`): delivered charges it, failed,
+expired and cancelled give it back. `JobStore` makes every state change through
+`check_transition`; a move not drawn here is a bug and raises `IllegalTransition`.
 """
 
 from __future__ import annotations
@@ -26,13 +30,15 @@ from typing import Any
 
 
 class JobState(StrEnum):
-    QUEUED = "queued"  # row and quota hold written; nothing sent to the provider yet
+    WAITING = "waiting"  # in its server's queue, quota hold written; no slot yet
+    QUEUED = "queued"  # has a slot at the video service; nothing sent to it yet
     SUBMITTED = "submitted"  # provider task id known
     RUNNING = "running"  # the provider reports it is generating
     SUCCEEDED = "succeeded"  # the provider has a video; not yet posted
     DELIVERED = "delivered"  # posted in the channel and charged
     FAILED = "failed"  # terminal, quota released
     EXPIRED = "expired"  # terminal, deadline passed, quota released
+    CANCELLED = "cancelled"  # terminal, withdrawn from the queue by a person, quota released
 
 
 class FailureCode(StrEnum):
@@ -58,6 +64,8 @@ class FailureCode(StrEnum):
     # What the service's link gave was not a video, or led somewhere a video should not be
     NOT_A_VIDEO = "not_a_video"
     NO_CHANNEL_ACCESS = "no_channel_access"  # the channel is gone or closed to the bot
+    # Cancelled before it started: its prompt matched a blocklist entry added while it waited
+    PROMPT_BLOCKED = "prompt_blocked"
     INTERNAL_ERROR = "internal_error"  # a bug or an unexpected answer, again and again
 
     @property
@@ -82,6 +90,7 @@ class QuotaOutcome(StrEnum):
 
 _S = JobState
 TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
+    _S.WAITING: frozenset({_S.QUEUED, _S.CANCELLED, _S.FAILED}),
     _S.QUEUED: frozenset({_S.SUBMITTED, _S.FAILED, _S.EXPIRED}),
     _S.SUBMITTED: frozenset({_S.SUBMITTED, _S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.EXPIRED}),
     _S.RUNNING: frozenset({_S.RUNNING, _S.SUCCEEDED, _S.FAILED, _S.EXPIRED}),
@@ -89,15 +98,28 @@ TRANSITIONS: Mapping[JobState, frozenset[JobState]] = {
     _S.DELIVERED: frozenset(),
     _S.FAILED: frozenset(),
     _S.EXPIRED: frozenset(),
+    _S.CANCELLED: frozenset(),
 }
 QUOTA_OUTCOMES: Mapping[JobState, QuotaOutcome] = {
     _S.DELIVERED: QuotaOutcome.CHARGE,
     _S.FAILED: QuotaOutcome.RELEASE,
     _S.EXPIRED: QuotaOutcome.RELEASE,
+    _S.CANCELLED: QuotaOutcome.RELEASE,
 }
 
 ACTIVE_STATES = tuple(state for state in JobState if TRANSITIONS[state])
+# The jobs that ended giving their unit back: they delivered nothing, so they count in no
+# cooldown and no daily budget.
+RELEASED_STATES = tuple(
+    state for state, outcome in QUOTA_OUTCOMES.items() if outcome is QuotaOutcome.RELEASE
+)
+# The jobs at the video service (or about to be sent there): each holds one of the slots the
+# caps count, and each expires at its deadline.
 PENDING_AT_PROVIDER = tuple(state for state in ACTIVE_STATES if _S.EXPIRED in TRANSITIONS[state])
+# The jobs waiting for a slot: in progress, but with no step for the worker to take.
+IN_QUEUE = tuple(state for state in ACTIVE_STATES if _S.CANCELLED in TRANSITIONS[state])
+# The active jobs the worker moves one step at a time.
+WORKER_STATES = tuple(state for state in ACTIVE_STATES if state not in IN_QUEUE)
 
 
 class IllegalTransition(AssertionError):
@@ -214,10 +236,16 @@ class Job:
     video_path: Path | None = None  # the bot's own copy of the finished video, if kept
     video_bytes: int | None = None
     public_locale: str | None = None  # the language of its public messages (None: English)
+    started_at: float | None = None  # when it took its slot at the video service (None: waits)
+    cancelled_by: int | None = None  # who cancelled it, when it was
 
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.state in IN_QUEUE
 
     @property
     def image(self) -> ReferenceImage | None:
@@ -279,4 +307,6 @@ class Job:
             video_path=Path(data["video_path"]) if data["video_path"] else None,
             video_bytes=data["video_bytes"],
             public_locale=data.get("public_locale"),
+            started_at=data.get("started_at"),
+            cancelled_by=data.get("cancelled_by"),
         )

@@ -23,6 +23,9 @@ from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs.admission import Submitter
 from bot.jobs.chat_port import ChatPort
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.queue import SlotCaps
+from bot.jobs.queue_places import QueuePlaces
+from bot.jobs.queue_store import QueueStore
 from bot.jobs.schedule import PollPlan
 from bot.jobs.show_cooldown import ShowCooldown
 from bot.jobs.store import JobStore, Lease
@@ -81,6 +84,9 @@ class Services:
     lease: Lease | None = None
     duties: DeploymentDuties | None = None  # None: this process does them (tests)
     submitter: Submitter = field(init=False)
+    # The servers' queues: where each waiting job stands, and the store that starts them.
+    queue: QueueStore = field(init=False)
+    places: QueuePlaces = field(init=False)
     show_cooldown: ShowCooldown = field(init=False)
     health: ProviderHealth = field(
         default_factory=lambda: ProviderHealth(None, None, "not checked yet")
@@ -149,8 +155,12 @@ class Services:
         except Exception as error:  # a notice; the log line above already has it
             log.warning("could not alert the moderators: %s", error)
 
-    def worker_for(self, chat: ChatPort) -> Worker:
-        """The background worker, posting through `chat` (the chat platform's adapter)."""
+    def worker_for(
+        self, chat: ChatPort, servers_known: Callable[[], bool] = lambda: True
+    ) -> Worker:
+        """The background worker, posting through `chat` (the chat platform's adapter).
+        Waiting jobs start only once `servers_known`: the chat platform has said which servers
+        the bot is in, and those it was removed from meanwhile had their waiting jobs cancelled."""
         settings = self.settings
         return Worker(
             jobs=self.jobs,
@@ -165,6 +175,10 @@ class Services:
             on_provider_unusable=self.provider_unusable,
             scrub=Scrubber(settings.secrets),
             lease=self.lease,
+            queue=self.queue,
+            places=self.places,
+            may_start=lambda: servers_known() and not self.health.refuses_jobs,
+            keeps_board=lambda: self.duties is None or self.duties.held,
         )
 
     async def clear_media_leftovers(self) -> None:
@@ -258,7 +272,13 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
         provider=provider.name,
         model=provider.profile.model,
         deadline_seconds=settings.job_deadline_seconds,
-        max_active_per_member=settings.max_active_jobs_per_member,
+        caps=SlotCaps(
+            per_member=settings.max_active_jobs_per_member,
+            per_guild=settings.max_active_jobs_per_guild,
+            provider=settings.provider_max_active_jobs,
+            waiting_per_member=settings.max_queued_jobs_per_member,
+            waiting_per_guild=settings.max_queued_jobs_per_guild,
+        ),
         accept_grace_seconds=ACCEPT_GRACE_SECONDS,
         daily_budget=(
             DailyBudget(settings.daily_video_budget, ZoneInfo(settings.quota_timezone))
@@ -272,7 +292,6 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             limit=settings.default_quota,
             period=settings.quota_period,
             timezone=ZoneInfo(settings.quota_timezone),
-            max_active_per_guild=settings.max_active_jobs_per_guild,
             cooldown_seconds=settings.submit_cooldown_seconds,
         ),
     )
@@ -307,6 +326,8 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Servi
             provider.name,
         ),
     )
+    services.queue = QueueStore(jobs, settings.allowed_guild_ids)
+    services.places = QueuePlaces(services.queue, clock, services.schedule)
     services.show_cooldown = ShowCooldown(settings.show_cooldown_seconds, clock)
     jobs.on_budget_alert = services.alert_soon
     services.downloader = VideoDownloader(

@@ -1,5 +1,6 @@
-"""Persistent buttons on result posts. The custom_id carries the job id, so a click after a
-restart is routed without any stored view (discord.py `DynamicItem`)."""
+"""Persistent buttons on result posts and on waiting jobs' status messages. The custom_id
+carries the job id, so a click after a restart is routed without any stored view (discord.py
+`DynamicItem`)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cogs._replies import refusals_answered
 
 RERUN_EMOJI = "🔁"
 RESULTS_COG = "Results"
+QUEUE_COG = "Queue"
 
 
 class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rerun:(?P<job>\d+)"):
@@ -146,6 +148,38 @@ class KeepVideoButton(
         )
 
 
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:cancel:(?P<job>\d+)"):
+    """On a waiting job's status message: take it out of the queue (its hold given back)."""
+
+    def __init__(self, job_id: int, locale: str | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=i18n.render(Text("queue.button.cancel"), locale),
+                emoji="✖️",
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"sora:cancel:{job_id}",
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
+    ) -> CancelButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        cog = _cog(interaction, QUEUE_COG)
+        await _for_people(interaction, lambda: cog.cancel_from_button(interaction, self.job_id))
+
+
+def cancel_view(job_id: int, locale: str | None) -> discord.ui.View:
+    """A waiting job's Cancel button, in the language of the server's public messages."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id, locale))
+    return view
+
+
 def delete_question_view(job_id: int, post_id: int, locale: str | None) -> discord.ui.View:
     """The private question's buttons, in the language of the member who asked."""
     view = discord.ui.View(timeout=None)
@@ -197,8 +231,12 @@ async def _for_people(
 
 
 def _results_cog(interaction: discord.Interaction) -> Any:
-    cog = interaction.client.get_cog(RESULTS_COG)  # type: ignore[attr-defined]
-    assert cog is not None, "the results extension is not loaded"
+    return _cog(interaction, RESULTS_COG)
+
+
+def _cog(interaction: discord.Interaction, name: str) -> Any:
+    cog = interaction.client.get_cog(name)  # type: ignore[attr-defined]
+    assert cog is not None, f"the {name} extension is not loaded"
     return cog
 
 

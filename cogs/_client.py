@@ -28,7 +28,7 @@ from cogs._translator import CatalogTranslator
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.help")
+EXTENSIONS = ("cogs.sora", "cogs.quota", "cogs.results", "cogs.queue", "cogs.help")
 HEALTH_RECHECK_SECONDS = 600
 RETENTION_SWEEP_SECONDS = 6 * 3600
 
@@ -87,8 +87,12 @@ class SoraBot(commands.Bot):
             alert_channel_id=services.settings.quota_log_channel_id,
             languages=services.languages,
             on_handed_over=self._wake_worker,
+            places=services.places,
         )
         self._background: list[asyncio.Task[None]] = []
+        # Until Discord has said which servers the bot is in, waiting jobs do not start: one
+        # may belong to a server that removed the bot while it was offline.
+        self._servers_known = False
 
     def _wake_worker(self) -> None:
         if self.worker is not None:
@@ -102,7 +106,9 @@ class SoraBot(commands.Bot):
         await self.services.attach_alerts(self.job_messages.alert_moderators)
         # Before the sync: the synced commands carry every catalog's translations.
         await self.tree.set_translator(CatalogTranslator())
-        self.worker = self.services.worker_for(self.job_messages)
+        self.worker = self.services.worker_for(
+            self.job_messages, servers_known=lambda: self._servers_known
+        )
         await self.services.clear_media_leftovers()
         async with self.services.db.deployment_lock(*COMMAND_SYNC_LOCK, wait=True):
             # One process at a time: the next one finds the commands already synced.
@@ -186,6 +192,23 @@ class SoraBot(commands.Bot):
             if not is_unreachable(error):  # an outage is told once, by the worker
                 log.exception("could not remember member %s's language", interaction.user.id)
 
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        """The bot left a server (or was removed from it): its waiting jobs will never start
+        there, so they are cancelled and their units given back (nothing can be posted there
+        any more, so nobody is told)."""
+        try:
+            withdrawn = await self.services.queue.withdraw_from(guild.id)
+        except Exception as error:
+            if not is_unreachable(error):  # an outage is told once, by the worker
+                log.exception("could not cancel the waiting jobs of server %s", guild.id)
+            return
+        if withdrawn:
+            log.info(
+                "cancelled %d waiting job(s) of server %s, which the bot left",
+                len(withdrawn),
+                guild.id,
+            )
+
     async def on_ready(self) -> None:
         log.info(
             "connected as %s (id %s) to %d guild(s)",
@@ -193,6 +216,36 @@ class SoraBot(commands.Bot):
             getattr(self.user, "id", "?"),
             len(self.guilds),
         )
+        await self._withdraw_from_absent_servers()
+
+    async def _withdraw_from_absent_servers(self) -> None:
+        """Cancel the waiting jobs of servers that removed the bot while it was offline (Discord
+        does not say so afterwards; they are simply missing from the servers it lists, where
+        a server in an outage is still listed), then let waiting jobs start."""
+        present = [guild.id for guild in self.guilds]
+        delay = 1.0
+        while True:
+            try:
+                withdrawn = await self.services.queue.withdraw_absent(present, self.covers)
+                break
+            except Exception as error:  # waiting jobs stay put meanwhile; nothing is lost
+                if not is_unreachable(error):
+                    log.exception("could not check the waiting jobs of servers left")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+        if withdrawn:
+            log.info(
+                "cancelled %d waiting job(s) of servers that removed the bot while it was "
+                "offline; their units are given back",
+                len(withdrawn),
+            )
+        self._servers_known = True
+        self._wake_worker()
+
+    def covers(self, guild_id: int) -> bool:
+        """Whether this process's gateway connection is the one Discord tells about the
+        server (every server, unsharded; sharded, those of its shards)."""
+        return True
 
     async def close(self) -> None:
         if self.worker is not None:
@@ -206,6 +259,12 @@ class SoraBot(commands.Bot):
 class ShardedSoraBot(SoraBot, commands.AutoShardedBot):
     """The bot running several gateway connections (shards): all of them, or the slice given
     in SHARD_IDS while other processes run the rest."""
+
+    def covers(self, guild_id: int) -> bool:
+        # Discord's rule for which shard a server's events go to.
+        count = self.shard_count or 1
+        mine = self.shard_ids if self.shard_ids is not None else range(count)
+        return (guild_id >> 22) % count in mine
 
     def gateway_connected(self) -> bool:
         """Logged in, and every shard of this process has its connection open."""

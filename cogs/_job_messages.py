@@ -23,12 +23,13 @@ from bot import i18n
 from bot.i18n import Text
 from bot.jobs.chat_port import ChannelGone, DeliveryError, UploadTooLarge
 from bot.jobs.delivery import Offer, VideoDelivery
+from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.store import JobStore
 from bot.jobs.wording import compressed_note, result_text, settings_line, status_text
 from bot.models import FailureCode, Job
 from bot.moderation.languages import Languages
 from bot.providers.profiles import ModelProfile
-from cogs._buttons import RERUN_EMOJI, result_view
+from cogs._buttons import RERUN_EMOJI, cancel_view, result_view
 from cogs._log_channel import post_to_log_channel
 from cogs._replies import NO_PINGS
 
@@ -100,9 +101,11 @@ class DiscordJobMessages:
         alert_channel_id: int | None = None,
         languages: Languages | None = None,
         on_handed_over: Callable[[], None] = lambda: None,
+        places: QueuePlaces | None = None,
     ) -> None:
         self.client = client
         self.jobs = jobs
+        self.places = places  # a waiting job's place in its server's queue
         self.profile = profile
         self.delivery = delivery
         self.alert_channel_id = alert_channel_id
@@ -121,6 +124,11 @@ class DiscordJobMessages:
 
     # -- a new job ----------------------------------------------------------------------------
 
+    async def _first_text(self, job: Job) -> str:
+        """A new job's status message: a waiting one says its place in the queue."""
+        place = await self.places.place_of(job) if self.places is not None else None
+        return status_text(job, self.profile, place=place)
+
     async def answer_with_status(
         self,
         interaction: discord.Interaction,
@@ -134,9 +142,11 @@ class DiscordJobMessages:
         channel's message rate limit. If Discord does not take the answer, the status message
         is posted in the channel instead (`post_status_message`).
         """
-        text = status_text(job, self.profile)
+        text = await self._first_text(job)
         try:
-            answer = await interaction.response.send_message(text, allowed_mentions=NO_PINGS)
+            answer = await interaction.response.send_message(
+                text, allowed_mentions=NO_PINGS, view=_buttons_of(job)
+            )
             # Discord names the message it created; discord.py types it as optional.
             message_id = answer.message_id or (await interaction.original_response()).id
         except CALL_ERRORS as error:
@@ -192,7 +202,7 @@ class DiscordJobMessages:
                     job, FailureCode.NO_CHANNEL_ACCESS, "The channel is gone."
                 )
                 return StatusPost(None, withdrawn=withdrawn)
-        text = status_text(job, self.profile)
+        text = await self._first_text(job)
         reference = reply_to(job, job.reply_to_message_id)
         files = []
         if attach_reference and job.image_path is not None and job.image_path.is_file():
@@ -206,6 +216,7 @@ class DiscordJobMessages:
                 # The worker posts with the same nonce if the bot stopped before recording this
                 # message: within Discord's nonce window that returns this message, not a second.
                 nonce=status_nonce(job),
+                view=_buttons_of(job),
             )
         except (discord.Forbidden, discord.NotFound) as error:
             log.warning("job %s: Discord refused the status message: %s", job.id, error)
@@ -230,7 +241,9 @@ class DiscordJobMessages:
         if job.status_message_id is not None:
             message = channel.get_partial_message(job.status_message_id)  # type: ignore[attr-defined]
             try:
-                await message.edit(content=text, allowed_mentions=NO_PINGS)
+                # A waiting job's Cancel button goes once it has left the queue.
+                view = cancel_view(job.id, job.public_locale) if job.is_waiting else None
+                await message.edit(content=text, allowed_mentions=NO_PINGS, view=view)
                 return job.status_message_id
             except discord.NotFound as error:
                 if error.code == UNKNOWN_CHANNEL:
@@ -246,8 +259,9 @@ class DiscordJobMessages:
             )
             if answer is not None:
                 log.info("job %s: found its status message in the answer to its /sora", job.id)
+                view = cancel_view(job.id, job.public_locale) if job.is_waiting else None
                 try:
-                    await answer.edit(content=text, allowed_mentions=NO_PINGS)
+                    await answer.edit(content=text, allowed_mentions=NO_PINGS, view=view)
                 except CALL_ERRORS as error:
                     raise _delivery_error(error) from None
                 return answer.id
@@ -258,6 +272,7 @@ class DiscordJobMessages:
                 allowed_mentions=NO_PINGS,
                 reference=reference,  # type: ignore[arg-type]
                 nonce=status_nonce(job),
+                view=_buttons_of(job),
             )
         except CALL_ERRORS as error:
             raise _delivery_error(error) from None
@@ -425,6 +440,14 @@ def _refusals_as_port_errors() -> Iterator[None]:
         ):
             raise UploadTooLarge() from None
         raise _delivery_error(error) from None
+
+
+def _buttons_of(job: Job) -> discord.ui.View:
+    """The buttons a new status message carries: Cancel while the job waits in the queue
+    (`MISSING`, none, otherwise)."""
+    if job.is_waiting:
+        return cancel_view(job.id, job.public_locale)
+    return discord.utils.MISSING
 
 
 def _video_file(job: Job, video: Path) -> discord.File:

@@ -23,6 +23,7 @@ from discord.ext import commands
 from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
+from bot.jobs.queue import QueuePlace
 from bot.jobs.rerun import Remix, Where, check_rerunnable, find_job_by_message, rerun
 from bot.jobs.state_words import state_icon, state_label
 from bot.jobs.video_form import form_prompt_limit, prompt_fits_form, read_choices
@@ -304,15 +305,18 @@ class ResultsCog(commands.Cog, name=RESULTS_COG):
             )
             return
         locale = interaction.locale.value
+        places = {}
+        if any(job.is_waiting for job in jobs):
+            places = await self.services.places.in_guild(interaction.guild_id)
         lines = [said(interaction, Text("results.jobs.heading", len(jobs)))]
-        lines += [self._job_line(job, locale) for job in jobs]
+        lines += [self._job_line(job, locale, places.get(job.id)) for job in jobs]
         for part in split_message("\n".join(lines)):
             await interaction.followup.send(part, ephemeral=True)
 
-    def _job_line(self, job: Job, locale: str) -> str:
+    def _job_line(self, job: Job, locale: str, place: QueuePlace | None = None) -> str:
         prompt = job.prompt.replace("\n", " ")
         prompt = prompt if len(prompt) <= 60 else prompt[:59] + "…"
-        state = i18n.render(state_label(job), locale)
+        state = i18n.render(state_label(job, place.position if place else None), locale)
         line = (
             f"{state_icon(job)} **#{job.id}** {state} · "
             f"{settings_line(job, self.services.profile, locale)} · <t:{int(job.created_at)}:R>\n"

@@ -26,7 +26,7 @@ from bot import i18n
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.admission import ImageUpload
-from bot.jobs.store import NewJob
+from bot.jobs.new_job import NewJob
 from bot.jobs.validation import quality_text, validate_image_size
 from bot.jobs.video_form import orientation_for_picture, read_choices
 from bot.models import Job, JobOptions

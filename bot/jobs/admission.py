@@ -14,7 +14,8 @@ from pathlib import Path
 from bot import metrics
 from bot.errors import Refusal, RefusalKind
 from bot.i18n import Text
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.validation import (
     store_image,
     validate_image_bytes,
@@ -128,7 +129,7 @@ class Submitter:
         """A full server's refusal, saying when a slot is likely to free up if that is known."""
         if self.slot_estimate is None:
             return refusal
-        active = await self.jobs.active_in_guild(guild_id)
+        active = await self.jobs.at_service_in_guild(guild_id)
         free_at = await self.slot_estimate(active, self.jobs.clock.now())
         if free_at is None:
             return refusal

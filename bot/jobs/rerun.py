@@ -13,7 +13,8 @@ from dataclasses import dataclass, replace
 from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.admission import Submitter
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.models import Actor, Job, JobState, ReferenceImage
 
 

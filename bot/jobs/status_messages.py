@@ -42,10 +42,7 @@ class StatusMessages:
     async def refresh(self, job: Job, force: bool = False) -> Job:
         """Edit the status message if its text changed and the throttle allows; return the
         job as it now stands."""
-        expected = await self.schedule.expected_ready_at(job) if self.schedule else None
-        if expected is not None and expected <= self.clock.now():
-            expected = None  # late: "expected 3 minutes ago" would help nobody
-        text = status_text(job, self.profile, expected_ready_at=expected)
+        text = await self._text(job)
         if text == job.status_text and job.status_message_id is not None:
             return job
         now = self.clock.now()
@@ -65,6 +62,23 @@ class StatusMessages:
         fresh = await self.jobs.get(job.id)
         assert fresh is not None
         return fresh
+
+    async def repair(self, job: Job) -> None:
+        """Show the job as it stands now, whatever was recorded as shown: another edit (the
+        queue's, made as the job left it) may have landed after the one recorded."""
+        text = await self._text(job)
+        try:
+            message_id = await self.chat.show_status(job, text)
+        except DeliveryError as error:
+            log.warning("job %s: status update failed: %s", job.id, error)
+            return
+        await self.jobs.record_status(job, message_id, text)
+
+    async def _text(self, job: Job) -> str:
+        expected = await self.schedule.expected_ready_at(job) if self.schedule else None
+        if expected is not None and expected <= self.clock.now():
+            expected = None  # late: "expected 3 minutes ago" would help nobody
+        return status_text(job, self.profile, expected_ready_at=expected)
 
     async def show_compressing(self, job: Job) -> None:
         """Say the video is being compressed (one edit, whatever the throttle)."""

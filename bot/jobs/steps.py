@@ -374,6 +374,9 @@ class JobSteps:
         next_at = retry_at(job, self.clock.now() + delay)
         log.info("job %s: %s; retrying in %.1fs", job.id, error, next_at - self.clock.now())
         await self.jobs.reschedule(job, next_at, failed_attempt=True, resend_allowed=resend_allowed)
+        if job.state is JobState.QUEUED:
+            # It may still show its place in the queue (and a Cancel button): it has left it.
+            await self.status.refresh(job)
 
     async def _reject(self, job: Job, error: JobRejectedError) -> None:
         if isinstance(error, ProviderMisconfiguredError | ProviderOutOfCreditsError):

@@ -10,9 +10,7 @@ transaction. Other writes only keep a job's bookkeeping within its state.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,22 +19,23 @@ from bot.errors import Refusal, RefusalKind
 from bot.i18n import DEFAULT_LOCALE, Text, render
 from bot.jobs.acceptance import AcceptanceRules
 from bot.jobs.leases import Lease
+from bot.jobs.new_job import NewJob, new_job_row
+from bot.jobs.queue import SlotCaps
+from bot.jobs.withdrawal import cancel_waiting
 from bot.models import (
-    ACTIVE_STATES,
+    IN_QUEUE,
     PENDING_AT_PROVIDER,
     QUOTA_OUTCOMES,
-    Actor,
+    WORKER_STATES,
     FailureCode,
     Job,
-    JobOptions,
     JobState,
     QuotaOutcome,
-    ReferenceImage,
     check_transition,
 )
 from bot.quota import allowance as quotas
 from bot.quota.allowance import Allowance
-from bot.quota.budget import BUDGET_LOCK, DailyBudget
+from bot.quota.budget import DailyBudget
 from bot.storage import audit as audit_rows
 from bot.storage import budget as budget_rows
 from bot.storage import jobs as job_rows
@@ -45,26 +44,6 @@ from bot.storage.connection import Connection
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class NewJob:
-    """A video asked for: who asks, what they asked for and where the answer goes.
-
-    /sora, the "Make a video" form and re-runs each build one; admission checks it, then the
-    store writes the checked copy (see bot/jobs/admission.py)."""
-
-    by: Actor
-    channel_id: int
-    prompt: str
-    options: JobOptions  # as chosen: admission fills in the default quality and toggles
-    image: ReferenceImage | None = None  # a kept reference image (a re-run reuses its source's)
-    upload_limit_bytes: int | None = None
-    reply_to_message_id: int | None = None
-    # The command this job may answer with its status message (see cogs/_job_messages.py).
-    interaction_id: int | None = None
-    parent_job_id: int | None = None
-    public_locale: str | None = None  # the server's language when the job was asked for
 
 
 class JobStore:
@@ -76,7 +55,7 @@ class JobStore:
         provider: str,
         model: str,
         deadline_seconds: float,
-        max_active_per_member: int,
+        caps: SlotCaps,
         accept_grace_seconds: float = 0.0,
         daily_budget: DailyBudget | None = None,
         on_budget_alert: Callable[[Text], None] | None = None,
@@ -86,7 +65,7 @@ class JobStore:
         self.provider = provider
         self.model = model
         self.deadline_seconds = deadline_seconds
-        self.max_active_per_member = max_active_per_member
+        self.caps = caps
         self.accept_grace_seconds = accept_grace_seconds
         self.daily_budget = daily_budget  # None: no DAILY_VIDEO_BUDGET
         # Hands an alert about the budget on to the moderators (it must not wait for them).
@@ -96,34 +75,31 @@ class JobStore:
 
     @property
     def _rules(self) -> AcceptanceRules:
-        return AcceptanceRules(self.max_active_per_member, self.daily_budget)
+        return AcceptanceRules(self.caps, self.daily_budget)
 
     async def submit(self, new: NewJob, allowance: Allowance) -> Job:
         """Write the job and its hold atomically, or raise `Refusal`.
 
         The checks and the writes share one IMMEDIATE transaction, so concurrent submits are
-        serialised and can never overdraw the allowance, exceed an active-job cap or pass the
-        daily budget. It makes five round trips: BEGIN, one read of every fact checked, the
-        insert, the hold, COMMIT.
+        serialised and can never overdraw the allowance, exceed a cap on jobs at the video
+        service, overfill the queue or pass the daily budget. The job takes a slot at once when
+        one is free and nobody waits for one, else it waits in the server's queue
+        (bot/jobs/queue.py), holding its unit and counted in the day's budget. It makes five
+        round trips: BEGIN, one read of every fact checked, the insert, the hold, COMMIT.
         """
         refusal: Text | None = None
         alerts: list[Text] = []
         guild_id, user_id = new.by.guild_id, new.by.user_id
-        # Other processes may accept jobs at the same moment (PostgreSQL): everything checked
-        # below is about this member and this guild (and, with a budget, the whole
-        # deployment's day), so hold them all until commit.
-        locks = [("member", guild_id, user_id), ("guild", guild_id)]
-        if self.daily_budget is not None:
-            locks.append(BUDGET_LOCK)
         async with self.db.transaction() as conn:
-            await conn.lock(*locks)
+            # Other processes may accept jobs at the same moment (PostgreSQL): everything
+            # checked below is about this member and this guild (and, with a budget or a
+            # deployment-wide cap, the whole deployment), so hold them all until commit.
+            await conn.lock(*self._rules.locks(guild_id, user_id))
             # Read once the locks are held: a submit that committed while this one waited has
             # an earlier time, so the cooldown never measures a negative gap.
             now = self.clock.now()
             facts = await self._facts(conn, new, allowance, now)
-            first = self._rules.first_refusal(new.parent_job_id, facts, allowance, now)
-            if first is not None:
-                raise first
+            state = self._rules.accepted_state(new.parent_job_id, facts, allowance, now)
             # Settling a deduction is kept even if this submit is then refused: it only ever
             # takes what this period still had, so it cannot be taken twice.
             balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
@@ -133,7 +109,18 @@ class JobStore:
             if balance.remaining <= 0:
                 refusal = quotas.exhausted_message(balance, allowance.period, now)
             else:
-                row = await job_rows.insert(conn, self._row(new, now))
+                row = await job_rows.insert(
+                    conn,
+                    new_job_row(
+                        new,
+                        state,
+                        now,
+                        provider=self.provider,
+                        model=self.model,
+                        deadline_seconds=self.deadline_seconds,
+                        accept_grace_seconds=self.accept_grace_seconds,
+                    ),
+                )
                 label = None if balance.from_bonus else allowance.period.day_key(now)
                 await ledger_rows.insert_hold(conn, row["id"], guild_id, user_id, label, now)
                 alerts = await self._rules.budget_alerts(conn, facts, now)
@@ -150,9 +137,7 @@ class JobStore:
         async with self.db.reading() as conn:
             now = self.clock.now()
             facts = await self._facts(conn, new, allowance, now)
-        first = self._rules.first_refusal(new.parent_job_id, facts, allowance, now)
-        if first is not None:
-            raise first
+        self._rules.accepted_state(new.parent_job_id, facts, allowance, now)
         balance = quotas.balance_of(allowance.limit, facts.usage, facts.bonus_sum)
         if balance.remaining <= 0:  # what settling a deduction leaves is the same
             raise Refusal(
@@ -172,39 +157,24 @@ class JobStore:
             start,
             end,
             budget_span=self._rules.budget_span(now),
+            everywhere=self.caps.provider is not None,
         )
-
-    def _row(self, new: NewJob, now: float) -> dict[str, Any]:
-        """The new job's row, as `submit` inserts it."""
-        image = new.image
-        return {
-            "guild_id": new.by.guild_id,
-            "channel_id": new.channel_id,
-            "user_id": new.by.user_id,
-            "provider": self.provider,
-            "model": self.model,
-            "prompt": new.prompt,
-            "options_json": new.options.to_json(),
-            "image_path": str(image.path) if image else None,
-            "image_name": image.filename if image else None,
-            "image_mime": image.mime if image else None,
-            "image_source_url": image.source_url if image else None,
-            "idempotency_key": f"sorabot-{secrets.token_hex(12)}",
-            "upload_limit_bytes": new.upload_limit_bytes,
-            "reply_to_message_id": new.reply_to_message_id,
-            "interaction_id": new.interaction_id,
-            "parent_job_id": new.parent_job_id,
-            "next_action_at": now + self.accept_grace_seconds,  # `hand_to_worker`
-            "deadline_at": now + self.deadline_seconds,
-            "created_at": now,
-            "updated_at": now,
-            "public_locale": new.public_locale,
-        }
 
     def _announce(self, alert: Text) -> None:
         log.warning("daily video budget: %s", render(alert, DEFAULT_LOCALE))
         if self.on_budget_alert is not None:
             self.on_budget_alert(alert)
+
+    # -- the queue ----------------------------------------------------------------------------
+
+    async def cancel(self, job: Job, by: int | None, why: str | None = None) -> bool:
+        """End a waiting job as cancelled by `by` (None: by the bot itself, for `why`) and
+        release its hold, atomically; False if it was no longer waiting (it took its slot, or
+        ended, meanwhile)."""
+        if job.state not in IN_QUEUE:
+            return False
+        async with self.db.transaction() as conn:
+            return await cancel_waiting(conn, job.id, self.clock.now(), by=by, why=why)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -217,7 +187,7 @@ class JobStore:
         self,
         now: float,
         limit: int,
-        states: tuple[JobState, ...] = ACTIVE_STATES,
+        states: tuple[JobState, ...] = WORKER_STATES,
         exclude: tuple[int, ...] = (),
     ) -> list[Job]:
         """Jobs in `states` whose next action time has come, oldest first, leaving out the
@@ -321,9 +291,10 @@ class JobStore:
             row = await job_rows.by_message(conn, guild_id, message_id)
         return Job.from_row(row) if row else None
 
-    async def active_in_guild(self, guild_id: int) -> list[Job]:
+    async def at_service_in_guild(self, guild_id: int) -> list[Job]:
+        """The guild's jobs holding a slot at the video service."""
         async with self.db.reading() as conn:
-            rows = await job_rows.active_in_guild(conn, guild_id)
+            rows = await job_rows.at_service_in_guild(conn, guild_id)
         return [Job.from_row(row) for row in rows]
 
     # -- transitions --------------------------------------------------------------------------
@@ -460,13 +431,23 @@ class JobStore:
         fields: dict[str, Any] = {"next_action_at": next_action_at, "transient_failures": failures}
         if resend_allowed:
             fields["submit_attempted"] = 0
-        return await self._keep_within(job, ACTIVE_STATES, fields)
+        return await self._keep_within(job, WORKER_STATES, fields)
 
     async def record_status(self, job: Job, message_id: int, text: str) -> None:
         # Status bookkeeping is allowed in any state: the final edit happens after the outcome.
         now = self.clock.now()
         async with self.db.writing() as conn:  # one statement
             await job_rows.set_status(conn, job.id, message_id, text, now)
+
+    async def record_waiting_status(self, job: Job, message_id: int, text: str) -> bool:
+        """Record a waiting job's status message as the queue shows it; False (nothing
+        written) once the job has left the queue, whose own words then stand."""
+        now = self.clock.now()
+        return await self._keep_within(
+            job,
+            IN_QUEUE,
+            {"status_message_id": message_id, "status_text": text, "status_edited_at": now},
+        )
 
     async def record_repost(self, job: Job, channel_id: int, message_id: int) -> None:
         async with self.db.writing() as conn:  # one statement
@@ -501,7 +482,7 @@ class JobStore:
     async def withdraw_unsent(self, job: Job, code: FailureCode, message: str) -> bool:
         """Fail a job that was never sent (and release its hold); False if the worker has
         already begun sending it, in which case it carries on."""
-        if job.state is not JobState.QUEUED:
+        if job.state not in (JobState.QUEUED, *IN_QUEUE):
             return False
         return await self._transition(
             job,

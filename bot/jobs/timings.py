@@ -90,8 +90,7 @@ class PollSchedule:
         typical = await self.expected_ready_seconds(job.model, job.options.duration)
         if typical is None:
             return None
-        started = job.submitted_at if job.submitted_at is not None else job.created_at
-        return started + typical
+        return _sent_at(job) + typical
 
     async def first_free_slot_at(self, jobs: list[Job], now: float) -> float | None:
         """When the first of `jobs` (a full server's jobs in progress) is likely to be done;
@@ -101,3 +100,11 @@ class PollSchedule:
         if not estimates:
             return None
         return max(min(estimates), now + SLOT_MARGIN_SECONDS)
+
+
+def _sent_at(job: Job) -> float:
+    """When the job reached the video service (or, not sent yet, took its slot)."""
+    for moment in (job.submitted_at, job.started_at):
+        if moment is not None:
+            return moment
+    return job.created_at

@@ -6,6 +6,7 @@ import re
 
 from bot import i18n
 from bot.i18n import Text
+from bot.jobs.queue import QueuePlace
 from bot.jobs.state_words import state_sentence
 from bot.models import FailureCode, Job, JobState
 from bot.pages import MESSAGE_CHARS
@@ -63,11 +64,12 @@ def _known_or(text: Text, fallback: str, locale: str | None) -> str:
     return i18n.render(text, locale)
 
 
-def state_text(job: Job, *, compressing: bool = False) -> Text:
-    """Where the job is, in a few words (with the reason for a failure)."""
+def state_text(job: Job, *, compressing: bool = False, place: QueuePlace | None = None) -> Text:
+    """Where the job is, in a few words (with the reason for a failure, and a waiting job's
+    position in its server's queue when `place` says it)."""
     if compressing and job.state is JobState.SUCCEEDED:
         return Text("fit.status.compressing")
-    return state_sentence(job, failure_reason)
+    return state_sentence(job, failure_reason, place.position if place else None)
 
 
 def state_line(job: Job, locale: str | None = None) -> str:
@@ -79,7 +81,9 @@ def failure_reason(job: Job) -> Text:
     (`status.reason.<code>`), anything else in the video service's words as it gave them."""
     code = FailureCode.of(job.error_code)
     if code is FailureCode.DEADLINE:
-        minutes = max(1, round((job.deadline_at - job.created_at) / 60))
+        # The deadline runs from when the job took its slot (after any wait in the queue).
+        started = job.started_at if job.started_at is not None else job.created_at
+        minutes = max(1, round((job.deadline_at - started) / 60))
         return Text("status.reason.deadline", minutes)
     if code is not None and not code.quotes_the_service:
         return Text(f"status.reason.{code.value}")
@@ -88,11 +92,24 @@ def failure_reason(job: Job) -> Text:
     return Text("status.reason.service", detail=shorten(job.error_message, REASON_CHARS))
 
 
-def timing_line(job: Job, expected_ready_at: float | None = None, locale: str | None = None) -> str:
+def timing_line(
+    job: Job,
+    expected_ready_at: float | None = None,
+    locale: str | None = None,
+    place: QueuePlace | None = None,
+) -> str:
     """When the job started, and while it runs its expected ready time if one is known, as
     Discord timestamps: each reader's client shows them in their own time and keeps the
-    relative ones ("in 3 minutes") ticking without any edit."""
-    started = int(job.created_at)
+    relative ones ("in 3 minutes") ticking without any edit. A waiting job says when it was
+    asked for, and roughly when it will start when `place` knows."""
+    if job.is_waiting:
+        asked = int(job.created_at)
+        if place is not None and place.starts_at is not None:
+            text = Text("queue.status.asked_start", asked=asked, start=int(place.starts_at))
+        else:
+            text = Text("queue.status.asked", asked=asked)
+        return i18n.render(text, locale)
+    started = int(job.started_at if job.started_at is not None else job.created_at)
     if expected_ready_at is not None and job.state in (
         JobState.QUEUED,
         JobState.SUBMITTED,
@@ -112,17 +129,16 @@ def status_text(
     *,
     expected_ready_at: float | None = None,
     compressing: bool = False,
+    place: QueuePlace | None = None,
 ) -> str:
-    """The job's public status message, in the job's public language."""
+    """The job's public status message, in the job's public language; `place` is a waiting
+    job's place in its server's queue."""
     language = job.public_locale
     head = i18n.render(Text("status.head", job=job.id, user=f"<@{job.user_id}>"), language)
-    status = i18n.render(
-        Text("status.line", state=state_text(job, compressing=compressing)), language
-    )
-    tail = (
-        f"{settings_line(job, profile)}\n-# {timing_line(job, expected_ready_at, language)}\n"
-        f"{status}"
-    )
+    state = state_text(job, compressing=compressing, place=place)
+    status = i18n.render(Text("status.line", state=state), language)
+    timing = timing_line(job, expected_ready_at, language, place)
+    tail = f"{settings_line(job, profile)}\n-# {timing}\n{status}"
     # Escaping can lengthen the preview; shrink it until the whole message fits.
     limit = PROMPT_PREVIEW_CHARS
     while True:

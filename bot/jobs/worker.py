@@ -1,10 +1,13 @@
-"""The background loop: submit queued jobs, poll running ones, deliver finished ones.
+"""The background loop: start waiting jobs, submit queued ones, poll running ones, deliver
+finished ones.
 
-The database is the queue. Each pass picks the jobs whose `next_action_at` has come and moves
-each one a single step; the result of every step is written before the next is taken, so a
-restart resumes every unfinished job where it stood. One job's failure never stops the loop.
-What a step does is bot/jobs/steps.py; when steps run, how many at once, and (with several
-processes on one database) the leases on their jobs are decided here.
+The database is the queue. Each pass first gives free slots to waiting jobs, in the fair order
+(bot/jobs/queue.py), then picks the jobs whose `next_action_at` has come and moves each one a
+single step; the result of every step is written before the next is taken, so a restart
+resumes every unfinished job where it stood. One job's failure never stops the loop. What a
+step does is bot/jobs/steps.py; when steps run, how many at once, and (with several processes
+on one database) the leases on their jobs are decided here. The waiting jobs' status messages
+follow their places in the queue on a loop of their own (bot/jobs/queue_board.py).
 
 Status checks are cheap I/O and many run at once (`poll_concurrency`), each holding its slot
 only for the provider call; submits and deliveries (uploads, downloads, posts) keep their own
@@ -26,6 +29,9 @@ from collections.abc import AsyncIterator, Callable
 from bot.clock import Clock
 from bot.jobs.chat_port import ChannelGone, ChatPort
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.queue_board import QueueBoard
+from bot.jobs.queue_places import QueuePlaces
+from bot.jobs.queue_store import QueueStore
 from bot.jobs.status_messages import StatusMessages
 from bot.jobs.steps import JobSteps, LeaseLost
 from bot.jobs.store import JobStore, Lease
@@ -46,6 +52,11 @@ PASS_GAP_SECONDS = 0.02
 
 POLLING = (JobState.SUBMITTED, JobState.RUNNING)
 OTHER_STEPS = (JobState.QUEUED, JobState.SUCCEEDED)
+# How often the queue is looked at with nothing telling the worker a slot freed: another
+# process's job may have ended, or a job accepted as waiting may find a slot free.
+QUEUE_LOOK_SECONDS = 1.0
+# Most waiting jobs started in one pass (the next pass starts more).
+STARTS_PER_PASS = 50
 # A loop silent this long is stuck (a pass waits at most `idle_wait` between queries, and each
 # query at most the database's 30 s busy timeout).
 STALL_SECONDS = 60.0
@@ -68,10 +79,22 @@ class Worker:
         on_provider_unusable: Callable[[ProviderHealth], bool] | None = None,
         scrub: Callable[[str], str] | None = None,
         lease: Lease | None = None,
+        queue: QueueStore | None = None,
+        places: QueuePlaces | None = None,
+        may_start: Callable[[], bool] = lambda: True,
+        keeps_board: Callable[[], bool] = lambda: True,
     ) -> None:
         self.jobs = jobs
         self.clock = clock
         self.idle_wait = idle_wait
+        self.queue = queue or QueueStore(jobs)
+        # False while the video service refuses jobs (no credits, key refused): waiting jobs
+        # keep their places instead of failing one after another.
+        self.may_start = may_start
+        # Whether this process keeps the waiting jobs' status messages (one process does).
+        self.keeps_board = keeps_board
+        self._queue_moved = True  # a slot may have freed, or a job may wait with one free
+        self._queue_looked_at = 0.0
         # Several processes on one database: each step's job is leased to this process (and
         # renewed while it runs), so no other worker moves it meanwhile. None: the only worker.
         self.lease = lease
@@ -89,19 +112,20 @@ class Worker:
         self._running = False
         self._last_tick = 0.0  # time.monotonic() of the loop's latest pass
         self._outage = OutageNotice(log, "the worker")
+        self.status = status = StatusMessages(
+            jobs=jobs,
+            chat=chat,
+            profile=provider.profile,
+            clock=clock,
+            edit_interval=status_edit_interval,
+            schedule=schedule,
+        )
         self.steps = JobSteps(
             jobs=jobs,
             provider=provider,
             chat=chat,
             delivery=delivery,
-            status=StatusMessages(
-                jobs=jobs,
-                chat=chat,
-                profile=provider.profile,
-                clock=clock,
-                edit_interval=status_edit_interval,
-                schedule=schedule,
-            ),
+            status=status,
             clock=clock,
             check_slots=self._poll_slots,
             lend_slot=self._slot_lent,
@@ -110,11 +134,22 @@ class Worker:
             scrub=scrub or Scrubber(),
             lease=lease,
         )
+        self.board = QueueBoard(
+            places=places or QueuePlaces(self.queue, clock, schedule),
+            jobs=jobs,
+            chat=chat,
+            status=status,
+            profile=provider.profile,
+            clock=clock,
+            edit_interval=status_edit_interval,
+            on_channel_gone=self.steps.channel_gone,
+        )
 
     # -- loop ---------------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Look for due work now (a job was just accepted)."""
+        """Look for due work now (a job was just accepted: it may also wait with a slot free)."""
+        self._queue_moved = True
         self._wake.set()
 
     async def advance_now(self, job_id: int) -> bool:
@@ -148,7 +183,9 @@ class Worker:
         log.info("worker started")
         self._running = True
         renewer = asyncio.create_task(self._renew_leases()) if self.lease else None
+        board = asyncio.create_task(self._keep_board(), name="queue-board")
         try:
+            await self._withdraw_unserved()
             while not self._stopping:
                 self._last_tick = time.monotonic()
                 try:
@@ -167,9 +204,10 @@ class Worker:
                     await asyncio.sleep(self.idle_wait)
         finally:
             self._running = False
-            if renewer is not None:
-                renewer.cancel()
-                await asyncio.gather(renewer, return_exceptions=True)
+            helpers = [task for task in (renewer, board) if task is not None]
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
 
     async def _renew_leases(self) -> None:
         """Renew the leases of the steps in flight at a third of their length, so a slow step
@@ -199,6 +237,53 @@ class Worker:
                 log.warning("job %s: %s; this worker stops moving it", job_id, why)
                 task.cancel()
 
+    async def _keep_board(self) -> None:
+        """Keep the waiting jobs' status messages in step with the queue (bounded edits)."""
+        keeping = False
+        while True:
+            await asyncio.sleep(self.board.pass_gap)
+            if self._stopping or not self.keeps_board():
+                keeping = False
+                continue
+            if not keeping:
+                self.board.take_over()
+                keeping = True
+            try:
+                await self.board.refresh()
+            except Exception as error:  # the next pass tries again
+                self._trouble(error, "could not show the queue's places")
+
+    async def _withdraw_unserved(self) -> None:
+        """Cancel the waiting jobs of servers the bot no longer serves (ALLOWED_GUILD_IDS
+        changed since they were accepted): they are never to start."""
+        try:
+            withdrawn = await self.queue.withdraw_unserved()
+        except Exception as error:  # they do not start meanwhile; the next start tries again
+            self._trouble(error, "could not cancel the waiting jobs of servers not served")
+            return
+        if withdrawn:
+            log.warning(
+                "cancelled %d waiting job(s) of servers not in ALLOWED_GUILD_IDS; their units "
+                "are given back",
+                len(withdrawn),
+            )
+
+    async def start_waiting(self) -> list[Job]:
+        """Give free slots to waiting jobs, in the fair order; the jobs started."""
+        started: list[Job] = []
+        while len(started) < STARTS_PER_PASS and not self._stopping:
+            job = await self.queue.start_next_waiting(self.lease)
+            if job is None:
+                break
+            if job.state is JobState.CANCELLED:  # barred while it waited: never made
+                log.info("job %s left the queue cancelled: its member or prompt is barred", job.id)
+                with contextlib.suppress(ChannelGone):  # nowhere left to say it
+                    await self.status.refresh(job, force=True)
+                continue
+            log.info("job %s left the queue: it has a slot at the video service", job.id)
+            started.append(job)
+        return started
+
     async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stop taking work; let steps in flight finish (each is bounded by its own timeouts),
         and cancel what is left after `grace_seconds`. The database keeps anything cancelled."""
@@ -212,8 +297,14 @@ class Worker:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def run_once(self) -> list[asyncio.Task[None]]:
-        """Start a step for every due job not already being handled; return the new tasks."""
+        """Start waiting jobs that have a slot now, then a step for every due job not already
+        being handled; return the new tasks."""
         now = self.clock.now()
+        if self._queue_moved or now - self._queue_looked_at >= QUEUE_LOOK_SECONDS:
+            self._queue_moved = False
+            self._queue_looked_at = now
+            if self.may_start():
+                await self.start_waiting()
         checks = len(self._polling)
         others = len(self._inflight) - checks - len(self._lent)
         started = self._start(
@@ -260,12 +351,13 @@ class Worker:
     def _step_done(self, job_id: int, _task: asyncio.Task[None]) -> None:
         self._inflight.pop(job_id, None)
         self._polling.discard(job_id)
+        self._queue_moved = True  # the step may have freed a slot
         self._wake.set()
 
     async def _sleep_until_due(self, started: bool) -> None:
         # Steps in flight are not waited for: their ending wakes the loop.
         next_due = await self.jobs.next_due_at(tuple(self._inflight), self.lease)
-        wait = self.idle_wait
+        wait = min(self.idle_wait, QUEUE_LOOK_SECONDS)
         if next_due is not None:
             wait = max(0.0, min(wait, next_due - self.clock.now()))
         if wait == 0 and not started and self._inflight:

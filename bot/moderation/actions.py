@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.config import DEFAULT_MAX_QUOTA_LIMIT
 from bot.errors import Refusal
 from bot.i18n import AUTO, Text, listing
+from bot.jobs.withdrawal import cancel_members_waiting
 from bot.models import Actor
 from bot.moderation import languages
 from bot.moderation.permissions import Moderators
@@ -389,8 +390,16 @@ class Block(ModeratorAction):
             deed.conn, deed.guild_id, self.member_id, deed.reason, deed.actor.user_id, deed.now
         ):
             raise Refusal(Text("quota.refusal.already_blocked", member=member))
+        # What waits in the queue was not sent yet: it is not made, its units given back (a
+        # job accepted while this commits is caught when it would start: bot/jobs/queue_store.py).
+        cancelled = await cancel_members_waiting(
+            deed.conn, deed.guild_id, self.member_id, deed.now, by=deed.actor.user_id
+        )
         detail = Text("quota.action.block", member=member)
-        return Change(detail, target_user_id=self.member_id, note=Text("quota.note.block"))
+        note = Text("quota.note.block")
+        if cancelled:
+            note = Text("quota.note.block_queue", len(cancelled), first=note)
+        return Change(detail, target_user_id=self.member_id, note=note)
 
 
 @dataclass(frozen=True)

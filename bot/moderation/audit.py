@@ -94,6 +94,7 @@ _OUTCOME_REASONS = {
     "job withdrawn": "quota.ledger.reason.withdrawn",
     "job failed": "quota.ledger.reason.failed",
     "job expired": "quota.ledger.reason.expired",
+    "job cancelled": "quota.ledger.reason.cancelled",
 }
 
 

@@ -25,6 +25,9 @@ class ServerRules:
     max_active_per_guild: int | None  # None: no server-wide cap
     cooldown_seconds: float
     has_blocklist: bool
+    waiting_per_member: int = 0  # 0: no queue (a job over the caps is refused)
+    waiting_per_guild: int = 0
+    service_cap: int | None = None  # the deployment's jobs at the video service at once
     others_pictures: bool = False  # "Make a video" on anyone's messages, not only one's own
 
 
@@ -44,12 +47,17 @@ async def guide_for(
     allowance = await moderation.policy.allowance(actor.guild_id, actor.user_id, actor.role_ids)
     async with moderation.db.transaction() as conn:
         has_blocklist = bool(await blocklist_rows.entries(conn, actor.guild_id))
+    caps = moderation.jobs.caps
+    queue = caps.queue_enabled
     rules = ServerRules(
         period=allowance.period.kind,
-        max_active_per_member=moderation.jobs.max_active_per_member,
-        max_active_per_guild=allowance.max_active_per_guild,
+        max_active_per_member=caps.per_member,
+        max_active_per_guild=caps.per_guild,
         cooldown_seconds=allowance.cooldown_seconds,
         has_blocklist=has_blocklist,
+        waiting_per_member=caps.waiting_per_member if queue else 0,
+        waiting_per_guild=caps.waiting_per_guild if queue else 0,
+        service_cap=caps.provider,
         others_pictures=await moderation.others_pictures_allowed(actor.guild_id),
     )
     return Guide(quota=quota, rules=rules, moderator=moderation.is_moderator(actor))
@@ -76,6 +84,12 @@ def rule_texts(rules: ServerRules) -> list[Text]:
     ]
     if rules.max_active_per_guild is not None:
         lines.append(Text("iterate.help.rule.per_server", rules.max_active_per_guild))
+    if rules.service_cap is not None:
+        lines.append(Text("queue.help.rule.service", rules.service_cap))
+    if rules.waiting_per_guild > 0:
+        lines.append(
+            Text("queue.help.rule.queue", rules.waiting_per_member, server=rules.waiting_per_guild)
+        )
     if rules.cooldown_seconds > 0:
         lines.append(Text("iterate.help.rule.cooldown", wait=wait_text(rules.cooldown_seconds)))
     if rules.has_blocklist:

@@ -29,7 +29,8 @@ class Moderators:
             raise Refusal(NOT_A_MODERATOR)
 
     def may_manage_video(self, actor: Actor, job: Job) -> bool:
-        """The member who asked for a video, or a moderator, may delete it or show it again."""
+        """The member who asked for a video, or a moderator, may delete it or show it again,
+        and cancel it while it waits in the queue."""
         return actor.user_id == job.user_id or self.includes(actor)
 
 

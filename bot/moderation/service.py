@@ -34,6 +34,7 @@ from bot.moderation.actions import (
     SetRole,
     Unblock,
 )
+from bot.moderation.cancellation import cancel_waiting
 from bot.moderation.permissions import Moderators
 from bot.moderation.views import QuotaStatus, QuotaViews
 from bot.quota.allowance import QuotaPolicy
@@ -77,6 +78,11 @@ class ModerationService:
 
     def may_manage_video(self, actor: Actor, job: Job) -> bool:
         return self.moderators.may_manage_video(actor, job)
+
+    async def cancel_waiting(self, actor: Actor, job_id: int) -> Job:
+        """Cancel a job waiting in its server's queue (its member, or a moderator); the
+        cancelled job, or `Refusal` (bot/moderation/cancellation.py)."""
+        return await cancel_waiting(self.jobs, self.moderators, actor, job_id)
 
     async def perform(
         self, actor: Actor, action: ModeratorAction, reason: str | None = None

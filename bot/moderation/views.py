@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.clock import Clock
 from bot.errors import Refusal
 from bot.i18n import Text, listing, render
+from bot.jobs.queue_places import QueuePlaces
+from bot.jobs.queue_store import QueueStore
 from bot.jobs.state_words import state_label
 from bot.jobs.store import JobStore
 from bot.models import Actor, Job
@@ -34,6 +36,7 @@ class QuotaStatus:
     resets_at: float
     active: list[Job]
     block: rule_rows.Block | None
+    positions: dict[int, int] = field(default_factory=dict)  # waiting job → place in the queue
 
 
 class QuotaViews:
@@ -51,6 +54,7 @@ class QuotaViews:
         self.jobs = jobs
         self.policy = policy
         self.moderators = moderators
+        self.places = QueuePlaces(QueueStore(jobs), clock, schedule=None)  # positions only
 
     # -- anyone ---------------------------------------------------------------------------
 
@@ -69,8 +73,18 @@ class QuotaViews:
             )
             block = await rule_rows.get_block(conn, actor.guild_id, member_id)
         active = await self.jobs.active_for_member(actor.guild_id, member_id)
+        positions = {}
+        if any(job.is_waiting for job in active):
+            places = await self.places.in_guild(actor.guild_id)
+            positions = {job_id: place.position for job_id, place in places.items()}
         return QuotaStatus(
-            member_id, allowance, balance, allowance.period.next_reset(now), active, block
+            member_id,
+            allowance,
+            balance,
+            allowance.period.next_reset(now),
+            active,
+            block,
+            positions,
         )
 
     async def view(
@@ -179,7 +193,7 @@ def status_lines(status: QuotaStatus, *, show_block_reason: bool, locale: str | 
         lines.append(Text("quota.view.owed", balance.owed))
     lines.append(Text("quota.view.resets", at=int(status.resets_at)))
     if status.active:
-        jobs = listing(_describe_job(job) for job in status.active)
+        jobs = listing(_describe_job(job, status.positions.get(job.id)) for job in status.active)
         lines.append(Text("quota.view.in_progress", jobs=jobs))
     else:
         lines.append(Text("quota.view.in_progress_none"))
@@ -192,8 +206,8 @@ def status_lines(status: QuotaStatus, *, show_block_reason: bool, locale: str | 
     return [render(line, locale) for line in lines]
 
 
-def _describe_job(job: Job) -> Text:
-    state = state_label(job)
+def _describe_job(job: Job, position: int | None = None) -> Text:
+    state = state_label(job, position)
     if job.status_message_id is None:
         return Text("quota.job.plain", id=job.id, state=state)
     link = f"https://discord.com/channels/{job.guild_id}/{job.channel_id}/{job.status_message_id}"

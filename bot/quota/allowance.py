@@ -86,7 +86,6 @@ class Allowance:
     period: QuotaPeriod
     source: str = "default"  # which rule gave the limit: "member", "role" or "default"
     role_id: int | None = None  # the role, when source is "role"
-    max_active_per_guild: int | None = None  # None: no guild-wide cap
     cooldown_seconds: float = 0.0  # least time between two accepted jobs of one member
 
 
@@ -124,7 +123,6 @@ class QuotaDefaults:
     limit: int
     period: str
     timezone: ZoneInfo
-    max_active_per_guild: int | None = None
     cooldown_seconds: float = 0.0
 
 
@@ -137,7 +135,6 @@ def resolve(defaults: QuotaDefaults, rules: MemberRules) -> Allowance:
     base = Allowance(
         default.limit if default else defaults.limit,
         QuotaPeriod(default.period if default else defaults.period, defaults.timezone),
-        max_active_per_guild=defaults.max_active_per_guild,
         cooldown_seconds=defaults.cooldown_seconds,
     )
     if rules.override is not None:

@@ -1,10 +1,12 @@
 """DAILY_VIDEO_BUDGET: the most videos the deployment accepts in a day, across every server.
 
 A day is a calendar day in QUOTA_TIMEZONE, like a day of the quota. A video counts from the
-moment its job is accepted (held), and stays counted once charged; a job that failed or
-expired gave it back. The check runs in the transaction that writes the job and its hold,
-under a lock every process takes (`BUDGET_LOCK`), so a burst of requests, on one process or
-several, cannot pass it together (bot/jobs/store.py). The operator is alerted once a day
+moment its job is accepted (held), whether it goes to the video service at once or waits in
+its server's queue, and stays counted once charged; a job that failed, expired or was
+cancelled gave it back. The check runs in the transaction that writes the job and its hold,
+under the deployment-wide lock every process takes after the member's and the server's
+(bot/jobs/acceptance.py), so a burst of requests, on one process or several, cannot pass it
+together (bot/jobs/store.py). The operator is alerted once a day
 at 80 % and once at 100 %.
 """
 
@@ -22,8 +24,6 @@ from bot.storage.connection import Connection
 
 # Per cent of the budget at which the operator hears of it, once a day each.
 ALERT_LEVELS = (80, 100)
-# Taken after a submit's member and server locks (the widest last).
-BUDGET_LOCK = ("budget",)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@ the record of the alerts raised about a day (bot/quota/budget.py decides what th
 
 from __future__ import annotations
 
-from bot.models import JobState
-from bot.storage.connection import Connection
+from bot.models import RELEASED_STATES
+from bot.storage.connection import Connection, marks
 
-# Every job accepted in the span, less those that failed or expired (their hold was released).
+# Every job accepted in the span (sent at once or waiting in a queue), less those whose hold
+# was released: they failed, expired or were cancelled.
+GIVEN_BACK = tuple(state.value for state in RELEASED_STATES)
 USED_SQL = (
-    "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND created_at < ? AND state NOT IN (?, ?)"
+    "SELECT COUNT(*) FROM jobs WHERE created_at >= ? AND created_at < ? "
+    f"AND state NOT IN ({marks(GIVEN_BACK)})"
 )
-GIVEN_BACK = (JobState.FAILED.value, JobState.EXPIRED.value)
 
 
 def used_subquery(start: float, end: float) -> tuple[str, tuple[object, ...]]:

@@ -9,11 +9,24 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.models import ACTIVE_STATES, JobState
+from bot.models import (
+    ACTIVE_STATES,
+    IN_QUEUE,
+    PENDING_AT_PROVIDER,
+    RELEASED_STATES,
+    WORKER_STATES,
+    JobState,
+)
 from bot.storage import budget, ledger
 from bot.storage.connection import Connection, Row, database_now, marks
 
 _ACTIVE = tuple(state.value for state in ACTIVE_STATES)
+_STEPPED = tuple(state.value for state in WORKER_STATES)  # the worker's steps move these
+_SLOT = tuple(state.value for state in PENDING_AT_PROVIDER)  # each holds a slot
+_WAITING = JobState.WAITING.value
+assert IN_QUEUE == (JobState.WAITING,)
+# Jobs that ended giving their unit back delivered nothing: they start no cooldown.
+_RELEASED = tuple(state.value for state in RELEASED_STATES)
 
 
 def _excluding(ids: tuple[int, ...]) -> str:
@@ -57,8 +70,8 @@ async def next_due_at(
         )
         params = (owner,)
     value = await conn.fetch_value(
-        f"SELECT MIN({due_at}) FROM jobs WHERE state IN ({marks(_ACTIVE)}){_excluding(exclude)}",
-        (*params, *_ACTIVE, *exclude),
+        f"SELECT MIN({due_at}) FROM jobs WHERE state IN ({marks(_STEPPED)}){_excluding(exclude)}",
+        (*params, *_STEPPED, *exclude),
     )
     return float(value) if value is not None else None
 
@@ -131,9 +144,9 @@ async def count_by_state(conn: Connection) -> dict[str, int]:
 async def count_due(conn: Connection, now: float, excluding: Collection[int]) -> int:
     excluded = tuple(excluding)
     value = await conn.fetch_value(
-        f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks(_ACTIVE)}) "
+        f"SELECT COUNT(*) FROM jobs WHERE state IN ({marks(_STEPPED)}) "
         f"AND next_action_at <= ?{_excluding(excluded)}",
-        (*_ACTIVE, now, *excluded),
+        (*_STEPPED, now, *excluded),
     )
     return int(value or 0)
 
@@ -166,17 +179,18 @@ async def image_used_elsewhere(conn: Connection, job_id: int, image_path: str) -
     """Whether a job other than `job_id` still needs the reference image at `image_path`: one
     in progress, or one delivered and not removed (it may be re-run)."""
     row = await conn.fetch_one(
-        "SELECT 1 FROM jobs WHERE image_path = ? AND id <> ? AND state NOT IN (?, ?) "
-        "AND result_deleted_at IS NULL LIMIT 1",
-        (image_path, job_id, JobState.FAILED.value, JobState.EXPIRED.value),
+        "SELECT 1 FROM jobs WHERE image_path = ? AND id <> ? "
+        f"AND state NOT IN ({marks(_RELEASED)}) AND result_deleted_at IS NULL LIMIT 1",
+        (image_path, job_id, *_RELEASED),
     )
     return row is not None
 
 
-async def active_in_guild(conn: Connection, guild_id: int) -> list[Row]:
+async def at_service_in_guild(conn: Connection, guild_id: int) -> list[Row]:
+    """The guild's jobs holding a slot at the video service."""
     return await conn.fetch_all(
-        f"SELECT * FROM jobs WHERE guild_id = ? AND state IN ({marks(_ACTIVE)}) ORDER BY id",
-        (guild_id, *_ACTIVE),
+        f"SELECT * FROM jobs WHERE guild_id = ? AND state IN ({marks(_SLOT)}) ORDER BY id",
+        (guild_id, *_SLOT),
     )
 
 
@@ -207,14 +221,133 @@ async def reposts(conn: Connection, job_id: int) -> list[tuple[int, int]]:
     return [(int(row[0]), int(row[1])) for row in rows]
 
 
+# -- the queue (bot/jobs/queue.py says the rules) ---------------------------------------------
+
+_MEMBER_LAST_START = (
+    "COALESCE((SELECT MAX(s.started_at) FROM jobs AS s "
+    "WHERE s.guild_id = w.guild_id AND s.user_id = w.user_id), 0)"
+)
+_GUILD_LAST_START = (
+    "COALESCE((SELECT MAX(s.started_at) FROM jobs AS s WHERE s.guild_id = w.guild_id), 0)"
+)
+
+
+async def next_waiting(
+    conn: Connection,
+    engine: str,
+    *,
+    per_member: int,
+    per_guild: int | None,
+    provider: int | None,
+    owner: str | None,
+    guild_ids: Collection[int] = (),
+    lock: bool = True,
+) -> Row | None:
+    """The waiting job to start next, if any may take a slot now: among the waiting jobs whose
+    member and guild (and, with `provider`, the deployment) have a slot free, the oldest of the
+    member whose last job started longest ago; with `provider`, of the guild whose last job
+    started longest ago first. Only jobs of `guild_ids` when given (the servers the bot
+    serves). A job another worker holds a lease on (by the database's clock) is left to it;
+    with `lock` on PostgreSQL, the row is locked, and a row another transaction is locking
+    is skipped, not waited for."""
+    slot = marks(_SLOT)
+    where = [
+        # Written out, not a parameter: SQLite uses the partial index of waiting jobs only
+        # for the very condition it was made with.
+        f"w.state = '{_WAITING}'",
+        f"(SELECT COUNT(*) FROM jobs AS m WHERE m.guild_id = w.guild_id "
+        f"AND m.user_id = w.user_id AND m.state IN ({slot})) < ?",
+    ]
+    params: list[object] = [*_SLOT, per_member]
+    if per_guild is not None:
+        where.append(
+            f"(SELECT COUNT(*) FROM jobs AS g WHERE g.guild_id = w.guild_id "
+            f"AND g.state IN ({slot})) < ?"
+        )
+        params += [*_SLOT, per_guild]
+    if provider is not None:
+        where.append(f"(SELECT COUNT(*) FROM jobs AS p WHERE p.state IN ({slot})) < ?")
+        params += [*_SLOT, provider]
+    if guild_ids:
+        where.append(f"w.guild_id IN ({marks(tuple(guild_ids))})")
+        params += list(guild_ids)
+    if owner is not None:
+        where.append(
+            "(w.lease_owner IS NULL OR w.lease_owner = ? "
+            f"OR w.lease_until <= {database_now(engine)})"
+        )
+        params.append(owner)
+    order = [_MEMBER_LAST_START, "w.id"]
+    if provider is not None:
+        order.insert(0, _GUILD_LAST_START)
+    skip_locked = " FOR UPDATE SKIP LOCKED" if lock and engine == "postgresql" else ""
+    return await conn.fetch_one(
+        f"SELECT w.* FROM jobs AS w WHERE {' AND '.join(where)} "
+        f"ORDER BY {', '.join(order)} LIMIT 1{skip_locked}",
+        tuple(params),
+    )
+
+
+async def take_lease(
+    conn: Connection, engine: str, owner: str, job_id: int, lease_seconds: float
+) -> None:
+    """Lease the job to `owner` for `lease_seconds` from the database's now."""
+    await conn.execute(
+        f"UPDATE jobs SET lease_owner = ?, lease_until = {database_now(engine)} + ? WHERE id = ?",
+        (owner, lease_seconds, job_id),
+    )
+
+
+async def slot_counts(
+    conn: Connection, guild_id: int, user_id: int, *, everywhere: bool
+) -> tuple[int, int, int]:
+    """Jobs holding a slot: the member's in the guild, the guild's and (with `everywhere`)
+    the deployment's, in one statement."""
+    slot = f"state IN ({marks(_SLOT)})"
+    deployment = f"(SELECT COUNT(*) FROM jobs WHERE {slot})" if everywhere else "0"
+    row = await conn.fetch_one(
+        f"SELECT (SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {slot}), "
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {slot}), {deployment}",
+        (guild_id, user_id, *_SLOT, guild_id, *_SLOT, *(_SLOT if everywhere else ())),
+    )
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def waiting(conn: Connection, guild_id: int | None = None) -> list[Row]:
+    """The waiting jobs of one guild (or of every guild), oldest first."""
+    if guild_id is None:
+        return await conn.fetch_all(f"SELECT * FROM jobs WHERE state = '{_WAITING}' ORDER BY id")
+    return await conn.fetch_all(
+        f"SELECT * FROM jobs WHERE guild_id = ? AND state = '{_WAITING}' ORDER BY id",
+        (guild_id,),
+    )
+
+
+async def last_starts(conn: Connection, guild_id: int) -> dict[int, float]:
+    """When each member with a waiting job in the guild last had a job start (members whose
+    jobs never started are left out)."""
+    rows = await conn.fetch_all(
+        "SELECT user_id, MAX(started_at) FROM jobs WHERE guild_id = ? AND user_id IN "
+        f"(SELECT user_id FROM jobs WHERE guild_id = ? AND state = '{_WAITING}') "
+        "AND started_at IS NOT NULL GROUP BY user_id",
+        (guild_id, guild_id),
+    )
+    return {int(row[0]): float(row[1]) for row in rows}
+
+
 # -- accepting --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class AdmissionFacts:
     rerunning: int  # the member's active re-runs of the parent job
-    active: int  # the member's active jobs in the guild
-    in_guild: int  # the guild's active jobs
+    mine_at_service: int  # the member's jobs holding a slot in the guild
+    mine_waiting: int  # the member's jobs waiting for one in the guild
+    guild_at_service: int
+    guild_waiting: int
+    all_at_service: int  # across every guild (read only when asked for: `everywhere`)
+    all_waiting: int
     last_created_at: float | None  # the member's latest delivered-or-active job in the guild
     usage: int  # the member's usage in the period
     bonus_sum: int  # the member's bonus bucket's ledger sum
@@ -229,9 +362,12 @@ async def admission_facts(
     period_start: str,
     period_end: str,
     budget_span: tuple[float, float] | None = None,
+    *,
+    everywhere: bool = False,
 ) -> AdmissionFacts:
     """Everything accepting a job checks, read in one statement; with `budget_span`, also the
-    videos the whole deployment accepted in it (the daily budget)."""
+    videos the whole deployment accepted in it (the daily budget), and with `everywhere`, the
+    jobs at the video service and waiting across every guild (a deployment-wide cap)."""
     balance_sql, balance_params = ledger.balance_subqueries(
         guild_id, user_id, period_start, period_end
     )
@@ -239,13 +375,21 @@ async def admission_facts(
         budget.used_subquery(*budget_span) if budget_span is not None else ("NULL", ())
     )
     active = f"state IN ({marks(_ACTIVE)})"
+    slot = f"state IN ({marks(_SLOT)})"
+    deployment = (
+        f"(SELECT COUNT(*) FROM jobs WHERE {slot}), (SELECT COUNT(*) FROM jobs WHERE state = ?), "
+        if everywhere
+        else "0, 0, "
+    )
     row = await conn.fetch_one(
         f"SELECT (SELECT COUNT(*) FROM jobs WHERE parent_job_id = ? AND user_id = ? AND {active}), "
-        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {active}), "
-        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {active}), "
-        # A job that failed or expired delivered nothing: it starts no cooldown.
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND {slot}), "
+        "(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND user_id = ? AND state = ?), "
+        f"(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND {slot}), "
+        "(SELECT COUNT(*) FROM jobs WHERE guild_id = ? AND state = ?), "
+        f"{deployment}"
         "(SELECT MAX(created_at) FROM jobs WHERE guild_id = ? AND user_id = ? "
-        "AND state NOT IN (?, ?)), "
+        f"AND state NOT IN ({marks(_RELEASED)})), "
         f"{balance_sql}, {budget_sql}",
         (
             parent_job_id,
@@ -253,23 +397,33 @@ async def admission_facts(
             *_ACTIVE,
             guild_id,
             user_id,
-            *_ACTIVE,
-            guild_id,
-            *_ACTIVE,
+            *_SLOT,
             guild_id,
             user_id,
-            JobState.FAILED.value,
-            JobState.EXPIRED.value,
+            _WAITING,
+            guild_id,
+            *_SLOT,
+            guild_id,
+            _WAITING,
+            *((*_SLOT, _WAITING) if everywhere else ()),
+            guild_id,
+            user_id,
+            *_RELEASED,
             *balance_params,
             *budget_params,
         ),
     )
     assert row is not None
-    rerunning, mine, in_guild, last, usage, bonus_sum, budget_used = row
+    (rerunning, mine, mine_waiting, in_guild, guild_waiting, *rest) = row
+    all_at_service, all_waiting, last, usage, bonus_sum, budget_used = rest
     return AdmissionFacts(
         int(rerunning),
         int(mine),
+        int(mine_waiting),
         int(in_guild),
+        int(guild_waiting),
+        int(all_at_service),
+        int(all_waiting),
         last,
         int(usage),
         int(bonus_sum),
@@ -331,11 +485,12 @@ async def hand_to_worker(
     image_source_url: str | None,
     now: float,
 ) -> None:
-    """Record the status message and make a still-queued job due now, in one statement."""
+    """Record the status message and make a job that is still queued (or still waiting for
+    its slot) due now, in one statement."""
     await conn.execute(
         "UPDATE jobs SET status_message_id = ?, status_text = ?, status_edited_at = ?, "
         "image_source_url = COALESCE(?, image_source_url), "
-        "next_action_at = CASE WHEN state = ? THEN ? ELSE next_action_at END, "
+        "next_action_at = CASE WHEN state IN (?, ?) THEN ? ELSE next_action_at END, "
         "updated_at = ? WHERE id = ?",
         (
             status_message_id,
@@ -343,6 +498,7 @@ async def hand_to_worker(
             now,
             image_source_url,
             JobState.QUEUED.value,
+            _WAITING,
             now,
             now,
             job_id,

@@ -170,17 +170,34 @@ class SqliteDatabase(Database):
             "CREATE TABLE IF NOT EXISTS schema_migrations "
             "(version INTEGER PRIMARY KEY, name TEXT NOT NULL)"
         )
-        for version, name, sql in bundled_migrations("sqlite"):
-            async with self.transaction() as conn:
-                # Checked inside the write transaction: a second process starting at the same
-                # moment waits here, then finds the migration applied.
-                if await conn.fetch_one(
-                    "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
-                ):
-                    continue
-                log.info("applying database migration %s", name)
-                for statement in split_statements(sql):
-                    await conn.execute(statement)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+        # A migration may rebuild a table others refer to (SQLite cannot alter a constraint):
+        # SQLite's own procedure for that turns the foreign key checks off around it, and
+        # checks every reference before the migration commits. The pragma is a no-op inside a
+        # transaction, so it is set between them.
+        await self._conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            for version, name, sql in bundled_migrations("sqlite"):
+                await self._apply(version, name, sql)
+        finally:
+            await self._conn.execute("PRAGMA foreign_keys=ON")
+
+    async def _apply(self, version: int, name: str, sql: str) -> None:
+        async with self.transaction() as conn:
+            # Checked inside the write transaction: a second process starting at the same
+            # moment waits here, then finds the migration applied.
+            if await conn.fetch_one(
+                "SELECT 1 FROM schema_migrations WHERE version = ?", (version,)
+            ):
+                return
+            log.info("applying database migration %s", name)
+            for statement in split_statements(sql):
+                await conn.execute(statement)
+            broken = await conn.fetch_all("PRAGMA foreign_key_check")
+            if broken:
+                raise sqlite3.IntegrityError(
+                    f"migration {name} left {len(broken)} broken reference(s), "
+                    f"e.g. in table {broken[0][0]}"
                 )
+            await conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", (version, name)
+            )

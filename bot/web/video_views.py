@@ -101,6 +101,7 @@ def _card(
     server: str,
     maker: str,
     removable: bool,
+    position: int | None = None,
 ) -> Card:
     shown = job.state is JobState.DELIVERED and job.result_deleted_at is None
     playable = shown and w.shelf.kept(job) is not None
@@ -110,7 +111,7 @@ def _card(
     return Card(
         job=job,
         settings=settings_line(job, w.services.profile, locale),
-        state=say_state(job, locale),
+        state=say_state(job, locale, position),
         playable=playable,
         discord_link=_discord_link(job),
         provider_link=provider_link,
@@ -120,11 +121,21 @@ def _card(
     )
 
 
-def say_state(job: Job, locale: str) -> str:
-    """The job's state in the words `/sora-jobs` uses (bot/jobs/state_words.py)."""
+def say_state(job: Job, locale: str, position: int | None = None) -> str:
+    """The job's state in the words `/sora-jobs` uses (bot/jobs/state_words.py), with a
+    waiting job's `position` in its server's queue when known."""
     if job.result_deleted_at is not None:
         return i18n.render(Text("results.jobs.removed"), locale)
-    return f"{state_icon(job)} {i18n.render(state_label(job), locale)}"
+    return f"{state_icon(job)} {i18n.render(state_label(job, position), locale)}"
+
+
+async def queue_positions(w: Web, jobs: list[Job]) -> dict[int, int]:
+    """Job id → position in its server's queue, for the waiting jobs among `jobs` (one look
+    at each of their servers' queues)."""
+    positions: dict[int, int] = {}
+    for guild_id in sorted({job.guild_id for job in jobs if job.is_waiting}):
+        positions |= await w.services.places.positions(guild_id)
+    return positions
 
 
 async def my_videos(request: web.Request) -> web.Response:
@@ -143,6 +154,7 @@ async def my_videos(request: web.Request) -> web.Response:
     jobs = [Job.from_row(row) for row in rows]
     servers = {guild.id: guild.name for guild in session.guilds}
     locale = locale_of(request)
+    positions = await queue_positions(w, jobs[:PAGE_SIZE])
     cards = [
         _card(
             w,
@@ -151,6 +163,7 @@ async def my_videos(request: web.Request) -> web.Response:
             server=servers.get(job.guild_id, str(job.guild_id)),
             maker=session.user_name,
             removable=True,
+            position=positions.get(job.id),
         )
         for job in jobs[:PAGE_SIZE]
     ]

@@ -73,6 +73,16 @@ SMOKE = {
             rf"a fixed 5 s poll of the same jobs would ask for {NUMBER} checks",
         ),
     ),
+    "bench_queue": Smoke(
+        ("0.005", "40", "--members", "6", "--heavy", "1", "--slots", "2", "--history-jobs", "0"),
+        (
+            r"videos delivered: \d+ of 8 \(no queue: \d+\)",
+            r"refusals: \d+ \(no queue: \d+\)",
+            rf"longest wait of a one-video member: {NUMBER} s \(no queue: {NUMBER} s\)",
+            rf"Jain's fairness index of the members' waits: {NUMBER} \(no queue: {NUMBER}\)",
+            rf"video service busy while anyone waited: {NUMBER}% \(no queue: {NUMBER}%\)",
+        ),
+    ),
     "bench_scale": Smoke(
         # Two processes on PostgreSQL: leases and the shared quota across processes; the
         # SQLite run in the same process is the baseline.

@@ -21,6 +21,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, async_playwright
 
 from bot.clock import SystemClock
+from bot.jobs.queue import SlotCaps
 from bot.jobs.store import JobStore
 from bot.models import Actor
 from bot.moderation.service import ModerationService
@@ -124,7 +125,7 @@ async def _seed(site_dir: Path, sim: FakeDiscord, clip: Path) -> tuple[Path, dic
             provider="rivya",
             model="sora-2-pro",
             deadline_seconds=1800,
-            max_active_per_member=2,
+            caps=SlotCaps(per_member=2),
         )
         policy = QuotaPolicy(db, QuotaDefaults(5, "day", ZoneInfo("UTC")))
         moderation = ModerationService(db=db, clock=clock, jobs=store, policy=policy)

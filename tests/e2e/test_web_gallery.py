@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from tests.e2e.conftest import submit_sora
+from tests.e2e.test_queue import hold_the_service, press, tasks
 from tests.e2e.web_stack import PRIVATE, client, video_in, web_stack
 
 XSS_PROMPT = '<script>alert("x")</script> a fox & a "hound" 狐狸'
@@ -137,3 +141,45 @@ async def test_a_member_deletes_a_video_as_with_the_delete_button(tmp_path: Path
         assert rows == [("remove_video", "web", sim.user("bob").id)]
         kept = stack.query("SELECT video_path FROM jobs WHERE id IN (?, ?)", (mine, bobs))
         assert all(not Path(row[0]).exists() for row in kept if row[0])
+
+
+def card_of(page: str, job_id: int) -> str:
+    """The card of job `job_id` on a page of cards."""
+    start = page.index(f'id="job-{job_id}"')
+    return page[start : page.index("</article>", start)]
+
+
+@pytest.mark.timeout(120)
+async def test_my_videos_show_a_waiting_jobs_place_and_a_cancelled_job(tmp_path: Path) -> None:
+    queue = {
+        "MAX_ACTIVE_JOBS_PER_GUILD": "1",
+        "MAX_QUEUED_JOBS_PER_MEMBER": "3",
+        "MAX_QUEUED_JOBS_PER_GUILD": "5",
+        "DEFAULT_QUOTA": "10",
+    }
+    async with web_stack(tmp_path, **queue) as (stack, base):
+        hold_the_service(stack)
+        await submit_sora(stack, "carol", prompt="the one slot")
+        await stack.wait_for(lambda: len(tasks(stack)) == 1, "the slot at the service")
+        alice = [await submit_sora(stack, "alice", prompt=f"alice {i}") for i in (1, 2)]
+        bob = await submit_sora(stack, "bob", prompt="bob 1")
+        await press(stack, alice[1], "alice")
+        await stack.wait_for(lambda: stack.job_state(alice[1]) == "cancelled", "her cancel")
+
+        async with client(stack, base) as web:
+            mine = await web.sign_in("alice")
+            assert "waiting in the queue, number 1" in card_of(mine.text, alice[0])
+            assert "🚫 cancelled" in card_of(mine.text, alice[1])
+            assert "number" not in card_of(mine.text, alice[1])
+        async with client(stack, base) as web:
+            theirs = await web.sign_in("bob")
+            assert "waiting in the queue, number 2" in card_of(theirs.text, bob)
+        async with client(stack, base) as web:
+            await web.sign_in("mod")
+            overview = await web.get(f"/servers/{stack.discord.guild_id}/dashboard")
+            # Waiting and cancelled jobs are no failures, and no videos made yet.
+            assert overview.status == 200
+            assert "No job failed in this period." in overview.text
+            assert "<strong>0</strong> jobs failed or expired" in overview.text
+        assert len(tasks(stack)) == 1  # nothing else reached the video service
+        stack.assert_clean_log()

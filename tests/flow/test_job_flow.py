@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.worker import Worker
 from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import VideoProvider

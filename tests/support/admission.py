@@ -8,7 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.jobs.admission import SlotEstimate, Submitter
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.models import Actor, JobOptions
 from bot.providers.base import ProviderHealth
 from bot.providers.profiles import RIVYA_SORA_2_PRO
@@ -27,13 +28,13 @@ def make_submitter(
     limit: int = 1,
     period: str = "day",
     timezone: ZoneInfo = UTC,
-    max_active_per_guild: int | None = None,
     cooldown_seconds: float = 0.0,
     slot_estimate: SlotEstimate | None = None,
 ) -> Submitter:
-    """Admission of Rivya Sora 2 Pro jobs into `store`, under a quota of `limit` videos per
-    `period` for every member (no rules of the guild's own yet)."""
-    defaults = QuotaDefaults(limit, period, timezone, max_active_per_guild, cooldown_seconds)
+    """Admission of Rivya Sora 2 Pro jobs into `store` (whose caps bound the jobs at the
+    video service), under a quota of `limit` videos per `period` for every member (no rules
+    of the guild's own yet)."""
+    defaults = QuotaDefaults(limit, period, timezone, cooldown_seconds)
     return Submitter(
         jobs=store,
         policy=QuotaPolicy(store.db, defaults),

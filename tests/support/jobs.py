@@ -8,7 +8,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.queue import SlotCaps
+from bot.jobs.store import JobStore
 from bot.models import Actor, Job, JobOptions, JobState
 from bot.quota.allowance import QuotaPeriod
 from bot.storage.database import Database
@@ -24,15 +26,26 @@ def make_store(
     model: str = "sora-2-pro",
     deadline_seconds: float = 1800,
     max_active_per_member: int = 2,
+    max_active_per_guild: int | None = None,
+    provider_max_active: int | None = None,
+    max_queued_per_member: int = 0,
+    max_queued_per_guild: int = 0,
 ) -> JobStore:
-    """The job store on `db`, for jobs of `provider` that expire after `deadline_seconds`."""
+    """The job store on `db`, for jobs of `provider` that expire after `deadline_seconds`,
+    under these caps on jobs at the video service; no queue unless given its limits."""
     return JobStore(
         db,
         clock,
         provider=provider,
         model=model,
         deadline_seconds=deadline_seconds,
-        max_active_per_member=max_active_per_member,
+        caps=SlotCaps(
+            per_member=max_active_per_member,
+            per_guild=max_active_per_guild,
+            provider=provider_max_active,
+            waiting_per_member=max_queued_per_member,
+            waiting_per_guild=max_queued_per_guild,
+        ),
     )
 
 

@@ -75,6 +75,7 @@ VALUES: dict[str, object] = {
     "actor": "<@99>",
     "allowance": Text("quota.allowance.day", 5),
     "allowed": alternatives(["JPEG", "PNG", "WebP"]),
+    "asked": 1_767_225_600,
     "at": 1_767_225_600,
     "bonus": 2,
     "budget": 200,
@@ -125,14 +126,17 @@ VALUES: dict[str, object] = {
     "permissions": listing(
         [Text("sora.permission.attach_files"), Text("sora.permission.read_message_history")]
     ),
+    "position": 3,
     "progress": 40,
     "ready": 1_767_225_900,
     "reason": Text("status.reason.service", detail=SERVICE_DETAIL),
     "reset": 1_767_225_600,
     "role": "<@&5>",
+    "server": 50,
     "settings": "Sora 2 Pro",
     "size": "10 MB",
     "source": Text("quota.source.default"),
+    "start": 1_767_225_900,
     "started": 1_767_225_600,
     "state": Text(
         "status.state.failed", icon="❌", reason=Text("status.reason.service", detail="Bad.")
@@ -289,6 +293,7 @@ def code_built_messages() -> list[Text | str]:
             state=Text("status.state.failed", icon="❌", reason=Text("status.reason.none")),
         ),
         *guide.rule_texts(guide.ServerRules("week", 2, 10, 30.0, has_blocklist=True)),
+        *guide.rule_texts(guide.ServerRules("day", 2, 5, 0.0, False, 3, 50, service_cap=20)),
         *(_public(failed, locale) for locale in CHINESE),
     ]
 
@@ -338,7 +343,7 @@ DISCORD_LIMITS: dict[int, tuple[str, ...]] = {
         "iterate.form.orientation",
         "iterate.form.duration",
     ),
-    80: ("results.button.", "iterate.button.", "fit.button."),
+    80: ("results.button.", "iterate.button.", "fit.button.", "queue.button."),
     100: (
         "sora.command",
         "sora.option.",

@@ -110,12 +110,32 @@ def test_moderation_settings_are_read() -> None:
         ("QUOTA_LOG_CHANNEL_ID", "#mod-log"),
         ("SUBMIT_COOLDOWN_SECONDS", "-1"),
         ("MAX_ACTIVE_JOBS_PER_GUILD", "0"),
+        ("MAX_QUEUED_JOBS_PER_MEMBER", "0"),
+        ("MAX_QUEUED_JOBS_PER_GUILD", "-1"),
+        ("MAX_QUEUED_JOBS_PER_GUILD", "many"),
+        ("PROVIDER_MAX_ACTIVE_JOBS", "0"),
     ],
 )
 def test_invalid_moderation_settings_name_their_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings({**BASE, name: value})
     assert [p.split()[0] for p in caught.value.problems] == [name]
+
+
+def test_the_queue_is_on_by_default_and_zero_turns_it_off() -> None:
+    settings = load_settings(BASE)
+    assert (settings.max_queued_jobs_per_member, settings.max_queued_jobs_per_guild) == (3, 50)
+    assert settings.provider_max_active_jobs is None
+    chosen = load_settings(
+        {
+            **BASE,
+            "MAX_QUEUED_JOBS_PER_MEMBER": "1",
+            "MAX_QUEUED_JOBS_PER_GUILD": "0",
+            "PROVIDER_MAX_ACTIVE_JOBS": "8",
+        }
+    )
+    assert (chosen.max_queued_jobs_per_member, chosen.max_queued_jobs_per_guild) == (1, 0)
+    assert chosen.provider_max_active_jobs == 8
 
 
 def test_compression_settings() -> None:
@@ -418,6 +438,9 @@ VALID = {
     "QUOTA_TIMEZONE": "Europe/Paris",
     "MAX_ACTIVE_JOBS_PER_MEMBER": "2",
     "MAX_ACTIVE_JOBS_PER_GUILD": "10",
+    "MAX_QUEUED_JOBS_PER_MEMBER": "3",
+    "MAX_QUEUED_JOBS_PER_GUILD": "50",
+    "PROVIDER_MAX_ACTIVE_JOBS": "20",
     "SUBMIT_COOLDOWN_SECONDS": "30",
     "MOD_ROLE_IDS": "123456789012345678,234567890123456789",
     "QUOTA_LOG_CHANNEL_ID": "123456789012345678",

@@ -11,7 +11,8 @@ import pytest
 
 from bot import metrics
 from bot.errors import Refusal, RefusalKind
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.metrics import REGISTRY, Snapshot
 from bot.models import Actor, JobOptions, JobState
 from bot.ops.metrics_server import read_snapshot

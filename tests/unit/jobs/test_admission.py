@@ -25,8 +25,16 @@ QUOTA = 5
 ROUND_TRIPS_PER_ACCEPTED_SORA = {"sqlite": 8, "postgresql": 9}
 
 
-def submitter(db: Database, clock: FakeClock, media: Path, **defaults: Any) -> Submitter:
-    store = make_store(db, clock, max_active_per_member=100)
+def submitter(
+    db: Database,
+    clock: FakeClock,
+    media: Path,
+    max_active_per_guild: int | None = None,
+    **defaults: Any,
+) -> Submitter:
+    store = make_store(
+        db, clock, max_active_per_member=100, max_active_per_guild=max_active_per_guild
+    )
     return make_submitter(store, media, limit=QUOTA, **defaults)
 
 

@@ -16,10 +16,10 @@ from bot.models import Actor, JobState
 from bot.quota.allowance import Allowance
 from tests.support.admission import ask, make_submitter
 from tests.support.doubles import FakeClock
-from tests.support.jobs import DAY, new_job
+from tests.support.jobs import DAY, make_store, new_job
 
 TYPICAL = 180.0
-ALLOWANCE = Allowance(50, DAY, max_active_per_guild=2)
+ALLOWANCE = Allowance(50, DAY)
 
 
 async def schedule_with_history(store: JobStore, clock: FakeClock, count: int) -> PollSchedule:
@@ -58,14 +58,9 @@ async def test_too_little_history_gives_no_estimate(job_store: JobStore, clock: 
 async def test_a_full_server_is_told_when_a_slot_is_likely_to_free_up(
     job_store: JobStore, clock: FakeClock, tmp_path: Path
 ) -> None:
-    schedule = await schedule_with_history(job_store, clock, HISTORY_MIN)
-    submitter = make_submitter(
-        job_store,
-        tmp_path,
-        limit=50,
-        max_active_per_guild=2,
-        slot_estimate=schedule.first_free_slot_at,
-    )
+    store = make_store(job_store.db, clock, max_active_per_guild=2)
+    schedule = await schedule_with_history(store, clock, HISTORY_MIN)
+    submitter = make_submitter(store, tmp_path, limit=50, slot_estimate=schedule.first_free_slot_at)
     first = await submitter.submit(ask("waves", by=Actor(1, 7)))
     clock.advance(60)
     await submitter.submit(ask("waves", by=Actor(1, 8)))

@@ -16,6 +16,7 @@ from bot.i18n import Text
 from bot.jobs import delivery as delivery_module
 from bot.jobs.chat_port import DeliveryError, UploadTooLarge
 from bot.jobs.delivery import Offer, Original, VideoDelivery
+from bot.jobs.queue import SlotCaps
 from bot.jobs.store import JobStore
 from bot.models import Job, JobState
 from bot.storage.database import open_database
@@ -116,7 +117,7 @@ async def rig(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Rig]:
         provider="rivya",
         model="sora-2-pro",
         deadline_seconds=1800,
-        max_active_per_member=5,
+        caps=SlotCaps(per_member=5),
     )
     fitter = CountingFitter()
     shelf = VideoShelf(tmp_path / "videos", tmp_path / "tmp", fitter)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.queue import SlotCaps
 from bot.jobs.steps import LeaseLost
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
@@ -56,7 +57,7 @@ def store(db: Database, clock: FakeClock) -> JobStore:
         provider="scripted",
         model="sora-2-pro",
         deadline_seconds=1800,
-        max_active_per_member=10,
+        caps=SlotCaps(per_member=10),
     )
 
 

@@ -22,7 +22,7 @@ BOB = Actor(guild_id=1, user_id=8)
 
 @pytest.fixture
 def submitter(job_store: JobStore, db: Database, tmp_path: Path) -> Submitter:
-    return make_submitter(job_store, tmp_path, limit=2, max_active_per_guild=10)
+    return make_submitter(job_store, tmp_path, limit=2)
 
 
 async def delivered_job(

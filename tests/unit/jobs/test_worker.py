@@ -12,12 +12,14 @@ from pathlib import Path
 import pytest
 
 from bot.config import Secret
+from bot.jobs.chat_port import ChannelGone
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.new_job import NewJob
 from bot.jobs.steps import MAX_DELIVERY_ATTEMPTS
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.worker import Worker
 from bot.logging_setup import Scrubber
-from bot.models import Actor, Job, JobOptions, JobState, ReferenceImage
+from bot.models import Actor, FailureCode, Job, JobOptions, JobState, ReferenceImage
 from bot.providers.base import (
     GenerationRequest,
     JobRejectedError,
@@ -723,3 +725,50 @@ async def test_a_delivery_lends_its_slot_while_it_waits_for_the_encoder(
     assert (await rig.job(first.id)).state is JobState.DELIVERED
     assert (await rig.job(second.id)).state is JobState.SUBMITTED
     assert len(rig.presenter.results[0].video or b"") <= 60_000
+
+
+@dataclass
+class DeletedChannelChat(RecordingChat):
+    """Discord answers 10003 Unknown Channel for anything in `deleted_channel`."""
+
+    deleted_channel: int = 99
+
+    async def show_status(self, job: Job, text: str) -> int:
+        if job.channel_id == self.deleted_channel:
+            raise ChannelGone(f"channel {job.channel_id}: Unknown Channel")
+        return await super().show_status(job, text)
+
+
+async def test_a_waiting_job_whose_channel_was_deleted_ends_at_once(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    store = make_store(
+        db,
+        clock,
+        provider="scripted",
+        max_active_per_guild=1,
+        max_queued_per_member=3,
+        max_queued_per_guild=10,
+    )
+    chat = DeletedChannelChat()
+    async with VideoDownloader(tmp_path / "tmp", 5, Destinations(None)) as downloader:
+        parts = {
+            "store": store,
+            "presenter": chat,
+            "downloader": downloader,
+            "shelf": VideoShelf(tmp_path / "videos", tmp_path / "tmp", VideoFitter()),
+            "clock": clock,
+        }
+        worker = make_worker(parts, ScriptedProvider())
+        ask = {"prompt": "a lighthouse", "options": JobOptions("portrait", 15, "high")}
+        await store.submit(NewJob(Actor(1, 7), 10, **ask), Allowance(5, DAY))  # the slot
+        gone = await store.submit(NewJob(Actor(1, 8), 99, **ask), Allowance(5, DAY))
+        assert gone.state is JobState.WAITING
+        clock.advance(60)  # past its acceptance grace: the queue's board shows its place
+        await worker.board.refresh()
+    ended = await store.get(gone.id)
+    assert ended is not None and ended.state is JobState.FAILED
+    assert ended.error_code == FailureCode.NO_CHANNEL_ACCESS
+    rows = await db.fetch_all("SELECT kind FROM quota_ledger WHERE job_id = ?", (gone.id,))
+    assert [row["kind"] for row in rows] == ["hold", "release"]
+    assert gone.id not in chat.statuses  # nothing was shown: there is nowhere to show it

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from bot.jobs.delivery import VideoDelivery
+from bot.jobs.new_job import NewJob
 from bot.jobs.schedule import HISTORY_MIN, PollPlan
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.timings import SHARED_CACHE_SECONDS, CompletionTimes, PollSchedule
 from bot.jobs.worker import Worker
 from bot.models import Actor, Job, JobOptions, JobState

@@ -3,18 +3,19 @@ rules as they apply now (the blocklist only said to exist)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import i18n
-from bot.jobs.store import JobStore
 from bot.models import Actor
 from bot.moderation.guide import ServerRules, guide_for, guide_texts, rule_texts, wait_text
 from bot.moderation.service import ModerationService
 from bot.quota.allowance import QuotaDefaults, QuotaPolicy
 from bot.storage.database import Database
 from tests.support.doubles import FakeClock
+from tests.support.jobs import make_store
 
 GUILD = 1
 MEMBER = Actor(GUILD, 7)
@@ -22,9 +23,10 @@ MOD = Actor(GUILD, 99, manage_guild=True)
 
 
 @pytest.fixture
-def service(db: Database, clock: FakeClock, job_store: JobStore) -> ModerationService:
-    defaults = QuotaDefaults(5, "day", ZoneInfo("UTC"), max_active_per_guild=6, cooldown_seconds=45)
-    return ModerationService(db=db, clock=clock, jobs=job_store, policy=QuotaPolicy(db, defaults))
+def service(db: Database, clock: FakeClock) -> ModerationService:
+    defaults = QuotaDefaults(5, "day", ZoneInfo("UTC"), cooldown_seconds=45)
+    jobs = make_store(db, clock, max_active_per_guild=6)
+    return ModerationService(db=db, clock=clock, jobs=jobs, policy=QuotaPolicy(db, defaults))
 
 
 def rendered(parts: list[i18n.Text | str], locale: str) -> str:
@@ -84,3 +86,28 @@ def test_waits_are_said_in_seconds_then_minutes() -> None:
     assert i18n.render(wait_text(88.2), "en") == "89 seconds"
     assert i18n.render(wait_text(600), "en") == "10 minutes"
     assert i18n.render(wait_text(600), "zh-TW") == "10 分鐘"
+
+
+async def test_help_explains_the_queue_when_there_is_one(db: Database, clock: FakeClock) -> None:
+    jobs = make_store(
+        db,
+        clock,
+        max_active_per_guild=5,
+        provider_max_active=20,
+        max_queued_per_member=3,
+        max_queued_per_guild=50,
+    )
+    policy = QuotaPolicy(db, QuotaDefaults(5, "day", ZoneInfo("UTC")))
+    service = ModerationService(db=db, clock=clock, jobs=jobs, policy=policy)
+    english = rendered(guide_texts(await guide_for(service, MEMBER)), "en")
+    assert "a new video waits in this server's queue instead of being refused" in english
+    assert "you can have up to 3 videos waiting (the server up to 50)" in english
+    assert "**Cancel**" in english
+    assert "up to 20 videos at a time, for all its servers together" in english
+    taiwan = rendered(guide_texts(await guide_for(service, MEMBER, "zh-TW")), "zh-TW")
+    assert "佇列" in taiwan and "最多可以有 3 部影片在排隊" in taiwan
+    mainland = rendered(guide_texts(await guide_for(service, MEMBER, "zh-CN")), "zh-CN")
+    assert "队列" in mainland and "最多可以有 3 个视频在排队" in mainland
+    # Without a queue, /help says nothing of one.
+    jobs.caps = replace(jobs.caps, waiting_per_guild=0)
+    assert "queue" not in rendered(guide_texts(await guide_for(service, MEMBER)), "en")

@@ -250,11 +250,11 @@ async def test_view_shows_used_remaining_bonus_reset_and_jobs(
     assert "Used today: 1 · Left: **4** (2 today + 2 bonus)" in text
     assert "Bonus videos: 2" in text
     assert f"Resets <t:{reset}:R>" in text
-    assert f"[job #{job.id}](https://discord.com/channels/{GUILD}/10/555) (queued)" in text
+    assert f"[job #{job.id}](https://discord.com/channels/{GUILD}/10/555) (starting)" in text
     in_taiwan = await service.view(PLAIN, MEMBER, PLAIN.role_ids, "zh-TW")
     assert f"額度：每天 3 部影片（來自身分組 <@&{ROLE}>）" in in_taiwan
     assert "今天已用：1 · 剩餘：**4**（今天 2 部 + 額外 2 部）" in in_taiwan
-    assert f"[任務 #{job.id}](https://discord.com/channels/{GUILD}/10/555)（排隊中）" in in_taiwan
+    assert f"[任務 #{job.id}](https://discord.com/channels/{GUILD}/10/555)（即將開始）" in in_taiwan
     assert "今天已用：1 · 剩余：**4**" in await service.view(PLAIN, MEMBER, PLAIN.role_ids, "zh-CN")
 
 
@@ -267,16 +267,17 @@ async def test_jobs_in_progress_are_listed_as_the_reader_lists(
     assert await job_store.record_submitted(second, "task", 0)
     english = await service.view(PLAIN, MEMBER, ())
     assert (
-        f"In progress: job #{first.id} (queued), job #{second.id} (waiting at the video service)"
+        f"In progress: job #{first.id} (starting), job #{second.id} (waiting at the video service)"
         in english
     )
     taiwan = await service.view(PLAIN, MEMBER, (), "zh-TW")
     assert (
-        f"進行中：任務 #{first.id}（排隊中）、任務 #{second.id}（在影片服務的佇列中等候）" in taiwan
+        f"進行中：任務 #{first.id}（即將開始）、任務 #{second.id}（在影片服務的佇列中等候）"
+        in taiwan
     )
     mainland = await service.view(PLAIN, MEMBER, (), "zh-CN")
     assert (
-        f"进行中：任务 #{first.id}（排队中）、任务 #{second.id}（在视频服务的队列中等待）"
+        f"进行中：任务 #{first.id}（即将开始）、任务 #{second.id}（在视频服务的队列中等待）"
         in mainland
     )
 

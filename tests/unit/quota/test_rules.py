@@ -32,10 +32,19 @@ BOOSTER, ARTIST, NEWCOMER = 501, 502, 503
 class Rig:
     """The admission path as /sora uses it, plus a moderator to set the rules."""
 
-    def __init__(self, db: Database, clock: FakeClock, media: Path, **defaults: Any) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: FakeClock,
+        media: Path,
+        max_active_per_guild: int | None = None,
+        **defaults: Any,
+    ) -> None:
         self.db = db
         self.clock = clock
-        self.jobs = make_store(db, clock, max_active_per_member=1000)
+        self.jobs = make_store(
+            db, clock, max_active_per_member=1000, max_active_per_guild=max_active_per_guild
+        )
         self.submitter = make_submitter(self.jobs, media, **{"limit": 2, **defaults})
         self.policy = self.submitter.policy
         self.mod = ModerationService(db=db, clock=clock, jobs=self.jobs, policy=self.policy)

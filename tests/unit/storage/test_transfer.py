@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.cli import main
-from bot.jobs.store import JobStore, NewJob
+from bot.jobs.new_job import NewJob
+from bot.jobs.store import JobStore
 from bot.jobs.timings import CompletionTimes
 from bot.models import Actor
 from bot.moderation.languages import Languages

@@ -180,6 +180,10 @@ class QueueBoard:
             return
         except DeliveryError as error:
             log.warning("job %s: queue place not shown: %s", job.id, error)
+            if error.permanent:
+                # Discord refused (the channel closed to the bot, say): asking again every
+                # interval would be refused the same way. Try again when the place changes.
+                self._shown[job.id] = edit.place
             return
         if await self.jobs.record_waiting_status(job, message_id, edit.text):
             self._shown[job.id] = edit.place

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from bot.jobs.chat_port import DeliveryError
 from bot.jobs.queue_board import EDITS_PER_CHANNEL, EditBudget, QueueBoard
 from bot.jobs.queue_places import QueuePlaces
 from bot.jobs.queue_store import QueueStore
@@ -180,3 +181,42 @@ async def test_jobs_cancelled_elsewhere_are_shown_cancelled_once_and_started_one
     clock.advance(INTERVAL)
     await board.refresh()
     assert len(chat.statuses[blocked.id]) == shown  # said once
+
+
+async def test_a_refused_edit_is_tried_again_when_the_place_changes_not_every_interval(
+    db: Database, clock: FakeClock
+) -> None:
+    chat = RecordingChat()
+    queue, board = make_board(db, clock, chat)
+    first, second = await waiting_jobs(queue, 2)
+    clock.advance(INTERVAL)
+    await board.refresh()
+    place_shown = chat.show_status
+    tried: list[int] = []
+
+    async def closed_channel(shown: Job, text: str) -> int:
+        tried.append(shown.id)
+        raise DeliveryError("Discord answered 403 (50001): Missing Access", permanent=True)
+
+    chat.show_status = closed_channel  # type: ignore[method-assign]
+    async with db.transaction() as conn:  # the first leaves: the second moves up
+        assert await cancel_waiting(conn, first.id, clock.now(), by=first.user_id)
+    for _ in range(4):
+        clock.advance(INTERVAL)
+        await board.refresh()
+    assert tried.count(second.id) == 1  # refused once, not asked again each interval
+    chat.show_status = place_shown  # type: ignore[method-assign]
+    # A refusal that may pass (no answer at all) is tried again at the next interval.
+    tried.clear()
+
+    async def unreachable(shown: Job, text: str) -> int:
+        tried.append(shown.id)
+        raise DeliveryError("Discord could not be reached", permanent=False)
+
+    third = await queue.jobs.submit(new_job(300), PLENTY)
+    await queue.jobs.hand_to_worker(third, 9000, "number 9 in line", None)
+    chat.show_status = unreachable  # type: ignore[method-assign]
+    for _ in range(3):
+        clock.advance(INTERVAL)
+        await board.refresh()
+    assert tried.count(third.id) == 3

@@ -150,6 +150,19 @@ VIA_WEB = "web"
 
 
 @dataclass(frozen=True)
+class ShardSlice:
+    """The shards one bot process connects (of `count`): Discord tells it about the servers
+    whose id falls in them, and nothing of the others."""
+
+    count: int
+    ids: tuple[int, ...]
+
+    def covers(self, guild_id: int) -> bool:
+        # Discord's rule for which shard a server's events go to.
+        return (guild_id >> 22) % self.count in self.ids
+
+
+@dataclass(frozen=True)
 class ReferenceImage:
     """A member's reference image as kept in the data directory; `source_url` is a public
     link to the same picture, when there is one that still works."""

@@ -16,6 +16,7 @@ from bot.errors import Refusal
 from bot.i18n import Text
 from bot.jobs.worker import Worker
 from bot.metrics import Snapshot
+from bot.models import ShardSlice
 from bot.ops.command_sync import SyncRecords, payload_hash, sync_target
 from bot.ops.duties import COMMAND_SYNC_LOCK
 from bot.ops.metrics_server import read_snapshot
@@ -223,10 +224,11 @@ class SoraBot(commands.Bot):
         does not say so afterwards; they are simply missing from the servers it lists, where
         a server in an outage is still listed), then let waiting jobs start."""
         present = [guild.id for guild in self.guilds]
+        self.services.queue.shards = self.shard_slice()
         delay = 1.0
         while True:
             try:
-                withdrawn = await self.services.queue.withdraw_absent(present, self.covers)
+                withdrawn = await self.services.queue.withdraw_absent(present)
                 break
             except Exception as error:  # waiting jobs stay put meanwhile; nothing is lost
                 if not is_unreachable(error):
@@ -242,10 +244,10 @@ class SoraBot(commands.Bot):
         self._servers_known = True
         self._wake_worker()
 
-    def covers(self, guild_id: int) -> bool:
-        """Whether this process's gateway connection is the one Discord tells about the
-        server (every server, unsharded; sharded, those of its shards)."""
-        return True
+    def shard_slice(self) -> ShardSlice | None:
+        """The shards this process connects, when other processes run the rest; None when
+        Discord tells it about every server the bot is in."""
+        return None
 
     async def close(self) -> None:
         if self.worker is not None:
@@ -260,11 +262,11 @@ class ShardedSoraBot(SoraBot, commands.AutoShardedBot):
     """The bot running several gateway connections (shards): all of them, or the slice given
     in SHARD_IDS while other processes run the rest."""
 
-    def covers(self, guild_id: int) -> bool:
-        # Discord's rule for which shard a server's events go to.
+    def shard_slice(self) -> ShardSlice | None:
         count = self.shard_count or 1
-        mine = self.shard_ids if self.shard_ids is not None else range(count)
-        return (guild_id >> 22) % count in mine
+        if self.shard_ids is None or set(range(count)) <= set(self.shard_ids):
+            return None  # all of them, here
+        return ShardSlice(count, tuple(sorted(self.shard_ids)))
 
     def gateway_connected(self) -> bool:
         """Logged in, and every shard of this process has its connection open."""

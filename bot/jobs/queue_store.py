@@ -8,14 +8,14 @@ the fair order, and the caps on jobs at the video service hold across them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from typing import Any
 
 from bot.jobs.acceptance import DEPLOYMENT_LOCK, guild_lock, member_lock
 from bot.jobs.queue import SlotCounts
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.withdrawal import BLOCKED_WHILE_WAITING, PROMPT_BLOCKED_WHILE_WAITING, cancel_waiting
-from bot.models import FailureCode, Job, JobState, check_transition
+from bot.models import FailureCode, Job, JobState, ShardSlice, check_transition
 from bot.quota import blocklist
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import jobs as job_rows
@@ -37,6 +37,9 @@ class QueueStore:
         # The servers the bot serves (ALLOWED_GUILD_IDS; empty: any): a waiting job of another
         # never starts, and is cancelled (`withdraw_unserved`).
         self.guild_ids = tuple(guild_ids)
+        # The shards of this process, when others run the rest (SHARD_IDS): it starts only the
+        # waiting jobs of the servers it is connected to, which it alone knows are still there.
+        self.shards: ShardSlice | None = None
 
     def serves(self, guild_id: int) -> bool:
         return not self.guild_ids or guild_id in self.guild_ids
@@ -112,6 +115,7 @@ class QueueStore:
             provider=caps.provider,
             owner=owner,
             guild_ids=self.guild_ids,
+            shards=self.shards,
             lock=lock,
         )
 
@@ -126,18 +130,17 @@ class QueueStore:
             cancelled += await self.withdraw_from(guild_id)
         return cancelled
 
-    async def withdraw_absent(
-        self, present: Collection[int], covers: Callable[[int], bool]
-    ) -> list[Job]:
+    async def withdraw_absent(self, present: Collection[int]) -> list[Job]:
         """Cancel the waiting jobs of the servers this process's gateway connection covers
-        (`covers`) that the bot is not in (`present`, the servers Discord said it is in when
+        (`shards`) that the bot is not in (`present`, the servers Discord said it is in when
         it connected): it was removed from them while it was offline, and Discord will not
         say so again. Their holds released; the jobs cancelled."""
         present = set(present)
+        shards = self.shards
         gone = {
             job.guild_id
             for job in await self.waiting()
-            if covers(job.guild_id) and job.guild_id not in present
+            if job.guild_id not in present and (shards is None or shards.covers(job.guild_id))
         }
         cancelled: list[Job] = []
         for guild_id in sorted(gone):

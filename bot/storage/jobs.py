@@ -16,6 +16,7 @@ from bot.models import (
     RELEASED_STATES,
     WORKER_STATES,
     JobState,
+    ShardSlice,
 )
 from bot.storage import budget, ledger
 from bot.storage.connection import Connection, Row, database_now, marks
@@ -241,15 +242,16 @@ async def next_waiting(
     provider: int | None,
     owner: str | None,
     guild_ids: Collection[int] = (),
+    shards: ShardSlice | None = None,
     lock: bool = True,
 ) -> Row | None:
     """The waiting job to start next, if any may take a slot now: among the waiting jobs whose
     member and guild (and, with `provider`, the deployment) have a slot free, the oldest of the
     member whose last job started longest ago; with `provider`, of the guild whose last job
     started longest ago first. Only jobs of `guild_ids` when given (the servers the bot
-    serves). A job another worker holds a lease on (by the database's clock) is left to it;
-    with `lock` on PostgreSQL, the row is locked, and a row another transaction is locking
-    is skipped, not waited for."""
+    serves) and of the servers `shards` covers (this process's). A job another worker holds
+    a lease on (by the database's clock) is left to it; with `lock` on PostgreSQL, the row
+    is locked, and a row another transaction is locking is skipped, not waited for."""
     slot = marks(_SLOT)
     where = [
         # Written out, not a parameter: SQLite uses the partial index of waiting jobs only
@@ -271,6 +273,9 @@ async def next_waiting(
     if guild_ids:
         where.append(f"w.guild_id IN ({marks(tuple(guild_ids))})")
         params += list(guild_ids)
+    if shards is not None:
+        where.append(f"(w.guild_id >> 22) % {shards.count:d} IN ({marks(shards.ids)})")
+        params += list(shards.ids)
     if owner is not None:
         where.append(
             "(w.lease_owner IS NULL OR w.lease_owner = ? "

@@ -15,7 +15,7 @@ from bot.jobs.queue import fair_order
 from bot.jobs.queue_store import LEFT_SERVER, QueueStore
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.withdrawal import BLOCKED_WHILE_WAITING, PROMPT_BLOCKED_WHILE_WAITING
-from bot.models import Actor, FailureCode, Job, JobState
+from bot.models import Actor, FailureCode, Job, JobState, ShardSlice
 from bot.moderation.actions import Block, ModeratorActions
 from bot.moderation.permissions import Moderators
 from bot.quota.allowance import Allowance, QuotaDefaults, QuotaPolicy
@@ -412,19 +412,46 @@ async def test_a_prompt_blocklisted_while_it_waited_is_cancelled_saying_why(
     assert await queue.start_next_waiting() is None
 
 
+# Servers on shard 0, 1 and 0 of two (Discord's rule: the id's top bits modulo the count).
+SHARD0, SHARD1, SHARD0_TOO = 10 << 22, 11 << 22, 12 << 22
+
+
 async def test_servers_that_removed_the_bot_while_it_was_offline_have_their_queue_withdrawn(
     db: Database, clock: FakeClock
 ) -> None:
     queue = queue_store(db, clock, max_active_per_guild=1)
-    for guild in (1, 2, 3):
+    queue.shards = ShardSlice(2, (0,))  # this process connects shard 0; another runs shard 1
+    for guild in (SHARD0, SHARD1, SHARD0_TOO):
         await submit(queue, 10, guild=guild)
-    removed = await submit(queue, 11, guild=2)
-    other_shard = await submit(queue, 11, guild=3)  # another process's to judge
-    present = await submit(queue, 11, guild=1)
-    withdrawn = await queue.withdraw_absent([1], covers=lambda guild: guild != 3)
+    present = await submit(queue, 11, guild=SHARD0)
+    other_shard = await submit(queue, 11, guild=SHARD1)  # another process's to judge
+    removed = await submit(queue, 11, guild=SHARD0_TOO)
+    withdrawn = await queue.withdraw_absent([SHARD0])
     assert [job.id for job in withdrawn] == [removed.id]
     assert await ledger_kinds(db, removed.id) == ["hold", "release"]
     for job in (other_shard, present):
         fresh = await queue.jobs.get(job.id)
         assert fresh is not None and fresh.state is JobState.WAITING
-    assert await queue.withdraw_absent([1], covers=lambda guild: guild != 3) == []
+    assert await queue.withdraw_absent([SHARD0]) == []
+    # Unsharded, Discord lists every server the bot is in: any other is gone.
+    queue.shards = None
+    assert [job.id for job in await queue.withdraw_absent([SHARD0])] == [other_shard.id]
+
+
+async def test_a_process_running_some_shards_starts_only_their_waiting_jobs(
+    db: Database, clock: FakeClock
+) -> None:
+    queue = queue_store(db, clock, max_active_per_guild=1)
+    running = [await submit(queue, 10, guild=guild) for guild in (SHARD0, SHARD1)]
+    theirs = await submit(queue, 11, guild=SHARD1)
+    mine = await submit(queue, 11, guild=SHARD0)
+    for job in running:
+        await end(queue, job)
+    queue.shards = ShardSlice(2, (0,))
+    started = await queue.start_next_waiting()
+    assert started is not None and started.id == mine.id
+    assert await queue.start_next_waiting() is None  # shard 1's job is its process's
+    other_process = QueueStore(queue.jobs)
+    other_process.shards = ShardSlice(2, (1,))
+    started = await other_process.start_next_waiting()
+    assert started is not None and started.id == theirs.id

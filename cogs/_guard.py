@@ -8,7 +8,9 @@ servers it is in when unset) and nothing else:
 - every interaction is looked at before anything else of the bot sees it (commands, buttons,
   forms, autocomplete): one from another server, from an app installed on a member's own
   account ("User Install"), from a direct message or from a server the bot is not in is
-  answered privately and goes no further. Nothing is read, held or sent to the video service.
+  answered privately and goes no further. Nothing is read, held or sent to the video service;
+- a 🔁 on a video in another server (one the bot could not leave: Discord refused) is dropped
+  before the re-run sees it.
 """
 
 from __future__ import annotations
@@ -73,6 +75,7 @@ class ServerGuard:
         # commands, the buttons and the `interaction` listeners: the one place before them all.
         parsers = bot._connection.parsers
         parsers["INTERACTION_CREATE"] = self._gate(bot, parsers["INTERACTION_CREATE"])
+        parsers["MESSAGE_REACTION_ADD"] = self._gate_reactions(parsers["MESSAGE_REACTION_ADD"])
         bot.add_listener(self._leave_if_not_allowed, "on_guild_join")
         bot.add_listener(self._leave_if_not_allowed, "on_guild_available")
         if self.allowed:
@@ -100,6 +103,18 @@ class ServerGuard:
             task = asyncio.get_running_loop().create_task(_answer(bot, data, refusal))
             self._answers.add(task)
             task.add_done_callback(self._answers.discard)
+
+        return gated
+
+    def _gate_reactions(
+        self, parse: Callable[[dict[str, Any]], None]
+    ) -> Callable[[dict[str, Any]], None]:
+        def gated(data: dict[str, Any]) -> None:
+            guild_text = data.get("guild_id")
+            if guild_text is not None and not serves_guild(self.allowed, int(guild_text)):
+                log.info("ignored a reaction in server %s: not in ALLOWED_GUILD_IDS", guild_text)
+                return
+            parse(data)  # a direct message's reaction: the re-run ignores it itself
 
         return gated
 

@@ -96,3 +96,24 @@ async def test_the_commands_are_synced_for_servers_only_and_the_gate_comes_first
     gate(payload(**common))
     assert len(seen) == 1 and answered == [SERVERS_ONLY.key]
     await bot.close()
+
+
+async def test_a_reaction_in_a_server_not_allowed_goes_no_further() -> None:
+    bot = commands.Bot(command_prefix="!", intents=discord.Intents.none())
+    guard = ServerGuard([GUILD])
+    seen: list[dict[str, Any]] = []
+    gate = guard._gate_reactions(seen.append)
+    reaction = {"user_id": "5", "channel_id": "10", "message_id": "20", "emoji": {"name": "🔁"}}
+    gate(reaction | {"guild_id": "444"})  # a server the bot could not leave
+    assert seen == []
+    gate(reaction | {"guild_id": str(GUILD)})
+    gate(reaction)  # a direct message: the re-run ignores it itself
+    assert [data.get("guild_id") for data in seen] == [str(GUILD), None]
+    # Installed, the gate is what discord.py calls; with no ALLOWED_GUILD_IDS all pass.
+    original = bot._connection.parsers["MESSAGE_REACTION_ADD"]
+    guard.install(bot)
+    assert bot._connection.parsers["MESSAGE_REACTION_ADD"] is not original
+    open_gate = ServerGuard([])._gate_reactions(seen.append)
+    open_gate(reaction | {"guild_id": "444"})
+    assert len(seen) == 3
+    await bot.close()

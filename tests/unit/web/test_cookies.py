@@ -29,7 +29,7 @@ class _Site:
 @pytest.mark.parametrize("secure", [True, False])
 def test_the_session_cookie_lasts_seven_days_for_this_site_only(secure: bool) -> None:
     app = web.Application()
-    app[WEB] = _Site(secure)  # type: ignore[assignment,misc]
+    app[WEB] = _Site(secure)  # type: ignore[misc]
     response = web.Response()
     _set_cookie(make_mocked_request("GET", "/", app=app), response, SESSION_COOKIE, "s", 1)
     _set_cookie(

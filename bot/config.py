@@ -6,13 +6,14 @@ Secrets are wrapped in `Secret` so they never reach a log line, a message or a t
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.settings_reader import SettingsReader
+from bot.settings_reader import IPNetwork, SettingsReader
 
 QUOTA_PERIODS = ("day", "week", "month")
 MiB = 1024 * 1024
@@ -165,6 +166,13 @@ class Settings:
         return min(self.poll_seconds)
 
 
+# A reverse proxy on this machine: the only one believed unless WEB_TRUSTED_PROXIES says.
+DEFAULT_WEB_TRUSTED_PROXIES = "127.0.0.0/8,::1"
+LOOPBACK: tuple[IPNetwork, ...] = tuple(
+    ipaddress.ip_network(part) for part in DEFAULT_WEB_TRUSTED_PROXIES.split(",")
+)
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """The web gallery and dashboard (bot/web/), on when WEB_PORT is set."""
@@ -177,6 +185,8 @@ class WebSettings:
     api_url: str  # Discord's REST API, for sign-in and membership and permission checks
     # How long a member's roles and a server's channels read from Discord are reused.
     cache_seconds: float = 15.0
+    # The reverse proxies whose X-Forwarded-For names the browser (bot/web/security.py).
+    trusted_proxies: tuple[IPNetwork, ...] = LOOPBACK
 
     @property
     def redirect_uri(self) -> str:
@@ -198,6 +208,7 @@ def _web_settings(read: SettingsReader) -> WebSettings | None:
     oauth_url = read.url("DISCORD_OAUTH_URL", DEFAULT_DISCORD_OAUTH_URL)
     api_url = read.url("DISCORD_API_URL", DEFAULT_DISCORD_API_URL)
     cache_seconds = read.number("WEB_PERMISSION_CACHE_SECONDS", 15.0, minimum=0)
+    trusted_proxies = read.networks("WEB_TRUSTED_PROXIES", DEFAULT_WEB_TRUSTED_PROXIES)
     if port is None:
         if read.raw("WEB_PORT") is None and read.raw("WEB_BASE_URL"):
             read.problems.append(
@@ -230,6 +241,7 @@ def _web_settings(read: SettingsReader) -> WebSettings | None:
         oauth_url=oauth_url or DEFAULT_DISCORD_OAUTH_URL,
         api_url=api_url or DEFAULT_DISCORD_API_URL,
         cache_seconds=cache_seconds,
+        trusted_proxies=trusted_proxies,
     )
 
 

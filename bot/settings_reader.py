@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.storage.urls import redact
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 
 def quoted(value: str) -> bool:
     """Whether `value` is wrapped in a matching pair of quotes, as `"UTC"` or `'UTC'`."""
@@ -126,6 +128,28 @@ class SettingsReader:
             return ()
         return tuple(dict.fromkeys(int(part) for part in parts))
 
+    def networks(self, name: str, default: str) -> tuple[IPNetwork, ...]:
+        """Comma-separated IP addresses or networks (CIDR, e.g. 172.16.0.0/12); an address is a
+        network of one. IPv4-mapped IPv6 (::ffff:a.b.c.d) is read as the IPv4 it stands for."""
+        text = self.raw(name) or default
+        entries = [part.strip() for part in text.split(",") if part.strip()]
+        found: list[IPNetwork] = []
+        bad: list[str] = []
+        for entry in entries:
+            try:
+                # Not strict: 172.18.0.1/16 means the network it is in, 172.18.0.0/16.
+                found.append(plain_network(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                bad.append(entry)
+        if bad or not entries:
+            named = ", ".join(repr(entry) for entry in bad) or repr(text)
+            self.problems.append(
+                f"{name} must be a comma-separated list of IP addresses or networks, e.g. "
+                f"172.18.0.1,10.0.0.0/8 (not an address or network: {named})."
+            )
+            return tuple(ipaddress.ip_network(part) for part in default.split(","))
+        return tuple(dict.fromkeys(found))
+
     def shards(self) -> tuple[int | None, tuple[int, ...] | None]:
         """SHARD_COUNT (`auto` or a number) and SHARD_IDS (which of them this process runs)."""
         count_text = (self.raw("SHARD_COUNT") or "").strip().lower()
@@ -189,6 +213,15 @@ class SettingsReader:
                 f"(got {redact(value)!r})."
             )
         return value.rstrip("/")
+
+
+def plain_network(network: IPNetwork) -> IPNetwork:
+    """An IPv4-mapped IPv6 network (::ffff:0:0/96 and within) as the IPv4 network it maps."""
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
+    return network
 
 
 def is_private_enough(url: str) -> bool:

@@ -72,7 +72,7 @@ def _drop_cookie(request: web.Request, response: web.Response, name: str) -> Non
 
 async def sign_in(request: web.Request) -> web.Response:
     w = web_of(request)
-    if not w.limiter.allow(client_address(request)):
+    if not w.limiter.allow(client_address(request, w.config.trusted_proxies)):
         raise PageError(429, Text("web.error.too_many_sign_ins"))
     next_path = safe_next(request.query.get("next"))
     secret, state, verifier = await w.sessions.begin_sign_in(next_path)

@@ -6,17 +6,24 @@
   and HSTS on https.
 - `safe_next`: where to go after signing in or switching language, only ever a path on this
   site (no `//host`, `\\host`, scheme or control characters: no open redirect).
+- `client_address`: who is asking, through the reverse proxies the operator trusts.
 - `AttemptLimiter`: sign-in attempts per address.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
+
+from bot.settings_reader import IPNetwork
+
+log = logging.getLogger(__name__)
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -51,22 +58,70 @@ def safe_next(value: str | None, default: str = "/") -> str:
     return value
 
 
-def client_address(request: web.Request) -> str:
-    """The browser's address: the peer's, or, when the peer is a reverse proxy on this machine
-    (loopback), the last address it added to X-Forwarded-For."""
+def client_address(request: web.Request, trusted_proxies: Sequence[IPNetwork]) -> str:
+    """The browser's address, for counting its sign-in attempts.
+
+    The peer's own address, unless the peer is one of `trusted_proxies` (WEB_TRUSTED_PROXIES):
+    then X-Forwarded-For is read from the right (each proxy appends the address it was reached
+    from), past every trusted proxy, to the first address that is not one: anything left of it
+    was written by the browser or its side and proves nothing. A malformed entry ends the walk
+    at the last trusted hop, so a garbled header never picks the address."""
     peer = request.remote or ""
+    address = _ip(peer)
+    if address is None:
+        return peer
+    if not _trusted(address, trusted_proxies):
+        if request.headers.get("X-Forwarded-For"):
+            _note_unbelieved(address)
+        return str(address)
+    # Several X-Forwarded-For lines are one list, in order (RFC 9110, section 5.3).
+    hops = [
+        hop.strip()
+        for line in request.headers.getall("X-Forwarded-For", ())
+        for hop in line.split(",")
+    ]
+    for hop in reversed(hops):
+        forwarded = _ip(hop)
+        if forwarded is None:
+            break
+        address = forwarded
+        if not _trusted(address, trusted_proxies):
+            break
+    return str(address)
+
+
+def _ip(text: str) -> IPAddress | None:
+    """An address as written by a proxy (no port, no brackets); IPv4-mapped IPv6
+    (::ffff:a.b.c.d, from a dual-stack socket) as the IPv4 address it stands for."""
     try:
-        loopback = ipaddress.ip_address(peer).is_loopback
+        address = ipaddress.ip_address(text)
     except ValueError:
-        loopback = False
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    if loopback and forwarded:
-        last = forwarded.split(",")[-1].strip()
-        try:
-            return str(ipaddress.ip_address(last))
-        except ValueError:
-            return peer
-    return peer
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _trusted(address: IPAddress, trusted_proxies: Sequence[IPNetwork]) -> bool:
+    return any(address in network for network in trusted_proxies)
+
+
+# Peers whose X-Forwarded-For was not believed, said once each in the log: usually a reverse
+# proxy missing from WEB_TRUSTED_PROXIES (in Docker, the network's gateway). Bounded, since
+# anyone who reaches the port can send the header.
+_UNBELIEVED: set[IPAddress] = set()
+_MOST_UNBELIEVED_NOTED = 10
+
+
+def _note_unbelieved(peer: IPAddress) -> None:
+    if peer in _UNBELIEVED or len(_UNBELIEVED) >= _MOST_UNBELIEVED_NOTED:
+        return
+    _UNBELIEVED.add(peer)
+    log.warning(
+        "X-Forwarded-For from %s is not believed: it is not in WEB_TRUSTED_PROXIES, so every "
+        "sign-in through it counts as that one address; if it is your reverse proxy, add it",
+        peer,
+    )
 
 
 class AttemptLimiter:

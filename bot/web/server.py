@@ -84,6 +84,10 @@ async def start_web(settings: Settings, services: Services) -> web.AppRunner:
         await runner.cleanup()
         raise
     log.info(
-        "web gallery on http://%s:%s (public address %s)", config.host, config.port, config.base_url
+        "web gallery on http://%s:%s (public address %s; X-Forwarded-For believed from %s)",
+        config.host,
+        config.port,
+        config.base_url,
+        ", ".join(str(network) for network in config.trusted_proxies),
     )
     return runner

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
+
 from tests.e2e.conftest import RIVYA_KEY
 from tests.e2e.web_stack import client, video_in, web_stack
 from tests.support.web_client import WebClient
@@ -118,6 +120,46 @@ async def test_sessions_and_sign_ins_cannot_be_forged_replayed_or_redirected(
         for secret in (*sim.oauth.issued, sim.oauth.client_secret, sim.token, RIVYA_KEY):
             assert secret not in log
         assert "code=" not in log
+        stack.assert_clean_log()
+
+
+# A reverse proxy at 127.0.0.2, as Docker's gateway is to the web inside a container; a browser
+# that reaches the port itself connects from 127.0.0.1, which is then no proxy.
+PROXY = "127.0.0.2"
+
+
+async def test_sign_ins_count_per_browser_behind_a_trusted_proxy_only(tmp_path: Path) -> None:
+    async with web_stack(tmp_path, WEB_TRUSTED_PROXIES=f"{PROXY},10.0.0.0/8") as (stack, base):
+
+        async def attempt(http: aiohttp.ClientSession, forwarded: str) -> int:
+            headers = {"X-Forwarded-For": forwarded}
+            async with http.get(f"{base}/sign-in", headers=headers, allow_redirects=False) as r:
+                return r.status
+
+        proxy = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(PROXY, 0)))
+        async with proxy, aiohttp.ClientSession() as direct:
+            # Two members behind the proxy have 10 attempts each, not 10 together.
+            alice = [await attempt(proxy, "203.0.113.7") for _ in range(10)]
+            bob = [await attempt(proxy, "198.51.100.2, 10.0.0.5") for _ in range(10)]  # two hops
+            assert alice == bob == [302] * 10
+            assert await attempt(proxy, "203.0.113.7") == 429
+            assert await attempt(proxy, "198.51.100.2") == 429
+            # What a browser writes in front of its own address (the proxy appends) is not
+            # believed: alice stays alice.
+            assert await attempt(proxy, "192.0.2.1, 203.0.113.7") == 429
+            assert await attempt(proxy, "192.0.2.1") == 302  # a third member is still welcome
+
+            # A browser reaching the port itself cannot pick a new address for each try...
+            forged = [await attempt(direct, f"192.0.2.{n}") for n in range(10, 22)]
+            assert forged == [302] * 10 + [429] * 2
+            # ...nor spend the attempts of the addresses it names.
+            assert await attempt(proxy, "192.0.2.10") == 302
+
+        assert stack.bot is not None
+        log = stack.bot.log_text()
+        assert f"X-Forwarded-For believed from {PROXY}/32, 10.0.0.0/8" in log
+        assert "X-Forwarded-For from 127.0.0.1 is not believed" in log
+        assert "192.0.2.1" not in log  # forged addresses are not written down
         stack.assert_clean_log()
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -408,8 +409,55 @@ def test_web_settings_and_their_defaults() -> None:
     assert web.oauth_url == "https://discord.com/oauth2/authorize"
     assert web.api_url == "https://discord.com/api/v10"
     assert web.cache_seconds == 15
+    assert [str(n) for n in web.trusted_proxies] == ["127.0.0.0/8", "::1/128"]  # loopback
     assert Secret("client-secret-value") in settings.secrets
     assert "client-secret-value" not in repr(settings)
+
+
+def trusted_proxies(value: str) -> list[str]:
+    web = load_settings(BASE | WEB_ON | {"WEB_TRUSTED_PROXIES": value}).web
+    assert web is not None
+    return [str(network) for network in web.trusted_proxies]
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    assert trusted_proxies("172.18.0.1") == ["172.18.0.1/32"]
+    assert trusted_proxies(" 172.18.0.0/16 , 10.0.0.5,fd00::/8,::1, ") == [
+        "172.18.0.0/16",
+        "10.0.0.5/32",
+        "fd00::/8",
+        "::1/128",
+    ]
+    # An address with a prefix means the network it is in; a repeat is read once.
+    assert trusted_proxies("172.18.0.1/16,172.18.0.0/16") == ["172.18.0.0/16"]
+    # IPv4 written as IPv6 (as a dual-stack socket reports it) is that IPv4 network.
+    assert trusted_proxies("::ffff:172.18.0.1,::ffff:10.0.0.0/104") == [
+        "172.18.0.1/32",
+        "10.0.0.0/8",
+    ]
+    web = load_settings(BASE | WEB_ON | {"WEB_TRUSTED_PROXIES": "172.18.0.1"}).web
+    assert web is not None and ipaddress.ip_address("172.18.0.1") in web.trusted_proxies[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("proxy.example.org", "'proxy.example.org'"),
+        ("172.18.0.1, localhost, 10.0.0.0/33", "'localhost', '10.0.0.0/33'"),
+        ("172.18.0.1:8080", "'172.18.0.1:8080'"),
+        ("172.18.0.1 10.0.0.1", "'172.18.0.1 10.0.0.1'"),  # commas between entries
+        ("*", "'*'"),
+        (",", "','"),
+    ],
+)
+def test_an_invalid_trusted_proxy_is_named_with_its_setting(value: str, named: str) -> None:
+    for web in (WEB_ON, {}):  # checked even while the web is off
+        with pytest.raises(SettingsError) as caught:
+            load_settings(BASE | web | {"WEB_TRUSTED_PROXIES": value})
+        assert caught.value.problems == [
+            "WEB_TRUSTED_PROXIES must be a comma-separated list of IP addresses or networks, "
+            f"e.g. 172.18.0.1,10.0.0.0/8 (not an address or network: {named})."
+        ]
 
 
 # A valid value of every setting (with what it needs beside it), to wrap in quotes.
@@ -477,6 +525,7 @@ VALID = {
     "WEB_BASE_URL": "https://videos.example.org",
     "DISCORD_CLIENT_SECRET": "client-secret-value",
     "WEB_PERMISSION_CACHE_SECONDS": "15",
+    "WEB_TRUSTED_PROXIES": "172.18.0.1,10.0.0.0/8",
     "DISCORD_OAUTH_URL": "https://discord.com/oauth2/authorize",
     "DISCORD_API_URL": "https://discord.com/api/v10",
 }

@@ -212,23 +212,31 @@ class Worker:
     async def _renew_leases(self) -> None:
         """Renew the leases of the steps in flight at a third of their length, so a slow step
         (a long upload) keeps its job while a dead process's jobs are taken over. A step whose
-        job this worker no longer holds stops at once: another worker has it now."""
+        job this worker no longer holds stops at once: another worker has it now. When the
+        database fails or does not answer, the steps stop before their leases could lapse."""
         lease = self.lease
         assert lease is not None
-        renewed_at = time.monotonic()
+        loop = asyncio.get_running_loop()
+        interval = lease.seconds / 3
+        # The earliest the leases held could lapse: a renewal extends them from when it was
+        # asked, at the latest.
+        lapse_at = loop.time() + lease.seconds
         while True:
-            await asyncio.sleep(lease.seconds / 3)
+            await asyncio.sleep(interval)
             steps = dict(self._inflight)
+            asked_at = loop.time()
             try:
-                held = await self.jobs.renew_leases(tuple(steps), lease)
-            except Exception as error:
+                # A renewal that does not answer is given up in time to stop the steps.
+                async with asyncio.timeout_at(min(asked_at + interval, lapse_at - interval / 2)):
+                    held = await self.jobs.renew_leases(tuple(steps), lease)
+            except Exception as error:  # TimeoutError included: no answer
                 self._trouble(error, "could not renew job leases")
-                if time.monotonic() - renewed_at + lease.seconds / 3 >= lease.seconds:
+                if loop.time() + interval >= lapse_at:
                     # Unrenewed, the leases may lapse before the next try: stop rather than
                     # work on beside a worker that takes the jobs over.
                     self._stop_steps(steps, "its lease could not be renewed")
                 continue
-            renewed_at = time.monotonic()
+            lapse_at = asked_at + lease.seconds
             self._stop_steps({i: t for i, t in steps.items() if i not in held}, "its lease is lost")
 
     def _stop_steps(self, steps: dict[int, asyncio.Task[None]], why: str) -> None:
@@ -414,9 +422,11 @@ class Worker:
         await self.steps.step(job)
 
     async def _release(self, job_id: int, lease: Lease) -> None:
-        # The next step may be taken by any process; if this fails, the lease lapses instead.
+        # The next step may be taken by any process; if this fails (or the database does not
+        # answer: the step's slot is not held for it), the lease lapses instead.
         try:
-            await self.jobs.release_lease(job_id, lease)
+            async with asyncio.timeout(lease.seconds / 3):
+                await self.jobs.release_lease(job_id, lease)
         except Exception as error:
             self._trouble(error, "job %s: could not release its lease", job_id)
 

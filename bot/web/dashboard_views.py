@@ -4,14 +4,17 @@ made the most) and the audit log with its filters. Moderators only, checked at e
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from babel.dates import format_date
 
 from bot.i18n import Text, render
 from bot.models import FailureCode, JobState
-from bot.providers.profiles import built_in_profile
+from bot.providers.profiles import ModelProfile, built_in_profile
 from bot.storage import dashboard
 from bot.storage.audit_pages import ACTION_KINDS, LEDGER_KINDS, LogCursor, LogFilter, log_page
 from bot.web import charts, decisions
@@ -38,13 +41,46 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/servers/{guild_id}/log", audit_log)
 
 
-def _price(w: Web, provider: str, model: str) -> float | None:
-    """What one video of this model costs, in the provider's credits, when known."""
-    profile = w.services.profile
+def price_of(profile: ModelProfile, provider: str, model: str) -> float | None:
+    """What one video of this model costs, in the provider's credits, when known: the model
+    in use at its price now (the catalogue's figure), another at its documented price."""
     if (profile.provider, profile.model) == (provider, model):
         return profile.credits_per_video
     known = built_in_profile(provider, model)
     return known.credits_per_video if known else None
+
+
+@dataclass(frozen=True)
+class DailyFigures:
+    """The overview's columns, one entry a day (oldest first), and its totals."""
+
+    videos: list[float]  # videos delivered
+    credits: list[float]  # what they cost: videos × their model's price
+    unpriced: int  # delivered videos of models whose price is not known (not in `credits`)
+    by_state: Counter[str]  # every job of those days, by state
+
+
+def daily_figures(
+    counts: list[dashboard.DayCount],
+    days: int,
+    price: Callable[[str, str], float | None],
+) -> DailyFigures:
+    """Videos and credits per day from the jobs counted per day; `price(provider, model)`."""
+    videos = [0.0] * days
+    credits = [0.0] * days
+    unpriced = 0
+    by_state: Counter[str] = Counter()
+    for count in counts:
+        by_state[count.state] += count.jobs
+        if count.state != JobState.DELIVERED.value:
+            continue
+        videos[count.day] += count.jobs
+        each = price(count.provider, count.model)
+        if each is None:
+            unpriced += count.jobs
+        else:
+            credits[count.day] += each * count.jobs
+    return DailyFigures(videos, credits, unpriced, by_state)
 
 
 async def overview(request: web.Request) -> web.Response:
@@ -58,20 +94,8 @@ async def overview(request: web.Request) -> web.Response:
         counts = await dashboard.jobs_per_day(conn, guild_id, [(s, e) for _, s, e in bounds])
         reasons = await dashboard.failure_reasons(conn, guild_id, since)
         makers = await dashboard.top_members(conn, guild_id, since, TOP_MEMBERS)
-    videos = [0.0] * days
-    credits = [0.0] * days
-    unpriced = 0
-    states: Counter[str] = Counter()
-    for count in counts:
-        states[count.state] += count.jobs
-        if count.state != JobState.DELIVERED.value:
-            continue
-        videos[count.day] += count.jobs
-        price = _price(w, count.provider, count.model)
-        if price is None:
-            unpriced += count.jobs
-        else:
-            credits[count.day] += price * count.jobs
+    profile = w.services.profile
+    figures = daily_figures(counts, days, functools.partial(price_of, profile))
     language = babel_locale(locale_of(request))
     labels = [format_date(day, "medium", locale=language) for day, _, _ in bounds]
     names = await names_for(w, standing, [f"<@{m.user_id}>" for m in makers])
@@ -83,12 +107,12 @@ async def overview(request: web.Request) -> web.Response:
         moderator=True,
         days=days,
         periods=PERIODS,
-        videos_chart=charts.column_chart(labels, videos),
-        credits_chart=charts.column_chart(labels, credits),
-        total_videos=int(sum(videos)),
-        total_credits=sum(credits),
-        unpriced=unpriced,
-        failed=states[JobState.FAILED.value] + states[JobState.EXPIRED.value],
+        videos_chart=charts.column_chart(labels, figures.videos),
+        credits_chart=charts.column_chart(labels, figures.credits),
+        total_videos=int(sum(figures.videos)),
+        total_credits=sum(figures.credits),
+        unpriced=figures.unpriced,
+        failed=figures.by_state[JobState.FAILED.value] + figures.by_state[JobState.EXPIRED.value],
         reasons_chart=charts.row_chart(
             [label for label, _ in failures], [jobs for _, jobs in failures]
         ),

@@ -79,6 +79,9 @@ async def test_metrics_after_a_job_and_health_follows_the_gateway(idle_stack: St
     assert sample(text, "sora_worker_queue_depth", stage="waiting") == 0
     assert sample(text, "sora_worker_queue_depth", stage="in_flight") == 0
     assert sample(text, "sora_provider_credits", provider="rivya") == credits_at_start  # last check
+    # No DAILY_VIDEO_BUDGET: no budget gauges (tests/unit/ops/test_metrics_server.py has them).
+    assert sample(text, "sora_daily_budget") is None
+    assert sample(text, "sora_daily_budget_used") is None
     ok_creates = sample(
         text,
         "sora_provider_request_seconds_count",

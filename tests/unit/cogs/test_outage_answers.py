@@ -3,24 +3,10 @@ that something went wrong."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any
-
 import asyncpg
-import discord
 
 from cogs._replies import refusals_answered
-
-
-class _Response:
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, bool]] = []
-
-    def is_done(self) -> bool:
-        return False
-
-    async def send_message(self, content: str, *, ephemeral: bool = False, **_: Any) -> None:
-        self.sent.append((content, ephemeral))
+from tests.support.interactions import fake_interaction
 
 
 async def test_a_button_pressed_during_an_outage_is_answered_privately() -> None:
@@ -30,9 +16,7 @@ async def test_a_button_pressed_during_an_outage_is_answered_privately() -> None
         )
 
     for locale, words in (("en-US", "I'm briefly unavailable"), ("zh-TW", "我暫時無法使用")):
-        interaction = SimpleNamespace(
-            response=_Response(), locale=discord.Locale(locale), data={"custom_id": "sora:x:1"}
-        )
-        await refusals_answered(interaction, pressed())  # type: ignore[arg-type]
-        ((text, ephemeral),) = interaction.response.sent
+        interaction = fake_interaction(locale, custom_id="sora:x:1")
+        await refusals_answered(interaction, pressed())
+        ((text, ephemeral),) = interaction.response.messages
         assert ephemeral and text.startswith(words), text

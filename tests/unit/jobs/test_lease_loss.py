@@ -1,5 +1,6 @@
 """A worker that loses its lease on a job stops moving it: at once when a renewal finds the job
-taken over, and before a post in any case. Times are the database's."""
+taken over, before the lease could lapse when the database fails or does not answer, and
+before a post in any case. Times are the database's."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from bot.jobs.queue import SlotCaps
 from bot.jobs.steps import LeaseLost
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.worker import Worker
-from bot.models import ACTIVE_STATES, JobState
+from bot.models import ACTIVE_STATES, Job, JobState
 from bot.providers.base import TaskStatus
 from bot.quota.allowance import Allowance, QuotaPeriod
 from bot.storage.clock import DatabaseClock
@@ -59,6 +60,54 @@ def store(db: Database, clock: FakeClock) -> JobStore:
         deadline_seconds=1800,
         caps=SlotCaps(per_member=10),
     )
+
+
+class UnreachableStore(JobStore):
+    """The worker's store, whose database stops answering when told: its calls about leases
+    fail at once (refused) or, with `hangs`, never answer."""
+
+    def __init__(self, db: Database, clock: FakeClock, running: asyncio.Event) -> None:
+        super().__init__(
+            db,
+            clock,
+            provider="scripted",
+            model="sora-2-pro",
+            deadline_seconds=1800,
+            caps=SlotCaps(per_member=10),
+        )
+        self.running = running  # set while the worker's step on the job is under way
+        self.down = False
+        self.hangs = False
+        self.gives_up = asyncio.Event()  # a call that hangs fails when this is set
+        self.failed_renewals: list[bool] = []  # for each: whether the step was still running
+
+    async def _unreachable(self) -> None:
+        if not self.down:
+            return
+        if self.hangs:
+            await self.gives_up.wait()
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    async def renew_leases(self, job_ids: tuple[int, ...], lease: Lease) -> set[int]:
+        if self.down and job_ids:
+            self.failed_renewals.append(self.running.is_set())
+        await self._unreachable()
+        return await super().renew_leases(job_ids, lease)
+
+    async def claim_due(
+        self,
+        now: float,
+        limit: int,
+        states: tuple[JobState, ...],
+        exclude: tuple[int, ...],
+        lease: Lease,
+    ) -> list[Job]:
+        await self._unreachable()
+        return await super().claim_due(now, limit, states, exclude, lease)
+
+    async def release_lease(self, job_id: int, lease: Lease) -> None:
+        await self._unreachable()
+        await super().release_lease(job_id, lease)
 
 
 @pytest.fixture
@@ -120,6 +169,50 @@ async def test_a_renewal_that_finds_the_job_taken_over_stops_the_step_at_once(
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
     assert await other.holds_lease(job, theirs)
+
+
+@pytest.mark.parametrize("hangs", [False, True], ids=["refused", "no answer"])
+async def test_a_renewal_that_fails_keeps_the_step_until_the_lease_could_lapse_then_stops_it(
+    db: Database, second_db: Database, clock: FakeClock, tmp_path: Path, hangs: bool
+) -> None:
+    provider = HangingProvider()
+    running = asyncio.Event()
+    mine = Lease("worker-a", 1.5)  # renewed every 0.5 s
+    worker_store = UnreachableStore(db, clock, running)
+    sound, other = store(db, clock), store(second_db, clock)
+    job = await sound.submit(new_job(7, prompt="a fox"), Allowance(5, DAY))
+    assert await sound.record_submitted(job, "task_1", clock.now())
+    async with worker(worker_store, provider, tmp_path, mine) as moving:
+        running_loop = asyncio.create_task(moving.run())
+        try:
+            await asyncio.wait_for(_until(lambda: provider.status_calls), 5)
+            running.set()
+            # The database stops answering this worker; its step goes on meanwhile.
+            worker_store.down, worker_store.hangs = True, hangs
+            await asyncio.wait_for(provider.cancelled.wait(), 3 * mine.seconds)
+            running.clear()
+            # Stopped while its lease still held: no other worker could have the job yet.
+            assert await sound.holds_lease(job, mine)
+            if not hangs:
+                # Not at the first failed renewal: at the one after which the next would
+                # come too late.
+                assert worker_store.failed_renewals == [True, True]
+            else:
+                assert worker_store.failed_renewals == [True]  # it never answered
+            await asyncio.wait_for(_until(lambda: not moving.in_flight_ids()), 2)
+            # Once the lease lapses another worker takes the job up; this one does not go on.
+            theirs = Lease("worker-b", 30.0)
+            for _ in range(100):
+                if await other.claim_due(clock.now(), 1, ACTIVE_STATES, (), theirs):
+                    break
+                await asyncio.sleep(0.05)
+            assert await other.holds_lease(job, theirs)
+            assert len(provider.status_calls) == 1
+        finally:
+            worker_store.gives_up.set()
+            await moving.stop()
+            running_loop.cancel()
+            await asyncio.gather(running_loop, return_exceptions=True)
 
 
 async def test_a_delivery_checks_it_still_holds_the_job_before_posting(

@@ -28,9 +28,10 @@ from bot.jobs.store import JobStore
 from bot.jobs.wording import compressed_note, result_text, settings_line, status_text
 from bot.models import FailureCode, Job
 from bot.moderation.languages import Languages
+from bot.moderation.log_channel import post_to_log_channel
 from bot.providers.profiles import ModelProfile
 from cogs._buttons import RERUN_EMOJI, cancel_view, result_view
-from cogs._log_channel import post_to_log_channel
+from cogs._log_channel import DiscordLogChannel
 from cogs._replies import NO_PINGS
 
 log = logging.getLogger(__name__)
@@ -335,7 +336,7 @@ class DiscordJobMessages:
 
     async def alert_moderators(self, text: Text) -> None:
         await post_to_log_channel(
-            self.client, self.alert_channel_id, text, languages=self.languages
+            DiscordLogChannel(self.client), self.alert_channel_id, text, languages=self.languages
         )
 
     async def notify_requester(self, job: Job, text: str) -> None:

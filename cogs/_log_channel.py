@@ -1,62 +1,43 @@
-"""The moderators' log channel (`QUOTA_LOG_CHANNEL_ID`): every line the bot posts there, a
-moderator's action or an alert about the whole bot, goes through `post_to_log_channel`.
-
-The channel is public: a line is written in its server's language and pings no one. A line
-about an action is posted only when the action was taken in the server that owns the channel,
-so one server's news never reaches another's. Posting is best effort: a failure is logged and
-never undoes what was done.
-"""
+"""The bot's way to the moderators' log channel: its gateway client, for the rule in
+bot/moderation/log_channel.py (which server's news, in which language, best effort)."""
 
 from __future__ import annotations
-
-import asyncio
-import logging
 
 import aiohttp
 import discord
 
-from bot import i18n
-from bot.i18n import Text
-from bot.moderation.languages import Languages
+from bot.moderation.log_channel import LogChannel, LogChannelUnavailable
 from cogs._replies import NO_PINGS
 
-log = logging.getLogger(__name__)
-
-POST_TIMEOUT_SECONDS = 10.0
-# What posting can end with: Discord refusing, or no answer at all.
-POST_ERRORS = (discord.DiscordException, aiohttp.ClientError, TimeoutError, OSError)
+# What asking Discord can end with: a refusal, or no answer at all.
+DISCORD_ERRORS = (discord.DiscordException, aiohttp.ClientError, OSError)
 
 
-async def post_to_log_channel(
-    client: discord.Client,
-    channel_id: int | None,
-    text: Text,
-    *,
-    languages: Languages | None,
-    from_guild_id: int | None = None,
-) -> None:
-    """Post `text` in the log channel, if there is one. `from_guild_id` is the server where
-    the action was taken; None for news about the whole bot (an alert)."""
-    if channel_id is None:
-        return  # the operator's log has it
-    try:
-        async with asyncio.timeout(POST_TIMEOUT_SECONDS):
-            channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
-            guild = getattr(channel, "guild", None)
-            if from_guild_id is not None and (guild is None or guild.id != from_guild_id):
-                return  # the channel belongs to another server: keep this one's news here
-            if not isinstance(channel, discord.abc.Messageable):
-                raise discord.ClientException("the channel cannot hold messages")
-            language = await _server_language(guild, languages)
-            await channel.send(i18n.render(text, language), allowed_mentions=NO_PINGS)
-    except POST_ERRORS as error:
-        log.warning("could not post to the quota log channel %s: %s", channel_id, error)
+class DiscordLogChannel:
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
 
+    async def describe(self, channel_id: int) -> LogChannel:
+        channel = await self._channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        if guild is None:
+            return LogChannel(None, None)
+        return LogChannel(guild.id, guild.preferred_locale.value)
 
-async def _server_language(guild: discord.Guild | None, languages: Languages | None) -> str:
-    if guild is None:
-        return i18n.DEFAULT_LOCALE
-    community = guild.preferred_locale.value
-    if languages is None:
-        return i18n.public_locale(None, community)
-    return await languages.public_locale(guild.id, community)
+    async def post_line(self, channel_id: int, line: str) -> None:
+        channel = await self._channel(channel_id)
+        try:
+            await channel.send(line, allowed_mentions=NO_PINGS)
+        except DISCORD_ERRORS as error:
+            raise LogChannelUnavailable(str(error) or type(error).__name__) from error
+
+    async def _channel(self, channel_id: int) -> discord.abc.Messageable:
+        try:
+            channel = self.client.get_channel(channel_id) or await self.client.fetch_channel(
+                channel_id
+            )
+        except DISCORD_ERRORS as error:
+            raise LogChannelUnavailable(str(error) or type(error).__name__) from error
+        if not isinstance(channel, discord.abc.Messageable):
+            raise LogChannelUnavailable("the channel cannot hold messages")
+        return channel

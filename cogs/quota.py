@@ -20,9 +20,10 @@ from bot.i18n import render
 from bot.models import Actor
 from bot.moderation.actions import MAX_REASON_CHARS, PERIODS, PICTURE_SETTINGS
 from bot.moderation.languages import server_choices
+from bot.moderation.log_channel import post_to_log_channel
 from bot.moderation.service import Done, ModerationService
 from bot.quota.blocklist import MAX_TERM_CHARS
-from cogs._log_channel import post_to_log_channel
+from cogs._log_channel import DiscordLogChannel
 from cogs._members import actor_of, role_ids_of
 from cogs._replies import NO_PINGS
 from cogs._translator import words
@@ -90,7 +91,7 @@ class QuotaCog(commands.Cog):
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_PINGS)
         if isinstance(result, Done):
             await post_to_log_channel(
-                self.bot,
+                DiscordLogChannel(self.bot),
                 self.log_channel_id,
                 result.log_line,
                 languages=self.bot.services.languages,

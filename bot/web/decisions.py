@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from bot.errors import Refusal
-from bot.i18n import Text, render
+from bot.i18n import Text
 from bot.models import VIA_WEB, Actor, Job
 from bot.moderation import audit
 from bot.moderation.actions import (
@@ -36,7 +36,8 @@ from bot.moderation.actions import (
     SetRole,
     Unblock,
 )
-from bot.moderation.languages import Languages, server_choices
+from bot.moderation.languages import server_choices
+from bot.moderation.log_channel import LogChannel, LogChannelUnavailable
 from bot.moderation.removal import VideoRemoval
 from bot.moderation.service import ModerationService
 from bot.moderation.views import status_lines
@@ -153,25 +154,31 @@ async def act(
     return await moderation.perform(actor_of(standing), build(target_id, form), _reason(form))
 
 
-async def post_to_log_channel(
-    api: DiscordApi,
-    languages: Languages,
-    log_channel_id: int | None,
-    standing: Standing,
-    done: Done,
-) -> None:
-    """The action's line in QUOTA_LOG_CHANNEL_ID, as `/quota` posts it: in the server's
-    language, only when the channel is this server's; best effort (the action is done)."""
-    if log_channel_id is None:
-        return
-    try:
-        channel = await api.channel(log_channel_id)
-        if channel is None or channel.guild_id != standing.guild_id:
-            return
-        language = await languages.public_locale(standing.guild_id, standing.guild.preferred_locale)
-        await api.post_message(log_channel_id, render(done.log_line, language))
-    except DiscordUnavailable as error:
-        log.warning("could not post to the quota log channel %s: %s", log_channel_id, error)
+class WebLogChannel:
+    """The web's way to the moderators' log channel: Discord's REST API, for the rule in
+    bot/moderation/log_channel.py, as `/quota` posts there."""
+
+    def __init__(self, api: DiscordApi, standing: Standing) -> None:
+        self.api = api
+        self.standing = standing
+
+    async def describe(self, channel_id: int) -> LogChannel:
+        try:
+            channel = await self.api.channel(channel_id)
+        except DiscordUnavailable as error:
+            raise LogChannelUnavailable(str(error)) from error
+        if channel is None:
+            raise LogChannelUnavailable("the channel is gone")
+        # The server's own language is known for the server the moderator acts in; a line
+        # is only ever posted there (another server's channel gets nothing).
+        here = channel.guild_id == self.standing.guild_id
+        return LogChannel(channel.guild_id, self.standing.guild.preferred_locale if here else None)
+
+    async def post_line(self, channel_id: int, line: str) -> None:
+        try:
+            await self.api.post_message(channel_id, line)
+        except DiscordUnavailable as error:
+            raise LogChannelUnavailable(str(error)) from error
 
 
 def may_remove(removal: VideoRemoval, actor: Actor, job: Job) -> bool:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from bot.errors import Refusal
 from bot.i18n import Text
+from bot.moderation.log_channel import post_to_log_channel
 from bot.quota.blocklist import MAX_ENTRIES_PER_GUILD
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import dashboard
@@ -185,11 +186,11 @@ async def run_action(request: web.Request) -> web.Response:
         notify(request, "refused", await said(request, standing, refusal.reason))
     else:
         notify(request, "done", await said(request, standing, done.reply))
-        await decisions.post_to_log_channel(
-            w.api,
-            w.services.languages,
+        await post_to_log_channel(
+            decisions.WebLogChannel(w.api, standing),
             w.settings.quota_log_channel_id,
-            standing,
-            done,
+            done.log_line,
+            languages=w.services.languages,
+            from_guild_id=standing.guild_id,
         )
     return web.Response(status=303, headers={"Location": back})

@@ -1,4 +1,5 @@
-"""The moderators' log channel: the server's language, no pings, only its own server's
+"""The moderators' log channel through the bot's Discord client (the rule is
+bot/moderation/log_channel.py's): the server's language, no pings, only its own server's
 actions, and a failure that is logged and never raised."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import discord
 import pytest
 
 from bot.i18n import Text, render
-from cogs._log_channel import post_to_log_channel
+from bot.moderation.log_channel import post_to_log_channel
+from cogs._log_channel import DiscordLogChannel
 from cogs._replies import NO_PINGS
 
 LOG_CHANNEL = 555
@@ -48,7 +50,7 @@ def _client(channel: Any) -> Any:
 
 async def _post(channel: Any, from_guild_id: int | None = 1, text: Text = LINE) -> None:
     await post_to_log_channel(
-        _client(channel),
+        DiscordLogChannel(_client(channel)),
         LOG_CHANNEL,
         text,
         languages=_Languages(),  # type: ignore[arg-type]
@@ -94,9 +96,33 @@ async def test_without_a_log_channel_nothing_is_posted() -> None:
         raise AssertionError("no channel to look up")
 
     await post_to_log_channel(
-        SimpleNamespace(get_channel=no_lookup),  # type: ignore[arg-type]
+        DiscordLogChannel(SimpleNamespace(get_channel=no_lookup)),  # type: ignore[arg-type]
         None,
         LINE,
         languages=None,
         from_guild_id=1,
     )
+
+
+async def test_a_channel_that_holds_no_messages_or_cannot_be_found_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def not_found(channel_id: int) -> Any:
+        raise discord.NotFound(SimpleNamespace(status=404, reason="Not Found"), "Unknown Channel")
+
+    category = SimpleNamespace(guild=SimpleNamespace(id=1))  # a category: no messages
+    clients = [
+        SimpleNamespace(get_channel=lambda channel_id: category),
+        SimpleNamespace(get_channel=lambda channel_id: None, fetch_channel=not_found),
+    ]
+    with caplog.at_level(logging.WARNING):
+        for client in clients:
+            await post_to_log_channel(
+                DiscordLogChannel(client),  # type: ignore[arg-type]
+                LOG_CHANNEL,
+                LINE,
+                languages=None,
+                from_guild_id=1,
+            )
+    assert caplog.text.count("could not post to the quota log channel 555") == 2
+    assert "cannot hold messages" in caplog.text and "Unknown Channel" in caplog.text

@@ -8,15 +8,16 @@ the fair order, and the caps on jobs at the video service hold across them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
+from bot.errors import Refusal
 from bot.jobs.acceptance import DEPLOYMENT_LOCK, guild_lock, member_lock
 from bot.jobs.queue import SlotCounts
 from bot.jobs.store import JobStore, Lease
 from bot.jobs.withdrawal import BLOCKED_WHILE_WAITING, PROMPT_BLOCKED_WHILE_WAITING, cancel_waiting
 from bot.models import FailureCode, Job, JobState, ShardSlice, check_transition
-from bot.quota import blocklist
+from bot.quota import allowance as quotas
 from bot.storage import blocklist as blocklist_rows
 from bot.storage import jobs as job_rows
 from bot.storage import rules as rule_rows
@@ -124,11 +125,7 @@ class QueueStore:
         ALLOWED_GUILD_IDS), their holds released; the jobs cancelled."""
         if not self.guild_ids:
             return []
-        gone = {job.guild_id for job in await self.waiting() if not self.serves(job.guild_id)}
-        cancelled: list[Job] = []
-        for guild_id in sorted(gone):
-            cancelled += await self.withdraw_from(guild_id)
-        return cancelled
+        return await self._withdraw(lambda guild_id: not self.serves(guild_id))
 
     async def withdraw_absent(self, present: Collection[int]) -> list[Job]:
         """Cancel the waiting jobs of the servers this process's gateway connection covers
@@ -137,22 +134,23 @@ class QueueStore:
         say so again. Their holds released; the jobs cancelled."""
         present = set(present)
         shards = self.shards
-        gone = {
-            job.guild_id
-            for job in await self.waiting()
-            if job.guild_id not in present and (shards is None or shards.covers(job.guild_id))
-        }
-        cancelled: list[Job] = []
-        for guild_id in sorted(gone):
-            cancelled += await self.withdraw_from(guild_id)
-        return cancelled
+        return await self._withdraw(
+            lambda guild_id: guild_id not in present and (shards is None or shards.covers(guild_id))
+        )
 
     async def withdraw_from(self, guild_id: int) -> list[Job]:
         """Cancel every waiting job of a server the bot has left (or no longer serves), their
         holds released, nothing sent to the video service; the jobs cancelled."""
+        return await self._withdraw(lambda _: True, guild_id)
+
+    async def _withdraw(
+        self, gone: Callable[[int], bool], guild_id: int | None = None
+    ) -> list[Job]:
+        """Cancel the waiting jobs (of `guild_id`, or of every guild) of the guilds `gone`
+        says the bot is not to serve; the jobs cancelled."""
         cancelled: list[Job] = []
         for job in await self.waiting(guild_id):
-            if await self.jobs.cancel(job, None, LEFT_SERVER):
+            if gone(job.guild_id) and await self.jobs.cancel(job, None, LEFT_SERVER):
                 cancelled.append(job)
         return cancelled
 
@@ -169,16 +167,16 @@ class QueueStore:
 
 
 async def _barred(conn: Connection, job: Job) -> tuple[int | None, FailureCode | None, str] | None:
-    """Whether a waiting job may no longer be made, checked as admission checks a new one
-    (bot/quota/allowance.py): its member blocked since (who cancels it: the moderator who
-    blocked them), or its prompt on the blocklist since (the bot cancels it, saying why)."""
+    """Whether a waiting job may no longer be made, by admission's own rule: its member
+    blocked since (who cancels it: the moderator who blocked them), or its prompt on the
+    blocklist since (the bot cancels it, saying why)."""
     block = await rule_rows.get_block(conn, job.guild_id, job.user_id)
-    if block is not None:
-        return block.blocked_by, None, BLOCKED_WHILE_WAITING
     entries = await blocklist_rows.entries(conn, job.guild_id)
-    hit = blocklist.first_match(entries, job.prompt)
-    if hit is not None:
-        # The entry's id, never its text: the log must not repeat the matched term.
-        log.info("job %s: its prompt matched blocklist entry #%s while it waited", job.id, hit.id)
+    try:
+        quotas.refuse_if_barred(job.guild_id, job.user_id, block is not None, entries, job.prompt)
+    except Refusal as refusal:
+        log.info("job %s: barred while it waited (%s)", job.id, refusal.kind)
+        if block is not None:
+            return block.blocked_by, None, BLOCKED_WHILE_WAITING
         return None, FailureCode.PROMPT_BLOCKED, PROMPT_BLOCKED_WHILE_WAITING
     return None

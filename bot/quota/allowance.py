@@ -180,14 +180,15 @@ class QuotaPolicy:
         async with self.db.reading() as conn:
             standing = await rule_rows.member_standing(conn, guild_id, user_id, role_ids)
             entries = await blocklist_rows.entries(conn, guild_id)
-        _refuse_if_barred(guild_id, user_id, standing.blocked, entries, prompt)
+        refuse_if_barred(guild_id, user_id, standing.blocked, entries, prompt)
         return resolve(self.defaults, standing.rules)
 
 
-def _refuse_if_barred(
+def refuse_if_barred(
     guild_id: int, user_id: int, blocked: bool, entries: list[blocklist.Entry], prompt: str
 ) -> None:
-    """Raise `Refusal` if the member is blocked or the prompt is on the blocklist."""
+    """Raise `Refusal` if the member is blocked or the prompt is on the blocklist: for a new
+    job, and again for a waiting one when its turn comes (bot/jobs/queue_store.py)."""
     if blocked:
         raise Refusal(BLOCKED_MESSAGE, RefusalKind.MEMBER_BLOCKED)
     hit = blocklist.first_match(entries, prompt)

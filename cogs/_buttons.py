@@ -21,15 +21,24 @@ RESULTS_COG = "Results"
 QUEUE_COG = "Queue"
 
 
+def _button(
+    label: str,
+    custom_id: str,
+    locale: str | None,
+    *,
+    emoji: str | None = None,
+    style: discord.ButtonStyle = discord.ButtonStyle.secondary,
+) -> discord.ui.Button[Any]:
+    """A button whose label is the catalog's `label` in `locale`."""
+    return discord.ui.Button(
+        label=i18n.render(Text(label), locale), emoji=emoji, style=style, custom_id=custom_id
+    )
+
+
 class RerunButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rerun:(?P<job>\d+)"):
     def __init__(self, job_id: int, locale: str | None = None) -> None:
         super().__init__(
-            discord.ui.Button(
-                label=i18n.render(Text("results.button.rerun"), locale),
-                emoji=RERUN_EMOJI,
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"sora:rerun:{job_id}",
-            )
+            _button("results.button.rerun", f"sora:rerun:{job_id}", locale, emoji=RERUN_EMOJI)
         )
         self.job_id = job_id
 
@@ -48,14 +57,7 @@ class RemixButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rem
     """Edit & re-run: opens a form with the video's prompt and settings to change."""
 
     def __init__(self, job_id: int, locale: str | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=i18n.render(Text("iterate.button.remix"), locale),
-                emoji="✏️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"sora:remix:{job_id}",
-            )
-        )
+        super().__init__(_button("iterate.button.remix", f"sora:remix:{job_id}", locale, emoji="✏️"))
         self.job_id = job_id
 
     @classmethod
@@ -72,11 +74,12 @@ class RemixButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:rem
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete:(?P<job>\d+)"):
     def __init__(self, job_id: int, locale: str | None = None) -> None:
         super().__init__(
-            discord.ui.Button(
-                label=i18n.render(Text("results.button.delete"), locale),
+            _button(
+                "results.button.delete",
+                f"sora:delete:{job_id}",
+                locale,
                 emoji="🗑️",
                 style=discord.ButtonStyle.danger,
-                custom_id=f"sora:delete:{job_id}",
             )
         )
         self.job_id = job_id
@@ -101,10 +104,11 @@ class ConfirmDeleteButton(
 
     def __init__(self, job_id: int, post_id: int, locale: str | None = None) -> None:
         super().__init__(
-            discord.ui.Button(
-                label=i18n.render(Text("results.button.delete_it"), locale),
+            _button(
+                "results.button.delete_it",
+                f"sora:delete-yes:{job_id}:{post_id}",
+                locale,
                 style=discord.ButtonStyle.danger,
-                custom_id=f"sora:delete-yes:{job_id}:{post_id}",
             )
         )
         self.job_id, self.post_id = job_id, post_id
@@ -124,13 +128,7 @@ class KeepVideoButton(
     discord.ui.DynamicItem[discord.ui.Button], template=r"sora:delete-no:(?P<job>\d+)"
 ):
     def __init__(self, job_id: int, locale: str | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=i18n.render(Text("results.button.keep_it"), locale),
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"sora:delete-no:{job_id}",
-            )
-        )
+        super().__init__(_button("results.button.keep_it", f"sora:delete-no:{job_id}", locale))
         self.job_id = job_id
 
     @classmethod
@@ -152,14 +150,7 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"sora:ca
     """On a waiting job's status message: take it out of the queue (its hold given back)."""
 
     def __init__(self, job_id: int, locale: str | None = None) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=i18n.render(Text("queue.button.cancel"), locale),
-                emoji="✖️",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"sora:cancel:{job_id}",
-            )
-        )
+        super().__init__(_button("queue.button.cancel", f"sora:cancel:{job_id}", locale, emoji="✖️"))
         self.job_id = job_id
 
     @classmethod

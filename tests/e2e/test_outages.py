@@ -4,6 +4,8 @@ reach for a while, and a job's channel deleted."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -28,10 +30,12 @@ OUTAGE_SECONDS = 4.0
 BRIEFLY_UNAVAILABLE = "I'm briefly unavailable: I can't reach my database right now."
 
 
-@pytest.mark.timeout(120)
-async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly_away(
+@contextlib.asynccontextmanager
+async def database_behind_a_cut(
     tmp_path: Path, postgres: Databases
-) -> None:
+) -> AsyncIterator[tuple[Stack, TcpProxy, BotRunner, str]]:
+    """A stack whose bot reaches PostgreSQL through a relay the test can cut, and the
+    database's own address for the test's reads."""
     url = postgres.migrated(migrate)
     async with (
         FakeDiscord() as discord,
@@ -41,6 +45,15 @@ async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly
     ):
         stack = Stack(discord, provider, runner, tmp_path, "rivya")
         stack.database_url = url.replace(f":{postgres.cluster.port}/", f":{proxy.port}/")
+        yield stack, proxy, runner, url
+
+
+@pytest.mark.timeout(120)
+async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly_away(
+    tmp_path: Path, postgres: Databases
+) -> None:
+    async with database_behind_a_cut(tmp_path, postgres) as (stack, proxy, runner, url):
+        discord = stack.discord
         bot = await stack.start_bot()
         # The test reads the database directly: the relay runs on the test's own event loop,
         # which a synchronous query blocks.
@@ -72,15 +85,8 @@ async def test_a_database_outage_is_one_line_and_members_hear_the_bot_is_briefly
 async def test_the_web_says_it_is_briefly_away_while_the_database_is_out_of_reach(
     tmp_path: Path, postgres: Databases
 ) -> None:
-    url = postgres.migrated(migrate)
-    async with (
-        FakeDiscord() as discord,
-        RivyaSimulator(RIVYA_KEY) as provider,
-        BotRunner(tmp_path / "logs") as runner,
-        TcpProxy(postgres.cluster.port) as proxy,
-    ):
-        stack = Stack(discord, provider, runner, tmp_path, "rivya")
-        stack.database_url = url.replace(f":{postgres.cluster.port}/", f":{proxy.port}/")
+    async with database_behind_a_cut(tmp_path, postgres) as (stack, proxy, runner, _):
+        discord = stack.discord
         port = free_port()
         stack.env_overrides |= web_env(discord, port)
         bot = await stack.start_bot()

@@ -69,32 +69,29 @@ async def open_as_of(url: str, version: int, monkeypatch: pytest.MonkeyPatch) ->
         return await open_database(url)
 
 
-async def audit_indexes(db: Database) -> set[str]:
+async def table_indexes(db: Database, table: str, *constraints: str) -> set[str]:
+    """The indexes a migration made on `table`, not those of its keys (`constraints`, as
+    PostgreSQL names them; SQLite names its own `sqlite_...`)."""
     if db.engine == "sqlite":
         sql = (
             "SELECT name FROM sqlite_master WHERE type = 'index' "
-            "AND tbl_name = 'moderation_actions' AND name NOT LIKE 'sqlite_%'"
+            f"AND tbl_name = '{table}' AND name NOT LIKE 'sqlite_%'"
         )
     else:
+        skipped = ", ".join(f"'{name}'" for name in (f"{table}_pkey", *constraints))
         sql = (
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'moderation_actions' "
-            "AND indexname <> 'moderation_actions_pkey'"
+            f"SELECT indexname FROM pg_indexes WHERE tablename = '{table}' "
+            f"AND indexname NOT IN ({skipped})"
         )
     return {str(row[0]) for row in await db.fetch_all(sql)}
+
+
+async def audit_indexes(db: Database) -> set[str]:
+    return await table_indexes(db, "moderation_actions")
 
 
 async def jobs_indexes(db: Database) -> set[str]:
-    if db.engine == "sqlite":
-        sql = (
-            "SELECT name FROM sqlite_master WHERE type = 'index' "
-            "AND tbl_name = 'jobs' AND name NOT LIKE 'sqlite_%'"
-        )
-    else:
-        sql = (
-            "SELECT indexname FROM pg_indexes WHERE tablename = 'jobs' "
-            "AND indexname NOT IN ('jobs_pkey', 'jobs_idempotency_key_key')"
-        )
-    return {str(row[0]) for row in await db.fetch_all(sql)}
+    return await table_indexes(db, "jobs", "jobs_idempotency_key_key")
 
 
 async def record_job(db: Database, state: str, created_at: float, **more: object) -> int:
